@@ -1,0 +1,47 @@
+# chengxin — the two commands on a fresh clone: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+export CHENGXIN_HOME ?= $(CURDIR)/.chengxin
+# No telemetry, no network at run time.
+export MLFLOW_DISABLE_TELEMETRY := true
+export DO_NOT_TRACK := true
+
+DEMO_CITY := $(CHENGXIN_HOME)/city
+DEMO_ENTERPRISES ?= 20000
+DEMO_INDIVIDUALS ?= 50000
+DEMO_MONTHS ?= 36
+DEMO_SEED ?= 2026
+
+.PHONY: setup demo test docs benchmark clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, found {sys.version.split()[0]}"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[test]"
+	@touch $@
+
+demo: setup
+	@if [ ! -f "$(DEMO_CITY)/_truth/summary.json" ]; then \
+		rm -rf "$(DEMO_CITY)"; \
+		$(BIN)/chengxin generate --out "$(DEMO_CITY)" --enterprises $(DEMO_ENTERPRISES) \
+			--individuals $(DEMO_INDIVIDUALS) --months $(DEMO_MONTHS) --seed $(DEMO_SEED); \
+	else echo "using the city already generated in $(DEMO_CITY)"; fi
+	$(BIN)/chengxin ingest "$(DEMO_CITY)"
+	$(BIN)/chengxin coverage --out "$(CHENGXIN_HOME)/published/coverage.csv"
+
+test: setup
+	$(BIN)/pytest -q
+
+docs: setup
+	$(BIN)/python -c 'from pathlib import Path; from chengxin import docs; print("README updated" if docs.refresh_readme(Path("README.md")) else "README current")'
+
+benchmark: setup
+	$(BIN)/python benchmarks/ingest_benchmark.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

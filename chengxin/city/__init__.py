@@ -1,0 +1,243 @@
+"""The synthetic city: what the departments of a city would upload over some months, and the
+ground truth behind it (for evaluation only; no training or scoring code reads ``_truth``).
+
+    DIR/<source>/<source>_<YYYY-MM>.<csv|xlsx>   one upload batch per source and data month
+    DIR/_truth/subjects.csv, monthly_pd.csv, outcomes.csv, uploads.csv (the upload plan), summary.json
+
+Subjects are simulated in chunks (firms with their legal representatives), so memory stays
+bounded whatever the size of the city; the output is deterministic for a seed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from chengxin import config
+from chengxin.city import population, process, records, uploads
+
+TRUTH = "_truth"
+OUTCOME_KINDS = {
+    "enterprise": (["loan_90dpd", "dishonest_debtor", "tax_arrears", "serious_dishonest_list"], [0.4, 0.35, 0.2, 0.05],
+                   ["dishonest_debtor", "tax_arrears", "serious_dishonest_list"], [0.55, 0.35, 0.10]),
+    "individual": (["loan_90dpd", "dishonest_debtor"], [0.65, 0.35], ["dishonest_debtor"], [1.0]),
+}
+
+
+def month_starts(start: str, months: int) -> np.ndarray:
+    first = np.datetime64(start, "M")
+    return (first + np.arange(months + 1)).astype("datetime64[D]")
+
+
+def _kinds(rng, subject_type: str, has_credit: np.ndarray, outcome_month: np.ndarray) -> np.ndarray:
+    with_credit, p_credit, without, p_without = OUTCOME_KINDS[subject_type]
+    kind = np.where(has_credit, rng.choice(with_credit, len(has_credit), p=p_credit),
+                    rng.choice(without, len(has_credit), p=p_without))
+    return np.where(outcome_month >= 0, kind, "")
+
+
+def _outcome_dates(rng, month_start: np.ndarray, outcome_month: np.ndarray, kinds: np.ndarray) -> np.ndarray:
+    """The day of the outcome: month-end for the monthly reports (days past due, tax arrears),
+    a day inside the month for listings."""
+    m = np.maximum(outcome_month, 0)
+    length = (month_start[m + 1] - month_start[m]).astype(int)
+    inside = month_start[m] + (rng.random(len(m)) * length).astype(int)
+    month_end = month_start[m + 1] - 1
+    dates = np.where(np.isin(kinds, ["loan_90dpd", "tax_arrears"]), month_end, inside)
+    return np.where(outcome_month >= 0, dates, np.datetime64("NaT")).astype("datetime64[D]")
+
+
+def _macro_for(macro: process.Macro, rows: np.ndarray, cols: np.ndarray, weight: float = 1.0) -> np.ndarray:
+    return weight * macro.economy[None, :] + (macro.sector[rows] if rows is not None else 0) + macro.county[cols]
+
+
+def _simulate_chunk(c: int, n_chunks: int, seed: int, s: config.GeneratorSettings, city: config.City,
+                    month_start: np.ndarray, macro: process.Macro, ent_range: range, ind_range: range) -> records.Ctx:
+    rng = np.random.default_rng([seed, 1, c])
+    months = len(month_start) - 1
+    start = month_start[0].astype(dt.date)
+    ind = population.make_individuals(rng, city, start, ind_range.start, len(ind_range), c, n_chunks)
+    ent = population.make_enterprises(rng, city, start, months, ent_range.start, len(ent_range), ind, s.new_firm_share)
+    county_codes = [k.code for k in city.counties]
+
+    # individuals
+    age = (pd.Timestamp(start) - pd.to_datetime(ind["birth_date"])).dt.days.to_numpy() / 365.25
+    ind_base = 0.25 + 0.012 * (age - 40) - 0.00025 * (age - 40) ** 2 + rng.normal(0, 0.5, len(ind))
+    ind_exists = np.ones((len(ind), months), dtype=bool)
+    ind_county = pd.Index(county_codes).get_indexer(ind["county"])
+    ind_paths = process.simulate(rng, s, months, ind_base, ind_exists, None,
+                                 _macro_for(macro, None, ind_county, 0.6), s.distress_base_logit["individual"])
+
+    # enterprises, linked to their representatives
+    founded = pd.to_datetime(ent["registration_date"]).to_numpy().astype("datetime64[D]")
+    ent_exists = founded[:, None] < month_start[None, 1:]
+    firm_age = np.maximum(0, (month_start[0] - founded).astype(int) / 365.25)
+    risk = np.array([city.industries[i].risk for i in ent["industry_index"]])
+    ent_base = (0.1 + risk + 0.12 * np.log1p(ent["employees"].to_numpy()) + 0.08 * np.log1p(firm_age)
+                - 0.25 * (ent["entity_type"].to_numpy() == "individual_business") + rng.normal(0, 0.45, len(ent)))
+    rep_pos = pd.Index(ind["subject_id"]).get_indexer(ent["legal_rep_id"])
+    shared = np.where(rep_pos[:, None] >= 0, ind_paths.z[np.maximum(rep_pos, 0)], 0.0)
+    ent_county = pd.Index(county_codes).get_indexer(ent["county"])
+    ent_paths = process.simulate(rng, s, months, ent_base, ent_exists, shared,
+                                 _macro_for(macro, ent["industry_index"].to_numpy(), ent_county),
+                                 s.distress_base_logit["enterprise"])
+
+    # some firms close: revoked some months after default, or cancelled voluntarily
+    out = ent_paths.outcome_month
+    revoke = (out >= 0) & (rng.random(len(ent)) < 0.35)
+    closed = np.where(revoke, out + rng.integers(3, 13, len(ent)), -1)
+    voluntary = rng.geometric(0.0015, len(ent)) - 1 + np.argmax(ent_exists, axis=1)
+    cancel = (closed < 0) & (voluntary < months) & ~(out >= 0)
+    closed = np.where(cancel, voluntary, closed)
+    closed = np.where(closed >= months, -1, closed)
+    status = np.where(revoke, "revoked", "cancelled")
+
+    sides = []
+    for frame, paths, kind in ((ent, ent_paths, "enterprise"), (ind, ind_paths, "individual")):
+        kinds = _kinds(rng, kind, frame["has_credit"].to_numpy(), paths.outcome_month)
+        sides.append(records.Side(frame, paths, kinds, _outcome_dates(rng, month_start, paths.outcome_month, kinds)))
+    ent_side, ind_side = sides
+    month_idx = np.arange(months)[None, :]
+    ent_side.active &= ~((closed[:, None] >= 0) & (month_idx > closed[:, None]))
+    return records.Ctx(rng, c, month_start, ent_side, ind_side, closed, status)
+
+
+def _auc(score: np.ndarray, label: np.ndarray) -> float:
+    """Area under the ROC curve (Mann-Whitney), ties counted half."""
+    pos = label.sum()
+    neg = len(label) - pos
+    if pos == 0 or neg == 0:
+        return float("nan")
+    ranks = pd.Series(score).rank().to_numpy()
+    return float((ranks[label].sum() - pos * (pos + 1) / 2) / (pos * neg))
+
+
+def generate(out: Path, enterprises: int, individuals: int, months: int, seed: int, start: str = "2023-01",
+             settings: config.GeneratorSettings | None = None,
+             progress: Callable[[str, int, int], None] | None = None) -> dict:
+    """Write a city's uploads to `out` and return the realism summary."""
+    s = settings or config.settings().generator
+    city = config.city()
+    catalogue = config.sources()
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise FileExistsError(f"{out} is not empty: choose a new folder (generate never overwrites)")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / TRUTH).mkdir()
+    month_start = month_starts(start, months)
+    periods = np.datetime_as_string(month_start[:-1], unit="M")
+
+    g = np.random.default_rng([seed, 0])
+    macro = process.make_macro(g, s, months, len(city.industries), len(city.counties))
+    all_sources = [src for src in catalogue]
+    plan = uploads.make_plan(g, s, all_sources, [k.code for k in city.counties], month_start)
+    writer = uploads.BatchWriter(out, s)
+    source_of: dict[Path, config.Source] = {}
+
+    n_chunks = max(1, int(np.ceil((enterprises + individuals) / s.chunk_subjects)))
+    ent_cuts = np.linspace(0, enterprises, n_chunks + 1).astype(int)
+    ind_cuts = np.linspace(0, individuals, n_chunks + 1).astype(int)
+    counts: Counter = Counter()
+    mess: Counter = Counter()
+    eval_month = max(0, months - 13)
+    horizon = min(12, months - 1 - eval_month)
+    auc_parts = {"enterprise": ([], []), "individual": ([], [])}
+    outcome_count = Counter()
+    exposure = Counter()
+
+    for c in range(n_chunks):
+        ctx = _simulate_chunk(c, n_chunks, seed, s, city, month_start, macro,
+                              range(ent_cuts[c], ent_cuts[c + 1]), range(ind_cuts[c], ind_cuts[c + 1]))
+        regno_of = dict(zip(ctx.ent.frame["subject_id"], ctx.ent.frame["old_regno"]))
+        for src in all_sources:
+            frame = records.EMITTERS[src.name](ctx)
+            frame = uploads.assign_batches(plan, src.name, frame)
+            frame = pd.concat([frame, uploads.corrections(ctx.rng, src.name, frame, s.mess.corrected_record_share, months)])
+            frame["_received"] = plan.batch_dates[src.name][frame["_batch"].to_numpy()]
+            fmt = s.format_for(src.name)
+            for batch, part in frame.groupby("_batch", sort=True):
+                text = uploads.render(src, part, uploads.STYLES[fmt])
+                text, done = uploads.dirty(ctx.rng, src, text, s, regno_of)
+                mess.update(done)
+                writer.write(src, periods[batch], text)
+                source_of[writer.path(src, periods[batch], fmt)] = src
+                counts[src.name] += len(text)
+        _write_truth(out / TRUTH, ctx, periods, header=(c == 0))
+        for side, kind in ((ctx.ent, "enterprise"), (ctx.ind, "individual")):
+            at_risk = side.active[:, eval_month] & ~side.paths.defaulted[:, eval_month]
+            om = side.paths.outcome_month
+            label = (om > eval_month) & (om <= eval_month + horizon)
+            auc_parts[kind][0].append(side.paths.true_pd[at_risk, eval_month])
+            auc_parts[kind][1].append(label[at_risk])
+            outcome_count[kind] += int((om >= 0).sum())
+            exposure[kind] += float((side.active & ~side.paths.defaulted).sum()) / 12
+        if progress:
+            progress("simulate", c + 1, n_chunks)
+
+    writer.finish(source_of)
+    plan.table(periods).to_csv(out / TRUTH / "uploads.csv", index=False)
+    resent = uploads.resend(g, list(writer.written), s.mess.resent_file_share)
+    mess["resent_file"] = len(resent)
+
+    auc = {}
+    for kind, (scores, labels) in auc_parts.items():
+        if scores:
+            auc[kind] = round(_auc(np.concatenate(scores), np.concatenate(labels)), 4)
+    all_scores = np.concatenate([np.concatenate(v[0]) for v in auc_parts.values()])
+    all_labels = np.concatenate([np.concatenate(v[1]) for v in auc_parts.values()])
+    summary = {
+        "out": str(out),
+        "seed": seed,
+        "start": str(periods[0]),
+        "months": months,
+        "subjects": {"enterprise": enterprises, "individual": individuals},
+        "files": len(writer.written) + len(resent),
+        "records": int(sum(counts.values())),
+        "records_per_source": dict(sorted(counts.items())),
+        "yearly_outcome_rate": {k: round(outcome_count[k] / exposure[k], 4) if exposure[k] else None for k in exposure},
+        "true_pd_auc_12m": {"month": str(periods[eval_month]), "horizon_months": horizon, **auc,
+                            "all": round(_auc(all_scores, all_labels), 4)},
+        **plan.shares(),
+        "late_departments": plan.late_departments,
+        "mess": dict(sorted(mess.items())),
+    }
+    (out / TRUTH / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), "utf-8")
+    return summary
+
+
+def _write_truth(folder: Path, ctx: records.Ctx, periods: np.ndarray, header: bool) -> None:
+    ent, ind = ctx.ent, ctx.ind
+    ef, inf = ent.frame, ind.frame
+    subjects = pd.concat([
+        pd.DataFrame({"subject_id": ef["subject_id"], "subject_type": "enterprise", "name": ef["name"],
+                      "county": ef["county"], "industry": ef["industry"], "industry_label": ef["industry_label"],
+                      "entity_type": ef["entity_type"], "registration_date": ef["registration_date"],
+                      "employees": ef["employees"], "legal_rep_id": ef["legal_rep_id"], "old_regno": ef["old_regno"],
+                      "outcome_kind": ent.kind}),
+        pd.DataFrame({"subject_id": inf["subject_id"], "subject_type": "individual", "name": inf["name"],
+                      "county": inf["county"], "birth_date": inf["birth_date"], "gender": inf["gender"],
+                      "outcome_kind": ind.kind}),
+    ], ignore_index=True)
+    subjects.to_csv(folder / "subjects.csv", mode="a", header=header, index=False)
+
+    pds, outcomes = [], []
+    for side, kind in ((ent, "enterprise"), (ind, "individual")):
+        i, t = np.nonzero(side.active)
+        pds.append(pd.DataFrame({"subject_id": side.ids[i], "month": periods[t],
+                                 "true_pd_12m": np.round(side.paths.true_pd[i, t], 6),
+                                 "in_default": side.paths.defaulted[i, t].astype(int)}))
+        who = np.nonzero(side.paths.outcome_month >= 0)[0]
+        if len(who):
+            outcomes.append(pd.DataFrame({"subject_id": side.ids[who], "subject_type": kind,
+                                          "event_date": side.outcome_date[who],
+                                          "kind": side.kind[who]}))
+    pd.concat(pds).to_csv(folder / "monthly_pd.csv", mode="a", header=header, index=False)
+    cols = ["subject_id", "subject_type", "event_date", "kind"]
+    frame = pd.concat(outcomes) if outcomes else pd.DataFrame(columns=cols)
+    frame.to_csv(folder / "outcomes.csv", mode="a", header=header, index=False)

@@ -1,0 +1,558 @@
+"""What each department records about the simulated subjects, month by month.
+
+Every source's event rates depend on the subject's stress (low creditworthiness, plus
+the build-up of distress before an outcome) with its own strength and its own noise, so
+the signal is spread over many sources, each weak alone. The outcome itself shows in the
+records that define it (a dishonest-debtor listing, a loan 90+ days past due, tax
+arrears of 3+ months, the serious illegal-and-dishonest list); short of an outcome those
+records stay below the thresholds, so a label computed from records agrees with the truth.
+
+Each emitter returns a DataFrame with the source's columns plus ``_month`` (the month
+index whose upload carries the record) and ``_county`` (the county branch that uploads it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from chengxin.city.process import Paths
+
+EMITTERS: dict[str, Callable[[Ctx], pd.DataFrame]] = {}
+
+
+def emitter(name: str):
+    def register(fn):
+        EMITTERS[name] = fn
+        return fn
+
+    return register
+
+
+@dataclass
+class Side:
+    """One subject type of a chunk: its attributes, latent paths and derived masks."""
+
+    frame: pd.DataFrame
+    paths: Paths
+    kind: np.ndarray  # outcome kind per subject ('' for none)
+    outcome_date: np.ndarray  # datetime64[D], NaT for none
+    active: np.ndarray = field(init=False)  # exists and not closed
+    stress: np.ndarray = field(init=False)
+
+    def __post_init__(self):
+        self.active = self.paths.exists.copy()
+        self.stress = -self.paths.z + 2.5 * self.paths.distress
+
+    @property
+    def n(self) -> int:
+        return len(self.frame)
+
+    @property
+    def ids(self) -> np.ndarray:
+        return self.frame["subject_id"].to_numpy()
+
+    @property
+    def county(self) -> np.ndarray:
+        return self.frame["county"].to_numpy()
+
+
+@dataclass
+class Ctx:
+    rng: np.random.Generator
+    chunk: int
+    month_start: np.ndarray  # datetime64[D] per month, plus one extra month end marker
+    ent: Side
+    ind: Side
+    closed_month: np.ndarray  # enterprises: month the firm was revoked / cancelled, -1 if never
+    closed_status: np.ndarray
+
+    @property
+    def months(self) -> int:
+        return len(self.month_start) - 1
+
+    def periods(self, t: np.ndarray) -> np.ndarray:
+        return np.datetime_as_string(self.month_start[t], unit="M")
+
+    def day_in(self, t: np.ndarray) -> np.ndarray:
+        start = self.month_start[t]
+        length = (self.month_start[t + 1] - start).astype(int)
+        return start + (self.rng.random(len(t)) * length).astype(int)
+
+    def noise(self, side: Side, sd: float = 0.4) -> np.ndarray:
+        """A per-subject multiplier: some subjects' records are noisier than others'."""
+        return self.rng.normal(0, sd, side.n)[:, None]
+
+    def events(self, side: Side, log_rate: np.ndarray, mask: np.ndarray | None = None):
+        """Poisson event counts per subject-month; returns (subject, month) per event."""
+        rate = np.exp(np.minimum(log_rate, 3.0))
+        allowed = side.active if mask is None else side.active & mask
+        counts = self.rng.poisson(np.where(allowed, rate, 0.0))
+        i, t = np.nonzero(counts)
+        reps = counts[i, t]
+        return np.repeat(i, reps), np.repeat(t, reps)
+
+    def numbers(self, prefix: str, count: int) -> np.ndarray:
+        """Record numbers unique across chunks."""
+        return np.char.add(f"{prefix}{self.chunk:03d}", _serial(count, 8))
+
+
+def _frame(side: Side, i: np.ndarray, t: np.ndarray, **columns) -> pd.DataFrame:
+    data = {"subject_id": side.ids[i], **columns, "_month": t, "_county": side.county[i]}
+    return pd.DataFrame(data)
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _pad(numbers: np.ndarray, width: int) -> np.ndarray:
+    """Zero-padded text of whole numbers."""
+    return np.char.zfill(numbers.astype(str), width) if len(numbers) else np.array([], dtype="U1")
+
+
+def _serial(n: int, width: int) -> np.ndarray:
+    """Zero-padded serial numbers 0..n-1."""
+    return _pad(np.arange(n), width)
+
+
+def _consecutive(flags: np.ndarray, cap: np.ndarray | None = None) -> np.ndarray:
+    """Running count of consecutive True months; where `cap` is given a run stops at it."""
+    out = np.zeros(flags.shape, dtype=int)
+    run = np.zeros(flags.shape[0], dtype=int)
+    for t in range(flags.shape[1]):
+        run = np.where(flags[:, t], run + 1, 0)
+        if cap is not None:
+            run = np.where(run > cap[:, t], 0, run)
+        out[:, t] = run
+    return out
+
+
+def _force_run(flags: np.ndarray, who: np.ndarray, start: np.ndarray) -> None:
+    """Arrears that start at `start` and are never paid (the outcome kind that needs them)."""
+    months = flags.shape[1]
+    for i, s in zip(np.nonzero(who)[0], start[who]):
+        flags[i, max(0, s) : months] = True
+
+
+def _outcome_mask(side: Side, kind: str) -> np.ndarray:
+    return (side.kind == kind) & (side.paths.outcome_month >= 0)
+
+
+# --- entities ------------------------------------------------------------------------
+
+
+@emitter("registration")
+def registration(c: Ctx) -> pd.DataFrame:
+    f = c.ent.frame
+    first = np.argmax(c.ent.paths.exists, axis=1)
+    base = _frame(c.ent, np.arange(c.ent.n), first,
+                  name=f["name"].to_numpy(), entity_type=f["entity_type"].to_numpy(),
+                  industry=f["industry"].to_numpy(), county=f["county"].to_numpy(),
+                  registration_date=pd.to_datetime(f["registration_date"]).to_numpy().astype("datetime64[D]"),
+                  registered_capital=f["registered_capital"].to_numpy(), status="active",
+                  status_date=pd.to_datetime(f["registration_date"]).to_numpy().astype("datetime64[D]"),
+                  legal_rep_id=f["legal_rep_id"].to_numpy())
+    closed = np.nonzero(c.closed_month >= 0)[0]
+    changes = base.iloc[closed].copy()
+    changes["status"] = c.closed_status[closed]
+    changes["status_date"] = c.day_in(c.closed_month[closed])
+    changes["_month"] = c.closed_month[closed]
+    return pd.concat([base, changes], ignore_index=True)
+
+
+@emitter("resident")
+def resident(c: Ctx) -> pd.DataFrame:
+    f = c.ind.frame
+    first = np.zeros(c.ind.n, dtype=int)
+    birth = pd.to_datetime(f["birth_date"]).to_numpy().astype("datetime64[D]")
+    registered = birth + c.rng.integers(0, 60, c.ind.n)
+    return _frame(c.ind, np.arange(c.ind.n), first, name=f["name"].to_numpy(), gender=f["gender"].to_numpy(),
+                  birth_date=birth, county=f["county"].to_numpy(), registration_date=registered)
+
+
+@emitter("regno_mapping")
+def regno_mapping(c: Ctx) -> pd.DataFrame:
+    f = c.ent.frame
+    # The bureau's mapping table is not complete: some old numbers have no known mapping.
+    known = (f["old_regno"].to_numpy() != "") & (c.rng.random(c.ent.n) < 0.95)
+    i = np.nonzero(known)[0]
+    mapped = np.datetime64("2016-06-30") + c.rng.integers(0, 500, len(i))
+    out = _frame(c.ent, i, np.zeros(len(i), dtype=int), mapped_date=mapped)
+    out.insert(0, "old_regno", f["old_regno"].to_numpy()[i])
+    return out
+
+
+# --- market regulation -------------------------------------------------------------
+
+
+@emitter("annual_report")
+def annual_report(c: Ctx) -> pd.DataFrame:
+    e, rng = c.ent, c.rng
+    june = np.nonzero(np.char.endswith(c.periods(np.arange(c.months)), "-06"))[0]
+    parts = []
+    noise = c.noise(e)
+    for t in june:
+        i = np.nonzero(e.active[:, t])[0]
+        on_time = rng.random(len(i)) < _sigmoid(3.0 - 1.1 * (e.stress[i, t] + noise[i, 0]))
+        year = int(str(c.month_start[t])[:4]) - 1
+        parts.append(_frame(e, i, np.full(len(i), t), event_type="annual_report", event_date=c.day_in(np.full(len(i), t)),
+                            report_year=year, filed_on_time=on_time, reason=None))
+        late = i[~on_time]
+        if t + 1 < c.months:
+            listed = late[e.active[late, t + 1]]
+            tt = np.full(len(listed), t + 1)
+            parts.append(_frame(e, listed, tt, event_type="abnormal_listed", event_date=c.day_in(tt),
+                                report_year=None, filed_on_time=None, reason="未按规定公示年度报告"))
+            removed = listed[rng.random(len(listed)) < _sigmoid(0.5 - e.stress[listed, t])]
+            tr = np.minimum(t + 1 + rng.integers(1, 8, len(removed)), c.months - 1)
+            parts.append(_frame(e, removed, tr, event_type="abnormal_removed", event_date=c.day_in(tr),
+                                report_year=None, filed_on_time=None, reason="补报年度报告"))
+    who = _outcome_mask(e, "serious_dishonest_list")
+    i = np.nonzero(who)[0]
+    t = e.paths.outcome_month[i]
+    parts.append(_frame(e, i, t, event_type="serious_dishonest_listed", event_date=e.outcome_date[i],
+                        report_year=None, filed_on_time=None, reason="列入严重违法失信名单"))
+    return pd.concat(parts, ignore_index=True)
+
+
+@emitter("quality")
+def quality(c: Ctx) -> pd.DataFrame:
+    e = c.ent
+    makers = np.isin(e.frame["industry"].to_numpy(), ["C", "F", "A"])[:, None]
+    i, t = c.events(e, np.full(e.stress.shape, np.log(0.03)), makers)
+    fail = c.rng.random(len(i)) < _sigmoid(-2.6 + 0.8 * e.stress[i, t])
+    products = np.array(["食品", "汽车零部件", "钛材", "电线电缆", "化肥", "日用品"])
+    return _frame(e, i, t, sample_no=c.numbers("CJ", len(i)), product=c.rng.choice(products, len(i)),
+                  event_date=c.day_in(t), result=np.where(fail, "fail", "pass"))
+
+
+# --- tax and social insurance ------------------------------------------------------
+
+
+@emitter("tax")
+def tax(c: Ctx) -> pd.DataFrame:
+    e, rng = c.ent, c.rng
+    noise = c.noise(e, 0.5)
+    s = e.stress + noise
+    p_arrears = _sigmoid(-4.6 + 1.2 * s + 2.0 * e.paths.distress)
+    flags = rng.random(s.shape) < p_arrears
+    who = _outcome_mask(e, "tax_arrears")
+    _force_run(flags, who, e.paths.outcome_month - 2)
+    # Short of the outcome, arrears are paid before they reach three months.
+    cap = np.where(who[:, None], 10**6, 2)
+    cap = np.broadcast_to(cap, flags.shape)
+    runs = _consecutive(flags & e.active, cap)
+    i, t = np.nonzero(e.active)
+    size = e.frame["employees"].to_numpy()[i]
+    monthly = np.round(np.exp(rng.normal(np.log(800 + 600 * size), 0.5)), 2)
+    months_in_arrears = runs[i, t]
+    paid = np.where(months_in_arrears > 0, 0.0, monthly)
+    arrears = np.round(months_in_arrears * monthly * rng.uniform(0.8, 1.2, len(i)), 2)
+    on_time = rng.random(len(i)) < _sigmoid(3.4 - 1.0 * s[i, t] - 1.5 * e.paths.distress[i, t])
+    april = np.char.endswith(c.periods(t), "-04")
+    score = s[i, t]
+    grade = np.select([score < -1.2, score < 0.3, score < 1.5, score < 2.6], ["A", "B", "M", "C"], "D")
+    grade = np.where(april, grade, None)
+    violation = rng.random(len(i)) < np.exp(-9.5 + 1.3 * np.minimum(score, 4))
+    return _frame(e, i, t, period=c.periods(t), filed_on_time=on_time, tax_paid=paid, arrears_amount=arrears,
+                  arrears_months=months_in_arrears, tax_credit_grade=grade,
+                  major_violation=np.where(violation, True, np.where(april, False, None)))
+
+
+@emitter("social_insurance")
+def social_insurance(c: Ctx) -> pd.DataFrame:
+    e, rng = c.ent, c.rng
+    employees = e.frame["employees"].to_numpy()
+    insured = (employees >= 2) & (e.frame["entity_type"].to_numpy() != "individual_business")
+    s = e.stress + c.noise(e, 0.5)
+    flags = rng.random(s.shape) < _sigmoid(-4.2 + 1.1 * s + 2.2 * e.paths.distress)
+    runs = _consecutive(flags & e.active)
+    i, t = np.nonzero(e.active & insured[:, None])
+    shrink = 1 - 0.5 * e.paths.distress[i, t]
+    heads = np.maximum(0, np.round(employees[i] * shrink * np.exp(rng.normal(0, 0.04, len(i))))).astype(int)
+    due = np.round(heads * 1150.0, 2)
+    in_arrears = runs[i, t]
+    paid = np.where(in_arrears > 0, np.round(due * rng.uniform(0, 0.5, len(i)), 2), due)
+    return _frame(e, i, t, period=c.periods(t), insured_headcount=heads, contribution_due=due,
+                  contribution_paid=paid, arrears_months=in_arrears)
+
+
+# --- finance, courts, utilities (both subject types) --------------------------------
+
+
+def _loans(c: Ctx, side: Side, subject_type: str) -> pd.DataFrame:
+    rng = c.rng
+    holders = np.nonzero(side.frame["has_credit"].to_numpy())[0]
+    if subject_type == "enterprise":
+        count = rng.integers(1, 4, len(holders))
+        products = np.array(["loan", "loan", "loan", "loan", "guarantee"])
+        limit_base = 200_000 + 60_000 * side.frame["employees"].to_numpy()
+    else:
+        count = rng.integers(1, 3, len(holders))
+        products = np.array(["credit_card", "credit_card", "loan"])
+        limit_base = np.full(side.n, 50_000.0)
+    owner = np.repeat(holders, count)
+    first_of_owner = np.r_[True, owner[1:] != owner[:-1]]
+    product = np.where(first_of_owner, products[0], rng.choice(products, len(owner)))
+    limit = np.round(limit_base[owner] * np.exp(rng.normal(0, 0.6, len(owner))), -3)
+    loan_noise = rng.normal(0, 0.5, len(owner))
+    tag = "E" if subject_type == "enterprise" else "P"
+    loan_id = np.char.add(f"{tag}{c.chunk:03d}", _serial(len(owner), 8))
+
+    s = side.stress[owner] + loan_noise[:, None]
+    flags = rng.random(s.shape) < _sigmoid(-5.0 + 1.1 * s + 2.2 * side.paths.distress[owner])
+    flags &= product[:, None] != "guarantee"
+    runs = _consecutive(flags & side.active[owner], np.full(flags.shape, 2))
+    dpd = np.where(runs > 0, np.minimum(30 * runs - rng.integers(0, 29, runs.shape), 89), 0)
+    # The outcome: the owner's first loan goes 90+ days past due and stays there.
+    out_month = side.paths.outcome_month[owner]
+    hit = first_of_owner & (side.kind[owner] == "loan_90dpd") & (out_month >= 0)
+    months = np.arange(side.active.shape[1])[None, :]
+    since = months - out_month[:, None]
+    forced = hit[:, None] & (since >= -2)
+    dpd = np.where(forced, np.maximum(90 + 30 * since, 30 * (since + 3)), dpd)
+    util = _sigmoid(-0.4 + 0.6 * s + rng.normal(0, 0.1, s.shape))
+    k, t = np.nonzero(side.active[owner])
+    i = owner[k]
+    return _frame(side, i, t, subject_type=subject_type, loan_id=loan_id[k], period=c.periods(t), product=product[k],
+                  credit_limit=limit[k], balance=np.round(limit[k] * util[k, t], 2), days_past_due=dpd[k, t].astype(int))
+
+
+@emitter("finance")
+def finance(c: Ctx) -> pd.DataFrame:
+    return pd.concat([_loans(c, c.ent, "enterprise"), _loans(c, c.ind, "individual")], ignore_index=True)
+
+
+def _court_events(c: Ctx, side: Side, subject_type: str, level: float) -> pd.DataFrame:
+    rng = c.rng
+    s = side.stress + c.noise(side, 0.5)
+    d = side.paths.distress
+    parts = []
+    i, t = c.events(side, level - 6.4 + 0.9 * s + 1.5 * d)
+    parts.append(("民初", "civil_judgment", i, t, c.day_in(t)))
+    i, t = c.events(side, level - 6.9 + 1.0 * s + 2.8 * d)
+    # a case opened is closed later unless trouble persists
+    parts.append(("执", "enforcement_opened", i, t, c.day_in(t)))
+    closes = rng.random(len(i)) < _sigmoid(0.8 - 0.8 * s[i, t])
+    tc = t[closes] + rng.integers(1, 9, closes.sum())
+    keep = tc < side.active.shape[1]
+    parts.append(("执", "enforcement_closed", i[closes][keep], tc[keep], c.day_in(tc[keep])))
+    who = _outcome_mask(side, "dishonest_debtor")
+    io = np.nonzero(who)[0]
+    to = side.paths.outcome_month[io]
+    parts.append(("执", "dishonest_listed", io, to, side.outcome_date[io]))
+    parts.append(("执", "consumption_restriction", io, to, side.outcome_date[io]))
+    frames = []
+    opened_numbers = None
+    for prefix, event, ii, tt, dates in parts:
+        years = np.char.add(np.char.add("(", np.datetime_as_string(c.month_start[tt], unit="Y")), ")")
+        if event == "enforcement_closed":
+            numbers = opened_numbers[closes][keep]
+        elif event in ("dishonest_listed", "consumption_restriction"):
+            numbers = np.char.add(np.char.add(years, f"陕03{prefix}{'E' if subject_type == 'enterprise' else 'P'}D{c.chunk:03d}"),
+                                  np.char.add(_serial(len(ii), 7), "号"))
+        else:
+            numbers = np.char.add(np.char.add(years, f"陕03{prefix}{'E' if subject_type == 'enterprise' else 'P'}{c.chunk:03d}"),
+                                  np.char.add(_serial(len(ii), 7), "号"))
+            if event == "enforcement_opened":
+                opened_numbers = numbers
+        amount = np.round(np.exp(rng.normal(11 if subject_type == "enterprise" else 9.5, 1.0, len(ii))), 2)
+        frames.append(_frame(side, ii, tt, subject_type=subject_type, case_no=numbers, event_type=event,
+                             event_date=dates, amount=amount))
+    return pd.concat(frames, ignore_index=True)
+
+
+@emitter("courts")
+def courts(c: Ctx) -> pd.DataFrame:
+    return pd.concat([_court_events(c, c.ent, "enterprise", 0.0), _court_events(c, c.ind, "individual", -1.0)],
+                     ignore_index=True)
+
+
+def _utility_arrears(c: Ctx, side: Side, subject_type: str, level: float) -> pd.DataFrame:
+    rng = c.rng
+    s = side.stress + c.noise(side, 0.6)
+    flags = rng.random(s.shape) < _sigmoid(level - 4.8 + 1.0 * s + 1.6 * side.paths.distress)
+    runs = _consecutive(flags & side.active)
+    i, t = np.nonzero(runs > 0)
+    utility = np.array(["power", "water", "gas"])[side.frame["index"].to_numpy()[i] % 3 if subject_type == "individual" else np.zeros(len(i), int)]
+    account = np.char.add("U" + subject_type[0].upper(), _pad(side.frame["index"].to_numpy()[i], 9))
+    bill = 120.0 if subject_type == "individual" else 3000.0
+    amount = np.round(runs[i, t] * bill * rng.uniform(0.5, 2.0, len(i)), 2)
+    return _frame(side, i, t, subject_type=subject_type, account_no=account, utility=utility, period=c.periods(t),
+                  arrears_amount=amount, arrears_months=runs[i, t])
+
+
+@emitter("utilities")
+def utilities(c: Ctx) -> pd.DataFrame:
+    return pd.concat([_utility_arrears(c, c.ent, "enterprise", 0.0), _utility_arrears(c, c.ind, "individual", -0.5)],
+                     ignore_index=True)
+
+
+# --- administrative records --------------------------------------------------------
+
+DEPARTMENTS = np.array(["市场监督管理局", "生态环境局", "应急管理局", "税务局", "住房和城乡建设局", "交通运输局", "卫生健康委员会"])
+
+
+def _publication(c: Ctx, decision: np.ndarray, late_share: float) -> np.ndarray:
+    """Double publicity: most decisions are published within 7 working days, some late."""
+    lag = np.where(c.rng.random(len(decision)) < late_share, c.rng.integers(8, 40, len(decision)),
+                   c.rng.integers(0, 7, len(decision)))
+    return np.busday_offset(decision, lag, roll="forward")
+
+
+@emitter("penalty")
+def penalty(c: Ctx) -> pd.DataFrame:
+    e, rng = c.ent, c.rng
+    s = e.stress + c.noise(e)
+    i, t = c.events(e, -5.4 + 0.9 * s + 1.0 * e.paths.distress)
+    sev_score = s[i, t] + rng.normal(0, 1, len(i))
+    severity = np.select([sev_score < -0.5, sev_score < 1.8], ["minor", "general"], "serious")
+    decision = c.day_in(t)
+    fine = np.round(np.exp(rng.normal(np.select([severity == "minor", severity == "general"], [7.0, 9.0], 11.5), 0.8)), -1)
+    dept = rng.choice(DEPARTMENTS, len(i))
+    numbers = np.char.add(np.char.add(dept.astype("U4"), "罚字〔"),
+                          np.char.add(np.datetime_as_string(decision, unit="Y"), np.char.add(f"〕{c.chunk:03d}", np.char.add(_serial(len(i), 7), "号"))))
+    base = _frame(e, i, t, decision_no=numbers, deciding_department=dept, decision_date=decision,
+                  publication_date=_publication(c, decision, 0.12), severity=severity, fine_amount=fine,
+                  legal_basis=rng.choice(["《行政处罚法》", "《安全生产法》", "《环境保护法》", "《产品质量法》", "《税收征收管理法》"], len(i)),
+                  repaired=False, repair_date=np.full(len(i), np.datetime64("NaT"), dtype="datetime64[D]"))
+    # Credit repair: a corrected re-upload of the same decision, some months later.
+    repairable = severity != "minor"
+    wants = repairable & (rng.random(len(i)) < _sigmoid(0.2 - 0.9 * s[i, t]))
+    repair_month = t + rng.integers(3, 13, len(i))
+    wants &= repair_month < c.months
+    repaired = base[wants].copy()
+    repaired["repaired"] = True
+    repaired["repair_date"] = c.day_in(repair_month[wants])
+    repaired["_month"] = repair_month[wants]
+    return pd.concat([base, repaired], ignore_index=True)
+
+
+@emitter("licence")
+def licence(c: Ctx) -> pd.DataFrame:
+    e, rng = c.ent, c.rng
+    i, t = c.events(e, np.full(e.stress.shape, np.log(0.012)))
+    ib, tb = c.events(e, -8.2 + 1.1 * e.stress)
+    action = np.r_[np.full(len(i), "granted"), np.where(rng.random(len(ib)) < 0.6, "suspended", "revoked")]
+    i, t = np.r_[i, ib], np.r_[t, tb]
+    decision = c.day_in(t)
+    dept = rng.choice(DEPARTMENTS, len(i))
+    return _frame(e, i, t, licence_no=c.numbers("XK", len(i)), deciding_department=dept, action=action,
+                  decision_date=decision, publication_date=_publication(c, decision, 0.08))
+
+
+@emitter("safety")
+def safety(c: Ctx) -> pd.DataFrame:
+    e, rng = c.ent, c.rng
+    heavy = np.isin(e.frame["industry"].to_numpy(), ["B", "C", "D", "E", "G"])[:, None]
+    s = e.stress + c.noise(e)
+    i1, t1 = c.events(e, np.full(s.shape, np.log(0.04)), heavy)
+    i2, t2 = c.events(e, -4.6 + 0.7 * s, heavy)
+    i3, t3 = c.events(e, -8.0 + 0.8 * s, heavy)
+    i, t = np.r_[i1, i2, i3], np.r_[t1, t2, t3]
+    kind = np.r_[np.full(len(i1), "inspection"), np.full(len(i2), "hazard"), np.full(len(i3), "accident")]
+    severity = np.where(kind == "inspection", "none",
+                        np.where(kind == "hazard", rng.choice(["general", "major"], len(i), p=[0.85, 0.15]),
+                                 rng.choice(["general", "major", "severe"], len(i), p=[0.7, 0.25, 0.05])))
+    return _frame(e, i, t, record_no=c.numbers("AQ", len(i)), event_type=kind, event_date=c.day_in(t), severity=severity)
+
+
+@emitter("environment")
+def environment(c: Ctx) -> pd.DataFrame:
+    e, rng = c.ent, c.rng
+    polluters = np.isin(e.frame["industry"].to_numpy(), ["A", "B", "C", "D", "E"])
+    s = e.stress + c.noise(e)
+    i1, t1 = c.events(e, -6.2 + 0.8 * s, polluters[:, None])
+    i2, t2 = c.events(e, -7.2 + 0.9 * s, polluters[:, None])
+    march = np.nonzero(np.char.endswith(c.periods(np.arange(c.months)), "-03"))[0]
+    rated = [(np.nonzero(polluters & e.active[:, m])[0], m) for m in march]
+    i3 = np.concatenate([r for r, _ in rated]) if rated else np.array([], int)
+    t3 = np.concatenate([np.full(len(r), m) for r, m in rated]) if rated else np.array([], int)
+    i, t = np.r_[i1, i2, i3], np.r_[t1, t2, t3]
+    kind = np.r_[np.full(len(i1), "exceedance"), np.full(len(i2), "penalty"), np.full(len(i3), "credit_colour")]
+    score = s[i, t] + rng.normal(0, 0.6, len(i))
+    colour = np.select([score < -1.0, score < 0.5, score < 1.8, score < 3.0], ["green", "blue", "yellow", "red"], "black")
+    amount = np.round(np.exp(rng.normal(10, 1, len(i))), -2)
+    return _frame(e, i, t, record_no=c.numbers("HB", len(i)), event_type=kind, event_date=c.day_in(t),
+                  colour=np.where(kind == "credit_colour", colour, None), amount=np.where(kind == "penalty", amount, np.nan))
+
+
+@emitter("statistics")
+def statistics(c: Ctx) -> pd.DataFrame:
+    e = c.ent
+    i, t = c.events(e, -7.0 + 0.7 * (e.stress + c.noise(e)))
+    mis = c.rng.choice(["late", "refused", "falsified"], len(i), p=[0.7, 0.2, 0.1])
+    return _frame(e, i, t, record_no=c.numbers("TJ", len(i)), event_date=c.day_in(t), misconduct=mis)
+
+
+@emitter("procurement")
+def procurement(c: Ctx) -> pd.DataFrame:
+    e, rng = c.ent, c.rng
+    bidders = e.frame["in_procurement"].to_numpy()[:, None]
+    s = e.stress + c.noise(e)
+    i1, t1 = c.events(e, -6.0 + 0.8 * s, bidders)
+    i2, t2 = c.events(e, -8.0 + 1.0 * s, bidders)
+    i, t = np.r_[i1, i2], np.r_[t1, t2]
+    kind = np.r_[np.full(len(i1), "bad_conduct"), np.full(len(i2), "debarment")]
+    date = c.day_in(t)
+    end = np.where(kind == "debarment", date + rng.integers(180, 1095, len(i)), np.datetime64("NaT"))
+    return _frame(e, i, t, record_no=c.numbers("ZB", len(i)), event_type=kind, event_date=date,
+                  end_date=end.astype("datetime64[D]"))
+
+
+@emitter("honours")
+def honours(c: Ctx) -> pd.DataFrame:
+    e, rng = c.ent, c.rng
+    s = e.stress + c.noise(e)
+    i1, t1 = c.events(e, -7.8 - 0.9 * s)
+    i2, t2 = c.events(e, -6.8 - 0.6 * s)
+    april = np.char.endswith(c.periods(np.arange(c.months)), "-04")[None, :]
+    i3, t3 = c.events(e, np.where(april, -2.2 - 1.2 * s, -50.0))
+    i, t = np.r_[i1, i2, i3], np.r_[t1, t2, t3]
+    kind = np.r_[np.full(len(i1), "model_integrity"), np.full(len(i2), "award"), np.full(len(i3), "a_grade_taxpayer")]
+    date = c.day_in(t)
+    return _frame(e, i, t, honour_no=c.numbers("HM", len(i)), honour=kind, event_date=date,
+                  valid_until=date + rng.integers(365, 1095, len(i)))
+
+
+@emitter("complaints")
+def complaints(c: Ctx) -> pd.DataFrame:
+    e, rng = c.ent, c.rng
+    facing = np.isin(e.frame["industry"].to_numpy(), ["F", "H", "I", "L", "E"])[:, None]
+    size = np.log1p(e.frame["employees"].to_numpy())[:, None]
+    s = e.stress + c.noise(e)
+    i, t = c.events(e, -5.6 + 0.45 * s + 0.3 * size, facing)
+    return _frame(e, i, t, complaint_no=c.numbers("12345", len(i)), event_date=c.day_in(t),
+                  substantiated=rng.random(len(i)) < _sigmoid(-0.6 + 0.6 * s[i, t]))
+
+
+# --- individuals only ----------------------------------------------------------------
+
+
+@emitter("traffic")
+def traffic(c: Ctx) -> pd.DataFrame:
+    p, rng = c.ind, c.rng
+    drivers = p.frame["has_car"].to_numpy()[:, None]
+    s = p.stress + c.noise(p, 0.6)
+    i, t = c.events(p, -3.6 + 0.3 * s, drivers)
+    kind = np.where(rng.random(len(i)) < _sigmoid(-4.5 + 0.8 * s[i, t]), "drunk_driving",
+                    rng.choice(["speeding", "red_light", "unlicensed", "other"], len(i), p=[0.5, 0.3, 0.05, 0.15]))
+    points = np.select([kind == "drunk_driving", kind == "red_light", kind == "speeding"], [12, 6, 3], 1)
+    fine = np.select([kind == "drunk_driving", kind == "red_light"], [2000.0, 200.0], 100.0)
+    return _frame(p, i, t, record_no=c.numbers("JT", len(i)), event_date=c.day_in(t), violation=kind,
+                  points=points, fine_amount=fine)
+
+
+@emitter("personal_conduct")
+def personal_conduct(c: Ctx) -> pd.DataFrame:
+    p, rng = c.ind, c.rng
+    s = p.stress + c.noise(p)
+    i, t = c.events(p, -9.0 + 1.0 * s)
+    kind = rng.choice(["assistance_fraud", "academic_misconduct", "professional_discipline"], len(i), p=[0.5, 0.15, 0.35])
+    dept = np.select([kind == "assistance_fraud", kind == "academic_misconduct"], ["民政局", "教育局"], "行业协会")
+    return _frame(p, i, t, record_no=c.numbers("GR", len(i)), department_name=dept, event_type=kind,
+                  event_date=c.day_in(t), severity=np.where(rng.random(len(i)) < 0.2, "serious", "general"))

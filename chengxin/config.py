@@ -1,0 +1,262 @@
+"""Configuration: the declarations and settings in ``chengxin/conf``, validated with pydantic.
+
+Package defaults live in ``chengxin/conf/*.yaml``. A workspace may override settings in
+``$CHENGXIN_HOME/settings.yaml`` (deep-merged over the defaults).
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from chengxin import workspace
+
+SubjectType = Literal["enterprise", "individual"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- record sources ----------------------------------------------------------------
+
+
+class Column(Strict):
+    name: str
+    zh: str
+    type: Literal["code", "text", "enum", "int", "float", "bool", "date", "month"]
+    required: bool = True
+    values: tuple[str, ...] = ()
+    min: float | None = None
+    pattern: str | None = None
+    personal: bool = False
+    # For `code` columns other than subject_id: which identifier it holds.
+    subject: SubjectType | None = None
+
+    @model_validator(mode="after")
+    def _enum_has_values(self):
+        if self.type == "enum" and not self.values:
+            raise ValueError(f"enum column {self.name!r} needs values")
+        return self
+
+
+class Department(Strict):
+    en: str
+    zh: str
+
+
+class Source(Strict):
+    name: str
+    zh: str
+    department: Department
+    subjects: tuple[SubjectType, ...]
+    grain: Literal["entity", "monthly", "event", "reference"]
+    event_date: str
+    key: tuple[str, ...]
+    description: str
+    columns: tuple[Column, ...]
+    seasonal: bool = False
+
+    @model_validator(mode="after")
+    def _columns_known(self):
+        names = [c.name for c in self.columns]
+        for needed in (*self.key, self.event_date, "subject_id"):
+            if needed not in names:
+                raise ValueError(f"source {self.name}: {needed!r} is not one of its columns")
+        if len(self.subjects) > 1 and "subject_type" not in names:
+            raise ValueError(f"source {self.name} serves both subject types and needs subject_type")
+        return self
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+    @property
+    def table(self) -> str:
+        return f"rec_{self.name}"
+
+    @property
+    def is_reference(self) -> bool:
+        return self.grain == "reference"
+
+
+class SourceCatalogue(Strict):
+    version: int
+    sources: dict[str, Source]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _names(cls, data):
+        for name, body in data.get("sources", {}).items():
+            body.setdefault("name", name)
+        return data
+
+    def __iter__(self):
+        return iter(self.sources.values())
+
+    def __getitem__(self, name: str) -> Source:
+        try:
+            return self.sources[name]
+        except KeyError:
+            known = ", ".join(self.sources)
+            raise KeyError(f"unknown source {name!r}; known sources: {known}") from None
+
+    def for_subject(self, subject_type: str) -> list[Source]:
+        return [s for s in self if subject_type in s.subjects and not s.is_reference]
+
+
+# --- the city ------------------------------------------------------------------------
+
+
+class County(Strict):
+    code: str
+    en: str
+    zh: str
+    weight: float
+
+
+class Industry(Strict):
+    section: str
+    en: str
+    zh: str
+    weight: float
+    risk: float
+    size: float
+
+
+class City(Strict):
+    name: Department
+    city_division: str
+    counties: tuple[County, ...]
+    industries: tuple[Industry, ...]
+
+    def county_name(self, code: str, lang: str = "zh") -> str:
+        for c in self.counties:
+            if c.code == code:
+                return getattr(c, lang)
+        return code
+
+
+# --- settings ------------------------------------------------------------------------
+
+
+class IngestSettings(Strict):
+    uscc_allowlist: tuple[str, ...] = ()
+    batch_rows: int = Field(500_000, gt=0)
+    encoding_sniff_bytes: int = Field(65_536, gt=0)
+    date_formats: tuple[str, ...]
+    month_formats: tuple[str, ...]
+    earliest_date: str
+    latest_date: str
+
+
+class CoverageSettings(Strict):
+    publication_due_working_days: int = Field(7, gt=0)
+    expected_window_months: int = Field(6, gt=0)
+    missing_below_share: float = Field(0.2, ge=0, le=1)
+    min_expected_records: float = Field(5, ge=0)
+
+
+class Downturn(Strict):
+    start_fraction: float = Field(ge=0, le=1)
+    months: int = Field(ge=0)
+    depth: float
+
+
+class LagRange(Strict):
+    min: int = Field(ge=1)
+    max: int = Field(ge=1, le=12)
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.min > self.max:
+            raise ValueError("outcome_lag_months: min must not exceed max")
+        return self
+
+
+class Mess(Strict):
+    late_department_share: float = Field(ge=0, le=1)
+    late_county_month_share: float = Field(ge=0, le=1)
+    skipped_county_month_share: float = Field(ge=0, le=1)
+    duplicate_row_share: float = Field(ge=0, le=1)
+    resent_file_share: float = Field(ge=0, le=1)
+    corrected_record_share: float = Field(ge=0, le=1)
+    mistyped_code_share: float = Field(ge=0, le=1)
+    fullwidth_share: float = Field(ge=0, le=1)
+    old_regno_share: float = Field(ge=0, le=1)
+    bad_value_share: float = Field(ge=0, le=1)
+
+
+class GeneratorSettings(Strict):
+    persistence: float = Field(gt=0, lt=1)
+    innovation_sd: float = Field(gt=0)
+    jump_probability: float = Field(ge=0, le=1)
+    jump_size: float
+    sector_shock_sd: float = Field(ge=0)
+    county_shock_sd: float = Field(ge=0)
+    downturn: Downturn
+    representative_link: float = Field(ge=0, le=1)
+    distress_base_logit: dict[SubjectType, float]
+    distress_slope: float
+    outcome_given_distress: float = Field(ge=0, le=1)
+    outcome_lag_months: LagRange
+    new_firm_share: float = Field(ge=0, le=1)
+    mess: Mess
+    formats: dict[str, Literal["csv-utf8", "csv-gbk", "xlsx"]]
+    xlsx_max_rows: int = Field(gt=0)
+    chunk_subjects: int = Field(gt=0)
+
+    def format_for(self, source: str) -> str:
+        return self.formats.get(source, self.formats["default"])
+
+
+class Settings(Strict):
+    ingest: IngestSettings
+    coverage: CoverageSettings
+    generator: GeneratorSettings
+
+
+# --- loading -------------------------------------------------------------------------
+
+
+def _package_yaml(name: str) -> dict:
+    return yaml.safe_load(resources.files("chengxin.conf").joinpath(name).read_text("utf-8"))
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+@functools.cache
+def sources() -> SourceCatalogue:
+    return SourceCatalogue.model_validate(_package_yaml("sources.yaml"))
+
+
+@functools.cache
+def city() -> City:
+    return City.model_validate(_package_yaml("city.yaml"))
+
+
+def settings(home: Path | None = None) -> Settings:
+    data = _package_yaml("settings.yaml")
+    override = workspace.home(home) / "settings.yaml"
+    if override.exists():
+        try:
+            data = deep_merge(data, yaml.safe_load(override.read_text("utf-8")) or {})
+        except yaml.YAMLError as exc:
+            raise workspace.UserError(f"{override} is not valid YAML: {exc}") from None
+    return Settings.model_validate(data)

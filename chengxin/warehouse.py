@@ -1,0 +1,86 @@
+"""The embedded DuckDB warehouse: one table per record source, built from the declarations.
+
+Every record table carries the declared columns plus:
+    received_date   the day the platform received the record (point-in-time features use it)
+    subject_type    enterprise | individual
+    subject_county  county (division code) read off the subject's identifier
+    id_status       valid | allowlisted | mapped (from an old registration number)
+    _key, _hash     md5 of the natural key and of the content (declared columns)
+    _file_id, _row_number   where the record came from
+    _seq            ingest order (unique)
+    _superseded_on  received date of the version that replaced this one (NULL = current)
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from chengxin import config, workspace
+from chengxin.config import Source
+
+SQL_TYPES = {"code": "VARCHAR", "text": "VARCHAR", "enum": "VARCHAR", "int": "BIGINT", "float": "DOUBLE",
+             "bool": "BOOLEAN", "date": "DATE", "month": "DATE"}
+META_COLUMNS = {
+    "received_date": "DATE NOT NULL", "subject_type": "VARCHAR NOT NULL", "subject_county": "VARCHAR",
+    "id_status": "VARCHAR NOT NULL", "_key": "UHUGEINT NOT NULL", "_hash": "UHUGEINT NOT NULL",
+    "_file_id": "INTEGER NOT NULL", "_row_number": "INTEGER NOT NULL", "_seq": "BIGINT NOT NULL", "_superseded_on": "DATE",
+}
+
+SYSTEM_TABLES = {
+    "ingest_files": """file_id INTEGER PRIMARY KEY, path VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, source VARCHAR NOT NULL,
+        encoding VARCHAR, rows INTEGER NOT NULL, accepted INTEGER NOT NULL, rejected INTEGER NOT NULL,
+        duplicates INTEGER NOT NULL, superseded INTEGER NOT NULL, review INTEGER NOT NULL,
+        received_from_file BOOLEAN NOT NULL, ingested_at TIMESTAMP NOT NULL""",
+    "quarantine": """file_id INTEGER NOT NULL, path VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, source VARCHAR NOT NULL,
+        row_number INTEGER NOT NULL, "column" VARCHAR, value VARCHAR, reason VARCHAR NOT NULL, rule VARCHAR NOT NULL,
+        status VARCHAR NOT NULL,
+        raw JSON, quarantined_at TIMESTAMP NOT NULL""",
+    "uscc_allowlist": "code VARCHAR PRIMARY KEY, added_at TIMESTAMP NOT NULL, note VARCHAR",
+}
+
+
+class WarehouseBusy(workspace.UserError):
+    pass
+
+
+def record_columns(source: Source) -> dict[str, str]:
+    """Column name -> SQL type of a source's record table (declared columns, then metadata)."""
+    cols = {c.name: SQL_TYPES[c.type] for c in source.columns}
+    return cols | {k: v for k, v in META_COLUMNS.items() if k not in cols}
+
+
+def record_ddl(source: Source) -> str:
+    cols = ",\n    ".join(f'"{k}" {v}' for k, v in record_columns(source).items())
+    return f"CREATE TABLE IF NOT EXISTS {source.table} (\n    {cols}\n)"
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    for name, body in SYSTEM_TABLES.items():
+        con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({body})")
+    for source in config.sources():
+        con.execute(record_ddl(source))
+
+
+@contextmanager
+def connect(home: Path | None = None, read_only: bool = False):
+    """Open the warehouse (creating it and its tables when writing)."""
+    path = workspace.warehouse_path(home)
+    if read_only and not path.exists():
+        raise workspace.UserError(f"no warehouse at {path}: run `chengxin ingest PATH` first")
+    if not read_only:
+        workspace.ensure(home)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise WarehouseBusy(f"the warehouse {path} is being written by another process; wait for it to finish") from None
+        raise
+    try:
+        if not read_only:
+            create_schema(con)
+        yield con
+    finally:
+        con.close()

@@ -1,0 +1,286 @@
+"""Ingest department uploads into the record store.
+
+Each file is one transaction: its accepted records, its quarantined rows and its entry in
+``ingest_files`` commit together or not at all, so a process killed mid-file leaves the
+warehouse as it was before that file. Re-ingesting adds nothing: a record whose natural key
+and content are already stored is a duplicate; the same key with other content is a
+corrected re-upload that supersedes the stored version (which is kept as history).
+For every file, ``accepted + rejected + duplicates == rows``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from chengxin import config, contract, readers, warehouse
+from chengxin.config import Source
+from chengxin.workspace import UserError
+
+# Reference data first (mappings), then the registers, then everything else.
+ORDER = {"regno_mapping": 0, "registration": 1, "resident": 1}
+
+
+@dataclass
+class FileResult:
+    path: str
+    source: str
+    rows: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    superseded: int = 0
+    review: int = 0
+    encoding: str = ""
+
+
+@dataclass
+class IngestSummary:
+    files: int = 0
+    rows: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    superseded: int = 0
+    review: int = 0
+    unreadable: list[dict] = field(default_factory=list)
+    by_source: dict[str, dict] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def add(self, r: FileResult) -> None:
+        self.files += 1
+        agg = self.by_source.setdefault(r.source, {"files": 0, "rows": 0, "accepted": 0, "rejected": 0, "duplicates": 0})
+        agg["files"] += 1
+        for name in ("rows", "accepted", "rejected", "duplicates", "superseded", "review"):
+            setattr(self, name, getattr(self, name) + getattr(r, name))
+            if name in agg:
+                agg[name] += getattr(r, name)
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["rows_per_second"] = round(self.rows / self.seconds) if self.seconds else None
+        return d
+
+
+# --- finding files and their sources ---------------------------------------------------
+
+
+def discover(path: Path) -> list[Path]:
+    if not path.exists():
+        raise UserError(f"{path}: no such file or folder")
+    if path.is_file():
+        return [path]
+    files = [p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in readers.TABLE_SUFFIXES
+             and not any(part.startswith(("_", ".")) for part in p.relative_to(path).parts)]
+    if not files:
+        raise UserError(f"{path}: no table files (.csv, .xlsx, .xls, .parquet) in this folder")
+    return files
+
+
+def source_for(path: Path, headers: list[str] | None, forced: str | None) -> Source:
+    catalogue = config.sources()
+    if forced:
+        try:
+            return catalogue[forced]
+        except KeyError as exc:
+            raise UserError(str(exc.args[0])) from None
+    for part in (path.parent.name, path.stem.split("_")[0], path.stem):
+        if part in catalogue.sources:
+            return catalogue[part]
+    stem = path.stem
+    for name in sorted(catalogue.sources, key=len, reverse=True):
+        if stem.startswith(name):
+            return catalogue[name]
+    if headers:
+        scored = sorted(((contract.match_score(s, headers), s.name) for s in catalogue), reverse=True)
+        if scored[0][0] >= 0.999 and (len(scored) == 1 or scored[1][0] < scored[0][0]):
+            return catalogue[scored[0][1]]
+    names = ", ".join(catalogue.sources)
+    raise UserError(f"{path}: unknown source; put the file in a folder named after its source "
+                    f"or pass --source (one of: {names})")
+
+
+def _sort_key(path: Path) -> tuple:
+    for part in (path.parent.name, path.stem.split("_")[0]):
+        if part in ORDER:
+            return (ORDER[part], str(path))
+    return (2, str(path))
+
+
+# --- one file, one transaction ---------------------------------------------------------
+
+
+def _hash_sql(columns: list[str]) -> str:
+    parts = ", ".join(f"coalesce(CAST(\"{c}\" AS VARCHAR), '\\N')" for c in columns)
+    return f"md5_number(concat_ws(chr(31), {parts}))"
+
+
+def _pause_hook() -> None:
+    """Testing aid: hold the open transaction so a test can kill a real ingest mid-file."""
+    seconds = float(os.environ.get("CHENGXIN_PAUSE_BEFORE_COMMIT", "0") or 0)
+    if seconds:
+        print("ingest: pausing before commit", file=sys.stderr, flush=True)
+        time.sleep(seconds)
+
+
+def load_regno_map(con) -> dict[str, str]:
+    rows = con.execute("SELECT old_regno, subject_id FROM rec_regno_mapping WHERE _superseded_on IS NULL").fetchall()
+    return dict(rows)
+
+
+def load_allowlist(con, settings: config.IngestSettings) -> set[str]:
+    return set(settings.uscc_allowlist) | {r[0] for r in con.execute("SELECT code FROM uscc_allowlist").fetchall()}
+
+
+def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, source: Source, raw: readers.RawTable,
+                settings: config.IngestSettings, *, regno_map: dict[str, str], allowlist: set[str],
+                today: pd.Timestamp) -> FileResult:
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    checked = contract.check_rows(source, raw.table, settings, today=today, regno_map=regno_map, allowlist=allowlist)
+    return commit(con, str(path), sha, source, raw.table, checked, raw.encoding)
+
+
+def commit(con: duckdb.DuckDBPyConnection, path: str, sha: str, source: Source, table: pa.Table,
+           checked: contract.Checked, encoding: str, row_numbers: np.ndarray | None = None) -> FileResult:
+    """Store one file's checked rows in one transaction: records, quarantine, and the file log.
+
+    row_numbers: the file row number of each table row (default: position + 2, after the header).
+    """
+    result = FileResult(path, source.name, rows=table.num_rows, encoding=encoding)
+    if row_numbers is None:
+        row_numbers = np.arange(table.num_rows) + 2
+    typed = checked.typed
+    now = dt.datetime.now()
+
+    con.execute("BEGIN TRANSACTION")
+    try:
+        file_id = con.execute("SELECT coalesce(max(file_id), 0) + 1 FROM ingest_files").fetchall()[0][0]
+        # quarantine: one entry per failing row, written once per (file content, row)
+        if checked.problems.rows:
+            failing = sorted(checked.problems.rows)
+            q = []
+            for i, original in zip(failing, table.take(failing).to_pylist()):
+                probs = checked.problems.rows[i]
+                q.append({
+                    "file_id": file_id, "path": path, "sha256": sha, "source": source.name,
+                    "row_number": int(row_numbers[i]), "column": ",".join(dict.fromkeys(p[0] for p in probs)),
+                    "value": next((p[1] for p in probs if p[1] is not None), None),
+                    "reason": "; ".join(dict.fromkeys(p[2] for p in probs)),
+                    "rule": ",".join(dict.fromkeys(p[4] for p in probs)), "status": checked.problems.status(i),
+                    "raw": json.dumps(original, ensure_ascii=False), "quarantined_at": now,
+                })
+            qdf = pd.DataFrame(q)
+            con.register("q_new", qdf)
+            con.execute("""INSERT INTO quarantine SELECT q.* FROM q_new q
+                           WHERE NOT EXISTS (SELECT 1 FROM quarantine o WHERE o.sha256 = q.sha256 AND o.row_number = q.row_number)""")
+            con.unregister("q_new")
+            result.rejected = len(q)
+            result.review = int((qdf["status"] == contract.REVIEW).sum())
+
+        if len(typed):
+            _load_records(con, source, typed, row_numbers, file_id, result)
+        con.execute("INSERT INTO ingest_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [file_id, path, sha, source.name, encoding, result.rows, result.accepted, result.rejected,
+                     result.duplicates, result.superseded, result.review, checked.received_from_file, now])
+        _pause_hook()
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    if result.accepted + result.rejected + result.duplicates != result.rows:
+        raise RuntimeError(f"row accounting broke for {path}: {result}")
+    return result
+
+
+def _load_records(con, source: Source, typed: pd.DataFrame, row_numbers: np.ndarray, file_id: int,
+                  result: FileResult) -> None:
+    cols = source.column_names
+    frame = typed.copy()
+    frame["_row_number"] = row_numbers[frame.index.to_numpy()]
+    for col in source.columns:
+        if col.type == "month":
+            frame[col.name] = frame[col.name].dt.to_period("M").dt.start_time
+    con.register("incoming", frame)
+    extra = [c for c in ("subject_type",) if c not in cols]
+    select_cols = ", ".join(f'"{c}"' for c in cols + extra)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE staged AS
+        SELECT {select_cols}, CAST(received_date AS DATE) AS received_date, subject_county, id_status,
+               {_hash_sql(list(source.key))} AS _key, {_hash_sql(cols)} AS _hash,
+               CAST(? AS INTEGER) AS _file_id, CAST(_row_number AS INTEGER) AS _row_number,
+               CAST(? AS BIGINT) * 4294967296 + _row_number AS _seq
+        FROM incoming""", [file_id, file_id])
+    con.unregister("incoming")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE classified AS
+        SELECT s.*,
+               row_number() OVER (PARTITION BY s._key, s._hash ORDER BY s._row_number) > 1 AS _dup_in_file,
+               EXISTS (SELECT 1 FROM {source.table} r WHERE r._key = s._key AND r._hash = s._hash) AS _dup_stored,
+               EXISTS (SELECT 1 FROM {source.table} r WHERE r._key = s._key) AS _key_stored
+        FROM staged s""")
+    n_total, n_dup, n_super = con.execute("""
+        SELECT count(*), count(*) FILTER (WHERE _dup_in_file OR _dup_stored),
+               count(*) FILTER (WHERE NOT (_dup_in_file OR _dup_stored) AND _key_stored)
+        FROM classified""").fetchall()[0]
+    all_cols = select_cols + ", received_date, subject_county, id_status, _key, _hash, _file_id, _row_number, _seq"
+    con.execute(f"""INSERT INTO {source.table} ({all_cols}, _superseded_on)
+                    SELECT {all_cols}, NULL FROM classified WHERE NOT (_dup_in_file OR _dup_stored)""")
+    multi = con.execute("""SELECT count(*) FROM (SELECT _key FROM classified WHERE NOT (_dup_in_file OR _dup_stored)
+                           GROUP BY _key HAVING count(*) > 1)""").fetchall()[0][0]
+    if n_super or multi:
+        # versions of the touched keys: each is superseded by the next one received
+        con.execute(f"""
+            UPDATE {source.table} AS r SET _superseded_on = v.next_received
+            FROM (SELECT _seq, lead(received_date) OVER (PARTITION BY _key ORDER BY received_date, _seq) AS next_received
+                  FROM {source.table}
+                  WHERE _key IN (SELECT _key FROM classified WHERE NOT (_dup_in_file OR _dup_stored))) v
+            WHERE r._seq = v._seq AND r._superseded_on IS DISTINCT FROM v.next_received""")
+    result.duplicates = int(n_dup)
+    result.accepted = int(n_total - n_dup)
+    result.superseded = int(n_super)
+    con.execute("DROP TABLE staged")
+    con.execute("DROP TABLE classified")
+
+
+# --- a path: file or folder ----------------------------------------------------------------
+
+
+def ingest(path: Path, *, source: str | None = None, home: Path | None = None,
+           today: dt.date | None = None, progress: Callable[[str, int, int], None] | None = None) -> IngestSummary:
+    settings = config.settings(home).ingest
+    files = sorted(discover(Path(path)), key=_sort_key)
+    summary = IngestSummary()
+    started = time.perf_counter()
+    day = pd.Timestamp(today or dt.date.today())
+    with warehouse.connect(home) as con:
+        mapping = load_regno_map(con)
+        allowed = load_allowlist(con, settings)
+        for k, f in enumerate(files):
+            try:
+                raw = readers.read_table(f, settings.encoding_sniff_bytes)
+                src = source_for(f, raw.table.column_names, source)
+            except UserError as exc:
+                if len(files) == 1:
+                    raise
+                summary.unreadable.append({"path": str(f), "reason": str(exc)})
+                continue
+            result = ingest_file(con, f, src, raw, settings, regno_map=mapping, allowlist=allowed, today=day)
+            summary.add(result)
+            if src.name == "regno_mapping":
+                mapping = load_regno_map(con)
+            if progress:
+                progress(f.name, k + 1, len(files))
+    summary.seconds = round(time.perf_counter() - started, 3)
+    return summary

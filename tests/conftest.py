@@ -1,0 +1,45 @@
+"""Shared fixtures: one small generated city per test session, ingested once."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from chengxin.city import generate
+
+SMALL = dict(enterprises=400, individuals=900, months=18, seed=5)
+
+
+@pytest.fixture(scope="session")
+def small_city(tmp_path_factory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("city") / "city"
+    summary = generate(out, **SMALL)
+    return out, summary
+
+
+@pytest.fixture(scope="session")
+def ingested_home(small_city, tmp_path_factory) -> Path:
+    """A workspace with the small city ingested (read-only use; copy it to change it)."""
+    from chengxin.pipelines.ingest import ingest
+
+    home = tmp_path_factory.mktemp("home")
+    ingest(small_city[0], home=home)
+    return home
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    """A fresh, empty workspace for one test."""
+    h = tmp_path / "home"
+    monkeypatch.setenv("CHENGXIN_HOME", str(h))
+    return h
+
+
+@pytest.fixture
+def ingested_copy(ingested_home, tmp_path, monkeypatch) -> Path:
+    h = tmp_path / "home"
+    shutil.copytree(ingested_home, h)
+    monkeypatch.setenv("CHENGXIN_HOME", str(h))
+    return h
