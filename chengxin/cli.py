@@ -115,7 +115,7 @@ def ingest(
                         f"rejected {summary.rejected} (review {summary.review})  duplicates {summary.duplicates}  "
                         f"superseded {summary.superseded}  in {summary.seconds}s")
     for bad in summary.unreadable:
-        err.print(f"[red]unreadable[/red] {bad['reason']}")
+        sys.stderr.write(f"unreadable: {bad['reason']}\n")
     if summary.unreadable:
         raise typer.Exit(1)
 
@@ -206,24 +206,14 @@ def quarantine_release(
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
-    except UserError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        app()
+    except (UserError, FileExistsError) as exc:
+        sys.stderr.write(f"error: {exc}\n")  # one line, never wrapped
         sys.exit(1)
-    except FileExistsError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        sys.exit(1)
-    except (typer.Exit, SystemExit) as exc:
-        sys.exit(getattr(exc, "exit_code", getattr(exc, "code", 0)))
-    except typer.Abort:
-        sys.exit(130)
-    except Exception as exc:  # click usage errors carry their own message
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
 
 
 __all__ = ["app", "main", "workspace"]
+
+
+if __name__ == "__main__":
+    main()

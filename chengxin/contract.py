@@ -21,6 +21,7 @@ from pandera.errors import SchemaErrors
 
 from chengxin import identifiers
 from chengxin.config import IngestSettings, Source
+from chengxin.workspace import UserError
 
 RECEIVED = "received_date"
 RECEIVED_ZH = "上报日期"
@@ -30,6 +31,10 @@ PANDAS_TYPES = {"code": "str", "text": "str", "enum": "str", "int": "Int64", "fl
                 "bool": "boolean", "date": "datetime64[us]", "month": "datetime64[us]"}
 REVIEW = "review"
 REJECTED = "rejected"
+
+
+class AmbiguousHeader(UserError):
+    pass
 
 
 def _header_key(name: str) -> str:
@@ -163,6 +168,12 @@ def check_rows(source: Source, raw: pa_arrow.Table, settings: IngestSettings, *,
                regno_map: dict[str, str], allowlist: set[str]) -> Checked:
     """Type and validate a table of text against the source contract."""
     mapping = header_map(source, raw.column_names)
+    targets = [mapping.get(h, h) for h in raw.column_names]
+    clash = sorted({t for t in targets if targets.count(t) > 1})
+    if clash:
+        which = "; ".join(f"{', '.join(repr(h) for h in raw.column_names if mapping.get(h, h) == t)} all mean {t!r}"
+                          for t in clash)
+        raise AmbiguousHeader(f"the file has columns that mean the same thing ({which}): keep one of each")
     text = normalise(raw).rename_columns([mapping.get(h, h) for h in raw.column_names]).to_pandas()
     text.index = pd.RangeIndex(len(text))
     problems = Problems({})

@@ -5,7 +5,7 @@ Every record table carries the declared columns plus:
     subject_type    enterprise | individual
     subject_county  county (division code) read off the subject's identifier
     id_status       valid | allowlisted | mapped (from an old registration number)
-    _key, _hash     md5 of the natural key and of the content (declared columns)
+    _key, _hash     64 bits of the md5 of the natural key and of the content (declared columns)
     _file_id, _row_number   where the record came from
     _seq            ingest order (unique)
     _superseded_on  received date of the version that replaced this one (NULL = current)
@@ -25,7 +25,7 @@ SQL_TYPES = {"code": "VARCHAR", "text": "VARCHAR", "enum": "VARCHAR", "int": "BI
              "bool": "BOOLEAN", "date": "DATE", "month": "DATE"}
 META_COLUMNS = {
     "received_date": "DATE NOT NULL", "subject_type": "VARCHAR NOT NULL", "subject_county": "VARCHAR",
-    "id_status": "VARCHAR NOT NULL", "_key": "UHUGEINT NOT NULL", "_hash": "UHUGEINT NOT NULL",
+    "id_status": "VARCHAR NOT NULL", "_key": "UBIGINT NOT NULL", "_hash": "UBIGINT NOT NULL",
     "_file_id": "INTEGER NOT NULL", "_row_number": "INTEGER NOT NULL", "_seq": "BIGINT NOT NULL", "_superseded_on": "DATE",
 }
 

@@ -108,14 +108,14 @@ def _simulate_chunk(c: int, n_chunks: int, seed: int, s: config.GeneratorSetting
     return records.Ctx(rng, c, month_start, ent_side, ind_side, closed, status)
 
 
-def _auc(score: np.ndarray, label: np.ndarray) -> float:
-    """Area under the ROC curve (Mann-Whitney), ties counted half."""
+def _auc(score: np.ndarray, label: np.ndarray) -> float | None:
+    """Area under the ROC curve (Mann-Whitney, ties counted half), rounded; None without both classes."""
     pos = label.sum()
     neg = len(label) - pos
     if pos == 0 or neg == 0:
-        return float("nan")
+        return None
     ranks = pd.Series(score).rank().to_numpy()
-    return float((ranks[label].sum() - pos * (pos + 1) / 2) / (pos * neg))
+    return round(float((ranks[label].sum() - pos * (pos + 1) / 2) / (pos * neg)), 4)
 
 
 def generate(out: Path, enterprises: int, individuals: int, months: int, seed: int, start: str = "2023-01",
@@ -188,7 +188,7 @@ def generate(out: Path, enterprises: int, individuals: int, months: int, seed: i
     auc = {}
     for kind, (scores, labels) in auc_parts.items():
         if scores:
-            auc[kind] = round(_auc(np.concatenate(scores), np.concatenate(labels)), 4)
+            auc[kind] = _auc(np.concatenate(scores), np.concatenate(labels))
     all_scores = np.concatenate([np.concatenate(v[0]) for v in auc_parts.values()])
     all_labels = np.concatenate([np.concatenate(v[1]) for v in auc_parts.values()])
     summary = {
@@ -202,7 +202,7 @@ def generate(out: Path, enterprises: int, individuals: int, months: int, seed: i
         "records_per_source": dict(sorted(counts.items())),
         "yearly_outcome_rate": {k: round(outcome_count[k] / exposure[k], 4) if exposure[k] else None for k in exposure},
         "true_pd_auc_12m": {"month": str(periods[eval_month]), "horizon_months": horizon, **auc,
-                            "all": round(_auc(all_scores, all_labels), 4)},
+                            "all": _auc(all_scores, all_labels)},
         **plan.shares(),
         "late_departments": plan.late_departments,
         "mess": dict(sorted(mess.items())),

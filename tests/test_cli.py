@@ -1,0 +1,58 @@
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+COMMANDS = [[], ["generate"], ["ingest"], ["coverage"], ["sources"], ["quarantine"], ["quarantine", "list"],
+            ["quarantine", "release"]]
+
+
+def cli(*args, home=None):
+    env = dict(os.environ)
+    if home:
+        env["CHENGXIN_HOME"] = str(home)
+    return subprocess.run([sys.executable, "-m", "chengxin.cli", *args], capture_output=True, text=True, env=env)
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "chengxin")
+def test_every_command_has_help(command):
+    r = cli(*command, "--help")
+    assert r.returncode == 0 and "Usage" in r.stdout
+
+
+def test_json_output_is_one_object(tmp_path, ingested_home):
+    out = tmp_path / "city"
+    r = cli("generate", "--out", str(out), "--enterprises", "30", "--individuals", "60", "--months", "4", "--json",
+            home=tmp_path / "home")
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert summary["subjects"] == {"enterprise": 30, "individual": 60}
+    r = cli("ingest", str(out), "--json", home=tmp_path / "home")
+    s = json.loads(r.stdout)
+    assert {"files", "rows", "accepted", "rejected", "duplicates"} <= set(s)
+    assert s["accepted"] + s["rejected"] + s["duplicates"] == s["rows"]
+    for command in (["coverage", "--json"], ["quarantine", "list", "--json"], ["sources", "--json"]):
+        r = cli(*command, home=ingested_home)
+        assert r.returncode == 0, r.stderr
+        assert isinstance(json.loads(r.stdout), dict)  # exactly one JSON document
+
+
+def test_state_stays_in_the_workspace(tmp_path):
+    """Nothing is written outside $CHENGXIN_HOME (and the output folder asked for)."""
+    work = tmp_path / "cwd"
+    work.mkdir()
+    home = tmp_path / "home"
+    env = dict(os.environ, CHENGXIN_HOME=str(home))
+    subprocess.run([sys.executable, "-m", "chengxin.cli", "generate", "--out", str(tmp_path / "c"), "--enterprises", "20",
+                    "--individuals", "30", "--months", "3"], cwd=work, env=env, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "chengxin.cli", "ingest", str(tmp_path / "c")], cwd=work, env=env,
+                   check=True, capture_output=True)
+    assert list(work.iterdir()) == []
+    assert (home / "warehouse.duckdb").exists()
+
+
+def test_coverage_without_a_warehouse_says_what_to_do(tmp_path):
+    r = cli("coverage", home=tmp_path / "empty")
+    assert r.returncode == 1 and "chengxin ingest" in r.stderr and "Traceback" not in r.stderr

@@ -1,0 +1,30 @@
+from pathlib import Path
+
+from chengxin import config, docs
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_readme_contract_is_generated_from_the_declarations():
+    text = (ROOT / "README.md").read_text("utf-8")
+    section = text.split(docs.README_START, 1)[1].split(docs.README_END, 1)[0]
+    assert section.strip() == docs.sources_markdown().strip(), "run `make docs`"
+    for source in config.sources():
+        assert f"`{source.name}`" in section
+
+
+def test_every_source_of_the_domain_is_declared():
+    names = set(config.sources().sources)
+    domain = {"registration", "annual_report", "tax", "social_insurance", "finance", "courts", "penalty", "licence",
+              "safety", "quality", "environment", "statistics", "utilities", "procurement", "honours", "complaints",
+              "traffic", "personal_conduct"}
+    assert domain <= names
+
+
+def test_pandera_schema_follows_the_declaration():
+    from chengxin.contract import schema
+
+    src = config.sources()["tax"]
+    s = schema(src)
+    assert set(src.column_names) <= set(s.columns)
+    assert not s.columns["subject_id"].nullable and s.columns["tax_credit_grade"].nullable

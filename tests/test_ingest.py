@@ -1,0 +1,296 @@
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from chengxin import identifiers as ids
+from chengxin import warehouse
+from chengxin.pipelines import ingest as ing
+from chengxin.pipelines import quarantine
+
+FIRM = ids.make_uscc("9", "1", "610302", "10000001")
+FIRM2 = ids.make_uscc("9", "1", "610303", "10000002")
+PERSON = ids.make_resident_id("610302", dt.date(1980, 1, 1), 11)
+
+
+def counts(home: Path) -> dict:
+    with warehouse.connect(home, read_only=True) as con:
+        tables = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()]
+        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in sorted(tables)}
+
+
+def query(home: Path, sql: str) -> pd.DataFrame:
+    with warehouse.connect(home, read_only=True) as con:
+        return con.execute(sql).df()
+
+
+def write_tax(path: Path, rows: list[dict], encoding="utf-8", chinese=False):
+    frame = pd.DataFrame(rows)
+    if chinese:
+        from chengxin import config
+
+        src = config.sources()["tax"]
+        frame = frame.rename(columns={c.name: c.zh for c in src.columns} | {"received_date": "上报日期"})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(frame.to_csv(index=False).encode(encoding))
+    return path
+
+
+def tax_row(code=FIRM, period="2024-03", paid="100.5", **kw):
+    row = dict(subject_id=code, period=period, filed_on_time="true", tax_paid=paid, arrears_amount="0",
+               arrears_months="0", tax_credit_grade="", major_violation="", received_date="2024-04-10")
+    row.update(kw)
+    return row
+
+
+# --- the generated city ------------------------------------------------------------------
+
+
+def test_every_row_is_accounted_for(ingested_home, small_city):
+    files = query(ingested_home, "SELECT * FROM ingest_files")
+    assert (files["accepted"] + files["rejected"] + files["duplicates"] == files["rows"]).all()
+    n_files = sum(1 for p in small_city[0].rglob("*") if p.is_file() and "_truth" not in p.parts)
+    assert len(files) == n_files
+    q = query(ingested_home, "SELECT count(*) AS n FROM quarantine")["n"][0]
+    # a re-sent copy of a file (same bytes) shares its quarantine entries with the first copy
+    assert q == files.drop_duplicates("sha256")["rejected"].sum()
+    assert files["sha256"].duplicated().sum() > 0
+    # the generator's mess was caught: duplicates and mistyped codes
+    assert files["duplicates"].sum() > 0
+    rules = set(query(ingested_home, "SELECT DISTINCT rule FROM quarantine")["rule"])
+    assert {"check_character", "not_a_number"} <= rules
+
+
+def test_reingest_adds_nothing(ingested_copy, small_city):
+    before = counts(ingested_copy)
+    summary = ing.ingest(small_city[0], home=ingested_copy)
+    assert summary.accepted == 0
+    assert summary.rejected + summary.duplicates == summary.rows
+    after = counts(ingested_copy)
+    assert {k: v for k, v in after.items() if k != "ingest_files"} == {k: v for k, v in before.items() if k != "ingest_files"}
+
+
+def test_old_registration_numbers_are_mapped(ingested_home):
+    mapped = query(ingested_home, "SELECT count(*) AS n FROM rec_courts WHERE id_status = 'mapped'")["n"][0]
+    assert mapped > 0
+    bad = query(ingested_home, "SELECT count(*) AS n FROM rec_courts WHERE length(subject_id) <> 18")["n"][0]
+    assert bad == 0
+
+
+def test_fullwidth_codes_are_folded(ingested_home, small_city):
+    # every stored code is half-width and valid or explicitly marked
+    for table in ("rec_tax", "rec_finance", "rec_courts"):
+        df = query(ingested_home, f"SELECT subject_id, subject_type, id_status FROM {table}")
+        assert df["subject_id"].str.fullmatch(r"[0-9A-Z]{18}").all()
+        assert df["id_status"].isin(["valid", "mapped", "allowlisted"]).all()
+
+
+def test_received_dates_come_from_the_files(ingested_home):
+    df = query(ingested_home, "SELECT period, received_date FROM rec_tax")
+    assert (pd.to_datetime(df["received_date"]) > pd.to_datetime(df["period"])).all()
+    assert query(ingested_home, "SELECT bool_and(received_from_file) AS b FROM ingest_files")["b"][0]
+
+
+# --- formats ---------------------------------------------------------------------------------
+
+
+def test_gbk_csv_with_chinese_headers(home, tmp_path):
+    f = write_tax(tmp_path / "tax" / "tax_gbk.csv",
+                  [tax_row(filed_on_time="是", period="2024年3月"), tax_row(FIRM2, filed_on_time="否", period="202403")],
+                  encoding="gbk", chinese=True)
+    s = ing.ingest(f, home=home)
+    assert (s.rows, s.accepted, s.rejected) == (2, 2, 0)
+    df = query(home, "SELECT subject_id, period, filed_on_time FROM rec_tax ORDER BY subject_id")
+    assert list(df["filed_on_time"]) == [True, False] or list(df["filed_on_time"]) == [False, True]
+    assert set(pd.to_datetime(df["period"]).dt.strftime("%Y-%m")) == {"2024-03"}
+    assert query(home, "SELECT encoding FROM ingest_files")["encoding"][0] == "gb18030"
+
+
+def test_excel_and_parquet(home, tmp_path):
+    import xlsxwriter
+
+    path = tmp_path / "courts" / "courts_x.xlsx"
+    path.parent.mkdir(parents=True)
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet()
+    ws.write_row(0, 0, ["当事人标识", "主体类型", "案号", "事件类型", "日期", "标的金额（元）", "上报日期"])
+    ws.write_row(1, 0, [PERSON, "individual", "(2024)陕03执1号", "enforcement_opened"])
+    ws.write_datetime(1, 4, dt.datetime(2024, 3, 5), wb.add_format({"num_format": "yyyy-mm-dd"}))
+    ws.write_number(1, 5, 12000)
+    ws.write_string(1, 6, "2024-04-01")
+    wb.close()
+    s = ing.ingest(path, home=home)
+    assert (s.accepted, s.rejected) == (1, 0)
+    row = query(home, "SELECT * FROM rec_courts").iloc[0]
+    assert row["event_date"] == pd.Timestamp(2024, 3, 5) and row["amount"] == 12000 and row["subject_type"] == "individual"
+
+    pq_path = tmp_path / "quality" / "quality_1.parquet"
+    pq_path.parent.mkdir()
+    pq.write_table(pa.table({"subject_id": [FIRM], "sample_no": ["CJ1"], "product": ["钛材"],
+                             "event_date": [dt.date(2024, 2, 1)], "result": ["fail"]}), pq_path)
+    s = ing.ingest(pq_path, home=home)
+    assert s.accepted == 1
+    assert query(home, "SELECT result FROM rec_quality")["result"][0] == "fail"
+
+
+# --- bad rows: quarantine with reasons, the rest still loads -----------------------------------
+
+
+def test_bad_rows_go_to_quarantine_with_reasons(home, tmp_path):
+    typo = FIRM[:5] + ("1" if FIRM[5] != "1" else "2") + FIRM[6:]
+    rows = [
+        tax_row(),
+        tax_row(FIRM2, paid="未知"),
+        tax_row(FIRM2, period="2024-13"),
+        tax_row(typo, period="2024-04"),
+        tax_row(FIRM, period="2024-05", tax_credit_grade="Z"),
+        tax_row("12345", period="2024-06"),
+        tax_row(FIRM, period="2024-07", arrears_months="-1"),
+        tax_row(FIRM, period="2024-08", filed_on_time="maybe"),
+    ]
+    f = write_tax(tmp_path / "tax" / "tax_bad.csv", rows)
+    s = ing.ingest(f, home=home)
+    assert (s.rows, s.accepted, s.rejected, s.duplicates) == (8, 1, 7, 0)
+    q = query(home, 'SELECT row_number, "column", value, reason, rule, status FROM quarantine ORDER BY row_number')
+    by_row = q.set_index("row_number")
+    assert by_row.loc[3, "column"] == "tax_paid" and "not a number" in by_row.loc[3, "reason"]
+    assert by_row.loc[4, "rule"] == "invalid_date"
+    assert by_row.loc[5, "status"] == "review" and "expected" in by_row.loc[5, "reason"]
+    assert "not an allowed value" in by_row.loc[6, "reason"]
+    assert by_row.loc[7, "rule"] == "invalid_identifier"
+    assert "below the minimum" in by_row.loc[8, "reason"]
+    assert by_row.loc[9, "rule"] == "not_yes_no"
+    assert (q["status"] == "rejected").sum() == 6
+    # re-running is safe: no second copy of the quarantine entries
+    ing.ingest(f, home=home)
+    assert len(query(home, "SELECT * FROM quarantine")) == 7
+
+
+def test_missing_column_quarantines_every_row(home, tmp_path):
+    f = tmp_path / "tax" / "tax_nocol.csv"
+    f.parent.mkdir(parents=True)
+    f.write_text("subject_id,period\n" + f"{FIRM},2024-01\n{FIRM2},2024-01\n")
+    s = ing.ingest(f, home=home)
+    assert (s.rows, s.rejected) == (2, 2)
+    assert "lacks required column" in query(home, "SELECT reason FROM quarantine")["reason"][0]
+
+
+def test_review_rows_are_released_by_the_allowlist(home, tmp_path):
+    pilot = FIRM[:-1] + ("A" if FIRM[-1] != "A" else "B")  # legal, yet fails its check
+    f = write_tax(tmp_path / "tax" / "tax_pilot.csv", [tax_row(pilot), tax_row(FIRM2)])
+    s = ing.ingest(f, home=home)
+    assert (s.accepted, s.review) == (1, 1)
+    result = quarantine.release(codes=[pilot], note="pilot region", home=home)
+    assert result == {"allowlisted": [pilot], "rechecked": 1, "released": 1, "still_held": 0}
+    rec = query(home, f"SELECT id_status, _row_number FROM rec_tax WHERE subject_id = '{pilot}'")
+    assert list(rec["id_status"]) == ["allowlisted"] and list(rec["_row_number"]) == [2]
+    assert query(home, "SELECT status FROM quarantine")["status"][0] == "released"
+    # next time the same code arrives it loads straight away
+    f2 = write_tax(tmp_path / "tax" / "tax_pilot2.csv", [tax_row(pilot, period="2024-04")])
+    assert ing.ingest(f2, home=home).accepted == 1
+
+
+# --- versions ------------------------------------------------------------------------------
+
+
+def test_corrected_reupload_supersedes_and_keeps_history(home, tmp_path):
+    first = write_tax(tmp_path / "tax" / "tax_1.csv", [tax_row(paid="100"), tax_row(FIRM2)])
+    ing.ingest(first, home=home)
+    second = write_tax(tmp_path / "tax" / "tax_2.csv",
+                       [tax_row(paid="120", received_date="2024-05-10"), tax_row(FIRM2, received_date="2024-05-10")])
+    s = ing.ingest(second, home=home)
+    assert (s.accepted, s.duplicates, s.superseded) == (1, 1, 1)
+    hist = query(home, f"SELECT tax_paid, received_date, _superseded_on FROM rec_tax WHERE subject_id = '{FIRM}' ORDER BY received_date")
+    assert list(hist["tax_paid"]) == [100.0, 120.0]
+    assert hist["_superseded_on"][0] == pd.Timestamp(2024, 5, 10) and pd.isna(hist["_superseded_on"][1])
+    # an out-of-order file (received earlier) slots in as history, not as the current version
+    older = write_tax(tmp_path / "tax" / "tax_0.csv", [tax_row(paid="90", received_date="2024-04-01")])
+    ing.ingest(older, home=home)
+    current = query(home, f"SELECT tax_paid FROM rec_tax WHERE subject_id = '{FIRM}' AND _superseded_on IS NULL")
+    assert list(current["tax_paid"]) == [120.0]
+
+
+def test_exact_duplicates_inside_a_file(home, tmp_path):
+    f = write_tax(tmp_path / "tax" / "tax_dup.csv", [tax_row(), tax_row(), tax_row(FIRM2)])
+    s = ing.ingest(f, home=home)
+    assert (s.rows, s.accepted, s.duplicates) == (3, 2, 1)
+
+
+def test_without_received_date_the_ingest_clock_is_used(home, tmp_path):
+    row = tax_row()
+    row.pop("received_date")
+    f = write_tax(tmp_path / "tax" / "tax_live.csv", [row])
+    ing.ingest(f, home=home, today=dt.date(2026, 11, 1))
+    assert query(home, "SELECT received_date FROM rec_tax")["received_date"][0] == pd.Timestamp(2026, 11, 1)
+    assert not query(home, "SELECT received_from_file FROM ingest_files")["received_from_file"][0]
+
+
+# --- atomicity -------------------------------------------------------------------------------
+
+
+def test_a_killed_ingest_leaves_the_warehouse_as_it_was(home, tmp_path):
+    ing.ingest(write_tax(tmp_path / "tax" / "tax_a.csv", [tax_row()]), home=home)
+    before = counts(home)
+    big = write_tax(tmp_path / "tax" / "tax_b.csv",
+                    [tax_row(FIRM2, period=f"{2000 + k // 12}-{k % 12 + 1:02d}") for k in range(300)])
+    env = dict(os.environ, CHENGXIN_HOME=str(home), CHENGXIN_PAUSE_BEFORE_COMMIT="60")
+    proc = subprocess.Popen([sys.executable, "-m", "chengxin.cli", "ingest", str(big)], env=env,
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    deadline = time.time() + 60
+    for line in proc.stderr:
+        if "pausing before commit" in line or time.time() > deadline:
+            break
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert counts(home) == before
+    s = ing.ingest(big, home=home)
+    assert s.accepted == 300
+
+
+# --- unreadable input --------------------------------------------------------------------------
+
+
+def run_cli(*args, home):
+    env = dict(os.environ, CHENGXIN_HOME=str(home))
+    return subprocess.run([sys.executable, "-m", "chengxin.cli", *args], env=env, capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("name, content, expect", [
+    ("nothing_here", None, "no such file"),
+    ("tax.csv", b"\x00\x01\x02binary\x00", "not a table"),
+    ("notes.txt", b"hello,world\n1,2\n", "unknown source"),
+    ("photo.png", b"\x89PNG", "not a table"),
+    ("tax_x.xlsx", b"PK\x03\x04garbage", "not a readable Excel"),
+    ("tax_empty.csv", b"", "empty"),
+])
+def test_unreadable_input_fails_in_one_line(tmp_path, name, content, expect):
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    r = run_cli("ingest", str(path), home=tmp_path / "home")
+    assert r.returncode != 0
+    assert "Traceback" not in r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and expect in lines[0], r.stderr
+
+
+def test_a_folder_with_one_bad_file_loads_the_rest(home, tmp_path):
+    write_tax(tmp_path / "up" / "tax" / "tax_ok.csv", [tax_row()])
+    (tmp_path / "up" / "tax" / "tax_broken.csv").write_bytes(b"\x00\x00\x00")
+    r = run_cli("ingest", str(tmp_path / "up"), "--json", home=home)
+    assert r.returncode == 1
+    import json
+
+    summary = json.loads(r.stdout)
+    assert summary["accepted"] == 1 and len(summary["unreadable"]) == 1
+    assert "Traceback" not in r.stderr
