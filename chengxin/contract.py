@@ -102,8 +102,13 @@ def _parse_dates(text: pd.Series, formats: tuple[str, ...]) -> pd.Series:
 
 
 def _parse_number(text: pd.Series) -> pd.Series:
-    cleaned = text.str.replace(r"(?<=\d),(?=\d{3}(\D|$))", "", regex=True)
-    return pd.to_numeric(cleaned, errors="coerce")
+    """Numbers, with thousands separators allowed (1,234.50); anything else becomes NaN."""
+    if text.str.contains(",", regex=False).any():
+        arr = pa_arrow.array(text, pa_arrow.string())
+        arr = pc.replace_substring_regex(arr, r"(\d),(\d{3})(?:\b|$)", r"\1\2")
+        arr = pc.replace_substring_regex(arr, r"(\d),(\d{3})(?:\b|$)", r"\1\2")  # 1,234,567
+        text = pd.Series(arr.to_pandas(types_mapper=pd.ArrowDtype), index=text.index).astype("str")
+    return pd.to_numeric(text, errors="coerce")
 
 
 def _parse_bool(text: pd.Series) -> pd.Series:
@@ -246,9 +251,12 @@ def _check_identifiers(source: Source, typed: pd.DataFrame, problems: Problems,
             sel = codes.notna() & (kinds == kind)
             if not sel.any():
                 continue
-            verdict = identifiers.check_many(codes[sel].unique(), kind)
-            status = codes[sel].map(lambda c: verdict[c][0])
-            reason = codes[sel].map(lambda c: verdict[c][1])
+            # one verdict per distinct code, spread back over the rows
+            position, distinct = pd.factorize(codes[sel])
+            distinct = distinct.tolist()
+            verdict = identifiers.check_many(distinct, kind)
+            status = pd.Series(np.array([verdict[c][0] for c in distinct], dtype=object)[position], index=codes[sel].index)
+            reason = pd.Series(np.array([verdict[c][1] for c in distinct], dtype=object)[position], index=codes[sel].index)
             label = source.column(col.name).zh
             # old registration numbers: map where the mapping is known
             old = status == identifiers.OLD_REGNO

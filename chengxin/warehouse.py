@@ -5,7 +5,7 @@ Every record table carries the declared columns plus:
     subject_type    enterprise | individual
     subject_county  county (division code) read off the subject's identifier
     id_status       valid | allowlisted | mapped (from an old registration number)
-    _key, _hash     64 bits of the md5 of the natural key and of the content (declared columns)
+    _key, _hash     hash of the natural key and of the content (declared columns)
     _file_id, _row_number   where the record came from
     _seq            ingest order (unique)
     _superseded_on  received date of the version that replaced this one (NULL = current)
@@ -39,7 +39,11 @@ SYSTEM_TABLES = {
         status VARCHAR NOT NULL,
         raw JSON, quarantined_at TIMESTAMP NOT NULL""",
     "uscc_allowlist": "code VARCHAR PRIMARY KEY, added_at TIMESTAMP NOT NULL, note VARCHAR",
+    "warehouse_meta": "name VARCHAR PRIMARY KEY, value VARCHAR NOT NULL",
 }
+# Record identity uses DuckDB's hash(); should a new DuckDB version hash differently, the
+# stored keys are recomputed once (see check_hash_function).
+HASH_CANARY = "SELECT CAST(hash('chengxin', DATE '2024-01-01', 1.5::DOUBLE, 7::BIGINT, true, NULL::VARCHAR) AS VARCHAR)"
 
 
 class WarehouseBusy(workspace.UserError):
@@ -62,6 +66,25 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({body})")
     for source in config.sources():
         con.execute(record_ddl(source))
+    check_hash_function(con)
+
+
+def key_sql(columns) -> str:
+    return "hash(" + ", ".join(f'"{c}"' for c in columns) + ")"
+
+
+def check_hash_function(con: duckdb.DuckDBPyConnection) -> bool:
+    """Recompute stored record keys if this DuckDB hashes differently from the one that
+    wrote them; returns whether it did."""
+    canary = con.execute(HASH_CANARY).fetchall()[0][0]
+    stored = con.execute("SELECT value FROM warehouse_meta WHERE name = 'hash_canary'").fetchall()
+    if stored and stored[0][0] == canary:
+        return False
+    for source in config.sources():
+        if stored:
+            con.execute(f"UPDATE {source.table} SET _key = {key_sql(source.key)}, _hash = {key_sql(source.column_names)}")
+    con.execute("INSERT OR REPLACE INTO warehouse_meta VALUES ('hash_canary', ?)", [canary])
+    return bool(stored)
 
 
 @contextmanager

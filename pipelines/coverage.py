@@ -48,7 +48,7 @@ def working_days(start: dt.date = dt.date(1990, 1, 1), end: dt.date = dt.date(21
     lo, hi = min(constants.holidays), max(constants.holidays)
     lo, hi = dt.date(lo.year, 1, 1), dt.date(hi.year, 12, 31)
     days = pd.date_range(start, end, freq="D")
-    work = days.weekday < 5
+    work = days.day_of_week < 5
     inside = (days.date >= lo) & (days.date <= hi)
     for k in np.nonzero(inside)[0]:
         work[k] = chinese_calendar.is_workday(days[k].date())

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import os
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -122,13 +124,6 @@ def _sort_key(path: Path) -> tuple:
 # --- one file, one transaction ---------------------------------------------------------
 
 
-def _hash_sql(columns: list[str]) -> str:
-    parts = ", ".join(f"coalesce(CAST(\"{c}\" AS VARCHAR), '\\N')" for c in columns)
-    # 64 bits of md5: stable across DuckDB versions; at 10 million keys per source the chance
-    # of any collision is about 3 in a million.
-    return f"md5_number_lower(concat_ws(chr(31), {parts}))"
-
-
 def _pause_hook() -> None:
     """Testing aid: hold the open transaction so a test can kill a real ingest mid-file."""
     seconds = float(os.environ.get("CHENGXIN_PAUSE_BEFORE_COMMIT", "0") or 0)
@@ -146,15 +141,10 @@ def load_allowlist(con, settings: config.IngestSettings) -> set[str]:
     return set(settings.uscc_allowlist) | {r[0] for r in con.execute("SELECT code FROM uscc_allowlist").fetchall()}
 
 
-def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, source: Source, raw: readers.RawTable,
-                settings: config.IngestSettings, *, regno_map: dict[str, str], allowlist: set[str],
-                today: pd.Timestamp) -> FileResult:
-    sha = hashlib.sha256(path.read_bytes()).hexdigest()
-    try:
-        checked = contract.check_rows(source, raw.table, settings, today=today, regno_map=regno_map, allowlist=allowlist)
-    except contract.AmbiguousHeader as exc:
-        raise contract.AmbiguousHeader(f"{path}: {exc}") from None
-    return commit(con, str(path), sha, source, raw.table, checked, raw.encoding)
+def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, source: str | None, settings: config.IngestSettings,
+                *, regno_map: dict[str, str], allowlist: set[str], today: pd.Timestamp) -> FileResult:
+    p = prepare(path, source, settings, regno_map=regno_map, allowlist=allowlist, today=today)
+    return commit(con, str(p.path), p.sha, p.source, p.raw.table, p.checked, p.raw.encoding)
 
 
 def commit(con: duckdb.DuckDBPyConnection, path: str, sha: str, source: Source, table: pa.Table,
@@ -217,13 +207,13 @@ def _load_records(con, source: Source, typed: pd.DataFrame, row_numbers: np.ndar
     for col in source.columns:
         if col.type == "month":
             frame[col.name] = frame[col.name].dt.to_period("M").dt.start_time
-    con.register("incoming", frame)
+    con.register("incoming", pa.Table.from_pandas(frame, preserve_index=False))
     extra = [c for c in ("subject_type",) if c not in cols]
     select_cols = ", ".join(f'"{c}"' for c in cols + extra)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE staged AS
         SELECT {select_cols}, CAST(received_date AS DATE) AS received_date, subject_county, id_status,
-               {_hash_sql(list(source.key))} AS _key, {_hash_sql(cols)} AS _hash,
+               {warehouse.key_sql(source.key)} AS _key, {warehouse.key_sql(cols)} AS _hash,
                CAST(? AS INTEGER) AS _file_id, CAST(_row_number AS INTEGER) AS _row_number,
                CAST(? AS BIGINT) * 4294967296 + _row_number AS _seq
         FROM incoming""", [file_id, file_id])
@@ -262,30 +252,62 @@ def _load_records(con, source: Source, typed: pd.DataFrame, row_numbers: np.ndar
 # --- a path: file or folder ----------------------------------------------------------------
 
 
+@dataclass
+class Prepared:
+    """A file read and checked, ready to commit."""
+
+    path: Path
+    source: Source
+    raw: readers.RawTable
+    sha: str
+    checked: contract.Checked
+
+
+def prepare(path: Path, forced_source: str | None, settings: config.IngestSettings, *, regno_map: dict[str, str],
+            allowlist: set[str], today: pd.Timestamp) -> Prepared:
+    """Read, identify and check one file (no warehouse writes); raises UserError if unreadable."""
+    raw = readers.read_table(path, settings.encoding_sniff_bytes)
+    source = source_for(path, raw.table.column_names, forced_source)
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    try:
+        checked = contract.check_rows(source, raw.table, settings, today=today, regno_map=regno_map, allowlist=allowlist)
+    except contract.AmbiguousHeader as exc:
+        raise contract.AmbiguousHeader(f"{path}: {exc}") from None
+    return Prepared(path, source, raw, sha, checked)
+
+
 def ingest(path: Path, *, source: str | None = None, home: Path | None = None,
            today: dt.date | None = None, progress: Callable[[str, int, int], None] | None = None) -> IngestSummary:
+    """Ingest a file or a folder. Reading and checking the next file overlaps with committing
+    the current one (a second thread); reference data (mappings) is committed before the files
+    that need it are checked."""
     settings = config.settings(home).ingest
     files = sorted(discover(Path(path)), key=_sort_key)
     summary = IngestSummary()
     started = time.perf_counter()
     day = pd.Timestamp(today or dt.date.today())
-    with warehouse.connect(home) as con:
-        mapping = load_regno_map(con)
-        allowed = load_allowlist(con, settings)
-        for k, f in enumerate(files):
-            try:
-                raw = readers.read_table(f, settings.encoding_sniff_bytes)
-                src = source_for(f, raw.table.column_names, source)
-                result = ingest_file(con, f, src, raw, settings, regno_map=mapping, allowlist=allowed, today=day)
-            except UserError as exc:
-                if len(files) == 1:
-                    raise
-                summary.unreadable.append({"path": str(f), "reason": str(exc)})
-                continue
-            summary.add(result)
-            if src.name == "regno_mapping":
-                mapping = load_regno_map(con)
-            if progress:
-                progress(f.name, k + 1, len(files))
+    done = 0
+    with warehouse.connect(home) as con, ThreadPoolExecutor(max_workers=1) as pool:
+        for _, phase in itertools.groupby(files, key=lambda f: _sort_key(f)[0]):
+            phase = list(phase)
+            kw = dict(regno_map=load_regno_map(con), allowlist=load_allowlist(con, settings), today=day)
+            pending = pool.submit(prepare, phase[0], source, settings, **kw)
+            for k, f in enumerate(phase):
+                current = pending
+                if k + 1 < len(phase):
+                    pending = pool.submit(prepare, phase[k + 1], source, settings, **kw)
+                try:
+                    p = current.result()
+                    result = commit(con, str(p.path), p.sha, p.source, p.raw.table, p.checked, p.raw.encoding)
+                except UserError as exc:
+                    if len(files) == 1:
+                        raise
+                    summary.unreadable.append({"path": str(f), "reason": str(exc)})
+                    continue
+                finally:
+                    done += 1
+                    if progress:
+                        progress(f.name, done, len(files))
+                summary.add(result)
     summary.seconds = round(time.perf_counter() - started, 3)
     return summary
