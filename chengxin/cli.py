@@ -24,6 +24,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=N
                   help="诚信 chengxin: public credit rating and risk analytics for a city's social credit office.")
 quarantine_app = typer.Typer(no_args_is_help=True, help="Rows held back by ingestion: list them, release them.")
 app.add_typer(quarantine_app, name="quarantine")
+features_app = typer.Typer(help="Indicators: compute them point-in-time, write the catalogue, build training snapshots.")
+app.add_typer(features_app, name="features")
 err = Console(stderr=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout instead of tables.")]
@@ -202,6 +204,89 @@ def quarantine_release(
     else:
         Console().print(f"re-checked {result['rechecked']} rows: released {result['released']}, "
                         f"still held {result['still_held']}")
+
+
+def _date(text: str, flag: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"{flag} must be a date YYYY-MM-DD, got {text!r}") from None
+
+
+Subject = Annotated[str, typer.Option(help="enterprise or individual")]
+Engine = Annotated[str, typer.Option(help="duckdb (embedded) or spark")]
+
+
+def _check_subject(subject: str) -> None:
+    if subject not in ("enterprise", "individual"):
+        raise UserError(f"--subject must be enterprise or individual, got {subject!r}")
+
+
+@features_app.callback(invoke_without_command=True)
+def features(
+    ctx: typer.Context,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Compute as the office knew it on this date, YYYY-MM-DD.")] = None,
+    subject: Subject = "enterprise",
+    engine: Engine = "duckdb",
+    out: Annotated[Optional[Path], typer.Option(help="Parquet file to write (default $CHENGXIN_HOME/features/<subject>_<date>.parquet).")] = None,
+    as_json: JsonFlag = False,
+):
+    """Compute every indicator for one as-of date: `chengxin features --as-of 2025-06-30`."""
+    if ctx.invoked_subcommand:
+        return
+    if not as_of:
+        raise UserError("give --as-of YYYY-MM-DD (or a subcommand: catalogue, series)")
+    from chengxin.pipelines import features as stage
+
+    _check_subject(subject)
+    result = stage.build(_date(as_of, "--as-of"), subject, engine, out)
+    if as_json:
+        emit_json(result)
+    else:
+        Console().print(f"{result['rows']:,} {subject} subjects x {result['indicators']} indicators as of {as_of} "
+                        f"({engine}, {result['seconds']} s) -> {result['out']}")
+
+
+@features_app.command("catalogue")
+def features_catalogue(
+    out_dir: Annotated[Optional[Path], typer.Option(help="Folder for catalogue.md and catalogue.csv (default $CHENGXIN_HOME/published).")] = None,
+    as_json: JsonFlag = False,
+):
+    """Write the indicator catalogue as Markdown and CSV (bilingual)."""
+    from chengxin.pipelines import features as stage
+
+    result = stage.write_catalogue(out_dir)
+    if as_json:
+        emit_json(result)
+    else:
+        Console().print(f"catalogue {result['version']}: {result['enterprise']} enterprise and {result['individual']} "
+                        f"individual indicators -> {result['markdown']}, {result['csv']}")
+
+
+@features_app.command("series")
+def features_series(
+    start: Annotated[str, typer.Option(help="First as-of month end, YYYY-MM-DD.")],
+    end: Annotated[str, typer.Option(help="Last as-of month end, YYYY-MM-DD.")],
+    subject: Subject = "enterprise",
+    step_months: Annotated[int, typer.Option(min=1, help="Take every n-th month end.")] = 1,
+    engine: Engine = "duckdb",
+    out: Annotated[Optional[Path], typer.Option(help="Parquet file (default $CHENGXIN_HOME/features/<subject>_series.parquet).")] = None,
+    as_json: JsonFlag = False,
+):
+    """Training snapshots: indicators at month ends with the 12-month outcome label and the in-default flag."""
+    from chengxin.pipelines import features as stage
+
+    _check_subject(subject)
+    with Bar() as bar:
+        result = stage.build_series(_date(start, "--start"), _date(end, "--end"), subject, step_months, engine, out,
+                                    progress=bar)
+    if as_json:
+        emit_json(result)
+    else:
+        Console().print(f"{result['rows']:,} rows over {result['snapshots']} month ends, label rate "
+                        f"{result['label_rate']:.2%}, {result['in_default']:,} in default -> {result['out']}")
 
 
 def main() -> None:

@@ -88,7 +88,7 @@ class Ctx:
 
     def events(self, side: Side, log_rate: np.ndarray, mask: np.ndarray | None = None):
         """Poisson event counts per subject-month; returns (subject, month) per event."""
-        rate = np.exp(np.minimum(log_rate, 3.0))
+        rate = np.exp(np.minimum(log_rate, 1.0))  # at most ~2.7 events a month
         allowed = side.active if mask is None else side.active & mask
         counts = self.rng.poisson(np.where(allowed, rate, 0.0))
         i, t = np.nonzero(counts)

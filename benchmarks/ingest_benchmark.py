@@ -1,0 +1,74 @@
+"""Generate and ingest a city at scale: wall time, records per second and peak memory.
+
+    .venv/bin/python benchmarks/ingest_benchmark.py                       # 1,000,000 subjects, 36 months
+    .venv/bin/python benchmarks/ingest_benchmark.py --enterprises 20000 --individuals 30000 --months 12
+
+Targets (issue 2): ingest at >= 1 million records/s on 2 cores with peak memory <= 4 GB.
+Writes its section of benchmarks/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import machine, peak_rss_mib, write_section  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI = str(ROOT / ".venv" / "bin" / "chengxin")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--enterprises", type=int, default=400_000)
+    ap.add_argument("--individuals", type=int, default=600_000)
+    ap.add_argument("--months", type=int, default=36)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "work")
+    ap.add_argument("--keep", action="store_true", help="keep the city and warehouse afterwards")
+    args = ap.parse_args()
+
+    work = args.work
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    city, home = work / "city", work / "home"
+    env = {"CHENGXIN_HOME": str(home)}
+
+    gen = peak_rss_mib([CLI, "generate", "--out", str(city), "--enterprises", str(args.enterprises),
+                        "--individuals", str(args.individuals), "--months", str(args.months),
+                        "--seed", str(args.seed), "--json"], env)
+    summary = json.loads(gen["stdout"])
+    size = sum(p.stat().st_size for p in city.rglob("*") if p.is_file() and "_truth" not in p.parts)
+    print(f"generate: {gen['seconds']} s, peak {gen['peak_rss_mib']} MiB, {summary['records']:,} records", flush=True)
+
+    ing = peak_rss_mib([CLI, "ingest", str(city), "--json"], env)
+    result = json.loads(ing["stdout"])
+    rate = result["rows"] / ing["seconds"]
+    print(f"ingest: {ing['seconds']} s, peak {ing['peak_rss_mib']} MiB, {result['rows']:,} rows, {rate:,.0f} rows/s",
+          flush=True)
+
+    body = f"""## Generate and ingest (`benchmarks/ingest_benchmark.py`)
+
+Command: `.venv/bin/python benchmarks/ingest_benchmark.py --enterprises {args.enterprises} --individuals {args.individuals} --months {args.months} --seed {args.seed}`
+Machine: {machine()}.
+
+| step | wall time | peak memory | volume | rate |
+|---|---|---|---|---|
+| generate | {gen['seconds']:,} s | {gen['peak_rss_mib']:,} MiB | {summary['records']:,} records in {summary['files']} files ({size / 2**30:.1f} GiB) | {summary['records'] / gen['seconds']:,.0f} records/s |
+| ingest | {ing['seconds']:,} s | {ing['peak_rss_mib']:,} MiB | {result['rows']:,} rows: {result['accepted']:,} accepted, {result['rejected']:,} rejected, {result['duplicates']:,} duplicates | {rate:,.0f} rows/s |
+
+Targets: ingest >= 1,000,000 records/s and <= 4 GB peak memory.
+Ingest {'meets' if rate >= 1e6 else 'misses'} the speed target ({rate / 1e6:.2f}x) and {'meets' if ing['peak_rss_mib'] <= 4096 else 'misses'} the memory target.
+City realism: yearly outcome rate {summary['yearly_outcome_rate']}, true-PD AUC {summary['true_pd_auc_12m']['all']}.
+"""
+    write_section("ingest", body)
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

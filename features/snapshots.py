@@ -1,0 +1,78 @@
+"""Training snapshots: indicators at a monthly series of as-of dates, with the outcome label.
+
+The label is the configured outcome definition (``conf/features.yaml``): any qualifying
+record dated within the horizon after the as-of date, as known today. A subject with a
+qualifying record dated in the lookback before the as-of date, as known on that date, is
+already in default: it is flagged ``in_default`` (left out of training, graded D).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from chengxin import config, warehouse
+from chengxin.features import engine
+from chengxin.features import sql as fsql
+
+
+def month_ends(start: dt.date, end: dt.date, step_months: int = 1) -> list[dt.date]:
+    days = pd.date_range(pd.Timestamp(start), pd.Timestamp(end), freq="ME")
+    return [d.date() for d in days[::step_months]]
+
+
+def _outcome_events(subject: str) -> str:
+    fs = fsql.feature_settings()
+    sources = config.sources()
+    parts = []
+    for rule in getattr(fs.outcome, subject):
+        src = sources[rule.source]
+        type_filter = f" AND subject_type = '{subject}'" if len(src.subjects) > 1 else ""
+        parts.append(f"SELECT subject_id, \"{src.event_date}\" AS event_date, received_date, _superseded_on, "
+                     f"'{rule.kind}' AS kind FROM {src.table} WHERE ({rule.where}){type_filter}")
+    return " UNION ALL ".join(parts)
+
+
+def labels(con, subject: str, as_of: dt.date) -> pd.DataFrame:
+    """subject_id, label (0/1), outcome_date, outcome_kind, in_default."""
+    fs = fsql.feature_settings()
+    lit = fsql.lit
+    end = fsql.months_after(as_of, fs.outcome.horizon_months)
+    start = fsql.months_before(as_of, fs.default_lookback_months)
+    events = _outcome_events(subject)
+    return con.execute(f"""
+        WITH ev AS ({events}),
+        future AS (SELECT subject_id, min(event_date) AS outcome_date, arg_min(kind, event_date) AS outcome_kind
+                   FROM ev WHERE _superseded_on IS NULL AND event_date > {lit(as_of)} AND event_date <= {lit(end)}
+                   GROUP BY subject_id),
+        past AS (SELECT DISTINCT subject_id FROM ev
+                 WHERE {fsql.visible(as_of)} AND event_date > {lit(start)} AND event_date <= {lit(as_of)})
+        SELECT s.subject_id, CASE WHEN f.subject_id IS NULL THEN 0 ELSE 1 END AS label, f.outcome_date, f.outcome_kind,
+               p.subject_id IS NOT NULL AS in_default
+        FROM (SELECT DISTINCT subject_id FROM ev) s
+        LEFT JOIN future f USING (subject_id) LEFT JOIN past p USING (subject_id)""").df()
+
+
+def snapshot(as_of: dt.date, subject: str, *, con, eng: str = "duckdb", spark=None, home=None) -> pd.DataFrame:
+    """Indicators on `as_of` with label and in_default (0 / False for subjects without events)."""
+    feats = engine.compute(as_of, subject, eng, con=con if eng == "duckdb" else None, spark=spark, home=home)
+    lab = labels(con, subject, as_of)
+    out = feats.merge(lab, on="subject_id", how="left")
+    out["label"] = out["label"].fillna(0).astype(int)
+    out["in_default"] = out["in_default"].fillna(False).astype(bool)
+    return out
+
+
+def series(start: dt.date, end: dt.date, subject: str = "enterprise", *, step_months: int = 1, home=None,
+           eng: str = "duckdb", progress=None) -> pd.DataFrame:
+    """Snapshots at every `step_months`-th month end from `start` to `end`."""
+    dates = month_ends(start, end, step_months)
+    frames = []
+    spark = engine.spark_session() if eng == "spark" else None
+    with warehouse.connect(home, read_only=True) as con:
+        for k, day in enumerate(dates):
+            frames.append(snapshot(day, subject, con=con, eng=eng, spark=spark, home=home))
+            if progress:
+                progress("snapshots", k + 1, len(dates))
+    return pd.concat(frames, ignore_index=True)

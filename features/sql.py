@@ -1,0 +1,319 @@
+"""Compile the indicator declarations into one SQL query per subject type and as-of date.
+
+The query is written in DuckDB's dialect and transpiled with sqlglot for Spark, so no
+indicator is written twice. Point in time: a record counts only if the platform had
+received it on or before the as-of date, in the version that was current then; events are
+counted by their own date inside each indicator's window. Missing is not zero: an indicator
+is NULL when its source has no upload for the subject's county inside the window.
+
+All date arithmetic happens here, in Python, and reaches SQL as literals, which keeps the
+SQL portable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass
+
+import pandas as pd
+from importlib import resources
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from chengxin import config
+from chengxin.features.catalogue import ZERO_WHEN_NO_RECORDS, Catalogue, Indicator, catalogue
+
+
+class Period(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    min: int = Field(ge=0)
+    max: int = Field(ge=0)
+
+
+class OutcomeRule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    source: str
+    where: str
+    kind: str
+
+
+class Outcome(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    horizon_months: int = Field(gt=0)
+    enterprise: tuple[OutcomeRule, ...]
+    individual: tuple[OutcomeRule, ...]
+
+
+class FeatureSettings(BaseModel):
+    """`chengxin/conf/features.yaml`: publicity periods, credit repair, the outcome definition."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    publicity_months: dict[str, Period]
+    repaired_stops_after_min: bool
+    default_lookback_months: int = Field(gt=0)
+    outcome: Outcome
+
+
+@functools.cache
+def feature_settings() -> FeatureSettings:
+    text = resources.files("chengxin.conf").joinpath("features.yaml").read_text("utf-8")
+    return FeatureSettings.model_validate(yaml.safe_load(text))
+
+
+def lit(day: dt.date | pd.Timestamp) -> str:
+    return f"DATE '{pd.Timestamp(day):%Y-%m-%d}'"
+
+
+def months_before(day: dt.date, months: int) -> dt.date:
+    return (pd.Timestamp(day) - pd.DateOffset(months=months)).date()
+
+
+def months_after(day: dt.date, months: int) -> dt.date:
+    return (pd.Timestamp(day) + pd.DateOffset(months=months)).date()
+
+
+def visible(as_of: dt.date) -> str:
+    """The version of a record the platform held on `as_of`."""
+    return f"received_date <= {lit(as_of)} AND (_superseded_on IS NULL OR _superseded_on > {lit(as_of)})"
+
+
+def in_publicity(as_of: dt.date, fs: FeatureSettings) -> str:
+    """A penalty counts while published: before its maximum period ends, and (if so
+    configured) not after a repair once its minimum period has passed."""
+    still = " ".join(f"WHEN '{sev}' THEN decision_date > {lit(months_before(as_of, p.max))}"
+                     for sev, p in fs.publicity_months.items())
+    sql = f"(CASE severity {still} ELSE TRUE END)"
+    if fs.repaired_stops_after_min:
+        past_min = " ".join(f"WHEN '{sev}' THEN decision_date <= {lit(months_before(as_of, p.min))}"
+                            for sev, p in fs.publicity_months.items())
+        sql += (f" AND NOT (COALESCE(repaired, FALSE) AND repair_date IS NOT NULL AND repair_date <= {lit(as_of)}"
+                f" AND (CASE severity {past_min} ELSE FALSE END))")
+    return sql
+
+
+@dataclass
+class Compiled:
+    subject: str
+    as_of: dt.date
+    sql: str
+    columns: list[str]  # indicator columns, in catalogue order
+    tables: list[str]
+
+
+def _macro(text: str | None, as_of: dt.date, fs: FeatureSettings) -> str | None:
+    if text is None:
+        return None
+    return text.replace("{in_publicity}", f"({in_publicity(as_of, fs)})").replace("{as_of}", lit(as_of))
+
+
+def _deps(ind: Indicator, cat: Catalogue) -> set[str]:
+    names = {i.name for i in cat.for_subject(ind.subject)}
+    if ind.agg != "formula":
+        return set()
+    import re
+
+    return {tok for tok in re.findall(r"[a-z_][a-z0-9_]*", ind.formula) if tok in names and tok != ind.name}
+
+
+def _sources_of(ind: Indicator, cat: Catalogue) -> set[str]:
+    if ind.agg == "formula":
+        return set().union(*(_sources_of(cat[d], cat) for d in _deps(ind, cat))) if _deps(ind, cat) else set()
+    return {ind.source} if ind.source else set()
+
+
+def _required(subject: str, wanted: set[str], cat: Catalogue) -> list[Indicator]:
+    """The indicators of `subject` needed for `wanted` (their formula dependencies included)."""
+    need, stack = set(), list(wanted)
+    while stack:
+        name = stack.pop()
+        if name in need:
+            continue
+        need.add(name)
+        stack.extend(_deps(cat[name], cat))
+    return [i for i in cat.for_subject(subject) if i.name in need]
+
+
+def _event_expr(source: config.Source) -> str:
+    return f'"{source.event_date}"'
+
+
+def _agg_sql(ind: Indicator, start: dt.date | None, as_of: dt.date, fs: FeatureSettings) -> str:
+    conds = []
+    if start is not None:
+        conds.append(f"_event > {lit(start)}")
+    where = _macro(ind.where, as_of, fs)
+    if where:
+        conds.append(f"({where})")
+    filt = f" FILTER (WHERE {' AND '.join(conds)})" if conds else ""
+    v = _macro(ind.value, as_of, fs)
+    match ind.agg:
+        case "count":
+            return f"count(*){filt}"
+        case "count_distinct":
+            return f"count(DISTINCT {v}){filt}"
+        case "sum":
+            return f"sum({v}){filt}"
+        case "avg":
+            return f"avg({v}){filt}"
+        case "max":
+            return f"max({v}){filt}"
+        case "min":
+            return f"min({v}){filt}"
+        case "exists":
+            return f"CASE WHEN count(*){filt} > 0 THEN 1 ELSE 0 END"
+        case "months":
+            return f"count(DISTINCT date_trunc('month', _event)){filt}"
+    raise ValueError(ind.agg)
+
+
+def compile_subject(subject: str, as_of: dt.date, cat: Catalogue | None = None,
+                    only: set[str] | None = None) -> Compiled:
+    """The SQL computing every indicator of `subject` as the office knew it on `as_of`."""
+    cat = cat or catalogue()
+    fs = feature_settings()
+    sources = config.sources()
+    other = "individual" if subject == "enterprise" else "enterprise"
+    mine = cat.for_subject(subject) if only is None else _required(subject, only, cat)
+    linked = [i for i in mine if i.agg == "linked"]
+    other_needed = _required(other, {i.linked for i in linked}, cat) if linked else []
+
+    ctes: dict[str, str] = {}
+    ctes["reg"] = f"SELECT * FROM rec_registration WHERE {visible(as_of)} AND registration_date <= {lit(as_of)}"
+    ctes["links"] = "SELECT subject_id AS firm_id, legal_rep_id AS rep_id FROM reg WHERE status = 'active' AND legal_rep_id IS NOT NULL"
+    for side, inds in ((subject, mine), (other, other_needed)):
+        if inds or side == subject:
+            _side_ctes(ctes, side, [i for i in inds if i.agg != "linked"], as_of, fs, sources, cat)
+
+    # linked indicators
+    final_cols = [f"f.{c}" for c in ["subject_id"] + [i.name for i in mine if i.agg != "linked"]] + \
+                 [f"f.coverage_{s}_12m" for s in _coverage_sources(mine, cat)]
+    joins = ""
+    if linked:
+        if subject == "enterprise":
+            joins = ("LEFT JOIN links ON links.firm_id = f.subject_id "
+                     f"LEFT JOIN feat_{other} o ON o.subject_id = links.rep_id")
+            final_cols += [f"o.{i.linked} AS {i.name}" for i in linked]
+        else:
+            aggs = ", ".join(
+                (f"count(*) AS {i.name}" if i.linked_how == "count" else f"{i.linked_how}(e.{i.linked}) AS {i.name}")
+                for i in linked)
+            ctes["firm_links"] = (f"SELECT links.rep_id, {aggs} FROM links JOIN feat_{other} e "
+                                  "ON e.subject_id = links.firm_id GROUP BY links.rep_id")
+            joins = "LEFT JOIN firm_links l ON l.rep_id = f.subject_id"
+            # representing no firm means no linked-firm risk: zero, not missing
+            final_cols += [f"COALESCE(l.{i.name}, 0) AS {i.name}" for i in linked]
+    body = ",\n".join(f"{name} AS (\n{sql}\n)" for name, sql in ctes.items())
+    sql = f"WITH {body}\nSELECT {', '.join(final_cols)}\nFROM feat_{subject} f {joins}\nORDER BY f.subject_id"
+    tables = sorted({"rec_registration"} | {sources[i.source].table for i in mine + other_needed if i.source})
+    return Compiled(subject, as_of, sql, [i.name for i in mine], tables)
+
+
+def _coverage_sources(inds: list[Indicator], cat: Catalogue) -> list[str]:
+    src = config.sources()
+    out = []
+    for i in inds:
+        for s in sorted(_sources_of(i, cat)):
+            if s not in out and src[s].grain not in ("entity", "reference"):
+                out.append(s)
+    return out
+
+
+def _side_ctes(ctes: dict, subject: str, inds: list[Indicator], as_of: dt.date, fs: FeatureSettings,
+               sources, cat: Catalogue) -> None:
+    """Add the CTEs that compute `inds` (base and formula) for one subject type as feat_<subject>."""
+    if subject == "enterprise":
+        ctes["pop_enterprise"] = "SELECT subject_id, subject_county AS _county FROM reg WHERE status = 'active'"
+    else:
+        ctes["res"] = f"SELECT * FROM rec_resident WHERE {visible(as_of)}"
+        ctes["pop_individual"] = "SELECT subject_id, subject_county AS _county FROM res"
+    pop = f"pop_{subject}"
+    base = [i for i in inds if i.agg != "formula"]
+    formulas = [i for i in inds if i.agg == "formula"]
+    used_sources = []
+    for i in base:
+        if i.source not in used_sources:
+            used_sources.append(i.source)
+    for s in _coverage_sources(inds, cat):
+        if s not in used_sources:
+            used_sources.append(s)
+
+    select = [f"{pop}.subject_id", f"{pop}._county"]
+    joins = []
+    for name in used_sources:
+        src = sources[name]
+        alias = f"{subject[0]}_{name}"
+        if name == "registration":
+            rows = "SELECT * FROM reg"
+        elif name == "resident":
+            rows = "SELECT * FROM res"
+        else:
+            rows = f"SELECT * FROM {src.table} WHERE {visible(as_of)}"
+        type_filter = f" AND subject_type = '{subject}'" if len(src.subjects) > 1 else ""
+        ctes[f"src_{alias}"] = (f"SELECT *, {_event_expr(src)} AS _event FROM ({rows}) r "
+                                f"WHERE {_event_expr(src)} <= {lit(as_of)}{type_filter}")
+        mine = [i for i in base if i.source == name]
+        simple = [i for i in mine if i.agg not in ("latest", "sum_latest", "age_years")]
+        if simple:
+            aggs = ", ".join(f"{_agg_sql(i, months_before(as_of, i.window_months) if i.window_months else None, as_of, fs)} AS {i.name}"
+                             for i in simple)
+            ctes[f"agg_{alias}"] = f"SELECT subject_id, {aggs} FROM src_{alias} GROUP BY subject_id"
+            joins.append(f"LEFT JOIN agg_{alias} ON agg_{alias}.subject_id = {pop}.subject_id")
+        for i in mine:
+            if i.agg in ("latest", "sum_latest", "age_years"):
+                conds = [f"_event > {lit(months_before(as_of, i.window_months))}"] if i.window_months else []
+                where = _macro(i.where, as_of, fs)
+                if where:
+                    conds.append(f"({where})")
+                value = (f"date_diff('day', {i.value}, {lit(as_of)}) / 365.25" if i.agg == "age_years"
+                         else _macro(i.value, as_of, fs))
+                combine = "sum" if i.agg == "sum_latest" else "max"
+                cond = f"WHERE {' AND '.join(conds)}" if conds else ""
+                ctes[f"lt_{i.name}"] = (
+                    f"SELECT subject_id, {combine}(_v) AS {i.name} FROM ("
+                    f"SELECT subject_id, {value} AS _v, _event, max(_event) OVER (PARTITION BY subject_id) AS _last "
+                    f"FROM src_{alias} {cond}) t WHERE _event = _last GROUP BY subject_id")
+                joins.append(f"LEFT JOIN lt_{i.name} ON lt_{i.name}.subject_id = {pop}.subject_id")
+        covered = src.grain not in ("entity", "reference")
+        if covered:
+            windows = sorted({i.window_months for i in mine if i.window_months})
+            cov_cols = [f"count(DISTINCT date_trunc('month', _event)) AS m_all",
+                        f"count(DISTINCT date_trunc('month', _event)) FILTER (WHERE _event > {lit(months_before(as_of, 12))}) AS m_12"]
+            cov_cols += [f"count(DISTINCT date_trunc('month', _event)) FILTER (WHERE _event > {lit(months_before(as_of, w))}) AS m_{w}"
+                         for w in windows if w != 12]
+            ctes[f"cov_{alias}"] = f"SELECT subject_county AS _county, {', '.join(cov_cols)} FROM src_{alias} GROUP BY subject_county"
+            joins.append(f"LEFT JOIN cov_{alias} ON cov_{alias}._county = {pop}._county")
+            select.append(f"CAST(COALESCE(cov_{alias}.m_12, 0) AS DOUBLE) / 12 AS coverage_{name}_12m")
+            select.append(f"COALESCE(cov_{alias}.m_all, 0) AS _cov_{name}")
+        for i in mine:
+            table = f"lt_{i.name}" if i.agg in ("latest", "sum_latest", "age_years") else f"agg_{alias}"
+            value = f"{table}.{i.name}"
+            if i.agg in ZERO_WHEN_NO_RECORDS:
+                value = f"COALESCE({value}, 0)"
+            if covered:
+                m = f"m_{i.window_months}" if i.window_months else "m_all"
+                value = f"CASE WHEN COALESCE(cov_{alias}.{m}, 0) = 0 THEN NULL ELSE {value} END"
+            select.append(f"{value} AS {i.name}")
+    ctes[f"base_{subject}"] = f"SELECT {', '.join(select)} FROM {pop} {' '.join(joins)}"
+
+    # formulas, layer by layer (a formula may use another formula)
+    done = {i.name for i in base}
+    layer, prev = 0, f"base_{subject}"
+    todo = list(formulas)
+    while todo:
+        ready = [f for f in todo if _deps(f, cat) <= done]
+        if not ready:
+            raise ValueError(f"formula indicators with unresolved or circular dependencies: {[f.name for f in todo]}")
+        exprs = []
+        for f in ready:
+            srcs = sorted(s for s in _sources_of(f, cat) if sources[s].grain not in ("entity", "reference"))
+            guard = " OR ".join(f"_cov_{s} = 0" for s in srcs)
+            expr = f"CASE WHEN {guard} THEN NULL ELSE ({f.formula}) END" if guard else f"({f.formula})"
+            exprs.append(f"{expr} AS {f.name}")
+        layer += 1
+        ctes[f"form_{subject}_{layer}"] = f"SELECT *, {', '.join(exprs)} FROM {prev}"
+        prev = f"form_{subject}_{layer}"
+        done |= {f.name for f in ready}
+        todo = [f for f in todo if f not in ready]
+    ctes[f"feat_{subject}"] = f"SELECT * FROM {prev}"

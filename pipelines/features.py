@@ -1,0 +1,53 @@
+"""The features stage: indicator snapshots and the catalogue, written to the workspace."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+from chengxin import workspace
+from chengxin.features import engine, snapshots
+from chengxin.features.catalogue import as_csv, as_markdown, catalogue
+
+
+def _target(out: Path | None, name: str) -> Path:
+    path = Path(out) if out else workspace.ensure() / "features" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def build(as_of: dt.date, subject: str, eng: str = "duckdb", out: Path | None = None) -> dict:
+    started = time.perf_counter()
+    frame = engine.compute(as_of, subject, eng)
+    path = _target(out, f"{subject}_{as_of:%Y-%m-%d}.parquet")
+    frame.to_parquet(path, index=False)
+    names = [i.name for i in catalogue().for_subject(subject, published_only=True)]
+    missing = {n: round(float(frame[n].isna().mean()), 4) for n in names}
+    return {"as_of": str(as_of), "subject": subject, "engine": eng, "rows": len(frame), "indicators": len(names),
+            "catalogue_version": catalogue().version, "missing_share": missing,
+            "seconds": round(time.perf_counter() - started, 2), "out": str(path)}
+
+
+def build_series(start: dt.date, end: dt.date, subject: str, step_months: int = 1, eng: str = "duckdb",
+                 out: Path | None = None, progress=None) -> dict:
+    started = time.perf_counter()
+    frame = snapshots.series(start, end, subject, step_months=step_months, eng=eng, progress=progress)
+    path = _target(out, f"{subject}_series.parquet")
+    frame.to_parquet(path, index=False)
+    train = frame[~frame["in_default"]]
+    return {"subject": subject, "snapshots": int(frame["as_of"].nunique()), "rows": len(frame),
+            "label_rate": round(float(train["label"].mean()), 4) if len(train) else None,
+            "in_default": int(frame["in_default"].sum()), "catalogue_version": catalogue().version,
+            "seconds": round(time.perf_counter() - started, 2), "out": str(path)}
+
+
+def write_catalogue(out_dir: Path | None = None) -> dict:
+    folder = Path(out_dir) if out_dir else workspace.ensure() / "published"
+    folder.mkdir(parents=True, exist_ok=True)
+    md, csv_path = folder / "catalogue.md", folder / "catalogue.csv"
+    md.write_text(as_markdown(), "utf-8")
+    csv_path.write_text(as_csv(), "utf-8-sig")  # with BOM, so Excel shows the Chinese
+    c = catalogue()
+    return {"version": c.version, "enterprise": len(c.for_subject("enterprise", True)),
+            "individual": len(c.for_subject("individual", True)), "markdown": str(md), "csv": str(csv_path)}
