@@ -153,10 +153,10 @@ def _agg_sql(ind: Indicator, start: dt.date | None, as_of: dt.date, fs: FeatureS
             return f"count(*){filt}"
         case "count_distinct":
             return f"count(DISTINCT {v}){filt}"
-        case "sum":
-            return f"sum({v}){filt}"
+        case "sum":  # DOUBLE everywhere, so no engine falls back to decimal arithmetic
+            return f"sum(CAST({v} AS DOUBLE)){filt}"
         case "avg":
-            return f"avg({v}){filt}"
+            return f"avg(CAST({v} AS DOUBLE)){filt}"
         case "max":
             return f"max({v}){filt}"
         case "min":
@@ -266,8 +266,10 @@ def _side_ctes(ctes: dict, subject: str, inds: list[Indicator], as_of: dt.date, 
                 where = _macro(i.where, as_of, fs)
                 if where:
                     conds.append(f"({where})")
-                value = (f"date_diff('day', {i.value}, {lit(as_of)}) / 365.25" if i.agg == "age_years"
+                value = (f"CAST(date_diff('day', {i.value}, {lit(as_of)}) AS DOUBLE) / 365.25" if i.agg == "age_years"
                          else _macro(i.value, as_of, fs))
+                if i.kind == "numeric" and i.agg != "age_years":
+                    value = f"CAST({value} AS DOUBLE)"
                 combine = "sum" if i.agg == "sum_latest" else "max"
                 cond = f"WHERE {' AND '.join(conds)}" if conds else ""
                 ctes[f"lt_{i.name}"] = (
