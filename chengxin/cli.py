@@ -227,7 +227,7 @@ def _check_subject(subject: str) -> None:
 @features_app.callback(invoke_without_command=True)
 def features(
     ctx: typer.Context,
-    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Compute as the office knew it on this date, YYYY-MM-DD.")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Compute as the office knew it on this date, YYYY-MM-DD, or 'latest' (the last month end with monthly uploads).")] = None,
     subject: Subject = "enterprise",
     engine: Engine = "duckdb",
     out: Annotated[Optional[Path], typer.Option(help="Parquet file to write (default $CHENGXIN_HOME/features/<subject>_<date>.parquet).")] = None,
@@ -241,11 +241,12 @@ def features(
     from chengxin.pipelines import features as stage
 
     _check_subject(subject)
-    result = stage.build(_date(as_of, "--as-of"), subject, engine, out)
+    day = stage.latest_as_of() if as_of == "latest" else _date(as_of, "--as-of")
+    result = stage.build(day, subject, engine, out)
     if as_json:
         emit_json(result)
     else:
-        Console().print(f"{result['rows']:,} {subject} subjects x {result['indicators']} indicators as of {as_of} "
+        Console().print(f"{result['rows']:,} {subject} subjects x {result['indicators']} indicators as of {result['as_of']} "
                         f"({engine}, {result['seconds']} s) -> {result['out']}")
 
 

@@ -6,6 +6,8 @@ import datetime as dt
 import time
 from pathlib import Path
 
+import pandas as pd
+
 from chengxin import workspace
 from chengxin.features import engine, snapshots
 from chengxin.features.catalogue import as_csv, as_markdown, catalogue
@@ -15,6 +17,19 @@ def _target(out: Path | None, name: str) -> Path:
     path = Path(out) if out else workspace.ensure() / "features" / name
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def latest_as_of(home=None) -> dt.date:
+    """The month end after the latest month of monthly uploads (tax, social insurance, finance):
+    by then that month's uploads have arrived."""
+    from chengxin import warehouse
+
+    with warehouse.connect(home, read_only=True) as con:
+        last = con.execute("""SELECT max(p) FROM (SELECT max(period) AS p FROM rec_tax UNION ALL
+                              SELECT max(period) FROM rec_finance UNION ALL SELECT max(period) FROM rec_social_insurance)""").fetchall()[0][0]
+    if last is None:
+        raise workspace.UserError("no monthly records yet: run `chengxin ingest PATH` first")
+    return (pd.Timestamp(last) + pd.DateOffset(months=1) + pd.offsets.MonthEnd(0)).date()
 
 
 def build(as_of: dt.date, subject: str, eng: str = "duckdb", out: Path | None = None) -> dict:

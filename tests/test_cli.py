@@ -6,7 +6,7 @@ import sys
 import pytest
 
 COMMANDS = [[], ["generate"], ["ingest"], ["coverage"], ["sources"], ["quarantine"], ["quarantine", "list"],
-            ["quarantine", "release"]]
+            ["quarantine", "release"], ["features"], ["features", "catalogue"], ["features", "series"]]
 
 
 def cli(*args, home=None):
@@ -56,3 +56,27 @@ def test_state_stays_in_the_workspace(tmp_path):
 def test_coverage_without_a_warehouse_says_what_to_do(tmp_path):
     r = cli("coverage", home=tmp_path / "empty")
     assert r.returncode == 1 and "chengxin ingest" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_features_commands(ingested_copy, tmp_path):
+    r = cli("features", "--as-of", "2023-12-31", "--subject", "individual", "--json", home=ingested_copy)
+    assert r.returncode == 0, r.stderr
+    info = json.loads(r.stdout)
+    assert info["rows"] > 100 and info["indicators"] >= 20
+    import pandas as pd
+
+    frame = pd.read_parquet(info["out"])
+    assert len(frame) == info["rows"] and frame["subject_id"].is_unique
+    r = cli("features", "catalogue", "--out-dir", str(tmp_path), "--json", home=ingested_copy)
+    info = json.loads(r.stdout)
+    assert info["enterprise"] >= 40 and info["individual"] >= 20
+    text = (tmp_path / "catalogue.md").read_text("utf-8")
+    assert "近12个月按期申报率" in text and "Share of months filed on time" in text
+    csv = pd.read_csv(tmp_path / "catalogue.csv", encoding="utf-8-sig")
+    assert {"name", "zh", "direction", "mutable", "description_zh", "description_en"} <= set(csv.columns)
+    r = cli("features", "series", "--start", "2023-06-30", "--end", "2023-12-31", "--step-months", "3", "--json",
+            home=ingested_copy)
+    info = json.loads(r.stdout)
+    assert info["snapshots"] == 3 and 0 < info["label_rate"] < 0.2
+    r = cli("features", "--as-of", "yesterday", home=ingested_copy)
+    assert r.returncode == 1 and "YYYY-MM-DD" in r.stderr
