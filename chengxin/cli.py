@@ -35,6 +35,14 @@ def emit_json(obj) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
 
 
+def report(result: dict, as_json: bool, line: str) -> None:
+    """The one JSON object with --json, otherwise one line for people."""
+    if as_json:
+        emit_json(result)
+    else:
+        Console().print(line)
+
+
 class Bar:
     """A rich progress bar on stderr, fed by library callbacks (stage, done, total)."""
 
@@ -199,11 +207,8 @@ def quarantine_release(
     from chengxin.pipelines import quarantine
 
     result = quarantine.release(codes=code or [], note=note)
-    if as_json:
-        emit_json(result)
-    else:
-        Console().print(f"re-checked {result['rechecked']} rows: released {result['released']}, "
-                        f"still held {result['still_held']}")
+    report(result, as_json, f"re-checked {result['rechecked']} rows: released {result['released']}, "
+                            f"still held {result['still_held']}")
 
 
 def _date(text: str, flag: str):
@@ -243,11 +248,8 @@ def features(
     _check_subject(subject)
     day = stage.latest_as_of() if as_of == "latest" else _date(as_of, "--as-of")
     result = stage.build(day, subject, engine, out)
-    if as_json:
-        emit_json(result)
-    else:
-        Console().print(f"{result['rows']:,} {subject} subjects x {result['indicators']} indicators as of {result['as_of']} "
-                        f"({engine}, {result['seconds']} s) -> {result['out']}")
+    report(result, as_json, f"{result['rows']:,} {subject} subjects x {result['indicators']} indicators as of "
+                            f"{result['as_of']} ({engine}, {result['seconds']} s) -> {result['out']}")
 
 
 @features_app.command("catalogue")
@@ -259,11 +261,8 @@ def features_catalogue(
     from chengxin.pipelines import features as stage
 
     result = stage.write_catalogue(out_dir)
-    if as_json:
-        emit_json(result)
-    else:
-        Console().print(f"catalogue {result['version']}: {result['enterprise']} enterprise and {result['individual']} "
-                        f"individual indicators -> {result['markdown']}, {result['csv']}")
+    report(result, as_json, f"catalogue {result['version']}: {result['enterprise']} enterprise and {result['individual']} "
+                            f"individual indicators -> {result['markdown']}, {result['csv']}")
 
 
 @features_app.command("series")
@@ -283,11 +282,8 @@ def features_series(
     with Bar() as bar:
         result = stage.build_series(_date(start, "--start"), _date(end, "--end"), subject, step_months, engine, out,
                                     progress=bar)
-    if as_json:
-        emit_json(result)
-    else:
-        Console().print(f"{result['rows']:,} rows over {result['snapshots']} month ends, label rate "
-                        f"{result['label_rate']:.2%}, {result['in_default']:,} in default -> {result['out']}")
+    report(result, as_json, f"{result['rows']:,} rows over {result['snapshots']} month ends, label rate "
+                            f"{result['label_rate']:.2%}, {result['in_default']:,} in default -> {result['out']}")
 
 
 def main() -> None:

@@ -148,6 +148,10 @@ class City(Strict):
 # --- settings ------------------------------------------------------------------------
 
 
+class WarehouseSettings(Strict):
+    memory_limit: str = Field("2GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+
+
 class IngestSettings(Strict):
     uscc_allowlist: tuple[str, ...] = ()
     batch_rows: int = Field(500_000, gt=0)
@@ -219,6 +223,7 @@ class GeneratorSettings(Strict):
 
 
 class Settings(Strict):
+    warehouse: WarehouseSettings = WarehouseSettings()
     ingest: IngestSettings
     coverage: CoverageSettings
     generator: GeneratorSettings

@@ -95,8 +95,9 @@ def connect(home: Path | None = None, read_only: bool = False):
         raise workspace.UserError(f"no warehouse at {path}: run `chengxin ingest PATH` first")
     if not read_only:
         workspace.ensure(home)
+    limit = config.settings(home).warehouse.memory_limit
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
+        con = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": limit})
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise WarehouseBusy(f"the warehouse {path} is being written by another process; wait for it to finish") from None
