@@ -95,9 +95,13 @@ def connect(home: Path | None = None, read_only: bool = False):
         raise workspace.UserError(f"no warehouse at {path}: run `chengxin ingest PATH` first")
     if not read_only:
         workspace.ensure(home)
-    limit = config.settings(home).warehouse.memory_limit
+    settings = config.settings(home).warehouse
+    spill = workspace.home(home) / "tmp"
+    spill.mkdir(parents=True, exist_ok=True)
     try:
-        con = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": limit})
+        con = duckdb.connect(str(path), read_only=read_only,
+                             config={"memory_limit": settings.memory_limit, "temp_directory": str(spill),
+                                     "preserve_insertion_order": False, "enable_progress_bar": False})
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise WarehouseBusy(f"the warehouse {path} is being written by another process; wait for it to finish") from None

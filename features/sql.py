@@ -135,6 +135,19 @@ def _required(subject: str, wanted: set[str], cat: Catalogue) -> list[Indicator]
     return [i for i in cat.for_subject(subject) if i.name in need]
 
 
+LATEST = ("latest", "sum_latest", "age_years")
+
+
+def _columns(expr: str | None) -> set[str]:
+    """Column names an SQL expression reads."""
+    if not expr:
+        return set()
+    import sqlglot
+    from sqlglot import exp
+
+    return {c.name for c in sqlglot.parse_one(expr, read="duckdb").find_all(exp.Column)}
+
+
 def _event_expr(source: config.Source) -> str:
     return f'"{source.event_date}"'
 
@@ -241,42 +254,58 @@ def _side_ctes(ctes: dict, subject: str, inds: list[Indicator], as_of: dt.date, 
 
     select = [f"{pop}.subject_id", f"{pop}._county"]
     joins = []
+    latest_table: dict[str, str] = {}
     for name in used_sources:
         src = sources[name]
         alias = f"{subject[0]}_{name}"
+        mine = [i for i in base if i.source == name]
         if name == "registration":
             rows = "SELECT * FROM reg"
         elif name == "resident":
             rows = "SELECT * FROM res"
         else:
-            rows = f"SELECT * FROM {src.table} WHERE {visible(as_of)}"
-        type_filter = f" AND subject_type = '{subject}'" if len(src.subjects) > 1 else ""
+            # only the columns this side's indicators read, so nothing wide is materialised
+            cols = {"subject_id", "subject_county", src.event_date}
+            for i in mine:
+                cols |= _columns(_macro(i.value, as_of, fs)) | _columns(_macro(i.where, as_of, fs))
+            cols &= set(src.column_names) | {"subject_county"}
+            listed = ", ".join(f'"{c}"' for c in sorted(cols))
+            type_filter = f" AND subject_type = '{subject}'" if len(src.subjects) > 1 else ""
+            rows = f"SELECT {listed} FROM {src.table} WHERE {visible(as_of)}{type_filter}"
         ctes[f"src_{alias}"] = (f"SELECT *, {_event_expr(src)} AS _event FROM ({rows}) r "
-                                f"WHERE {_event_expr(src)} <= {lit(as_of)}{type_filter}")
-        mine = [i for i in base if i.source == name]
-        simple = [i for i in mine if i.agg not in ("latest", "sum_latest", "age_years")]
+                                f"WHERE {_event_expr(src)} <= {lit(as_of)}")
+        simple = [i for i in mine if i.agg not in LATEST]
         if simple:
             aggs = ", ".join(f"{_agg_sql(i, months_before(as_of, i.window_months) if i.window_months else None, as_of, fs)} AS {i.name}"
                              for i in simple)
             ctes[f"agg_{alias}"] = f"SELECT subject_id, {aggs} FROM src_{alias} GROUP BY subject_id"
             joins.append(f"LEFT JOIN agg_{alias} ON agg_{alias}.subject_id = {pop}.subject_id")
+        # "latest" values: rows at each subject's last event among the rows the indicator reads;
+        # indicators reading the same rows share one pass (a group-by and a join, no sorting)
+        groups: dict[str, list[Indicator]] = {}
         for i in mine:
-            if i.agg in ("latest", "sum_latest", "age_years"):
+            if i.agg in LATEST:
                 conds = [f"_event > {lit(months_before(as_of, i.window_months))}"] if i.window_months else []
                 where = _macro(i.where, as_of, fs)
                 if where:
                     conds.append(f"({where})")
-                value = (f"CAST(date_diff('day', {i.value}, {lit(as_of)}) AS DOUBLE) / 365.25" if i.agg == "age_years"
-                         else _macro(i.value, as_of, fs))
-                if i.kind == "numeric" and i.agg != "age_years":
-                    value = f"CAST({value} AS DOUBLE)"
-                combine = "sum" if i.agg == "sum_latest" else "max"
-                cond = f"WHERE {' AND '.join(conds)}" if conds else ""
-                ctes[f"lt_{i.name}"] = (
-                    f"SELECT subject_id, {combine}(_v) AS {i.name} FROM ("
-                    f"SELECT subject_id, {value} AS _v, _event, max(_event) OVER (PARTITION BY subject_id) AS _last "
-                    f"FROM src_{alias} {cond}) t WHERE _event = _last GROUP BY subject_id")
-                joins.append(f"LEFT JOIN lt_{i.name} ON lt_{i.name}.subject_id = {pop}.subject_id")
+                groups.setdefault(" AND ".join(conds) or "TRUE", []).append(i)
+        for k, (cond, inds) in enumerate(groups.items()):
+            exprs = []
+            for i in inds:
+                if i.agg == "age_years":
+                    exprs.append(f"max(CAST(date_diff('day', s.{i.value}, {lit(as_of)}) AS DOUBLE) / 365.25) AS {i.name}")
+                    continue
+                v = _macro(i.value, as_of, fs)
+                v = f"CAST({v} AS DOUBLE)" if i.kind == "numeric" else v
+                exprs.append(f"{'sum' if i.agg == 'sum_latest' else 'max'}({v}) AS {i.name}")
+            last = f"last_{alias}_{k}"
+            ctes[last] = (f"SELECT s.subject_id, {', '.join(exprs)} FROM src_{alias} s JOIN "
+                          f"(SELECT subject_id, max(_event) AS _last FROM src_{alias} WHERE {cond} GROUP BY subject_id) m "
+                          f"ON s.subject_id = m.subject_id AND s._event = m._last WHERE {cond} GROUP BY s.subject_id")
+            joins.append(f"LEFT JOIN {last} ON {last}.subject_id = {pop}.subject_id")
+            for i in inds:
+                latest_table[i.name] = last
         covered = src.grain not in ("entity", "reference")
         if covered:
             windows = sorted({i.window_months for i in mine if i.window_months})
@@ -289,7 +318,7 @@ def _side_ctes(ctes: dict, subject: str, inds: list[Indicator], as_of: dt.date, 
             select.append(f"CAST(COALESCE(cov_{alias}.m_12, 0) AS DOUBLE) / 12 AS coverage_{name}_12m")
             select.append(f"COALESCE(cov_{alias}.m_all, 0) AS _cov_{name}")
         for i in mine:
-            table = f"lt_{i.name}" if i.agg in ("latest", "sum_latest", "age_years") else f"agg_{alias}"
+            table = latest_table.get(i.name, f"agg_{alias}")
             value = f"{table}.{i.name}"
             if i.agg in ZERO_WHEN_NO_RECORDS:
                 value = f"COALESCE({value}, 0)"
