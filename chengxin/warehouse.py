@@ -101,12 +101,13 @@ def connect(home: Path | None = None, read_only: bool = False):
     try:
         con = duckdb.connect(str(path), read_only=read_only,
                              config={"memory_limit": settings.memory_limit, "temp_directory": str(spill),
-                                     "preserve_insertion_order": False, "enable_progress_bar": False})
+                                     "preserve_insertion_order": False})
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise WarehouseBusy(f"the warehouse {path} is being written by another process; wait for it to finish") from None
         raise
     try:
+        con.execute("SET enable_progress_bar = false")
         if not read_only:
             create_schema(con)
         yield con

@@ -272,8 +272,13 @@ def _side_ctes(ctes: dict, subject: str, inds: list[Indicator], as_of: dt.date, 
             listed = ", ".join(f'"{c}"' for c in sorted(cols))
             type_filter = f" AND subject_type = '{subject}'" if len(src.subjects) > 1 else ""
             rows = f"SELECT {listed} FROM {src.table} WHERE {visible(as_of)}{type_filter}"
-        ctes[f"src_{alias}"] = (f"SELECT *, {_event_expr(src)} AS _event FROM ({rows}) r "
-                                f"WHERE {_event_expr(src)} <= {lit(as_of)}")
+        # rows older than every window this side reads (and than the 12 coverage months) are not read
+        windows = [i.window_months for i in mine]
+        horizon = None if (not mine or None in windows) else max(windows + [12])
+        since = f" AND {_event_expr(src)} > {lit(months_before(as_of, horizon))}" if horizon else ""
+        src_sql = (f"SELECT *, {_event_expr(src)} AS _event FROM ({rows}) r "
+                   f"WHERE {_event_expr(src)} <= {lit(as_of)}{since}")
+        ctes[f"src_{alias}"] = src_sql
         simple = [i for i in mine if i.agg not in LATEST]
         if simple:
             aggs = ", ".join(f"{_agg_sql(i, months_before(as_of, i.window_months) if i.window_months else None, as_of, fs)} AS {i.name}"
@@ -308,12 +313,14 @@ def _side_ctes(ctes: dict, subject: str, inds: list[Indicator], as_of: dt.date, 
                 latest_table[i.name] = last
         covered = src.grain not in ("entity", "reference")
         if covered:
-            windows = sorted({i.window_months for i in mine if i.window_months})
-            cov_cols = [f"count(DISTINCT date_trunc('month', _event)) AS m_all",
-                        f"count(DISTINCT date_trunc('month', _event)) FILTER (WHERE _event > {lit(months_before(as_of, 12))}) AS m_12"]
-            cov_cols += [f"count(DISTINCT date_trunc('month', _event)) FILTER (WHERE _event > {lit(months_before(as_of, w))}) AS m_{w}"
-                         for w in windows if w != 12]
-            ctes[f"cov_{alias}"] = f"SELECT subject_county AS _county, {', '.join(cov_cols)} FROM src_{alias} GROUP BY subject_county"
+            # months with any upload per county: m_all over what src reads, m_<w> inside each window
+            windows = sorted({i.window_months for i in mine if i.window_months} | {12})
+            cov_cols = ["count(*) AS m_all"] + [f"count(*) FILTER (WHERE _month > {lit(months_before(as_of, w))}) AS m_{w}"
+                                               for w in windows]
+            # (reads the rows itself rather than src_, so src_ need not be materialised for two readers)
+            ctes[f"cov_{alias}"] = (f"SELECT _county, {', '.join(cov_cols)} FROM (SELECT subject_county AS _county, "
+                                    f"max(_event) AS _month FROM ({src_sql}) c GROUP BY subject_county, "
+                                    f"date_trunc('month', _event)) months GROUP BY _county")
             joins.append(f"LEFT JOIN cov_{alias} ON cov_{alias}._county = {pop}._county")
             select.append(f"CAST(COALESCE(cov_{alias}.m_12, 0) AS DOUBLE) / 12 AS coverage_{name}_12m")
             select.append(f"COALESCE(cov_{alias}.m_all, 0) AS _cov_{name}")

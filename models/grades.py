@@ -1,0 +1,118 @@
+"""Grades: the internal master scale (PD -> grade) and the public tiers (points -> A/B/C/D).
+
+Both are configuration (``chengxin/conf/rating.yaml``), validated here; the functions are
+pure and vectorised.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Grade(_Strict):
+    grade: str
+    pd_max: float = Field(gt=0, le=1)
+
+
+class Words(_Strict):
+    zh: str
+    en: str
+
+
+class Tier(_Strict):
+    tier: str
+    zh: str
+    en: str
+    min_points: float
+    measures: Words
+
+
+class Scaling(_Strict):
+    base_points: float
+    base_odds: float = Field(gt=0)
+    pdo: float = Field(gt=0)
+
+
+class RatingConfig(_Strict):
+    master_scale: tuple[Grade, ...]
+    default_grade: str
+    max_grade_share: float = Field(gt=0, le=1)
+    public_tiers: tuple[Tier, ...]
+    scorecard_scaling: Scaling
+
+    @model_validator(mode="after")
+    def _check(self):
+        pds = [g.pd_max for g in self.master_scale]
+        if len(pds) < 7:
+            raise ValueError("the master scale needs at least 7 non-default grades")
+        if any(b <= a for a, b in zip(pds, pds[1:])):
+            raise ValueError("master scale PD bounds must increase strictly")
+        if pds[-1] != 1.0:
+            raise ValueError("the last grade must reach PD 1.0")
+        points = [t.min_points for t in self.public_tiers]
+        if any(b >= a for a, b in zip(points, points[1:])):
+            raise ValueError("public tiers must be listed from the highest points down")
+        return self
+
+    @property
+    def grades(self) -> list[str]:
+        return [g.grade for g in self.master_scale] + [self.default_grade]
+
+
+@functools.cache
+def rating_config() -> RatingConfig:
+    text = resources.files("chengxin.conf").joinpath("rating.yaml").read_text("utf-8")
+    return RatingConfig.model_validate(yaml.safe_load(text))
+
+
+def grade_of(pd_: np.ndarray | pd.Series, in_default: np.ndarray | None = None, cfg: RatingConfig | None = None) -> np.ndarray:
+    """Master-scale grade of each PD; subjects in default get the default grade."""
+    cfg = cfg or rating_config()
+    bounds = np.array([g.pd_max for g in cfg.master_scale])
+    names = np.array([g.grade for g in cfg.master_scale], dtype=object)
+    idx = np.searchsorted(bounds, np.clip(np.asarray(pd_, dtype=float), 0, 1), side="left")
+    out = names[np.minimum(idx, len(names) - 1)]
+    if in_default is not None:
+        out = np.where(np.asarray(in_default, dtype=bool), cfg.default_grade, out)
+    return out
+
+
+def tier_of(points: np.ndarray | pd.Series, in_default: np.ndarray | None = None, cfg: RatingConfig | None = None) -> np.ndarray:
+    """Public tier (A/B/C/D) of each scorecard score; subjects in default are the lowest tier."""
+    cfg = cfg or rating_config()
+    pts = np.asarray(points, dtype=float)
+    out = np.full(len(pts), cfg.public_tiers[-1].tier, dtype=object)
+    for tier in reversed(cfg.public_tiers):
+        out = np.where(pts >= tier.min_points, tier.tier, out)
+    if in_default is not None:
+        out = np.where(np.asarray(in_default, dtype=bool), cfg.public_tiers[-1].tier, out)
+    return out
+
+
+def points_of(pd_: np.ndarray, cfg: RatingConfig | None = None) -> np.ndarray:
+    """Points on the configured scale for a probability of default: base points at the base
+    odds (good:bad), `pdo` more points each time the odds double."""
+    s = (cfg or rating_config()).scorecard_scaling
+    p = np.clip(np.asarray(pd_, dtype=float), 1e-9, 1 - 1e-9)
+    odds = (1 - p) / p
+    return s.base_points + s.pdo / np.log(2) * np.log(odds / s.base_odds)
+
+
+def concentration(grades: np.ndarray, cfg: RatingConfig | None = None) -> dict:
+    """Share of rated (non-default) subjects per grade and whether any grade is too full."""
+    cfg = cfg or rating_config()
+    g = pd.Series(grades)
+    g = g[g != cfg.default_grade]
+    share = g.value_counts(normalize=True).reindex([x.grade for x in cfg.master_scale], fill_value=0.0)
+    return {"share": share.round(4).to_dict(), "max_share": float(share.max()),
+            "concentrated": bool(share.max() > cfg.max_grade_share)}
