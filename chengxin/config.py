@@ -148,8 +148,12 @@ class City(Strict):
 # --- settings ------------------------------------------------------------------------
 
 
+_MEMORY = r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$"
+
+
 class WarehouseSettings(Strict):
-    memory_limit: str = Field("2GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+    memory_limit_write: str = Field("2GB", pattern=_MEMORY)
+    memory_limit_read: str = Field("5GB", pattern=_MEMORY)
 
 
 class IngestSettings(Strict):

@@ -100,7 +100,8 @@ def connect(home: Path | None = None, read_only: bool = False):
     spill.mkdir(parents=True, exist_ok=True)
     try:
         con = duckdb.connect(str(path), read_only=read_only,
-                             config={"memory_limit": settings.memory_limit, "temp_directory": str(spill),
+                             config={"memory_limit": settings.memory_limit_read if read_only else settings.memory_limit_write,
+                                     "temp_directory": str(spill),
                                      "preserve_insertion_order": False})
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():

@@ -61,18 +61,23 @@ def snapshot(as_of: dt.date, subject: str, *, con, eng: str = "duckdb", spark=No
     out = feats.merge(lab, on="subject_id", how="left")
     out["label"] = out["label"].fillna(0).astype(int)
     out["in_default"] = out["in_default"].fillna(False).astype(bool)
+    out["outcome_date"] = pd.to_datetime(out["outcome_date"]).astype("datetime64[ms]")
+    out["outcome_kind"] = out["outcome_kind"].astype("str")
     return out
 
 
-def series(start: dt.date, end: dt.date, subject: str = "enterprise", *, step_months: int = 1, home=None,
-           eng: str = "duckdb", progress=None) -> pd.DataFrame:
-    """Snapshots at every `step_months`-th month end from `start` to `end`."""
+def iter_series(start: dt.date, end: dt.date, subject: str = "enterprise", *, step_months: int = 1, home=None,
+                eng: str = "duckdb", progress=None):
+    """Snapshots at every `step_months`-th month end from `start` to `end`, one at a time."""
     dates = month_ends(start, end, step_months)
-    frames = []
     spark = engine.spark_session() if eng == "spark" else None
     with warehouse.connect(home, read_only=True) as con:
         for k, day in enumerate(dates):
-            frames.append(snapshot(day, subject, con=con, eng=eng, spark=spark, home=home))
+            yield snapshot(day, subject, con=con, eng=eng, spark=spark, home=home)
             if progress:
                 progress("snapshots", k + 1, len(dates))
-    return pd.concat(frames, ignore_index=True)
+
+
+def series(start: dt.date, end: dt.date, subject: str = "enterprise", **kw) -> pd.DataFrame:
+    """All snapshots in one frame (small cities; `iter_series` streams)."""
+    return pd.concat(list(iter_series(start, end, subject, **kw)), ignore_index=True)

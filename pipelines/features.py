@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from chengxin import workspace
 from chengxin.features import engine, snapshots
@@ -47,13 +49,25 @@ def build(as_of: dt.date, subject: str, eng: str = "duckdb", out: Path | None = 
 def build_series(start: dt.date, end: dt.date, subject: str, step_months: int = 1, eng: str = "duckdb",
                  out: Path | None = None, progress=None) -> dict:
     started = time.perf_counter()
-    frame = snapshots.series(start, end, subject, step_months=step_months, eng=eng, progress=progress)
     path = _target(out, f"{subject}_series.parquet")
-    frame.to_parquet(path, index=False)
-    train = frame[~frame["in_default"]]
-    return {"subject": subject, "snapshots": int(frame["as_of"].nunique()), "rows": len(frame),
-            "label_rate": round(float(train["label"].mean()), 4) if len(train) else None,
-            "in_default": int(frame["in_default"].sum()), "catalogue_version": catalogue().version,
+    writer, rows, labels, trained, in_default, n = None, 0, 0, 0, 0, 0
+    try:  # one snapshot in memory at a time, streamed into one Parquet file
+        for frame in snapshots.iter_series(start, end, subject, step_months=step_months, eng=eng, progress=progress):
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(path, table.schema)
+            writer.write_table(table.cast(writer.schema))
+            n += 1
+            rows += len(frame)
+            in_default += int(frame["in_default"].sum())
+            trained += int((~frame["in_default"]).sum())
+            labels += int(frame.loc[~frame["in_default"], "label"].sum())
+    finally:
+        if writer is not None:
+            writer.close()
+    return {"subject": subject, "snapshots": n, "rows": rows,
+            "label_rate": round(labels / trained, 4) if trained else None,
+            "in_default": in_default, "catalogue_version": catalogue().version,
             "seconds": round(time.perf_counter() - started, 2), "out": str(path)}
 
 

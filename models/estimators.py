@@ -1,0 +1,165 @@
+"""The two rating models, with scikit-learn's manners.
+
+- `ScorecardModel`: the published criteria. Optimal binning (optbinning) with monotonic
+  trends taken from each indicator's declared direction, missing values in a bin of their
+  own, indicator selection by information value, WoE + logistic regression, points on the
+  configured scale.
+- `ChallengerModel`: LightGBM with monotone constraints from the same directions.
+
+Constructors only store parameters; everything learned ends in ``_`` and is set in `fit`;
+inputs are never modified.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils.validation import check_is_fitted
+
+# direction of risk -> optbinning's monotonic trend of the event (default) rate
+TRENDS = {"higher_worse": "ascending", "higher_better": "descending"}
+CONSTRAINTS = {"higher_worse": 1, "higher_better": -1}
+
+
+def _frame(X) -> pd.DataFrame:
+    if not isinstance(X, pd.DataFrame):
+        raise TypeError("X must be a pandas DataFrame with one column per indicator")
+    return X
+
+
+class ScorecardModel(ClassifierMixin, BaseEstimator):
+    """Binned, WoE-encoded logistic regression scaled to points.
+
+    Parameters
+    ----------
+    directions : dict, indicator -> "higher_worse" | "higher_better" | "none"
+    categorical : list of categorical indicators
+    min_iv : drop indicators whose information value is below this
+    max_n_bins, min_bin_size : binning granularity (min_bin_size as a share of rows)
+    C : inverse regularisation of the logistic regression
+    base_points, base_odds, pdo : the points scale (base points at good:bad odds, points to double the odds)
+    """
+
+    def __init__(self, directions=None, categorical=None, min_iv=0.02, max_n_bins=6, min_bin_size=0.05, C=1.0,
+                 base_points=600.0, base_odds=50.0, pdo=40.0):
+        self.directions = directions
+        self.categorical = categorical
+        self.min_iv = min_iv
+        self.max_n_bins = max_n_bins
+        self.min_bin_size = min_bin_size
+        self.C = C
+        self.base_points = base_points
+        self.base_odds = base_odds
+        self.pdo = pdo
+
+    def fit(self, X, y, sample_weight=None):
+        from optbinning import BinningProcess, Scorecard
+
+        X = _frame(X)
+        y = np.asarray(y, dtype=int)
+        directions = self.directions or {}
+        categorical = [c for c in (self.categorical or []) if c in X]
+        params = {}
+        for col in X.columns:
+            p = {"max_n_bins": self.max_n_bins}
+            trend = TRENDS.get(directions.get(col, "none"))
+            if col not in categorical and trend:
+                p["monotonic_trend"] = trend
+            params[col] = p
+        process = BinningProcess(
+            variable_names=list(X.columns), categorical_variables=categorical, min_bin_size=self.min_bin_size,
+            binning_fit_params=params, selection_criteria={"iv": {"min": self.min_iv}})
+        scorecard = Scorecard(
+            binning_process=process, estimator=LogisticRegression(C=self.C, max_iter=1000),
+            scaling_method="pdo_odds",
+            scaling_method_params={"pdo": self.pdo, "odds": self.base_odds, "scorecard_points": self.base_points})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            scorecard.fit(X, y, sample_weight=sample_weight)
+        self.scorecard_ = scorecard
+        self.classes_ = np.array([0, 1])
+        self.feature_names_in_ = np.array(X.columns)
+        support = process.get_support()
+        self.selected_ = [c for c, keep in zip(X.columns, support) if keep]
+        return self
+
+    def predict_proba(self, X):
+        check_is_fitted(self, "scorecard_")
+        X = _frame(X)[list(self.feature_names_in_)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            p = self.scorecard_.predict_proba(X)
+        return np.asarray(p)
+
+    def points(self, X) -> np.ndarray:
+        """Total points: higher is better (lower risk)."""
+        check_is_fitted(self, "scorecard_")
+        X = _frame(X)[list(self.feature_names_in_)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return np.asarray(self.scorecard_.score(X), dtype=float)
+
+    def table(self) -> pd.DataFrame:
+        """Indicator, bin and points: the published criteria."""
+        check_is_fitted(self, "scorecard_")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t = self.scorecard_.table(style="detailed")
+        return t.rename(columns={"Variable": "indicator", "Bin": "bin", "Points": "points"})
+
+
+class ChallengerModel(ClassifierMixin, BaseEstimator):
+    """Gradient-boosted trees (LightGBM) with monotone constraints from the declared directions."""
+
+    def __init__(self, directions=None, categorical=None, n_estimators=200, learning_rate=0.05, num_leaves=15,
+                 min_child_samples=100, subsample=0.8, colsample_bytree=0.8, reg_lambda=1.0, random_state=0, n_jobs=1):
+        self.directions = directions
+        self.categorical = categorical
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.reg_lambda = reg_lambda
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def _prepare(self, X: pd.DataFrame) -> pd.DataFrame:
+        X = _frame(X)[list(self.feature_names_in_)].copy()
+        for col in self.categorical_:
+            X[col] = pd.Categorical(X[col].astype("object"), categories=self.categories_[col])
+        return X
+
+    def fit(self, X, y, sample_weight=None):
+        import lightgbm as lgb
+
+        X = _frame(X)
+        directions = self.directions or {}
+        self.feature_names_in_ = np.array(X.columns)
+        self.categorical_ = [c for c in (self.categorical or []) if c in X]
+        self.categories_ = {c: sorted(X[c].dropna().astype(str).unique()) for c in self.categorical_}
+        Xp = self._prepare(X)
+        constraints = [0 if c in self.categorical_ else CONSTRAINTS.get(directions.get(c, "none"), 0) for c in X.columns]
+        self.booster_ = lgb.LGBMClassifier(
+            n_estimators=self.n_estimators, learning_rate=self.learning_rate, num_leaves=self.num_leaves,
+            min_child_samples=self.min_child_samples, subsample=self.subsample, subsample_freq=1,
+            colsample_bytree=self.colsample_bytree, reg_lambda=self.reg_lambda, monotone_constraints=constraints,
+            monotone_constraints_method="advanced", random_state=self.random_state, n_jobs=self.n_jobs, verbose=-1)
+        self.booster_.fit(Xp, np.asarray(y, dtype=int), sample_weight=sample_weight)
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict_proba(self, X):
+        check_is_fitted(self, "booster_")
+        return self.booster_.predict_proba(self._prepare(X))
+
+    def contributions(self, X) -> pd.DataFrame:
+        """TreeSHAP contributions (log-odds) per indicator, plus the base value; they add up to the raw score."""
+        check_is_fitted(self, "booster_")
+        raw = self.booster_.predict(self._prepare(X), pred_contrib=True)
+        return pd.DataFrame(raw, columns=list(self.feature_names_in_) + ["base_value"], index=X.index)
