@@ -56,11 +56,9 @@ class ScorecardModel(ClassifierMixin, BaseEstimator):
         self.base_odds = base_odds
         self.pdo = pdo
 
-    def fit(self, X, y, sample_weight=None):
+    def _fit_once(self, X: pd.DataFrame, y: np.ndarray, sample_weight):
         from optbinning import BinningProcess, Scorecard
 
-        X = _frame(X)
-        y = np.asarray(y, dtype=int)
         directions = self.directions or {}
         categorical = [c for c in (self.categorical or []) if c in X]
         params = {}
@@ -80,16 +78,36 @@ class ScorecardModel(ClassifierMixin, BaseEstimator):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             scorecard.fit(X, y, sample_weight=sample_weight)
+        support = scorecard.binning_process_.get_support()
+        selected = [c for c, keep in zip(X.columns, support) if keep]
+        return scorecard, selected
+
+    def fit(self, X, y, sample_weight=None):
+        X = _frame(X)
+        y = np.asarray(y, dtype=int)
+        columns = list(X.columns)
+        # With WoE inputs every coefficient must be negative (more WoE, less risk); an indicator
+        # whose coefficient comes out positive would earn points against its own bins (a
+        # collinearity artefact) and is dropped, then the model is refitted.
+        self.dropped_for_sign_ = []
+        for _ in range(10):
+            scorecard, selected = self._fit_once(X[columns], y, sample_weight)
+            coef = scorecard.estimator_.coef_.ravel()
+            wrong = [c for c, b in zip(selected, coef) if b > 0]
+            if not wrong:
+                break
+            self.dropped_for_sign_ += wrong
+            columns = [c for c in columns if c not in wrong]
         self.scorecard_ = scorecard
         self.classes_ = np.array([0, 1])
         self.feature_names_in_ = np.array(X.columns)
-        support = process.get_support()
-        self.selected_ = [c for c, keep in zip(X.columns, support) if keep]
+        self.used_columns_ = columns
+        self.selected_ = selected
         return self
 
     def predict_proba(self, X):
         check_is_fitted(self, "scorecard_")
-        X = _frame(X)[list(self.feature_names_in_)]
+        X = _frame(X)[self.used_columns_]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             p = self.scorecard_.predict_proba(X)
@@ -98,7 +116,7 @@ class ScorecardModel(ClassifierMixin, BaseEstimator):
     def points(self, X) -> np.ndarray:
         """Total points: higher is better (lower risk)."""
         check_is_fitted(self, "scorecard_")
-        X = _frame(X)[list(self.feature_names_in_)]
+        X = _frame(X)[self.used_columns_]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return np.asarray(self.scorecard_.score(X), dtype=float)

@@ -1,0 +1,1 @@
+"""Rating models: the published scorecard, the boosted challenger, calibration and grades."""

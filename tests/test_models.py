@@ -1,0 +1,104 @@
+"""The rating estimators and the grade scales (issue 4 groundwork)."""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.metrics import roc_auc_score
+
+from chengxin.models import grades
+from chengxin.models.estimators import ChallengerModel, ScorecardModel
+
+
+@pytest.fixture(scope="module")
+def book():
+    """A synthetic book: risk rises with arrears and falls with age; one noise column; some missing."""
+    rng = np.random.default_rng(3)
+    n = 6000
+    arrears = rng.poisson(0.5, n).astype(float)
+    age = rng.exponential(8, n)
+    noise = rng.normal(size=n)
+    sector = rng.choice(["C", "F", "E"], n)
+    logit = -3.2 + 0.9 * arrears - 0.08 * age + np.where(sector == "E", 0.6, 0.0)
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    arrears[rng.random(n) < 0.1] = np.nan
+    X = pd.DataFrame({"arrears": arrears, "age": age, "noise": noise, "sector": pd.Series(sector, dtype="str")})
+    directions = {"arrears": "higher_worse", "age": "higher_better", "noise": "higher_worse", "sector": "none"}
+    return X, y, directions
+
+
+def test_scorecard_learns_and_keeps_directions(book):
+    X, y, directions = book
+    original = X.copy()
+    model = ScorecardModel(directions=directions, categorical=["sector"]).fit(X, y)
+    pd.testing.assert_frame_equal(X, original)  # inputs are never modified
+    p = model.predict_proba(X)[:, 1]
+    assert roc_auc_score(y, p) > 0.7
+    assert "arrears" in model.selected_ and "age" in model.selected_
+    table = model.table()
+    arrears = table[(table["indicator"] == "arrears") & ~table["bin"].astype(str).isin(["Special", "Missing"])]
+    assert (np.diff(arrears["points"].to_numpy()) <= 1e-9).all()  # more arrears never earns more points
+    age = table[(table["indicator"] == "age") & ~table["bin"].astype(str).isin(["Special", "Missing"])]
+    assert (np.diff(age["points"].to_numpy()) >= -1e-9).all()
+    assert (model.scorecard_.estimator_.coef_ <= 0).all()
+    points = model.points(X)
+    from scipy.stats import spearmanr
+
+    assert spearmanr(points, p).statistic < -0.99  # points are the log-odds rescaled: more points, less risk
+
+
+def test_missing_values_get_their_own_bin(book):
+    X, y, directions = book
+    model = ScorecardModel(directions=directions, categorical=["sector"]).fit(X, y)
+    missing = model.table()
+    row = missing[(missing["indicator"] == "arrears") & (missing["bin"].astype(str) == "Missing")]
+    assert len(row) == 1 and row["Count"].iloc[0] > 0
+
+
+def test_single_row_and_round_trip(book):
+    X, y, directions = book
+    for model in (ScorecardModel(directions=directions, categorical=["sector"]),
+                  ChallengerModel(directions=directions, categorical=["sector"], n_estimators=50)):
+        model.fit(X, y)
+        one = model.predict_proba(X.iloc[[7]])
+        assert one.shape == (1, 2)
+        again = pickle.loads(pickle.dumps(model))
+        np.testing.assert_allclose(again.predict_proba(X), model.predict_proba(X))
+        assert clone(model).get_params() == model.get_params()
+
+
+def test_challenger_respects_monotone_constraints(book):
+    X, y, directions = book
+    model = ChallengerModel(directions=directions, categorical=["sector"], n_estimators=80).fit(X, y)
+    assert roc_auc_score(y, model.predict_proba(X)[:, 1]) > 0.7
+    probe = pd.concat([X.iloc[[0]]] * 8, ignore_index=True)
+    probe["arrears"] = np.arange(8, dtype=float)
+    p = model.predict_proba(probe)[:, 1]
+    assert (np.diff(p) >= -1e-12).all()
+    contrib = model.contributions(X.head(20))
+    raw = model.booster_.predict(model._prepare(X.head(20)), raw_score=True)
+    np.testing.assert_allclose(contrib.sum(axis=1), raw, rtol=1e-9, atol=1e-9)
+
+
+def test_master_scale_and_tiers():
+    cfg = grades.rating_config()
+    assert len(cfg.master_scale) >= 7 and cfg.default_grade == "D"
+    g = grades.grade_of(np.array([0.0005, 0.003, 0.05, 0.5]), in_default=np.array([False, False, False, True]))
+    assert list(g) == ["AAA", "A", "CCC", "D"]
+    pd_ = np.array([0.001, 0.01, 0.05, 0.2])
+    pts = grades.points_of(pd_)
+    assert (np.diff(pts) < 0).all()
+    assert abs(grades.points_of(np.array([1 / 51]))[0] - cfg.scorecard_scaling.base_points) < 1e-6
+    tiers = grades.tier_of(np.array([700, 600, 500, 100]))
+    assert list(tiers) == ["A", "B", "C", "D"]
+    conc = grades.concentration(np.array(["AAA"] * 9 + ["BB"]))
+    assert conc["concentrated"] and conc["max_share"] == 0.9
+
+
+def test_bad_scales_are_refused():
+    cfg = grades.rating_config().model_dump()
+    cfg["master_scale"][2]["pd_max"] = 0.001
+    with pytest.raises(ValueError, match="increase strictly"):
+        grades.RatingConfig.model_validate(cfg)
