@@ -42,6 +42,8 @@ demo: setup
 	$(BIN)/chengxin features catalogue
 	$(BIN)/chengxin features --as-of latest --subject enterprise
 	$(BIN)/chengxin features --as-of latest --subject individual
+	$(BIN)/chengxin train --subject enterprise
+	$(BIN)/chengxin train --subject individual
 
 test: $(VENV)/.installed-test
 	$(BIN)/pytest -q

@@ -286,6 +286,24 @@ def features_series(
                             f"{result['label_rate']:.2%}, {result['in_default']:,} in default -> {result['out']}")
 
 
+@app.command()
+def train(
+    subject: Subject = "enterprise",
+    as_json: JsonFlag = False,
+):
+    """Train the scorecard and the challenger on the warehouse, validate out of time, track in MLflow."""
+    from chengxin.pipelines import train as stage
+
+    _check_subject(subject)
+    with Bar() as bar:
+        result = stage.train(subject, progress=bar)
+    lines = [f"{subject}: run {result['run_id']}, champion {result['aliases']['champion']}"]
+    for name, m in result["models"].items():
+        lines.append(f"  {name} v{m['version']}: out-of-time AUC {m['auc']:.3f}, KS {m['ks']:.3f}, "
+                     f"Brier {m['brier']:.4f}, PSI {m['psi_dev_oot']:.3f}, grades within interval {m['grades_within_interval']:.0%}")
+    report(result, as_json, "\n".join(lines))
+
+
 def main() -> None:
     try:
         app()

@@ -25,13 +25,19 @@ TRENDS = {"higher_worse": "ascending", "higher_better": "descending"}
 CONSTRAINTS = {"higher_worse": 1, "higher_better": -1}
 
 
+class _Predicts:
+    def predict(self, X):
+        """Default (1) where the probability of default is at least one half."""
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+
+
 def _frame(X) -> pd.DataFrame:
     if not isinstance(X, pd.DataFrame):
         raise TypeError("X must be a pandas DataFrame with one column per indicator")
     return X
 
 
-class ScorecardModel(ClassifierMixin, BaseEstimator):
+class ScorecardModel(_Predicts, ClassifierMixin, BaseEstimator):
     """Binned, WoE-encoded logistic regression scaled to points.
 
     Parameters
@@ -130,7 +136,7 @@ class ScorecardModel(ClassifierMixin, BaseEstimator):
         return t.rename(columns={"Variable": "indicator", "Bin": "bin", "Points": "points"})
 
 
-class ChallengerModel(ClassifierMixin, BaseEstimator):
+class ChallengerModel(_Predicts, ClassifierMixin, BaseEstimator):
     """Gradient-boosted trees (LightGBM) with monotone constraints from the declared directions."""
 
     def __init__(self, directions=None, categorical=None, n_estimators=200, learning_rate=0.05, num_leaves=15,

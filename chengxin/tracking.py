@@ -1,0 +1,36 @@
+"""MLflow, embedded by default: tracking in ``sqlite:///$CHENGXIN_HOME/mlflow.db``, artifacts
+under ``$CHENGXIN_HOME/mlartifacts``; ``MLFLOW_TRACKING_URI`` switches to a tracking server.
+Telemetry is off."""
+
+from __future__ import annotations
+
+import os
+
+from chengxin import workspace
+
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("DO_NOT_TRACK", "true")
+
+
+def registered_name(subject: str) -> str:
+    return f"chengxin-{subject}"
+
+
+def setup(home=None):
+    """Point MLflow at the workspace (unless MLFLOW_TRACKING_URI says otherwise); returns mlflow."""
+    import mlflow
+
+    root = workspace.ensure(home)
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{root / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return mlflow
+
+
+def experiment(mlflow, name: str, home=None) -> str:
+    """The experiment's id, created with its artifacts inside the workspace."""
+    found = mlflow.get_experiment_by_name(name)
+    if found:
+        return found.experiment_id
+    location = (workspace.home(home) / "mlartifacts").as_uri()
+    return mlflow.create_experiment(name, artifact_location=location)

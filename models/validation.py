@@ -1,0 +1,54 @@
+"""Validation of a rating model: pure functions returning numbers and tables.
+
+Discrimination (AUC, Gini, KS), calibration (Brier; observed vs predicted default per grade
+with the Jeffreys interval), stability (PSI). The same functions feed MLflow, the model card
+and (later) the criteria document and the dashboard.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.stats import beta
+from sklearn.metrics import brier_score_loss, roc_auc_score, roc_curve
+
+
+def ks(y, p) -> float:
+    fpr, tpr, _ = roc_curve(y, p)
+    return float(np.max(tpr - fpr))
+
+
+def psi(expected, actual, bins: int = 10) -> float:
+    """Population stability index of `actual` against `expected` (deciles of expected)."""
+    expected, actual = np.asarray(expected, float), np.asarray(actual, float)
+    edges = np.unique(np.quantile(expected, np.linspace(0, 1, bins + 1)))
+    if len(edges) < 3:
+        return 0.0
+    edges[0], edges[-1] = -np.inf, np.inf
+    e = np.histogram(expected, edges)[0] / len(expected)
+    a = np.histogram(actual, edges)[0] / len(actual)
+    e, a = np.clip(e, 1e-6, None), np.clip(a, 1e-6, None)
+    return float(np.sum((a - e) * np.log(a / e)))
+
+
+def discrimination(y, p) -> dict:
+    auc = float(roc_auc_score(y, p))
+    return {"auc": auc, "gini": 2 * auc - 1, "ks": ks(y, p), "brier": float(brier_score_loss(y, p))}
+
+
+def by_grade(y, p, grade, order: list[str]) -> pd.DataFrame:
+    """Per grade: subjects, defaults, mean predicted PD, observed rate, Jeffreys 95% interval and
+    whether the predicted PD lies inside it."""
+    df = pd.DataFrame({"y": np.asarray(y, int), "p": np.asarray(p, float), "grade": np.asarray(grade)})
+    g = df.groupby("grade").agg(subjects=("y", "size"), defaults=("y", "sum"), predicted_pd=("p", "mean"))
+    g = g.reindex([x for x in order if x in g.index])
+    g["observed_rate"] = g["defaults"] / g["subjects"]
+    g["jeffreys_low"] = beta.ppf(0.025, g["defaults"] + 0.5, g["subjects"] - g["defaults"] + 0.5)
+    g["jeffreys_high"] = beta.ppf(0.975, g["defaults"] + 0.5, g["subjects"] - g["defaults"] + 0.5)
+    g["within"] = (g["predicted_pd"] >= g["jeffreys_low"]) & (g["predicted_pd"] <= g["jeffreys_high"])
+    return g.reset_index()
+
+
+def calibration_holds(table: pd.DataFrame, min_share: float = 0.8) -> bool:
+    """Predicted PD inside the Jeffreys interval for at least `min_share` of the grades."""
+    return bool(len(table) and table["within"].mean() >= min_share)

@@ -1,0 +1,148 @@
+"""The train stage: both models for one subject type, validated out of time, tracked in MLflow.
+
+As-of month ends run from the first with a year of history to the last whose 12-month outcome
+is fully observed. The earliest dates fit the models, the next ones calibrate them (isotonic,
+to the 12-month PD), the latest are the out-of-time validation: never a random split.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from chengxin import tracking, warehouse, workspace
+from chengxin.features import snapshots
+from chengxin.features import sql as fsql
+from chengxin.features.catalogue import catalogue
+from chengxin.models import grades, validation
+from chengxin.models.estimators import ChallengerModel, ScorecardModel
+
+SHARES = {"fit": 0.6, "calibrate": 0.15}  # the rest is out of time
+
+
+def window(home=None) -> list[dt.date]:
+    """Month ends with a year of history before and a full outcome horizon after."""
+    with warehouse.connect(home, read_only=True) as con:
+        first, last = con.execute("SELECT min(period), max(period) FROM rec_tax").fetchall()[0]
+    if first is None:
+        raise workspace.UserError("no records to train on: run `chengxin ingest PATH` first")
+    horizon = fsql.feature_settings().outcome.horizon_months
+    start = (pd.Timestamp(first) + pd.DateOffset(months=12) + pd.offsets.MonthEnd(0)).date()
+    end = (pd.Timestamp(last) - pd.DateOffset(months=horizon) + pd.offsets.MonthEnd(0)).date()
+    dates = snapshots.month_ends(start, end)
+    if len(dates) < 4:
+        raise workspace.UserError(f"only {len(dates)} month ends have a year of history and a full outcome "
+                                  f"horizon; training needs at least 4 (ingest more months)")
+    return dates
+
+
+def split(dates: list[dt.date]) -> dict[str, list[dt.date]]:
+    n = len(dates)
+    a = max(1, int(round(n * SHARES["fit"])))
+    b = max(a + 1, int(round(n * (SHARES["fit"] + SHARES["calibrate"]))))
+    b = min(b, n - 1)
+    return {"fit": dates[:a], "calibrate": dates[a:b], "oot": dates[b:]}
+
+
+def _calibrated(model, X, y):
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.frozen import FrozenEstimator
+
+    return CalibratedClassifierCV(FrozenEstimator(model), method="isotonic").fit(X, y)
+
+
+def train(subject: str = "enterprise", *, home=None, progress=None) -> dict:
+    started = time.perf_counter()
+    cat = catalogue()
+    inds = cat.for_subject(subject, published_only=True)
+    cols = [i.name for i in inds]
+    directions = {i.name: i.direction for i in inds}
+    categorical = [i.name for i in inds if i.kind == "category"]
+
+    dates = window(home)
+    parts = split(dates)
+    data = snapshots.series(dates[0], dates[-1], subject, home=home, progress=progress)
+    data = data[~data["in_default"]]
+    data["as_of"] = pd.to_datetime(data["as_of"]).dt.date
+    sets = {k: data[data["as_of"].isin(v)] for k, v in parts.items()}
+    fit, cal, oot = sets["fit"], sets["calibrate"], sets["oot"]
+
+    models = {
+        "scorecard": ScorecardModel(directions=directions, categorical=categorical),
+        "challenger": ChallengerModel(directions=directions, categorical=categorical),
+    }
+    cfg = grades.rating_config()
+    results = {}
+    mlflow = tracking.setup(home)
+    exp = tracking.experiment(mlflow, f"chengxin-{subject}", home)
+    with mlflow.start_run(experiment_id=exp, run_name=f"train-{subject}") as run:
+        mlflow.log_params({
+            "subject": subject, "catalogue_version": cat.version, "indicators": len(cols),
+            "fit_months": f"{parts['fit'][0]}..{parts['fit'][-1]}",
+            "calibrate_months": f"{parts['calibrate'][0]}..{parts['calibrate'][-1]}",
+            "oot_months": f"{parts['oot'][0]}..{parts['oot'][-1]}",
+            "rows_fit": len(fit), "rows_calibrate": len(cal), "rows_oot": len(oot),
+            "snapshot_identity": _identity(home, dates),
+        })
+        for name, model in models.items():
+            model.fit(fit[cols], fit["label"])
+            calibrated = _calibrated(model, cal[cols], cal["label"])
+            p_dev = calibrated.predict_proba(fit[cols])[:, 1]
+            p_oot = calibrated.predict_proba(oot[cols])[:, 1]
+            metrics = validation.discrimination(oot["label"], p_oot)
+            metrics["psi_dev_oot"] = validation.psi(p_dev, p_oot)
+            table = validation.by_grade(oot["label"], p_oot, grades.grade_of(p_oot), cfg.grades)
+            metrics["grades_within_interval"] = float(table["within"].mean())
+            metrics["calibration_holds"] = float(validation.calibration_holds(table))
+            mlflow.log_metrics({f"{name}_oot_{k}": v for k, v in metrics.items()})
+            example = oot[cols].head(5)
+            with tempfile.TemporaryDirectory() as tmp:
+                tmp = Path(tmp)
+                table.to_csv(tmp / f"{name}_validation_by_grade.csv", index=False)
+                # what the model scored at training time, for the round-trip check after loading
+                example.assign(pd_at_training=calibrated.predict_proba(example)[:, 1]).to_parquet(
+                    tmp / f"{name}_example_scores.parquet", index=False)
+                if name == "scorecard":
+                    model.table().to_csv(tmp / "scorecard_table.csv", index=False)
+                mlflow.log_artifacts(str(tmp), artifact_path="validation")
+            info = mlflow.sklearn.log_model(
+                calibrated, name=name, input_example=example, serialization_format="cloudpickle",
+                pip_requirements=["scikit-learn", "optbinning", "lightgbm", "pandas"],
+                registered_model_name=tracking.registered_name(subject))
+            results[name] = {"metrics": metrics, "version": info.registered_model_version}
+        aliases = _assign_aliases(mlflow, subject, results)
+        mlflow.set_tags({"aliases": json.dumps(aliases)})
+    return {"subject": subject, "run_id": run.info.run_id, "months": [str(dates[0]), str(dates[-1])],
+            "rows": {k: len(v) for k, v in sets.items()}, "label_rate_oot": round(float(oot["label"].mean()), 4),
+            "models": {k: {"version": v["version"], **{m: round(x, 4) for m, x in v["metrics"].items()}}
+                       for k, v in results.items()},
+            "aliases": aliases, "seconds": round(time.perf_counter() - started, 1)}
+
+
+def _identity(home, dates) -> str:
+    with warehouse.connect(home, read_only=True) as con:
+        files, last = con.execute("SELECT count(*), max(file_id) FROM ingest_files").fetchall()[0]
+    return f"files={files};last_file={last};as_of={dates[0]}..{dates[-1]}"
+
+
+def _assign_aliases(mlflow, subject: str, results: dict) -> dict:
+    """The published scorecard carries `scorecard`; `champion` goes to the better out-of-time
+    AUC among models whose calibration holds (the scorecard when neither holds); the other
+    model is the `challenger`."""
+    client = mlflow.MlflowClient()
+    name = tracking.registered_name(subject)
+    ok = {k: v for k, v in results.items() if v["metrics"]["calibration_holds"] >= 1}
+    pool = ok or {"scorecard": results["scorecard"]}
+    champion = max(pool, key=lambda k: pool[k]["metrics"]["auc"])
+    challenger = "challenger" if champion == "scorecard" else "scorecard"
+    aliases = {"scorecard": results["scorecard"]["version"], "champion": results[champion]["version"],
+               "challenger": results[challenger]["version"]}
+    for alias, version in aliases.items():
+        client.set_registered_model_alias(name, alias, version)
+    return {"champion": champion, "challenger": challenger, **{f"{k}_version": v for k, v in aliases.items()}}

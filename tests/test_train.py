@@ -1,0 +1,59 @@
+"""Training both models on a generated city, tracked in MLflow (issue 4, in progress)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from chengxin import tracking
+from chengxin.city import generate
+from chengxin.pipelines import train as stage
+from chengxin.pipelines.ingest import ingest
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("train")
+    generate(root / "city", 1500, 1500, 30, seed=17)
+    home = root / "home"
+    ingest(root / "city", home=home)
+    return home, stage.train("enterprise", home=home)
+
+
+def test_out_of_time_split_is_ordered():
+    import datetime as dt
+
+    dates = [dt.date(2024, m, 28) for m in range(1, 13)]
+    parts = stage.split(dates)
+    assert parts["fit"][-1] < parts["calibrate"][0] <= parts["calibrate"][-1] < parts["oot"][0]
+    assert sum(len(v) for v in parts.values()) == 12
+
+
+def test_train_logs_both_models(trained):
+    home, result = trained
+    assert set(result["models"]) == {"scorecard", "challenger"}
+    for name, m in result["models"].items():
+        assert 0.6 < m["auc"] <= 1 and 0 <= m["brier"] < 0.2, (name, m)
+    mlflow = tracking.setup(home)
+    run = mlflow.get_run(result["run_id"])
+    assert run.data.params["catalogue_version"]
+    assert "scorecard_oot_auc" in run.data.metrics and "challenger_oot_ks" in run.data.metrics
+    client = mlflow.MlflowClient()
+    name = tracking.registered_name("enterprise")
+    for alias in ("champion", "challenger", "scorecard"):
+        assert client.get_model_version_by_alias(name, alias)
+    assert (home / "mlflow.db").exists() and (home / "mlartifacts").exists()
+
+
+@pytest.mark.parametrize("alias", ["champion", "challenger", "scorecard"])
+def test_registered_model_loaded_by_alias_scores_as_trained(trained, alias):
+    home, result = trained
+    mlflow = tracking.setup(home)
+    name = tracking.registered_name("enterprise")
+    version = mlflow.MlflowClient().get_model_version_by_alias(name, alias)
+    kind = next(k for k, v in result["models"].items() if str(v["version"]) == str(version.version))
+    model = mlflow.sklearn.load_model(f"models:/{name}@{alias}")
+    local = mlflow.artifacts.download_artifacts(run_id=result["run_id"], artifact_path=f"validation/{kind}_example_scores.parquet",
+                                                dst_path=str(home / "tmp" / alias))
+    example = pd.read_parquet(local)
+    expected = example.pop("pd_at_training").to_numpy()
+    np.testing.assert_array_equal(model.predict_proba(example)[:, 1], expected)
