@@ -304,6 +304,25 @@ def train(
     report(result, as_json, "\n".join(lines))
 
 
+@app.command()
+def score(
+    as_of: Annotated[str, typer.Option("--as-of", help="Rate as of this date, YYYY-MM-DD, or 'latest'.")],
+    subject: Subject = "enterprise",
+    out: Annotated[Optional[Path], typer.Option(help="Also write the ratings here (.csv or .parquet).")] = None,
+    as_json: JsonFlag = False,
+):
+    """Rate every subject: PD and grade from the champion, points and public tier from the scorecard, reasons."""
+    from chengxin.pipelines import features as feature_stage
+    from chengxin.pipelines import score as stage
+
+    _check_subject(subject)
+    day = feature_stage.latest_as_of() if as_of == "latest" else _date(as_of, "--as-of")
+    result = stage.score(day, subject, out=out)
+    report(result, as_json, f"{result['rated']:,} {subject} subjects rated as of {result['as_of']} "
+                            f"(champion v{result['model_version']}, scorecard v{result['scorecard_version']}): "
+                            f"grades {result['grades']}, tiers {result['tiers']} -> {result['out']}")
+
+
 def main() -> None:
     try:
         app()

@@ -127,6 +127,25 @@ class ScorecardModel(_Predicts, ClassifierMixin, BaseEstimator):
             warnings.simplefilter("ignore")
             return np.asarray(self.scorecard_.score(X), dtype=float)
 
+    def points_by_indicator(self, X) -> pd.DataFrame:
+        """Points each subject earns on each selected indicator; rows add up to `points`."""
+        check_is_fitted(self, "scorecard_")
+        X = _frame(X)[self.used_columns_]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            bins = self.scorecard_.binning_process_.transform(X, metric="bins")
+        table = self.table()
+        out = {}
+        for name in self.selected_:
+            lookup = table[table["indicator"] == name].assign(bin=lambda d: d["bin"].astype(str)).set_index("bin")["points"]
+            out[name] = bins[name].astype(str).map(lookup).to_numpy(dtype=float)
+        return pd.DataFrame(out, index=X.index)
+
+    def max_points(self) -> pd.Series:
+        """The most points each selected indicator can give (its best bin)."""
+        t = self.table()
+        return t[t["indicator"].isin(self.selected_)].groupby("indicator")["points"].max()
+
     def table(self) -> pd.DataFrame:
         """Indicator, bin and points: the published criteria."""
         check_is_fitted(self, "scorecard_")

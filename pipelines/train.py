@@ -1,7 +1,7 @@
 """The train stage: both models for one subject type, validated out of time, tracked in MLflow.
 
 As-of month ends run from the first with a year of history to the last whose 12-month outcome
-is fully observed. The earliest dates fit the models, the next ones calibrate them (isotonic,
+is fully observed. The earliest dates fit the models, the next ones calibrate them (Platt scaling,
 to the 12-month PD), the latest are the out-of-time validation: never a random split.
 """
 
@@ -54,7 +54,7 @@ def _calibrated(model, X, y):
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.frozen import FrozenEstimator
 
-    return CalibratedClassifierCV(FrozenEstimator(model), method="isotonic").fit(X, y)
+    return CalibratedClassifierCV(FrozenEstimator(model), method="sigmoid").fit(X, y)
 
 
 def train(subject: str = "enterprise", *, home=None, progress=None) -> dict:

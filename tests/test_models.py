@@ -49,6 +49,15 @@ def test_scorecard_learns_and_keeps_directions(book):
     assert spearmanr(points, p).statistic < -0.99  # points are the log-odds rescaled: more points, less risk
 
 
+def test_points_by_indicator_add_up(book):
+    X, y, directions = book
+    model = ScorecardModel(directions=directions, categorical=["sector"]).fit(X, y)
+    assert "sector" in model.selected_  # a categorical indicator takes part
+    parts = model.points_by_indicator(X)
+    np.testing.assert_allclose(parts.sum(axis=1), model.points(X), rtol=0, atol=1e-9)
+    assert (parts.le(model.max_points()[parts.columns] + 1e-9)).all().all()
+
+
 def test_missing_values_get_their_own_bin(book):
     X, y, directions = book
     model = ScorecardModel(directions=directions, categorical=["sector"]).fit(X, y)

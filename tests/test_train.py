@@ -1,5 +1,7 @@
 """Training both models on a generated city, tracked in MLflow (issue 4, in progress)."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -57,3 +59,27 @@ def test_registered_model_loaded_by_alias_scores_as_trained(trained, alias):
     example = pd.read_parquet(local)
     expected = example.pop("pd_at_training").to_numpy()
     np.testing.assert_array_equal(model.predict_proba(example)[:, 1], expected)
+
+
+def test_score_rates_everyone_and_keeps_versions(trained, tmp_path):
+    import datetime as dt
+
+    from chengxin.pipelines import score as scoring
+
+    home, _ = trained
+    day = dt.date(2025, 3, 31)
+    first = scoring.score(day, "enterprise", home=home, out=tmp_path / "ratings.csv")
+    ratings = pd.read_csv(tmp_path / "ratings.csv")
+    assert first["rated"] == len(ratings) > 1000 and ratings["subject_id"].is_unique
+    assert set(ratings["tier"]) <= {"A", "B", "C", "D"}
+    assert ratings["pd"].between(0, 1).all()
+    defaulted = ratings[ratings["grade"] == "D"]
+    assert first["in_default"] == len(defaulted) and (defaulted["tier"] == "D").all()
+    # worse tiers come with reasons
+    assert ratings.loc[ratings["tier"] == "D", "reason_1"].notna().mean() > 0.9
+    # the public tier follows the scorecard's points, whatever the champion is
+    live = ratings[ratings["grade"] != "D"]
+    assert live.groupby("tier")["score"].min().sort_index(ascending=False).is_monotonic_increasing
+    second = scoring.score(day, "enterprise", home=home)
+    assert first["stored"] != second["stored"]  # a new version, never overwritten
+    assert Path(first["stored"]).exists() and Path(second["stored"]).exists()

@@ -1,0 +1,111 @@
+"""The score stage: rate every subject on an as-of date with the registered models.
+
+The lender-facing PD and master-scale grade come from the `champion`; the public tier and the
+points always come from the published `scorecard`, so anyone can recompute them from the
+criteria. Subjects already in default are graded D and tiered D. Ratings are versioned, never
+overwritten: each run writes a new file under ``$CHENGXIN_HOME/published/ratings``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from chengxin import tracking, warehouse, workspace
+from chengxin.features import engine, snapshots
+from chengxin.features.catalogue import catalogue
+from chengxin.models import grades
+
+REASONS = 3
+MATERIAL_POINTS = 5.0  # a shortfall smaller than this is not worth a reason
+
+
+def load(subject: str, alias: str, home=None):
+    """The registered model behind an alias, and its version."""
+    mlflow = tracking.setup(home)
+    name = tracking.registered_name(subject)
+    client = mlflow.MlflowClient()
+    try:
+        version = client.get_model_version_by_alias(name, alias)
+    except Exception:  # the registry raises its own error for an unknown model or alias
+        raise workspace.UserError(f"no {alias!r} model registered for {subject}: run `chengxin train --subject {subject}`") from None
+    return mlflow.sklearn.load_model(f"models:/{name}@{alias}"), version.version
+
+
+def scorecard_of(calibrated):
+    """The fitted ScorecardModel inside its calibration wrapper."""
+    return calibrated.calibrated_classifiers_[0].estimator.estimator
+
+
+def _text(value) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "no data"
+    if isinstance(value, float):
+        return f"{value:,.2f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def reasons(card, X: pd.DataFrame, k: int = REASONS) -> pd.DataFrame:
+    """The top adverse factors: indicators where the subject falls furthest short of the best
+    points, as short sentences from the declarations and the subject's own values."""
+    cat = catalogue()
+    shortfall = card.max_points()[card.selected_] - card.points_by_indicator(X)
+    order = np.argsort(-shortfall.to_numpy(), axis=1)[:, :k]
+    names = np.array(shortfall.columns)
+    out = {f"reason_{j + 1}": [] for j in range(k)} | {f"reason_{j + 1}_zh": [] for j in range(k)}
+    values = X[list(names)].to_numpy(dtype=object)
+    gaps = shortfall.to_numpy()
+    col_index = {n: i for i, n in enumerate(names)}
+    for row in range(len(X)):
+        for j in range(k):
+            name = names[order[row, j]]
+            if gaps[row, order[row, j]] < MATERIAL_POINTS:
+                out[f"reason_{j + 1}"].append(None)
+                out[f"reason_{j + 1}_zh"].append(None)
+                continue
+            ind = cat[name]
+            v = _text(values[row, col_index[name]])
+            out[f"reason_{j + 1}"].append(f"{ind.description.en}: {v}")
+            out[f"reason_{j + 1}_zh"].append(f"{ind.zh}：{v}")
+    return pd.DataFrame(out, index=X.index)
+
+
+def score(as_of: dt.date, subject: str = "enterprise", *, home=None, out: Path | None = None) -> dict:
+    started = time.perf_counter()
+    champion, champion_version = load(subject, "champion", home)
+    published, scorecard_version = load(subject, "scorecard", home)
+    card = scorecard_of(published)
+    feats = engine.compute(as_of, subject, home=home)
+    with warehouse.connect(home, read_only=True) as con:
+        lab = snapshots.labels(con, subject, as_of)[["subject_id", "in_default"]]
+    feats = feats.merge(lab, on="subject_id", how="left")
+    in_default = feats["in_default"].fillna(False).astype(bool).to_numpy()
+    X = feats[list(card.feature_names_in_)]
+    pd_ = champion.predict_proba(X)[:, 1]
+    points = card.points(X)
+    ratings = pd.DataFrame({
+        "subject_id": feats["subject_id"], "subject_type": subject, "as_of": pd.Timestamp(as_of),
+        "pd": np.where(in_default, 1.0, pd_), "score": np.round(points, 1),
+        "grade": grades.grade_of(pd_, in_default), "tier": grades.tier_of(points, in_default),
+    })
+    ratings = pd.concat([ratings, reasons(card, X)], axis=1)
+    ratings["model_version"] = str(champion_version)
+    ratings["criteria_version"] = f"{scorecard_version}/{catalogue().version}"
+    ratings["rated_at"] = pd.Timestamp.now().floor("s")
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    path = workspace.ensure(home) / "published" / "ratings" / subject / f"as_of={as_of}" / f"ratings_{stamp}.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ratings.to_parquet(path, index=False)
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        (ratings.to_csv(out, index=False) if str(out).endswith(".csv") else ratings.to_parquet(out, index=False))
+    conc = grades.concentration(ratings["grade"].to_numpy())
+    return {"as_of": str(as_of), "subject": subject, "rated": len(ratings), "in_default": int(in_default.sum()),
+            "grades": ratings["grade"].value_counts().to_dict(), "tiers": ratings["tier"].value_counts().to_dict(),
+            "concentrated": conc["concentrated"], "model_version": str(champion_version),
+            "scorecard_version": str(scorecard_version), "out": str(out or path), "stored": str(path),
+            "seconds": round(time.perf_counter() - started, 1)}
