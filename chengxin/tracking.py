@@ -18,7 +18,16 @@ def registered_name(subject: str) -> str:
 
 def setup(home=None):
     """Point MLflow at the workspace (unless MLFLOW_TRACKING_URI says otherwise); returns mlflow."""
+    import logging
+    import warnings
+
     import mlflow
+
+    # We serialise our own estimators with cloudpickle on purpose, and our inputs are floats:
+    # MLflow's advice on both is noise in our logs.
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    logging.getLogger("mlflow.sklearn").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer column", category=UserWarning)
 
     root = workspace.ensure(home)
     uri = os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{root / 'mlflow.db'}"
