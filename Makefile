@@ -46,6 +46,8 @@ demo: setup
 	$(BIN)/chengxin train --subject individual
 	$(BIN)/chengxin score --as-of latest --subject enterprise
 	$(BIN)/chengxin score --as-of latest --subject individual
+	$(BIN)/chengxin publish criteria --subject enterprise
+	$(BIN)/chengxin publish criteria --subject individual
 
 test: $(VENV)/.installed-test
 	$(BIN)/pytest -q

@@ -24,6 +24,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=N
                   help="诚信 chengxin: public credit rating and risk analytics for a city's social credit office.")
 quarantine_app = typer.Typer(no_args_is_help=True, help="Rows held back by ingestion: list them, release them.")
 app.add_typer(quarantine_app, name="quarantine")
+publish_app = typer.Typer(no_args_is_help=True, help="Publish the rating criteria (and, later, the ratings list).")
+app.add_typer(publish_app, name="publish")
 features_app = typer.Typer(help="Indicators: compute them point-in-time, write the catalogue, build training snapshots.")
 app.add_typer(features_app, name="features")
 err = Console(stderr=True)
@@ -321,6 +323,22 @@ def score(
     report(result, as_json, f"{result['rated']:,} {subject} subjects rated as of {result['as_of']} "
                             f"(champion v{result['model_version']}, scorecard v{result['scorecard_version']}): "
                             f"grades {result['grades']}, tiers {result['tiers']} -> {result['out']}")
+
+
+@publish_app.command("criteria")
+def publish_criteria(
+    subject: Subject = "enterprise",
+    effective_date: Annotated[Optional[str], typer.Option(help="Effective date YYYY-MM-DD (default today).")] = None,
+    as_json: JsonFlag = False,
+):
+    """The versioned, bilingual criteria document (Markdown, HTML) from the registered scorecard, with SQL and JSON exports."""
+    from chengxin.pipelines import publish
+
+    _check_subject(subject)
+    day = _date(effective_date, "--effective-date") if effective_date else None
+    result = publish.publish_criteria(subject, effective_date=day)
+    report(result, as_json, f"criteria {result['version']} for {subject} "
+                            f"{'published' if result['new'] else 'already published'} in {result['folder']}")
 
 
 def main() -> None:

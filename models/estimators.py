@@ -138,7 +138,8 @@ class ScorecardModel(_Predicts, ClassifierMixin, BaseEstimator):
         out = {}
         for name in self.selected_:
             lookup = table[table["indicator"] == name].assign(bin=lambda d: d["bin"].astype(str)).set_index("bin")["points"]
-            out[name] = bins[name].astype(str).map(lookup).to_numpy(dtype=float)
+            # a category never seen in training scores like a missing value (WoE 0)
+            out[name] = bins[name].astype(str).map(lookup).fillna(lookup["Missing"]).to_numpy(dtype=float)
         return pd.DataFrame(out, index=X.index)
 
     def max_points(self) -> pd.Series:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -96,7 +97,7 @@ def score(as_of: dt.date, subject: str = "enterprise", *, home=None, out: Path |
     ratings["model_version"] = str(champion_version)
     ratings["criteria_version"] = f"{scorecard_version}/{catalogue().version}"
     ratings["rated_at"] = pd.Timestamp.now().floor("s")
-    stamp = time.strftime("%Y%m%dT%H%M%S")
+    stamp = f"{time.strftime('%Y%m%dT%H%M%S')}_{uuid.uuid4().hex[:6]}"  # two runs in one second stay apart
     path = workspace.ensure(home) / "published" / "ratings" / subject / f"as_of={as_of}" / f"ratings_{stamp}.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
     ratings.to_parquet(path, index=False)

@@ -55,6 +55,9 @@ def test_points_by_indicator_add_up(book):
     assert "sector" in model.selected_  # a categorical indicator takes part
     parts = model.points_by_indicator(X)
     np.testing.assert_allclose(parts.sum(axis=1), model.points(X), rtol=0, atol=1e-9)
+    odd = X.head(4).copy()
+    odd["sector"] = ["Q", None, "C", "新行业"]  # unseen and missing categories
+    np.testing.assert_allclose(model.points_by_indicator(odd).sum(axis=1), model.points(odd), rtol=0, atol=1e-9)
     assert (parts.le(model.max_points()[parts.columns] + 1e-9)).all().all()
 
 

@@ -83,3 +83,33 @@ def test_score_rates_everyone_and_keeps_versions(trained, tmp_path):
     second = scoring.score(day, "enterprise", home=home)
     assert first["stored"] != second["stored"]  # a new version, never overwritten
     assert Path(first["stored"]).exists() and Path(second["stored"]).exists()
+
+
+def test_published_criteria_give_the_same_points_in_sql(trained):
+    import datetime as dt
+    import json
+
+    import duckdb
+
+    from chengxin.features import compute
+    from chengxin.pipelines import publish
+    from chengxin.pipelines.score import load, scorecard_of
+
+    home, _ = trained
+    result = publish.publish_criteria("enterprise", effective_date=dt.date(2026, 1, 1), home=home)
+    folder = Path(result["folder"])
+    for name in ("criteria.md", "criteria.html", "criteria.json", "criteria.sql"):
+        assert (folder / name).stat().st_size > 0
+    text = (folder / "criteria.md").read_text("utf-8")
+    assert "评价等级" in text and "Missing" in text and "2026-01-01" in text
+    criteria = json.loads((folder / "criteria.json").read_text("utf-8"))
+    card = scorecard_of(load("enterprise", "scorecard", home)[0])
+    assert [i["name"] for i in criteria["indicators"]] == card.selected_
+    features = compute(dt.date(2025, 2, 28), "enterprise", home=home)
+    sql = (folder / "criteria.sql").read_text("utf-8")
+    con = duckdb.connect()
+    con.register("features", features)
+    points = con.execute(f"SELECT {sql} AS points FROM features").df()["points"].to_numpy()
+    np.testing.assert_allclose(points, card.points(features[list(card.feature_names_in_)]), rtol=1e-9, atol=1e-9)
+    # publishing again leaves the version as it was
+    assert publish.publish_criteria("enterprise", home=home)["new"] is False
