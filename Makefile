@@ -44,6 +44,8 @@ demo: setup
 	$(BIN)/chengxin features --as-of latest --subject individual
 	$(BIN)/chengxin train --subject enterprise
 	$(BIN)/chengxin train --subject individual
+	$(BIN)/chengxin promote --subject enterprise
+	$(BIN)/chengxin promote --subject individual
 	$(BIN)/chengxin score --as-of latest --subject enterprise
 	$(BIN)/chengxin score --as-of latest --subject individual
 	$(BIN)/chengxin publish criteria --subject enterprise

@@ -307,6 +307,17 @@ def train(
 
 
 @app.command()
+def promote(subject: Subject = "enterprise", as_json: JsonFlag = False):
+    """Make the challenger champion only if its out-of-time AUC is better and its calibration holds."""
+    from chengxin.pipelines import train as stage
+
+    _check_subject(subject)
+    result = stage.promote(subject)
+    report(result, as_json, ("promoted" if result["promoted"] else "kept the champion") + f" (v{result['champion']}): "
+           + "; ".join(result["reasons"]))
+
+
+@app.command()
 def score(
     as_of: Annotated[str, typer.Option("--as-of", help="Rate as of this date, YYYY-MM-DD, or 'latest'.")],
     subject: Subject = "enterprise",

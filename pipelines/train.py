@@ -145,4 +145,49 @@ def _assign_aliases(mlflow, subject: str, results: dict) -> dict:
                "challenger": results[challenger]["version"]}
     for alias, version in aliases.items():
         client.set_registered_model_alias(name, alias, version)
+    for kind, r in results.items():
+        client.set_model_version_tag(name, r["version"], "kind", kind)
     return {"champion": champion, "challenger": challenger, **{f"{k}_version": v for k, v in aliases.items()}}
+
+
+def promote(subject: str = "enterprise", *, home=None) -> dict:
+    """Move `champion` to the current `challenger` only if its out-of-time AUC is better and its
+    calibration holds; the decision and its reasons are logged as an MLflow run."""
+    mlflow = tracking.setup(home)
+    client = mlflow.MlflowClient()
+    name = tracking.registered_name(subject)
+    try:
+        champ = client.get_model_version_by_alias(name, "champion")
+        chall = client.get_model_version_by_alias(name, "challenger")
+    except Exception:  # the registry's own error for a missing model or alias
+        raise workspace.UserError(f"{name} has no champion and challenger yet: run `chengxin train --subject {subject}`") from None
+
+    def oot(mv) -> dict:
+        kind = mv.tags.get("kind") or ("scorecard" if mv.version == _alias(client, name, "scorecard") else "challenger")
+        metrics = mlflow.get_run(mv.run_id).data.metrics
+        return {"kind": kind, "auc": metrics.get(f"{kind}_oot_auc", float("nan")),
+                "calibration_holds": metrics.get(f"{kind}_oot_calibration_holds", 0.0) >= 1}
+
+    a, b = oot(champ), oot(chall)
+    better = b["auc"] > a["auc"]
+    promoted = bool(better and b["calibration_holds"])
+    reasons = [f"challenger v{chall.version} out-of-time AUC {b['auc']:.4f} vs champion v{champ.version} {a['auc']:.4f}: "
+               + ("better" if better else "not better"),
+               f"challenger calibration {'holds' if b['calibration_holds'] else 'does not hold'} "
+               "(predicted PD inside the Jeffreys interval for at least 80% of grades)"]
+    if promoted:
+        client.set_registered_model_alias(name, "champion", chall.version)
+        client.set_registered_model_alias(name, "challenger", champ.version)
+    exp = tracking.experiment(mlflow, f"chengxin-{subject}", home)
+    with mlflow.start_run(experiment_id=exp, run_name=f"promote-{subject}") as run:
+        mlflow.log_params({"champion_before": champ.version, "challenger_before": chall.version, "promoted": promoted})
+        mlflow.log_text("\n".join(reasons), "decision.txt")
+    return {"subject": subject, "promoted": promoted, "champion": chall.version if promoted else champ.version,
+            "reasons": reasons, "run_id": run.info.run_id}
+
+
+def _alias(client, name: str, alias: str) -> str | None:
+    try:
+        return client.get_model_version_by_alias(name, alias).version
+    except Exception:
+        return None

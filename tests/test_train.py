@@ -113,3 +113,25 @@ def test_published_criteria_give_the_same_points_in_sql(trained):
     np.testing.assert_allclose(points, card.points(features[list(card.feature_names_in_)]), rtol=1e-9, atol=1e-9)
     # publishing again leaves the version as it was
     assert publish.publish_criteria("enterprise", home=home)["new"] is False
+
+
+def test_promote_moves_the_alias_only_when_earned(trained):
+    from chengxin.pipelines import train as stage
+
+    home, result = trained
+    mlflow = tracking.setup(home)
+    client = mlflow.MlflowClient()
+    name = tracking.registered_name("enterprise")
+    before = client.get_model_version_by_alias(name, "champion").version
+    decision = stage.promote("enterprise", home=home)
+    after = client.get_model_version_by_alias(name, "champion").version
+    run = mlflow.get_run(decision["run_id"])
+    assert "decision.txt" in [a.path for a in client.list_artifacts(run.info.run_id)]
+    models = {str(v["version"]): v for v in result["models"].values()}
+    challenger = models[str(client.get_model_version_by_alias(name, "challenger").version if not decision["promoted"] else before)]
+    if decision["promoted"]:
+        assert after != before
+    else:
+        assert after == before
+        champion_auc = models[str(before)]["auc"]
+        assert challenger["auc"] <= champion_auc or challenger["calibration_holds"] < 1
