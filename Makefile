@@ -52,7 +52,7 @@ demo: setup
 	$(BIN)/chengxin publish criteria --subject individual
 
 test: $(VENV)/.installed-test
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --nbmake tests notebooks
 
 docs: setup
 	$(BIN)/python -c 'from pathlib import Path; from chengxin import docs; print("README updated" if docs.refresh_readme(Path("README.md")) else "README current")'

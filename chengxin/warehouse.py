@@ -108,7 +108,10 @@ def connect(home: Path | None = None, read_only: bool = False):
             raise WarehouseBusy(f"the warehouse {path} is being written by another process; wait for it to finish") from None
         raise
     try:
-        con.execute("SET enable_progress_bar = false")
+        try:
+            con.execute("SET enable_progress_bar = false")
+        except duckdb.InvalidInputException:  # inside Jupyter without ipywidgets DuckDB refuses to touch it
+            pass
         if not read_only:
             create_schema(con)
         yield con
