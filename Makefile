@@ -50,6 +50,8 @@ demo: setup
 	$(BIN)/chengxin score --as-of latest --subject individual
 	$(BIN)/chengxin publish criteria --subject enterprise
 	$(BIN)/chengxin publish criteria --subject individual
+	$(BIN)/chengxin publish ratings --subject enterprise
+	$(BIN)/chengxin publish ratings --subject individual
 
 test: $(VENV)/.installed-test
 	$(BIN)/pytest -q --nbmake tests notebooks

@@ -352,6 +352,16 @@ def publish_criteria(
                             f"{'published' if result['new'] else 'already published'} in {result['folder']}")
 
 
+@publish_app.command("ratings")
+def publish_ratings(subject: Subject = "enterprise", as_json: JsonFlag = False):
+    """The public ratings list (public tier only; individuals masked) from the latest ratings."""
+    from chengxin.pipelines import publish
+
+    _check_subject(subject)
+    result = publish.publish_ratings(subject)
+    report(result, as_json, f"{result['rows']:,} {subject} ratings as of {result['as_of']} published -> {result['out']}")
+
+
 def main() -> None:
     try:
         app()

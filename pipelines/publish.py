@@ -13,6 +13,7 @@ from pathlib import Path
 
 from chengxin import tracking, workspace
 from chengxin.models import criteria as crit
+from chengxin.models import grades
 from chengxin.pipelines.score import load, scorecard_of
 
 
@@ -57,3 +58,41 @@ def publish_criteria(subject: str = "enterprise", *, effective_date: dt.date | N
         "td,th{border:1px solid #ccc;padding:2px 8px}</style></head><body>" + html + "</body></html>", "utf-8")
     return {"subject": subject, "version": label, "folder": str(target), "new": True,
             "indicators": len(c["indicators"]), "changes": lines}
+
+
+def latest_ratings(subject: str, home=None) -> Path:
+    folder = workspace.home(home) / "published" / "ratings" / subject
+    files = sorted(folder.glob("as_of=*/ratings_*.parquet"), key=lambda p: (p.parent.name, p.name))
+    if not files:
+        raise workspace.UserError(f"no ratings for {subject} yet: run `chengxin score --as-of latest --subject {subject}`")
+    return files[-1]
+
+
+def publish_ratings(subject: str = "enterprise", *, home=None) -> dict:
+    """The public ratings list: the public tier only (never the PD or the lender grade), with
+    individuals' ID numbers and names masked."""
+    import pandas as pd
+
+    from chengxin import identifiers, warehouse
+
+    source = latest_ratings(subject, home)
+    ratings = pd.read_parquet(source)
+    with warehouse.connect(home, read_only=True) as con:
+        if subject == "enterprise":
+            names = con.execute("SELECT subject_id, name, industry, subject_county AS county FROM rec_registration "
+                                "WHERE _superseded_on IS NULL").df()
+        else:
+            names = con.execute("SELECT subject_id, name, subject_county AS county FROM rec_resident "
+                                "WHERE _superseded_on IS NULL").df()
+    public = ratings[["subject_id", "as_of", "tier", "criteria_version"]].merge(names, on="subject_id", how="left")
+    if subject == "individual":
+        public["name"] = public["name"].map(identifiers.mask_name)
+        public["subject_id"] = public["subject_id"].map(identifiers.mask_resident_id)
+    cfg_tiers = {t.tier: t for t in grades.rating_config().public_tiers}
+    public["tier_zh"] = public["tier"].map(lambda t: cfg_tiers[t].zh)
+    as_of = str(pd.Timestamp(public["as_of"].iloc[0]).date()) if len(public) else "none"
+    target = workspace.ensure(home) / "published" / "public" / f"{subject}_ratings_{as_of}.csv"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    public.to_csv(target, index=False, encoding="utf-8-sig")
+    return {"subject": subject, "as_of": as_of, "rows": len(public), "tiers": public["tier"].value_counts().to_dict(),
+            "from": str(source), "out": str(target)}

@@ -6,7 +6,8 @@ import sys
 import pytest
 
 COMMANDS = [[], ["generate"], ["ingest"], ["coverage"], ["sources"], ["quarantine"], ["quarantine", "list"],
-            ["quarantine", "release"], ["features"], ["features", "catalogue"], ["features", "series"]]
+            ["quarantine", "release"], ["features"], ["features", "catalogue"], ["features", "series"], ["train"],
+            ["promote"], ["score"], ["publish"], ["publish", "criteria"], ["publish", "ratings"]]
 
 
 def cli(*args, home=None):

@@ -135,3 +135,22 @@ def test_promote_moves_the_alias_only_when_earned(trained):
         assert after == before
         champion_auc = models[str(before)]["auc"]
         assert challenger["auc"] <= champion_auc or challenger["calibration_holds"] < 1
+
+
+def test_public_ratings_list_masks_individuals(trained):
+    import datetime as dt
+
+    from chengxin.pipelines import publish, score as scoring
+    from chengxin.pipelines import train as stage
+
+    home, _ = trained
+    stage.train("individual", home=home)
+    scoring.score(dt.date(2025, 3, 31), "individual", home=home)
+    result = publish.publish_ratings("individual", home=home)
+    public = pd.read_csv(result["out"], dtype=str)
+    assert len(public) == result["rows"] > 500
+    assert public["subject_id"].str.fullmatch(r"\d{6}\*{8}[0-9X]{4}").all()
+    assert public["name"].str.contains(r"\*").all()
+    assert not {"pd", "grade", "score"} & set(public.columns)  # lenders' figures are not public
+    ent = pd.read_csv(publish.publish_ratings("enterprise", home=home)["out"], dtype=str)
+    assert ent["name"].notna().mean() > 0.99 and set(ent["tier"]) <= {"A", "B", "C", "D"}
