@@ -291,17 +291,32 @@ def features_series(
 @app.command()
 def train(
     subject: Subject = "enterprise",
+    data: Annotated[Optional[Path], typer.Option(help="Bring your own book: a CSV or Parquet file with a 0/1 target.")] = None,
+    target: Annotated[Optional[str], typer.Option(help="With --data: the 0/1 target column.")] = None,
+    id_col: Annotated[Optional[str], typer.Option("--id", help="With --data: an id column to leave out of the model.")] = None,
+    name: Annotated[Optional[str], typer.Option(help="With --data: the registered model name.")] = None,
     as_json: JsonFlag = False,
 ):
-    """Train the scorecard and the challenger on the warehouse, validate out of time, track in MLflow."""
+    """Train the scorecard and the challenger (on the warehouse, or on --data), validate, track in MLflow."""
+    if data is not None:
+        from chengxin.pipelines import byo
+
+        if not target or not name:
+            raise UserError("with --data give --target COLUMN and --name MODEL_NAME")
+        result = byo.train_book(data, target, name, id_col)
+        lines = [f"{name}: {result['rows']:,} rows, champion {result['champion']}"] + [
+            f"  {k} v{m['version']}: test AUC {m['auc']:.3f}, KS {m['ks']:.3f}, Brier {m['brier']:.4f}"
+            for k, m in result["models"].items()]
+        report(result, as_json, "\n".join(lines))
+        return
     from chengxin.pipelines import train as stage
 
     _check_subject(subject)
     with Bar() as bar:
         result = stage.train(subject, progress=bar)
     lines = [f"{subject}: run {result['run_id']}, champion {result['aliases']['champion']}"]
-    for name, m in result["models"].items():
-        lines.append(f"  {name} v{m['version']}: out-of-time AUC {m['auc']:.3f}, KS {m['ks']:.3f}, "
+    for kind, m in result["models"].items():
+        lines.append(f"  {kind} v{m['version']}: out-of-time AUC {m['auc']:.3f}, KS {m['ks']:.3f}, "
                      f"Brier {m['brier']:.4f}, PSI {m['psi_dev_oot']:.3f}, grades within interval {m['grades_within_interval']:.0%}")
     report(result, as_json, "\n".join(lines))
 
@@ -319,12 +334,25 @@ def promote(subject: Subject = "enterprise", as_json: JsonFlag = False):
 
 @app.command()
 def score(
-    as_of: Annotated[str, typer.Option("--as-of", help="Rate as of this date, YYYY-MM-DD, or 'latest'.")],
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Rate the warehouse's subjects as of this date, YYYY-MM-DD, or 'latest'.")] = None,
     subject: Subject = "enterprise",
-    out: Annotated[Optional[Path], typer.Option(help="Also write the ratings here (.csv or .parquet).")] = None,
+    data: Annotated[Optional[Path], typer.Option(help="Score your own file instead (CSV or Parquet).")] = None,
+    model: Annotated[Optional[str], typer.Option(help="With --data: NAME or NAME@alias (default @champion).")] = None,
+    id_col: Annotated[Optional[str], typer.Option("--id", help="With --data: the id column to carry into the output.")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Write the ratings here (.csv or .parquet).")] = None,
     as_json: JsonFlag = False,
 ):
-    """Rate every subject: PD and grade from the champion, points and public tier from the scorecard, reasons."""
+    """Rate subjects: PD and grade from the champion, points and public tier from the scorecard, reasons."""
+    if data is not None:
+        from chengxin.pipelines import byo
+
+        if not model or not out:
+            raise UserError("with --data give --model NAME[@alias] and --out FILE")
+        result = byo.score_book(data, model, out, id_col)
+        report(result, as_json, f"{result['rows']:,} rows scored with {model} -> {result['out']}")
+        return
+    if not as_of:
+        raise UserError("give --as-of YYYY-MM-DD (or 'latest'), or --data FILE --model NAME")
     from chengxin.pipelines import features as feature_stage
     from chengxin.pipelines import score as stage
 
