@@ -142,6 +142,16 @@ class ScorecardModel(_Predicts, ClassifierMixin, BaseEstimator):
             out[name] = bins[name].astype(str).map(lookup).fillna(lookup["Missing"]).to_numpy(dtype=float)
         return pd.DataFrame(out, index=X.index)
 
+    def shortfalls(self, X, k: int = 3, material: float = 5.0) -> list[list[str | None]]:
+        """For each row, the `k` indicators where it falls furthest short of their best points
+        (None where the shortfall is under `material` points): the top adverse factors."""
+        gaps = self.max_points()[self.selected_] - self.points_by_indicator(X)
+        values = gaps.to_numpy()
+        order = np.argsort(-values, axis=1)[:, :k]
+        names = np.array(gaps.columns, dtype=object)
+        picked = np.take_along_axis(values, order, axis=1)
+        return [[names[j] if g >= material else None for j, g in zip(row, gap)] for row, gap in zip(order, picked)]
+
     def max_points(self) -> pd.Series:
         """The most points each selected indicator can give (its best bin)."""
         t = self.table()

@@ -121,23 +121,15 @@ def score_book(path: Path, ref: str, out: Path, id_col: str | None = None, *, ho
     X = _prepare(book, features, list(card.categorical or []))
     pd_ = model.predict_proba(X)[:, 1]
     points = card.points(X)
-    shortfall = card.max_points()[card.selected_] - card.points_by_indicator(X)
-    order = np.argsort(-shortfall.to_numpy(), axis=1)
-    names = np.array(shortfall.columns)
-    gaps = shortfall.to_numpy()
     result = pd.DataFrame({
         (id_col or "row"): book[id_col] if id_col and id_col in book else np.arange(1, len(book) + 1),
         "pd": pd_, "score": np.round(points, 1), "grade": grades.grade_of(pd_), "tier": grades.tier_of(points)})
+    adverse = card.shortfalls(X, 3)
     for k in range(3):
-        col = []
-        for r in range(len(book)):
-            j = order[r, k] if k < order.shape[1] else None
-            if j is None or gaps[r, j] < 5.0:
-                col.append(None)
-            else:
-                value = X.iloc[r][names[j]]
-                col.append(f"{names[j]}: {'missing' if pd.isna(value) else value}")
-        result[f"reason_{k + 1}"] = col
+        result[f"reason_{k + 1}"] = [
+            None if names[k] is None else
+            f"{names[k]}: {'missing' if pd.isna(X.iloc[r][names[k]]) else X.iloc[r][names[k]]}"
+            for r, names in enumerate(adverse)]
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     result.to_parquet(out, index=False) if out.suffix == ".parquet" else result.to_csv(out, index=False)

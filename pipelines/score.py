@@ -51,27 +51,14 @@ def _text(value) -> str:
 
 
 def reasons(card, X: pd.DataFrame, k: int = REASONS) -> pd.DataFrame:
-    """The top adverse factors: indicators where the subject falls furthest short of the best
-    points, as short sentences from the declarations and the subject's own values."""
+    """The top adverse factors as short sentences from the declarations and the subject's values."""
     cat = catalogue()
-    shortfall = card.max_points()[card.selected_] - card.points_by_indicator(X)
-    order = np.argsort(-shortfall.to_numpy(), axis=1)[:, :k]
-    names = np.array(shortfall.columns)
     out = {f"reason_{j + 1}": [] for j in range(k)} | {f"reason_{j + 1}_zh": [] for j in range(k)}
-    values = X[list(names)].to_numpy(dtype=object)
-    gaps = shortfall.to_numpy()
-    col_index = {n: i for i, n in enumerate(names)}
-    for row in range(len(X)):
-        for j in range(k):
-            name = names[order[row, j]]
-            if gaps[row, order[row, j]] < MATERIAL_POINTS:
-                out[f"reason_{j + 1}"].append(None)
-                out[f"reason_{j + 1}_zh"].append(None)
-                continue
-            ind = cat[name]
-            v = _text(values[row, col_index[name]])
-            out[f"reason_{j + 1}"].append(f"{ind.description.en}: {v}")
-            out[f"reason_{j + 1}_zh"].append(f"{ind.zh}：{v}")
+    for (_, row), names in zip(X.iterrows(), card.shortfalls(X, k, MATERIAL_POINTS)):
+        for j, name in enumerate(names):
+            ind = cat[name] if name else None
+            out[f"reason_{j + 1}"].append(f"{ind.description.en}: {_text(row[name])}" if ind else None)
+            out[f"reason_{j + 1}_zh"].append(f"{ind.zh}：{_text(row[name])}" if ind else None)
     return pd.DataFrame(out, index=X.index)
 
 
