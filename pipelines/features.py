@@ -55,7 +55,9 @@ def build_series(start: dt.date, end: dt.date, subject: str, step_months: int = 
         for frame in snapshots.iter_series(start, end, subject, step_months=step_months, eng=eng, progress=progress):
             table = pa.Table.from_pandas(frame, preserve_index=False)
             if writer is None:
-                writer = pq.ParquetWriter(path, table.schema)
+                # a column that happens to be empty in the first snapshot is text, not "null"
+                schema = pa.schema([f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in table.schema])
+                writer = pq.ParquetWriter(path, schema)
             writer.write_table(table.cast(writer.schema))
             n += 1
             rows += len(frame)

@@ -165,3 +165,13 @@ def test_labels_agree_with_the_truth(ingested_home, small_city):
     # records can be skipped or late, so allow a little disagreement
     assert len(labelled & true_here) >= 0.8 * len(true_here)
     assert len(labelled - true_here) <= 0.2 * max(len(labelled), 1)
+
+
+def test_series_may_start_before_the_data(ingested_copy, tmp_path):
+    """A month end before the first upload gives an empty snapshot; the file still takes the later ones."""
+    from chengxin.pipelines.features import build_series
+
+    result = build_series(dt.date(2022, 12, 31), dt.date(2023, 6, 30), "enterprise", 2, out=tmp_path / "s.parquet")
+    frame = pd.read_parquet(result["out"])
+    assert result["snapshots"] == 4 and len(frame) == result["rows"] > 0
+    assert frame["as_of"].nunique() == 3  # nothing was known on 2022-12-31
