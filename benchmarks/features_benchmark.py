@@ -116,6 +116,13 @@ def bare_groupby(con, as_of: dt.date) -> float:
     return time.perf_counter() - started
 
 
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
 def median_time(fn, runs: int) -> float:
     times = []
     for _ in range(runs):
@@ -194,8 +201,8 @@ def main() -> None:
     peak = max(e["peak_rss_mib"], i["peak_rss_mib"])
     lines = [
         "## Indicators (`benchmarks/features_benchmark.py`)", "",
-        f"Command: `.venv/bin/python benchmarks/features_benchmark.py --home {args.home} --runs {args.runs} --series-step {args.series_step}`"
-        f" on the city of `ingest_benchmark.py --keep` ({records:,} stored records). Machine: {machine()}.", "",
+        f"Command: `.venv/bin/python benchmarks/features_benchmark.py --home {_shown(args.home)} --runs {args.runs} --series-step {args.series_step}`"
+        f" after `ingest_benchmark.py --keep` (`make benchmark` runs both; {records:,} stored records). Machine: {machine()}.", "",
         "| measurement | result | target |", "|---|---|---|",
         f"| all indicators, one as-of date ({as_of}), DuckDB, both subject types | {total:.1f} s wall ({e['rows']:,} enterprises x {e['indicators']}, "
         f"{i['rows']:,} individuals x {i['indicators']}; process start and Parquet write included) | <= 90 s |",
