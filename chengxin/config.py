@@ -156,6 +156,11 @@ class WarehouseSettings(Strict):
     memory_limit_read: str = Field("5GB", pattern=_MEMORY)
 
 
+class SparkSettings(Strict):
+    master: str = "local[2]"
+    shuffle_partitions: int = Field(8, gt=0)
+
+
 class IngestSettings(Strict):
     uscc_allowlist: tuple[str, ...] = ()
     batch_rows: int = Field(500_000, gt=0)
@@ -228,6 +233,7 @@ class GeneratorSettings(Strict):
 
 class Settings(Strict):
     warehouse: WarehouseSettings = WarehouseSettings()
+    spark: SparkSettings = SparkSettings()
     ingest: IngestSettings
     coverage: CoverageSettings
     generator: GeneratorSettings

@@ -2,7 +2,8 @@
 
 Both engines run the same query: DuckDB's text as written, Spark's transpiled by sqlglot.
 Spark reads a Parquet export of the warehouse (``$CHENGXIN_HOME/lake``), refreshed when the
-warehouse has changed; its master comes from ``CHENGXIN_SPARK_MASTER`` (default ``local[2]``).
+warehouse has changed; its master is the `spark.master` setting (``CHENGXIN_SPARK_MASTER``
+overrides it).
 """
 
 from __future__ import annotations
@@ -63,19 +64,26 @@ def export_lake(home=None) -> Path:
     return lake
 
 
-def spark_session():
+def spark_session(home=None):
+    """A Spark session on the configured master (settings `spark.master`, or CHENGXIN_SPARK_MASTER)."""
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)
-    from pyspark.sql import SparkSession
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise workspace.UserError("the Spark engine needs pyspark: pip install 'chengxin[spark]' (make test installs it)") from None
 
-    master = os.environ.get("CHENGXIN_SPARK_MASTER", "local[2]")
-    return (SparkSession.builder.master(master).appName("chengxin")
-            .config("spark.ui.enabled", "false")
+    conf = config.settings(home).spark
+    master = os.environ.get("CHENGXIN_SPARK_MASTER", conf.master)
+    session = (SparkSession.builder.master(master).appName("chengxin")
+            .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
             .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
-            .config("spark.sql.shuffle.partitions", "8")
+            .config("spark.sql.shuffle.partitions", str(conf.shuffle_partitions))
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.ansi.enabled", "false")
             .getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    return session
 
 
 def to_spark_sql(sql: str) -> str:
@@ -86,7 +94,7 @@ def to_spark_sql(sql: str) -> str:
 
 def run_spark(compiled: fsql.Compiled, spark=None, home=None) -> pd.DataFrame:
     lake = export_lake(home)
-    spark = spark or spark_session()
+    spark = spark or spark_session(home)
     for table in compiled.tables + ["rec_resident"]:
         spark.read.parquet(str(lake / f"{table}.parquet")).createOrReplaceTempView(table)
     frame = spark.sql(to_spark_sql(compiled.sql)).toPandas()

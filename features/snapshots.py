@@ -70,7 +70,7 @@ def iter_series(start: dt.date, end: dt.date, subject: str = "enterprise", *, st
                 eng: str = "duckdb", progress=None):
     """Snapshots at every `step_months`-th month end from `start` to `end`, one at a time."""
     dates = month_ends(start, end, step_months)
-    spark = engine.spark_session() if eng == "spark" else None
+    spark = engine.spark_session(home) if eng == "spark" else None
     with warehouse.connect(home, read_only=True) as con:
         for k, day in enumerate(dates):
             yield snapshot(day, subject, con=con, eng=eng, spark=spark, home=home)
