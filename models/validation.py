@@ -52,3 +52,60 @@ def by_grade(y, p, grade, order: list[str]) -> pd.DataFrame:
 def calibration_holds(table: pd.DataFrame, min_share: float = 0.8) -> bool:
     """Predicted PD inside the Jeffreys interval for at least `min_share` of the grades."""
     return bool(len(table) and table["within"].mean() >= min_share)
+
+
+# --- figures (matplotlib, headless) -------------------------------------------------------
+
+
+def _axes(title: str):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 4), dpi=100)
+    ax.set_title(title)
+    return fig, ax
+
+
+def roc_figure(y, p, label: str):
+    fpr, tpr, _ = roc_curve(y, p)
+    fig, ax = _axes(f"ROC, out of time ({label})")
+    ax.plot(fpr, tpr, label=f"AUC {roc_auc_score(y, p):.3f}")
+    ax.plot([0, 1], [0, 1], linestyle=":", color="grey")
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def ks_figure(y, p, label: str):
+    y, p = np.asarray(y, int), np.asarray(p, float)
+    order = np.argsort(p)
+    bad = np.cumsum(y[order]) / max(y.sum(), 1)
+    good = np.cumsum(1 - y[order]) / max((1 - y).sum(), 1)
+    share = np.arange(1, len(p) + 1) / len(p)
+    fig, ax = _axes(f"KS, out of time ({label})")
+    ax.plot(share, good, label="goods")
+    ax.plot(share, bad, label="bads")
+    k = int(np.argmax(np.abs(good - bad)))
+    ax.vlines(share[k], bad[k], good[k], color="red", label=f"KS {abs(good[k] - bad[k]):.3f}")
+    ax.set_xlabel("share of subjects, lowest PD first")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def calibration_figure(table: pd.DataFrame, label: str):
+    fig, ax = _axes(f"Predicted vs observed by grade ({label})")
+    x = np.arange(len(table))
+    ax.errorbar(x, table["observed_rate"], yerr=[table["observed_rate"] - table["jeffreys_low"],
+                                                 table["jeffreys_high"] - table["observed_rate"]],
+                fmt="o", label="observed (Jeffreys 95%)")
+    ax.plot(x, table["predicted_pd"], "x", color="red", label="predicted PD")
+    ax.set_xticks(x, table["grade"])
+    ax.set_yscale("log")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    return fig

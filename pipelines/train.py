@@ -110,6 +110,12 @@ def train(subject: str = "enterprise", *, home=None, progress=None) -> dict:
                     tmp / f"{name}_example_scores.parquet", index=False)
                 if name == "scorecard":
                     model.table().to_csv(tmp / "scorecard_table.csv", index=False)
+                for figure, fig in (("roc", validation.roc_figure(oot["label"], p_oot, name)),
+                                    ("ks", validation.ks_figure(oot["label"], p_oot, name)),
+                                    ("calibration", validation.calibration_figure(table, name))):
+                    fig.savefig(tmp / f"{name}_{figure}.png")
+                (tmp / f"{name}_model_card.md").write_text(
+                    _model_card(name, subject, cat.version, parts, cols, model, metrics, table), "utf-8")
                 mlflow.log_artifacts(str(tmp), artifact_path="validation")
             info = mlflow.sklearn.log_model(
                 calibrated, name=name, input_example=example, serialization_format="cloudpickle",
@@ -123,6 +129,24 @@ def train(subject: str = "enterprise", *, home=None, progress=None) -> dict:
             "models": {k: {"version": v["version"], **{m: round(x, 4) for m, x in v["metrics"].items()}}
                        for k, v in results.items()},
             "aliases": aliases, "seconds": round(time.perf_counter() - started, 1)}
+
+
+def _model_card(name, subject, catalogue_version, parts, cols, model, metrics, table) -> str:
+    used = getattr(model, "selected_", cols)
+    lines = [f"# Model card: {name} for {subject}", "",
+             f"- Purpose: 12-month probability of serious dishonesty or default ({subject}s); "
+             + ("the published criteria (public tier) and a candidate lender PD." if name == "scorecard"
+                else "a candidate lender PD (never the public tier)."),
+             f"- Indicator catalogue {catalogue_version}; {len(used)} of {len(cols)} indicators used.",
+             f"- Fitted on as-of months {parts['fit'][0]}..{parts['fit'][-1]}, calibrated (Platt) on "
+             f"{parts['calibrate'][0]}..{parts['calibrate'][-1]}, validated out of time on {parts['oot'][0]}..{parts['oot'][-1]}.",
+             "- Subjects already in default at an as-of date are left out (graded D).", "",
+             "## Out-of-time validation", "", "| measure | value |", "|---|---|"]
+    lines += [f"| {k} | {v:.4f} |" for k, v in metrics.items()]
+    lines += ["", "## By grade", "", "```", table.round(4).to_string(index=False), "```", "",
+              "## Limits", "", "- Validated on one out-of-time window; watch PSI and the per-grade table after each month.",
+              "- Monotone in each indicator's declared direction; indicators whose weight contradicted it were dropped."]
+    return "\n".join(lines)
 
 
 def _identity(home, dates) -> str:

@@ -44,6 +44,11 @@ def test_train_logs_both_models(trained):
     for alias in ("champion", "challenger", "scorecard"):
         assert client.get_model_version_by_alias(name, alias)
     assert (home / "mlflow.db").exists() and (home / "mlartifacts").exists()
+    logged = {a.path for a in client.list_artifacts(result["run_id"], "validation")}
+    for kind in ("scorecard", "challenger"):
+        for item in ("roc.png", "ks.png", "calibration.png", "model_card.md", "validation_by_grade.csv"):
+            assert f"validation/{kind}_{item}" in logged
+    assert "validation/scorecard_table.csv" in logged
 
 
 @pytest.mark.parametrize("alias", ["champion", "challenger", "scorecard"])
