@@ -11,7 +11,6 @@ import datetime as dt
 import functools
 from collections.abc import Iterable
 
-import numpy as np
 from stdnum.cn import ric, uscc
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -97,9 +96,3 @@ def mask_name(name: str) -> str:
     if not isinstance(name, str) or not name:
         return "*"
     return name[0] + "*" * max(1, len(name) - 1)
-
-
-def county_of(codes: np.ndarray | list[str], subject_type: str) -> list[str]:
-    """County (division code) a subject belongs to, read off its identifier."""
-    start = 2 if subject_type == "enterprise" else 0
-    return [c[start : start + 6] for c in codes]

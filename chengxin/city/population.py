@@ -92,7 +92,7 @@ def make_enterprises(rng, city: City, start: dt.date, months: int, first: int, n
     global_index = np.arange(first, first + n)
     org_body = [f"{(int(i) * 7919 + 10007) % 10**8:08d}" for i in global_index]
     division = np.where(county == city.city_division, city.city_division, county)
-    codes = [identifiers.make_uscc("9" if t != "cooperative" else "9", ENTITY_TYPE_CODE[t], d, b)
+    codes = [identifiers.make_uscc("9", ENTITY_TYPE_CODE[t], d, b)  # all registered by market regulation
              for t, d, b in zip(etype, division, org_body)]
     old = registered.date < REGNO_REFORM
     regno = [(_old_regno(d, int(i)) if o else "") for d, i, o in zip(division, global_index, old)]
