@@ -100,12 +100,13 @@ def ks_figure(y, p, label: str):
 def calibration_figure(table: pd.DataFrame, label: str):
     fig, ax = _axes(f"Predicted vs observed by grade ({label})")
     x = np.arange(len(table))
-    ax.errorbar(x, table["observed_rate"], yerr=[table["observed_rate"] - table["jeffreys_low"],
-                                                 table["jeffreys_high"] - table["observed_rate"]],
-                fmt="o", label="observed (Jeffreys 95%)")
+    # with no default in a grade the Jeffreys interval sits above the observed zero
+    low = (table["observed_rate"] - table["jeffreys_low"]).clip(lower=0)
+    high = (table["jeffreys_high"] - table["observed_rate"]).clip(lower=0)
+    ax.errorbar(x, table["observed_rate"], yerr=[low, high], fmt="o", label="observed (Jeffreys 95%)")
     ax.plot(x, table["predicted_pd"], "x", color="red", label="predicted PD")
     ax.set_xticks(x, table["grade"])
-    ax.set_yscale("log")
+    ax.set_yscale("symlog", linthresh=1e-3)  # a grade may have observed no default at all
     ax.legend(loc="upper left")
     fig.tight_layout()
     return fig

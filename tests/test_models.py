@@ -114,3 +114,14 @@ def test_bad_scales_are_refused():
     cfg["master_scale"][2]["pd_max"] = 0.001
     with pytest.raises(ValueError, match="increase strictly"):
         grades.RatingConfig.model_validate(cfg)
+
+
+def test_calibration_figure_copes_with_a_grade_without_defaults(tmp_path):
+    from chengxin.models import validation
+
+    y = np.r_[np.zeros(60, int), np.ones(3, int), np.zeros(40, int)]  # grade B: no default at all
+    p = np.r_[np.full(63, 0.02), np.full(40, 0.1)]
+    table = validation.by_grade(y, p, np.array(["A"] * 63 + ["B"] * 40), ["A", "B"])
+    assert table.loc[1, "defaults"] == 0 and table.loc[1, "jeffreys_low"] > 0
+    validation.calibration_figure(table, "test").savefig(tmp_path / "c.png")
+    assert (tmp_path / "c.png").stat().st_size > 1000
