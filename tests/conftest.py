@@ -5,9 +5,18 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import os
+
 import pytest
+from hypothesis import settings
 
 from chengxin.city import generate
+
+# CI replays the same examples every run (a red CI then means a change broke something);
+# local runs keep exploring new ones.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 SMALL = dict(enterprises=400, individuals=900, months=18, seed=5)
 
