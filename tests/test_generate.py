@@ -1,7 +1,5 @@
 import hashlib
-import json
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -50,7 +48,7 @@ def test_summary_reports_realism(small_city):
 def test_deterministic_for_a_seed(tmp_path):
     a = generate(tmp_path / "a", 60, 120, 6, seed=9)
     b = generate(tmp_path / "b", 60, 120, 6, seed=9)
-    c = generate(tmp_path / "c", 60, 120, 6, seed=10)
+    generate(tmp_path / "c", 60, 120, 6, seed=10)
     assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
     assert _digest(tmp_path / "a") != _digest(tmp_path / "c")
     a.pop("out"), b.pop("out")

@@ -6,7 +6,6 @@ import sys
 import time
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq

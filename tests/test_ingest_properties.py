@@ -1,9 +1,7 @@
 """Garbage in: no crash, no silent loss."""
 
-import string
 
 import pandas as pd
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

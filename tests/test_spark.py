@@ -4,7 +4,6 @@ import datetime as dt
 import shutil
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from chengxin.features import engine, sql as fsql
