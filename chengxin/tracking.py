@@ -43,3 +43,18 @@ def experiment(mlflow, name: str, home=None) -> str:
         return found.experiment_id
     location = (workspace.home(home) / "mlartifacts").as_uri()
     return mlflow.create_experiment(name, artifact_location=location)
+
+
+def model_version(name: str, alias: str, hint: str, home=None):
+    """The registered model version behind `name@alias`; a one-line error saying `hint` if none."""
+    mlflow = setup(home)
+    try:
+        return mlflow.MlflowClient().get_model_version_by_alias(name, alias)
+    except Exception:  # the registry raises its own error for an unknown model or alias
+        raise workspace.UserError(f"no registered model {name}@{alias}: {hint}") from None
+
+
+def load_model(name: str, alias: str, hint: str, home=None):
+    """The model behind `name@alias` (loaded by the version the alias named) and that version."""
+    version = model_version(name, alias, hint, home).version
+    return setup(home).sklearn.load_model(f"models:/{name}/{version}"), version

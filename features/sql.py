@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -112,8 +113,6 @@ def _deps(ind: Indicator, cat: Catalogue) -> set[str]:
     names = {i.name for i in cat.for_subject(ind.subject)}
     if ind.agg != "formula":
         return set()
-    import re
-
     return {tok for tok in re.findall(r"[a-z_][a-z0-9_]*", ind.formula) if tok in names and tok != ind.name}
 
 

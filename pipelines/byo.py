@@ -99,13 +99,10 @@ def train_book(path: Path, target: str, name: str, id_col: str | None = None, *,
 
 
 def _load(ref: str, home=None):
-    mlflow = tracking.setup(home)
     name, _, alias = ref.partition("@")
-    try:
-        model = mlflow.sklearn.load_model(f"models:/{name}@{alias or 'champion'}")
-        card = mlflow.sklearn.load_model(f"models:/{name}@scorecard")
-    except Exception:  # the registry's own error for an unknown name or alias
-        raise workspace.UserError(f"no registered model {ref!r}: train it with `chengxin train --data ... --name {name}`") from None
+    hint = f"train it with `chengxin train --data ... --name {name}`"
+    model, _ = tracking.load_model(name, alias or "champion", hint, home)
+    card, _ = tracking.load_model(name, "scorecard", hint, home)
     return model, card
 
 

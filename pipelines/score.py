@@ -27,14 +27,8 @@ MATERIAL_POINTS = 5.0  # a shortfall smaller than this is not worth a reason
 
 def load(subject: str, alias: str, home=None):
     """The registered model behind an alias, and its version."""
-    mlflow = tracking.setup(home)
-    name = tracking.registered_name(subject)
-    client = mlflow.MlflowClient()
-    try:
-        version = client.get_model_version_by_alias(name, alias)
-    except Exception:  # the registry raises its own error for an unknown model or alias
-        raise workspace.UserError(f"no {alias!r} model registered for {subject}: run `chengxin train --subject {subject}`") from None
-    return mlflow.sklearn.load_model(f"models:/{name}@{alias}"), version.version
+    return tracking.load_model(tracking.registered_name(subject), alias,
+                               f"run `chengxin train --subject {subject}`", home)
 
 
 def scorecard_of(calibrated):

@@ -179,14 +179,12 @@ def promote(subject: str = "enterprise", *, home=None) -> dict:
     mlflow = tracking.setup(home)
     client = mlflow.MlflowClient()
     name = tracking.registered_name(subject)
-    try:
-        champ = client.get_model_version_by_alias(name, "champion")
-        chall = client.get_model_version_by_alias(name, "challenger")
-    except Exception:  # the registry's own error for a missing model or alias
-        raise workspace.UserError(f"{name} has no champion and challenger yet: run `chengxin train --subject {subject}`") from None
+    hint = f"run `chengxin train --subject {subject}`"
+    champ = tracking.model_version(name, "champion", hint, home)
+    chall = tracking.model_version(name, "challenger", hint, home)
 
     def oot(mv) -> dict:
-        kind = mv.tags.get("kind") or ("scorecard" if mv.version == _alias(client, name, "scorecard") else "challenger")
+        kind = mv.tags["kind"]  # train tags every version it registers
         metrics = mlflow.get_run(mv.run_id).data.metrics
         return {"kind": kind, "auc": metrics.get(f"{kind}_oot_auc", float("nan")),
                 "calibration_holds": metrics.get(f"{kind}_oot_calibration_holds", 0.0) >= 1}
@@ -208,9 +206,3 @@ def promote(subject: str = "enterprise", *, home=None) -> dict:
     return {"subject": subject, "promoted": promoted, "champion": chall.version if promoted else champ.version,
             "reasons": reasons, "run_id": run.info.run_id}
 
-
-def _alias(client, name: str, alias: str) -> str | None:
-    try:
-        return client.get_model_version_by_alias(name, alias).version
-    except Exception:
-        return None
