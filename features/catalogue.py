@@ -175,7 +175,7 @@ def as_csv() -> str:
 
 
 DIRECTION_TEXT = {"higher_worse": ("越高风险越大", "higher is riskier"), "higher_better": ("越高越好", "higher is better"),
-                  "none": ("类别", "category")}
+                  "none": ("无单调方向（类别或规模）", "no set direction (a category or a scale measure)")}
 
 
 def as_markdown() -> str:

@@ -30,6 +30,11 @@ class _Predicts:
         """Default (1) where the probability of default is at least one half."""
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
+    def decision_function(self, X):
+        """Log-odds of default: what Platt scaling (CalibratedClassifierCV) calibrates."""
+        p = np.clip(self.predict_proba(X)[:, 1], 1e-12, 1 - 1e-12)
+        return np.log(p / (1 - p))
+
 
 def _frame(X) -> pd.DataFrame:
     if not isinstance(X, pd.DataFrame):
@@ -70,9 +75,10 @@ class ScorecardModel(_Predicts, ClassifierMixin, BaseEstimator):
         params = {}
         for col in X.columns:
             p = {"max_n_bins": self.max_n_bins}
-            trend = TRENDS.get(directions.get(col, "none"))
-            if col not in categorical and trend:
-                p["monotonic_trend"] = trend
+            if col not in categorical:
+                # a scale measure with no declared direction still gets a monotone trend, the
+                # data choosing which, so its published points read in one direction
+                p["monotonic_trend"] = TRENDS.get(directions.get(col, "none"), "auto_asc_desc")
             params[col] = p
         process = BinningProcess(
             variable_names=list(X.columns), categorical_variables=categorical, min_bin_size=self.min_bin_size,
@@ -167,10 +173,17 @@ class ScorecardModel(_Predicts, ClassifierMixin, BaseEstimator):
 
 
 class ChallengerModel(_Predicts, ClassifierMixin, BaseEstimator):
-    """Gradient-boosted trees (LightGBM) with monotone constraints from the declared directions."""
+    """Gradient-boosted trees (LightGBM) with monotone constraints from the declared directions.
 
-    def __init__(self, directions=None, categorical=None, n_estimators=200, learning_rate=0.05, num_leaves=15,
-                 min_child_samples=100, subsample=0.8, colsample_bytree=0.8, reg_lambda=1.0, random_state=0, n_jobs=1):
+    The number of trees is chosen by validation, not habit: with an `eval_set` given to `fit`
+    (train passes a later time window), boosting stops once the log-loss there has not improved
+    for `early_stopping_rounds` rounds, and `n_estimators` is only the ceiling; `n_trees_`
+    is what was kept.
+    """
+
+    def __init__(self, directions=None, categorical=None, n_estimators=1000, learning_rate=0.03, num_leaves=31,
+                 min_child_samples=100, subsample=0.8, colsample_bytree=0.8, reg_lambda=1.0, early_stopping_rounds=50,
+                 random_state=0, n_jobs=1):
         self.directions = directions
         self.categorical = categorical
         self.n_estimators = n_estimators
@@ -180,6 +193,7 @@ class ChallengerModel(_Predicts, ClassifierMixin, BaseEstimator):
         self.subsample = subsample
         self.colsample_bytree = colsample_bytree
         self.reg_lambda = reg_lambda
+        self.early_stopping_rounds = early_stopping_rounds
         self.random_state = random_state
         self.n_jobs = n_jobs
 
@@ -189,7 +203,8 @@ class ChallengerModel(_Predicts, ClassifierMixin, BaseEstimator):
             X[col] = pd.Categorical(X[col].astype("object"), categories=self.categories_[col])
         return X
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, eval_set=None):
+        """eval_set: optional (X, y) from a later window, for early stopping."""
         import lightgbm as lgb
 
         X = _frame(X)
@@ -204,7 +219,13 @@ class ChallengerModel(_Predicts, ClassifierMixin, BaseEstimator):
             min_child_samples=self.min_child_samples, subsample=self.subsample, subsample_freq=1,
             colsample_bytree=self.colsample_bytree, reg_lambda=self.reg_lambda, monotone_constraints=constraints,
             monotone_constraints_method="advanced", random_state=self.random_state, n_jobs=self.n_jobs, verbose=-1)
-        self.booster_.fit(Xp, np.asarray(y, dtype=int), sample_weight=sample_weight)
+        extra = {}
+        if eval_set is not None and self.early_stopping_rounds:
+            extra = {"eval_X": (self._prepare(eval_set[0]),), "eval_y": (np.asarray(eval_set[1], dtype=int),),
+                     "eval_metric": "binary_logloss",
+                     "callbacks": [lgb.early_stopping(self.early_stopping_rounds, verbose=False)]}
+        self.booster_.fit(Xp, np.asarray(y, dtype=int), sample_weight=sample_weight, **extra)
+        self.n_trees_ = self.booster_.best_iteration_ or self.n_estimators
         self.classes_ = np.array([0, 1])
         return self
 

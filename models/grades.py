@@ -43,12 +43,29 @@ class Scaling(_Strict):
     pdo: float = Field(gt=0)
 
 
+class Shares(_Strict):
+    fit: float = Field(gt=0, lt=1)
+    calibrate: float = Field(gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _room(self):
+        if self.fit + self.calibrate >= 1:
+            raise ValueError("fit + calibrate must leave a share for validation")
+        return self
+
+
+class Training(_Strict):
+    months: Shares
+    subjects: Shares
+
+
 class RatingConfig(_Strict):
     master_scale: tuple[Grade, ...]
     default_grade: str
     max_grade_share: float = Field(gt=0, le=1)
     public_tiers: tuple[Tier, ...]
     scorecard_scaling: Scaling
+    training: Training
 
     @model_validator(mode="after")
     def _check(self):

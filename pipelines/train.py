@@ -2,7 +2,10 @@
 
 As-of month ends run from the first with a year of history to the last whose 12-month outcome
 is fully observed. The earliest dates fit the models, the next ones calibrate them (Platt scaling,
-to the 12-month PD), the latest are the out-of-time validation: never a random split.
+to the 12-month PD) and pick the challenger's number of trees (early stopping), the latest are the
+out-of-time validation: never a random split. Subjects are split too (`partition`): each
+subject's rows serve one purpose only, so validation measures how the models rate subjects they
+have never seen, months after the fitting window.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from chengxin import tracking, warehouse, workspace
@@ -21,8 +25,6 @@ from chengxin.features import sql as fsql
 from chengxin.features.catalogue import catalogue
 from chengxin.models import grades, validation
 from chengxin.models.estimators import ChallengerModel, ScorecardModel
-
-SHARES = {"fit": 0.6, "calibrate": 0.15}  # the rest is out of time
 
 
 def window(home=None) -> list[dt.date]:
@@ -42,11 +44,28 @@ def window(home=None) -> list[dt.date]:
 
 
 def split(dates: list[dt.date]) -> dict[str, list[dt.date]]:
+    """Month ends for fitting, calibrating and out-of-time validation, in that order."""
+    shares = grades.rating_config().training.months
     n = len(dates)
-    a = max(1, int(round(n * SHARES["fit"])))
-    b = max(a + 1, int(round(n * (SHARES["fit"] + SHARES["calibrate"]))))
+    a = max(1, int(round(n * shares.fit)))
+    b = max(a + 1, int(round(n * (shares.fit + shares.calibrate))))
     b = min(b, n - 1)
     return {"fit": dates[:a], "calibrate": dates[a:b], "oot": dates[b:]}
+
+
+def subject_group(subject_ids: pd.Series) -> pd.Series:
+    """'fit', 'calibrate' or 'oot' for each subject, from a stable hash of its id."""
+    shares = grades.rating_config().training.subjects
+    u = pd.util.hash_pandas_object(subject_ids.astype(str), index=False).to_numpy() % 10_000 / 10_000
+    group = np.select([u < shares.fit, u < shares.fit + shares.calibrate], ["fit", "calibrate"], "oot")
+    return pd.Series(group, index=subject_ids.index)
+
+
+def partition(data: pd.DataFrame, dates: list[dt.date]) -> dict[str, pd.DataFrame]:
+    """Rows for each purpose: its months and its subjects, so no subject's rows serve two purposes."""
+    months = split(dates)
+    group = subject_group(data["subject_id"])
+    return {k: data[data["as_of"].isin(v) & (group == k)] for k, v in months.items()}
 
 
 def _calibrated(model, X, y):
@@ -69,7 +88,7 @@ def train(subject: str = "enterprise", *, home=None, progress=None) -> dict:
     data = snapshots.series(dates[0], dates[-1], subject, home=home, progress=progress)
     data = data[~data["in_default"]]
     data["as_of"] = pd.to_datetime(data["as_of"]).dt.date
-    sets = {k: data[data["as_of"].isin(v)] for k, v in parts.items()}
+    sets = partition(data, dates)
     fit, cal, oot = sets["fit"], sets["calibrate"], sets["oot"]
 
     models = {
@@ -87,10 +106,15 @@ def train(subject: str = "enterprise", *, home=None, progress=None) -> dict:
             "calibrate_months": f"{parts['calibrate'][0]}..{parts['calibrate'][-1]}",
             "oot_months": f"{parts['oot'][0]}..{parts['oot'][-1]}",
             "rows_fit": len(fit), "rows_calibrate": len(cal), "rows_oot": len(oot),
+            "subject_shares": json.dumps(grades.rating_config().training.subjects.model_dump()),
             "snapshot_identity": _identity(home, dates),
         })
         for name, model in models.items():
-            model.fit(fit[cols], fit["label"])
+            if name == "challenger":  # the calibration window also picks the number of trees
+                model.fit(fit[cols], fit["label"], eval_set=(cal[cols], cal["label"]))
+                mlflow.log_param("challenger_trees", model.n_trees_)
+            else:
+                model.fit(fit[cols], fit["label"])
             calibrated = _calibrated(model, cal[cols], cal["label"])
             p_dev = calibrated.predict_proba(fit[cols])[:, 1]
             p_oot = calibrated.predict_proba(oot[cols])[:, 1]
@@ -138,7 +162,7 @@ def _model_card(name, subject, catalogue_version, parts, cols, model, metrics, t
                 else "a candidate lender PD (never the public tier)."),
              f"- Indicator catalogue {catalogue_version}; {len(used)} of {len(cols)} indicators used.",
              f"- Fitted on as-of months {parts['fit'][0]}..{parts['fit'][-1]}, calibrated (Platt) on "
-             f"{parts['calibrate'][0]}..{parts['calibrate'][-1]}, validated out of time on {parts['oot'][0]}..{parts['oot'][-1]}.",
+             f"{parts['calibrate'][0]}..{parts['calibrate'][-1]}, validated out of time on {parts['oot'][0]}..{parts['oot'][-1]}, each step on its own subjects (no subject serves two steps).",
              "- Subjects already in default at an as-of date are left out (graded D).", "",
              "## Out-of-time validation", "", "| measure | value |", "|---|---|"]
     lines += [f"| {k} | {v:.4f} |" for k, v in metrics.items()]

@@ -125,3 +125,17 @@ def test_calibration_figure_copes_with_a_grade_without_defaults(tmp_path):
     assert table.loc[1, "defaults"] == 0 and table.loc[1, "jeffreys_low"] > 0
     validation.calibration_figure(table, "test").savefig(tmp_path / "c.png")
     assert (tmp_path / "c.png").stat().st_size > 1000
+
+
+def test_decision_function_is_the_log_odds_platt_scaling_calibrates():
+    import numpy as np
+    import pandas as pd
+
+    from chengxin.models.estimators import ChallengerModel
+
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame({"a": rng.normal(size=3000), "b": rng.normal(size=3000)})
+    y = (rng.random(3000) < 1 / (1 + np.exp(3 - 2 * X["a"]))).astype(int)
+    m = ChallengerModel(directions={"a": "higher_worse"}, n_estimators=50).fit(X, y)
+    p = m.predict_proba(X)[:, 1]
+    assert np.allclose(1 / (1 + np.exp(-m.decision_function(X))), p)

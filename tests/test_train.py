@@ -159,3 +159,21 @@ def test_public_ratings_list_masks_individuals(trained):
     assert not {"pd", "grade", "score"} & set(public.columns)  # lenders' figures are not public
     ent = pd.read_csv(publish.publish_ratings("enterprise", home=home)["out"], dtype=str)
     assert ent["name"].notna().mean() > 0.99 and set(ent["tier"]) <= {"A", "B", "C", "D"}
+
+
+def test_partition_gives_each_subject_one_purpose():
+    import datetime as dt
+
+    import pandas as pd
+
+    dates = [dt.date(2024, m, 28) for m in range(1, 13)]
+    ids = [f"S{k:05d}" for k in range(3000)]
+    data = pd.DataFrame([(s, d) for s in ids for d in dates], columns=["subject_id", "as_of"])
+    sets = stage.partition(data, dates)
+    seen = {k: set(v["subject_id"]) for k, v in sets.items()}
+    assert not (seen["fit"] & seen["calibrate"]) and not (seen["fit"] & seen["oot"]) and not (seen["calibrate"] & seen["oot"])
+    # the shares in rating.yaml, roughly, and the months in order
+    assert 0.5 < len(seen["fit"]) / len(ids) < 0.7 and 0.12 < len(seen["oot"]) / len(ids) < 0.28
+    assert sets["fit"]["as_of"].max() < sets["calibrate"]["as_of"].min() <= sets["calibrate"]["as_of"].max() < sets["oot"]["as_of"].min()
+    # stable: the same subject lands in the same group every time
+    assert stage.subject_group(pd.Series(ids)).equals(stage.subject_group(pd.Series(ids)))

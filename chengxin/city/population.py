@@ -64,7 +64,7 @@ def make_individuals(rng, city: City, start: dt.date, first: int, n: int, chunk:
             "gender": np.where(male, "male", "female"),
             "birth_date": frame["birth"].to_numpy(),
             "county": county,
-            "has_credit": rng.random(n) < 0.35,
+            "has_credit": rng.random(n) < 0.6,  # adults with a loan or card on the credit reference
             "has_car": rng.random(n) < 0.4,
         }
     )

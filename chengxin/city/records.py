@@ -247,8 +247,11 @@ def tax(c: Ctx) -> pd.DataFrame:
     cap = np.broadcast_to(cap, flags.shape)
     runs = _consecutive(flags & e.active, cap)
     i, t = np.nonzero(e.active)
-    size = e.frame["employees"].to_numpy()[i]
-    monthly = np.round(np.exp(rng.normal(np.log(800 + 600 * size), 0.5)), 2)
+    # Tax follows turnover: a firm's own level, lower under stress, falling at once when
+    # distress sets in (a lost customer shows in the next return), with month-to-month noise.
+    level = np.exp(rng.normal(np.log(800 + 600 * e.frame["employees"].to_numpy()), 0.5))
+    health = np.exp(-0.3 * e.stress - 0.6 * (e.paths.distress > 0))
+    monthly = np.round(level[i] * health[i, t] * np.exp(rng.normal(0, 0.15, len(i))), 2)
     months_in_arrears = runs[i, t]
     paid = np.where(months_in_arrears > 0, 0.0, monthly)
     arrears = np.round(months_in_arrears * monthly * rng.uniform(0.8, 1.2, len(i)), 2)
@@ -335,15 +338,20 @@ def _court_events(c: Ctx, side: Side, subject_type: str, level: float) -> pd.Dat
     i, t = c.events(side, level - 6.4 + 0.9 * s + 1.5 * d)
     parts.append(("民初", "civil_judgment", i, t, c.day_in(t)))
     i, t = c.events(side, level - 6.9 + 1.0 * s + 2.8 * d)
-    # a case opened is closed later unless trouble persists
-    parts.append(("执", "enforcement_opened", i, t, c.day_in(t)))
-    closes = rng.random(len(i)) < _sigmoid(0.8 - 0.8 * s[i, t])
-    tc = t[closes] + rng.integers(1, 9, closes.sum())
-    keep = tc < side.active.shape[1]
-    parts.append(("执", "enforcement_closed", i[closes][keep], tc[keep], c.day_in(tc[keep])))
     who = _outcome_mask(side, "dishonest_debtor")
     io = np.nonzero(who)[0]
     to = side.paths.outcome_month[io]
+    # A debtor is listed as dishonest under an enforcement case it did not comply with:
+    # that case opens 2-6 months before the listing and stays open.
+    pre = np.maximum(to - rng.integers(2, 7, len(io)), 0)
+    i, t = np.r_[i, io], np.r_[t, pre]
+    parts.append(("执", "enforcement_opened", i, t, c.day_in(t)))
+    # a case opened is closed later unless trouble persists
+    closes = rng.random(len(i)) < _sigmoid(0.8 - 0.8 * s[i, t])
+    closes[len(i) - len(io):] = False
+    tc = t[closes] + rng.integers(1, 9, closes.sum())
+    keep = tc < side.active.shape[1]
+    parts.append(("执", "enforcement_closed", i[closes][keep], tc[keep], c.day_in(tc[keep])))
     parts.append(("执", "dishonest_listed", io, to, side.outcome_date[io]))
     parts.append(("执", "consumption_restriction", io, to, side.outcome_date[io]))
     frames = []
@@ -388,7 +396,7 @@ def _utility_arrears(c: Ctx, side: Side, subject_type: str, level: float) -> pd.
 
 @emitter("utilities")
 def utilities(c: Ctx) -> pd.DataFrame:
-    return pd.concat([_utility_arrears(c, c.ent, "enterprise", 0.0), _utility_arrears(c, c.ind, "individual", -0.5)],
+    return pd.concat([_utility_arrears(c, c.ent, "enterprise", 0.0), _utility_arrears(c, c.ind, "individual", 0.5)],
                      ignore_index=True)
 
 
