@@ -340,6 +340,7 @@ def score(
     model: Annotated[Optional[str], typer.Option(help="With --data: NAME or NAME@alias (default @champion).")] = None,
     id_col: Annotated[Optional[str], typer.Option("--id", help="With --data: the id column to carry into the output.")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Write the ratings here (.csv or .parquet).")] = None,
+    engine: Engine = "duckdb",
     as_json: JsonFlag = False,
 ):
     """Rate subjects: PD and grade from the champion, points and public tier from the scorecard, reasons."""
@@ -358,8 +359,8 @@ def score(
 
     _check_subject(subject)
     day = feature_stage.latest_as_of() if as_of == "latest" else _date(as_of, "--as-of")
-    result = stage.score(day, subject, out=out)
-    report(result, as_json, f"{result['rated']:,} {subject} subjects rated as of {result['as_of']} "
+    result = stage.score(day, subject, out=out, engine_name=engine)
+    report(result, as_json, f"{result['rated']:,} {subject} subjects rated as of {result['as_of']} on {engine} "
                             f"(champion v{result['model_version']}, scorecard v{result['scorecard_version']}): "
                             f"grades {result['grades']}, tiers {result['tiers']} -> {result['out']}")
 

@@ -22,7 +22,8 @@ from chengxin.features.catalogue import catalogue
 ENGINES = ("duckdb", "spark")
 
 
-def _finish(frame: pd.DataFrame, compiled: fsql.Compiled) -> pd.DataFrame:
+def finish(frame: pd.DataFrame, compiled: fsql.Compiled) -> pd.DataFrame:
+    """Engine output -> the indicator frame: numeric types, subject_type and as_of columns."""
     cat = catalogue()
     for name in compiled.columns:
         ind = cat[name]
@@ -35,9 +36,9 @@ def _finish(frame: pd.DataFrame, compiled: fsql.Compiled) -> pd.DataFrame:
 
 def run_duckdb(compiled: fsql.Compiled, con=None, home=None) -> pd.DataFrame:
     if con is not None:
-        return _finish(con.execute(compiled.sql).df(), compiled)
+        return finish(con.execute(compiled.sql).df(), compiled)
     with warehouse.connect(home, read_only=True) as c:
-        return _finish(c.execute(compiled.sql).df(), compiled)
+        return finish(c.execute(compiled.sql).df(), compiled)
 
 
 # --- Spark -------------------------------------------------------------------------------
@@ -92,13 +93,17 @@ def to_spark_sql(sql: str) -> str:
     return sqlglot.transpile(sql, read="duckdb", write="spark")[0]
 
 
-def run_spark(compiled: fsql.Compiled, spark=None, home=None) -> pd.DataFrame:
+def spark_frame(compiled: fsql.Compiled, spark=None, home=None):
+    """The indicators as a Spark DataFrame (left distributed, e.g. for scoring partition by partition)."""
     lake = export_lake(home)
     spark = spark or spark_session(home)
     for table in compiled.tables + ["rec_resident"]:
         spark.read.parquet(str(lake / f"{table}.parquet")).createOrReplaceTempView(table)
-    frame = spark.sql(to_spark_sql(compiled.sql)).toPandas()
-    return _finish(frame, compiled)
+    return spark.sql(to_spark_sql(compiled.sql))
+
+
+def run_spark(compiled: fsql.Compiled, spark=None, home=None) -> pd.DataFrame:
+    return finish(spark_frame(compiled, spark, home).toPandas(), compiled)
 
 
 def compute(as_of: dt.date, subject: str = "enterprise", engine: str = "duckdb", *, home=None, con=None,

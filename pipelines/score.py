@@ -4,6 +4,10 @@ The lender-facing PD and master-scale grade come from the `champion`; the public
 points always come from the published `scorecard`, so anyone can recompute them from the
 criteria. Subjects already in default are graded D and tiered D. Ratings are versioned, never
 overwritten: each run writes a new file under ``$CHENGXIN_HOME/published/ratings``.
+
+On Spark (`engine_name="spark"`) the indicators are computed by Spark and the registered models
+are applied partition by partition (`mapInPandas` with the same `Rater`), so the ratings are the
+same as DuckDB's.
 """
 
 from __future__ import annotations
@@ -56,27 +60,86 @@ def reasons(card, X: pd.DataFrame, k: int = REASONS) -> pd.DataFrame:
     return pd.DataFrame(out, index=X.index)
 
 
-def score(as_of: dt.date, subject: str = "enterprise", *, home=None, out: Path | None = None) -> dict:
-    started = time.perf_counter()
+class Rater:
+    """Rates a frame of indicators (with `in_default`): PD and grade from the champion, points
+    and tier from the published scorecard, reasons. Small and picklable, so Spark can ship it to
+    its workers and apply it partition by partition."""
+
+    def __init__(self, subject: str, champion, champion_version, published, scorecard_version):
+        self.subject = subject
+        self.champion = champion
+        self.card = scorecard_of(published)
+        self.model_version = str(champion_version)
+        self.criteria_version = f"{scorecard_version}/{catalogue().version}"
+
+    def __call__(self, feats: pd.DataFrame) -> pd.DataFrame:
+        in_default = feats["in_default"].fillna(False).astype(bool).to_numpy()
+        X = feats[list(self.card.feature_names_in_)]
+        pd_ = self.champion.predict_proba(X)[:, 1] if len(X) else np.array([])
+        points = self.card.points(X) if len(X) else np.array([])
+        ratings = pd.DataFrame({
+            "subject_id": feats["subject_id"].to_numpy(), "subject_type": self.subject,
+            "pd": np.where(in_default, 1.0, pd_), "score": np.round(points, 1),
+            "grade": grades.grade_of(pd_, in_default), "tier": grades.tier_of(points, in_default),
+        }, index=feats.index)
+        ratings = pd.concat([ratings, reasons(self.card, X)], axis=1)
+        ratings["model_version"] = self.model_version
+        ratings["criteria_version"] = self.criteria_version
+        return ratings.reset_index(drop=True)
+
+
+def rater(subject: str, home=None) -> Rater:
     champion, champion_version = load(subject, "champion", home)
     published, scorecard_version = load(subject, "scorecard", home)
-    card = scorecard_of(published)
+    return Rater(subject, champion, champion_version, published, scorecard_version)
+
+
+def _rate_duckdb(as_of: dt.date, subject: str, rate: Rater, home=None) -> pd.DataFrame:
     feats = engine.compute(as_of, subject, home=home)
     with warehouse.connect(home, read_only=True) as con:
         lab = snapshots.labels(con, subject, as_of)[["subject_id", "in_default"]]
-    feats = feats.merge(lab, on="subject_id", how="left")
-    in_default = feats["in_default"].fillna(False).astype(bool).to_numpy()
-    X = feats[list(card.feature_names_in_)]
-    pd_ = champion.predict_proba(X)[:, 1]
-    points = card.points(X)
-    ratings = pd.DataFrame({
-        "subject_id": feats["subject_id"], "subject_type": subject, "as_of": pd.Timestamp(as_of),
-        "pd": np.where(in_default, 1.0, pd_), "score": np.round(points, 1),
-        "grade": grades.grade_of(pd_, in_default), "tier": grades.tier_of(points, in_default),
-    })
-    ratings = pd.concat([ratings, reasons(card, X)], axis=1)
-    ratings["model_version"] = str(champion_version)
-    ratings["criteria_version"] = f"{scorecard_version}/{catalogue().version}"
+    return rate(feats.merge(lab, on="subject_id", how="left"))
+
+
+def _rate_spark(as_of: dt.date, subject: str, rate: Rater, home=None) -> pd.DataFrame:
+    """Indicators computed on Spark and rated there, partition by partition (mapInPandas)."""
+    from chengxin.features import sql as fsql
+
+    spark = engine.spark_session(home)
+    compiled = fsql.compile_subject(subject, as_of)
+    with warehouse.connect(home, read_only=True) as con:
+        lab = snapshots.labels(con, subject, as_of)[["subject_id", "in_default"]]
+    feats = engine.spark_frame(compiled, spark, home)
+    if len(lab):
+        feats = feats.join(spark.createDataFrame(lab), on="subject_id", how="left")
+    else:
+        from pyspark.sql import functions as F
+
+        feats = feats.withColumn("in_default", F.lit(False))
+    schema = ("subject_id string, subject_type string, pd double, score double, grade string, tier string, "
+              + ", ".join(f"reason_{j + 1} string" for j in range(REASONS)) + ", "
+              + ", ".join(f"reason_{j + 1}_zh string" for j in range(REASONS))
+              + ", model_version string, criteria_version string")
+
+    def rate_partition(batches):
+        for batch in batches:
+            in_default = batch.pop("in_default")
+            batch = engine.finish(batch, compiled)
+            batch["in_default"] = in_default.to_numpy()
+            yield rate(batch)
+
+    return feats.mapInPandas(rate_partition, schema).toPandas()
+
+
+def score(as_of: dt.date, subject: str = "enterprise", *, home=None, out: Path | None = None,
+          engine_name: str = "duckdb") -> dict:
+    started = time.perf_counter()
+    rate = rater(subject, home)
+    if engine_name not in engine.ENGINES:
+        raise workspace.UserError(f"unknown engine {engine_name!r}: use one of {', '.join(engine.ENGINES)}")
+    ratings = (_rate_duckdb if engine_name == "duckdb" else _rate_spark)(as_of, subject, rate, home)
+    ratings = ratings.sort_values("subject_id", ignore_index=True)
+    ratings.insert(2, "as_of", pd.Timestamp(as_of))
     ratings["rated_at"] = pd.Timestamp.now().floor("s")
     stamp = f"{time.strftime('%Y%m%dT%H%M%S')}_{uuid.uuid4().hex[:6]}"  # two runs in one second stay apart
     path = workspace.ensure(home) / "published" / "ratings" / subject / f"as_of={as_of}" / f"ratings_{stamp}.parquet"
@@ -86,8 +149,9 @@ def score(as_of: dt.date, subject: str = "enterprise", *, home=None, out: Path |
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         (ratings.to_csv(out, index=False) if str(out).endswith(".csv") else ratings.to_parquet(out, index=False))
     conc = grades.concentration(ratings["grade"].to_numpy())
-    return {"as_of": str(as_of), "subject": subject, "rated": len(ratings), "in_default": int(in_default.sum()),
+    return {"as_of": str(as_of), "subject": subject, "engine": engine_name, "rated": len(ratings),
+            "in_default": int((ratings["grade"] == grades.rating_config().default_grade).sum()),
             "grades": ratings["grade"].value_counts().to_dict(), "tiers": ratings["tier"].value_counts().to_dict(),
-            "concentrated": conc["concentrated"], "model_version": str(champion_version),
-            "scorecard_version": str(scorecard_version), "out": str(out or path), "stored": str(path),
+            "concentrated": conc["concentrated"], "model_version": rate.model_version,
+            "scorecard_version": rate.criteria_version.split("/")[0], "out": str(out or path), "stored": str(path),
             "seconds": round(time.perf_counter() - started, 1)}
