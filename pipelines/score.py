@@ -51,13 +51,20 @@ def _text(value) -> str:
 def reasons(card, X: pd.DataFrame, k: int = REASONS) -> pd.DataFrame:
     """The top adverse factors as short sentences from the declarations and the subject's values."""
     cat = catalogue()
-    out = {f"reason_{j + 1}": [] for j in range(k)} | {f"reason_{j + 1}_zh": [] for j in range(k)}
-    for (_, row), names in zip(X.iterrows(), card.shortfalls(X, k, MATERIAL_POINTS)):
-        for j, name in enumerate(names):
-            ind = cat[name] if name else None
-            out[f"reason_{j + 1}"].append(f"{ind.description.en}: {_text(row[name])}" if ind else None)
-            out[f"reason_{j + 1}_zh"].append(f"{ind.zh}：{_text(row[name])}" if ind else None)
-    return pd.DataFrame(out, index=X.index)
+    picked = np.array(card.shortfalls(X, k, MATERIAL_POINTS), dtype=object).reshape(len(X), k)
+    out = {}
+    for j in range(k):
+        en = np.full(len(X), None, dtype=object)
+        zh = np.full(len(X), None, dtype=object)
+        for name in pd.unique(picked[:, j][pd.notna(picked[:, j])]):
+            rows = picked[:, j] == name
+            ind = cat[name]
+            values = [_text(v) for v in X[name].to_numpy()[rows]]
+            en[rows] = [f"{ind.description.en}: {v}" for v in values]
+            zh[rows] = [f"{ind.zh}：{v}" for v in values]
+        out[f"reason_{j + 1}"], out[f"reason_{j + 1}_zh"] = en, zh
+    order = [f"reason_{j + 1}" for j in range(k)] + [f"reason_{j + 1}_zh" for j in range(k)]
+    return pd.DataFrame(out, index=X.index)[order]
 
 
 class Rater:
