@@ -365,6 +365,31 @@ def score(
                             f"grades {result['grades']}, tiers {result['tiers']} -> {result['out']}")
 
 
+@app.command()
+def explain(
+    subject_id: Annotated[str, typer.Argument(help="Unified social credit code or resident ID number.")],
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="YYYY-MM-DD (default: the latest rated date).")] = None,
+    purpose: Annotated[Optional[str], typer.Option(help="Why you look this up (required for individuals; audited).")] = None,
+    as_json: JsonFlag = False,
+):
+    """One subject's grade, PD, score, reasons, per-indicator contributions and credit-repair path."""
+    from chengxin.pipelines import explain as stage
+
+    result = stage.explain(subject_id, _date(as_of, "--as-of") if as_of else None, purpose=purpose)
+    if as_json:
+        emit_json(result)
+        return
+    con = Console()
+    con.print(f"[bold]{result['subject_id']}[/] ({result['subject_type']}) as of {result['as_of']}: grade "
+              f"[bold]{result['grade']}[/], public tier {result['tier']}, PD {result['pd']:.2%}, score {result['score']}")
+    for en, zh in zip(result["reasons"], result["reasons_zh"]):
+        con.print(f"  - {en} / {zh}")
+    if result.get("repair_note"):
+        con.print(f"Repair: {result['repair_note']}")
+    for step in result["repair_path"]:
+        con.print(f"  -> {step['text_en']} / {step['text_zh']}: grade {step['grade']} (PD {step['pd']:.2%})")
+
+
 @publish_app.command("criteria")
 def publish_criteria(
     subject: Subject = "enterprise",

@@ -103,10 +103,18 @@ class Compiled:
     tables: list[str]
 
 
+def in_min_publicity(as_of: dt.date, fs: FeatureSettings) -> str:
+    """A penalty still inside its minimum publicity period: credit repair cannot end it yet."""
+    inside = " ".join(f"WHEN '{sev}' THEN decision_date > {lit(months_before(as_of, p.min))}"
+                      for sev, p in fs.publicity_months.items())
+    return f"(CASE severity {inside} ELSE FALSE END)"
+
+
 def _macro(text: str | None, as_of: dt.date, fs: FeatureSettings) -> str | None:
     if text is None:
         return None
-    return text.replace("{in_publicity}", f"({in_publicity(as_of, fs)})").replace("{as_of}", lit(as_of))
+    return (text.replace("{in_publicity}", f"({in_publicity(as_of, fs)})")
+            .replace("{in_min_publicity}", in_min_publicity(as_of, fs)).replace("{as_of}", lit(as_of)))
 
 
 def _deps(ind: Indicator, cat: Catalogue) -> set[str]:

@@ -52,3 +52,18 @@ def ingested_copy(ingested_home, tmp_path, monkeypatch) -> Path:
     shutil.copytree(ingested_home, h)
     monkeypatch.setenv("CHENGXIN_HOME", str(h))
     return h
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory):
+    """A mid-sized city (30 months) ingested and both subject types trained: (home, enterprise run)."""
+    from chengxin.pipelines import train
+    from chengxin.pipelines.ingest import ingest
+
+    root = tmp_path_factory.mktemp("train")
+    generate(root / "city", 1500, 1500, 30, seed=17)
+    home = root / "home"
+    ingest(root / "city", home=home)
+    result = train.train("enterprise", home=home)
+    train.train("individual", home=home)
+    return home, result

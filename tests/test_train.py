@@ -7,18 +7,9 @@ import pandas as pd
 import pytest
 
 from chengxin import tracking
-from chengxin.city import generate
 from chengxin.pipelines import train as stage
-from chengxin.pipelines.ingest import ingest
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    root = tmp_path_factory.mktemp("train")
-    generate(root / "city", 1500, 1500, 30, seed=17)
-    home = root / "home"
-    ingest(root / "city", home=home)
-    return home, stage.train("enterprise", home=home)
 
 
 def test_out_of_time_split_is_ordered():

@@ -1,0 +1,135 @@
+"""The explain stage: one subject's rating with its reasons, contributions and repair path.
+
+Reads the indicator snapshot of the as-of date (``$CHENGXIN_HOME/features``; built once if
+missing) and the registered models; a look-up of an individual needs a stated purpose and is
+written to the audit log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from chengxin import desk, identifiers, tracking, warehouse, workspace
+from chengxin.features import snapshots
+from chengxin.models import explain as ex
+from chengxin.models import grades
+from chengxin.models.estimators import ChallengerModel
+from chengxin.pipelines import score as scoring
+
+
+def subject_type_of(subject_id: str) -> str:
+    ok = [t for t, check in identifiers.CHECKERS.items() if check(subject_id)[0] == identifiers.VALID]
+    if not ok:
+        raise workspace.UserError(f"{subject_id!r} is neither a unified social credit code nor a resident ID number")
+    return ok[0]
+
+
+def snapshot_path(subject: str, as_of: dt.date, home=None) -> Path:
+    return workspace.home(home) / "features" / f"{subject}_{as_of:%Y-%m-%d}.parquet"
+
+
+def indicators(subject: str, as_of: dt.date, subject_ids: list[str] | None = None, home=None) -> pd.DataFrame:
+    """Indicators on `as_of` (all subjects, or the ones asked for) from the stored snapshot,
+    building and storing it first when it is missing."""
+    path = snapshot_path(subject, as_of, home)
+    if not path.exists():
+        from chengxin.features import engine
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        engine.compute(as_of, subject, home=home).to_parquet(path, index=False)
+    filters = [("subject_id", "in", list(subject_ids))] if subject_ids else None
+    return pq.read_table(path, filters=filters).to_pandas()
+
+
+@functools.lru_cache(maxsize=4)
+def models(subject: str, home=None) -> dict:
+    """The champion, the published scorecard and the boosted model, with versions (cached)."""
+    name = tracking.registered_name(subject)
+    hint = f"run `chengxin train --subject {subject}`"
+    champion, champion_version = tracking.load_model(name, "champion", hint, home)
+    published, scorecard_version = tracking.load_model(name, "scorecard", hint, home)
+    boosted, boosted_version = champion, champion_version
+    if not isinstance(ex.unwrap(champion), ChallengerModel):
+        boosted, boosted_version = tracking.load_model(name, "challenger", hint, home)
+    return {"champion": champion, "champion_version": str(champion_version),
+            "champion_kind": "challenger" if isinstance(ex.unwrap(champion), ChallengerModel) else "scorecard",
+            "scorecard": published, "scorecard_version": str(scorecard_version),
+            "challenger": boosted, "challenger_version": str(boosted_version)}
+
+
+def rated_dates(subject: str, home=None) -> list[dt.date]:
+    root = workspace.home(home) / "published" / "ratings" / subject
+    return sorted(dt.date.fromisoformat(p.name.split("=", 1)[1]) for p in root.glob("as_of=*")) if root.exists() else []
+
+
+def _in_default(subject: str, subject_id: str, as_of: dt.date, home=None) -> bool:
+    with warehouse.connect(home, read_only=True) as con:
+        lab = snapshots.labels(con, subject, as_of)
+    hit = lab.loc[lab["subject_id"] == subject_id, "in_default"]
+    return bool(len(hit) and hit.iloc[0])
+
+
+def explain(subject_id: str, as_of: dt.date | None = None, *, purpose: str | None = None, user: str | None = None,
+            role: str = "cli", home=None) -> dict:
+    subject_id = subject_id.strip().upper()
+    subject = subject_type_of(subject_id)
+    if subject == "individual" and not (purpose and purpose.strip()):
+        raise workspace.UserError("looking up an individual needs a stated purpose (--purpose \"...\"); it is audited")
+    if as_of is None:
+        dates = rated_dates(subject, home)
+        if not dates:
+            raise workspace.UserError("no ratings yet: run `chengxin score --as-of latest` (or give --as-of)")
+        as_of = dates[-1]
+    row = indicators(subject, as_of, [subject_id], home)
+    if subject == "individual":
+        desk.audit("explain", subject_id, purpose, user=user, role=role, detail={"as_of": str(as_of)}, home=home)
+    if row.empty:
+        raise workspace.UserError(f"{subject_id} has no records as of {as_of}")
+    m = models(subject, home)
+    card = ex.unwrap(m["scorecard"])
+    boosted = ex.unwrap(m["challenger"])
+    X = row[list(card.feature_names_in_)]
+    in_default = _in_default(subject, subject_id, as_of, home)
+    pd_ = float(m["champion"].predict_proba(X)[:, 1][0])
+    points = float(card.points(X)[0])
+    reasons = scoring.reasons(card, X)
+    k = scoring.REASONS
+    out = {
+        "subject_id": subject_id, "subject_type": subject, "as_of": str(as_of), "in_default": in_default,
+        "grade": grades.grade_of(np.array([pd_]), np.array([in_default]))[0],
+        "tier": grades.tier_of(np.array([points]), np.array([in_default]))[0],
+        "pd": 1.0 if in_default else pd_, "score": round(points, 1),
+        "reasons": [r for r in reasons[[f"reason_{j + 1}" for j in range(k)]].iloc[0] if r],
+        "reasons_zh": [r for r in reasons[[f"reason_{j + 1}_zh" for j in range(k)]].iloc[0] if r],
+        "champion": m["champion_kind"], "model_version": m["champion_version"],
+        "criteria_version": m["scorecard_version"],
+    }
+    base, contrib = ex.scorecard_contributions(card, X)
+    out_models = {"scorecard": {"version": m["scorecard_version"], "output": "points", "base_value": base,
+                                "contributions": _clean(contrib.iloc[0]), "raw_output": float(ex.raw_output(card, X)[0])}}
+    base, contrib = ex.challenger_contributions(boosted, X)
+    out_models["challenger"] = {"version": m["challenger_version"], "output": "log-odds before calibration",
+                                "base_value": float(base[0]), "contributions": _clean(contrib.iloc[0]),
+                                "raw_output": float(ex.raw_output(boosted, X)[0])}
+    out["models"] = out_models
+    if in_default:
+        out["repair_path"] = []
+        out["repair_note"] = ("in default: graded D until the outcome is older than the configured lookback; "
+                              "fulfilling the obligations starts that clock")
+    else:
+        path = ex.repair_path(X, subject, m["champion"], card)
+        out["repair_path"] = path["actions"]
+        out["repair_reachable"] = path["reachable"]
+    out["indicators"] = _clean(row[list(card.feature_names_in_)].iloc[0])
+    return out
+
+
+def _clean(series: pd.Series) -> dict:
+    return {k: (None if pd.isna(v) else (float(v) if isinstance(v, (int, float, np.number)) else str(v)))
+            for k, v in series.items()}

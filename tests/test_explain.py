@@ -1,0 +1,108 @@
+"""Explanations add up, reasons are sentences, repair paths respect the rules, look-ups of people are audited."""
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from chengxin import desk
+from chengxin.features.catalogue import catalogue
+from chengxin.models import explain as ex
+from chengxin.models import grades
+from chengxin.pipelines import explain as stage
+from chengxin.workspace import UserError
+
+DAY = dt.date(2025, 3, 31)
+
+
+@pytest.fixture(scope="module")
+def rated(trained):
+    home, _ = trained
+    m = stage.models("enterprise", home)
+    X = stage.indicators("enterprise", DAY, home=home)
+    return home, m, X
+
+
+def test_contributions_add_up_to_each_models_output(rated):
+    _, m, X = rated
+    card, boosted = ex.unwrap(m["scorecard"]), ex.unwrap(m["challenger"])
+    cols = list(card.feature_names_in_)
+    base, contrib = ex.scorecard_contributions(card, X[cols])
+    np.testing.assert_allclose(base + contrib.sum(axis=1), card.points(X[cols]), rtol=0, atol=1e-8)
+    base, contrib = ex.challenger_contributions(boosted, X[cols])
+    np.testing.assert_allclose(base + contrib.sum(axis=1), ex.raw_output(boosted, X[cols]), rtol=0, atol=1e-8)
+    # the calibrated PD is a monotone function of that raw output
+    p = m["challenger"].predict_proba(X[cols])[:, 1]
+    order = np.argsort(ex.raw_output(boosted, X[cols]))
+    assert np.all(np.diff(p[order]) >= -1e-12)
+
+
+def test_explain_json_has_the_contract(rated):
+    home, _, X = rated
+    pick = X["subject_id"].iloc[0]
+    out = stage.explain(pick, DAY, home=home)
+    for key in ("subject_id", "grade", "tier", "pd", "score", "reasons", "repair_path", "models"):
+        assert key in out
+    assert out["grade"] in grades.rating_config().grades and out["tier"] in {"A", "B", "C", "D"}
+    for name, model in out["models"].items():
+        total = model["base_value"] + sum(v for v in model["contributions"].values())
+        assert total == pytest.approx(model["raw_output"], abs=1e-8), name
+    # reasons are sentences from the declarations, never a bare indicator name
+    names = {i.name for i in catalogue().indicators}
+    assert all(r not in names and ":" in r for r in out["reasons"])
+
+
+def test_repair_paths_change_only_mutable_indicators_in_their_better_direction(rated):
+    home, m, X = rated
+    card = ex.unwrap(m["scorecard"])
+    cols = list(card.feature_names_in_)
+    cat = catalogue()
+    p = m["champion"].predict_proba(X[cols])[:, 1]
+    risky = X.iloc[np.argsort(-p)[:40]]
+    reached = 0
+    for _, row in risky.iterrows():
+        frame = row[cols].to_frame().T.astype(X[cols].dtypes.to_dict())
+        path = ex.repair_path(frame, "enterprise", m["champion"], card)
+        order = grades.rating_config().grades
+        for step in path["actions"]:
+            for ind, change in step["changes"].items():
+                spec = cat[ind]
+                assert spec.mutable and spec.direction != "none"
+                better = change["to"] < change["from"] if spec.direction == "higher_worse" else change["to"] > change["from"]
+                assert better, (ind, change)
+        if path["reachable"]:
+            reached += 1
+            assert order.index(path["actions"][-1]["grade"]) < order.index(path["grade"])
+    assert reached > 0  # some of the riskiest subjects can climb a grade
+
+
+def test_penalties_inside_their_minimum_publicity_period_are_not_repaired():
+    row = pd.Series({"penalties_serious_public": 3.0, "penalties_serious_locked": 2.0, "penalties_general_public": 1.0,
+                     "penalties_general_locked": 0.0, "penalties_minor_public": 0.0, "penalties_minor_locked": 0.0,
+                     "penalty_fines_public": 900.0, "penalty_fines_locked": 500.0})
+    action = next(a for a in ex.repair_actions() if a.name == "repair_penalties")
+    after = ex._apply(row, action)
+    assert after["penalties_serious_public"] == 2 and after["penalties_general_public"] == 0
+    assert after["penalty_fines_public"] == 500
+
+
+def test_an_action_may_not_touch_an_immutable_indicator():
+    with pytest.raises(ValueError, match="immutable"):
+        ex.RepairAction.model_validate({"name": "x", "subject": "enterprise", "text": {"zh": "x", "en": "x"},
+                                        "sets": {"firm_age_years": 10}})
+
+
+def test_looking_up_an_individual_needs_a_purpose_and_is_audited(trained):
+    home, _ = trained
+    people = stage.indicators("individual", DAY, home=home)
+    pick = people["subject_id"].iloc[0]
+    with pytest.raises(UserError, match="purpose"):
+        stage.explain(pick, DAY, home=home)
+    before = len(desk.audit_log(home))
+    out = stage.explain(pick, DAY, purpose="loan application 2025-117", user="analyst1", home=home)
+    assert out["subject_type"] == "individual"
+    log = desk.audit_log(home)
+    assert len(log) == before + 1
+    entry = log.iloc[0]
+    assert entry["subject_id"] == pick and entry["purpose"] == "loan application 2025-117" and entry["user"] == "analyst1"
