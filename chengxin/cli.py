@@ -390,6 +390,25 @@ def explain(
         con.print(f"  -> {step['text_en']} / {step['text_zh']}: grade {step['grade']} (PD {step['pd']:.2%})")
 
 
+@app.command()
+def warn(
+    as_of: Annotated[str, typer.Option("--as-of", help="Month end YYYY-MM-DD, or 'latest'.")],
+    subject: Annotated[Optional[str], typer.Option(help="enterprise or individual (default both).")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Also write the alerts here (.csv or .parquet).")] = None,
+    as_json: JsonFlag = False,
+):
+    """Early-warning alerts for a month (rule, model and anomaly signals), stored without duplicates; portfolio views and drift."""
+    from chengxin.pipelines import features as feature_stage
+    from chengxin.pipelines import warn as stage
+
+    if subject:
+        _check_subject(subject)
+    day = feature_stage.latest_as_of() if as_of == "latest" else _date(as_of, "--as-of")
+    result = stage.warn(day, (subject,) if subject else ("enterprise", "individual"), out=out)
+    report(result, as_json, f"{result['alerts']:,} alerts for {result['as_of']} ({result['by_severity']}); "
+                            f"signals {result['by_signal']}" + (f" -> {result['out']}" if result["out"] else ""))
+
+
 @publish_app.command("criteria")
 def publish_criteria(
     subject: Subject = "enterprise",
