@@ -99,6 +99,25 @@ def challenger_contributions(model, X: pd.DataFrame) -> tuple[np.ndarray, pd.Dat
     return c["base_value"].to_numpy(), c.drop(columns="base_value")
 
 
+def decision_fingerprint(model, X: pd.DataFrame) -> np.ndarray:
+    """A hash per row of every split decision the boosted model can make on it: for each numeric
+    indicator, which interval between the model's thresholds the value falls in (missing apart);
+    categories as they are. Two rows with the same fingerprint get identical TreeSHAP values,
+    so last month's can be reused when only the value moved inside an interval."""
+    trees = model.booster_.booster_.trees_to_dataframe()
+    splits = trees[trees["split_feature"].notna()]
+    Xp = model._prepare(X)
+    codes = {}
+    for col in Xp.columns:
+        if col in model.categorical_:
+            codes[col] = Xp[col].cat.codes.to_numpy()
+            continue
+        ts = np.unique(pd.to_numeric(splits.loc[splits["split_feature"] == col, "threshold"], errors="coerce").dropna())
+        v = Xp[col].to_numpy(dtype=float)
+        codes[col] = np.where(np.isnan(v), -1, np.searchsorted(ts, v, side="left"))
+    return pd.util.hash_pandas_object(pd.DataFrame(codes), index=False).to_numpy()
+
+
 def raw_output(model, X: pd.DataFrame) -> np.ndarray:
     """What the contributions add up to: points for the scorecard, log-odds for the boosted model."""
     if hasattr(model, "points"):

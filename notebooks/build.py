@@ -47,6 +47,29 @@ NOTEBOOKS = {
         ("code", "import datetime as dt\nfrom chengxin.pipelines.score import score\n"
                  "rated = score(dt.date(2025, 3, 31), 'enterprise')\n{k: rated[k] for k in ('rated', 'grades', 'tiers')}"),
     ],
+    "03_explanations_and_warnings.ipynb": [
+        ("md", "# Why a rating, what would repair it, and what is going wrong\n\nExplanations add up exactly to each "
+               "model's output; the repair path uses only the declared credit-repair actions; the early-warning alerts "
+               "combine declared rules, model movements and anomalies."),
+        ("code", SETUP),
+        ("code", "from chengxin.city import generate\nfrom chengxin.pipelines.ingest import ingest\nfrom chengxin.pipelines.train import train\n"
+                 "generate(home / 'city', enterprises=1500, individuals=1500, months=30, seed=17)\n"
+                 "ingest(home / 'city')\nfor s in ('enterprise', 'individual'):\n    train(s)"),
+        ("md", "Pick the riskiest enterprise on a date and explain it."),
+        ("code", "import datetime as dt\nfrom chengxin.pipelines import score, explain\nday = dt.date(2025, 3, 31)\n"
+                 "rated = score.score(day, 'enterprise')\nimport pandas as pd\nratings = pd.read_parquet(rated['stored'])\n"
+                 "pick = ratings[ratings['grade'] != 'D'].sort_values('pd').iloc[-1]['subject_id']\n"
+                 "e = explain.explain(pick, day)\n{k: e[k] for k in ('grade', 'tier', 'pd', 'score', 'reasons')}"),
+        ("md", "Contributions: scorecard points against the neutral point, and TreeSHAP log-odds; each adds up to its model's output."),
+        ("code", "for name, m in e['models'].items():\n"
+                 "    top = sorted(m['contributions'].items(), key=lambda kv: kv[1])[:3]\n"
+                 "    print(name, 'base', round(m['base_value'], 3), '+ contributions =', round(m['base_value'] + sum(m['contributions'].values()), 3),\n"
+                 "          'output', round(m['raw_output'], 3), '| most adverse:', [(k, round(v, 2)) for k, v in top])"),
+        ("code", "pd.DataFrame(e['repair_path'])[['text_en', 'months', 'grade', 'pd']] if e['repair_path'] else 'no action in reach'"),
+        ("md", "The month's early-warning alerts and the portfolio views."),
+        ("code", "from chengxin.pipelines import warn\nresult = warn.warn(day)\n{k: result[k] for k in ('alerts', 'by_severity', 'by_signal')}"),
+        ("code", "warn.stored_alerts(as_of=str(day))[['subject_id', 'severity', 'signals', 'reasons']].head(8)"),
+    ],
 }
 
 

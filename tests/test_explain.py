@@ -106,3 +106,17 @@ def test_looking_up_an_individual_needs_a_purpose_and_is_audited(trained):
     assert len(log) == before + 1
     entry = log.iloc[0]
     assert entry["subject_id"] == pick and entry["purpose"] == "loan application 2025-117" and entry["user"] == "analyst1"
+
+
+def test_batch_explanations_reuse_only_what_is_exactly_the_same(rated):
+    home, m, X = rated
+    prev = dt.date(2025, 2, 28)
+    stage.explain_all("enterprise", prev, home=home)
+    result = stage.explain_all("enterprise", DAY, home=home)
+    stored = pd.read_parquet(result["out"])
+    assert result["reused"] + result["treeshap"] == len(stored) == len(X)
+    boosted = ex.unwrap(m["challenger"])
+    cols = list(boosted.feature_names_in_)
+    base, fresh = ex.challenger_contributions(boosted, X.set_index("subject_id").loc[stored["subject_id"], cols].reset_index(drop=True))
+    np.testing.assert_allclose(stored[[f"shap__{c}" for c in cols]].to_numpy(), fresh[cols].to_numpy(), atol=1e-9)
+    np.testing.assert_allclose(stored["challenger_base"], base, atol=1e-12)
