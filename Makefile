@@ -52,6 +52,8 @@ demo: setup
 	$(BIN)/chengxin publish criteria --subject individual
 	$(BIN)/chengxin publish ratings --subject enterprise
 	$(BIN)/chengxin publish ratings --subject individual
+	$(BIN)/chengxin explain --all --as-of latest
+	$(BIN)/chengxin warn --as-of latest --out "$(CHENGXIN_HOME)/published/alerts.csv"
 
 test: $(VENV)/.installed-test
 	$(BIN)/pytest -q --nbmake tests notebooks

@@ -367,15 +367,32 @@ def score(
 
 @app.command()
 def explain(
-    subject_id: Annotated[str, typer.Argument(help="Unified social credit code or resident ID number.")],
-    as_of: Annotated[Optional[str], typer.Option("--as-of", help="YYYY-MM-DD (default: the latest rated date).")] = None,
+    subject_id: Annotated[Optional[str], typer.Argument(help="Unified social credit code or resident ID number.")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="YYYY-MM-DD or 'latest' (default: the latest rated date).")] = None,
     purpose: Annotated[Optional[str], typer.Option(help="Why you look this up (required for individuals; audited).")] = None,
+    all_subjects: Annotated[bool, typer.Option("--all", help="Store the contributions of every subject instead (for the dashboard).")] = False,
+    subject: Annotated[Optional[str], typer.Option(help="With --all: enterprise or individual (default both).")] = None,
     as_json: JsonFlag = False,
 ):
     """One subject's grade, PD, score, reasons, per-indicator contributions and credit-repair path."""
     from chengxin.pipelines import explain as stage
+    from chengxin.pipelines import features as feature_stage
 
-    result = stage.explain(subject_id, _date(as_of, "--as-of") if as_of else None, purpose=purpose)
+    day = None
+    if as_of:
+        day = feature_stage.latest_as_of() if as_of == "latest" else _date(as_of, "--as-of")
+    if all_subjects:
+        if subject:
+            _check_subject(subject)
+        day = day or feature_stage.latest_as_of()
+        results = [stage.explain_all(s, day) for s in ((subject,) if subject else ("enterprise", "individual"))]
+        report({"as_of": str(day), "subjects": results}, as_json, "; ".join(
+            f"{r['subject']}: {r['subjects']:,} explained ({r['treeshap']:,} by TreeSHAP, {r['reused']:,} reused) "
+            f"in {r['seconds']} s -> {r['out']}" for r in results))
+        return
+    if not subject_id:
+        raise UserError("give a SUBJECT_ID, or --all to explain every subject")
+    result = stage.explain(subject_id, day, purpose=purpose)
     if as_json:
         emit_json(result)
         return
