@@ -22,22 +22,14 @@ import pandas as pd
 import yaml
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from chengxin.features.catalogue import catalogue
+from chengxin.config import Strict
+from chengxin.features.catalogue import Text, catalogue
 from chengxin.models import grades
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Text(_Strict):
-    zh: str
-    en: str
-
-
-class RepairAction(_Strict):
+class RepairAction(Strict):
     name: str
     subject: str
     text: Text

@@ -12,24 +12,22 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from chengxin.config import Strict
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Grade(_Strict):
+class Grade(Strict):
     grade: str
     pd_max: float = Field(gt=0, le=1)
 
 
-class Words(_Strict):
+class Words(Strict):
     zh: str
     en: str
 
 
-class Tier(_Strict):
+class Tier(Strict):
     tier: str
     zh: str
     en: str
@@ -37,13 +35,13 @@ class Tier(_Strict):
     measures: Words
 
 
-class Scaling(_Strict):
+class Scaling(Strict):
     base_points: float
     base_odds: float = Field(gt=0)
     pdo: float = Field(gt=0)
 
 
-class Shares(_Strict):
+class Shares(Strict):
     fit: float = Field(gt=0, lt=1)
     calibrate: float = Field(gt=0, lt=1)
 
@@ -54,12 +52,12 @@ class Shares(_Strict):
         return self
 
 
-class Training(_Strict):
+class Training(Strict):
     months: Shares
     subjects: Shares
 
 
-class RatingConfig(_Strict):
+class RatingConfig(Strict):
     master_scale: tuple[Grade, ...]
     default_grade: str
     max_grade_share: float = Field(gt=0, le=1)

@@ -25,31 +25,23 @@ import duckdb
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from chengxin import config, desk, tracking, warehouse, workspace
 from chengxin.features import snapshots
-from chengxin.features.catalogue import catalogue
+from chengxin.config import Strict
+from chengxin.features.catalogue import Text, catalogue
 from chengxin.models import explain as ex
 from chengxin.models import grades, validation
 from chengxin.pipelines import explain as explaining
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Text(_Strict):
-    zh: str
-    en: str
-
-
-class Evidence(_Strict):
+class Evidence(Strict):
     source: str
     where: str = "TRUE"
 
 
-class Rule(_Strict):
+class Rule(Strict):
     name: str
     subject: str
     weight: float = Field(gt=0)
@@ -58,29 +50,29 @@ class Rule(_Strict):
     evidence: Evidence | None = None
 
 
-class PdJump(_Strict):
+class PdJump(Strict):
     ratio: float = Field(gt=1)
     min_pd: float = Field(ge=0, le=1)
     weight: float
 
 
-class Downgrade(_Strict):
+class Downgrade(Strict):
     notches: int = Field(ge=1)
     weight: float
 
 
-class Anomaly(_Strict):
+class Anomaly(Strict):
     share: float = Field(gt=0, lt=0.5)
     weight: float
     seed: int = 0
 
 
-class Severity(_Strict):
+class Severity(Strict):
     high: float
     medium: float
 
 
-class WarningConfig(_Strict):
+class WarningConfig(Strict):
     rules: tuple[Rule, ...]
     pd_jump: PdJump
     downgrade: Downgrade
