@@ -47,3 +47,10 @@ def markdown_table(frame) -> str:
     head = "| " + " | ".join(map(str, frame.columns)) + " |"
     rule = "|" + "---|" * len(frame.columns)
     return "\n".join([head, rule] + ["| " + " | ".join(map(str, row)) + " |" for row in frame.itertuples(index=False)])
+
+
+def relative(path) -> str:
+    """A path as the reader would type it from the repository root."""
+    import os
+
+    return os.path.relpath(Path(path).resolve(), RESULTS.parent.parent) if Path(path).is_absolute() else str(path)

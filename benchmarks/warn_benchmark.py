@@ -29,6 +29,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from common import machine, markdown_table, write_section  # noqa: E402
+from common import relative as _rel  # noqa: E402
 
 FAMILIES = ("rules", "model", "anomaly", "combined")
 
@@ -96,7 +97,7 @@ def main() -> None:
     lead = float(combined["median lead (months)"]) if combined["median lead (months)"] != "-" else 0.0
     body = "\n".join([
         "## Early warning against the truth (`benchmarks/warn_benchmark.py`)", "",
-        f"Command: `.venv/bin/python benchmarks/warn_benchmark.py --home {args.home} --city {args.city} --months {args.months}` "
+        f"Command: `.venv/bin/python benchmarks/warn_benchmark.py --home {_rel(args.home)} --city {_rel(args.city)} --months {args.months}` "
         "after `benchmarks/model_quality.py` (which leaves that trained workspace).", f"Machine: {machine()}.", "",
         f"Month ends {months[0]}..{months[-1]}; each month's list holds the top {args.share:.0%} of rated subjects "
         "of each type by alert priority (the family's own alerts for a family row). Outcomes: the generator's "
