@@ -114,6 +114,19 @@ def test_gbk_csv_with_chinese_headers(home, tmp_path):
     assert query(home, "SELECT encoding FROM ingest_files")["encoding"][0] == "gb18030"
 
 
+def test_gbk_file_of_mostly_digits_is_still_read_as_gbk(home, tmp_path):
+    """A generated GBK tax file whose rows are digits but for 是/否 fooled the statistical detector
+    (read as a Cyrillic code page, every column lost); the Chinese header now settles it."""
+    import shutil
+
+    f = tmp_path / "tax" / "tax_2024-04.csv"
+    f.parent.mkdir()
+    shutil.copy(Path(__file__).parent / "data" / "tax_gbk_mostly_digits.csv", f)
+    s = ing.ingest(f, home=home)
+    assert s.rows == 999 and s.rejected < 10  # a few mistyped codes at most
+    assert query(home, "SELECT encoding FROM ingest_files")["encoding"][0] == "gb18030"
+
+
 def test_excel_and_parquet(home, tmp_path):
     import xlsxwriter
 
