@@ -148,10 +148,12 @@ class ScorecardModel(_Predicts, ClassifierMixin, BaseEstimator):
             out[name] = bins[name].astype(str).map(lookup).fillna(lookup["Missing"]).to_numpy(dtype=float)
         return pd.DataFrame(out, index=X.index)
 
-    def shortfalls(self, X, k: int = 3, material: float = 5.0) -> list[list[str | None]]:
+    def shortfalls(self, X, k: int = 3, material: float = 5.0, by_indicator=None) -> list[list[str | None]]:
         """For each row, the `k` indicators where it falls furthest short of their best points
-        (None where the shortfall is under `material` points): the top adverse factors."""
-        gaps = self.max_points()[self.selected_] - self.points_by_indicator(X)
+        (None where the shortfall is under `material` points): the top adverse factors.
+        `by_indicator`: `points_by_indicator(X)` when the caller has it already."""
+        by = self.points_by_indicator(X) if by_indicator is None else by_indicator
+        gaps = self.max_points()[self.selected_] - by
         values = gaps.to_numpy()
         order = np.argsort(-values, axis=1)[:, :k]
         names = np.array(gaps.columns, dtype=object)
@@ -166,10 +168,14 @@ class ScorecardModel(_Predicts, ClassifierMixin, BaseEstimator):
     def table(self) -> pd.DataFrame:
         """Indicator, bin and points: the published criteria."""
         check_is_fitted(self, "scorecard_")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            t = self.scorecard_.table(style="detailed")
-        return t.rename(columns={"Variable": "indicator", "Bin": "bin", "Points": "points"})
+        cached = self.__dict__.get("_table_cache")
+        if cached is None or cached[0] is not self.scorecard_:  # refitted since
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                t = self.scorecard_.table(style="detailed")
+            cached = (self.scorecard_, t.rename(columns={"Variable": "indicator", "Bin": "bin", "Points": "points"}))
+            self.__dict__["_table_cache"] = cached
+        return cached[1].copy()
 
 
 class ChallengerModel(_Predicts, ClassifierMixin, BaseEstimator):

@@ -78,10 +78,10 @@ def neutral_points(card) -> pd.Series:
     return neutral.groupby(regular["indicator"]).median()
 
 
-def scorecard_contributions(card, X: pd.DataFrame) -> tuple[float, pd.DataFrame]:
+def scorecard_contributions(card, X: pd.DataFrame, by_indicator=None) -> tuple[float, pd.DataFrame]:
     """(base value, points above or below neutral per indicator); base + row sums = total points."""
     neutral = neutral_points(card)
-    by = card.points_by_indicator(X)
+    by = card.points_by_indicator(X) if by_indicator is None else by_indicator
     return float(neutral[by.columns].sum()), by - neutral[by.columns]
 
 

@@ -69,6 +69,12 @@ def rated_dates(subject: str, home=None) -> list[dt.date]:
 
 
 def _in_default(subject: str, subject_id: str, as_of: dt.date, home=None) -> bool:
+    """From the stored ratings of that date (graded D) when there are some, else from the records."""
+    stored = sorted((workspace.home(home) / "published" / "ratings" / subject / f"as_of={as_of}").glob("ratings_*.parquet"))
+    if stored:
+        hit = pq.read_table(stored[-1], columns=["grade"], filters=[("subject_id", "=", subject_id)]).column("grade").to_pylist()
+        if hit:
+            return hit[0] == grades.rating_config().default_grade
     with warehouse.connect(home, read_only=True) as con:
         lab = snapshots.labels(con, subject, as_of)
     hit = lab.loc[lab["subject_id"] == subject_id, "in_default"]
@@ -97,8 +103,9 @@ def explain(subject_id: str, as_of: dt.date | None = None, *, purpose: str | Non
     X = row[list(card.feature_names_in_)]
     in_default = _in_default(subject, subject_id, as_of, home)
     pd_ = float(m["champion"].predict_proba(X)[:, 1][0])
-    points = float(card.points(X)[0])
-    reasons = scoring.reasons(card, X)
+    by = card.points_by_indicator(X)  # once: points, reasons and contributions all come from it
+    points = float(by.sum(axis=1).iloc[0])
+    reasons = scoring.reasons(card, X, by_indicator=by)
     k = scoring.REASONS
     out = {
         "subject_id": subject_id, "subject_type": subject, "as_of": str(as_of), "in_default": in_default,
@@ -110,9 +117,9 @@ def explain(subject_id: str, as_of: dt.date | None = None, *, purpose: str | Non
         "champion": m["champion_kind"], "model_version": m["champion_version"],
         "criteria_version": m["scorecard_version"],
     }
-    base, contrib = ex.scorecard_contributions(card, X)
+    base, contrib = ex.scorecard_contributions(card, X, by_indicator=by)
     out_models = {"scorecard": {"version": m["scorecard_version"], "output": "points", "base_value": base,
-                                "contributions": _clean(contrib.iloc[0]), "raw_output": float(ex.raw_output(card, X)[0])}}
+                                "contributions": _clean(contrib.iloc[0]), "raw_output": points}}
     base, contrib = ex.challenger_contributions(boosted, X)
     out_models["challenger"] = {"version": m["challenger_version"], "output": "log-odds before calibration",
                                 "base_value": float(base[0]), "contributions": _clean(contrib.iloc[0]),

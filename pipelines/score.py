@@ -48,10 +48,10 @@ def _text(value) -> str:
     return str(value)
 
 
-def reasons(card, X: pd.DataFrame, k: int = REASONS) -> pd.DataFrame:
+def reasons(card, X: pd.DataFrame, k: int = REASONS, by_indicator=None) -> pd.DataFrame:
     """The top adverse factors as short sentences from the declarations and the subject's values."""
     cat = catalogue()
-    picked = np.array(card.shortfalls(X, k, MATERIAL_POINTS), dtype=object).reshape(len(X), k)
+    picked = np.array(card.shortfalls(X, k, MATERIAL_POINTS, by_indicator), dtype=object).reshape(len(X), k)
     out = {}
     for j in range(k):
         en = np.full(len(X), None, dtype=object)
