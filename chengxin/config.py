@@ -178,6 +178,16 @@ class CoverageSettings(Strict):
     min_expected_records: float = Field(5, ge=0)
 
 
+class DashboardSettings(Strict):
+    # Where people open the MLflow UI (`mlflow ui --backend-store-uri sqlite:///$CHENGXIN_HOME/mlflow.db`);
+    # the dashboard links each model's run there.
+    mlflow_ui_url: str = "http://127.0.0.1:5000"
+    # Dashboard snapshots kept besides the current one.
+    snapshots_kept: int = Field(2, ge=0)
+    # Monthly sources: months of records shown behind a look-up.
+    records_months: int = Field(24, gt=0)
+
+
 class Downturn(Strict):
     start_fraction: float = Field(ge=0, le=1)
     months: int = Field(ge=0)
@@ -237,6 +247,7 @@ class Settings(Strict):
     ingest: IngestSettings
     coverage: CoverageSettings
     generator: GeneratorSettings
+    dashboard: DashboardSettings = DashboardSettings()
 
 
 # --- loading -------------------------------------------------------------------------

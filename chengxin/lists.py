@@ -1,0 +1,207 @@
+"""The red list and the black list: configured rules (``chengxin/conf/lists.yaml``) over the
+records and the public tiers on a rating date.
+
+Each entry says which rule put the subject there, the measures it triggers, when it started
+and when it ends (or ended: repaired, lifted or expired). Rules are SQL conditions over a
+source's current records, evaluated in an in-memory DuckDB over whatever tables the caller
+registers (the dashboard's Parquet snapshot), so the warehouse is never opened here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from importlib import resources
+from typing import Literal
+
+import duckdb
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from chengxin import config
+
+COLUMNS = ["list", "rule", "text_zh", "text_en", "subject_id", "subject_type", "start", "ends", "status", "records",
+           "reference", "measures_zh", "measures_en"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Words(_Strict):
+    zh: str
+    en: str
+
+
+class Repaired(_Strict):
+    flag: str
+    date: str
+
+
+class LiftedBy(_Strict):
+    where: str
+    match: str
+
+
+class Rule(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    list: Literal["red", "black"]
+    subjects: tuple[config.SubjectType, ...]
+    text: Words
+    measures: Words
+    source: str | None = None
+    where: str = "TRUE"
+    start: str | None = None
+    until: str | None = None
+    months: int | None = Field(None, gt=0)
+    publicity: str | None = None
+    repaired: Repaired | None = None
+    lifted_by: LiftedBy | None = None
+    tiers: tuple[str, ...] = ()
+    require_tiers: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _check(self):
+        if bool(self.source) == bool(self.tiers):
+            raise ValueError(f"rule {self.name}: give either a source or tiers")
+        if self.source:
+            src = config.sources()[self.source]
+            cols = set(src.column_names)
+            for c in (self.start, self.until, self.repaired and self.repaired.flag,
+                      self.repaired and self.repaired.date, self.lifted_by and self.lifted_by.match):
+                if c and c not in cols:
+                    raise ValueError(f"rule {self.name}: {c!r} is not a column of {self.source}")
+            if not self.start:
+                raise ValueError(f"rule {self.name}: a record rule needs `start`")
+            if not set(self.subjects) <= set(src.subjects):
+                raise ValueError(f"rule {self.name}: {self.source} does not hold records of {self.subjects}")
+        if self.publicity is None and self.months is None:
+            raise ValueError(f"rule {self.name}: give `months` or `publicity` (how an entry ends)")
+        if self.repaired and not self.publicity:
+            raise ValueError(f"rule {self.name}: a repaired entry ends after its minimum publicity period: give `publicity`")
+        if self.list == "black" and self.require_tiers:
+            raise ValueError(f"rule {self.name}: require_tiers is for red-list rules")
+        return self
+
+
+class ListsConfig(_Strict):
+    show_ended_months: int = Field(12, ge=0)
+    rules: tuple[Rule, ...]
+
+    @model_validator(mode="after")
+    def _unique(self):
+        names = [r.name for r in self.rules]
+        if len(names) != len(set(names)):
+            raise ValueError("list rule names must be unique")
+        from chengxin.features.sql import feature_settings
+
+        known = feature_settings().publicity_months
+        for r in self.rules:
+            if r.publicity and r.publicity not in known:
+                raise ValueError(f"rule {r.name}: publicity {r.publicity!r} is none of {', '.join(known)}")
+        return self
+
+
+@functools.cache
+def lists_config() -> ListsConfig:
+    text = resources.files("chengxin.conf").joinpath("lists.yaml").read_text("utf-8")
+    return ListsConfig.model_validate(yaml.safe_load(text))
+
+
+def _months(dates: pd.Series, months: int) -> pd.Series:
+    return dates + pd.DateOffset(months=int(months))
+
+
+def _record_entries(con: duckdb.DuckDBPyConnection, rule: Rule, as_of: dt.date) -> pd.DataFrame:
+    from chengxin.features.sql import feature_settings
+
+    src = config.sources()[rule.source]
+    key = " || ' ' || ".join(f"coalesce(CAST(\"{k}\" AS VARCHAR), '')" for k in src.key if k != "subject_id")
+    typed = "subject_type" if "subject_type" in src.column_names else f"'{src.subjects[0]}'"
+    cols = [f"subject_id, {typed} AS subject_type, CAST(\"{rule.start}\" AS DATE) AS start",
+            f"CAST(\"{rule.until}\" AS DATE) AS until" if rule.until else "CAST(NULL AS DATE) AS until",
+            f"coalesce(CAST(\"{rule.repaired.flag}\" AS BOOLEAN), false) AS repaired, CAST(\"{rule.repaired.date}\" AS DATE) AS repair_date"
+            if rule.repaired else "false AS repaired, CAST(NULL AS DATE) AS repair_date",
+            f"CAST(\"{rule.lifted_by.match}\" AS VARCHAR) AS match_key" if rule.lifted_by else "NULL AS match_key",
+            f"{key or 'NULL'} AS reference"]
+    subjects = ", ".join(f"'{s}'" for s in rule.subjects)
+    day = f"DATE '{as_of}'"
+    rows = con.execute(f"SELECT {', '.join(cols)} FROM {src.table} WHERE ({rule.where}) AND {typed} IN ({subjects}) "
+                       f"AND received_date <= {day} AND \"{rule.start}\" <= {day}").df()
+    if rows.empty:
+        return rows
+    for c in ("start", "until", "repair_date"):
+        rows[c] = pd.to_datetime(rows[c])
+    if rule.publicity:
+        period = feature_settings().publicity_months[rule.publicity]
+        max_months, min_months = period.max, period.min
+    else:
+        max_months, min_months = rule.months, None
+    ends = _months(rows["start"], max_months)
+    reason = pd.Series("expired", index=rows.index, dtype=object)
+    if rule.until:
+        has = rows["until"].notna()
+        ends = ends.where(~has, rows["until"])
+    if rule.repaired:
+        fixed = rows["repaired"].astype(bool) & rows["repair_date"].notna()
+        repair_end = np.maximum(rows["repair_date"], _months(rows["start"], min_months))
+        earlier = fixed & (repair_end < ends)
+        ends = ends.where(~earlier, repair_end)
+        reason = reason.where(~earlier, "repaired")
+    if rule.lifted_by:
+        lifts = con.execute(f"SELECT CAST(\"{rule.lifted_by.match}\" AS VARCHAR) AS match_key, subject_id, "
+                            f"min(CAST(\"{src.event_date}\" AS DATE)) AS lifted FROM {src.table} "
+                            f"WHERE ({rule.lifted_by.where}) AND received_date <= {day} GROUP BY ALL").df()
+        lifts["lifted"] = pd.to_datetime(lifts["lifted"])
+        rows = rows.merge(lifts, on=["match_key", "subject_id"], how="left")
+        lifted = rows["lifted"].notna() & (rows["lifted"] >= rows["start"]) & (rows["lifted"] < ends.to_numpy())
+        ends = pd.Series(np.where(lifted, rows["lifted"], ends), index=rows.index)
+        reason = reason.where(~lifted, "lifted")
+    rows["ends"] = pd.to_datetime(ends)
+    rows["end_reason"] = reason
+    return rows
+
+
+def build(con: duckdb.DuckDBPyConnection, ratings: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """Every list entry on `as_of`: active entries, and entries that ended within
+    `show_ended_months` (status repaired, lifted or expired). `con` holds the record tables
+    (``rec_<source>``) as tables or views; `ratings` has subject_id, subject_type and tier."""
+    cfg = lists_config()
+    day = pd.Timestamp(as_of)
+    since = day - pd.DateOffset(months=cfg.show_ended_months)
+    tiers = ratings.set_index("subject_id")["tier"] if len(ratings) else pd.Series(dtype=object)
+    parts = []
+    for rule in cfg.rules:
+        if rule.tiers:
+            hit = ratings[ratings["tier"].isin(rule.tiers) & ratings["subject_type"].isin(rule.subjects)]
+            rows = pd.DataFrame({"subject_id": hit["subject_id"].to_numpy(), "subject_type": hit["subject_type"].to_numpy(),
+                                 "start": day, "ends": _months(pd.Series(day, index=range(len(hit))), rule.months).to_numpy(),
+                                 "end_reason": "next evaluation", "reference": None})
+        else:
+            rows = _record_entries(con, rule, as_of)
+        if rows.empty:
+            continue
+        rows = rows[rows["ends"] > since]
+        if rows.empty:
+            continue
+        rows = rows.assign(active=rows["ends"] > day)
+        # one entry per subject: the record whose entry lasts longest; `records` counts the active ones
+        counts = rows.groupby("subject_id")["active"].sum()
+        rows = rows.sort_values(["subject_id", "ends"]).groupby("subject_id", as_index=False).tail(1)
+        rows["records"] = rows["subject_id"].map(counts).astype(int)
+        rows["status"] = np.where(rows["active"], "active", rows["end_reason"])
+        if rule.require_tiers:
+            rows = rows[rows["subject_id"].map(tiers).isin(rule.require_tiers)]
+        rows = rows.assign(list=rule.list, rule=rule.name, text_zh=rule.text.zh, text_en=rule.text.en,
+                           measures_zh=rule.measures.zh, measures_en=rule.measures.en)
+        parts.append(rows)
+    if not parts:
+        return pd.DataFrame(columns=COLUMNS)
+    out = pd.concat(parts, ignore_index=True)
+    black = set(out.loc[(out["list"] == "black") & (out["status"] == "active"), "subject_id"])
+    out = out[~((out["list"] == "red") & out["subject_id"].isin(black))]
+    out["start"] = pd.to_datetime(out["start"]).dt.date
+    out["ends"] = pd.to_datetime(out["ends"]).dt.date
+    return out.sort_values(["list", "rule", "ends"], ascending=[True, True, False], ignore_index=True)[COLUMNS]

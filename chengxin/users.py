@@ -1,0 +1,188 @@
+"""Dashboard users, roles and the masking policy (``chengxin/conf/roles.yaml``).
+
+Passwords are checked against bcrypt hashes; a workspace replaces the demo users with its own
+in ``$CHENGXIN_HOME/users.yaml``. Personal data (individuals' ID numbers and names, and every
+column the data contract marks ``personal``) is masked for every role whose
+``personal_data`` is ``masked``.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from chengxin import config, identifiers, workspace
+
+PUBLIC = "public"
+PAGES = ("overview", "lookup", "warning", "criteria", "models", "coverage", "publication", "audit")
+RATING_PARTS = ("tier", "grade", "pd", "score", "reasons", "contributions", "history", "records", "repair")
+# A hash of nothing anyone can type: unknown users cost as much time as known ones.
+_DUMMY = "$2b$12$KLTuPemuhoDn0YJM0f63vu3Hwx.KY6G2lL1CRbJlpImLbYCFFUnE."
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Role(_Strict):
+    name: str = ""
+    zh: str
+    en: str
+    pages: tuple[str, ...]
+    rating: tuple[str, ...]
+    individuals: bool = False
+    personal_data: Literal["masked", "full"] = "masked"
+    lists: tuple[config.SubjectType, ...] = ("enterprise",)
+    open_alerts: bool = False
+    act_on_alerts: bool = False
+    read_comments: bool = False
+    refresh: bool = False
+
+    @model_validator(mode="after")
+    def _known(self):
+        for p in self.pages:
+            if p not in PAGES:
+                raise ValueError(f"unknown page {p!r}; pages are {', '.join(PAGES)}")
+        for r in self.rating:
+            if r not in RATING_PARTS:
+                raise ValueError(f"unknown rating part {r!r}; parts are {', '.join(RATING_PARTS)}")
+        if "warning" in self.pages and "records" not in self.rating:
+            raise ValueError("a role on the early-warning desk must see records (the alerts' evidence)")
+        return self
+
+    def sees(self, part: str) -> bool:
+        return part in self.rating
+
+    @property
+    def masked(self) -> bool:
+        return self.personal_data == "masked"
+
+    def label(self, lang: str = "zh") -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+class User(_Strict):
+    username: str = ""
+    display: str = ""
+    role: str
+    password_bcrypt: str = Field(pattern=r"^\$2[aby]\$\d\d\$.{53}$")
+
+
+class RolesConfig(_Strict):
+    roles: dict[str, Role]
+    users: dict[str, User]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _names(cls, data):
+        for name, body in (data.get("roles") or {}).items():
+            body.setdefault("name", name)
+        for name, body in (data.get("users") or {}).items():
+            body.setdefault("username", name)
+        return data
+
+    @model_validator(mode="after")
+    def _check(self):
+        if PUBLIC not in self.roles:
+            raise ValueError(f"the role {PUBLIC!r} (no login) must be declared")
+        public = self.roles[PUBLIC]
+        if public.individuals or not public.masked or "individual" in public.lists:
+            raise ValueError("the public role may never reach individuals' data")
+        for u in self.users.values():
+            if u.role not in self.roles:
+                raise ValueError(f"user {u.username!r} has the unknown role {u.role!r}")
+            if u.role == PUBLIC:
+                raise ValueError(f"user {u.username!r}: the public role needs no login")
+        return self
+
+
+def roles_config(home=None) -> RolesConfig:
+    """The package's roles and demo users; ``$CHENGXIN_HOME/users.yaml`` may override roles
+    (deep-merged) and replace the users."""
+    override = workspace.home(home) / "users.yaml"
+    return _roles_config(override, override.stat().st_mtime_ns if override.exists() else None)
+
+
+@functools.lru_cache(maxsize=8)
+def _roles_config(override: Path, _mtime: int | None) -> RolesConfig:
+    data = yaml.safe_load(resources.files("chengxin.conf").joinpath("roles.yaml").read_text("utf-8"))
+    if override.exists():
+        try:
+            extra = yaml.safe_load(override.read_text("utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise workspace.UserError(f"{override} is not valid YAML: {exc}") from None
+        if "roles" in extra:
+            data["roles"] = config.deep_merge(data["roles"], extra["roles"])
+        if "users" in extra:
+            data["users"] = extra["users"]
+    return RolesConfig.model_validate(data)
+
+
+def role(name: str | None, home=None) -> Role:
+    cfg = roles_config(home)
+    return cfg.roles.get(name or PUBLIC, cfg.roles[PUBLIC])
+
+
+def authenticate(username: str, password: str, home=None) -> User | None:
+    """The user when the password matches its bcrypt hash, else None."""
+    import bcrypt
+
+    user = roles_config(home).users.get((username or "").strip())
+    hashed = user.password_bcrypt if user else _DUMMY
+    ok = bcrypt.checkpw((password or "").encode("utf-8"), hashed.encode("ascii"))
+    return user if (ok and user) else None
+
+
+def hash_password(password: str) -> str:
+    """A bcrypt hash for users.yaml."""
+    import bcrypt
+
+    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(12)).decode("ascii")
+
+
+# --- masking ------------------------------------------------------------------------------
+
+
+def show_id(subject_id: str, subject_type: str, r: Role) -> str:
+    if subject_type == "individual" and r.masked:
+        return identifiers.mask_resident_id(subject_id)
+    return subject_id
+
+
+def show_name(name, subject_type: str, r: Role):
+    if subject_type == "individual" and r.masked:
+        return identifiers.mask_name(name)
+    return name
+
+
+def personal_columns(source: str) -> list[str]:
+    """Columns of a source that hold personal data (declared `personal`, or an individual's ID)."""
+    src = config.sources()[source]
+    return [c.name for c in src.columns if c.personal or (c.type == "code" and c.subject == "individual")]
+
+
+def mask_frame(frame: pd.DataFrame, r: Role, *, source: str | None = None, id_col: str = "subject_id",
+               type_col: str = "subject_type", name_col: str | None = "name") -> pd.DataFrame:
+    """A copy of `frame` with personal data masked as the role requires: individuals' IDs and
+    names, and the source's personal columns."""
+    if not r.masked or frame.empty:
+        return frame
+    out = frame.copy()
+    people = out[type_col].eq("individual") if type_col in out else pd.Series(False, index=out.index)
+    if id_col in out:
+        out[id_col] = out[id_col].astype(object)
+        out.loc[people, id_col] = out.loc[people, id_col].map(identifiers.mask_resident_id)
+    if name_col and name_col in out:
+        out[name_col] = out[name_col].astype(object)
+        out.loc[people, name_col] = out.loc[people, name_col].map(identifiers.mask_name)
+    for col in personal_columns(source) if source else []:
+        if col in out and col != id_col:
+            out[col] = out[col].map(lambda v: identifiers.mask_resident_id(v) if isinstance(v, str) and len(v) >= 15
+                                    else (identifiers.mask_name(v) if isinstance(v, str) else v))
+    return out
