@@ -452,6 +452,34 @@ def publish_ratings(subject: Subject = "enterprise", as_json: JsonFlag = False):
     report(result, as_json, f"{result['rows']:,} {subject} ratings as of {result['as_of']} published -> {result['out']}")
 
 
+@app.command("app")
+def app_command(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to serve on.")] = 8501,
+    address: Annotated[str, typer.Option(help="Address to listen on (default this machine only).")] = "127.0.0.1",
+    refresh: Annotated[bool, typer.Option("--refresh/--no-refresh", help="Refresh the dashboard's data snapshot before starting.")] = True,
+):
+    """Start the dashboard (Streamlit, headless, no telemetry) on the last published snapshot."""
+    import os
+    import subprocess
+
+    from chengxin import dashboard
+
+    if refresh:
+        try:
+            result = dashboard.refresh()
+            err.print(f"dashboard snapshot {result['snapshot']} ({'new' if result['new'] else 'unchanged'})")
+        except UserError as exc:  # nothing rated yet, or the warehouse is being written: serve what there is
+            err.print(f"dashboard snapshot not refreshed: {exc}")
+    env = dict(os.environ, CHENGXIN_HOME=str(workspace.home()), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    cmd = [sys.executable, "-m", "streamlit", "run", str(dashboard.app_path()), *dashboard.streamlit_flags(port, address)]
+    err.print(f"chengxin dashboard on http://{address}:{port} (Ctrl+C stops it)")
+    try:
+        code = subprocess.call(cmd, env=env)
+    except KeyboardInterrupt:
+        code = 0
+    raise typer.Exit(code)
+
+
 def main() -> None:
     try:
         app()

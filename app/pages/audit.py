@@ -1,0 +1,21 @@
+"""Audit log (审计日志): every look-up of an individual, for the office admin."""
+
+import streamlit as st
+
+from chengxin import dashboard, ui
+
+ui.guard("audit")
+st.title(ui.L("page_audit"))
+log = dashboard.audit_log(ui.role())
+c = st.columns(2)
+who = c[0].multiselect(ui.L("user"), sorted(log["user"].unique()) if len(log) else [], key="audit_users")
+what = c[1].multiselect(ui.L("action"), sorted(log["action"].unique()) if len(log) else [], key="audit_actions")
+shown = log
+if who:
+    shown = shown[shown["user"].isin(who)]
+if what:
+    shown = shown[shown["action"].isin(what)]
+ui.table(shown, {"at": "at", "user": "user", "role": "role", "action": "action", "subject_id": "subject_id",
+                 "purpose": "purpose_col"}, height=480)
+if len(shown):
+    ui.downloads(shown, "audit_log", key="audit")

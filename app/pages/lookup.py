@@ -1,0 +1,145 @@
+"""1. Credit lookup (信用查询)."""
+
+import streamlit as st
+
+from chengxin import charts, dashboard, i18n, ui
+from chengxin.models import grades
+
+lang, r = ui.lang(), ui.role()
+snap = ui.guard("lookup")
+st.title(ui.L("page_lookup"))
+if snap is None:
+    st.stop()
+
+query = st.text_input(ui.L("lookup_query"), key="lookup_query", placeholder=ui.L("search_placeholder"))
+if r.individuals:
+    st.caption(ui.L("id_search_hint"))
+if not query.strip():
+    st.stop()
+
+kind = dashboard.classify(query)
+if kind == "resident_id" and not r.individuals:
+    st.warning(ui.L("individuals_not_allowed"))
+    st.stop()
+found = dashboard.search(snap, query, r)
+if found.empty:
+    st.info(ui.L("no_match"))
+    st.stop()
+if len(found) > 1:
+    labels = [f"{row.name} · {row.subject_id} · {row.tier if isinstance(row.tier, str) else '—'}" for row in found.itertuples()]
+    pick = st.radio(ui.L("pick"), list(range(len(found))), format_func=lambda i: labels[i], key="lookup_pick")
+else:
+    pick = 0
+chosen = found.iloc[pick]
+subject_id = query.strip().upper() if kind == "resident_id" else chosen["subject_id"]
+
+if chosen["subject_type"] == "individual":
+    held = st.session_state.get("lookup_result")
+    if not held or held["subject_id"] != subject_id:
+        with st.form("purpose_form"):
+            purpose = st.text_input(ui.L("purpose"), key="lookup_purpose")
+            go = st.form_submit_button(ui.L("search"), key="lookup_go")
+        if not go:
+            st.stop()
+        try:
+            held = dashboard.lookup(snap, subject_id, r, user=ui.username(), purpose=purpose)
+        except dashboard.NeedsPurpose:
+            st.warning(ui.L("purpose_needed"))
+            st.stop()
+        except dashboard.NotAllowed:
+            st.warning(ui.L("individuals_not_allowed"))
+            st.stop()
+        st.session_state["lookup_result"] = held
+    result = held
+else:
+    result = dashboard.lookup(snap, subject_id, r, user=ui.username())
+
+# --- the subject --------------------------------------------------------------------------
+st.header(result["name"] or result["display_id"])
+where = [i18n.county(result["county"], lang)] + ([i18n.industry(result["industry"], lang)] if result.get("industry") else [])
+st.caption(f"{result['display_id']} · " + " · ".join(where) + f" · {ui.L('as_of')} {result['as_of'] or '—'}")
+if result.get("audited"):
+    st.caption(ui.L("audited_note"))
+if not result["rated"]:
+    st.info(ui.L("no_data"))
+if "explain_unavailable" in result["notes"]:
+    st.info(ui.L("explain_unavailable"))
+if "model_changed" in result["notes"]:
+    st.caption(ui.L("model_changed"))
+
+if result.get("tier"):
+    words = result.get("tier_words") or {}
+    colour = {"A": "green", "B": "blue", "C": "orange", "D": "red"}.get(result["tier"], "gray")
+    cols = st.columns(4)
+    with cols[0]:
+        st.caption(ui.L("tier"))
+        st.badge(f"{result['tier']} · {words.get(lang, '')}", color=colour)
+    if "grade" in result:
+        cols[1].metric(ui.L("grade"), result["grade"])
+    if "pd" in result:
+        cols[2].metric(ui.L("pd"), i18n.pct(result["pd"], lang))
+    if "score" in result:
+        cols[3].metric(ui.L("score"), i18n.number(result["score"], lang, 1))
+    if words.get("measures"):
+        st.markdown(f"**{ui.L('measures')}:** {words['measures'][lang]}")
+    if not r.sees("grade"):
+        st.caption(ui.L("tier_only_note"))
+
+if result.get("reasons"):
+    st.subheader(ui.L("reasons"))
+    for line in result["reasons_zh" if lang == "zh" else "reasons"]:
+        st.markdown(f"- {line}")
+
+present = {"contributions": "contributions" in result, "history": "history" in result, "records": "records" in result,
+           "repair": "repair_path" in result or bool(result.get("repair_note")), "lists": "lists" in result}
+labels = {"contributions": "waterfall", "history": "history", "records": "records", "repair": "repair", "lists": "on_lists"}
+parts = [(p, labels[p]) for p, ok in present.items() if ok]
+tabs = st.tabs([ui.L(label) for _, label in parts]) if parts else []
+for (part, _), tab in zip(parts, tabs):
+    with tab:
+        if part == "contributions":
+            card = result["contributions"]["scorecard"]
+            st.plotly_chart(charts.waterfall(dashboard.contribution_table(card, result["subject_type"], lang), lang,
+                                             ui.L("waterfall")), key="waterfall")
+            with st.expander(ui.L("waterfall_boosted")):
+                boosted = result["contributions"]["challenger"]
+                st.plotly_chart(charts.waterfall(dashboard.contribution_table(boosted, result["subject_type"], lang), lang,
+                                                 digits=3), key="waterfall_boosted")
+        elif part == "history":
+            h = result["history"]
+            if h.empty:
+                st.caption(ui.L("no_data"))
+            else:
+                st.plotly_chart(charts.history(h, grades.rating_config().grades, lang), key="history")
+                ui.table(h.assign(as_of=h["as_of"].dt.date, pd=h["pd"].map(lambda x: i18n.pct(x, lang))),
+                         {"as_of": "as_of", "grade": "grade", "tier": "tier", "pd": "pd", "score": "score"})
+        elif part == "records":
+            if not result["records"]:
+                st.caption(ui.L("records_none"))
+            for source, frame in result["records"].items():
+                with st.expander(f"{dashboard.source_label(source, lang)} · {i18n.number(len(frame), lang)}"):
+                    ui.table(frame.drop(columns=["subject_id", "subject_type"], errors="ignore"),
+                             dashboard.record_columns(source, lang))
+        elif part == "repair":
+            steps = result.get("repair_path") or []
+            if result.get("repair_note"):
+                st.info(result["repair_note"])
+            elif not steps:
+                st.caption(ui.L("repair_none"))
+            else:
+                if result.get("repair_reachable") is False:
+                    st.caption(ui.L("repair_unreachable"))
+                for k, step in enumerate(steps, 1):
+                    after = f"{ui.L('grade')} {step['grade']} · {ui.L('pd')} {i18n.pct(step['pd'], lang)}" if r.sees("grade") \
+                        else f"{ui.L('tier')} {step.get('tier', '')}"
+                    months = f" · {ui.L('months_to_show')}: {step['months']}" if step.get("months") else ""
+                    st.markdown(f"{k}. {step['text_zh'] if lang == 'zh' else step['text_en']} → {after}{months}")
+        elif part == "lists":
+            e = result["lists"]
+            if e.empty:
+                st.caption(ui.L("no_data"))
+            else:
+                ui.table(e.assign(status=e["status"].map(lambda s: i18n.word(i18n.STATUS, s, lang)))[
+                    ["list", f"text_{lang}", "status", "start", "ends", f"measures_{lang}"]],
+                    {f"text_{lang}": "rule", "status": "status", "start": "start", "ends": "ends",
+                     f"measures_{lang}": "measures"})

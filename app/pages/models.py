@@ -1,0 +1,55 @@
+"""4. Models & monitoring (模型与监测)."""
+
+import streamlit as st
+
+from chengxin import charts, dashboard, i18n, ui
+
+lang = ui.lang()
+snap = ui.guard("models")
+st.title(ui.L("page_models"))
+if snap is None:
+    st.stop()
+
+subject = st.radio(ui.L("subject_type"), ["enterprise", "individual"], horizontal=True, key="models_subject",
+                   format_func=lambda s: i18n.t(s, lang))
+summary = dashboard.models_summary(snap, subject)
+if not summary:
+    st.info(ui.L("no_data"))
+    st.stop()
+
+st.subheader(ui.L("metrics"))
+st.dataframe(dashboard.model_metrics(summary, lang), hide_index=True)
+links = [f"[{ui.L(alias)} v{summary[alias]['version']}]({dashboard.mlflow_link(summary[alias])})"
+         for alias in ("champion", "challenger") if alias in summary]
+if "monitoring" in summary:
+    links.append(f"[{ui.L('psi')}]({dashboard.mlflow_link(summary['monitoring'])})")
+st.markdown(f"{ui.L('mlflow_run')}: " + " · ".join(links))
+
+st.subheader(ui.L("calibration"))
+cols = st.columns(2)
+for col, alias in zip(cols, ("champion", "challenger")):
+    table = dashboard.validation_by_grade(snap, subject, alias)
+    with col:
+        if table.empty:
+            st.caption(ui.L("no_data"))
+        else:
+            kind = summary[alias]["kind"]
+            st.plotly_chart(charts.calibration(table, lang, f"{ui.L(alias)} · {kind} v{summary[alias]['version']}"),
+                            key=f"calibration_{alias}")
+
+st.subheader(ui.L("roc_ks"))
+for alias in ("champion", "challenger"):
+    figures = [dashboard.model_figure(snap, subject, alias, f) for f in ("roc", "ks")]
+    figures = [f for f in figures if f is not None and f.exists()]
+    if figures:
+        cols = st.columns(len(figures))
+        for col, f in zip(cols, figures):
+            col.image(str(f), caption=f"{ui.L(alias)} · {f.stem}")
+
+st.subheader(ui.L("psi"))
+psi = dashboard.monitoring(snap, subject, "psi")
+if psi.empty:
+    st.caption(ui.L("no_data"))
+else:
+    st.plotly_chart(charts.psi(psi, lang), key="psi")
+    ui.table(psi[psi["status"] != "stable"], {"measure": "measure", "psi": "PSI", "status": "status"})

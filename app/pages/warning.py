@@ -1,0 +1,105 @@
+"""2. Early-warning desk (风险预警)."""
+
+import streamlit as st
+
+from chengxin import charts, dashboard, i18n, ui, users
+
+lang, r = ui.lang(), ui.role()
+snap = ui.guard("warning")
+st.title(ui.L("page_warning"))
+
+alerts = dashboard.alerts()
+queue_tab, migration_tab, risk_tab = st.tabs([ui.L("alert_queue"), ui.L("migration"), ui.L("risk_map")])
+
+with queue_tab:
+    if alerts.empty:
+        st.caption(ui.L("no_data"))
+    else:
+        months = sorted(alerts["as_of"].unique(), reverse=True)
+        c = st.columns(3)
+        month = c[0].selectbox(ui.L("as_of"), months, key="alert_month")
+        types = c[1].multiselect(ui.L("subject_type"), ["enterprise", "individual"], key="alert_types",
+                                 format_func=lambda s: i18n.t(s, lang))
+        show_closed = c[2].toggle(ui.L("show_closed"), key="alert_closed")
+        month_alerts = alerts[alerts["as_of"] == month]
+        c = st.columns(4)
+        counties = c[0].multiselect(ui.L("county"), sorted(month_alerts["county"].dropna().unique()), key="alert_counties",
+                                    format_func=lambda x: i18n.county(x, lang))
+        industries = c[1].multiselect(ui.L("industry"), sorted(month_alerts["industry"].dropna().unique()),
+                                      key="alert_industries", format_func=lambda x: i18n.industry(x, lang))
+        severities = c[2].multiselect(ui.L("severity"), ["high", "medium", "low"], key="alert_severities",
+                                      format_func=lambda s: i18n.word(i18n.SEVERITY, s, lang))
+        signals = c[3].multiselect(ui.L("signal"), dashboard.alert_signals(month_alerts), key="alert_signals")
+        shown = dashboard.filter_alerts(month_alerts, counties=counties, industries=industries, severities=severities,
+                                        signals=signals, subject_types=types,
+                                        statuses=() if show_closed else ("new", "acknowledged"))
+        view = users.mask_frame(shown, r, name_col=None)
+        st.caption(f"{i18n.number(len(view), lang)} / {i18n.number(len(month_alerts), lang)}")
+        ui.table(view.assign(
+            county=view["county"].map(lambda x: i18n.county(x, lang)),
+            industry=view["industry"].map(lambda x: i18n.industry(x, lang)),
+            severity=view["severity"].map(lambda s: i18n.word(i18n.SEVERITY, s, lang)),
+            status=view["status"].map(lambda s: i18n.word(i18n.STATUS, s, lang)),
+            pd=view["pd"].map(lambda x: i18n.pct(x, lang)),
+            reasons=view["reasons_zh" if lang == "zh" else "reasons"])[
+            ["subject_id", "county", "industry", "severity", "signals", "prev_grade", "grade", "pd", "status", "reasons"]],
+            {"subject_id": "subject_id", "county": "county", "industry": "industry", "severity": "severity",
+             "signals": "signal", "grade": "grade", "pd": "pd", "status": "status", "reasons": "reasons"}, height=320)
+
+        if len(shown):
+            ids = shown["subject_id"].tolist()
+            labels = dict(zip(ids, view["subject_id"].tolist()))
+            st.subheader(ui.L("open_alert"))
+            pick = st.selectbox(ui.L("open_alert"), ids, format_func=lambda s: labels[s], key="alert_pick",
+                                label_visibility="collapsed")
+            row = shown[shown["subject_id"] == pick].iloc[0]
+            purpose = None
+            if row["subject_type"] == "individual":
+                purpose = st.text_input(ui.L("open_individual_alert"), key="alert_purpose")
+            opened = st.session_state.get("alert_open")
+            if opened and (opened["as_of"], opened["subject_id"]) != (month, pick):
+                opened = None
+            if opened is None and st.button(ui.L("open_alert"), key="alert_open_button"):
+                try:
+                    opened = dashboard.open_alert(month, pick, r, user=ui.username(), purpose=purpose)
+                    st.session_state["alert_open"] = opened
+                except dashboard.NeedsPurpose:
+                    st.warning(ui.L("purpose_needed"))
+            if opened:
+                st.markdown(f"**{opened['display_id']}** · {i18n.word(i18n.SEVERITY, opened['severity'], lang)} · "
+                            f"{opened['prev_grade'] or '—'} → {opened['grade']} · {ui.L('pd')} {i18n.pct(opened['pd'], lang)}")
+                for line in (opened["reasons_zh"] if lang == "zh" else opened["reasons"]).split(" | "):
+                    st.markdown(f"- {line}")
+                st.markdown(f"**{ui.L('evidence')}**")
+                ui.table(opened["evidence"])
+                st.markdown(f"**{ui.L('notes_history')}**")
+                ui.table(opened["notes"], {"at": "at", "user": "user", "status": "status", "note": "note"})
+                if r.act_on_alerts:
+                    with st.form("alert_action", clear_on_submit=True):
+                        note = st.text_area(ui.L("note"), key="alert_note")
+                        action = st.radio(ui.L("status"), ["acknowledged", "closed", "new"], horizontal=True,
+                                          format_func=lambda s: {"acknowledged": ui.L("acknowledge"), "closed": ui.L("close"),
+                                                                 "new": ui.L("reopen")}[s], key="alert_action_status")
+                        if st.form_submit_button(ui.L("submit"), key="alert_submit"):
+                            dashboard.set_alert_status(month, pick, action, note, r, user=ui.username())
+                            st.session_state.pop("alert_open", None)
+                            st.success(ui.L("saved"))
+                            st.rerun()
+
+with migration_tab:
+    if snap is not None:
+        subject = st.radio(ui.L("subject_type"), ["enterprise", "individual"], horizontal=True, key="migration_subject",
+                           format_func=lambda s: i18n.t(s, lang))
+        m = dashboard.migration_long(snap, subject)
+        if m.empty:
+            st.caption(ui.L("no_data"))
+        else:
+            st.plotly_chart(charts.heatmap(m, lang, ui.L("migration"), colorscale="Blues"), key="migration")
+
+with risk_tab:
+    if snap is not None:
+        rm = dashboard.risk_matrix(snap, lang)
+        if rm.empty:
+            st.caption(ui.L("no_data"))
+        else:
+            st.plotly_chart(charts.heatmap(rm, lang, ui.L("risk_map"), fmt=".1%", colorscale="Reds"), key="risk_map")

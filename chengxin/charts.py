@@ -1,0 +1,104 @@
+"""Plotly figures for the dashboard, built from the frames `chengxin.dashboard` returns."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from chengxin import i18n
+
+TIER_COLOURS = {"A": "#2e7d32", "B": "#1976d2", "C": "#f9a825", "D": "#c62828"}
+FONT = "Noto Sans CJK SC, Noto Sans SC, Microsoft YaHei, PingFang SC, sans-serif"
+
+
+def _layout(fig: go.Figure, title: str | None = None, height: int = 360) -> go.Figure:
+    fig.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+                      font=dict(family=FONT), legend=dict(orientation="h", y=-0.15))
+    return fig
+
+
+def grade_colours(grades: list[str]) -> list[str]:
+    palette = ["#1b5e20", "#2e7d32", "#43a047", "#7cb342", "#c0ca33", "#fdd835", "#fb8c00", "#f4511e", "#e53935", "#8e0000"]
+    return [palette[min(k, len(palette) - 1)] for k in range(len(grades))]
+
+
+def distribution(frame: pd.DataFrame, column: str, lang: str = "zh", title: str | None = None) -> go.Figure:
+    labels = frame[column].astype(str).tolist()
+    colours = [TIER_COLOURS.get(x, "#888") for x in labels] if column == "tier" else grade_colours(labels)
+    text = [f"{i18n.number(c, lang)}<br>{i18n.pct(s, lang, 1)}" for c, s in zip(frame["count"], frame["share"])]
+    fig = go.Figure(go.Bar(x=labels, y=frame["count"], marker_color=colours, text=text, textposition="outside",
+                           hovertemplate="%{x}: %{y:,}<extra></extra>"))
+    fig.update_yaxes(title=i18n.t("subjects", lang), tickformat=",")
+    return _layout(fig, title)
+
+
+def tier_shares(frame: pd.DataFrame, lang: str = "zh", title: str | None = None) -> go.Figure:
+    """Horizontal stacked bars of tier shares per county or industry (long frame with label)."""
+    fig = go.Figure()
+    for tier in ("A", "B", "C", "D"):
+        part = frame[frame["tier"] == tier]
+        fig.add_bar(y=part["label"], x=part["share"], name=tier, orientation="h", marker_color=TIER_COLOURS[tier],
+                    customdata=part["count"], hovertemplate="%{y} · " + tier + ": %{x:.1%} (%{customdata:,})<extra></extra>")
+    fig.update_layout(barmode="stack")
+    fig.update_xaxes(tickformat=".0%", range=[0, 1])
+    n = frame["label"].nunique() if len(frame) else 1
+    return _layout(fig, title, height=max(260, 28 * n + 80))
+
+
+def waterfall(table: pd.DataFrame, lang: str = "zh", title: str | None = None, digits: int = 1) -> go.Figure:
+    measure = ["absolute" if k == "base" else "total" if k == "total" else "relative" for k in table["kind"]]
+    text = [f"{v:+,.{digits}f}" if k in ("indicator", "others") else f"{v:,.{digits}f}"
+            for v, k in zip(table["value"], table["kind"])]
+    fig = go.Figure(go.Waterfall(orientation="h", y=table["label"], x=table["value"], measure=measure, text=text,
+                                 textposition="outside", increasing=dict(marker_color="#2e7d32"),
+                                 decreasing=dict(marker_color="#c62828"), totals=dict(marker_color="#1976d2")))
+    fig.update_yaxes(autorange="reversed")
+    running = [table["value"].iloc[0]]
+    for v, k in zip(table["value"].iloc[1:], table["kind"].iloc[1:]):
+        running.append(v if k == "total" else running[-1] + v)
+    lo, hi = min(running), max(running)
+    pad = max(1e-9, hi - lo) * 0.25
+    if lo > 0 and lo - pad > 0:  # zoom in on the contributions; the base bar is then cut, as usual for waterfalls
+        fig.update_xaxes(range=[lo - pad, hi + pad])
+    return _layout(fig, title, height=max(320, 30 * len(table) + 80))
+
+
+def history(frame: pd.DataFrame, order: list[str], lang: str = "zh", title: str | None = None) -> go.Figure:
+    fig = go.Figure(go.Scatter(x=pd.to_datetime(frame["as_of"]), y=frame["grade"], mode="lines+markers+text",
+                               text=frame["grade"], textposition="top center",
+                               customdata=frame["pd"], hovertemplate="%{x|%Y-%m-%d}: %{y} (PD %{customdata:.2%})<extra></extra>"))
+    fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(order)), type="category")
+    return _layout(fig, title, height=280)
+
+
+def heatmap(matrix: pd.DataFrame, lang: str = "zh", title: str | None = None, fmt: str = ",d", colorscale: str = "Blues",
+            zmin=None, zmax=None, height: int | None = None) -> go.Figure:
+    z = matrix.to_numpy(dtype=float)
+    text = [[("" if pd.isna(v) else format(int(v) if fmt == ",d" else v, fmt)) for v in row] for row in z]
+    fig = go.Figure(go.Heatmap(z=z, x=[str(c) for c in matrix.columns], y=[str(i) for i in matrix.index], text=text,
+                               texttemplate="%{text}", colorscale=colorscale, zmin=zmin, zmax=zmax,
+                               hovertemplate="%{y} · %{x}: %{text}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    return _layout(fig, title, height=height or max(320, 26 * len(matrix) + 100))
+
+
+def calibration(table: pd.DataFrame, lang: str = "zh", title: str | None = None) -> go.Figure:
+    fig = go.Figure()
+    fig.add_bar(x=table["grade"], y=table["observed_rate"], name="observed 实际" if lang == "zh" else "observed",
+                marker_color="#90caf9",
+                error_y=dict(type="data", symmetric=False, array=table["jeffreys_high"] - table["observed_rate"],
+                             arrayminus=table["observed_rate"] - table["jeffreys_low"]))
+    fig.add_scatter(x=table["grade"], y=table["predicted_pd"], mode="markers+lines", name="预测 predicted" if lang == "zh" else "predicted",
+                    marker=dict(color="#c62828", size=9))
+    fig.update_yaxes(type="log", tickformat=".1%", title=i18n.t("pd", lang))
+    return _layout(fig, title)
+
+
+def psi(frame: pd.DataFrame, lang: str = "zh", title: str | None = None, top: int = 15) -> go.Figure:
+    f = frame.sort_values("psi", ascending=False).head(top).iloc[::-1]
+    colours = f["status"].map({"stable": "#2e7d32", "watch": "#f9a825", "shifted": "#c62828"}).fillna("#888")
+    fig = go.Figure(go.Bar(y=f["measure"], x=f["psi"], orientation="h", marker_color=colours,
+                           hovertemplate="%{y}: %{x:.4f}<extra></extra>"))
+    for x, c in ((0.1, "#f9a825"), (0.25, "#c62828")):
+        fig.add_vline(x=x, line_dash="dash", line_color=c)
+    return _layout(fig, title, height=max(300, 24 * len(f) + 80))

@@ -1,0 +1,974 @@
+"""What the dashboard shows, as library functions: pages only lay these out.
+
+The dashboard reads a **published snapshot** (``$CHENGXIN_HOME/published/dashboard/<id>/``),
+never the DuckDB warehouse that pipelines write: `refresh` copies what it needs there once
+(the latest ratings with names, the grade history, the current records by source, the data
+coverage, the red and black lists, the models' validation from MLflow, the portfolio views)
+into a new folder and then moves the ``CURRENT`` pointer to it in one rename. A pipeline run
+that writes new data meanwhile changes nothing the app reads until the next refresh.
+Alerts, their notes, comments and the audit log live in the desk (SQLite, many readers and
+one writer at a time).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import io
+import json
+import os
+import re
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from chengxin import config, desk, i18n, identifiers, users, workspace
+from chengxin.users import Role
+
+SUBJECTS = ("enterprise", "individual")
+POINTER = "CURRENT"
+
+
+# --- the app itself --------------------------------------------------------------------------
+
+
+def app_path() -> Path:
+    """The Streamlit entry script, shipped as the package ``chengxin.app`` (``app/`` in a checkout)."""
+    from importlib import resources
+
+    try:
+        found = Path(str(resources.files("chengxin.app").joinpath("Home.py")))
+        if found.exists():
+            return found
+    except ModuleNotFoundError:
+        pass
+    return Path(__file__).resolve().parents[1] / "app" / "Home.py"
+
+
+def streamlit_flags(port: int = 8501, address: str = "127.0.0.1") -> list[str]:
+    """Headless, no usage statistics, this machine only unless told otherwise, no file watching."""
+    return ["--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.port", str(port),
+            "--server.address", address, "--server.fileWatcherType", "none", "--server.runOnSave", "false",
+            "--client.toolbarMode", "minimal", "--theme.primaryColor", "#c62828"]
+
+
+# --- the snapshot ---------------------------------------------------------------------------
+
+
+def root(home=None) -> Path:
+    return workspace.home(home) / "published" / "dashboard"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    path: Path
+    manifest: dict = field(hash=False, compare=False)
+
+    @property
+    def id(self) -> str:
+        return self.path.name
+
+    def as_of(self, subject: str = "enterprise") -> dt.date | None:
+        day = self.manifest["subjects"].get(subject, {}).get("as_of")
+        return dt.date.fromisoformat(day) if day else None
+
+    @property
+    def home(self) -> Path:
+        return self.path.parents[2]
+
+
+def current(home=None) -> Snapshot | None:
+    """The published snapshot the app reads, or None before the first refresh."""
+    pointer = root(home) / POINTER
+    if not pointer.exists():
+        return None
+    path = root(home) / pointer.read_text("utf-8").strip()
+    manifest = path / "manifest.json"
+    if not manifest.exists():
+        return None
+    return _snapshot(path, manifest.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _snapshot(path: Path, _mtime: int) -> Snapshot:
+    return Snapshot(path, json.loads((path / "manifest.json").read_text("utf-8")))
+
+
+def _ratings_files(home, subject: str) -> dict[str, Path]:
+    """The latest ratings file of each rated date (as_of -> file)."""
+    folder = workspace.home(home) / "published" / "ratings" / subject
+    out = {}
+    for day in sorted(folder.glob("as_of=*")):
+        files = sorted(day.glob("ratings_*.parquet"))
+        if files:
+            out[day.name.split("=", 1)[1]] = files
+    return out
+
+
+def _readable(files: list[Path]) -> Path | None:
+    """The newest file that reads (a file still being written does not)."""
+    for f in reversed(files):
+        try:
+            import pyarrow.parquet as pq
+
+            pq.read_metadata(f)
+            return f
+        except Exception:  # a partial file: the run writing it has not finished
+            continue
+    return None
+
+
+def _inputs(home) -> dict:
+    """What a snapshot is made from: refreshing again with the same inputs changes nothing."""
+    h = workspace.home(home)
+    key = {}
+    for subject in SUBJECTS:
+        files = _ratings_files(home, subject)
+        key[subject] = {d: _readable(f).name if _readable(f) else None for d, f in files.items()}
+    for name in ("warehouse.duckdb", "mlflow.db"):
+        p = h / name
+        key[name] = p.stat().st_mtime_ns if p.exists() else None
+    mon = h / "published" / "monitoring"
+    key["monitoring"] = sorted(str(p.relative_to(mon)) for p in mon.glob("*/as_of=*/*.parquet")) if mon.exists() else []
+    return key
+
+
+def refresh(home=None, *, force: bool = False) -> dict:
+    """Build a new snapshot from the published ratings, the warehouse (read-only, briefly)
+    and MLflow, then switch the app to it. Unchanged inputs keep the current snapshot."""
+    started = time.perf_counter()
+    inputs = _inputs(home)
+    now = current(home)
+    if now and not force and now.manifest.get("inputs") == inputs:
+        return {"snapshot": now.id, "new": False, "path": str(now.path)}
+    if not any(inputs[s] for s in SUBJECTS):
+        raise workspace.UserError("no ratings yet: run `chengxin score --as-of latest` first")
+    base = root(home)
+    base.mkdir(parents=True, exist_ok=True)
+    sid = f"{time.strftime('%Y%m%dT%H%M%S')}_{uuid.uuid4().hex[:6]}"
+    tmp = base / f".building-{sid}"
+    tmp.mkdir()
+    try:
+        manifest = _build(home, tmp, inputs)
+        manifest.update({"id": sid, "created_at": dt.datetime.now().isoformat(timespec="seconds"), "inputs": inputs,
+                         "seconds": round(time.perf_counter() - started, 1)})
+        (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1, default=str), "utf-8")
+        final = base / sid
+        tmp.rename(final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    pointer_tmp = base / f".{POINTER}.{sid}"
+    pointer_tmp.write_text(sid, "utf-8")
+    os.replace(pointer_tmp, base / POINTER)
+    _prune(home, keep=config.settings(home).dashboard.snapshots_kept)
+    return {"snapshot": sid, "new": True, "path": str(final), **{k: manifest[k] for k in ("subjects", "seconds")}}
+
+
+def ensure(home=None) -> Snapshot | None:
+    """The current snapshot; the first one is built on first use (None when there is nothing
+    to show yet, or the warehouse is busy and no snapshot exists)."""
+    snap = current(home)
+    if snap is not None:
+        return snap
+    try:
+        refresh(home)
+    except workspace.UserError:
+        return None
+    return current(home)
+
+
+def _prune(home, keep: int) -> None:
+    base = root(home)
+    cur = (base / POINTER).read_text("utf-8").strip()
+    old = sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != cur)
+    for p in old[:max(0, len(old) - keep)]:
+        shutil.rmtree(p, ignore_errors=True)
+
+
+def _pinyin(names: pd.Series) -> tuple[list[str], list[str]]:
+    from pypinyin import Style, lazy_pinyin
+
+    full, initials = [], []
+    for n in names.fillna("").astype(str):
+        syl = lazy_pinyin(n, errors="default")
+        full.append("".join(syl).lower().replace(" ", ""))
+        initials.append("".join(lazy_pinyin(n, style=Style.FIRST_LETTER, errors="default")).lower().replace(" ", ""))
+    return full, initials
+
+
+def _build(home, out: Path, inputs: dict) -> dict:
+    from chengxin import lists, warehouse
+
+    manifest: dict = {"subjects": {}, "warnings": []}
+    settings = config.settings(home)
+    # ratings: the latest file of the latest rated date, and every rated date's grades (history)
+    ratings, history = [], []
+    for subject in SUBJECTS:
+        files = _ratings_files(home, subject)
+        if not files:
+            continue
+        for day, fs in files.items():
+            f = _readable(fs)
+            if f is None:
+                continue
+            frame = pd.read_parquet(f)
+            history.append(frame[["subject_id", "subject_type", "as_of", "pd", "score", "grade", "tier", "model_version",
+                                  "criteria_version"]])
+        latest_day = max(d for d, fs in files.items() if _readable(fs))
+        latest = pd.read_parquet(_readable(files[latest_day]))
+        ratings.append(latest)
+        manifest["subjects"][subject] = {"as_of": latest_day, "ratings_file": str(_readable(files[latest_day])),
+                                         "rated": len(latest), "dates": sorted(files)}
+    (out / "records").mkdir()
+    with warehouse.connect(home, read_only=True) as con:
+        firms = con.execute("SELECT subject_id, name, entity_type, industry, subject_county AS county, status, "
+                            "registration_date, registered_capital, legal_rep_id FROM rec_registration "
+                            "WHERE _superseded_on IS NULL").df()
+        people = con.execute("SELECT subject_id, name, subject_county AS county FROM rec_resident "
+                             "WHERE _superseded_on IS NULL").df()
+        stamp = con.execute("SELECT count(*), coalesce(max(file_id), 0) FROM ingest_files").fetchall()[0]
+        manifest["warehouse"] = {"files": int(stamp[0]), "last_file": int(stamp[1])}
+        latest_as_of = max((dt.date.fromisoformat(v["as_of"]) for v in manifest["subjects"].values()), default=dt.date.today())
+        since = (pd.Timestamp(latest_as_of) - pd.DateOffset(months=settings.dashboard.records_months)).date()
+        for src in config.sources():
+            if src.is_reference or src.name in ("registration", "resident"):
+                continue
+            keep = ", ".join(f'"{c}"' for c in src.column_names if c != "subject_type")
+            typed = "subject_type" if "subject_type" in src.column_names else f"'{src.subjects[0]}' AS subject_type"
+            window = f" AND \"{src.event_date}\" > DATE '{since}'" if src.grain == "monthly" else ""
+            target = out / "records" / f"{src.table}.parquet"
+            con.execute(f"COPY (SELECT {keep}, {typed}, received_date FROM {src.table} WHERE _superseded_on IS NULL{window} "
+                        f"ORDER BY subject_id, \"{src.event_date}\" DESC) TO '{target}' (FORMAT parquet, ROW_GROUP_SIZE 20000)")
+    firms["subject_type"] = "enterprise"
+    firms["pinyin"], firms["initials"] = _pinyin(firms["name"])
+    people["subject_type"] = "individual"
+    subjects = pd.concat([firms, people], ignore_index=True)
+    subjects.to_parquet(out / "subjects.parquet", index=False)
+    rated = pd.concat(ratings, ignore_index=True) if ratings else pd.DataFrame()
+    info = subjects[["subject_id", "name", "county", "industry", "entity_type"]]
+    rated = rated.merge(info, on="subject_id", how="left")
+    rated.to_parquet(out / "ratings.parquet", index=False)
+    pd.concat(history, ignore_index=True).to_parquet(out / "history.parquet", index=False)
+    # the red and black lists, over the records just copied and the tiers
+    mem = _records_con(out)
+    try:
+        entries = lists.build(mem, rated, latest_as_of)
+    finally:
+        mem.close()
+    entries = entries.merge(info, on="subject_id", how="left")
+    entries.to_parquet(out / "lists.parquet", index=False)
+    manifest["lists"] = entries.groupby(["list", "status"]).size().rename("n").reset_index().to_dict("records")
+    # data coverage
+    try:
+        from chengxin.pipelines import coverage
+
+        cells, summary = coverage.coverage(home)
+        if len(cells):
+            cells.to_parquet(out / "coverage.parquet", index=False)
+        (out / "coverage.json").write_text(json.dumps(summary, ensure_ascii=False, default=str), "utf-8")
+    except workspace.UserError as exc:
+        manifest["warnings"].append(f"coverage: {exc}")
+    # portfolio views of the latest monitored month
+    mon = workspace.home(home) / "published" / "monitoring"
+    for subject in SUBJECTS:
+        days = sorted((mon / subject).glob("as_of=*")) if (mon / subject).exists() else []
+        if days:
+            (out / "monitoring" / subject).mkdir(parents=True)
+            for f in days[-1].glob("*.parquet"):
+                shutil.copy2(f, out / "monitoring" / subject / f.name)
+            manifest["subjects"].setdefault(subject, {})["monitored"] = days[-1].name.split("=", 1)[1]
+    # models: versions, metrics and validation artefacts from MLflow
+    try:
+        manifest["models"] = _models(home, out)
+    except Exception as exc:  # the registry is optional for the public pages
+        manifest["models"] = {}
+        manifest["warnings"].append(f"models: {exc}")
+    # make sure every rated date's indicator snapshot exists, so look-ups explain fast, and take
+    # the stored contributions (`chengxin explain --all`) when the rated date has them
+    from chengxin.pipelines import explain
+
+    for subject, v in manifest["subjects"].items():
+        if "as_of" in v:
+            stored = explain.explanations_path(subject, dt.date.fromisoformat(v["as_of"]), home)
+            if stored.exists():
+                (out / "explanations").mkdir(exist_ok=True)
+                shutil.copy2(stored, out / "explanations" / f"{subject}.parquet")
+                v["explanations"] = True
+            try:
+                explain.indicators(subject, dt.date.fromisoformat(v["as_of"]), ["-"], home)
+            except Exception as exc:  # explanations degrade to the published rating
+                manifest["warnings"].append(f"indicators {subject}: {exc}")
+    return manifest
+
+
+def _models(home, out: Path) -> dict:
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    from chengxin import tracking
+
+    mlflow = tracking.setup(home)
+    client = mlflow.MlflowClient()
+    result = {}
+    for subject in SUBJECTS:
+        name = tracking.registered_name(subject)
+        entry = {}
+        for alias in ("champion", "challenger", "scorecard"):
+            try:
+                mv = client.get_model_version_by_alias(name, alias)
+            except Exception:
+                continue
+            run = client.get_run(mv.run_id)
+            kind = mv.tags.get("kind", alias)
+            metrics = {k.removeprefix(f"{kind}_oot_"): v for k, v in run.data.metrics.items() if k.startswith(f"{kind}_oot_")}
+            folder = out / "models" / subject / alias
+            folder.mkdir(parents=True, exist_ok=True)
+            files = {}
+            for art in (f"{kind}_validation_by_grade.csv", f"{kind}_roc.png", f"{kind}_ks.png", f"{kind}_calibration.png"):
+                try:
+                    local = mlflow.artifacts.download_artifacts(run_id=mv.run_id, artifact_path=f"validation/{art}",
+                                                                dst_path=str(folder))
+                    files[art.removeprefix(f"{kind}_").split(".")[0]] = str(Path(local).relative_to(out))
+                except Exception:
+                    continue
+            entry[alias] = {"version": str(mv.version), "kind": kind, "run_id": mv.run_id,
+                            "experiment_id": run.info.experiment_id, "metrics": metrics, "params": dict(run.data.params),
+                            "files": files, "trained_at": dt.datetime.fromtimestamp(run.info.start_time / 1000).isoformat(timespec="seconds")}
+        monitors = mlflow.search_runs(experiment_names=[f"chengxin-{subject}-monitoring"], max_results=1,
+                                      order_by=["attributes.start_time DESC"], output_format="list")
+        if monitors:
+            entry["monitoring"] = {"run_id": monitors[0].info.run_id, "experiment_id": monitors[0].info.experiment_id}
+        if entry:
+            result[subject] = entry
+    return result
+
+
+# --- cached reads of a snapshot -------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=16)
+def _parquet(path: Path) -> pd.DataFrame:
+    return pd.read_parquet(path) if path.exists() else pd.DataFrame()
+
+
+def ratings(snap: Snapshot, subject: str | None = "enterprise") -> pd.DataFrame:
+    r = _parquet(snap.path / "ratings.parquet")
+    return r if subject is None or r.empty else r[r["subject_type"] == subject]
+
+
+def subjects(snap: Snapshot) -> pd.DataFrame:
+    return _parquet(snap.path / "subjects.parquet")
+
+
+def list_entries(snap: Snapshot) -> pd.DataFrame:
+    return _parquet(snap.path / "lists.parquet")
+
+
+def monitoring(snap: Snapshot, subject: str, view: str) -> pd.DataFrame:
+    return _parquet(snap.path / "monitoring" / subject / f"{view}.parquet")
+
+
+def coverage_cells(snap: Snapshot) -> pd.DataFrame:
+    return _parquet(snap.path / "coverage.parquet")
+
+
+def coverage_summary(snap: Snapshot) -> dict:
+    p = snap.path / "coverage.json"
+    return json.loads(p.read_text("utf-8")) if p.exists() else {}
+
+
+def _records_con(folder: Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    for f in sorted((folder / "records").glob("rec_*.parquet")):
+        con.execute(f"CREATE VIEW {f.stem} AS SELECT * FROM read_parquet('{f}')")
+    return con
+
+
+# --- overview ------------------------------------------------------------------------------
+
+
+def distribution(snap: Snapshot, column: str, subject: str = "enterprise") -> pd.DataFrame:
+    """Counts and shares of tiers or grades, in the configured order."""
+    from chengxin.models import grades
+
+    cfg = grades.rating_config()
+    order = [t.tier for t in cfg.public_tiers] if column == "tier" else cfg.grades
+    r = ratings(snap, subject)
+    counts = r[column].value_counts().reindex(order, fill_value=0) if len(r) else pd.Series(0, index=order)
+    out = counts.rename("count").rename_axis(column).reset_index()
+    out["share"] = out["count"] / max(1, out["count"].sum())
+    return out
+
+
+def tier_table(lang: str = "zh") -> pd.DataFrame:
+    """The public tiers, their meaning and the supervision measures they trigger."""
+    from chengxin.models import grades
+
+    return pd.DataFrame([{"tier": t.tier, "words": getattr(t, lang), "measures": getattr(t.measures, lang)}
+                         for t in grades.rating_config().public_tiers])
+
+
+def tiers_by(snap: Snapshot, by: str, subject: str = "enterprise", lang: str = "zh") -> pd.DataFrame:
+    """Tier shares by county or industry: long format (by, label, tier, count, share)."""
+    r = ratings(snap, subject)
+    if r.empty or by not in r:
+        return pd.DataFrame(columns=[by, "label", "tier", "count", "share"])
+    g = r.groupby([by, "tier"]).size().rename("count").reset_index()
+    g["share"] = g["count"] / g.groupby(by)["count"].transform("sum")
+    g["label"] = g[by].map(lambda x: i18n.county(x, lang) if by == "county" else i18n.industry(x, lang))
+    return g
+
+
+def criteria_versions(subject: str = "enterprise", home=None) -> list[dict]:
+    """Published criteria versions, newest first: version, effective date, folder, files."""
+    folder = workspace.home(home) / "published" / "criteria" / subject
+    out = []
+    for f in folder.glob("*/criteria.json") if folder.exists() else []:
+        if not (f.parent / "criteria.md").exists():
+            continue  # still being written
+        c = json.loads(f.read_text("utf-8"))
+        out.append({"version": c["criteria_version"], "effective_date": c["effective_date"], "folder": f.parent,
+                    "published": f.stat().st_mtime, "indicators": len(c["indicators"])})
+    return sorted(out, key=lambda v: v["published"], reverse=True)
+
+
+def criteria_in_force(subject: str = "enterprise", home=None) -> dict | None:
+    """The newest version whose effective date has come (else the newest)."""
+    versions = criteria_versions(subject, home)
+    today = dt.date.today().isoformat()
+    live = [v for v in versions if v["effective_date"] <= today]
+    return (live or versions or [None])[0]
+
+
+def criteria_document(folder: Path, kind: str = "md") -> bytes:
+    return (Path(folder) / f"criteria.{kind}").read_bytes()
+
+
+def criteria_changes(new_folder: Path, old_folder: Path | None) -> list[str]:
+    from chengxin.models import criteria as crit
+
+    new = json.loads((Path(new_folder) / "criteria.json").read_text("utf-8"))
+    old = json.loads((Path(old_folder) / "criteria.json").read_text("utf-8")) if old_folder else None
+    return crit.changes(new, old)
+
+
+def open_alerts(home=None, r: Role | None = None) -> pd.DataFrame:
+    """Open (new or acknowledged) alerts of the latest month, masked as the role requires."""
+    a = alerts(home)
+    if a.empty:
+        return a
+    a = a[(a["as_of"] == a["as_of"].max()) & (a["status"] != "closed")]
+    return users.mask_frame(a, r, name_col=None) if r else a
+
+
+# --- search and look-up ---------------------------------------------------------------------
+
+_RESIDENT = re.compile(r"^\d{17}[\dX]$")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def classify(query: str) -> str:
+    """'enterprise_code', 'resident_id', 'code_prefix' or 'name'."""
+    q = (query or "").strip().upper()
+    if len(q) == 18 and identifiers.check_uscc(q)[0] in (identifiers.VALID, identifiers.CHECK_FAILED) and not _RESIDENT.match(q):
+        return "enterprise_code"
+    if _RESIDENT.match(q) and identifiers.check_resident_id(q)[0] == identifiers.VALID:
+        return "resident_id"
+    if len(q) == 18 and identifiers.check_uscc(q)[0] == identifiers.VALID:
+        return "enterprise_code"
+    if re.fullmatch(r"[0-9A-Z]{6,17}", q) and not re.fullmatch(r"[A-Z]+", q):
+        return "code_prefix"
+    return "name"
+
+
+def search(snap: Snapshot, query: str, r: Role, limit: int = 10) -> pd.DataFrame:
+    """Enterprises by credit code (or its beginning), by name (fuzzy, characters or pinyin);
+    an individual by ID number, only for roles that may look up individuals. Columns:
+    subject_id, subject_type, name, county, industry, tier, match."""
+    from rapidfuzz import fuzz, process
+
+    cols = ["subject_id", "subject_type", "name", "county", "industry", "tier", "match"]
+    q = (query or "").strip()
+    if not q:
+        return pd.DataFrame(columns=cols)
+    kind = classify(q)
+    subs = subjects(snap)
+    rated = ratings(snap, None)[["subject_id", "tier"]]
+    firms = subs[subs["subject_type"] == "enterprise"]
+    if kind == "resident_id":
+        if not r.individuals:
+            return pd.DataFrame(columns=cols)
+        hit = subs[(subs["subject_type"] == "individual") & (subs["subject_id"] == q.upper())]
+        if hit.empty:
+            hit = pd.DataFrame({"subject_id": [q.upper()], "subject_type": ["individual"], "name": [None], "county": [q[:6]]})
+        out = hit.assign(match=100.0)
+    elif kind in ("enterprise_code", "code_prefix"):
+        out = firms[firms["subject_id"].str.startswith(q.upper())].head(limit).assign(match=100.0)
+    else:
+        if _CJK.search(q):
+            choices, needle = firms["name"].fillna(""), q
+            found = process.extract(needle, choices.to_dict(), scorer=fuzz.WRatio, limit=limit, score_cutoff=60)
+        else:
+            needle = re.sub(r"[\s'-]", "", q.lower())
+            full = process.extract(needle, firms["pinyin"].to_dict(), scorer=fuzz.partial_ratio, limit=limit * 3,
+                                   score_cutoff=80) if len(needle) >= 2 else []
+            short = process.extract(needle, firms["initials"].to_dict(), scorer=fuzz.ratio, limit=limit * 3,
+                                    score_cutoff=75) if len(needle) >= 2 else []
+            best: dict = {}
+            for _, score, idx in full + short:
+                best[idx] = max(best.get(idx, 0), score)
+            found = sorted(((None, s, i) for i, s in best.items()), key=lambda x: -x[1])[:limit]
+        idx = [i for _, _, i in found]
+        out = firms.loc[idx].assign(match=[s for _, s, _ in found])
+    out = out.merge(rated, on="subject_id", how="left")
+    return users.mask_frame(out.reindex(columns=cols), r).reset_index(drop=True)
+
+
+class NeedsPurpose(workspace.UserError):
+    pass
+
+
+class NotAllowed(workspace.UserError):
+    pass
+
+
+def _audit_count(subject_id: str, home=None) -> int:
+    with desk.connect(home) as con:
+        return con.execute("SELECT count(*) FROM audit WHERE subject_id = ?", (subject_id,)).fetchone()[0]
+
+
+@functools.lru_cache(maxsize=256)
+def _explain_enterprise(subject_id: str, as_of: dt.date, home: str, _snapshot: str) -> dict:
+    from chengxin.pipelines import explain
+
+    return explain.explain(subject_id, as_of, role="dashboard", home=home)
+
+
+def stored_contributions(snap: Snapshot, subject: str, subject_id: str) -> dict | None:
+    """Both models' contributions for one subject from the stored explanations
+    (`chengxin explain --all`), in the shape `explain` returns them; None when not stored."""
+    import pyarrow.parquet as pq
+
+    path = snap.path / "explanations" / f"{subject}.parquet"
+    if not path.exists():
+        return None
+    row = pq.read_table(path, filters=[("subject_id", "=", subject_id)]).to_pandas()
+    if row.empty:
+        return None
+    row = row.iloc[0]
+    out = {}
+    for model, prefix, base in (("scorecard", "points__", "scorecard_base"), ("challenger", "shap__", "challenger_base")):
+        contrib = {k.removeprefix(prefix): (None if pd.isna(v) else float(v)) for k, v in row.items() if k.startswith(prefix)}
+        b = float(row[base])
+        out[model] = {"base_value": b, "contributions": contrib,
+                      "raw_output": b + sum(v for v in contrib.values() if v is not None), "versions": row["versions"]}
+    return out
+
+
+def lookup(snap: Snapshot, subject_id: str, r: Role, *, user: str | None = None, purpose: str | None = None,
+           home=None) -> dict:
+    """One subject as the role may see it: the published rating, its explanation
+    (contributions, repair path), grade history, records by source and list entries. A look-up
+    of an individual needs a permitted role and a stated purpose, and is audited."""
+    from chengxin.models import grades
+    from chengxin.pipelines import explain
+
+    subject_id = (subject_id or "").strip().upper()
+    subject = explain.subject_type_of(subject_id)
+    if subject == "individual":
+        if not r.individuals:
+            raise NotAllowed("this role may not look up individuals")
+        if not (purpose and purpose.strip()):
+            raise NeedsPurpose("looking up an individual needs a stated purpose; it is audited")
+    home = home or snap.home
+    as_of = snap.as_of(subject) or snap.as_of("enterprise")
+    row = ratings(snap, subject)
+    row = row[row["subject_id"] == subject_id]
+    info = subjects(snap)
+    info = info[info["subject_id"] == subject_id]
+    out: dict = {"subject_id": subject_id, "subject_type": subject, "as_of": str(as_of) if as_of else None,
+                 "display_id": users.show_id(subject_id, subject, r), "found": not (row.empty and info.empty),
+                 "name": users.show_name(info["name"].iloc[0], subject, r) if len(info) else None,
+                 "county": (info["county"].iloc[0] if len(info) else (row["county"].iloc[0] if len(row) else None)),
+                 "industry": info["industry"].iloc[0] if len(info) and subject == "enterprise" else None,
+                 "rated": not row.empty, "notes": []}
+    tiers = {t.tier: t for t in grades.rating_config().public_tiers}
+    if len(row):
+        rec = row.iloc[0]
+        out["tier"] = rec["tier"]
+        out["tier_words"] = tiers[rec["tier"]].model_dump() if rec["tier"] in tiers else None
+        for part in ("grade", "pd", "score"):
+            if r.sees(part):
+                out[part] = rec[part].item() if hasattr(rec[part], "item") else rec[part]
+        if r.sees("reasons"):
+            out["reasons"] = [x for x in (rec[f"reason_{k}"] for k in (1, 2, 3)) if isinstance(x, str) and x]
+            out["reasons_zh"] = [x for x in (rec[f"reason_{k}_zh"] for k in (1, 2, 3)) if isinstance(x, str) and x]
+        out["model_version"] = str(rec["model_version"])
+        out["criteria_version"] = str(rec["criteria_version"])
+    if r.sees("contributions") and out["rated"]:
+        stored = stored_contributions(snap, subject, subject_id)
+        if stored:
+            out["contributions"] = stored
+    wants_explanation = r.sees("repair") or (r.sees("contributions") and "contributions" not in out)
+    if wants_explanation and out["rated"] and as_of:
+        before = _audit_count(subject_id, home) if subject == "individual" else 0
+        try:
+            if subject == "individual":
+                ex = explain.explain(subject_id, as_of, purpose=purpose, user=user, role=r.name, home=home)
+            else:
+                ex = _explain_enterprise(subject_id, as_of, str(home), snap.id)
+            if r.sees("contributions") and "contributions" not in out:
+                out["contributions"] = ex["models"]
+            if r.sees("repair"):
+                out["repair_path"] = ex.get("repair_path", [])
+                out["repair_reachable"] = ex.get("repair_reachable")
+                out["repair_note"] = ex.get("repair_note")
+            if str(ex.get("model_version")) != out.get("model_version"):
+                out["notes"].append("model_changed")
+        except Exception:  # the warehouse is being written, or a model is missing: show the published rating
+            out["notes"].append("explain_unavailable")
+        if subject == "individual" and _audit_count(subject_id, home) == before:
+            desk.audit("lookup", subject_id, purpose, user=user, role=r.name, detail={"as_of": str(as_of)}, home=home)
+    elif subject == "individual":
+        desk.audit("lookup", subject_id, purpose, user=user, role=r.name, detail={"as_of": str(as_of)}, home=home)
+    if subject == "individual":
+        out["audited"] = True
+    if r.sees("history"):
+        h = _parquet(snap.path / "history.parquet")
+        h = h[h["subject_id"] == subject_id].sort_values("as_of")
+        out["history"] = h[["as_of", "grade", "tier", "pd", "score"]].reset_index(drop=True)
+    if r.sees("records"):
+        out["records"] = records(snap, subject_id, r)
+    entries = list_entries(snap)
+    if len(entries) and subject in r.lists:
+        mine = entries[entries["subject_id"] == subject_id]
+        out["lists"] = mine.drop(columns=["name"], errors="ignore").reset_index(drop=True)
+    return out
+
+
+def records(snap: Snapshot, subject_id: str, r: Role) -> dict[str, pd.DataFrame]:
+    """The subject's current records by source (newest first), personal columns masked as the
+    role requires. Keys are source names."""
+    out = {}
+    con = _records_con(snap.path)
+    try:
+        for src in config.sources():
+            view = src.table
+            if not (snap.path / "records" / f"{view}.parquet").exists():
+                continue
+            frame = con.execute(f"SELECT * FROM {view} WHERE subject_id = ?", [subject_id]).df()
+            if len(frame):
+                out[src.name] = users.mask_frame(frame, r, source=src.name, name_col=None)
+    finally:
+        con.close()
+    return out
+
+
+def contribution_table(model: dict, subject: str = "enterprise", lang: str = "zh", top: int = 10) -> pd.DataFrame:
+    """The waterfall's bars: base value, the `top` indicators by absolute contribution, the
+    rest as one bar; columns label, value, kind (base|indicator|others|total)."""
+    from chengxin.features.catalogue import catalogue
+
+    cat = catalogue()
+    contrib = pd.Series({k: v for k, v in model["contributions"].items() if v is not None}, dtype=float)
+    contrib = contrib[contrib.abs() > 1e-9]
+    order = contrib.abs().sort_values(ascending=False).index
+    shown, rest = order[:top], order[top:]
+
+    def label(name):
+        try:
+            ind = cat[name]
+            return ind.zh if lang == "zh" else ind.description.en
+        except KeyError:
+            return name
+
+    rows = [(i18n.t("base_points", lang), model["base_value"], "base")]
+    rows += [(label(n), float(contrib[n]), "indicator") for n in shown]
+    if len(rest):
+        rows.append((i18n.t("others", lang), float(contrib[rest].sum()), "others"))
+    rows.append((i18n.t("total", lang), model["raw_output"], "total"))
+    return pd.DataFrame(rows, columns=["label", "value", "kind"])
+
+
+def record_columns(source: str, lang: str = "zh") -> dict[str, str]:
+    """Column name -> its label in the data contract (Chinese) or the name (English)."""
+    src = config.sources()[source]
+    labels = {c.name: (c.zh if lang == "zh" else c.name.replace("_", " ")) for c in src.columns}
+    labels["received_date"] = "接收日期" if lang == "zh" else "received"
+    labels["subject_type"] = "主体类型" if lang == "zh" else "subject type"
+    return labels
+
+
+def source_label(source: str, lang: str = "zh") -> str:
+    src = config.sources()[source]
+    return f"{src.zh}（{src.department.zh}）" if lang == "zh" else f"{source.replace('_', ' ')} ({src.department.en})"
+
+
+# --- early warning -------------------------------------------------------------------------
+
+
+def alerts(home=None, as_of: str | None = None) -> pd.DataFrame:
+    from chengxin.pipelines import warn
+
+    try:
+        return warn.stored_alerts(home, as_of)
+    except Exception:
+        return pd.DataFrame()
+
+
+def filter_alerts(frame: pd.DataFrame, *, counties=(), industries=(), severities=(), signals=(), subject_types=(),
+                  statuses=()) -> pd.DataFrame:
+    if frame.empty:
+        return frame
+    keep = pd.Series(True, index=frame.index)
+    if counties:
+        keep &= frame["county"].isin(counties)
+    if industries:
+        keep &= frame["industry"].isin(industries)
+    if severities:
+        keep &= frame["severity"].isin(severities)
+    if subject_types:
+        keep &= frame["subject_type"].isin(subject_types)
+    if statuses:
+        keep &= frame["status"].isin(statuses)
+    if signals:
+        keep &= frame["signals"].fillna("").str.split(",").map(lambda s: bool(set(s) & set(signals)))
+    return frame[keep]
+
+
+def alert_signals(frame: pd.DataFrame) -> list[str]:
+    if frame.empty:
+        return []
+    return sorted(set(frame["signals"].fillna("").str.split(",").explode()) - {""})
+
+
+def open_alert(as_of: str, subject_id: str, r: Role, *, user: str | None = None, purpose: str | None = None,
+               home=None) -> dict:
+    """One alert with its evidence records and notes; an individual's needs a purpose and is audited."""
+    a = alerts(home, as_of)
+    a = a[a["subject_id"] == subject_id]
+    if a.empty:
+        raise workspace.UserError(f"no alert for {subject_id} in {as_of}")
+    alert = a.iloc[0].to_dict()
+    if alert["subject_type"] == "individual":
+        if not r.individuals:
+            raise NotAllowed("this role may not see individuals' alerts")
+        if not (purpose and purpose.strip()):
+            raise NeedsPurpose("opening an individual's alert needs a stated purpose; it is audited")
+        desk.audit("alert", subject_id, purpose, user=user, role=r.name, detail={"as_of": as_of}, home=home)
+    evidence = pd.DataFrame(json.loads(alert.get("evidence") or "[]"))
+    if len(evidence):
+        masked = []
+        for source, g in evidence.groupby("source", sort=False):
+            masked.append(users.mask_frame(g.dropna(axis=1, how="all"), r, source=source, name_col=None))
+        evidence = pd.concat(masked, ignore_index=True)
+    with desk.connect(home) as con:
+        notes = pd.read_sql_query("SELECT at, user, status, note FROM alert_notes WHERE as_of = ? AND subject_id = ? "
+                                  "ORDER BY at DESC", con, params=(as_of, subject_id))
+    alert["display_id"] = users.show_id(subject_id, alert["subject_type"], r)
+    alert["evidence"] = evidence
+    alert["notes"] = notes
+    return alert
+
+
+def set_alert_status(as_of: str, subject_id: str, status: str, note: str, r: Role, *, user: str, home=None) -> None:
+    from chengxin.pipelines import warn
+
+    if not r.act_on_alerts:
+        raise NotAllowed("this role may not acknowledge or close alerts")
+    warn.set_status(as_of, subject_id, status, note, user=user, home=home)
+
+
+def migration_long(snap: Snapshot, subject: str) -> pd.DataFrame:
+    """Counts by last month's grade (rows) and this month's (columns)."""
+    m = monitoring(snap, subject, "migration")
+    return m.set_index("from") if len(m) else m
+
+
+def risk_matrix(snap: Snapshot, lang: str = "zh", value: str = "mean_pd") -> pd.DataFrame:
+    """Enterprises' mean PD (or worst-grade share) by county (rows) x industry (columns)."""
+    rm = monitoring(snap, "enterprise", "risk_map")
+    if rm.empty:
+        return rm
+    m = rm.pivot_table(index="county", columns="industry", values=value, aggfunc="mean")
+    m.index = [i18n.county(c, lang) for c in m.index]
+    m.columns = [i18n.industry(c, lang) for c in m.columns]
+    return m
+
+
+# --- comments ------------------------------------------------------------------------------
+
+_COMMENTS = """CREATE TABLE IF NOT EXISTS comments (
+    at TEXT NOT NULL, subject TEXT NOT NULL, criteria_version TEXT, name TEXT, contact TEXT, text TEXT NOT NULL)"""
+
+
+def add_comment(subject: str, version: str | None, text: str, *, name: str = "", contact: str = "", home=None) -> None:
+    text = (text or "").strip()
+    if not text:
+        raise workspace.UserError("a comment needs some text")
+    with desk.connect(home) as con:
+        con.execute(_COMMENTS)
+        con.execute("INSERT INTO comments VALUES (?, ?, ?, ?, ?, ?)",
+                    (desk.now(), subject, version, (name or "").strip()[:200], (contact or "").strip()[:200], text[:5000]))
+
+
+def comments(home=None) -> pd.DataFrame:
+    with desk.connect(home) as con:
+        con.execute(_COMMENTS)
+        return pd.read_sql_query("SELECT * FROM comments ORDER BY at DESC", con)
+
+
+# --- publication ---------------------------------------------------------------------------
+
+
+def public_list(snap: Snapshot, r: Role, subject: str = "enterprise", *, counties=(), industries=(), tiers=(),
+                name: str = "", lang: str = "zh") -> pd.DataFrame:
+    """The public ratings list: tier only (never PD or grade), individuals masked."""
+    from chengxin.models import grades
+
+    if subject not in r.lists:
+        raise NotAllowed(f"this role does not see the {subject} list")
+    frame = ratings(snap, subject)
+    if frame.empty:
+        return pd.DataFrame()
+    if counties:
+        frame = frame[frame["county"].isin(counties)]
+    if industries:
+        frame = frame[frame["industry"].isin(industries)]
+    if tiers:
+        frame = frame[frame["tier"].isin(tiers)]
+    if name:
+        frame = frame[frame["name"].fillna("").str.contains(name, regex=False)]
+    words = {t.tier: t for t in grades.rating_config().public_tiers}
+    out = pd.DataFrame({
+        "subject_id": frame["subject_id"], "subject_type": frame["subject_type"], "name": frame["name"],
+        "county": frame["county"].map(lambda c: i18n.county(c, lang)),
+        "tier": frame["tier"], "tier_words": frame["tier"].map(lambda t: getattr(words.get(t), lang, "")),
+        "as_of": pd.to_datetime(frame["as_of"]).dt.date, "criteria_version": frame["criteria_version"]})
+    if subject == "enterprise":
+        out.insert(4, "industry", frame["industry"].map(lambda s: i18n.industry(s, lang)))
+    return users.mask_frame(out, r).drop(columns=["subject_type"]).reset_index(drop=True)
+
+
+def red_black(snap: Snapshot, r: Role, which: str, subject: str = "enterprise", *, lang: str = "zh",
+              statuses=("active",), name: str = "") -> pd.DataFrame:
+    """Red or black list entries of one subject type the role may see, with their measures and
+    the date they expire (or ended: repaired, lifted, expired)."""
+    if subject not in r.lists:
+        raise NotAllowed(f"this role does not see the {subject} lists")
+    e = list_entries(snap)
+    if e.empty:
+        return pd.DataFrame()
+    e = e[(e["list"] == which) & (e["subject_type"] == subject)]
+    if statuses:
+        e = e[e["status"].isin(statuses)]
+    if name:
+        e = e[e["name"].fillna("").str.contains(name, regex=False)]
+    e = users.mask_frame(e, r)
+    return pd.DataFrame({
+        "subject_id": e["subject_id"], "name": e["name"], "county": e["county"].map(lambda c: i18n.county(c, lang)),
+        "rule": e[f"text_{lang}"], "start": e["start"], "ends": e["ends"],
+        "status": e["status"].map(lambda s: i18n.word(i18n.STATUS, s, lang)), "records": e["records"],
+        "measures": e[f"measures_{lang}"]}).reset_index(drop=True)
+
+
+def to_csv(frame: pd.DataFrame) -> bytes:
+    return frame.to_csv(index=False).encode("utf-8-sig")
+
+
+def to_excel(frame: pd.DataFrame, sheet: str = "list") -> bytes:
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="xlsxwriter") as xl:
+        frame.to_excel(xl, index=False, sheet_name=sheet[:31])
+    return buf.getvalue()
+
+
+# --- models and coverage -------------------------------------------------------------------
+
+
+def models_summary(snap: Snapshot, subject: str) -> dict:
+    return snap.manifest.get("models", {}).get(subject, {})
+
+
+METRICS = ("auc", "gini", "ks", "brier", "psi_dev_oot", "grades_within_interval", "calibration_holds")
+
+
+def model_metrics(summary: dict, lang: str = "zh") -> pd.DataFrame:
+    """One row per alias (champion, challenger, scorecard): kind, version, trained, out-of-time metrics."""
+    rows = []
+    for alias in ("champion", "challenger", "scorecard"):
+        m = summary.get(alias)
+        if not m:
+            continue
+        row = {"alias": i18n.t(alias, lang), "kind": m["kind"], "version": m["version"], "trained": m["trained_at"]}
+        row.update({k: round(float(m["metrics"][k]), 4) for k in METRICS if k in m["metrics"]})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def validation_by_grade(snap: Snapshot, subject: str, alias: str) -> pd.DataFrame:
+    files = models_summary(snap, subject).get(alias, {}).get("files", {})
+    p = snap.path / files["validation_by_grade"] if "validation_by_grade" in files else None
+    return pd.read_csv(p) if p and p.exists() else pd.DataFrame()
+
+
+def model_figure(snap: Snapshot, subject: str, alias: str, figure: str) -> Path | None:
+    files = models_summary(snap, subject).get(alias, {}).get("files", {})
+    return snap.path / files[figure] if figure in files else None
+
+
+def mlflow_link(run: dict, home=None) -> str:
+    base = config.settings(home).dashboard.mlflow_ui_url.rstrip("/")
+    return f"{base}/#/experiments/{run['experiment_id']}/runs/{run['run_id']}"
+
+
+def coverage_matrix(snap: Snapshot, lang: str = "zh", months: int = 12) -> pd.DataFrame:
+    """Share of judged months uploaded (not missing) per source-department x county over the
+    last `months` months; NaN where nothing was judged."""
+    cells = coverage_cells(snap)
+    if cells.empty:
+        return pd.DataFrame()
+    recent = sorted(cells["month"].unique())[-months:]
+    c = cells[cells["month"].isin(recent) & cells["judged"]]
+    c = c.assign(unit=c["source"].map(lambda s: source_label(s, lang)) + np.where(
+        c["source"].isin(["penalty", "licence"]), " · " + c["department"].astype(str), ""),
+        place=c["county"].map(lambda x: i18n.county(x, lang)))
+    m = c.groupby(["unit", "place"])["missing"].agg(lambda s: 1 - s.mean()).unstack("place")
+    return m
+
+
+def late_publications(snap: Snapshot, lang: str = "zh") -> pd.DataFrame:
+    cells = coverage_cells(snap)
+    if cells.empty or "published" not in cells:
+        return pd.DataFrame()
+    c = cells[cells["published"].fillna(0) > 0]
+    g = c.groupby(["source", "department"]).agg(published=("published", "sum"), late=("published_late", "sum")).reset_index()
+    g["late_share"] = g["late"] / g["published"]
+    g["source"] = g["source"].map(lambda s: source_label(s, lang))
+    return g.sort_values("late_share", ascending=False, ignore_index=True)
+
+
+def missing_months(snap: Snapshot, lang: str = "zh", top: int = 20) -> pd.DataFrame:
+    cells = coverage_cells(snap)
+    if cells.empty:
+        return pd.DataFrame()
+    m = cells[cells["missing"]].groupby(["source", "department", "county"]).agg(
+        months_missing=("missing", "sum"), last_missing=("month", "max")).reset_index()
+    m["source"] = m["source"].map(lambda s: source_label(s, lang))
+    m["county"] = m["county"].map(lambda x: i18n.county(x, lang))
+    return m.sort_values("months_missing", ascending=False, ignore_index=True).head(top)
+
+
+# --- audit ---------------------------------------------------------------------------------
+
+
+def audit_log(r: Role, home=None) -> pd.DataFrame:
+    if "audit" not in r.pages:
+        raise NotAllowed("only the office admin sees the audit log")
+    return desk.audit_log(home)

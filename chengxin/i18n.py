@@ -1,0 +1,191 @@
+"""Words and numbers for people: the dashboard's labels in Chinese and English, and number,
+money and date formatting for each language."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import pandas as pd
+
+from chengxin import config
+
+LANGS = ("zh", "en")
+
+# GB/T 4754-2017 sections (行业门类).
+SECTIONS = {
+    "A": ("农、林、牧、渔业", "agriculture, forestry, fishing"), "B": ("采矿业", "mining"),
+    "C": ("制造业", "manufacturing"), "D": ("电力、热力、燃气及水生产和供应业", "utilities"),
+    "E": ("建筑业", "construction"), "F": ("批发和零售业", "wholesale and retail"),
+    "G": ("交通运输、仓储和邮政业", "transport and logistics"), "H": ("住宿和餐饮业", "hotels and catering"),
+    "I": ("信息传输、软件和信息技术服务业", "information technology"), "J": ("金融业", "finance"),
+    "K": ("房地产业", "real estate"), "L": ("租赁和商务服务业", "leasing and business services"),
+    "M": ("科学研究和技术服务业", "research and technical services"),
+    "N": ("水利、环境和公共设施管理业", "water, environment, public facilities"),
+    "O": ("居民服务、修理和其他服务业", "household and repair services"), "P": ("教育", "education"),
+    "Q": ("卫生和社会工作", "health and social work"), "R": ("文化、体育和娱乐业", "culture, sport, entertainment"),
+    "S": ("公共管理、社会保障和社会组织", "public administration"),
+}
+
+TEXT: dict[str, tuple[str, str]] = {
+    "app_title": ("诚信 · 公共信用评价平台", "Chengxin · public credit rating"),
+    "language": ("语言 Language", "Language 语言"),
+    "login": ("登录", "Sign in"), "logout": ("退出登录", "Sign out"), "username": ("用户名", "User name"),
+    "password": ("密码", "Password"), "login_failed": ("用户名或密码错误", "Wrong user name or password"),
+    "signed_in_as": ("当前用户", "Signed in as"), "public_visitor": ("公众访客（未登录）", "Public visitor (not signed in)"),
+    "role": ("角色", "Role"),
+    # pages
+    "page_overview": ("总览", "Overview"), "page_lookup": ("信用查询", "Credit lookup"),
+    "page_warning": ("风险预警", "Early warning"), "page_criteria": ("评级标准", "Rating criteria"),
+    "page_models": ("模型与监测", "Models & monitoring"), "page_coverage": ("数据归集", "Data coverage"),
+    "page_publication": ("评价结果公示", "Ratings publication"), "page_audit": ("查询审计日志", "Audit log"),
+    # common
+    "enterprise": ("企业", "Enterprises"), "individual": ("个人", "Individuals"),
+    "subject_type": ("主体类型", "Subject type"), "as_of": ("评价基准日", "Rating date"),
+    "county": ("区县", "County"), "industry": ("行业", "Industry"), "tier": ("公共信用等级", "Public tier"),
+    "grade": ("信用等级", "Grade"), "pd": ("违约概率", "Probability of default"), "score": ("评分", "Score"),
+    "name": ("名称", "Name"), "subject_id": ("统一社会信用代码 / 身份证号", "Credit code / ID number"),
+    "subjects": ("主体数", "Subjects"), "share": ("占比", "Share"), "count": ("数量", "Count"),
+    "no_data": ("暂无数据", "No data yet"), "download_csv": ("下载 CSV", "Download CSV"),
+    "download_xlsx": ("下载 Excel", "Download Excel"), "all": ("全部", "All"),
+    "snapshot": ("数据快照", "Data snapshot"), "refresh": ("刷新数据快照", "Refresh the data snapshot"),
+    "refreshed": ("数据快照已更新", "Snapshot refreshed"),
+    "no_snapshot": ("尚无已发布的评价结果。请先运行 `chengxin score` 与 `chengxin app`。",
+                    "No published ratings yet. Run `chengxin score`, then `chengxin app`."),
+    "not_allowed": ("当前角色无权查看此页面。", "Your role may not open this page."),
+    # overview
+    "tier_distribution": ("公共信用等级分布", "Public tiers"), "grade_distribution": ("信用等级分布（内部主标尺）", "Grades (master scale)"),
+    "tiers_by_county": ("各区县等级构成", "Tiers by county"), "tiers_by_industry": ("各行业等级构成", "Tiers by industry"),
+    "criteria_in_force": ("现行评价标准", "Criteria in force"), "effective_date": ("生效日期", "Effective date"),
+    "version": ("版本", "Version"), "open_alerts": ("待处理预警", "Open alerts"),
+    "search_placeholder": ("输入企业名称（汉字或拼音）或统一社会信用代码", "Enterprise name (characters or pinyin) or credit code"),
+    "search": ("查询", "Look up"), "rated_subjects": ("已评价主体", "Rated subjects"),
+    # lookup
+    "lookup_query": ("查询对象", "Who"), "id_search_hint": ("有权限的角色可输入身份证号查询个人（需说明用途，留痕审计）",
+                                                     "Permitted roles may enter an ID number to look up an individual (purpose required, audited)"),
+    "purpose": ("查询用途（必填，将记入审计日志）", "Purpose of this look-up (required, audited)"),
+    "purpose_needed": ("查询个人信息须说明用途。", "Looking up an individual needs a stated purpose."),
+    "individuals_not_allowed": ("当前角色不能查询个人信息。", "Your role may not look up individuals."),
+    "no_match": ("没有找到匹配的主体。", "No subject matches."), "matches": ("匹配结果", "Matches"),
+    "pick": ("选择主体", "Choose a subject"), "reasons": ("主要扣分原因", "Main reasons"),
+    "waterfall": ("指标贡献（评分卡分值）", "Indicator contributions (scorecard points)"),
+    "waterfall_boosted": ("指标贡献（挑战者模型，对数几率）", "Contributions (challenger model, log-odds)"),
+    "history": ("等级历史", "Grade history"), "records": ("归集记录（按来源）", "Records by source"),
+    "repair": ("信用修复路径", "Credit-repair path"), "repair_none": ("暂无可行的修复措施。", "No repair action applies."),
+    "repair_unreachable": ("以下措施均无法单独提升一个等级，按效果排列：", "None of these lifts a full grade on its own; by effect:"),
+    "months_to_show": ("见效时间（月）", "Months to show"), "measures": ("监管措施", "Measures"),
+    "explain_unavailable": ("明细解释暂不可用（数据正在更新），以下为已发布的评价结果。",
+                            "The detailed explanation is unavailable right now (data being updated); this is the published rating."),
+    "on_lists": ("红黑名单", "Red and black lists"), "base_points": ("基准分", "Base points"), "total": ("合计", "Total"),
+    "others": ("其他指标", "Other indicators"), "records_none": ("无记录", "No records"),
+    "audited_note": ("本次查询已记入审计日志。", "This look-up was written to the audit log."),
+    "tier_only_note": ("公众可查看企业的公共信用等级及其监管措施；评价标准见“评级标准”页。",
+                       "The public sees an enterprise's public tier and its measures; the criteria are on the Rating criteria page."),
+    "model_changed": ("注意：当前模型版本与发布时不同。", "Note: the current model version differs from the published rating's."),
+    # warning desk
+    "severity": ("严重程度", "Severity"), "signal": ("预警信号", "Signal"), "status": ("状态", "Status"),
+    "alert_queue": ("预警队列", "Alert queue"), "open_alert": ("打开预警", "Open an alert"),
+    "evidence": ("证据记录", "Evidence"), "note": ("处理说明", "Note"), "acknowledge": ("确认", "Acknowledge"),
+    "close": ("关闭", "Close"), "reopen": ("重新打开", "Reopen"), "notes_history": ("处理记录", "Notes"),
+    "migration": ("等级迁移矩阵（上月 → 本月）", "Grade migration (last month → this month)"),
+    "risk_map": ("区县 × 行业风险地图（平均违约概率）", "County × industry risk (mean PD)"),
+    "saved": ("已保存", "Saved"), "open_individual_alert": ("打开个人预警须说明用途（记入审计日志）",
+                                                        "Opening an individual's alert needs a purpose (audited)"),
+    "show_closed": ("包括已关闭", "Include closed"),
+    # criteria
+    "criteria_versions": ("已发布版本", "Published versions"), "changes": ("版本变更", "What changed"),
+    "compare_with": ("与此版本比较", "Compare with"), "comment_form": ("公开征求意见", "Public comment"),
+    "comment_text": ("您的意见", "Your comment"), "comment_name": ("姓名或单位（选填）", "Name or organisation (optional)"),
+    "comment_contact": ("联系方式（选填）", "Contact (optional)"), "submit": ("提交", "Submit"),
+    "comment_thanks": ("感谢您的意见，已记录。", "Thank you: your comment is recorded."),
+    "comment_empty": ("请填写意见内容。", "Please write a comment."),
+    "comments_received": ("收到的意见", "Comments received"), "no_criteria": ("尚未发布评价标准。", "No criteria published yet."),
+    # models
+    "champion": ("冠军模型", "Champion"), "challenger": ("挑战者模型", "Challenger"), "scorecard": ("评分卡（公开标准）", "Scorecard (published)"),
+    "calibration": ("分等级校准（样本外）", "Calibration by grade (out of time)"), "roc_ks": ("ROC 与 KS 曲线", "ROC and KS curves"),
+    "psi": ("稳定性（PSI，本月对上月）", "Stability (PSI, this month vs last)"), "mlflow_run": ("MLflow 运行记录", "MLflow run"),
+    "metrics": ("样本外指标", "Out-of-time metrics"),
+    # coverage
+    "completeness": ("上报完整率（部门 × 区县）", "Upload completeness (department × county)"),
+    "late_publication": ("双公示超期公示", "Late double-publicity publications"), "months_missing": ("缺报月数", "Months missing"),
+    "department": ("部门", "Department"), "month": ("月份", "Month"),
+    # publication
+    "public_list": ("公共信用评价结果", "Public ratings list"), "red_list": ("守信红名单", "Red list"),
+    "black_list": ("失信黑名单", "Black list"), "start": ("列入日期", "Listed on"), "ends": ("到期 / 移出日期", "Expires / ended"),
+    "rule": ("认定依据", "Basis"), "filter_name": ("按名称筛选", "Filter by name"),
+    # audit
+    "audit_log": ("个人信息查询审计日志", "Audit log of look-ups"), "user": ("用户", "User"), "action": ("操作", "Action"),
+    "tier_meaning": ("等级含义", "Tier meaning"), "at": ("时间", "Time"), "purpose_col": ("用途", "Purpose"), "measure": ("指标", "Measure"),
+}
+
+STATUS = {"active": ("有效", "active"), "repaired": ("已修复", "repaired"), "lifted": ("已移出", "lifted"),
+          "expired": ("已到期", "expired"), "next evaluation": ("下次评价", "next evaluation"),
+          "new": ("新预警", "new"), "acknowledged": ("已确认", "acknowledged"), "closed": ("已关闭", "closed")}
+SEVERITY = {"high": ("高", "high"), "medium": ("中", "medium"), "low": ("低", "low")}
+
+
+def t(key: str, lang: str = "zh") -> str:
+    zh, en = TEXT[key]
+    return zh if lang == "zh" else en
+
+
+def word(table: dict, key, lang: str = "zh") -> str:
+    pair = table.get(key)
+    return str(key) if pair is None else pair[0 if lang == "zh" else 1]
+
+
+def county(code, lang: str = "zh") -> str:
+    if code is None or (isinstance(code, float) and math.isnan(code)):
+        return "—"
+    return config.city().county_name(str(code), lang)
+
+
+def industry(section, lang: str = "zh") -> str:
+    if not isinstance(section, str) or section not in SECTIONS:
+        return "—"
+    zh, en = SECTIONS[section]
+    return f"{section} {zh}" if lang == "zh" else f"{section} {en}"
+
+
+def _missing(x) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA or x is pd.NaT
+
+
+def number(x, lang: str = "zh", digits: int = 0) -> str:
+    if _missing(x):
+        return "—"
+    return f"{float(x):,.{digits}f}"
+
+
+def pct(x, lang: str = "zh", digits: int = 2) -> str:
+    if _missing(x):
+        return "—"
+    x = float(x)
+    if 0 < x < 10 ** -(digits + 2):
+        return f"<{10 ** -digits:.{digits}f}%"
+    return f"{x:.{digits}%}"
+
+
+def money(x, lang: str = "zh") -> str:
+    """Yuan for people: 1.25万元 / 3.4亿元 in Chinese, ¥12,500 / ¥3.4 bn in English."""
+    if _missing(x):
+        return "—"
+    x = float(x)
+    if lang == "zh":
+        if abs(x) >= 1e8:
+            return f"{x / 1e8:,.2f}亿元"
+        if abs(x) >= 1e4:
+            return f"{x / 1e4:,.2f}万元"
+        return f"{x:,.0f}元"
+    if abs(x) >= 1e9:
+        return f"¥{x / 1e9:,.2f} bn"
+    if abs(x) >= 1e6:
+        return f"¥{x / 1e6:,.2f} m"
+    return f"¥{x:,.0f}"
+
+
+def date(x, lang: str = "zh") -> str:
+    if _missing(x):
+        return "—"
+    d = pd.Timestamp(x).date() if not isinstance(x, dt.date) else x
+    return f"{d.year}年{d.month}月{d.day}日" if lang == "zh" else d.isoformat()

@@ -1,0 +1,131 @@
+"""Streamlit glue shared by the dashboard's pages: session (language, signed-in user), the
+sidebar, navigation by role, page guards and table helpers. Everything the pages show comes
+from `chengxin.dashboard`; nothing here decides what a role may see beyond asking `users`."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from chengxin import dashboard, i18n, users, workspace
+
+PAGE_FILES = {"overview": "pages/overview.py", "lookup": "pages/lookup.py", "warning": "pages/warning.py",
+              "criteria": "pages/criteria.py", "models": "pages/models.py", "coverage": "pages/coverage.py",
+              "publication": "pages/publication.py", "audit": "pages/audit.py"}
+
+
+def setup() -> None:
+    st.set_page_config(page_title="诚信 chengxin", layout="wide", initial_sidebar_state="expanded")
+    st.session_state.setdefault("lang", "zh")
+    st.session_state.setdefault("user", None)
+
+
+def lang() -> str:
+    return st.session_state.get("lang") or "zh"
+
+
+def L(key: str) -> str:
+    return i18n.t(key, lang())
+
+
+def home():
+    return workspace.home()
+
+
+def user() -> users.User | None:
+    return st.session_state.get("user")
+
+
+def username() -> str | None:
+    u = user()
+    return u.username if u else None
+
+
+def role() -> users.Role:
+    u = user()
+    return users.role(u.role if u else users.PUBLIC)
+
+
+def snapshot() -> dashboard.Snapshot | None:
+    return dashboard.ensure()
+
+
+def navigation():
+    r = role()
+    pages = [st.Page(PAGE_FILES[p], title=L(f"page_{p}"), url_path=p, default=(p == "overview"))
+             for p in users.PAGES if p in r.pages]
+    return st.navigation(pages, position="sidebar")
+
+
+def page_link(key: str) -> str:
+    return PAGE_FILES[key]
+
+
+def sidebar() -> None:
+    with st.sidebar:
+        st.radio(i18n.t("language", lang()), options=["zh", "en"], key="lang", horizontal=True,
+                 format_func=lambda x: "中文" if x == "zh" else "English")
+        u = user()
+        if u is None:
+            st.caption(L("public_visitor"))
+            with st.form("login", clear_on_submit=True):
+                name = st.text_input(L("username"), key="login_user")
+                password = st.text_input(L("password"), type="password", key="login_password")
+                if st.form_submit_button(L("login"), key="login_submit"):
+                    found = users.authenticate(name, password)
+                    if found:
+                        st.session_state["user"] = found
+                        st.session_state.pop("lookup_result", None)
+                        st.rerun()
+                    else:
+                        st.error(L("login_failed"))
+        else:
+            r = role()
+            st.markdown(f"**{L('signed_in_as')}:** {u.username}  \n{u.display}  \n{L('role')}: {r.label(lang())}")
+            if st.button(L("logout"), key="logout"):
+                for k in ("user", "lookup_result", "alert_open"):
+                    st.session_state.pop(k, None)
+                st.rerun()
+        snap = dashboard.current()
+        if snap is not None:
+            days = ", ".join(f"{i18n.t(s, lang())} {v['as_of']}" for s, v in snap.manifest["subjects"].items() if v.get("as_of"))
+            st.caption(f"{L('snapshot')}: {snap.manifest.get('created_at', snap.id)} · {days}")
+        if role().refresh and st.button(L("refresh"), key="refresh_snapshot"):
+            try:
+                dashboard.refresh()
+                st.success(L("refreshed"))
+            except workspace.UserError as exc:
+                st.warning(str(exc))
+
+
+def guard(page: str) -> dashboard.Snapshot | None:
+    """Stop the page when the role may not open it; the snapshot (None: show a notice)."""
+    if page not in role().pages:
+        st.warning(L("not_allowed"))
+        st.stop()
+    snap = snapshot()
+    if snap is None:
+        st.info(L("no_snapshot"))
+    return snap
+
+
+def table(frame: pd.DataFrame, labels: dict[str, str] | None = None, **kwargs) -> None:
+    """A dataframe with its columns named in the current language (labels: column -> text key
+    of i18n, or a literal label)."""
+    if frame is None or frame.empty:
+        st.caption(L("no_data"))
+        return
+    labels = labels or {}
+    renamed = frame.rename(columns={c: (i18n.t(v, lang()) if v in i18n.TEXT else v) for c, v in labels.items()})
+    st.dataframe(renamed, hide_index=True, **kwargs)
+
+
+def downloads(frame: pd.DataFrame, stem: str, excel: bool = True, key: str = "") -> None:
+    """CSV (UTF-8 with BOM, opens in Excel) and Excel buttons; the files are made on click."""
+    cols = st.columns(2 if excel else 1)
+    cols[0].download_button(L("download_csv"), lambda: dashboard.to_csv(frame), file_name=f"{stem}.csv", mime="text/csv",
+                            key=f"csv_{key or stem}", on_click="ignore")
+    if excel:
+        cols[1].download_button(L("download_xlsx"), lambda: dashboard.to_excel(frame), file_name=f"{stem}.xlsx",
+                                mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                                key=f"xlsx_{key or stem}", on_click="ignore")
