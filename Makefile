@@ -54,6 +54,7 @@ demo: setup
 	$(BIN)/chengxin publish ratings --subject individual
 	$(BIN)/chengxin explain --all --as-of latest
 	$(BIN)/chengxin warn --as-of latest --out "$(CHENGXIN_HOME)/published/alerts.csv"
+	$(BIN)/chengxin app
 
 test: $(VENV)/.installed-test
 	$(BIN)/pytest -q --nbmake tests notebooks

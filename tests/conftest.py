@@ -67,3 +67,29 @@ def trained(tmp_path_factory):
     result = train.train("enterprise", home=home)
     train.train("individual", home=home)
     return home, result
+
+
+DASHBOARD_DAY = "2025-03-31"
+
+
+@pytest.fixture(scope="session")
+def dashboard_home(trained, tmp_path_factory) -> Path:
+    """A copy of the trained workspace, rated on two month ends (enterprises) and one
+    (individuals), warned, with its criteria published and the dashboard snapshot built."""
+    import datetime as dt
+
+    from chengxin import dashboard
+    from chengxin.pipelines import explain, publish, score, warn
+
+    home = tmp_path_factory.mktemp("dashboard") / "home"
+    shutil.copytree(trained[0], home, ignore=shutil.ignore_patterns("published", "desk.sqlite*"))
+    day = dt.date.fromisoformat(DASHBOARD_DAY)
+    score.score(dt.date(2025, 2, 28), "enterprise", home=home)
+    score.score(day, "enterprise", home=home)
+    score.score(day, "individual", home=home)
+    warn.warn(day, home=home)
+    explain.explain_all("enterprise", day, home=home)  # stored contributions; individuals explain on demand
+    publish.publish_criteria("enterprise", effective_date=dt.date(2025, 4, 1), home=home)
+    publish.publish_criteria("individual", effective_date=dt.date(2025, 4, 1), home=home)
+    dashboard.refresh(home)
+    return home

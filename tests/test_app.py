@@ -1,0 +1,444 @@
+"""The dashboard, page by page and role by role, with Streamlit's AppTest: what each role may
+open, what a look-up shows it, masking of personal data and the audit entry of each look-up
+of an individual. Plus the library behind it: snapshot, search, lists, users."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from chengxin import dashboard, desk, i18n, identifiers, lists, users
+from chengxin.pipelines import warn
+
+APP = str(dashboard.app_path())
+PAGES = {p: f"pages/{p}.py" for p in users.PAGES}
+LOGINS = {"lender": "lender1", "analyst": "analyst1", "admin": "admin1"}
+
+
+@pytest.fixture
+def dash(dashboard_home, monkeypatch):
+    monkeypatch.setenv("CHENGXIN_HOME", str(dashboard_home))
+    return dashboard_home
+
+
+def app(role: str = "public", lang: str = "zh") -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    if role != "public":
+        at.session_state["user"] = users.roles_config().users[LOGINS[role]]
+    at.session_state["lang"] = lang
+    return at.run()
+
+
+def goto(at: AppTest, page: str, **state) -> AppTest:
+    for k, v in state.items():
+        at.session_state[k] = v
+    at.switch_page(PAGES[page]).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def text(at: AppTest) -> str:
+    """Everything a person can read on the page, tables included."""
+    parts = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error", "success", "text"):
+        parts += [str(e.value) for e in getattr(at, kind)]
+    parts += [f"{m.label} {m.value}" for m in at.metric]
+    for df in at.dataframe:
+        parts.append(df.value.to_csv(index=False))
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        title = spec["layout"].get("title") or {}
+        parts.append(title.get("text", "") if isinstance(title, dict) else str(title))
+        parts += [f"<{trace.get('type', 'scatter')}>" for trace in spec["data"]]
+    return "\n".join(parts)
+
+
+def latest(dash, subject: str) -> pd.DataFrame:
+    snap = dashboard.current(dash)
+    return dashboard.ratings(snap, subject)
+
+
+# --- navigation --------------------------------------------------------------------------------
+
+
+def test_each_role_sees_its_pages_and_every_page_renders(dash):
+    for role in ("public", "lender", "analyst", "admin"):
+        r = users.role(None if role == "public" else role)
+        at = app(role)
+        assert not at.exception, (role, [e.value for e in at.exception])
+        for page in users.PAGES:
+            if page in r.pages:
+                goto(at, page)
+            else:  # not in the role's navigation; run anyway, the page refuses before showing anything
+                at.switch_page(PAGES[page]).run()
+                assert [w.value for w in at.main.warning] == [i18n.t("not_allowed")], (role, page)
+                assert not (at.title or at.dataframe or at.metric or at.get("plotly_chart")), (role, page)
+    assert set(users.role(None).pages) == {"overview", "lookup", "criteria", "publication"}
+
+
+def test_overview_for_the_public_has_tiers_criteria_and_no_grades_or_alerts(dash):
+    at = app("public")
+    page = text(at)
+    assert "公共信用等级分布" in page and "各区县等级构成" in page and "各行业等级构成" in page
+    assert "信用等级分布" not in page.replace("公共信用等级分布", "")  # no master-scale grades for the public
+    assert "待处理预警" not in page
+    law = dashboard.criteria_in_force("enterprise", dash)
+    assert [m.value for m in at.metric if m.label == "现行评价标准"] == [law["version"]]
+
+
+def test_overview_for_an_analyst_shows_grades_and_open_alerts(dash):
+    at = app("analyst")
+    page = text(at)
+    assert "信用等级分布" in page and "待处理预警" in page
+    # individuals in the open alerts are masked for the analyst
+    opened = dashboard.open_alerts(dash)
+    for sid in opened.loc[opened["subject_type"] == "individual", "subject_id"].head(10):
+        assert sid not in page
+
+
+def test_overview_search_goes_straight_to_the_lookup(dash):
+    at = app("lender")
+    code = latest(dash, "enterprise")["subject_id"].iloc[0]
+    at.text_input[0].input(code)
+    at.button(key="overview_go").click().run()
+    assert not at.exception
+    assert at.session_state["lookup_query"] == code
+    assert any(t.value == "信用查询" for t in at.title)
+
+
+def test_language_switch(dash):
+    at = app("public", lang="en")
+    assert at.title[0].value.startswith("Chengxin")
+    at.sidebar.radio[0].set_value("zh").run()
+    assert at.title[0].value.startswith("诚信")
+
+
+def test_login_form_and_configured_passwords(dash):
+    """The public sees the sign-in form; passwords are checked against the bcrypt hashes.
+    (Submitting the sidebar form is exercised in the browser test: AppTest loses the sidebar's
+    widgets on reruns under st.navigation.)"""
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    assert at.sidebar.text_input(key="login_user") and at.sidebar.text_input(key="login_password").proto.type == 1
+    assert users.authenticate("analyst1", "wrong") is None and users.authenticate("nobody", "analyst-demo") is None
+    found = users.authenticate("analyst1", "analyst-demo")
+    assert found.role == "analyst"
+    at.session_state["user"] = found
+    goto(at.run(), "warning")
+    assert not at.main.warning
+
+
+# --- credit look-up ----------------------------------------------------------------------------
+
+
+def test_public_lookup_shows_the_tier_only(dash):
+    row = latest(dash, "enterprise").iloc[0]
+    at = goto(app("public"), "lookup", lookup_query=row["subject_id"])
+    page = text(at)
+    assert f"{row['tier']} · " in page and "监管措施" in page
+    assert not at.metric  # no grade, PD or score
+    assert "主要扣分原因" not in page and "信用修复路径" not in page and not at.get("plotly_chart")
+
+
+def test_lender_lookup_of_an_enterprise(dash):
+    rated = latest(dash, "enterprise")
+    row = rated[rated["reason_1_zh"].notna()].iloc[0]
+    at = goto(app("lender"), "lookup", lookup_query=row["subject_id"])
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["信用等级"] == row["grade"]
+    assert metrics["评分"] == f"{row['score']:,.1f}"
+    page = text(at)
+    assert row["reason_1_zh"] in page
+    assert "<waterfall>" in page and "指标贡献（评分卡分值）" in page  # the contribution waterfall
+    assert len(at.tabs) >= 4  # contributions, history, records, repair path (and lists)
+    history = next(df.value for df in at.dataframe if "评价基准日" in df.value.columns)
+    assert len(history) == 2  # rated on two month ends
+    # no audit entry for enterprises
+    assert row["subject_id"] not in set(desk.audit_log(dash)["subject_id"])
+
+
+def test_lookup_by_name_in_characters_and_pinyin(dash):
+    snap = dashboard.current(dash)
+    firms = dashboard.subjects(snap)
+    firm = firms[firms["subject_type"] == "enterprise"].iloc[3]
+    lender = users.role("lender")
+    by_name = dashboard.search(snap, firm["name"][2:8], lender)
+    assert firm["subject_id"] in by_name["subject_id"].tolist()
+    by_pinyin = dashboard.search(snap, firm["pinyin"], lender)
+    assert by_pinyin["subject_id"].iloc[0] == firm["subject_id"]
+    assert (by_name["subject_type"] == "enterprise").all()
+    # the page offers the matches to pick from
+    at = goto(app("lender"), "lookup", lookup_query=firm["name"][2:8])
+    assert at.radio(key="lookup_pick").options
+
+
+def individual(dash) -> tuple[str, str]:
+    snap = dashboard.current(dash)
+    people = dashboard.subjects(snap)
+    rated = set(latest(dash, "individual")["subject_id"])
+    person = people[(people["subject_type"] == "individual") & people["subject_id"].isin(rated)].iloc[0]
+    return person["subject_id"], person["name"]
+
+
+def test_public_cannot_reach_an_individual(dash):
+    sid, name = individual(dash)
+    before = len(desk.audit_log(dash))
+    at = goto(app("public"), "lookup", lookup_query=sid)
+    assert at.warning and "不能查询个人" in at.warning[0].value
+    assert sid not in text(at) and name not in text(at)
+    assert dashboard.search(dashboard.current(dash), sid, users.role(None)).empty
+    assert dashboard.search(dashboard.current(dash), name, users.role(None))["subject_type"].eq("enterprise").all()
+    with pytest.raises(dashboard.NotAllowed):
+        dashboard.lookup(dashboard.current(dash), sid, users.role(None), purpose="curious")
+    with pytest.raises(dashboard.NotAllowed):
+        dashboard.public_list(dashboard.current(dash), users.role(None), "individual")
+    assert len(desk.audit_log(dash)) == before
+
+
+def test_lender_lookup_of_an_individual_needs_a_purpose_is_masked_and_audited(dash):
+    sid, name = individual(dash)
+    at = goto(app("lender"), "lookup", lookup_query=sid)
+    assert at.text_input(key="lookup_purpose")  # asked for a purpose first
+    assert not at.metric
+    at.button(key="lookup_go").click().run()  # no purpose given
+    assert at.warning and "用途" in at.warning[0].value
+    before = len(desk.audit_log(dash))
+    at.text_input(key="lookup_purpose").input("贷款审批 loan application 2025-117")
+    at.button(key="lookup_go").click().run()
+    assert not at.exception
+    page = text(at)
+    assert identifiers.mask_resident_id(sid) in page and identifiers.mask_name(name) in page
+    assert sid not in page and name not in page  # nor in the records tables
+    assert {m.label for m in at.metric} >= {"信用等级", "违约概率"}
+    log = desk.audit_log(dash)
+    assert len(log) == before + 1
+    entry = log.iloc[0]
+    assert (entry["subject_id"], entry["user"], entry["role"]) == (sid, "lender1", "lender")
+    assert entry["purpose"] == "贷款审批 loan application 2025-117"
+
+
+def test_admin_sees_personal_data_and_the_audit_log(dash):
+    sid, name = individual(dash)
+    at = goto(app("admin"), "lookup", lookup_query=sid)
+    at.text_input(key="lookup_purpose").input("credit repair application")
+    at.button(key="lookup_go").click().run()
+    page = text(at)
+    assert sid in page and name in page
+    goto(at, "audit")
+    log = next(df.value for df in at.dataframe)
+    assert sid in set(log.iloc[:, 4]) and "credit repair application" in set(log.iloc[:, 5])
+    assert any(b.label == "下载 CSV" for b in at.get("download_button"))
+    with pytest.raises(dashboard.NotAllowed):
+        dashboard.audit_log(users.role("analyst"), dash)
+
+
+# --- early warning -------------------------------------------------------------------------
+
+
+def test_analyst_opens_an_enterprise_alert_and_acknowledges_it(dash):
+    alerts = dashboard.alerts(dash)
+    at = goto(app("analyst"), "warning")
+    at.multiselect(key="alert_types").set_value(["enterprise"]).run()
+    at.multiselect(key="alert_severities").set_value(["high", "medium"]).run()
+    pick = at.selectbox(key="alert_pick").value
+    expected = dashboard.filter_alerts(alerts, severities=("high", "medium"), subject_types=("enterprise",),
+                                       statuses=("new", "acknowledged"))
+    assert pick in set(expected["subject_id"])
+    at.button(key="alert_open_button").click().run()
+    assert "证据记录" in text(at)
+    at.text_area(key="alert_note").input("called the firm's finance director")
+    at.radio(key="alert_action_status").set_value("acknowledged")
+    at.button(key="alert_submit").click().run()
+    assert not at.exception
+    stored = warn.stored_alerts(dash).set_index("subject_id").loc[pick]
+    assert stored["status"] == "acknowledged"
+    with desk.connect(dash) as con:
+        notes = con.execute("SELECT user, note FROM alert_notes WHERE subject_id = ?", (pick,)).fetchall()
+    assert ("analyst1", "called the firm's finance director") in notes
+    # heat maps of the portfolio
+    assert len(at.get("plotly_chart")) >= 2
+    with pytest.raises(dashboard.NotAllowed):
+        dashboard.set_alert_status(str(stored["as_of"]), pick, "closed", "", users.role("lender"), user="lender1", home=dash)
+
+
+def test_an_individuals_alert_needs_a_purpose_and_is_audited(dash):
+    alerts = dashboard.alerts(dash)
+    people = alerts[alerts["subject_type"] == "individual"]
+    if people.empty:
+        pytest.skip("no alert for an individual in this small city")
+    at = goto(app("analyst"), "warning")
+    at.multiselect(key="alert_types").set_value(["individual"]).run()
+    pick = at.selectbox(key="alert_pick").value
+    page = text(at)
+    assert pick not in page and identifiers.mask_resident_id(pick) in page
+    at.button(key="alert_open_button").click().run()
+    assert at.warning and "用途" in at.warning[0].value
+    before = len(desk.audit_log(dash))
+    at.text_input(key="alert_purpose").input("portfolio review")
+    at.button(key="alert_open_button").click().run()
+    assert "证据记录" in text(at) and pick not in text(at)
+    log = desk.audit_log(dash)
+    assert len(log) == before + 1 and log.iloc[0]["action"] == "alert" and log.iloc[0]["subject_id"] == pick
+
+
+# --- criteria, models, coverage, publication -------------------------------------------------
+
+
+def test_criteria_page_renders_a_version_and_takes_public_comments(dash):
+    at = goto(app("public"), "criteria")
+    page = text(at)
+    assert "公共信用综合评价标准（企业）" in page and "首次发布" in page
+    assert {b.label for b in at.get("download_button")} >= {"criteria.md", "criteria.json", "criteria.sql"}
+    at.text_area(key="comment_text").input("请说明社保指标的计算口径")
+    at.button(key="comment_submit").click().run()
+    assert at.success
+    assert "请说明社保指标的计算口径" not in text(at)  # the public does not see the comments received
+    admin = goto(app("admin"), "criteria")
+    assert "请说明社保指标的计算口径" in text(admin)
+    assert dashboard.comments(dash)["text"].iloc[0] == "请说明社保指标的计算口径"
+
+
+def test_models_page_shows_metrics_calibration_and_mlflow_links(dash):
+    at = goto(app("analyst"), "models")
+    metrics = at.dataframe[0].value
+    assert {"auc", "ks", "brier"} <= set(metrics.columns) and len(metrics) >= 2
+    assert "/#/experiments/" in text(at)
+    assert len(at.get("plotly_chart")) >= 2  # calibration by grade (x2) and PSI
+
+
+def test_coverage_page(dash):
+    at = goto(app("admin"), "coverage")
+    assert at.get("plotly_chart") and at.metric
+
+
+def test_publication_lists_and_exports(dash):
+    snap = dashboard.current(dash)
+    lender = users.role("lender")
+    public = dashboard.public_list(snap, lender, "enterprise")
+    assert len(public) == len(latest(dash, "enterprise"))
+    assert not {"pd", "grade", "score"} & set(public.columns)
+    people = dashboard.public_list(snap, lender, "individual")
+    assert people["subject_id"].str.contains(r"\*{8}").all()
+    assert pd.read_csv(__import__("io").BytesIO(dashboard.to_csv(public)), encoding="utf-8-sig").shape[0] == len(public)
+    assert dashboard.to_excel(public.head(5))[:2] == b"PK"
+    at = goto(app("public"), "publication")
+    assert not at.radio  # the public sees the enterprise lists only
+    assert any(b.label == "下载 Excel" for b in at.get("download_button"))
+    black = dashboard.red_black(snap, users.role(None), "black")
+    assert len(black) and black["measures"].str.len().gt(0).all() and black["ends"].notna().all()
+
+
+# --- library ---------------------------------------------------------------------------------
+
+
+def test_refresh_is_atomic_and_skips_unchanged_inputs(dash):
+    first = dashboard.current(dash)
+    again = dashboard.refresh(dash)
+    assert not again["new"] and again["snapshot"] == first.id
+    forced = dashboard.refresh(dash, force=True)
+    assert forced["new"] and dashboard.current(dash).id == forced["snapshot"]
+    assert not any(p.name.startswith(".building") for p in dashboard.root(dash).iterdir())
+    # a ratings file still being written is not read: the snapshot keeps the last complete one
+    folder = dash / "published" / "ratings" / "enterprise" / f"as_of={dashboard.current(dash).as_of()}"
+    partial = folder / "ratings_99999999T999999_zzzzzz.parquet"
+    partial.write_bytes(b"PAR1 not yet")
+    try:
+        assert dashboard._readable(sorted(folder.glob("ratings_*.parquet"))) != partial
+    finally:
+        partial.unlink()
+
+
+def test_lookup_reads_stored_contributions_that_match_explain(dash):
+    from chengxin.pipelines import explain
+
+    snap = dashboard.current(dash)
+    assert snap.manifest["subjects"]["enterprise"].get("explanations")
+    sid = latest(dash, "enterprise")["subject_id"].iloc[5]
+    stored = dashboard.stored_contributions(snap, "enterprise", sid)
+    live = explain.explain(sid, snap.as_of("enterprise"), home=dash)["models"]
+    for model in ("scorecard", "challenger"):
+        assert stored[model]["raw_output"] == pytest.approx(live[model]["raw_output"], abs=1e-6)
+        assert stored[model]["base_value"] == pytest.approx(live[model]["base_value"], abs=1e-6)
+    table = dashboard.contribution_table(stored["scorecard"], "enterprise", "zh", top=5)
+    assert table["value"].iloc[:-1].sum() == pytest.approx(table["value"].iloc[-1], abs=1e-6)
+    assert dashboard.stored_contributions(snap, "individual", "610302199001011234") is None
+
+
+def test_masking_policy():
+    lender, admin = users.role("lender"), users.role("admin")
+    frame = pd.DataFrame({"subject_id": ["610302199001011234", "91610300000665723L"], "subject_type": ["individual", "enterprise"],
+                          "name": ["张三丰", "宝鸡某某有限公司"]})
+    masked = users.mask_frame(frame, lender)
+    assert masked["subject_id"].tolist() == ["610302********1234", "91610300000665723L"]
+    assert masked["name"].tolist() == ["张**", "宝鸡某某有限公司"]
+    assert users.mask_frame(frame, admin).equals(frame)
+    reg = pd.DataFrame({"subject_id": ["91610300000665723L"], "subject_type": ["enterprise"], "legal_rep_id": ["610302199001011234"]})
+    assert users.mask_frame(reg, lender, source="registration", name_col=None)["legal_rep_id"].iloc[0] == "610302********1234"
+    assert users.personal_columns("resident") == ["subject_id", "name"]
+
+
+def test_users_and_roles_are_validated(tmp_path):
+    assert users.authenticate("lender1", "lender-demo").role == "lender"
+    assert users.authenticate("lender1", "nope") is None and users.authenticate("ghost", "x") is None
+    (tmp_path / "users.yaml").write_text(json.dumps({"users": {"bank7": {"role": "lender", "password_bcrypt": users.hash_password("s3cret")}}}))
+    assert users.authenticate("bank7", "s3cret", tmp_path).role == "lender"
+    assert users.authenticate("lender1", "lender-demo", tmp_path) is None  # the demo users are replaced
+    (tmp_path / "users.yaml").write_text(json.dumps({"roles": {"public": {"individuals": True}}}))
+    with pytest.raises(ValueError, match="public role"):
+        users.roles_config(tmp_path)
+
+
+def test_list_rules_end_dates_repair_and_lifting():
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE rec_penalty AS SELECT * FROM (VALUES "
+                "('F1', 'D1', DATE '2024-01-10', 'serious', false, NULL::DATE, DATE '2024-01-20'),"
+                "('F2', 'D2', DATE '2024-01-10', 'serious', true, DATE '2024-06-01', DATE '2024-01-20'),"
+                "('F3', 'D3', DATE '2020-06-10', 'serious', false, NULL::DATE, DATE '2020-06-20'),"
+                "('F4', 'D4', DATE '2024-01-10', 'general', false, NULL::DATE, DATE '2024-01-20')) "
+                "t(subject_id, decision_no, decision_date, severity, repaired, repair_date, received_date)")
+    con.execute("CREATE TABLE rec_courts AS SELECT * FROM (VALUES "
+                "('P1', 'individual', 'C1', 'dishonest_listed', DATE '2024-03-01', DATE '2024-03-05'),"
+                "('P1', 'individual', 'C1', 'dishonest_removed', DATE '2024-09-01', DATE '2024-09-05'),"
+                "('P2', 'individual', 'C2', 'dishonest_listed', DATE '2024-03-01', DATE '2024-03-05')) "
+                "t(subject_id, subject_type, case_no, event_type, event_date, received_date)")
+    for table in ("annual_report", "procurement", "honours"):
+        cols = {"annual_report": "subject_id VARCHAR, event_type VARCHAR, event_date DATE, received_date DATE",
+                "procurement": "subject_id VARCHAR, record_no VARCHAR, event_type VARCHAR, event_date DATE, end_date DATE, received_date DATE",
+                "honours": "subject_id VARCHAR, honour_no VARCHAR, honour VARCHAR, event_date DATE, valid_until DATE, received_date DATE"}[table]
+        con.execute(f"CREATE TABLE rec_{table} ({cols})")
+    con.execute("INSERT INTO rec_honours VALUES ('F1', 'H1', 'a_grade_taxpayer', DATE '2024-05-01', DATE '2025-05-01', DATE '2024-05-02'),"
+                "('F5', 'H2', 'a_grade_taxpayer', DATE '2024-05-01', DATE '2025-05-01', DATE '2024-05-02')")
+    ratings = pd.DataFrame({"subject_id": ["F1", "F5", "F6"], "subject_type": "enterprise", "tier": ["A", "A", "D"]})
+    out = lists.build(con, ratings, dt.date(2024, 12, 31)).set_index(["rule", "subject_id"])
+    assert out.loc[("serious_penalty", "F1"), "status"] == "active"
+    assert out.loc[("serious_penalty", "F1"), "ends"] == dt.date(2027, 1, 10)  # 36 months of publicity
+    # repaired: ends after the 12-month minimum period, not at the repair date
+    assert out.loc[("serious_penalty", "F2"), "ends"] == dt.date(2025, 1, 10)
+    assert ("serious_penalty", "F3") not in out.index  # ended long ago
+    assert ("serious_penalty", "F4") not in out.index  # general penalties are not on the black list
+    assert out.loc[("dishonest_debtor", "P1"), "status"] == "lifted"
+    assert out.loc[("dishonest_debtor", "P1"), "ends"] == dt.date(2024, 9, 1)
+    assert out.loc[("dishonest_debtor", "P2"), "status"] == "active"
+    assert out.loc[("tier_d", "F6"), "ends"] == dt.date(2025, 12, 31)
+    # the red list leaves out a subject with an active black-list entry
+    assert ("a_grade_taxpayer", "F5") in out.index and ("a_grade_taxpayer", "F1") not in out.index
+    assert out["measures_zh"].str.len().gt(0).all()
+
+
+def test_app_ships_with_the_package_and_the_cli_starts_it_headless():
+    from typer.testing import CliRunner
+
+    from chengxin.cli import app as cli
+
+    assert dashboard.app_path().name == "Home.py" and dashboard.app_path().exists()
+    assert (dashboard.app_path().parent / "pages" / "lookup.py").exists()
+    flags = dashboard.streamlit_flags(8600)
+    assert flags[flags.index("--browser.gatherUsageStats") + 1] == "false"
+    assert flags[flags.index("--server.headless") + 1] == "true"
+    result = CliRunner().invoke(cli, ["app", "--help"])
+    assert result.exit_code == 0 and "--port" in result.output

@@ -1,0 +1,182 @@
+"""The dashboard in a real browser: `chengxin app` serving a test workspace, driven by Playwright
+through Debian's headless Chromium (no browser is downloaded; requests leaving this machine are
+aborted). Screenshots of every page land in tests/artifacts/ (git-ignored)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from chengxin import dashboard, identifiers
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+TIMEOUT = 90_000  # ms: the first look-up loads the models on a busy 2-core machine
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(dashboard_home):
+    port = _free_port()
+    env = dict(os.environ, CHENGXIN_HOME=str(dashboard_home))
+    log = open(dashboard_home / "logs" / "dashboard.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "chengxin", "app", "--port", str(port), "--no-refresh"],
+                            env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if urllib.request.urlopen(base + "/_stcore/health", timeout=2).status == 200:
+                break
+        except OSError:
+            time.sleep(0.5)
+        assert proc.poll() is None, (dashboard_home / "logs" / "dashboard.log").read_text()
+    else:
+        proc.terminate()
+        pytest.fail("the dashboard did not start within 120 s")
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium")
+    assert chromium, "Debian's chromium is missing: `apt-get install chromium fonts-noto-cjk` (.ci/run installs it)"
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def new_page(browser, base):
+    page = browser.new_page(viewport={"width": 1400, "height": 2000}, locale="zh-CN")
+    page.set_default_timeout(TIMEOUT)
+
+    def local_only(route):
+        url = route.request.url
+        if url.startswith(base) or url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            route.abort()
+
+    page.route("**/*", local_only)
+    page.goto(base)
+    page.wait_for_selector("[data-testid='stApp']")
+    page.get_by_text("公共信用等级分布").first.wait_for()
+    return page
+
+
+def settle(page, text: str | None = None):
+    """Wait for the script run to finish (and for a text when given)."""
+    if text:
+        page.get_by_text(text).first.wait_for()
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=TIMEOUT)
+    page.wait_for_timeout(800)
+
+
+def shoot(page, name: str):
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def go(page, title: str, wait_for: str | None = None):
+    page.locator("[data-testid='stSidebarNav']").get_by_text(title, exact=True).click()
+    settle(page, wait_for or title)
+
+
+def login(page, user: str, password: str):
+    page.get_by_label("用户名").fill(user)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+    settle(page, "当前用户")
+
+
+def lookup(page, query: str):
+    box = page.get_by_label("查询对象")
+    box.fill(query)
+    box.press("Enter")
+
+
+def test_public_reaches_no_individual(server, browser, dashboard_home):
+    snap = dashboard.current(dashboard_home)
+    people = dashboard.subjects(snap)
+    person = people[people["subject_type"] == "individual"].iloc[0]
+    page = new_page(browser, server)
+    shoot(page, "public_overview")
+    nav = page.locator("[data-testid='stSidebarNav']").inner_text()
+    assert "信用查询" in nav and "风险预警" not in nav and "审计日志" not in nav
+    go(page, "信用查询")
+    lookup(page, person["subject_id"])
+    settle(page, "当前角色不能查询个人信息")
+    body = page.locator("body").inner_text()
+    assert person["subject_id"] not in body and person["name"] not in body
+    shoot(page, "public_lookup_individual_refused")
+    go(page, "评价结果公示", "公共信用评价结果")
+    body = page.locator("body").inner_text()
+    assert "主体类型" not in body  # no switch to the individuals' list
+    assert identifiers.mask_resident_id(person["subject_id"]) not in body and person["subject_id"] not in body
+    shoot(page, "public_publication")
+    page.close()
+
+
+def test_lender_looks_up_an_enterprise_and_sees_grade_and_reasons(server, browser, dashboard_home):
+    snap = dashboard.current(dashboard_home)
+    rated = dashboard.ratings(snap, "enterprise")
+    firm = rated[rated["reason_1_zh"].notna()].iloc[0]
+    page = new_page(browser, server)
+    login(page, "lender1", "lender-demo")
+    go(page, "信用查询")
+    lookup(page, firm["subject_id"])
+    settle(page, "主要扣分原因")
+    metrics = page.locator("[data-testid='stMetric']").all_inner_texts()
+    assert any("信用等级" in m and firm["grade"] in m for m in metrics), metrics
+    assert page.get_by_text(firm["reason_1_zh"]).first.is_visible()
+    page.locator(".js-plotly-plot").first.wait_for()
+    shoot(page, "lender_lookup_enterprise")
+    page.close()
+
+
+def test_screenshots_of_every_page(server, browser, dashboard_home):
+    """The admin sees every page; each is saved for a person to look at."""
+    page = new_page(browser, server)
+    login(page, "admin1", "admin-demo")
+    shoot(page, "overview")
+    snap = dashboard.current(dashboard_home)
+    firm = dashboard.ratings(snap, "enterprise").iloc[0]
+    go(page, "信用查询")
+    lookup(page, firm["subject_id"])
+    settle(page, "信用修复路径")
+    shoot(page, "lookup")
+    for title, name, wait_for in (("风险预警", "warning", "预警队列"), ("评级标准", "criteria", "公开征求意见"),
+                                  ("模型与监测", "models", "样本外指标"), ("数据归集", "coverage", "上报完整率（部门 × 区县）"),
+                                  ("评价结果公示", "publication", "公共信用评价结果"), ("查询审计日志", "audit", "查询审计日志")):
+        go(page, title, wait_for)
+        page.wait_for_timeout(1500)  # charts draw after the script run ends
+        shoot(page, name)
+    page.get_by_text("English", exact=True).click()
+    settle(page, "Audit log")
+    go(page, "Overview", "Public tiers")
+    shoot(page, "overview_en")
+    page.close()
+    assert len(list(ARTIFACTS.glob("*.png"))) >= 10
