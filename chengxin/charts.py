@@ -39,7 +39,7 @@ def tier_shares(frame: pd.DataFrame, lang: str = "zh", title: str | None = None)
         part = frame[frame["tier"] == tier]
         fig.add_bar(y=part["label"], x=part["share"], name=tier, orientation="h", marker_color=TIER_COLOURS[tier],
                     customdata=part["count"], hovertemplate="%{y} · " + tier + ": %{x:.1%} (%{customdata:,})<extra></extra>")
-    fig.update_layout(barmode="stack")
+    fig.update_layout(barmode="stack", legend_traceorder="normal")
     fig.update_xaxes(tickformat=".0%", range=[0, 1])
     n = frame["label"].nunique() if len(frame) else 1
     return _layout(fig, title, height=max(260, 28 * n + 80))

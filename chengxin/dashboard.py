@@ -742,6 +742,24 @@ def filter_alerts(frame: pd.DataFrame, *, counties=(), industries=(), severities
     return frame[keep]
 
 
+MODEL_SIGNALS = {"pd_jump": ("违约概率跳升", "PD jump"), "downgrade": ("等级下调", "downgrade"),
+                 "anomaly": ("异常变化", "unusual change")}
+
+
+def signal_label(name: str, lang: str = "zh") -> str:
+    """A signal's words: the declared rule's text, or the model signal's name."""
+    from chengxin.pipelines import warn
+
+    for rule in warn.warning_config().rules:
+        if rule.name == name:
+            return rule.text.zh if lang == "zh" else rule.text.en
+    return i18n.word(MODEL_SIGNALS, name, lang)
+
+
+def signals_label(signals: str, lang: str = "zh") -> str:
+    return ("、" if lang == "zh" else ", ").join(signal_label(s, lang) for s in str(signals or "").split(",") if s)
+
+
 def alert_signals(frame: pd.DataFrame) -> list[str]:
     if frame.empty:
         return []

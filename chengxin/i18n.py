@@ -115,7 +115,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "rule": ("认定依据", "Basis"), "filter_name": ("按名称筛选", "Filter by name"),
     # audit
     "audit_log": ("个人信息查询审计日志", "Audit log of look-ups"), "user": ("用户", "User"), "action": ("操作", "Action"),
-    "tier_meaning": ("等级含义", "Tier meaning"), "at": ("时间", "Time"), "purpose_col": ("用途", "Purpose"), "measure": ("指标", "Measure"),
+    "tier_meaning": ("等级含义", "Tier meaning"), "published_count": ("公示条数", "Published"),
+    "late_count": ("超期条数", "Late"), "late_share": ("超期比例", "Late share"), "at": ("时间", "Time"), "purpose_col": ("用途", "Purpose"), "measure": ("指标", "Measure"),
 }
 
 STATUS = {"active": ("有效", "active"), "repaired": ("已修复", "repaired"), "lifted": ("已移出", "lifted"),

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from chengxin import dashboard, desk, i18n, identifiers, lists, users
+from chengxin import dashboard, desk, i18n, identifiers, lists, users, workspace
 from chengxin.pipelines import warn
 
 APP = str(dashboard.app_path())
@@ -365,6 +365,33 @@ def test_lookup_reads_stored_contributions_that_match_explain(dash):
     table = dashboard.contribution_table(stored["scorecard"], "enterprise", "zh", top=5)
     assert table["value"].iloc[:-1].sum() == pytest.approx(table["value"].iloc[-1], abs=1e-6)
     assert dashboard.stored_contributions(snap, "individual", "610302199001011234") is None
+
+
+def test_the_app_keeps_serving_while_a_pipeline_writes_the_warehouse(dash):
+    """A process holding DuckDB's write lock (as ingest or score do) blocks neither the pages nor
+    a look-up; a refresh meanwhile fails cleanly and the last snapshot stays published."""
+    import subprocess
+    import sys
+
+    code = "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('locked', flush=True); time.sleep(120)"
+    holder = subprocess.Popen([sys.executable, "-c", code, str(dash / "warehouse.duckdb")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        before = dashboard.current(dash).id
+        with pytest.raises(workspace.UserError, match="being written"):
+            dashboard.refresh(dash, force=True)
+        assert dashboard.current(dash).id == before
+        assert not any(p.name.startswith(".building") for p in dashboard.root(dash).iterdir())
+        rated = latest(dash, "enterprise")
+        row = rated[rated["grade"] != "D"].iloc[7]
+        at = goto(app("lender"), "lookup", lookup_query=row["subject_id"])
+        assert {m.label: m.value for m in at.metric}["信用等级"] == row["grade"]
+        assert "信用修复路径" in [t.label for t in at.tabs]
+        for page in ("overview", "warning", "criteria", "models", "coverage", "publication", "audit"):
+            goto(app("admin"), page)
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 def test_masking_policy():

@@ -8,8 +8,8 @@ ui.guard("audit")
 st.title(ui.L("page_audit"))
 log = dashboard.audit_log(ui.role())
 c = st.columns(2)
-who = c[0].multiselect(ui.L("user"), sorted(log["user"].unique()) if len(log) else [], key="audit_users")
-what = c[1].multiselect(ui.L("action"), sorted(log["action"].unique()) if len(log) else [], key="audit_actions")
+who = c[0].multiselect(ui.L("user"), sorted(log["user"].unique()) if len(log) else [], key="audit_users", placeholder=ui.L("all"))
+what = c[1].multiselect(ui.L("action"), sorted(log["action"].unique()) if len(log) else [], key="audit_actions", placeholder=ui.L("all"))
 shown = log
 if who:
     shown = shown[shown["user"].isin(who)]

@@ -32,4 +32,5 @@ with right:
     st.subheader(ui.L("late_publication"))
     lp = dashboard.late_publications(snap, lang)
     ui.table(lp.assign(late_share=lp["late_share"].map(lambda x: i18n.pct(x, lang, 1))) if len(lp) else lp,
-             {"source": "page_coverage", "department": "department"})
+             {"source": "page_coverage", "department": "department", "published": "published_count", "late": "late_count",
+              "late_share": "late_share"})

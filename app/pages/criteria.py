@@ -53,6 +53,7 @@ else:
 if r.read_comments:
     st.subheader(ui.L("comments_received"))
     received = dashboard.comments()
-    ui.table(received)
+    ui.table(received, {"at": "at", "subject": "subject_type", "criteria_version": "version", "name": "comment_name",
+                        "contact": "comment_contact", "text": "comment_text"})
     if len(received):
         ui.downloads(received, "criteria_comments", excel=False, key="comments")

@@ -20,10 +20,10 @@ with public_tab:
     rated = dashboard.ratings(snap, subject)
     c = st.columns(4)
     counties = c[0].multiselect(ui.L("county"), sorted(rated["county"].dropna().unique()) if len(rated) else [],
-                                key="pub_counties", format_func=lambda x: i18n.county(x, lang))
+                                key="pub_counties", placeholder=ui.L("all"), format_func=lambda x: i18n.county(x, lang))
     industries = c[1].multiselect(ui.L("industry"), sorted(rated["industry"].dropna().unique()) if len(rated) else [],
-                                  key="pub_industries", format_func=lambda x: i18n.industry(x, lang)) if subject == "enterprise" else []
-    tiers = c[2].multiselect(ui.L("tier"), ["A", "B", "C", "D"], key="pub_tiers")
+                                  key="pub_industries", placeholder=ui.L("all"), format_func=lambda x: i18n.industry(x, lang)) if subject == "enterprise" else []
+    tiers = c[2].multiselect(ui.L("tier"), ["A", "B", "C", "D"], key="pub_tiers", placeholder=ui.L("all"))
     name = c[3].text_input(ui.L("filter_name"), key="pub_name")
     frame = dashboard.public_list(snap, r, subject, counties=counties, industries=industries, tiers=tiers, name=name, lang=lang)
     st.caption(i18n.number(len(frame), lang))
@@ -36,7 +36,7 @@ for which, tab in (("red", red_tab), ("black", black_tab)):
     with tab:
         c = st.columns(2)
         statuses = c[0].multiselect(ui.L("status"), ["active", "repaired", "lifted", "expired"], default=["active"],
-                                    key=f"{which}_status", format_func=lambda s: i18n.word(i18n.STATUS, s, lang))
+                                    key=f"{which}_status", placeholder=ui.L("all"), format_func=lambda s: i18n.word(i18n.STATUS, s, lang))
         name = c[1].text_input(ui.L("filter_name"), key=f"{which}_name")
         entries = dashboard.red_black(snap, r, which, subject, lang=lang, statuses=statuses, name=name)
         st.caption(i18n.number(len(entries), lang))

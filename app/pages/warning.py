@@ -18,18 +18,19 @@ with queue_tab:
         months = sorted(alerts["as_of"].unique(), reverse=True)
         c = st.columns(3)
         month = c[0].selectbox(ui.L("as_of"), months, key="alert_month")
-        types = c[1].multiselect(ui.L("subject_type"), ["enterprise", "individual"], key="alert_types",
+        types = c[1].multiselect(ui.L("subject_type"), ["enterprise", "individual"], key="alert_types", placeholder=ui.L("all"),
                                  format_func=lambda s: i18n.t(s, lang))
         show_closed = c[2].toggle(ui.L("show_closed"), key="alert_closed")
         month_alerts = alerts[alerts["as_of"] == month]
         c = st.columns(4)
-        counties = c[0].multiselect(ui.L("county"), sorted(month_alerts["county"].dropna().unique()), key="alert_counties",
+        counties = c[0].multiselect(ui.L("county"), sorted(month_alerts["county"].dropna().unique()), key="alert_counties", placeholder=ui.L("all"),
                                     format_func=lambda x: i18n.county(x, lang))
         industries = c[1].multiselect(ui.L("industry"), sorted(month_alerts["industry"].dropna().unique()),
-                                      key="alert_industries", format_func=lambda x: i18n.industry(x, lang))
-        severities = c[2].multiselect(ui.L("severity"), ["high", "medium", "low"], key="alert_severities",
+                                      key="alert_industries", placeholder=ui.L("all"), format_func=lambda x: i18n.industry(x, lang))
+        severities = c[2].multiselect(ui.L("severity"), ["high", "medium", "low"], key="alert_severities", placeholder=ui.L("all"),
                                       format_func=lambda s: i18n.word(i18n.SEVERITY, s, lang))
-        signals = c[3].multiselect(ui.L("signal"), dashboard.alert_signals(month_alerts), key="alert_signals")
+        signals = c[3].multiselect(ui.L("signal"), dashboard.alert_signals(month_alerts), key="alert_signals",
+                                   format_func=lambda s: dashboard.signal_label(s, lang), placeholder=ui.L("all"))
         shown = dashboard.filter_alerts(month_alerts, counties=counties, industries=industries, severities=severities,
                                         signals=signals, subject_types=types,
                                         statuses=() if show_closed else ("new", "acknowledged"))
@@ -41,6 +42,7 @@ with queue_tab:
             severity=view["severity"].map(lambda s: i18n.word(i18n.SEVERITY, s, lang)),
             status=view["status"].map(lambda s: i18n.word(i18n.STATUS, s, lang)),
             pd=view["pd"].map(lambda x: i18n.pct(x, lang)),
+            signals=view["signals"].map(lambda x: dashboard.signals_label(x, lang)),
             reasons=view["reasons_zh" if lang == "zh" else "reasons"])[
             ["subject_id", "county", "industry", "severity", "signals", "prev_grade", "grade", "pd", "status", "reasons"]],
             {"subject_id": "subject_id", "county": "county", "industry": "industry", "severity": "severity",
