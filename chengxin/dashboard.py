@@ -171,6 +171,13 @@ def refresh(home=None, *, force: bool = False) -> dict:
     return {"snapshot": sid, "new": True, "path": str(final), **{k: manifest[k] for k in ("subjects", "seconds")}}
 
 
+def stale(snap: Snapshot, home=None) -> bool:
+    """Have new ratings been published since this snapshot was made? (cheap: file names only)"""
+    now = _inputs(home or snap.home)
+    was = snap.manifest.get("inputs", {})
+    return any(now.get(s) != was.get(s) for s in SUBJECTS)
+
+
 def ensure(home=None) -> Snapshot | None:
     """The current snapshot; the first one is built on first use (None when there is nothing
     to show yet, or the warehouse is busy and no snapshot exists)."""

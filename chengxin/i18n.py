@@ -50,6 +50,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "download_xlsx": ("下载 Excel", "Download Excel"), "all": ("全部", "All"),
     "snapshot": ("数据快照", "Data snapshot"), "refresh": ("刷新数据快照", "Refresh the data snapshot"),
     "refreshed": ("数据快照已更新", "Snapshot refreshed"),
+    "stale": ("已有新发布的评价结果，可刷新数据快照。", "New ratings have been published: refresh the snapshot to show them."),
     "no_snapshot": ("尚无已发布的评价结果。请先运行 `chengxin score` 与 `chengxin app`。",
                     "No published ratings yet. Run `chengxin score`, then `chengxin app`."),
     "not_allowed": ("当前角色无权查看此页面。", "Your role may not open this page."),

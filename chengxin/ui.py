@@ -90,6 +90,8 @@ def sidebar() -> None:
         if snap is not None:
             days = ", ".join(f"{i18n.t(s, lang())} {v['as_of']}" for s, v in snap.manifest["subjects"].items() if v.get("as_of"))
             st.caption(f"{L('snapshot')}: {snap.manifest.get('created_at', snap.id)} · {days}")
+        if role().refresh and snap is not None and dashboard.stale(snap):
+            st.info(L("stale"))
         if role().refresh and st.button(L("refresh"), key="refresh_snapshot"):
             try:
                 dashboard.refresh()

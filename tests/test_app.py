@@ -338,6 +338,7 @@ def test_refresh_is_atomic_and_skips_unchanged_inputs(dash):
     first = dashboard.current(dash)
     again = dashboard.refresh(dash)
     assert not again["new"] and again["snapshot"] == first.id
+    assert not dashboard.stale(first, dash)
     forced = dashboard.refresh(dash, force=True)
     assert forced["new"] and dashboard.current(dash).id == forced["snapshot"]
     assert not any(p.name.startswith(".building") for p in dashboard.root(dash).iterdir())

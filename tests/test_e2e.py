@@ -154,6 +154,19 @@ def test_lender_looks_up_an_enterprise_and_sees_grade_and_reasons(server, browse
     assert page.get_by_text(firm["reason_1_zh"]).first.is_visible()
     page.locator(".js-plotly-plot").first.wait_for()
     shoot(page, "lender_lookup_enterprise")
+    # an individual: a stated purpose first, then masked ID and name
+    people = dashboard.subjects(snap)
+    rated_people = set(dashboard.ratings(snap, "individual")["subject_id"])
+    person = people[(people["subject_type"] == "individual") & people["subject_id"].isin(rated_people)].iloc[0]
+    lookup(page, person["subject_id"])
+    settle(page, "查询用途")
+    page.get_by_label("查询用途（必填，将记入审计日志）").fill("贷款审批 e2e")
+    page.get_by_role("button", name="查询").click()
+    settle(page, "本次查询已记入审计日志")
+    body = page.locator("body").inner_text()
+    assert identifiers.mask_resident_id(person["subject_id"]) in body and identifiers.mask_name(person["name"]) in body
+    assert person["name"] not in body
+    shoot(page, "lender_lookup_individual")
     page.close()
 
 
