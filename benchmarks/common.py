@@ -21,7 +21,8 @@ def peak_rss_mib(cmd: list[str], env: dict | None = None) -> dict:
     seconds = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status):
         raise SystemExit(f"{' '.join(cmd)} failed with exit code {os.waitstatus_to_exitcode(status)}")
-    return {"seconds": round(seconds, 1), "peak_rss_mib": round(usage.ru_maxrss / 1024), "stdout": out}
+    return {"seconds": round(seconds, 1), "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
+            "peak_rss_mib": round(usage.ru_maxrss / 1024), "stdout": out}
 
 
 def machine() -> str:
