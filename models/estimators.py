@@ -148,12 +148,14 @@ class ScorecardModel(_Predicts, ClassifierMixin, BaseEstimator):
             out[name] = bins[name].astype(str).map(lookup).fillna(lookup["Missing"]).to_numpy(dtype=float)
         return pd.DataFrame(out, index=X.index)
 
-    def shortfalls(self, X, k: int = 3, material: float = 5.0, by_indicator=None) -> list[list[str | None]]:
+    def shortfalls(self, X, k: int = 3, material: float = 5.0, by_indicator=None, exclude=()) -> list[list[str | None]]:
         """For each row, the `k` indicators where it falls furthest short of their best points
         (None where the shortfall is under `material` points): the top adverse factors.
-        `by_indicator`: `points_by_indicator(X)` when the caller has it already."""
+        `by_indicator`: `points_by_indicator(X)` when the caller has it already; `exclude`:
+        indicators never given as a reason."""
         by = self.points_by_indicator(X) if by_indicator is None else by_indicator
         gaps = self.max_points()[self.selected_] - by
+        gaps = gaps.drop(columns=[c for c in exclude if c in gaps.columns])
         values = gaps.to_numpy()
         order = np.argsort(-values, axis=1)[:, :k]
         names = np.array(gaps.columns, dtype=object)

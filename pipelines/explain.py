@@ -115,7 +115,7 @@ def explain(subject_id: str, as_of: dt.date | None = None, *, purpose: str | Non
         "reasons": [r for r in reasons[[f"reason_{j + 1}" for j in range(k)]].iloc[0] if r],
         "reasons_zh": [r for r in reasons[[f"reason_{j + 1}_zh" for j in range(k)]].iloc[0] if r],
         "champion": m["champion_kind"], "model_version": m["champion_version"],
-        "criteria_version": m["scorecard_version"],
+        "criteria_version": scoring.criteria_label(m["scorecard_version"]),
     }
     base, contrib = ex.scorecard_contributions(card, X, by_indicator=by)
     out_models = {"scorecard": {"version": m["scorecard_version"], "output": "points", "base_value": base,

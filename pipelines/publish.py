@@ -14,7 +14,7 @@ from pathlib import Path
 from chengxin import tracking, workspace
 from chengxin.models import criteria as crit
 from chengxin.models import grades
-from chengxin.pipelines.score import load, scorecard_of
+from chengxin.pipelines.score import criteria_label, load, scorecard_of
 
 
 def _previous(folder: Path, version: str) -> dict | None:
@@ -35,9 +35,7 @@ def publish_criteria(subject: str = "enterprise", *, effective_date: dt.date | N
 
     model, version = load(subject, "scorecard", home)
     card = scorecard_of(model)
-    from chengxin.features.catalogue import catalogue
-
-    label = f"{version}-{catalogue().version}"
+    label = criteria_label(version)
     folder = workspace.ensure(home) / "published" / "criteria" / subject
     target = folder / label
     if (target / "criteria.json").exists():

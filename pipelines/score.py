@@ -40,9 +40,14 @@ def scorecard_of(calibrated):
     return calibrated.calibrated_classifiers_[0].estimator.estimator
 
 
-def _text(value) -> str:
+def criteria_label(scorecard_version) -> str:
+    """The criteria version a rating was made under: the published criteria folder's name."""
+    return f"{scorecard_version}-{catalogue().version}"
+
+
+def _text(value, missing: str = "no data") -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "no data"
+        return missing
     if isinstance(value, float):
         return f"{value:,.2f}".rstrip("0").rstrip(".")
     return str(value)
@@ -51,7 +56,9 @@ def _text(value) -> str:
 def reasons(card, X: pd.DataFrame, k: int = REASONS, by_indicator=None) -> pd.DataFrame:
     """The top adverse factors as short sentences from the declarations and the subject's values."""
     cat = catalogue()
-    picked = np.array(card.shortfalls(X, k, MATERIAL_POINTS, by_indicator), dtype=object).reshape(len(X), k)
+    # a category (county, industry, legal form) is not something to hold against a subject or to fix
+    categories = [c for c in card.selected_ if cat[c].kind == "category"]
+    picked = np.array(card.shortfalls(X, k, MATERIAL_POINTS, by_indicator, categories), dtype=object).reshape(len(X), k)
     out = {}
     for j in range(k):
         en = np.full(len(X), None, dtype=object)
@@ -59,9 +66,9 @@ def reasons(card, X: pd.DataFrame, k: int = REASONS, by_indicator=None) -> pd.Da
         for name in pd.unique(picked[:, j][pd.notna(picked[:, j])]):
             rows = picked[:, j] == name
             ind = cat[name]
-            values = [_text(v) for v in X[name].to_numpy()[rows]]
-            en[rows] = [f"{ind.description.en}: {v}" for v in values]
-            zh[rows] = [f"{ind.zh}：{v}" for v in values]
+            raw = X[name].to_numpy()[rows]
+            en[rows] = [f"{ind.description.en}: {_text(v)}" for v in raw]
+            zh[rows] = [f"{ind.zh}：{_text(v, '无数据')}" for v in raw]
         out[f"reason_{j + 1}"], out[f"reason_{j + 1}_zh"] = en, zh
     order = [f"reason_{j + 1}" for j in range(k)] + [f"reason_{j + 1}_zh" for j in range(k)]
     return pd.DataFrame(out, index=X.index)[order]
@@ -77,7 +84,7 @@ class Rater:
         self.champion = champion
         self.card = scorecard_of(published)
         self.model_version = str(champion_version)
-        self.criteria_version = f"{scorecard_version}/{catalogue().version}"
+        self.criteria_version = criteria_label(scorecard_version)
 
     def __call__(self, feats: pd.DataFrame) -> pd.DataFrame:
         in_default = feats["in_default"].fillna(False).astype(bool).to_numpy()
@@ -151,7 +158,9 @@ def score(as_of: dt.date, subject: str = "enterprise", *, home=None, out: Path |
     stamp = f"{time.strftime('%Y%m%dT%H%M%S')}_{uuid.uuid4().hex[:6]}"  # two runs in one second stay apart
     path = workspace.ensure(home) / "published" / "ratings" / subject / f"as_of={as_of}" / f"ratings_{stamp}.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
-    ratings.to_parquet(path, index=False)
+    partial = path.with_name(f".{path.name}.partial")  # readers never see a half-written file
+    ratings.to_parquet(partial, index=False)
+    partial.replace(path)
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         (ratings.to_csv(out, index=False) if str(out).endswith(".csv") else ratings.to_parquet(out, index=False))
@@ -160,5 +169,5 @@ def score(as_of: dt.date, subject: str = "enterprise", *, home=None, out: Path |
             "in_default": int((ratings["grade"] == grades.rating_config().default_grade).sum()),
             "grades": ratings["grade"].value_counts().to_dict(), "tiers": ratings["tier"].value_counts().to_dict(),
             "concentrated": conc["concentrated"], "model_version": rate.model_version,
-            "scorecard_version": rate.criteria_version.split("/")[0], "out": str(out or path), "stored": str(path),
+            "scorecard_version": rate.criteria_version.split("-")[0], "out": str(out or path), "stored": str(path),
             "seconds": round(time.perf_counter() - started, 1)}
