@@ -244,8 +244,10 @@ class ChallengerModel(_Predicts, ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "booster_")
         return self.booster_.predict_proba(self._prepare(X))
 
-    def contributions(self, X) -> pd.DataFrame:
-        """TreeSHAP contributions (log-odds) per indicator, plus the base value; they add up to the raw score."""
+    def contributions(self, X, n_jobs: int | None = None) -> pd.DataFrame:
+        """TreeSHAP contributions (log-odds) per indicator, plus the base value; they add up to the raw score.
+        `n_jobs`: threads for this call (default: the model's own setting)."""
         check_is_fitted(self, "booster_")
-        raw = self.booster_.predict(self._prepare(X), pred_contrib=True)
+        extra = {"num_threads": n_jobs} if n_jobs else {}
+        raw = self.booster_.predict(self._prepare(X), pred_contrib=True, **extra)
         return pd.DataFrame(raw, columns=list(self.feature_names_in_) + ["base_value"], index=X.index)

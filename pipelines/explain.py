@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 from pathlib import Path
 
 import numpy as np
@@ -182,7 +183,7 @@ def explain_all(subject: str, as_of: dt.date, *, home=None) -> dict:
         out.loc[reused, "challenger_base"] = joined.loc[reused, "challenger_base"].to_numpy()
     todo = ~reused
     if todo.any():
-        b, contrib = ex.challenger_contributions(boosted, X[todo])
+        b, contrib = ex.challenger_contributions(boosted, X[todo], n_jobs=os.cpu_count())  # a batch: every core
         shap.loc[todo, shap_cols] = contrib[cols].to_numpy()
         out.loc[todo, "challenger_base"] = b
     out = pd.concat([out, points.add_prefix("points__").reset_index(drop=True), shap.reset_index(drop=True)], axis=1)
