@@ -71,3 +71,94 @@ def test_bad_book_input_is_explained(book, tmp_path):
     assert r.returncode == 1 and "no such file" in r.stderr
     r = cli("score", "--data", str(book), "--model", "never-trained", "--out", str(tmp_path / "o.csv"), home=home)
     assert r.returncode == 1 and "no registered model" in r.stderr
+
+
+def _split_book(path):
+    from sklearn.model_selection import train_test_split
+
+    from chengxin.pipelines import byo
+
+    book = byo.read_book(path)
+    features, categorical, y = byo._columns(book, "bad", "loan_id")
+    X = byo._prepare(book, features, categorical)
+    X_fit, X_test, y_fit, y_test = train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
+    return X_fit, X_test, y_fit.to_numpy(), y_test.to_numpy(), categorical
+
+
+@pytest.fixture(scope="module")
+def recipe(book):
+    from chengxin.pipelines import byo
+
+    X_fit, X_test, y_fit, _, categorical = _split_book(book)
+    return X_fit, X_test, y_fit, byo.fit_recipe(X_fit, y_fit, categorical)
+
+
+def test_recipe_tunes_calibrates_and_names_the_champion_on_the_fitting_rows(recipe):
+    from sklearn.base import clone
+    from sklearn.model_selection import StratifiedKFold
+
+    from chengxin.pipelines import byo
+
+    X_fit, _, y_fit, fitted = recipe
+    assert set(fitted["models"]) == {"scorecard", "challenger"}
+    assert fitted["tuned"]["scorecard_C"] in byo.C_GRID and fitted["tuned"]["challenger_trees"] >= 10
+    pairs = {k: m.calibrated_classifiers_ for k, m in fitted["models"].items()}
+    assert {p.estimator.C for p in pairs["scorecard"]} == {fitted["tuned"]["scorecard_C"]}
+    assert {p.estimator.n_estimators for p in pairs["challenger"]} == {fitted["tuned"]["challenger_trees"]}
+    # each fold's AUC comes from a model that never saw that fold: refitting on the other folds
+    # alone gives the very same predictions
+    splits = list(StratifiedKFold(3).split(X_fit, y_fit))
+    for kind in ("scorecard", "challenger"):
+        train, test = splits[1]
+        again = clone(pairs[kind][1].estimator).fit(X_fit.iloc[train], y_fit[train])
+        np.testing.assert_allclose(again.predict_proba(X_fit.iloc[test]), pairs[kind][1].estimator.predict_proba(X_fit.iloc[test]))
+        assert len(fitted["cv_fold_auc"][kind]) == 3
+        assert fitted["cv_auc"][kind] == pytest.approx(np.mean(fitted["cv_fold_auc"][kind]))
+    # the challenger is champion only when clearly ahead
+    gain = np.subtract(fitted["cv_fold_auc"]["challenger"], fitted["cv_fold_auc"]["scorecard"])
+    clearly = gain.mean() > gain.std(ddof=1) / np.sqrt(3)
+    assert fitted["champion"] == ("challenger" if clearly else "scorecard")
+
+
+def test_train_book_never_lets_the_test_rows_choose(book, tmp_path, monkeypatch):
+    """The champion train_book registers is the one fit_recipe named from the fitting rows:
+    turning the test figures upside down changes nothing."""
+    from chengxin.pipelines import byo
+
+    seen = {}
+    fit_recipe = byo.fit_recipe
+
+    def spy(X_fit, y_fit, categorical, **kw):
+        seen["rows"] = set(X_fit.index)
+        seen["result"] = fit_recipe(X_fit, y_fit, categorical, **kw)
+        return seen["result"]
+
+    discrimination = byo.validation.discrimination
+
+    def upside_down(y, p):
+        return discrimination(y, 1 - np.asarray(p))
+
+    monkeypatch.setattr(byo, "fit_recipe", spy)
+    monkeypatch.setattr(byo.validation, "discrimination", upside_down)
+    result = byo.train_book(book, "bad", "bank-b", "loan_id", home=tmp_path / "home")
+    _, X_test, _, _, _ = _split_book(book)
+    assert seen["rows"].isdisjoint(X_test.index) and len(seen["rows"]) == 840
+    assert result["champion"] == seen["result"]["champion"]
+    for kind, m in result["models"].items():
+        assert m["auc"] < 0.5  # the upside-down test figures are reported, and were not consulted
+        assert m["cv_auc"] == round(seen["result"]["cv_auc"][kind], 4)
+
+
+def test_scorecard_points_sit_on_the_configured_scale(recipe):
+    from chengxin.models import grades
+    from chengxin.pipelines import byo
+
+    _, X_test, _, fitted = recipe
+    pair = fitted["models"]["scorecard"].calibrated_classifiers_[0]
+    points, factor = byo.card_points(pair, X_test)
+    own = pair.estimator.points(X_test)
+    assert factor > 0
+    # the card's own points, stretched by `factor`: same order, same per-indicator shares
+    slope, _ = np.polyfit(own, points, 1)
+    assert slope == pytest.approx(factor, rel=1e-6)
+    np.testing.assert_allclose(points, grades.points_of(pair.predict_proba(X_test)[:, 1]))
