@@ -64,7 +64,7 @@ def main() -> None:
         rows.append({"measurement": f"{name}, {len(sample):,} rows, {trees} trees x {boosted.num_leaves} leaves, {sample.shape[1]} indicators",
                      "result": f"{secs:.1f} s ({len(sample) / secs:,.0f} rows/s; {1e6 / (len(sample) / secs) / 60:.1f} min per million)"})
     rows.append({"measurement": "largest difference between the two (shap hands a LightGBM model to LightGBM's own "
-                                "pred_contrib, so both paths are one computation; the timing gap between them is noise of order)", "result": f"{diff:.2e}"})
+                                "pred_contrib, so both paths are one computation and their timings differ by warm-up and noise only)", "result": f"{diff:.2e}"})
     total_rows, total_secs = 0, 0.0
     for s in ("enterprise", "individual"):
         r = stage.explain_all(s, day, home=args.home)
