@@ -91,9 +91,8 @@ def main() -> None:
                      "outcomes caught 1-6 months ahead": f"{caught.mean():.3f} of {len(best):,}",
                      "median lead (months)": f"{best[caught].median():.1f}" if caught.any() else "-"})
         print(rows[-1], flush=True)
-    combined = rows[-1]
-    catch = float(combined["outcomes caught 1-6 months ahead"].split()[0])
-    lead = float(combined["median lead (months)"]) if combined["median lead (months)"] != "-" else 0.0
+    # FAMILIES ends with "combined": the last loop's figures are the ones the target is about
+    catch, lead = float(caught.mean()), float(best[caught].median()) if caught.any() else 0.0
     body = "\n".join([
         "## Early warning against the truth (`benchmarks/warn_benchmark.py`)", "",
         f"Command: `.venv/bin/python benchmarks/warn_benchmark.py --home {_rel(args.home)} --city {_rel(args.city)} --months {args.months}` "

@@ -54,6 +54,13 @@ def labels(con, subject: str, as_of: dt.date) -> pd.DataFrame:
         LEFT JOIN future f USING (subject_id) LEFT JOIN past p USING (subject_id)""").df()
 
 
+def in_default(subject: str, as_of: dt.date, home=None) -> pd.DataFrame:
+    """subject_id, in_default: the subjects with an outcome record in the lookback before `as_of`
+    (others have no row)."""
+    with warehouse.connect(home, read_only=True) as con:
+        return labels(con, subject, as_of)[["subject_id", "in_default"]]
+
+
 def snapshot(as_of: dt.date, subject: str, *, con, eng: str = "duckdb", spark=None, home=None) -> pd.DataFrame:
     """Indicators on `as_of` with label and in_default (0 / False for subjects without events)."""
     feats = engine.compute(as_of, subject, eng, con=con if eng == "duckdb" else None, spark=spark, home=home)

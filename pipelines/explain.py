@@ -16,11 +16,12 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from chengxin import desk, identifiers, tracking, warehouse, workspace
+from chengxin import desk, identifiers, tracking, workspace
 from chengxin.features import snapshots
 from chengxin.models import explain as ex
 from chengxin.models import grades
 from chengxin.models.estimators import ChallengerModel
+from chengxin.pipelines import features as feature_stage
 from chengxin.pipelines import score as scoring
 
 
@@ -31,14 +32,10 @@ def subject_type_of(subject_id: str) -> str:
     return ok[0]
 
 
-def snapshot_path(subject: str, as_of: dt.date, home=None) -> Path:
-    return workspace.home(home) / "features" / f"{subject}_{as_of:%Y-%m-%d}.parquet"
-
-
 def indicators(subject: str, as_of: dt.date, subject_ids: list[str] | None = None, home=None) -> pd.DataFrame:
     """Indicators on `as_of` (all subjects, or the ones asked for) from the stored snapshot,
     building and storing it first when it is missing."""
-    path = snapshot_path(subject, as_of, home)
+    path = feature_stage.snapshot_path(subject, as_of, home)
     if not path.exists():
         from chengxin.features import engine
 
@@ -76,8 +73,7 @@ def _in_default(subject: str, subject_id: str, as_of: dt.date, home=None) -> boo
         hit = pq.read_table(stored[-1], columns=["grade"], filters=[("subject_id", "=", subject_id)]).column("grade").to_pylist()
         if hit:
             return hit[0] == grades.rating_config().default_grade
-    with warehouse.connect(home, read_only=True) as con:
-        lab = snapshots.labels(con, subject, as_of)
+    lab = snapshots.in_default(subject, as_of, home)
     hit = lab.loc[lab["subject_id"] == subject_id, "in_default"]
     return bool(len(hit) and hit.iloc[0])
 

@@ -15,6 +15,11 @@ from chengxin.features import engine, snapshots
 from chengxin.features.catalogue import as_csv, as_markdown, catalogue
 
 
+def snapshot_path(subject: str, as_of: dt.date, home=None) -> Path:
+    """Where the indicator snapshot of a date is kept (`features --as-of`, explain, warn, the dashboard)."""
+    return workspace.home(home) / "features" / f"{subject}_{as_of:%Y-%m-%d}.parquet"
+
+
 def _target(out: Path | None, name: str) -> Path:
     path = Path(out) if out else workspace.ensure() / "features" / name
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -37,7 +42,8 @@ def latest_as_of(home=None) -> dt.date:
 def build(as_of: dt.date, subject: str, eng: str = "duckdb", out: Path | None = None) -> dict:
     started = time.perf_counter()
     frame = engine.compute(as_of, subject, eng)
-    path = _target(out, f"{subject}_{as_of:%Y-%m-%d}.parquet")
+    path = Path(out) if out else snapshot_path(subject, as_of)
+    path.parent.mkdir(parents=True, exist_ok=True)
     frame.to_parquet(path, index=False)
     names = [i.name for i in catalogue().for_subject(subject, published_only=True)]
     missing = {n: round(float(frame[n].isna().mean()), 4) for n in names}

@@ -20,10 +20,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from chengxin import tracking, warehouse, workspace
+from chengxin import tracking, workspace
 from chengxin.features import engine, snapshots
 from chengxin.features.catalogue import catalogue
 from chengxin.models import grades
+from chengxin.models.explain import unwrap
 
 REASONS = 3
 MATERIAL_POINTS = 5.0  # a shortfall smaller than this is not worth a reason
@@ -37,7 +38,7 @@ def load(subject: str, alias: str, home=None):
 
 def scorecard_of(calibrated):
     """The fitted ScorecardModel inside its calibration wrapper."""
-    return calibrated.calibrated_classifiers_[0].estimator.estimator
+    return unwrap(calibrated)
 
 
 def criteria_label(scorecard_version) -> str:
@@ -110,9 +111,7 @@ def rater(subject: str, home=None) -> Rater:
 
 def _rate_duckdb(as_of: dt.date, subject: str, rate: Rater, home=None) -> pd.DataFrame:
     feats = engine.compute(as_of, subject, home=home)
-    with warehouse.connect(home, read_only=True) as con:
-        lab = snapshots.labels(con, subject, as_of)[["subject_id", "in_default"]]
-    return rate(feats.merge(lab, on="subject_id", how="left"))
+    return rate(feats.merge(snapshots.in_default(subject, as_of, home), on="subject_id", how="left"))
 
 
 def _rate_spark(as_of: dt.date, subject: str, rate: Rater, home=None) -> pd.DataFrame:
@@ -121,8 +120,7 @@ def _rate_spark(as_of: dt.date, subject: str, rate: Rater, home=None) -> pd.Data
 
     spark = engine.spark_session(home)
     compiled = fsql.compile_subject(subject, as_of)
-    with warehouse.connect(home, read_only=True) as con:
-        lab = snapshots.labels(con, subject, as_of)[["subject_id", "in_default"]]
+    lab = snapshots.in_default(subject, as_of, home)
     feats = engine.spark_frame(compiled, spark, home)
     if len(lab):
         feats = feats.join(spark.createDataFrame(lab), on="subject_id", how="left")

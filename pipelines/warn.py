@@ -94,9 +94,7 @@ def previous_month_end(day: dt.date) -> dt.date:
 def _rate(subject: str, as_of: dt.date, home=None) -> pd.DataFrame:
     """Indicators and the champion's rating of every subject on `as_of` (PD, grade)."""
     feats = explaining.indicators(subject, as_of, home=home)
-    with warehouse.connect(home, read_only=True) as con:
-        lab = snapshots.labels(con, subject, as_of)[["subject_id", "in_default"]]
-    feats = feats.merge(lab, on="subject_id", how="left")
+    feats = feats.merge(snapshots.in_default(subject, as_of, home), on="subject_id", how="left")
     feats["in_default"] = feats["in_default"].fillna(False).astype(bool)
     m = explaining.models(subject, home)
     card = ex.unwrap(m["scorecard"])
