@@ -54,7 +54,8 @@ demo: setup
 	$(BIN)/chengxin publish ratings --subject individual
 	$(BIN)/chengxin explain --all --as-of latest
 	$(BIN)/chengxin warn --as-of latest --out "$(CHENGXIN_HOME)/published/alerts.csv"
-	$(BIN)/chengxin app
+	$(BIN)/chengxin publish dashboard
+	$(BIN)/chengxin app --no-refresh
 
 test: $(VENV)/.installed-test
 	$(BIN)/pytest -q --nbmake tests notebooks
@@ -75,6 +76,7 @@ benchmark: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/model_quality.py
 	$(BIN)/python benchmarks/warn_benchmark.py
 	$(BIN)/python benchmarks/byo_benchmark.py
+	$(BIN)/python benchmarks/dashboard_benchmark.py --home benchmarks/work/home
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

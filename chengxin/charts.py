@@ -102,3 +102,42 @@ def psi(frame: pd.DataFrame, lang: str = "zh", title: str | None = None, top: in
     for x, c in ((0.1, "#f9a825"), (0.25, "#c62828")):
         fig.add_vline(x=x, line_dash="dash", line_color=c)
     return _layout(fig, title, height=max(300, 24 * len(f) + 80))
+
+
+MODEL_COLOURS = {"champion": "#1976d2", "challenger": "#fb8c00"}
+
+
+def roc(curves: pd.DataFrame, lang: str = "zh", title: str | None = None) -> go.Figure:
+    """ROC of each model in a long frame from `dashboard.model_curves`."""
+    fig = go.Figure()
+    for (alias, model), c in curves.groupby(["alias", "model"], sort=False):
+        fig.add_scatter(x=c["false_positive_rate"], y=c["true_positive_rate"], mode="lines",
+                        name=f"{model} · AUC {c['auc'].iloc[0]:.3f}", line=dict(color=MODEL_COLOURS.get(alias)),
+                        customdata=c[["share", "pd_cutoff"]],
+                        hovertemplate="FPR %{x:.1%} · TPR %{y:.1%}<br>PD ≥ %{customdata[1]:.2%}<extra></extra>")
+    fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(dash="dot", color="#999"), showlegend=False,
+                    hoverinfo="skip")
+    fig.update_xaxes(title=i18n.t("false_positive_rate", lang), tickformat=".0%", range=[0, 1])
+    fig.update_yaxes(title=i18n.t("true_positive_rate", lang), tickformat=".0%", range=[0, 1])
+    return _layout(fig, title, height=380)
+
+
+def ks(curves: pd.DataFrame, lang: str = "zh", title: str | None = None) -> go.Figure:
+    """Share of defaults caught and of non-defaults flagged against the share of subjects
+    flagged (highest PD first), with the KS gap marked, per model."""
+    fig = go.Figure()
+    for (alias, model), c in curves.groupby(["alias", "model"], sort=False):
+        colour = MODEL_COLOURS.get(alias)
+        fig.add_scatter(x=c["share"], y=c["true_positive_rate"], mode="lines", line=dict(color=colour),
+                        name=f"{model} · {i18n.t('defaults_caught', lang)}",
+                        hovertemplate="%{x:.1%} → %{y:.1%}<extra></extra>")
+        fig.add_scatter(x=c["share"], y=c["false_positive_rate"], mode="lines", line=dict(color=colour, dash="dash"),
+                        name=f"{model} · {i18n.t('non_defaults_flagged', lang)}",
+                        hovertemplate="%{x:.1%} → %{y:.1%}<extra></extra>")
+        k = c["gap"].idxmax()
+        fig.add_scatter(x=[c.at[k, "share"]] * 2, y=[c.at[k, "false_positive_rate"], c.at[k, "true_positive_rate"]],
+                        mode="lines+markers", line=dict(color=colour, width=3), showlegend=False,
+                        hovertemplate=f"KS {c['ks'].iloc[0]:.3f}<extra></extra>")
+    fig.update_xaxes(title=i18n.t("share_flagged", lang), tickformat=".0%", range=[0, 1])
+    fig.update_yaxes(tickformat=".0%", range=[0, 1])
+    return _layout(fig, title, height=380)

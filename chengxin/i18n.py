@@ -106,6 +106,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "calibration": ("分等级校准（样本外）", "Calibration by grade (out of time)"), "roc_ks": ("ROC 与 KS 曲线", "ROC and KS curves"),
     "psi": ("稳定性（PSI，本月对上月）", "Stability (PSI, this month vs last)"), "mlflow_run": ("MLflow 运行记录", "MLflow run"),
     "metrics": ("样本外指标", "Out-of-time metrics"),
+    "false_positive_rate": ("误报率（未违约主体被标记的比例）", "False positive rate (non-defaults flagged)"),
+    "true_positive_rate": ("命中率（违约主体被标记的比例）", "True positive rate (defaults caught)"),
+    "defaults_caught": ("违约命中", "defaults caught"), "non_defaults_flagged": ("非违约误报", "non-defaults flagged"),
+    "share_flagged": ("按违约概率从高到低标记的主体比例", "Share of subjects flagged, highest PD first"),
     # coverage
     "completeness": ("上报完整率（部门 × 区县）", "Upload completeness (department × county)"),
     "late_publication": ("双公示超期公示", "Late double-publicity publications"), "months_missing": ("缺报月数", "Months missing"),

@@ -18,6 +18,25 @@ def ks(y, p) -> float:
     return float(np.max(tpr - fpr))
 
 
+def curves(y, p, points: int = 201) -> pd.DataFrame:
+    """ROC and KS curves in one small table: subjects ranked by PD, highest first, read at
+    `points` evenly spaced shares. Per row: the share of subjects flagged, the PD cut-off,
+    the share of defaults caught (true positive rate), the share of non-defaults flagged
+    (false positive rate) and their gap (KS is its maximum). Small enough to log with every
+    model and to draw in any charting library."""
+    y, p = np.asarray(y, int), np.asarray(p, float)
+    order = np.argsort(-p, kind="stable")
+    caught = np.cumsum(y[order]) / max(int(y.sum()), 1)
+    flagged = np.cumsum(1 - y[order]) / max(int((1 - y).sum()), 1)
+    at = np.unique(np.round(np.linspace(0, len(p) - 1, min(points, len(p)))).astype(int))
+    frame = pd.DataFrame({"share": (at + 1) / len(p), "pd_cutoff": p[order][at],
+                          "true_positive_rate": caught[at], "false_positive_rate": flagged[at]})
+    start = pd.DataFrame({"share": [0.0], "pd_cutoff": [1.0], "true_positive_rate": [0.0], "false_positive_rate": [0.0]})
+    frame = pd.concat([start, frame], ignore_index=True)
+    frame["gap"] = frame["true_positive_rate"] - frame["false_positive_rate"]
+    return frame
+
+
 def psi(expected, actual, bins: int = 10) -> float:
     """Population stability index of `actual` against `expected` (deciles of expected)."""
     expected, actual = np.asarray(expected, float), np.asarray(actual, float)
@@ -69,9 +88,9 @@ def _axes(title: str):
 
 
 def roc_figure(y, p, label: str):
-    fpr, tpr, _ = roc_curve(y, p)
+    c = curves(y, p)
     fig, ax = _axes(f"ROC, out of time ({label})")
-    ax.plot(fpr, tpr, label=f"AUC {roc_auc_score(y, p):.3f}")
+    ax.plot(c["false_positive_rate"], c["true_positive_rate"], label=f"AUC {roc_auc_score(y, p):.3f}")
     ax.plot([0, 1], [0, 1], linestyle=":", color="grey")
     ax.set_xlabel("false positive rate")
     ax.set_ylabel("true positive rate")
@@ -81,18 +100,15 @@ def roc_figure(y, p, label: str):
 
 
 def ks_figure(y, p, label: str):
-    y, p = np.asarray(y, int), np.asarray(p, float)
-    order = np.argsort(p)
-    bad = np.cumsum(y[order]) / max(y.sum(), 1)
-    good = np.cumsum(1 - y[order]) / max((1 - y).sum(), 1)
-    share = np.arange(1, len(p) + 1) / len(p)
+    c = curves(y, p)
     fig, ax = _axes(f"KS, out of time ({label})")
-    ax.plot(share, good, label="goods")
-    ax.plot(share, bad, label="bads")
-    k = int(np.argmax(np.abs(good - bad)))
-    ax.vlines(share[k], bad[k], good[k], color="red", label=f"KS {abs(good[k] - bad[k]):.3f}")
-    ax.set_xlabel("share of subjects, lowest PD first")
-    ax.legend(loc="upper left")
+    ax.plot(c["share"], c["true_positive_rate"], label="defaults caught")
+    ax.plot(c["share"], c["false_positive_rate"], label="non-defaults flagged")
+    k = int(c["gap"].idxmax())
+    ax.vlines(c["share"][k], c["false_positive_rate"][k], c["true_positive_rate"][k], color="red",
+              label=f"KS {ks(y, p):.3f}")
+    ax.set_xlabel("share of subjects, highest PD first")
+    ax.legend(loc="lower right")
     fig.tight_layout()
     return fig
 

@@ -128,6 +128,7 @@ def train(subject: str = "enterprise", *, home=None, progress=None) -> dict:
             with tempfile.TemporaryDirectory() as tmp:
                 tmp = Path(tmp)
                 table.to_csv(tmp / f"{name}_validation_by_grade.csv", index=False)
+                validation.curves(oot["label"], p_oot).to_csv(tmp / f"{name}_curves.csv", index=False)
                 # what the model scored at training time, for the round-trip check after loading
                 example.assign(pd_at_training=calibrated.predict_proba(example)[:, 1]).to_parquet(
                     tmp / f"{name}_example_scores.parquet", index=False)

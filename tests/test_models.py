@@ -127,6 +127,22 @@ def test_calibration_figure_copes_with_a_grade_without_defaults(tmp_path):
     assert (tmp_path / "c.png").stat().st_size > 1000
 
 
+def test_roc_and_ks_curves_agree_with_the_metrics():
+    """The small curve table logged with every model draws the same ROC and KS as the metrics."""
+    from chengxin.models import validation
+
+    rng = np.random.default_rng(5)
+    p = rng.random(3000)
+    y = (rng.random(3000) < p * 0.2).astype(int)
+    full = validation.curves(y, p, points=10_000)  # every subject: exact
+    assert full["gap"].max() == pytest.approx(validation.ks(y, p))
+    assert np.trapezoid(full["true_positive_rate"], full["false_positive_rate"]) == pytest.approx(roc_auc_score(y, p))
+    small = validation.curves(y, p)  # what is logged: 201 points + the origin
+    assert len(small) == 202 and small["share"].is_monotonic_increasing and small["pd_cutoff"].is_monotonic_decreasing
+    assert small[["true_positive_rate", "false_positive_rate"]].iloc[-1].tolist() == [1.0, 1.0]
+    assert small["gap"].max() == pytest.approx(validation.ks(y, p), abs=0.02)
+
+
 def test_decision_function_is_the_log_odds_platt_scaling_calibrates():
     import numpy as np
     import pandas as pd

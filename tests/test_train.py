@@ -37,7 +37,7 @@ def test_train_logs_both_models(trained):
     assert (home / "mlflow.db").exists() and (home / "mlartifacts").exists()
     logged = {a.path for a in client.list_artifacts(result["run_id"], "validation")}
     for kind in ("scorecard", "challenger"):
-        for item in ("roc.png", "ks.png", "calibration.png", "model_card.md", "validation_by_grade.csv"):
+        for item in ("roc.png", "ks.png", "calibration.png", "model_card.md", "validation_by_grade.csv", "curves.csv"):
             assert f"validation/{kind}_{item}" in logged
     assert "validation/scorecard_table.csv" in logged
 

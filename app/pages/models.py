@@ -38,13 +38,13 @@ for col, alias in zip(cols, ("champion", "challenger")):
                             key=f"calibration_{alias}")
 
 st.subheader(ui.L("roc_ks"))
-for alias in ("champion", "challenger"):
-    figures = [dashboard.model_figure(snap, subject, alias, f) for f in ("roc", "ks")]
-    figures = [f for f in figures if f is not None and f.exists()]
-    if figures:
-        cols = st.columns(len(figures))
-        for col, f in zip(cols, figures):
-            col.image(str(f), caption=f"{ui.L(alias)} · {f.stem}")
+curves = dashboard.model_curves(snap, subject)
+if curves.empty:
+    st.caption(ui.L("no_data"))
+else:
+    cols = st.columns(2)
+    cols[0].plotly_chart(charts.roc(curves, lang, "ROC"), key="roc")
+    cols[1].plotly_chart(charts.ks(curves, lang, "KS"), key="ks")
 
 st.subheader(ui.L("psi"))
 psi = dashboard.monitoring(snap, subject, "psi")
