@@ -452,6 +452,21 @@ def publish_ratings(subject: Subject = "enterprise", as_json: JsonFlag = False):
     report(result, as_json, f"{result['rows']:,} {subject} ratings as of {result['as_of']} published -> {result['out']}")
 
 
+@publish_app.command("dashboard")
+def publish_dashboard(
+    force: Annotated[bool, typer.Option("--force", help="Build a new snapshot even when nothing changed.")] = False,
+    as_json: JsonFlag = False,
+):
+    """The dashboard's read-only data snapshot (ratings, records, lists, coverage, models), switched
+    atomically: a running dashboard shows it on its next page view. Run it after score and warn."""
+    from chengxin import dashboard
+
+    with err.status("building the dashboard snapshot"):
+        result = dashboard.refresh(force=force)
+    report(result, as_json, f"dashboard snapshot {result['snapshot']} "
+                            f"{'published' if result['new'] else 'unchanged (same inputs)'} -> {result['path']}")
+
+
 @app.command("app")
 def app_command(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to serve on.")] = 8501,
@@ -460,7 +475,6 @@ def app_command(
 ):
     """Start the dashboard (Streamlit, headless, no telemetry) on the last published snapshot."""
     import os
-    import subprocess
 
     from chengxin import dashboard
 
@@ -473,11 +487,10 @@ def app_command(
     env = dict(os.environ, CHENGXIN_HOME=str(workspace.home()), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
     cmd = [sys.executable, "-m", "streamlit", "run", str(dashboard.app_path()), *dashboard.streamlit_flags(port, address)]
     err.print(f"chengxin dashboard on http://{address}:{port} (Ctrl+C stops it)")
-    try:
-        code = subprocess.call(cmd, env=env)
-    except KeyboardInterrupt:
-        code = 0
-    raise typer.Exit(code)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # become the server (no child left behind when this process is stopped or killed)
+    os.execve(sys.executable, cmd, env)
 
 
 def main() -> None:

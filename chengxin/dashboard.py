@@ -33,6 +33,7 @@ from chengxin.users import Role
 
 SUBJECTS = ("enterprise", "individual")
 POINTER = "CURRENT"
+RECORDS = "records.duckdb"
 
 
 # --- the app itself --------------------------------------------------------------------------
@@ -52,8 +53,9 @@ def app_path() -> Path:
 
 
 def streamlit_flags(port: int = 8501, address: str = "127.0.0.1") -> list[str]:
-    """Headless, no usage statistics, this machine only unless told otherwise, no file watching."""
-    return ["--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.port", str(port),
+    """Headless, no usage statistics, this machine only unless told otherwise, no file watching,
+    no "magic" (the pages write everything explicitly; magic rewrites each page's code every run)."""
+    return ["--server.headless", "true", "--runner.magicEnabled", "false", "--browser.gatherUsageStats", "false", "--server.port", str(port),
             "--server.address", address, "--server.fileWatcherType", "none", "--server.runOnSave", "false",
             "--client.toolbarMode", "minimal", "--theme.primaryColor", "#c62828"]
 
@@ -233,7 +235,6 @@ def _build(home, out: Path, inputs: dict) -> dict:
         ratings.append(latest)
         manifest["subjects"][subject] = {"as_of": latest_day, "ratings_file": str(_readable(files[latest_day])),
                                          "rated": len(latest), "dates": sorted(files)}
-    (out / "records").mkdir()
     with warehouse.connect(home, read_only=True) as con:
         firms = con.execute("SELECT subject_id, name, entity_type, industry, subject_county AS county, status, "
                             "registration_date, registered_capital, legal_rep_id FROM rec_registration "
@@ -244,25 +245,27 @@ def _build(home, out: Path, inputs: dict) -> dict:
         manifest["warehouse"] = {"files": int(stamp[0]), "last_file": int(stamp[1])}
         latest_as_of = max((dt.date.fromisoformat(v["as_of"]) for v in manifest["subjects"].values()), default=dt.date.today())
         since = (pd.Timestamp(latest_as_of) - pd.DateOffset(months=settings.dashboard.records_months)).date()
+        con.execute(f"ATTACH '{out / RECORDS}' AS snap (READ_WRITE)")
         for src in config.sources():
             if src.is_reference or src.name in ("registration", "resident"):
                 continue
             keep = ", ".join(f'"{c}"' for c in src.column_names if c != "subject_type")
             typed = "subject_type" if "subject_type" in src.column_names else f"'{src.subjects[0]}' AS subject_type"
             window = f" AND \"{src.event_date}\" > DATE '{since}'" if src.grain == "monthly" else ""
-            target = out / "records" / f"{src.table}.parquet"
-            con.execute(f"COPY (SELECT {keep}, {typed}, received_date FROM {src.table} WHERE _superseded_on IS NULL{window} "
-                        f"ORDER BY subject_id, \"{src.event_date}\" DESC) TO '{target}' (FORMAT parquet, ROW_GROUP_SIZE 20000)")
+            # a DuckDB file in subject order: one subject's records are a few row groups away (zone maps)
+            con.execute(f"CREATE TABLE snap.{src.table} AS SELECT {keep}, {typed}, received_date FROM {src.table} "
+                        f"WHERE _superseded_on IS NULL{window} ORDER BY subject_id, \"{src.event_date}\" DESC")
+        con.execute("DETACH snap")
     firms["subject_type"] = "enterprise"
     firms["pinyin"], firms["initials"] = _pinyin(firms["name"])
     people["subject_type"] = "individual"
     subjects = pd.concat([firms, people], ignore_index=True)
-    subjects.to_parquet(out / "subjects.parquet", index=False)
+    subjects.sort_values("subject_id").to_parquet(out / "subjects.parquet", index=False)
     rated = pd.concat(ratings, ignore_index=True) if ratings else pd.DataFrame()
     info = subjects[["subject_id", "name", "county", "industry", "entity_type"]]
     rated = rated.merge(info, on="subject_id", how="left")
-    rated.to_parquet(out / "ratings.parquet", index=False)
-    pd.concat(history, ignore_index=True).to_parquet(out / "history.parquet", index=False)
+    rated.sort_values("subject_id").to_parquet(out / "ratings.parquet", index=False)
+    pd.concat(history, ignore_index=True).sort_values(["subject_id", "as_of"]).to_parquet(out / "history.parquet", index=False)
     # the red and black lists, over the records just copied and the tiers
     mem = _records_con(out)
     try:
@@ -270,7 +273,7 @@ def _build(home, out: Path, inputs: dict) -> dict:
     finally:
         mem.close()
     entries = entries.merge(info, on="subject_id", how="left")
-    entries.to_parquet(out / "lists.parquet", index=False)
+    entries.sort_values("subject_id").to_parquet(out / "lists.parquet", index=False)
     manifest["lists"] = entries.groupby(["list", "status"]).size().rename("n").reset_index().to_dict("records")
     # data coverage
     try:
@@ -336,7 +339,7 @@ def _models(home, out: Path) -> dict:
             folder = out / "models" / subject / alias
             folder.mkdir(parents=True, exist_ok=True)
             files = {}
-            for art in (f"{kind}_validation_by_grade.csv", f"{kind}_roc.png", f"{kind}_ks.png", f"{kind}_calibration.png"):
+            for art in (f"{kind}_validation_by_grade.csv", f"{kind}_curves.csv", f"{kind}_roc.png", f"{kind}_ks.png"):
                 try:
                     local = mlflow.artifacts.download_artifacts(run_id=mv.run_id, artifact_path=f"validation/{art}",
                                                                 dst_path=str(folder))
@@ -363,9 +366,34 @@ def _parquet(path: Path) -> pd.DataFrame:
     return pd.read_parquet(path) if path.exists() else pd.DataFrame()
 
 
+@functools.lru_cache(maxsize=16)
+def _sorted_ids(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
+    """A snapshot table in subject-id order with its ids as an array, for binary search."""
+    frame = _parquet(path)
+    if frame.empty or "subject_id" not in frame:
+        return frame, np.array([], dtype=object)
+    if not frame["subject_id"].is_monotonic_increasing:  # snapshots are written sorted; older ones may not be
+        frame = frame.sort_values("subject_id", kind="stable", ignore_index=True)
+    return frame, frame["subject_id"].to_numpy(dtype=object)
+
+
+def rows_of(path: Path, subject_id: str, *, prefix: bool = False) -> pd.DataFrame:
+    """The rows of one subject (or of every id starting with `subject_id`) in a snapshot table:
+    a binary search, so a look-up costs the same on a city of a million subjects."""
+    frame, ids = _sorted_ids(path)
+    lo = np.searchsorted(ids, subject_id, "left")
+    hi = np.searchsorted(ids, subject_id + "\uffff" if prefix else subject_id, "right")
+    return frame.iloc[lo:hi]
+
+
+@functools.lru_cache(maxsize=8)
+def _ratings_of(path: Path, subject: str) -> pd.DataFrame:
+    r = _parquet(path)
+    return r if r.empty else r[r["subject_type"] == subject]
+
+
 def ratings(snap: Snapshot, subject: str | None = "enterprise") -> pd.DataFrame:
-    r = _parquet(snap.path / "ratings.parquet")
-    return r if subject is None or r.empty else r[r["subject_type"] == subject]
+    return _parquet(snap.path / "ratings.parquet") if subject is None else _ratings_of(snap.path / "ratings.parquet", subject)
 
 
 def subjects(snap: Snapshot) -> pd.DataFrame:
@@ -390,11 +418,17 @@ def coverage_summary(snap: Snapshot) -> dict:
 
 
 def _records_con(folder: Path) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
+    """The snapshot's records (one table per source), read-only: any number of app processes
+    may read one snapshot."""
+    con = duckdb.connect(str(folder / RECORDS), read_only=True)
     con.execute("SET enable_progress_bar = false")
-    for f in sorted((folder / "records").glob("rec_*.parquet")):
-        con.execute(f"CREATE VIEW {f.stem} AS SELECT * FROM read_parquet('{f}')")
     return con
+
+
+@functools.lru_cache(maxsize=2)
+def _record_tables(folder: Path) -> frozenset[str]:
+    with _records_con(folder) as con:
+        return frozenset(t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall())
 
 
 # --- overview ------------------------------------------------------------------------------
@@ -505,19 +539,20 @@ def search(snap: Snapshot, query: str, r: Role, limit: int = 10) -> pd.DataFrame
     if not q:
         return pd.DataFrame(columns=cols)
     kind = classify(q)
-    subs = subjects(snap)
-    rated = ratings(snap, None)[["subject_id", "tier"]]
-    firms = subs[subs["subject_type"] == "enterprise"]
+    table = snap.path / "subjects.parquet"
     if kind == "resident_id":
         if not r.individuals:
             return pd.DataFrame(columns=cols)
-        hit = subs[(subs["subject_type"] == "individual") & (subs["subject_id"] == q.upper())]
+        hit = rows_of(table, q.upper())
+        hit = hit[hit["subject_type"] == "individual"]
         if hit.empty:
             hit = pd.DataFrame({"subject_id": [q.upper()], "subject_type": ["individual"], "name": [None], "county": [q[:6]]})
         out = hit.assign(match=100.0)
     elif kind in ("enterprise_code", "code_prefix"):
-        out = firms[firms["subject_id"].str.startswith(q.upper())].head(limit).assign(match=100.0)
+        out = rows_of(table, q.upper(), prefix=True)
+        out = out[out["subject_type"] == "enterprise"].head(limit).assign(match=100.0)
     else:
+        firms = _firms(snap.path)
         if _CJK.search(q):
             choices, needle = firms["name"].fillna(""), q
             found = process.extract(needle, choices.to_dict(), scorer=fuzz.WRatio, limit=limit, score_cutoff=60)
@@ -533,8 +568,15 @@ def search(snap: Snapshot, query: str, r: Role, limit: int = 10) -> pd.DataFrame
             found = sorted(((None, s, i) for i, s in best.items()), key=lambda x: -x[1])[:limit]
         idx = [i for _, _, i in found]
         out = firms.loc[idx].assign(match=[s for _, s, _ in found])
-    out = out.merge(rated, on="subject_id", how="left")
+    tiers = [rows_of(snap.path / "ratings.parquet", sid)["tier"] for sid in out["subject_id"]]
+    out = out.assign(tier=[t.iloc[0] if len(t) else None for t in tiers])
     return users.mask_frame(out.reindex(columns=cols), r).reset_index(drop=True)
+
+
+@functools.lru_cache(maxsize=4)
+def _firms(folder: Path) -> pd.DataFrame:
+    subs = _parquet(folder / "subjects.parquet")
+    return subs[subs["subject_type"] == "enterprise"]
 
 
 class NeedsPurpose(workspace.UserError):
@@ -580,8 +622,9 @@ def stored_contributions(snap: Snapshot, subject: str, subject_id: str) -> dict 
 
 def lookup(snap: Snapshot, subject_id: str, r: Role, *, user: str | None = None, purpose: str | None = None,
            home=None) -> dict:
-    """One subject as the role may see it: the published rating, its explanation
-    (contributions, repair path), grade history, records by source and list entries. A look-up
+    """One subject as the role may see it: the published rating, its contributions (stored by
+    `chengxin explain --all`, else explained now), grade history, records by source and list
+    entries; `repair` is True when the role may ask `repair()` for the repair path. A look-up
     of an individual needs a permitted role and a stated purpose, and is audited."""
     from chengxin.models import grades
     from chengxin.pipelines import explain
@@ -595,10 +638,8 @@ def lookup(snap: Snapshot, subject_id: str, r: Role, *, user: str | None = None,
             raise NeedsPurpose("looking up an individual needs a stated purpose; it is audited")
     home = home or snap.home
     as_of = snap.as_of(subject) or snap.as_of("enterprise")
-    row = ratings(snap, subject)
-    row = row[row["subject_id"] == subject_id]
-    info = subjects(snap)
-    info = info[info["subject_id"] == subject_id]
+    row = rows_of(snap.path / "ratings.parquet", subject_id)
+    info = rows_of(snap.path / "subjects.parquet", subject_id)
     out: dict = {"subject_id": subject_id, "subject_type": subject, "as_of": str(as_of) if as_of else None,
                  "display_id": users.show_id(subject_id, subject, r), "found": not (row.empty and info.empty),
                  "name": users.show_name(info["name"].iloc[0], subject, r) if len(info) else None,
@@ -622,40 +663,69 @@ def lookup(snap: Snapshot, subject_id: str, r: Role, *, user: str | None = None,
         stored = stored_contributions(snap, subject, subject_id)
         if stored:
             out["contributions"] = stored
-    wants_explanation = r.sees("repair") or (r.sees("contributions") and "contributions" not in out)
-    if wants_explanation and out["rated"] and as_of:
+    audited = False
+    if r.sees("contributions") and out["rated"] and as_of and "contributions" not in out:
+        # not stored (`chengxin explain --all` not run for this date): explain now
         before = _audit_count(subject_id, home) if subject == "individual" else 0
         try:
-            if subject == "individual":
-                ex = explain.explain(subject_id, as_of, purpose=purpose, user=user, role=r.name, home=home)
-            else:
-                ex = _explain_enterprise(subject_id, as_of, str(home), snap.id)
-            if r.sees("contributions") and "contributions" not in out:
-                out["contributions"] = ex["models"]
-            if r.sees("repair"):
-                out["repair_path"] = ex.get("repair_path", [])
-                out["repair_reachable"] = ex.get("repair_reachable")
-                out["repair_note"] = ex.get("repair_note")
+            ex = _explanation(snap, subject, subject_id, as_of, r, user, purpose, home)
+            out["contributions"] = ex["models"]
             if str(ex.get("model_version")) != out.get("model_version"):
                 out["notes"].append("model_changed")
         except Exception:  # the warehouse is being written, or a model is missing: show the published rating
             out["notes"].append("explain_unavailable")
-        if subject == "individual" and _audit_count(subject_id, home) == before:
-            desk.audit("lookup", subject_id, purpose, user=user, role=r.name, detail={"as_of": str(as_of)}, home=home)
-    elif subject == "individual":
+        audited = subject == "individual" and _audit_count(subject_id, home) > before
+    if subject == "individual" and not audited:
         desk.audit("lookup", subject_id, purpose, user=user, role=r.name, detail={"as_of": str(as_of)}, home=home)
+    out["repair"] = bool(r.sees("repair") and out["rated"] and as_of)  # `repair()` computes it when asked
     if subject == "individual":
-        out["audited"] = True
+        out.update(audited=True, purpose=purpose)  # the page passes the purpose on to `repair`
     if r.sees("history"):
-        h = _parquet(snap.path / "history.parquet")
-        h = h[h["subject_id"] == subject_id].sort_values("as_of")
+        h = rows_of(snap.path / "history.parquet", subject_id).sort_values("as_of")
         out["history"] = h[["as_of", "grade", "tier", "pd", "score"]].reset_index(drop=True)
     if r.sees("records"):
         out["records"] = records(snap, subject_id, r)
-    entries = list_entries(snap)
-    if len(entries) and subject in r.lists:
-        mine = entries[entries["subject_id"] == subject_id]
+    if subject in r.lists:
+        mine = rows_of(snap.path / "lists.parquet", subject_id)
         out["lists"] = mine.drop(columns=["name"], errors="ignore").reset_index(drop=True)
+    return out
+
+
+def _explanation(snap: Snapshot, subject: str, subject_id: str, as_of: dt.date, r: Role, user, purpose, home) -> dict:
+    from chengxin.pipelines import explain
+
+    if subject == "individual":  # audited by explain itself, never cached
+        return explain.explain(subject_id, as_of, purpose=purpose, user=user, role=r.name, home=home)
+    return _explain_enterprise(subject_id, as_of, str(home), snap.id)
+
+
+def repair(snap: Snapshot, subject_id: str, r: Role, *, user: str | None = None, purpose: str | None = None,
+           home=None) -> dict:
+    """The credit-repair path of a rated subject (`models.explain.repair_path`): computed when the
+    page asks for it, not with every look-up, since it re-scores the subject under each action.
+    Keys: repair_path (list of steps), repair_reachable, repair_note, notes."""
+    subject_id = (subject_id or "").strip().upper()
+    if not r.sees("repair"):
+        raise NotAllowed("this role does not see repair paths")
+    from chengxin.pipelines import explain
+
+    subject = explain.subject_type_of(subject_id)
+    if subject == "individual" and not r.individuals:
+        raise NotAllowed("this role may not look up individuals")
+    as_of = snap.as_of(subject)
+    row = rows_of(snap.path / "ratings.parquet", subject_id)
+    out: dict = {"repair_path": [], "repair_reachable": None, "repair_note": None, "notes": []}
+    if row.empty or as_of is None:
+        return out
+    try:
+        ex = _explanation(snap, subject, subject_id, as_of, r, user, purpose, home or snap.home)
+    except Exception:  # the warehouse is being written, or a model is missing
+        out["notes"].append("explain_unavailable")
+        return out
+    out.update(repair_path=ex.get("repair_path", []), repair_reachable=ex.get("repair_reachable"),
+               repair_note=ex.get("repair_note"))
+    if str(ex.get("model_version")) != str(row["model_version"].iloc[0]):
+        out["notes"].append("model_changed")
     return out
 
 
@@ -663,18 +733,23 @@ def records(snap: Snapshot, subject_id: str, r: Role) -> dict[str, pd.DataFrame]
     """The subject's current records by source (newest first), personal columns masked as the
     role requires. Keys are source names."""
     out = {}
-    con = _records_con(snap.path)
+    con = _records_reader(snap.path).cursor()  # a cursor per call: Streamlit runs sessions in threads
     try:
         for src in config.sources():
-            view = src.table
-            if not (snap.path / "records" / f"{view}.parquet").exists():
+            if src.table not in _record_tables(snap.path):
                 continue
-            frame = con.execute(f"SELECT * FROM {view} WHERE subject_id = ?", [subject_id]).df()
+            frame = con.execute(f"SELECT * FROM {src.table} WHERE subject_id = ?", [subject_id]).df()
             if len(frame):
                 out[src.name] = users.mask_frame(frame, r, source=src.name, name_col=None)
     finally:
         con.close()
     return out
+
+
+@functools.lru_cache(maxsize=2)
+def _records_reader(folder: Path) -> duckdb.DuckDBPyConnection:
+    """One in-memory DuckDB over a snapshot's record files, kept for the snapshot's life."""
+    return _records_con(folder)
 
 
 def contribution_table(model: dict, subject: str = "enterprise", lang: str = "zh", top: int = 10) -> pd.DataFrame:
@@ -946,6 +1021,19 @@ def validation_by_grade(snap: Snapshot, subject: str, alias: str) -> pd.DataFram
 def model_figure(snap: Snapshot, subject: str, alias: str, figure: str) -> Path | None:
     files = models_summary(snap, subject).get(alias, {}).get("files", {})
     return snap.path / files[figure] if figure in files else None
+
+
+def model_curves(snap: Snapshot, subject: str) -> pd.DataFrame:
+    """The out-of-time ROC / KS curves (`models.validation.curves`) of champion and challenger,
+    long, with the model's label; empty for models trained before curves were logged."""
+    summary, parts = models_summary(snap, subject), []
+    for alias in ("champion", "challenger"):
+        p = model_figure(snap, subject, alias, "curves")
+        if p is not None and p.exists():
+            m = summary[alias]
+            parts.append(pd.read_csv(p).assign(model=f"{alias} · {m['kind']} v{m['version']}", alias=alias,
+                                                ks=m["metrics"].get("ks"), auc=m["metrics"].get("auc")))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
 def mlflow_link(run: dict, home=None) -> str:

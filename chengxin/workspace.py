@@ -24,3 +24,13 @@ def ensure(override: Path | str | None = None) -> Path:
 
 def warehouse_path(override: Path | str | None = None) -> Path:
     return home(override) / "warehouse.duckdb"
+
+
+SUBJECT_ROW_GROUP = 10_000
+
+
+def write_subject_table(frame, path: Path | str) -> None:
+    """Write a table with one or more rows per subject as Parquet, sorted by subject id in row
+    groups of `SUBJECT_ROW_GROUP` rows: a reader filtering on one subject id then decodes one
+    row group instead of the file (row-group statistics), which keeps a look-up fast at city scale."""
+    frame.sort_values("subject_id", kind="stable").to_parquet(path, index=False, row_group_size=SUBJECT_ROW_GROUP)

@@ -40,7 +40,7 @@ def indicators(subject: str, as_of: dt.date, subject_ids: list[str] | None = Non
         from chengxin.features import engine
 
         path.parent.mkdir(parents=True, exist_ok=True)
-        engine.compute(as_of, subject, home=home).to_parquet(path, index=False)
+        workspace.write_subject_table(engine.compute(as_of, subject, home=home), path)
     filters = [("subject_id", "in", list(subject_ids))] if subject_ids else None
     return pq.read_table(path, filters=filters).to_pandas()
 
@@ -185,6 +185,6 @@ def explain_all(subject: str, as_of: dt.date, *, home=None) -> dict:
     out = pd.concat([out, points.add_prefix("points__").reset_index(drop=True), shap.reset_index(drop=True)], axis=1)
     path = explanations_path(subject, as_of, home)
     path.parent.mkdir(parents=True, exist_ok=True)
-    out.to_parquet(path, index=False)
+    workspace.write_subject_table(out, path)
     return {"subject": subject, "as_of": str(as_of), "subjects": len(out), "treeshap": int(todo.sum()),
             "reused": int(reused.sum()), "out": str(path), "seconds": round(time.perf_counter() - started, 1)}

@@ -44,7 +44,7 @@ def build(as_of: dt.date, subject: str, eng: str = "duckdb", out: Path | None = 
     frame = engine.compute(as_of, subject, eng)
     path = Path(out) if out else snapshot_path(subject, as_of)
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_parquet(path, index=False)
+    workspace.write_subject_table(frame, path)
     names = [i.name for i in catalogue().for_subject(subject, published_only=True)]
     missing = {n: round(float(frame[n].isna().mean()), 4) for n in names}
     return {"as_of": str(as_of), "subject": subject, "engine": eng, "rows": len(frame), "indicators": len(names),

@@ -157,7 +157,7 @@ def score(as_of: dt.date, subject: str = "enterprise", *, home=None, out: Path |
     path = workspace.ensure(home) / "published" / "ratings" / subject / f"as_of={as_of}" / f"ratings_{stamp}.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")  # readers never see a half-written file
-    ratings.to_parquet(partial, index=False)
+    workspace.write_subject_table(ratings, partial)
     partial.replace(path)
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)

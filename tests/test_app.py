@@ -57,6 +57,14 @@ def text(at: AppTest) -> str:
     return "\n".join(parts)
 
 
+def open_tab(at: AppTest, key: str, text_key: str) -> AppTest:
+    """Open one of the look-up's tabs (only the open tab is built)."""
+    at.session_state[key] = i18n.t(text_key, "zh")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 def latest(dash, subject: str) -> pd.DataFrame:
     snap = dashboard.current(dash)
     return dashboard.ratings(snap, subject)
@@ -154,8 +162,27 @@ def test_lender_lookup_of_an_enterprise(dash):
     assert row["reason_1_zh"] in page
     assert "<waterfall>" in page and "指标贡献（评分卡分值）" in page  # the contribution waterfall
     assert len(at.tabs) >= 4  # contributions, history, records, repair path (and lists)
+    assert not any("评价基准日" in df.value.columns for df in at.dataframe)  # only the open tab is built
+    open_tab(at, "lookup_tab", "history")
     history = next(df.value for df in at.dataframe if "评价基准日" in df.value.columns)
     assert len(history) == 2  # rated on two month ends
+    # records: one source at a time, picked from all the sources that hold some
+    open_tab(at, "lookup_tab", "records")
+    found = dashboard.records(dashboard.current(dash), row["subject_id"], users.role("lender"))
+    assert len(found) > 1 and len(at.get("button_group")[0].proto.options) == len(found)
+    last = list(found)[-1]
+    at.session_state["lookup_source"] = last
+    at.run()
+    labels = dashboard.record_columns(last, "zh")
+    expected = [labels.get(c, c) for c in found[last].columns if c not in ("subject_id", "subject_type")]
+    assert expected in [list(df.value.columns) for df in at.dataframe]
+    # the repair path is computed when its tab opens, and is the one `chengxin explain` gives
+    from chengxin.pipelines import explain
+
+    open_tab(at, "lookup_tab", "repair")
+    path = explain.explain(row["subject_id"], dashboard.current(dash).as_of("enterprise"), home=dash)["repair_path"]
+    page = text(at)
+    assert all(step["text_zh"] in page for step in path) and (path or "暂无可行的修复措施" in page)
     # no audit entry for enterprises
     assert row["subject_id"] not in set(desk.audit_log(dash)["subject_id"])
 
@@ -213,7 +240,16 @@ def test_lender_lookup_of_an_individual_needs_a_purpose_is_masked_and_audited(da
     assert not at.exception
     page = text(at)
     assert identifiers.mask_resident_id(sid) in page and identifiers.mask_name(name) in page
-    assert sid not in page and name not in page  # nor in the records tables
+    assert sid not in page and name not in page
+    sources = list(dashboard.records(dashboard.current(dash), sid, users.role("lender")))
+    assert sources
+    open_tab(at, "lookup_tab", "records")
+    for source in sources:  # the page shows one source's records at a time: visit each
+        at.session_state["lookup_source"] = source
+        at.run()
+        assert not at.exception
+        page = text(at)
+        assert sid not in page and name not in page  # nor in any source's records table
     assert {m.label for m in at.metric} >= {"信用等级", "违约概率"}
     log = desk.audit_log(dash)
     assert len(log) == before + 1
@@ -308,7 +344,12 @@ def test_models_page_shows_metrics_calibration_and_mlflow_links(dash):
     metrics = at.dataframe[0].value
     assert {"auc", "ks", "brier"} <= set(metrics.columns) and len(metrics) >= 2
     assert "/#/experiments/" in text(at)
-    assert len(at.get("plotly_chart")) >= 2  # calibration by grade (x2) and PSI
+    assert len(at.get("plotly_chart")) >= 5  # calibration by grade (x2), ROC, KS and PSI
+    snap = dashboard.current(dash)
+    curves = dashboard.model_curves(snap, "enterprise")
+    assert set(curves["alias"]) == {"champion", "challenger"}
+    for alias, c in curves.groupby("alias"):  # the curves drawn are the model's own, as its metrics say
+        assert c["gap"].max() == pytest.approx(c["ks"].iloc[0], abs=0.02)
 
 
 def test_coverage_page(dash):
@@ -337,9 +378,18 @@ def test_publication_lists_and_exports(dash):
 
 
 def test_refresh_is_atomic_and_skips_unchanged_inputs(dash):
+    import json
+
+    from typer.testing import CliRunner
+
+    from chengxin.cli import app as cli
+
     first = dashboard.current(dash)
     again = dashboard.refresh(dash)
     assert not again["new"] and again["snapshot"] == first.id
+    published = CliRunner().invoke(cli, ["publish", "dashboard", "--json"])  # what a pipeline runs after score
+    assert published.exit_code == 0, published.output
+    assert json.loads(published.stdout) == {"snapshot": first.id, "new": False, "path": str(first.path)}
     assert not dashboard.stale(first, dash)
     forced = dashboard.refresh(dash, force=True)
     assert forced["new"] and dashboard.current(dash).id == forced["snapshot"]

@@ -55,6 +55,9 @@ def server(dashboard_home):
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+    # `chengxin app` becomes the server: stopping it leaves no Streamlit child holding the port
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0, "a dashboard server outlived `chengxin app`"
 
 
 @pytest.fixture(scope="module")

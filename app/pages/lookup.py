@@ -91,17 +91,20 @@ if result.get("reasons"):
         st.markdown(f"- {line}")
 
 present = {"contributions": "contributions" in result, "history": "history" in result, "records": "records" in result,
-           "repair": "repair_path" in result or bool(result.get("repair_note")), "lists": "lists" in result}
+           "repair": result.get("repair", False), "lists": "lists" in result}
 labels = {"contributions": "waterfall", "history": "history", "records": "records", "repair": "repair", "lists": "on_lists"}
 parts = [(p, labels[p]) for p, ok in present.items() if ok]
-tabs = st.tabs([ui.L(label) for _, label in parts]) if parts else []
+# only the open tab is built and sent (on_change="rerun"): a look-up draws one part at a time
+tabs = st.tabs([ui.L(label) for _, label in parts], key="lookup_tab", on_change="rerun") if parts else []
 for (part, _), tab in zip(parts, tabs):
+    if not tab.open:
+        continue
     with tab:
         if part == "contributions":
             card = result["contributions"]["scorecard"]
             st.plotly_chart(charts.waterfall(dashboard.contribution_table(card, result["subject_type"], lang), lang,
                                              ui.L("waterfall")), key="waterfall")
-            with st.expander(ui.L("waterfall_boosted")):
+            if st.toggle(ui.L("waterfall_boosted"), key="lookup_boosted"):
                 boosted = result["contributions"]["challenger"]
                 st.plotly_chart(charts.waterfall(dashboard.contribution_table(boosted, result["subject_type"], lang), lang,
                                                  digits=3), key="waterfall_boosted")
@@ -116,18 +119,24 @@ for (part, _), tab in zip(parts, tabs):
         elif part == "records":
             if not result["records"]:
                 st.caption(ui.L("records_none"))
-            for source, frame in result["records"].items():
-                with st.expander(f"{dashboard.source_label(source, lang)} · {i18n.number(len(frame), lang)}"):
-                    ui.table(frame.drop(columns=["subject_id", "subject_type"], errors="ignore"),
-                             dashboard.record_columns(source, lang))
+            else:  # one source at a time: a page of a dozen tables renders slowly in the browser
+                found = result["records"]
+                source = st.pills(ui.L("records"), list(found), default=next(iter(found)), key="lookup_source",
+                                  format_func=lambda s: f"{dashboard.source_label(s, lang)} · {i18n.number(len(found[s]), lang)}",
+                                  label_visibility="collapsed") or next(iter(found))
+                ui.table(found[source].drop(columns=["subject_id", "subject_type"], errors="ignore"),
+                         dashboard.record_columns(source, lang))
         elif part == "repair":
-            steps = result.get("repair_path") or []
-            if result.get("repair_note"):
-                st.info(result["repair_note"])
+            fix = dashboard.repair(snap, subject_id, r, user=ui.username(), purpose=result.get("purpose"))
+            steps = fix["repair_path"]
+            if "explain_unavailable" in fix["notes"]:
+                st.info(ui.L("explain_unavailable"))
+            elif fix.get("repair_note"):
+                st.info(fix["repair_note"])
             elif not steps:
                 st.caption(ui.L("repair_none"))
             else:
-                if result.get("repair_reachable") is False:
+                if fix.get("repair_reachable") is False:
                     st.caption(ui.L("repair_unreachable"))
                 for k, step in enumerate(steps, 1):
                     after = f"{ui.L('grade')} {step['grade']} · {ui.L('pd')} {i18n.pct(step['pd'], lang)}" if r.sees("grade") \
