@@ -186,6 +186,11 @@ class DashboardSettings(Strict):
     snapshots_kept: int = Field(2, ge=0)
     # Monthly sources: months of records shown behind a look-up.
     records_months: int = Field(24, gt=0)
+    # Sign-in: this many failed attempts for one user name within the window lock it for the window.
+    login_max_failures: int = Field(5, gt=0)
+    login_lockout_minutes: int = Field(15, gt=0)
+    # Public comments on the criteria: at most this many from everyone in an hour (a spam guard).
+    comments_per_hour: int = Field(60, gt=0)
 
 
 class Downturn(Strict):

@@ -908,12 +908,20 @@ _COMMENTS = """CREATE TABLE IF NOT EXISTS comments (
     at TEXT NOT NULL, subject TEXT NOT NULL, criteria_version TEXT, name TEXT, contact TEXT, text TEXT NOT NULL)"""
 
 
+class CommentsPaused(workspace.UserError):
+    pass
+
+
 def add_comment(subject: str, version: str | None, text: str, *, name: str = "", contact: str = "", home=None) -> None:
     text = (text or "").strip()
     if not text:
         raise workspace.UserError("a comment needs some text")
+    limit = config.settings(home).dashboard.comments_per_hour
+    since = (dt.datetime.now() - dt.timedelta(hours=1)).isoformat(timespec="seconds")
     with desk.connect(home) as con:
         con.execute(_COMMENTS)
+        if con.execute("SELECT count(*) FROM comments WHERE at >= ?", (since,)).fetchone()[0] >= limit:
+            raise CommentsPaused("many comments arrived in the last hour: please try again later")
         con.execute("INSERT INTO comments VALUES (?, ?, ?, ?, ?, ?)",
                     (desk.now(), subject, version, (name or "").strip()[:200], (contact or "").strip()[:200], text[:5000]))
 

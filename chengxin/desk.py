@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS alerts (
 CREATE TABLE IF NOT EXISTS alert_notes (
     as_of TEXT NOT NULL, subject_id TEXT NOT NULL, at TEXT NOT NULL, user TEXT NOT NULL,
     status TEXT NOT NULL, note TEXT);
+CREATE TABLE IF NOT EXISTS logins (at TEXT NOT NULL, username TEXT NOT NULL, ok INTEGER NOT NULL);
 """
 
 
@@ -62,3 +63,17 @@ def audit(action: str, subject_id: str | None, purpose: str | None, *, user: str
 def audit_log(home=None) -> pd.DataFrame:
     with connect(home) as con:
         return pd.read_sql_query("SELECT * FROM audit ORDER BY at DESC", con)
+
+
+def record_login(username: str, ok: bool, home=None) -> None:
+    with connect(home) as con:
+        con.execute("INSERT INTO logins VALUES (?, ?, ?)", (now(), username, int(ok)))
+
+
+def failed_logins(username: str, minutes: int, home=None) -> int:
+    """Failed sign-ins of `username` in the last `minutes`, since its last successful one."""
+    since = (dt.datetime.now() - dt.timedelta(minutes=minutes)).isoformat(timespec="seconds")
+    with connect(home) as con:
+        last_ok = con.execute("SELECT max(at) FROM logins WHERE username = ? AND ok = 1", (username,)).fetchone()[0]
+        return con.execute("SELECT count(*) FROM logins WHERE username = ? AND ok = 0 AND at >= ?",
+                           (username, max(since, last_ok or ""))).fetchone()[0]

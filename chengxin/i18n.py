@@ -32,6 +32,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "language": ("语言 Language", "Language 语言"),
     "login": ("登录", "Sign in"), "logout": ("退出登录", "Sign out"), "username": ("用户名", "User name"),
     "password": ("密码", "Password"), "login_failed": ("用户名或密码错误", "Wrong user name or password"),
+    "login_locked": ("登录失败次数过多，请稍后再试。", "Too many failed sign-ins: try again later."),
     "signed_in_as": ("当前用户", "Signed in as"), "public_visitor": ("公众访客（未登录）", "Public visitor (not signed in)"),
     "role": ("角色", "Role"),
     # pages
@@ -100,6 +101,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "comment_contact": ("联系方式（选填）", "Contact (optional)"), "submit": ("提交", "Submit"),
     "comment_thanks": ("感谢您的意见，已记录。", "Thank you: your comment is recorded."),
     "comment_empty": ("请填写意见内容。", "Please write a comment."),
+    "comments_paused": ("近一小时收到的意见较多，请稍后再提交。", "Many comments arrived in the last hour: please try again later."),
     "comments_received": ("收到的意见", "Comments received"), "no_criteria": ("尚未发布评价标准。", "No criteria published yet."),
     # models
     "champion": ("冠军模型", "Champion"), "challenger": ("挑战者模型", "Challenger"), "scorecard": ("评分卡（公开标准）", "Scorecard (published)"),

@@ -72,11 +72,17 @@ def sidebar() -> None:
                 name = st.text_input(L("username"), key="login_user")
                 password = st.text_input(L("password"), type="password", key="login_password")
                 if st.form_submit_button(L("login"), key="login_submit"):
-                    found = users.authenticate(name, password)
+                    try:
+                        found = users.authenticate(name, password)
+                    except users.LockedOut:
+                        found = None
+                        st.session_state["login_locked"] = True
                     if found:
                         st.session_state["user"] = found
                         st.session_state.pop("lookup_result", None)
                         st.rerun()
+                    elif st.session_state.pop("login_locked", False):
+                        st.error(L("login_locked"))
                     else:
                         st.error(L("login_failed"))
         else:

@@ -129,14 +129,27 @@ def role(name: str | None, home=None) -> Role:
     return cfg.roles.get(name or PUBLIC, cfg.roles[PUBLIC])
 
 
+class LockedOut(workspace.UserError):
+    """Too many failed sign-ins for one user name: refused for a while, even with the right password."""
+
+
 def authenticate(username: str, password: str, home=None) -> User | None:
-    """The user when the password matches its bcrypt hash, else None."""
+    """The user when the password matches its bcrypt hash, else None. Every attempt is recorded
+    (desk.sqlite); after `login_max_failures` failures within `login_lockout_minutes` the name is
+    locked for that long (LockedOut), which stops guessing passwords."""
     import bcrypt
 
-    user = roles_config(home).users.get((username or "").strip())
+    from chengxin import desk
+
+    name = (username or "").strip()
+    limits = config.settings(home).dashboard
+    if desk.failed_logins(name, limits.login_lockout_minutes, home) >= limits.login_max_failures:
+        raise LockedOut(f"too many failed sign-ins for {name!r}: try again in {limits.login_lockout_minutes} minutes")
+    user = roles_config(home).users.get(name)
     hashed = user.password_bcrypt if user else _DUMMY
-    ok = bcrypt.checkpw((password or "").encode("utf-8"), hashed.encode("ascii"))
-    return user if (ok and user) else None
+    ok = bcrypt.checkpw((password or "").encode("utf-8"), hashed.encode("ascii")) and user is not None
+    desk.record_login(name, ok, home)
+    return user if ok else None
 
 
 def hash_password(password: str) -> str:

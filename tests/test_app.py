@@ -460,12 +460,39 @@ def test_masking_policy():
     assert users.personal_columns("resident") == ["subject_id", "name"]
 
 
-def test_users_and_roles_are_validated(tmp_path):
+def test_users_and_roles_are_validated(tmp_path, monkeypatch):
+    monkeypatch.setenv("CHENGXIN_HOME", str(tmp_path / "default"))  # sign-ins are recorded in the workspace
     assert users.authenticate("lender1", "lender-demo").role == "lender"
     assert users.authenticate("lender1", "nope") is None and users.authenticate("ghost", "x") is None
     (tmp_path / "users.yaml").write_text(json.dumps({"users": {"bank7": {"role": "lender", "password_bcrypt": users.hash_password("s3cret")}}}))
     assert users.authenticate("bank7", "s3cret", tmp_path).role == "lender"
     assert users.authenticate("lender1", "lender-demo", tmp_path) is None  # the demo users are replaced
+
+
+def test_repeated_failed_sign_ins_lock_the_name_for_a_while(tmp_path):
+    from chengxin import config
+
+    limits = config.settings(tmp_path).dashboard
+    assert users.authenticate("lender1", "lender-demo", tmp_path)
+    for _ in range(limits.login_max_failures):
+        assert users.authenticate("lender1", "guess", tmp_path) is None
+    with pytest.raises(users.LockedOut):  # even the right password now waits
+        users.authenticate("lender1", "lender-demo", tmp_path)
+    assert users.authenticate("analyst1", "analyst-demo", tmp_path)  # other names are not affected
+    with desk.connect(tmp_path) as con:  # the window passes
+        con.execute("UPDATE logins SET at = '2000-01-01T00:00:00' WHERE username = 'lender1'")
+    assert users.authenticate("lender1", "lender-demo", tmp_path).role == "lender"
+
+
+def test_public_comments_pause_when_too_many_arrive(tmp_path):
+    from chengxin import config
+
+    limit = config.settings(tmp_path).dashboard.comments_per_hour
+    for k in range(limit):
+        dashboard.add_comment("enterprise", "v1", f"comment {k}", home=tmp_path)
+    with pytest.raises(dashboard.CommentsPaused):
+        dashboard.add_comment("enterprise", "v1", "one too many", home=tmp_path)
+    assert len(dashboard.comments(tmp_path)) == limit
     (tmp_path / "users.yaml").write_text(json.dumps({"roles": {"public": {"individuals": True}}}))
     with pytest.raises(ValueError, match="public role"):
         users.roles_config(tmp_path)

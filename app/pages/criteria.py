@@ -47,6 +47,8 @@ else:
             try:
                 dashboard.add_comment(subject, chosen, text, name=name, contact=contact)
                 st.success(ui.L("comment_thanks"))
+            except dashboard.CommentsPaused:
+                st.warning(ui.L("comments_paused"))
             except workspace.UserError:
                 st.warning(ui.L("comment_empty"))
 
