@@ -119,7 +119,14 @@ def roc(curves: pd.DataFrame, lang: str = "zh", title: str | None = None) -> go.
                     hoverinfo="skip")
     fig.update_xaxes(title=i18n.t("false_positive_rate", lang), tickformat=".0%", range=[0, 1])
     fig.update_yaxes(title=i18n.t("true_positive_rate", lang), tickformat=".0%", range=[0, 1])
-    return _layout(fig, title, height=380)
+    return _curve_layout(fig, title)
+
+
+def _curve_layout(fig: go.Figure, title: str | None) -> go.Figure:
+    """Room under the plot for the axis title, then the legend."""
+    _layout(fig, title, height=460)
+    fig.update_layout(margin=dict(b=40), legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0))
+    return fig
 
 
 def ks(curves: pd.DataFrame, lang: str = "zh", title: str | None = None) -> go.Figure:
@@ -140,4 +147,4 @@ def ks(curves: pd.DataFrame, lang: str = "zh", title: str | None = None) -> go.F
                         hovertemplate=f"KS {c['ks'].iloc[0]:.3f}<extra></extra>")
     fig.update_xaxes(title=i18n.t("share_flagged", lang), tickformat=".0%", range=[0, 1])
     fig.update_yaxes(tickformat=".0%", range=[0, 1])
-    return _layout(fig, title, height=380)
+    return _curve_layout(fig, title)

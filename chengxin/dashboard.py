@@ -1031,7 +1031,7 @@ def model_figure(snap: Snapshot, subject: str, alias: str, figure: str) -> Path 
     return snap.path / files[figure] if figure in files else None
 
 
-def model_curves(snap: Snapshot, subject: str) -> pd.DataFrame:
+def model_curves(snap: Snapshot, subject: str, lang: str = "zh") -> pd.DataFrame:
     """The out-of-time ROC / KS curves (`models.validation.curves`) of champion and challenger,
     long, with the model's label; empty for models trained before curves were logged."""
     summary, parts = models_summary(snap, subject), []
@@ -1039,7 +1039,7 @@ def model_curves(snap: Snapshot, subject: str) -> pd.DataFrame:
         p = model_figure(snap, subject, alias, "curves")
         if p is not None and p.exists():
             m = summary[alias]
-            parts.append(pd.read_csv(p).assign(model=f"{alias} · {m['kind']} v{m['version']}", alias=alias,
+            parts.append(pd.read_csv(p).assign(model=f"{i18n.t(alias, lang)} · {m['kind']} v{m['version']}", alias=alias,
                                                 ks=m["metrics"].get("ks"), auc=m["metrics"].get("auc")))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 

@@ -157,6 +157,14 @@ def test_lender_looks_up_an_enterprise_and_sees_grade_and_reasons(server, browse
     assert page.get_by_text(firm["reason_1_zh"]).first.is_visible()
     page.locator(".js-plotly-plot").first.wait_for()
     shoot(page, "lender_lookup_enterprise")
+    # the tabs are built when opened: the repair path, then the records one source at a time
+    page.get_by_role("tab", name="信用修复路径").click()
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')")
+    page.locator("[data-testid='stTabs']").get_by_text("→").first.or_(page.get_by_text("暂无可行的修复措施")).first.wait_for()
+    shoot(page, "lender_lookup_repair")
+    page.get_by_role("tab", name="归集记录（按来源）").click()
+    page.locator("[data-testid='stDataFrame']").first.wait_for()
+    shoot(page, "lender_lookup_records")
     # an individual: a stated purpose first, then masked ID and name
     people = dashboard.subjects(snap)
     rated_people = set(dashboard.ratings(snap, "individual")["subject_id"])

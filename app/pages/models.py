@@ -38,7 +38,7 @@ for col, alias in zip(cols, ("champion", "challenger")):
                             key=f"calibration_{alias}")
 
 st.subheader(ui.L("roc_ks"))
-curves = dashboard.model_curves(snap, subject)
+curves = dashboard.model_curves(snap, subject, lang)
 if curves.empty:
     st.caption(ui.L("no_data"))
 else:
