@@ -55,8 +55,18 @@ def library_lookups(home: Path, codes: list[str]) -> dict:
         t = time.perf_counter()
         dashboard.repair(snap, found["subject_id"].iloc[0], lender, user="benchmark")
         repairs.append(time.perf_counter() - t)
+    by_name = {}
+    firms = dashboard.subjects(snap).set_index("subject_id")
+    for kind, cut in (("characters", lambda f: f["name"][2:7]), ("pinyin", lambda f: f["pinyin"][:12]),
+                      ("initials", lambda f: f["initials"][:5])):
+        spent = []
+        for code in codes:
+            t = time.perf_counter()
+            dashboard.search(snap, cut(firms.loc[code]), lender)
+            spent.append(time.perf_counter() - t)
+        by_name[kind] = {"first_s": round(spent[0], 3), **_percentiles(spent[1:])}
     return {"first_s": round(times[0], 3), **_percentiles(times[1:]), "lookups": len(times) - 1,
-            "repair": {"first_s": round(repairs[0], 3), **_percentiles(repairs[1:])}}
+            "repair": {"first_s": round(repairs[0], 3), **_percentiles(repairs[1:])}, "by_name": by_name}
 
 
 def browser_lookups(home: Path, codes: list[str], names: list[str], port: int) -> dict:
@@ -141,6 +151,10 @@ def main() -> None:
     rows.append({"step": f"library: `search` + `lookup` by code ({lib['lookups']} enterprises)",
                  "first": f"{lib['first_s']:.2f} s", "median": f"{lib['median_s']:.3f} s", "p95": f"{lib['p95_s']:.3f} s",
                  "max": f"{lib['max_s']:.3f} s", "peak memory": ""})
+    for kind, m in lib["by_name"].items():
+        rows.append({"step": f"library: `search` by name, {kind} (a fragment of each firm's name)",
+                     "first": f"{m['first_s']:.2f} s", "median": f"{m['median_s']:.3f} s", "p95": f"{m['p95_s']:.3f} s",
+                     "max": f"{m['max_s']:.3f} s", "peak memory": ""})
     rows.append({"step": "library: `repair` (the repair-path tab, computed when opened)",
                  "first": f"{lib['repair']['first_s']:.2f} s", "median": f"{lib['repair']['median_s']:.3f} s",
                  "p95": f"{lib['repair']['p95_s']:.3f} s", "max": f"{lib['repair']['max_s']:.3f} s", "peak memory": ""})
@@ -161,7 +175,8 @@ def main() -> None:
         "",
         "How: the snapshot's tables are sorted by subject id and searched by bisection; every subject's "
         "contributions are stored by `chengxin explain --all` (sorted, 10,000-row Parquet row groups); the records "
-        "sit in a DuckDB file in subject order; only the open tab of the look-up is built, and the repair path "
+        "sit in a DuckDB file in subject order; a name is found by a vectorised substring scan of the names, "
+        "their pinyin and initials, and rapidfuzz scores every name only when none contains the query; only the open tab of the look-up is built, and the repair path "
         "(which re-scores the subject under each action) is computed when its tab opens. The browser runs on "
         "the same 2 cores as the server.",
     ])

@@ -523,7 +523,7 @@ def classify(query: str) -> str:
         return "resident_id"
     if len(q) == 18 and identifiers.check_uscc(q)[0] == identifiers.VALID:
         return "enterprise_code"
-    if re.fullmatch(r"[0-9A-Z]{6,17}", q) and not re.fullmatch(r"[A-Z]+", q):
+    if re.fullmatch(r"[0-9][0-9A-Z]{5,16}", q):  # codes begin with a digit; pinyin may hold digits too
         return "code_prefix"
     return "name"
 
@@ -532,8 +532,6 @@ def search(snap: Snapshot, query: str, r: Role, limit: int = 10) -> pd.DataFrame
     """Enterprises by credit code (or its beginning), by name (fuzzy, characters or pinyin);
     an individual by ID number, only for roles that may look up individuals. Columns:
     subject_id, subject_type, name, county, industry, tier, match."""
-    from rapidfuzz import fuzz, process
-
     cols = ["subject_id", "subject_type", "name", "county", "industry", "tier", "match"]
     q = (query or "").strip()
     if not q:
@@ -551,26 +549,59 @@ def search(snap: Snapshot, query: str, r: Role, limit: int = 10) -> pd.DataFrame
     elif kind in ("enterprise_code", "code_prefix"):
         out = rows_of(table, q.upper(), prefix=True)
         out = out[out["subject_type"] == "enterprise"].head(limit).assign(match=100.0)
-    else:
+    if kind == "name" or (kind == "code_prefix" and out.empty):  # a code-like query that no code begins with
         firms = _firms(snap.path)
-        if _CJK.search(q):
-            choices, needle = firms["name"].fillna(""), q
-            found = process.extract(needle, choices.to_dict(), scorer=fuzz.WRatio, limit=limit, score_cutoff=60)
-        else:
-            needle = re.sub(r"[\s'-]", "", q.lower())
-            full = process.extract(needle, firms["pinyin"].to_dict(), scorer=fuzz.partial_ratio, limit=limit * 3,
-                                   score_cutoff=80) if len(needle) >= 2 else []
-            short = process.extract(needle, firms["initials"].to_dict(), scorer=fuzz.ratio, limit=limit * 3,
-                                    score_cutoff=75) if len(needle) >= 2 else []
-            best: dict = {}
-            for _, score, idx in full + short:
-                best[idx] = max(best.get(idx, 0), score)
-            found = sorted(((None, s, i) for i, s in best.items()), key=lambda x: -x[1])[:limit]
-        idx = [i for _, _, i in found]
-        out = firms.loc[idx].assign(match=[s for _, s, _ in found])
+        found = _by_name(snap.path, q, limit)
+        out = firms.iloc[[i for i, _ in found]].assign(match=[m for _, m in found])
     tiers = [rows_of(snap.path / "ratings.parquet", sid)["tier"] for sid in out["subject_id"]]
     out = out.assign(tier=[t.iloc[0] if len(t) else None for t in tiers])
     return users.mask_frame(out.reindex(columns=cols), r).reset_index(drop=True)
+
+
+def _by_name(folder: Path, query: str, limit: int) -> list[tuple[int, float]]:
+    """(position in `_firms`, match score) of the best name matches. Chinese characters match the
+    name, Latin letters the full pinyin or the initials. Names containing the query come first
+    (100 when they begin with it, else 95; shorter names first), found by a vectorised substring
+    scan; only when none contains it does rapidfuzz score every name (typos, other word order)."""
+    import pyarrow.compute as pc
+    from rapidfuzz import fuzz, process
+
+    columns = _name_columns(folder)
+    cjk = bool(_CJK.search(query))
+    needle = query if cjk else re.sub(r"[\s'-]", "", query.lower())
+    if len(needle) < (1 if cjk else 2):
+        return []
+    best: dict[int, tuple[float, int]] = {}
+    for col in (("name",) if cjk else ("pinyin", "initials")):
+        arr = columns[col]
+        where = np.flatnonzero(pc.match_substring(arr, needle).to_numpy(zero_copy_only=False))
+        if not len(where):
+            continue
+        starts = pc.starts_with(arr.take(where), needle).to_numpy(zero_copy_only=False)
+        lengths = pc.utf8_length(arr.take(where)).to_numpy(zero_copy_only=False)
+        for i, first, n in zip(where.tolist(), starts.tolist(), lengths.tolist()):
+            score = (100.0 if first else 95.0, -n)
+            if score > best.get(i, (0.0, 0)):
+                best[i] = score
+    if best:
+        ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0]))[:limit]
+        return [(i, score) for i, (score, _) in ranked]
+    if cjk:
+        found = process.extract(needle, columns["name_list"], scorer=fuzz.WRatio, limit=limit, score_cutoff=60)
+    else:
+        found = process.extract(needle, columns["pinyin_list"], scorer=fuzz.partial_ratio, limit=limit,
+                                score_cutoff=80)
+    return [(i, float(score)) for _, score, i in found]
+
+
+@functools.lru_cache(maxsize=2)
+def _name_columns(folder: Path) -> dict:
+    import pyarrow as pa
+
+    firms = _firms(folder)
+    out = {c: pa.array(firms[c].fillna("").astype(str).tolist(), pa.string()) for c in ("name", "pinyin", "initials")}
+    out.update(name_list=firms["name"].fillna("").astype(str).tolist(), pinyin_list=firms["pinyin"].fillna("").astype(str).tolist())
+    return out
 
 
 @functools.lru_cache(maxsize=4)

@@ -200,6 +200,13 @@ def test_lookup_by_name_in_characters_and_pinyin(dash):
     # several matches: the page offers them to pick from (a fragment of one name may match it alone,
     # so ask for what every firm's name shares, the city's name)
     assert len(dashboard.search(snap, firm["name"][:2], lender)) > 1
+    # initials, a pinyin fragment with the name's digits, and a typo in the characters
+    assert firm["subject_id"] in dashboard.search(snap, firm["initials"][:6], lender)["subject_id"].tolist()
+    assert dashboard.classify(firm["pinyin"][2:12] + "9") == "name"
+    typo = firm["name"][:3] + "冇" + firm["name"][4:]
+    assert typo not in set(firms["name"])
+    found = dashboard.search(snap, typo, lender)
+    assert found["subject_id"].iloc[0] == firm["subject_id"] and found["match"].iloc[0] < 100
     at = goto(app("lender"), "lookup", lookup_query=firm["name"][:2])
     assert at.radio(key="lookup_pick").options
 
