@@ -186,6 +186,9 @@ class DashboardSettings(Strict):
     snapshots_kept: int = Field(2, ge=0)
     # Monthly sources: months of records shown behind a look-up.
     records_months: int = Field(24, gt=0)
+    # Long lists (the public ratings list, the red and black lists): rows shown on the page; filters
+    # narrow them and the downloads hold every row.
+    table_rows: int = Field(2000, gt=0)
     # Sign-in: this many failed attempts for one user name within the window lock it for the window.
     login_max_failures: int = Field(5, gt=0)
     login_lockout_minutes: int = Field(15, gt=0)

@@ -100,6 +100,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "comment_text": ("您的意见", "Your comment"), "comment_name": ("姓名或单位（选填）", "Name or organisation (optional)"),
     "comment_contact": ("联系方式（选填）", "Contact (optional)"), "submit": ("提交", "Submit"),
     "comment_thanks": ("感谢您的意见，已记录。", "Thank you: your comment is recorded."),
+    "showing_first": ("显示前 {n} 行：可筛选，或下载全部", "showing the first {n}: filter, or download them all"),
     "comment_empty": ("请填写意见内容。", "Please write a comment."),
     "comments_paused": ("近一小时收到的意见较多，请稍后再提交。", "Many comments arrived in the last hour: please try again later."),
     "comments_received": ("收到的意见", "Comments received"), "no_criteria": ("尚未发布评价标准。", "No criteria published yet."),

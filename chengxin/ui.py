@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from chengxin import dashboard, i18n, users, workspace
+from chengxin import config, dashboard, i18n, users, workspace
 
 PAGE_FILES = {"overview": "pages/overview.py", "lookup": "pages/lookup.py", "warning": "pages/warning.py",
               "criteria": "pages/criteria.py", "models": "pages/models.py", "coverage": "pages/coverage.py",
@@ -126,6 +126,21 @@ def table(frame: pd.DataFrame, labels: dict[str, str] | None = None, **kwargs) -
     labels = labels or {}
     renamed = frame.rename(columns={c: (i18n.t(v, lang()) if v in i18n.TEXT else v) for c, v in labels.items()})
     st.dataframe(renamed, hide_index=True, **kwargs)
+
+
+def long_table(frame: pd.DataFrame, labels: dict[str, str], stem: str, key: str) -> None:
+    """A list that may hold a whole city: its size, the first `table_rows` rows (a browser cannot
+    take a million), and CSV / Excel downloads of every row."""
+    from chengxin import config
+
+    limit = config.settings().dashboard.table_rows
+    shown = i18n.number(len(frame), lang())
+    if len(frame) > limit:
+        shown += " · " + L("showing_first").format(n=i18n.number(limit, lang()))
+    st.caption(shown)
+    table(frame.head(limit), labels, height=420)
+    if len(frame):
+        downloads(frame, stem, key=key)
 
 
 def downloads(frame: pd.DataFrame, stem: str, excel: bool = True, key: str = "") -> None:

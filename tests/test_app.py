@@ -379,6 +379,27 @@ def test_publication_lists_and_exports(dash):
     assert any(b.label == "下载 Excel" for b in at.get("download_button"))
     black = dashboard.red_black(snap, users.role(None), "black")
     assert len(black) and black["measures"].str.len().gt(0).all() and black["ends"].notna().all()
+    # filters, and a name filter that never sees through the masking
+    firm = public.iloc[0]
+    hit = dashboard.public_list(snap, lender, "enterprise", counties=[latest(dash, "enterprise").set_index("subject_id")
+                                                                      .loc[firm["subject_id"], "county"]],
+                                tiers=[firm["tier"]], name=firm["name"][2:6])
+    assert firm["subject_id"] in set(hit["subject_id"]) and (hit["tier"] == firm["tier"]).all()
+    person = dashboard.subjects(snap).query("subject_type == 'individual'")
+    person = person[person["subject_id"].isin(latest(dash, "individual")["subject_id"])].iloc[0]
+    assert dashboard.public_list(snap, lender, "individual", name=person["name"]).empty
+
+
+def test_long_lists_show_their_first_rows_and_download_them_all(dash):
+    (dash / "settings.yaml").write_text("dashboard:\n  table_rows: 5\n", "utf-8")
+    try:
+        at = goto(app("public"), "publication")
+        shown = at.dataframe[0].value
+        assert len(shown) == 5 and "显示前 5 行" in text(at)
+        total = len(dashboard.public_list(dashboard.current(dash), users.role(None), "enterprise"))
+        assert i18n.number(total, "zh") in text(at)  # the size of the whole list, which the downloads hold
+    finally:
+        (dash / "settings.yaml").unlink()
 
 
 # --- library ---------------------------------------------------------------------------------

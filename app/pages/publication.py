@@ -26,11 +26,9 @@ with public_tab:
     tiers = c[2].multiselect(ui.L("tier"), ["A", "B", "C", "D"], key="pub_tiers", placeholder=ui.L("all"))
     name = c[3].text_input(ui.L("filter_name"), key="pub_name")
     frame = dashboard.public_list(snap, r, subject, counties=counties, industries=industries, tiers=tiers, name=name, lang=lang)
-    st.caption(i18n.number(len(frame), lang))
-    ui.table(frame, {"subject_id": "subject_id", "name": "name", "county": "county", "industry": "industry", "tier": "tier",
-                     "tier_words": "tier_meaning", "as_of": "as_of", "criteria_version": "version"}, height=420)
-    if len(frame):
-        ui.downloads(frame, f"public_ratings_{subject}", key="public")
+    ui.long_table(frame, {"subject_id": "subject_id", "name": "name", "county": "county", "industry": "industry",
+                          "tier": "tier", "tier_words": "tier_meaning", "as_of": "as_of", "criteria_version": "version"},
+                  f"public_ratings_{subject}", key="public")
 
 for which, tab in (("red", red_tab), ("black", black_tab)):
     with tab:
@@ -39,8 +37,6 @@ for which, tab in (("red", red_tab), ("black", black_tab)):
                                     key=f"{which}_status", placeholder=ui.L("all"), format_func=lambda s: i18n.word(i18n.STATUS, s, lang))
         name = c[1].text_input(ui.L("filter_name"), key=f"{which}_name")
         entries = dashboard.red_black(snap, r, which, subject, lang=lang, statuses=statuses, name=name)
-        st.caption(i18n.number(len(entries), lang))
-        ui.table(entries, {"subject_id": "subject_id", "name": "name", "county": "county", "rule": "rule", "start": "start",
-                           "ends": "ends", "status": "status", "records": "count", "measures": "measures"}, height=420)
-        if len(entries):
-            ui.downloads(entries, f"{which}_list_{subject}", key=which)
+        ui.long_table(entries, {"subject_id": "subject_id", "name": "name", "county": "county", "rule": "rule",
+                                "start": "start", "ends": "ends", "status": "status", "records": "count",
+                                "measures": "measures"}, f"{which}_list_{subject}", key=which)
