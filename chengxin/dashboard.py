@@ -34,6 +34,7 @@ from chengxin.users import Role
 SUBJECTS = ("enterprise", "individual")
 POINTER = "CURRENT"
 RECORDS = "records.duckdb"
+SUMMARY = "summary.parquet"
 
 
 # --- the app itself --------------------------------------------------------------------------
@@ -265,6 +266,9 @@ def _build(home, out: Path, inputs: dict) -> dict:
     info = subjects[["subject_id", "name", "county", "industry", "entity_type"]]
     rated = rated.merge(info, on="subject_id", how="left")
     rated.sort_values("subject_id").to_parquet(out / "ratings.parquet", index=False)
+    # the overview's counts, so the landing page never loads a city's ratings
+    rated.groupby(["subject_type", "county", "industry", "tier", "grade"], dropna=False).size().rename("count") \
+        .reset_index().to_parquet(out / SUMMARY, index=False)
     pd.concat(history, ignore_index=True).sort_values(["subject_id", "as_of"]).to_parquet(out / "history.parquet", index=False)
     # the red and black lists, over the records just copied and the tiers
     mem = _records_con(out)
@@ -434,14 +438,28 @@ def _record_tables(folder: Path) -> frozenset[str]:
 # --- overview ------------------------------------------------------------------------------
 
 
+def _summary(snap: Snapshot, subject: str) -> pd.DataFrame:
+    """Rated subjects counted by county, industry, tier and grade (one snapshot file)."""
+    path = snap.path / SUMMARY
+    if path.exists():
+        s = _parquet(path)
+        return s[s["subject_type"] == subject]
+    r = ratings(snap, subject)  # a snapshot made before the summary existed
+    return r.groupby(["county", "industry", "tier", "grade"], dropna=False).size().rename("count").reset_index() \
+        if len(r) else pd.DataFrame(columns=["county", "industry", "tier", "grade", "count"])
+
+
+def rated_count(snap: Snapshot, subject: str = "enterprise") -> int:
+    return int(_summary(snap, subject)["count"].sum())
+
+
 def distribution(snap: Snapshot, column: str, subject: str = "enterprise") -> pd.DataFrame:
     """Counts and shares of tiers or grades, in the configured order."""
     from chengxin.models import grades
 
     cfg = grades.rating_config()
     order = [t.tier for t in cfg.public_tiers] if column == "tier" else cfg.grades
-    r = ratings(snap, subject)
-    counts = r[column].value_counts().reindex(order, fill_value=0) if len(r) else pd.Series(0, index=order)
+    counts = _summary(snap, subject).groupby(column)["count"].sum().reindex(order, fill_value=0)
     out = counts.rename("count").rename_axis(column).reset_index()
     out["share"] = out["count"] / max(1, out["count"].sum())
     return out
@@ -457,10 +475,11 @@ def tier_table(lang: str = "zh") -> pd.DataFrame:
 
 def tiers_by(snap: Snapshot, by: str, subject: str = "enterprise", lang: str = "zh") -> pd.DataFrame:
     """Tier shares by county or industry: long format (by, label, tier, count, share)."""
-    r = ratings(snap, subject)
-    if r.empty or by not in r:
+    summary = _summary(snap, subject)
+    if summary.empty or by not in summary or summary[by].isna().all():
         return pd.DataFrame(columns=[by, "label", "tier", "count", "share"])
-    g = r.groupby([by, "tier"]).size().rename("count").reset_index()
+    g = summary.groupby([by, "tier"])["count"].sum().reset_index()
+    g = g[g["count"] > 0]
     g["share"] = g["count"] / g.groupby(by)["count"].transform("sum")
     g["label"] = g[by].map(lambda x: i18n.county(x, lang) if by == "county" else i18n.industry(x, lang))
     return g

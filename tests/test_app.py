@@ -432,6 +432,21 @@ def test_refresh_is_atomic_and_skips_unchanged_inputs(dash):
         partial.unlink()
 
 
+def test_overview_counts_come_from_the_snapshot_summary_and_match_the_ratings(dash):
+    snap = dashboard.current(dash)
+    assert (snap.path / dashboard.SUMMARY).exists()
+    for subject in ("enterprise", "individual"):
+        rated = latest(dash, subject)
+        assert dashboard.rated_count(snap, subject) == len(rated)
+        for column in ("tier", "grade"):
+            got = dashboard.distribution(snap, column, subject).set_index(column)["count"]
+            assert got[got > 0].to_dict() == rated[column].value_counts().to_dict()
+    by = dashboard.tiers_by(snap, "county")
+    expected = latest(dash, "enterprise").groupby(["county", "tier"]).size()
+    assert by.set_index(["county", "tier"])["count"].sort_index().to_dict() == expected.sort_index().to_dict()
+    assert by.groupby("county")["share"].sum().round(9).eq(1).all()
+
+
 def test_lookup_reads_stored_contributions_that_match_explain(dash):
     from chengxin.pipelines import explain
 

@@ -19,8 +19,7 @@ if snap is None:
     st.stop()
 
 cols = st.columns(4)
-rated = dashboard.ratings(snap, "enterprise")
-cols[0].metric(ui.L("rated_subjects"), i18n.number(len(rated), lang))
+cols[0].metric(ui.L("rated_subjects"), i18n.number(dashboard.rated_count(snap, "enterprise"), lang))
 cols[1].metric(ui.L("as_of"), str(snap.as_of("enterprise") or "—"))
 law = dashboard.criteria_in_force("enterprise")
 cols[2].metric(ui.L("criteria_in_force"), law["version"] if law else "—")
