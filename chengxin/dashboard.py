@@ -95,7 +95,24 @@ def current(home=None) -> Snapshot | None:
     manifest = path / "manifest.json"
     if not manifest.exists():
         return None
-    return _snapshot(path, manifest.stat().st_mtime_ns)
+    snap = _snapshot(path, manifest.stat().st_mtime_ns)
+    if _CURRENT.get(root(home)) != snap.path:
+        if root(home) in _CURRENT:  # a new snapshot is current: let go of the old one's tables
+            forget_cached_tables()
+        _CURRENT[root(home)] = snap.path
+    return snap
+
+
+_CURRENT: dict[Path, Path] = {}  # the snapshot last seen current, per workspace
+
+
+def forget_cached_tables() -> None:
+    """Drop every table read from a snapshot (a long-running app would otherwise keep the
+    tables of every snapshot it ever served: a city's ratings are a gigabyte). Every page calls
+    `current()`, so sessions move to the new snapshot on their next run."""
+    for cached in (_parquet, _sorted_ids, _ratings_of, _record_tables, _name_columns, _firms, _records_reader,
+                   _public_table, _explain_enterprise):
+        cached.cache_clear()
 
 
 @functools.lru_cache(maxsize=8)

@@ -419,8 +419,11 @@ def test_refresh_is_atomic_and_skips_unchanged_inputs(dash):
     assert published.exit_code == 0, published.output
     assert json.loads(published.stdout) == {"snapshot": first.id, "new": False, "path": str(first.path)}
     assert not dashboard.stale(first, dash)
+    dashboard.ratings(first, None)  # a table of the old snapshot, now cached
+    assert dashboard._parquet.cache_info().currsize > 0
     forced = dashboard.refresh(dash, force=True)
     assert forced["new"] and dashboard.current(dash).id == forced["snapshot"]
+    assert dashboard._parquet.cache_info().currsize == 0  # the old snapshot's tables are let go
     assert not any(p.name.startswith(".building") for p in dashboard.root(dash).iterdir())
     # a ratings file still being written is not read: the snapshot keeps the last complete one
     folder = dash / "published" / "ratings" / "enterprise" / f"as_of={dashboard.current(dash).as_of()}"
