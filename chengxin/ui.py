@@ -131,8 +131,6 @@ def table(frame: pd.DataFrame, labels: dict[str, str] | None = None, **kwargs) -
 def long_table(frame: pd.DataFrame, labels: dict[str, str], stem: str, key: str) -> None:
     """A list that may hold a whole city: its size, the first `table_rows` rows (a browser cannot
     take a million), and CSV / Excel downloads of every row."""
-    from chengxin import config
-
     limit = config.settings().dashboard.table_rows
     shown = i18n.number(len(frame), lang())
     if len(frame) > limit:
