@@ -57,8 +57,8 @@ def streamlit_flags(port: int = 8501, address: str = "127.0.0.1") -> list[str]:
     """Headless, no usage statistics, this machine only unless told otherwise, no file watching,
     no "magic" (the pages write everything explicitly; magic rewrites each page's code every run)."""
     return ["--server.headless", "true", "--runner.magicEnabled", "false", "--browser.gatherUsageStats", "false",
-            "--server.port", str(port), "--server.address", address, "--server.fileWatcherType", "none", "--server.runOnSave", "false",
-            "--client.toolbarMode", "minimal", "--theme.primaryColor", "#c62828"]
+            "--server.port", str(port), "--server.address", address, "--server.fileWatcherType", "none",
+            "--server.runOnSave", "false", "--client.toolbarMode", "minimal", "--theme.primaryColor", "#c62828"]
 
 
 # --- the snapshot ---------------------------------------------------------------------------
