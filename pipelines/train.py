@@ -179,15 +179,22 @@ def _identity(home, dates) -> str:
     return f"files={files};last_file={last};as_of={dates[0]}..{dates[-1]}"
 
 
+def choose_champion(metrics: dict[str, dict]) -> str:
+    """The model whose PDs lenders get: the better out-of-time AUC among models whose
+    calibration holds; when none holds, the better calibrated (more grades inside their
+    interval), then the better AUC."""
+    ok = [k for k, m in metrics.items() if m["calibration_holds"] >= 1]
+    if ok:
+        return max(ok, key=lambda k: metrics[k]["auc"])
+    return max(metrics, key=lambda k: (metrics[k]["grades_within_interval"], metrics[k]["auc"]))
+
+
 def _assign_aliases(mlflow, subject: str, results: dict) -> dict:
-    """The published scorecard carries `scorecard`; `champion` goes to the better out-of-time
-    AUC among models whose calibration holds (the scorecard when neither holds); the other
-    model is the `challenger`."""
+    """The published scorecard carries `scorecard`; `champion` goes to `choose_champion`'s
+    pick; the other model is the `challenger`."""
     client = mlflow.MlflowClient()
     name = tracking.registered_name(subject)
-    ok = {k: v for k, v in results.items() if v["metrics"]["calibration_holds"] >= 1}
-    pool = ok or {"scorecard": results["scorecard"]}
-    champion = max(pool, key=lambda k: pool[k]["metrics"]["auc"])
+    champion = choose_champion({k: v["metrics"] for k, v in results.items()})
     challenger = "challenger" if champion == "scorecard" else "scorecard"
     aliases = {"scorecard": results["scorecard"]["version"], "champion": results[champion]["version"],
                "challenger": results[challenger]["version"]}

@@ -187,3 +187,17 @@ def test_spark_scoring_gives_the_same_ratings(trained):
     sprk = pd.read_parquet(result["stored"]).drop(columns="rated_at")
     assert result["engine"] == "spark" and len(sprk) == len(duck) > 1000
     pd.testing.assert_frame_equal(duck, sprk, check_exact=False, rtol=1e-9)
+
+
+def test_the_champion_is_chosen_for_calibration_first_then_discrimination():
+    from chengxin.pipelines.train import choose_champion
+
+    def m(auc, within):
+        return {"auc": auc, "grades_within_interval": within, "calibration_holds": float(within >= 0.8)}
+
+    assert choose_champion({"scorecard": m(0.75, 0.9), "challenger": m(0.78, 0.85)}) == "challenger"
+    assert choose_champion({"scorecard": m(0.75, 0.9), "challenger": m(0.78, 0.6)}) == "scorecard"  # only one holds
+    # none holds: the better calibrated, whatever the AUC; equally calibrated: the better AUC
+    assert choose_champion({"scorecard": m(0.75, 0.5), "challenger": m(0.78, 0.75)}) == "challenger"
+    assert choose_champion({"scorecard": m(0.75, 0.7), "challenger": m(0.78, 0.6)}) == "scorecard"
+    assert choose_champion({"scorecard": m(0.75, 0.6), "challenger": m(0.78, 0.6)}) == "challenger"
