@@ -120,14 +120,15 @@ def _snapshot(path: Path, _mtime: int) -> Snapshot:
     return Snapshot(path, json.loads((path / "manifest.json").read_text("utf-8")))
 
 
-def _ratings_files(home, subject: str) -> dict[str, Path]:
-    """The latest ratings file of each rated date (as_of -> file)."""
+def _ratings_files(home, subject: str) -> dict[str, Path | None]:
+    """The newest complete ratings file of each rated date, in date order (as_of -> file; None
+    while a date's only file is still being written)."""
     folder = workspace.home(home) / "published" / "ratings" / subject
     out = {}
     for day in sorted(folder.glob("as_of=*")):
         files = sorted(day.glob("ratings_*.parquet"))
         if files:
-            out[day.name.split("=", 1)[1]] = files
+            out[day.name.split("=", 1)[1]] = _readable(files)
     return out
 
 
@@ -149,8 +150,7 @@ def _inputs(home) -> dict:
     h = workspace.home(home)
     key = {}
     for subject in SUBJECTS:
-        files = _ratings_files(home, subject)
-        key[subject] = {d: _readable(f).name if _readable(f) else None for d, f in files.items()}
+        key[subject] = {d: f.name if f else None for d, f in _ratings_files(home, subject).items()}
     for name in ("warehouse.duckdb", "mlflow.db"):
         p = h / name
         key[name] = p.stat().st_mtime_ns if p.exists() else None
@@ -239,19 +239,17 @@ def _build(home, out: Path, inputs: dict) -> dict:
     ratings, history = [], []
     for subject in SUBJECTS:
         files = _ratings_files(home, subject)
-        if not files:
-            continue
-        for day, fs in files.items():
-            f = _readable(fs)
+        latest_day = latest = None
+        for day, f in files.items():  # date order: the last one read is the latest
             if f is None:
                 continue
-            frame = pd.read_parquet(f)
-            history.append(frame[["subject_id", "subject_type", "as_of", "pd", "score", "grade", "tier", "model_version",
-                                  "criteria_version"]])
-        latest_day = max(d for d, fs in files.items() if _readable(fs))
-        latest = pd.read_parquet(_readable(files[latest_day]))
+            latest_day, latest = day, pd.read_parquet(f)
+            history.append(latest[["subject_id", "subject_type", "as_of", "pd", "score", "grade", "tier", "model_version",
+                                   "criteria_version"]])
+        if latest is None:
+            continue
         ratings.append(latest)
-        manifest["subjects"][subject] = {"as_of": latest_day, "ratings_file": str(_readable(files[latest_day])),
+        manifest["subjects"][subject] = {"as_of": latest_day, "ratings_file": str(files[latest_day]),
                                          "rated": len(latest), "dates": sorted(files)}
     with warehouse.connect(home, read_only=True) as con:
         firms = con.execute("SELECT subject_id, name, entity_type, industry, subject_county AS county, status, "
@@ -360,7 +358,7 @@ def _models(home, out: Path) -> dict:
             folder = out / "models" / subject / alias
             folder.mkdir(parents=True, exist_ok=True)
             files = {}
-            for art in (f"{kind}_validation_by_grade.csv", f"{kind}_curves.csv", f"{kind}_roc.png", f"{kind}_ks.png"):
+            for art in (f"{kind}_validation_by_grade.csv", f"{kind}_curves.csv"):
                 try:
                     local = mlflow.artifacts.download_artifacts(run_id=mv.run_id, artifact_path=f"validation/{art}",
                                                                 dst_path=str(folder))
@@ -448,7 +446,7 @@ def _records_con(folder: Path) -> duckdb.DuckDBPyConnection:
 
 @functools.lru_cache(maxsize=2)
 def _record_tables(folder: Path) -> frozenset[str]:
-    with _records_con(folder) as con:
+    with _records_reader(folder).cursor() as con:
         return frozenset(t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall())
 
 
@@ -635,9 +633,9 @@ def _name_columns(folder: Path) -> dict:
     import pyarrow as pa
 
     firms = _firms(folder)
-    out = {c: pa.array(firms[c].fillna("").astype(str).tolist(), pa.string()) for c in ("name", "pinyin", "initials")}
-    out.update(name_list=firms["name"].fillna("").astype(str).tolist(), pinyin_list=firms["pinyin"].fillna("").astype(str).tolist())
-    return out
+    lists = {c: firms[c].fillna("").astype(str).tolist() for c in ("name", "pinyin", "initials")}
+    return {**{c: pa.array(v, pa.string()) for c, v in lists.items()}, "name_list": lists["name"],
+            "pinyin_list": lists["pinyin"]}
 
 
 @functools.lru_cache(maxsize=4)
@@ -694,15 +692,8 @@ def lookup(snap: Snapshot, subject_id: str, r: Role, *, user: str | None = None,
     entries; `repair` is True when the role may ask `repair()` for the repair path. A look-up
     of an individual needs a permitted role and a stated purpose, and is audited."""
     from chengxin.models import grades
-    from chengxin.pipelines import explain
 
-    subject_id = (subject_id or "").strip().upper()
-    subject = explain.subject_type_of(subject_id)
-    if subject == "individual":
-        if not r.individuals:
-            raise NotAllowed("this role may not look up individuals")
-        if not (purpose and purpose.strip()):
-            raise NeedsPurpose("looking up an individual needs a stated purpose; it is audited")
+    subject_id, subject = _allowed_subject(subject_id, r, purpose)
     home = home or snap.home
     as_of = snap.as_of(subject) or snap.as_of("enterprise")
     row = rows_of(snap.path / "ratings.parquet", subject_id)
@@ -758,6 +749,21 @@ def lookup(snap: Snapshot, subject_id: str, r: Role, *, user: str | None = None,
     return out
 
 
+def _allowed_subject(subject_id: str, r: Role, purpose: str | None) -> tuple[str, str]:
+    """The cleaned id and its subject type, if the role may look it up: an individual needs a
+    permitted role and a stated purpose."""
+    from chengxin.pipelines import explain
+
+    subject_id = (subject_id or "").strip().upper()
+    subject = explain.subject_type_of(subject_id)
+    if subject == "individual":
+        if not r.individuals:
+            raise NotAllowed("this role may not look up individuals")
+        if not (purpose and purpose.strip()):
+            raise NeedsPurpose("looking up an individual needs a stated purpose; it is audited")
+    return subject_id, subject
+
+
 def _explanation(snap: Snapshot, subject: str, subject_id: str, as_of: dt.date, r: Role, user, purpose, home) -> dict:
     from chengxin.pipelines import explain
 
@@ -771,14 +777,9 @@ def repair(snap: Snapshot, subject_id: str, r: Role, *, user: str | None = None,
     """The credit-repair path of a rated subject (`models.explain.repair_path`): computed when the
     page asks for it, not with every look-up, since it re-scores the subject under each action.
     Keys: repair_path (list of steps), repair_reachable, repair_note, notes."""
-    subject_id = (subject_id or "").strip().upper()
     if not r.sees("repair"):
         raise NotAllowed("this role does not see repair paths")
-    from chengxin.pipelines import explain
-
-    subject = explain.subject_type_of(subject_id)
-    if subject == "individual" and not r.individuals:
-        raise NotAllowed("this role may not look up individuals")
+    subject_id, subject = _allowed_subject(subject_id, r, purpose)
     as_of = snap.as_of(subject)
     row = rows_of(snap.path / "ratings.parquet", subject_id)
     out: dict = {"repair_path": [], "repair_reachable": None, "repair_note": None, "notes": []}
@@ -1035,7 +1036,7 @@ def _public_table(folder: Path, subject: str, lang: str, r: Role) -> pd.DataFram
         "county": _labels(frame["county"], lambda c: i18n.county(c, lang)),
         "tier": frame["tier"], "tier_words": frame["tier"].map(words).fillna(""),
         "as_of": pd.to_datetime(frame["as_of"]).dt.date, "criteria_version": frame["criteria_version"],
-        "_county": frame["county"], "_name": frame["name"].fillna("")})
+        "_county": frame["county"]})
     if subject == "enterprise":
         out.insert(4, "industry", _labels(frame["industry"], lambda x: i18n.industry(x, lang)))
         out["_industry"] = frame["industry"]
@@ -1106,14 +1107,14 @@ def model_metrics(summary: dict, lang: str = "zh") -> pd.DataFrame:
 
 
 def validation_by_grade(snap: Snapshot, subject: str, alias: str) -> pd.DataFrame:
-    files = models_summary(snap, subject).get(alias, {}).get("files", {})
-    p = snap.path / files["validation_by_grade"] if "validation_by_grade" in files else None
+    p = model_file(snap, subject, alias, "validation_by_grade")
     return pd.read_csv(p) if p and p.exists() else pd.DataFrame()
 
 
-def model_figure(snap: Snapshot, subject: str, alias: str, figure: str) -> Path | None:
+def model_file(snap: Snapshot, subject: str, alias: str, artifact: str) -> Path | None:
+    """A validation artefact of a model, copied into the snapshot (validation_by_grade, curves)."""
     files = models_summary(snap, subject).get(alias, {}).get("files", {})
-    return snap.path / files[figure] if figure in files else None
+    return snap.path / files[artifact] if artifact in files else None
 
 
 def model_curves(snap: Snapshot, subject: str, lang: str = "zh") -> pd.DataFrame:
@@ -1121,7 +1122,7 @@ def model_curves(snap: Snapshot, subject: str, lang: str = "zh") -> pd.DataFrame
     long, with the model's label; empty for models trained before curves were logged."""
     summary, parts = models_summary(snap, subject), []
     for alias in ("champion", "challenger"):
-        p = model_figure(snap, subject, alias, "curves")
+        p = model_file(snap, subject, alias, "curves")
         if p is not None and p.exists():
             m = summary[alias]
             parts.append(pd.read_csv(p).assign(model=f"{i18n.t(alias, lang)} · {m['kind']} v{m['version']}", alias=alias,
