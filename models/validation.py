@@ -87,10 +87,10 @@ def _axes(title: str):
     return fig, ax
 
 
-def roc_figure(y, p, label: str):
-    c = curves(y, p)
+def roc_figure(c: pd.DataFrame, auc: float, label: str):
+    """The ROC of a `curves` table, labelled with the model's AUC."""
     fig, ax = _axes(f"ROC, out of time ({label})")
-    ax.plot(c["false_positive_rate"], c["true_positive_rate"], label=f"AUC {roc_auc_score(y, p):.3f}")
+    ax.plot(c["false_positive_rate"], c["true_positive_rate"], label=f"AUC {auc:.3f}")
     ax.plot([0, 1], [0, 1], linestyle=":", color="grey")
     ax.set_xlabel("false positive rate")
     ax.set_ylabel("true positive rate")
@@ -99,14 +99,14 @@ def roc_figure(y, p, label: str):
     return fig
 
 
-def ks_figure(y, p, label: str):
-    c = curves(y, p)
+def ks_figure(c: pd.DataFrame, ks_value: float, label: str):
+    """Defaults caught and non-defaults flagged of a `curves` table, the KS gap marked."""
     fig, ax = _axes(f"KS, out of time ({label})")
     ax.plot(c["share"], c["true_positive_rate"], label="defaults caught")
     ax.plot(c["share"], c["false_positive_rate"], label="non-defaults flagged")
     k = int(c["gap"].idxmax())
     ax.vlines(c["share"][k], c["false_positive_rate"][k], c["true_positive_rate"][k], color="red",
-              label=f"KS {ks(y, p):.3f}")
+              label=f"KS {ks_value:.3f}")
     ax.set_xlabel("share of subjects, highest PD first")
     ax.legend(loc="lower right")
     fig.tight_layout()

@@ -128,14 +128,15 @@ def train(subject: str = "enterprise", *, home=None, progress=None) -> dict:
             with tempfile.TemporaryDirectory() as tmp:
                 tmp = Path(tmp)
                 table.to_csv(tmp / f"{name}_validation_by_grade.csv", index=False)
-                validation.curves(oot["label"], p_oot).to_csv(tmp / f"{name}_curves.csv", index=False)
+                curve = validation.curves(oot["label"], p_oot)
+                curve.to_csv(tmp / f"{name}_curves.csv", index=False)
                 # what the model scored at training time, for the round-trip check after loading
                 example.assign(pd_at_training=calibrated.predict_proba(example)[:, 1]).to_parquet(
                     tmp / f"{name}_example_scores.parquet", index=False)
                 if name == "scorecard":
                     model.table().to_csv(tmp / "scorecard_table.csv", index=False)
-                for figure, fig in (("roc", validation.roc_figure(oot["label"], p_oot, name)),
-                                    ("ks", validation.ks_figure(oot["label"], p_oot, name)),
+                for figure, fig in (("roc", validation.roc_figure(curve, metrics["auc"], name)),
+                                    ("ks", validation.ks_figure(curve, metrics["ks"], name)),
                                     ("calibration", validation.calibration_figure(table, name))):
                     fig.savefig(tmp / f"{name}_{figure}.png")
                 (tmp / f"{name}_model_card.md").write_text(
