@@ -33,7 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "tests"))
-from common import machine, markdown_table, peak_rss_mib, write_section  # noqa: E402
+from common import machine, markdown_table, peak_rss_mib, relative, write_section  # noqa: E402
 
 
 def _percentiles(seconds: list[float]) -> dict:
@@ -167,7 +167,7 @@ def main() -> None:
     body = "\n".join([
         "## Dashboard on city scale (issue 6)", "",
         f"Measured {time.strftime('%Y-%m-%d')} on {machine()} by "
-        f"`python benchmarks/dashboard_benchmark.py --home {os.path.relpath(home, ROOT)}`: a snapshot of "
+        f"`python benchmarks/dashboard_benchmark.py --home {relative(home)}`: a snapshot of "
         f"{sum(rated.values()):,} rated subjects ({', '.join(f'{k} {v:,}' for k, v in rated.items())}).", "",
         markdown_table(pd.DataFrame(rows)), "",
         f"The first page (overview) loaded in {page['overview_s']:.1f} s. Target: a look-up renders in under 1 second "

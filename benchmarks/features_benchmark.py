@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import machine, peak_rss_mib, write_section  # noqa: E402
+from common import machine, peak_rss_mib, relative, write_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = str(ROOT / ".venv" / "bin" / "chengxin")
@@ -116,13 +116,6 @@ def bare_groupby(con, as_of: dt.date) -> float:
     return time.perf_counter() - started
 
 
-def _shown(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(ROOT))
-    except ValueError:
-        return str(path)
-
-
 def median_time(fn, runs: int) -> float:
     times = []
     for _ in range(runs):
@@ -201,7 +194,7 @@ def main() -> None:
     peak = max(e["peak_rss_mib"], i["peak_rss_mib"])
     lines = [
         "## Indicators (`benchmarks/features_benchmark.py`)", "",
-        f"Command: `.venv/bin/python benchmarks/features_benchmark.py --home {_shown(args.home)} --runs {args.runs} --series-step {args.series_step}`"
+        f"Command: `.venv/bin/python benchmarks/features_benchmark.py --home {relative(args.home)} --runs {args.runs} --series-step {args.series_step}`"
         f" after `ingest_benchmark.py --keep` (`make benchmark` runs both; {records:,} stored records). Machine: {machine()}.", "",
         "| measurement | result | target |", "|---|---|---|",
         f"| all indicators, one as-of date ({as_of}), DuckDB, both subject types | {total:.1f} s wall ({e['rows']:,} enterprises x {e['indicators']}, "
