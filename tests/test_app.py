@@ -231,6 +231,8 @@ def test_public_cannot_reach_an_individual(dash):
         dashboard.lookup(dashboard.current(dash), sid, users.role(None), purpose="curious")
     with pytest.raises(dashboard.NotAllowed):
         dashboard.public_list(dashboard.current(dash), users.role(None), "individual")
+    with pytest.raises(dashboard.NeedsPurpose):  # the repair path of a person too
+        dashboard.repair(dashboard.current(dash), sid, users.role("lender"))
     assert len(desk.audit_log(dash)) == before
 
 
