@@ -1,10 +1,11 @@
 import hashlib
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from chengxin import config
-from chengxin.city import generate
+from chengxin.city import _simulate_chunk, generate, month_starts, process, records
 from chengxin.readers import read_table
 
 
@@ -115,6 +116,40 @@ def test_trouble_shows_before_the_outcome(medium_city):
     others = courts[courts["event_date"].isna() & courts["当事人标识"].isin(firms)]
     rate_others = others["当事人标识"].nunique() / (len(firms) - defaulters)
     assert rate_before > 4 * rate_others, (rate_before, rate_others)
+
+
+def _headcount_at_onset(visible_at_onset: float) -> float:
+    """Median insured headcount of a firm in the first month of its distress, over its own
+    average of the six months before."""
+    s = config.settings().generator.model_copy(update={"distress_visible_at_onset": visible_at_onset})
+    city, months = config.city(), 24
+    g = np.random.default_rng([5, 0])
+    macro = process.make_macro(g, s, months, len(city.industries), len(city.counties))
+    ctx = _simulate_chunk(0, 1, 5, s, city, month_starts("2023-01", months), macro, range(0, 4000), range(0, 3000))
+    si = records.EMITTERS["social_insurance"](ctx)
+    heads = np.full(ctx.ent.paths.z.shape, np.nan)
+    row = pd.Index(ctx.ent.ids).get_indexer(si["subject_id"])
+    heads[row, si["_month"].to_numpy()] = si["insured_headcount"].to_numpy()
+    distress = ctx.ent.paths.distress
+    ratios = []
+    for i, t in zip(*np.nonzero((distress[:, 1:] > 0) & (distress[:, :-1] == 0))):
+        t += 1
+        before = heads[i, max(0, t - 6):t]
+        if t >= 6 and np.isfinite(before).all() and before.mean() >= 5 and np.isfinite(heads[i, t]):
+            ratios.append(heads[i, t] / before.mean())
+    assert len(ratios) >= 30, len(ratios)
+    return float(np.median(ratios))
+
+
+def test_distress_shows_from_its_first_month():
+    """Trouble shows in the records from the month it sets in (the configured share of it),
+    not only as it builds up: a firm in its first month of distress has cut its insured
+    headcount (half of the configured share), far more than a pure build-up would show."""
+    configured = config.settings().generator.distress_visible_at_onset
+    assert configured > 0
+    at_onset, build_up_only = _headcount_at_onset(configured), _headcount_at_onset(0.0)
+    assert at_onset < 1 - 0.4 * configured, at_onset
+    assert at_onset < build_up_only - 0.15, (at_onset, build_up_only)
 
 
 def test_representatives_carry_signal_about_their_firms(medium_city):

@@ -101,7 +101,8 @@ def _simulate_chunk(c: int, n_chunks: int, seed: int, s: config.GeneratorSetting
     sides = []
     for frame, paths, kind in ((ent, ent_paths, "enterprise"), (ind, ind_paths, "individual")):
         kinds = _kinds(rng, kind, frame["has_credit"].to_numpy(), paths.outcome_month)
-        sides.append(records.Side(frame, paths, kinds, _outcome_dates(rng, month_start, paths.outcome_month, kinds)))
+        sides.append(records.Side(frame, paths, kinds, _outcome_dates(rng, month_start, paths.outcome_month, kinds),
+                                  s.distress_visible_at_onset))
     ent_side, ind_side = sides
     month_idx = np.arange(months)[None, :]
     ent_side.active &= ~((closed[:, None] >= 0) & (month_idx > closed[:, None]))

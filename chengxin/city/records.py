@@ -1,8 +1,9 @@
 """What each department records about the simulated subjects, month by month.
 
 Every source's event rates depend on the subject's stress (low creditworthiness, plus
-the build-up of distress before an outcome) with its own strength and its own noise, so
-the signal is spread over many sources, each weak alone. The outcome itself shows in the
+distress: a configured share of it from the month it sets in, the rest building up until the
+outcome) with its own strength and its own noise, so the signal is spread over many sources,
+each weak alone. The outcome itself shows in the
 records that define it (a dishonest-debtor listing, a loan 90+ days past due, tax
 arrears of 3+ months, the serious illegal-and-dishonest list); short of an outcome those
 records stay below the thresholds, so a label computed from records agrees with the truth.
@@ -40,12 +41,16 @@ class Side:
     paths: Paths
     kind: np.ndarray  # outcome kind per subject ('' for none)
     outcome_date: np.ndarray  # datetime64[D], NaT for none
+    visible_at_onset: float = 0.0  # share of distress the records show from its first month
     active: np.ndarray = field(init=False)  # exists and not closed
+    trouble: np.ndarray = field(init=False)  # distress as the records show it, 0..1
     stress: np.ndarray = field(init=False)
 
     def __post_init__(self):
         self.active = self.paths.exists.copy()
-        self.stress = -self.paths.z + 2.5 * self.paths.distress
+        d = self.paths.distress
+        self.trouble = np.where(d > 0, self.visible_at_onset + (1 - self.visible_at_onset) * d, 0.0)
+        self.stress = -self.paths.z + 2.5 * self.trouble
 
     @property
     def n(self) -> int:
@@ -238,7 +243,7 @@ def tax(c: Ctx) -> pd.DataFrame:
     e, rng = c.ent, c.rng
     noise = c.noise(e, 0.5)
     s = e.stress + noise
-    p_arrears = _sigmoid(-4.6 + 1.2 * s + 2.0 * e.paths.distress)
+    p_arrears = _sigmoid(-4.6 + 1.2 * s + 2.0 * e.trouble)
     flags = rng.random(s.shape) < p_arrears
     who = _outcome_mask(e, "tax_arrears")
     _force_run(flags, who, e.paths.outcome_month - 2)
@@ -250,12 +255,12 @@ def tax(c: Ctx) -> pd.DataFrame:
     # Tax follows turnover: a firm's own level, lower under stress, falling at once when
     # distress sets in (a lost customer shows in the next return), with month-to-month noise.
     level = np.exp(rng.normal(np.log(800 + 600 * e.frame["employees"].to_numpy()), 0.5))
-    health = np.exp(-0.3 * e.stress - 0.6 * (e.paths.distress > 0))
+    health = np.exp(-0.3 * e.stress - 0.6 * (e.trouble > 0))
     monthly = np.round(level[i] * health[i, t] * np.exp(rng.normal(0, 0.15, len(i))), 2)
     months_in_arrears = runs[i, t]
     paid = np.where(months_in_arrears > 0, 0.0, monthly)
     arrears = np.round(months_in_arrears * monthly * rng.uniform(0.8, 1.2, len(i)), 2)
-    on_time = rng.random(len(i)) < _sigmoid(3.4 - 1.0 * s[i, t] - 1.5 * e.paths.distress[i, t])
+    on_time = rng.random(len(i)) < _sigmoid(3.4 - 1.0 * s[i, t] - 1.5 * e.trouble[i, t])
     april = np.char.endswith(c.periods(t), "-04")
     score = s[i, t]
     grade = np.select([score < -1.2, score < 0.3, score < 1.5, score < 2.6], ["A", "B", "M", "C"], "D")
@@ -272,10 +277,10 @@ def social_insurance(c: Ctx) -> pd.DataFrame:
     employees = e.frame["employees"].to_numpy()
     insured = (employees >= 2) & (e.frame["entity_type"].to_numpy() != "individual_business")
     s = e.stress + c.noise(e, 0.5)
-    flags = rng.random(s.shape) < _sigmoid(-4.2 + 1.1 * s + 2.2 * e.paths.distress)
+    flags = rng.random(s.shape) < _sigmoid(-4.2 + 1.1 * s + 2.2 * e.trouble)
     runs = _consecutive(flags & e.active)
     i, t = np.nonzero(e.active & insured[:, None])
-    shrink = 1 - 0.5 * e.paths.distress[i, t]
+    shrink = 1 - 0.5 * e.trouble[i, t]
     heads = np.maximum(0, np.round(employees[i] * shrink * np.exp(rng.normal(0, 0.04, len(i))))).astype(int)
     due = np.round(heads * 1150.0, 2)
     in_arrears = runs[i, t]
@@ -307,7 +312,7 @@ def _loans(c: Ctx, side: Side, subject_type: str) -> pd.DataFrame:
     loan_id = np.char.add(f"{tag}{c.chunk:03d}", _serial(len(owner), 8))
 
     s = side.stress[owner] + loan_noise[:, None]
-    flags = rng.random(s.shape) < _sigmoid(-5.0 + 1.1 * s + 2.2 * side.paths.distress[owner])
+    flags = rng.random(s.shape) < _sigmoid(-5.0 + 1.1 * s + 2.2 * side.trouble[owner])
     flags &= product[:, None] != "guarantee"
     runs = _consecutive(flags & side.active[owner], np.full(flags.shape, 2))
     dpd = np.where(runs > 0, np.minimum(30 * runs - rng.integers(0, 29, runs.shape), 89), 0)
@@ -333,7 +338,7 @@ def finance(c: Ctx) -> pd.DataFrame:
 def _court_events(c: Ctx, side: Side, subject_type: str, level: float) -> pd.DataFrame:
     rng = c.rng
     s = side.stress + c.noise(side, 0.5)
-    d = side.paths.distress
+    d = side.trouble
     parts = []
     i, t = c.events(side, level - 6.4 + 0.9 * s + 1.5 * d)
     parts.append(("民初", "civil_judgment", i, t, c.day_in(t)))
@@ -383,7 +388,7 @@ def courts(c: Ctx) -> pd.DataFrame:
 def _utility_arrears(c: Ctx, side: Side, subject_type: str, level: float) -> pd.DataFrame:
     rng = c.rng
     s = side.stress + c.noise(side, 0.6)
-    flags = rng.random(s.shape) < _sigmoid(level - 4.8 + 1.0 * s + 1.6 * side.paths.distress)
+    flags = rng.random(s.shape) < _sigmoid(level - 4.8 + 1.0 * s + 1.6 * side.trouble)
     runs = _consecutive(flags & side.active)
     i, t = np.nonzero(runs > 0)
     utility = np.array(["power", "water", "gas"])[side.frame["index"].to_numpy()[i] % 3 if subject_type == "individual" else np.zeros(len(i), int)]
@@ -416,7 +421,7 @@ def _publication(c: Ctx, decision: np.ndarray, late_share: float) -> np.ndarray:
 def penalty(c: Ctx) -> pd.DataFrame:
     e, rng = c.ent, c.rng
     s = e.stress + c.noise(e)
-    i, t = c.events(e, -5.4 + 0.9 * s + 1.0 * e.paths.distress)
+    i, t = c.events(e, -5.4 + 0.9 * s + 1.0 * e.trouble)
     sev_score = s[i, t] + rng.normal(0, 1, len(i))
     severity = np.select([sev_score < -0.5, sev_score < 1.8], ["minor", "general"], "serious")
     decision = c.day_in(t)
