@@ -7,12 +7,14 @@ subjects and months. Calibration is the share of master-scale grades whose predi
 the Jeffreys 95% interval of the observed default rate. The truth is read here only, never by
 training or scoring.
 
-    .venv/bin/python benchmarks/model_quality.py            # the demo city: 20,000 firms, 50,000 people, 36 months
+    .venv/bin/python benchmarks/model_quality.py     # two cities the demo's size (20,000 firms, 50,000 people,
+                                                     # 36 months), seeds 2026 and 2027
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -50,15 +52,9 @@ def observable_ceiling(subject: str, home: Path, dates: list) -> tuple[float, in
     return roc_auc_score(oot["label"], model.predict_proba(oot[cols].astype(float))[:, 1]), len(cols)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--enterprises", type=int, default=20_000)
-    ap.add_argument("--individuals", type=int, default=50_000)
-    ap.add_argument("--months", type=int, default=36)
-    ap.add_argument("--seed", type=int, default=2026)
-    ap.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "work" / "quality")
-    args = ap.parse_args()
-    city, home = args.work / "city", args.work / "home"
+def evaluate(args, seed: int, work: Path) -> list[dict]:
+    """Generate (or reuse) one city, train both subject types, and measure them against its truth."""
+    city, home = work / "city", work / "home"
     os.environ["CHENGXIN_HOME"] = str(home)
 
     from chengxin.city import generate
@@ -67,9 +63,10 @@ def main() -> None:
     from chengxin.pipelines.ingest import ingest
 
     if not (city / "_truth" / "summary.json").exists():
-        generate(city, args.enterprises, args.individuals, args.months, seed=args.seed)
+        generate(city, args.enterprises, args.individuals, args.months, seed=seed)
         ingest(city, home=home)
     truth = pd.read_csv(city / "_truth" / "monthly_pd.csv", dtype={"subject_id": str}, usecols=["subject_id", "month", "true_pd_12m"])
+    late = json.loads((city / "_truth" / "summary.json").read_text("utf-8"))["late_departments"]
 
     rows = []
     for subject in ("enterprise", "individual"):
@@ -84,27 +81,53 @@ def main() -> None:
         oot = train.partition(data, dates)["oot"].copy()
         oot["month"] = pd.to_datetime(oot["as_of"]).dt.strftime("%Y-%m")
         oot = oot.merge(truth, on=["subject_id", "month"], how="left")
+        # what a perfect rater sees with the records' delay: the true PD of one and two months
+        # before the as-of month (uploads of a month arrive in the next one, some weeks later)
+        for lag in (1, 2):
+            earlier = (pd.to_datetime(oot["as_of"]) - pd.DateOffset(months=lag)).dt.strftime("%Y-%m")
+            past = truth.rename(columns={"month": "earlier", "true_pd_12m": f"true_pd_{lag}m_before"})
+            oot = oot.assign(earlier=earlier).merge(past, on=["subject_id", "earlier"], how="left").drop(columns="earlier")
         # a subject the truth has no row for did not exist that month: no chance of an outcome
-        oot["true_pd_12m"] = oot["true_pd_12m"].fillna(0.0)
+        pd_cols = ["true_pd_12m", "true_pd_1m_before", "true_pd_2m_before"]
+        oot[pd_cols] = oot[pd_cols].fillna(0.0)
         champion, _ = score.load(subject, "champion", home)
         names = [c for c in champion.feature_names_in_]
         model_auc = roc_auc_score(oot["label"], champion.predict_proba(oot[names])[:, 1])
         true_auc = roc_auc_score(oot["label"], oot["true_pd_12m"])
+        delayed = {lag: roc_auc_score(oot["label"], oot[f"true_pd_{lag}m_before"]) / true_auc for lag in (1, 2)}
         kind = run["aliases"]["champion"]
         m = run["models"][kind]
         ceiling, n_indicators = observable_ceiling(subject, home, dates)
-        rows.append({"subject": subject, "champion": kind, "oot rows": len(oot), "label rate": oot["label"].mean(),
+        rows.append({"seed": seed, "late departments": ", ".join(late) or "none", "subject": subject, "champion": kind, "oot rows": len(oot), "label rate": oot["label"].mean(),
                      "champion AUC": model_auc, "true-PD AUC": true_auc, "ratio": model_auc / true_auc,
                      "observable ceiling AUC": ceiling, "ceiling ratio": ceiling / true_auc, "indicators": n_indicators,
+                     "true PD 1 month earlier, ratio": delayed[1], "2 months earlier, ratio": delayed[2],
                      "grades within interval": m["grades_within_interval"],
                      "scorecard AUC": run["models"]["scorecard"]["auc"], "challenger AUC": run["models"]["challenger"]["auc"],
                      "train seconds": seconds})
         print(rows[-1], flush=True)
 
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--enterprises", type=int, default=20_000)
+    ap.add_argument("--individuals", type=int, default=50_000)
+    ap.add_argument("--months", type=int, default=36)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[2026, 2027],
+                    help="one city per seed (which departments upload late is drawn from the seed)")
+    ap.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "work" / "quality",
+                    help="workspace of the first seed; the others go beside it as <work>_<seed>")
+    args = ap.parse_args()
+    rows = []
+    for k, seed in enumerate(args.seeds):
+        rows += evaluate(args, seed, args.work if k == 0 else args.work.with_name(f"{args.work.name}_{seed}"))
+
     table = pd.DataFrame(rows)
     fmt = table.copy()
     for c in ("label rate", "champion AUC", "true-PD AUC", "ratio", "observable ceiling AUC", "ceiling ratio",
-              "grades within interval", "scorecard AUC", "challenger AUC"):
+              "true PD 1 month earlier, ratio", "2 months earlier, ratio", "grades within interval", "scorecard AUC", "challenger AUC"):
         fmt[c] = fmt[c].map(lambda v: f"{v:.3f}")
     fmt["train seconds"] = fmt["train seconds"].map(lambda v: f"{v:.0f}")
     fmt["oot rows"] = fmt["oot rows"].map(lambda v: f"{v:,}")
@@ -113,12 +136,15 @@ def main() -> None:
     body = "\n".join([
         "## Rating models against the truth (`benchmarks/model_quality.py`)", "",
         f"Command: `.venv/bin/python benchmarks/model_quality.py --enterprises {args.enterprises} --individuals {args.individuals} "
-        f"--months {args.months} --seed {args.seed}`", f"Machine: {machine()}.", "",
+        f"--months {args.months} --seeds {' '.join(map(str, args.seeds))}`", f"Machine: {machine()}.", "",
         "Out-of-time rows: the last months of the training window, subjects never used to fit or calibrate "
         "(each subject serves one purpose; see `training` in `chengxin/conf/rating.yaml`). "
         "True-PD AUC: the generator's `true_pd_12m` on the same rows. Observable ceiling: an unconstrained "
         "LightGBM on every numeric indicator of the catalogue (published or not), fitted on every row the recipe may "
-        "use, scored on the same rows: what the indicators carry at most, whatever the model.", "",
+        "use, scored on the same rows: what the indicators carry at most, whatever the model. "
+        "True PD 1 (2) months earlier: the AUC of the generator's true PD of the month before (two months before) "
+        "the as-of month on the same rows, over the true-PD AUC: a perfect rater that sees the world with the "
+        "records' delay (a month's uploads arrive in the next month, some departments weeks later).", "",
         markdown_table(fmt), "",
         f"Bars: champion AUC >= 95% of the true-PD AUC: {'met' if auc_ok else 'not met'}; "
         f"predicted PD inside the Jeffreys interval for >= 80% of grades: {'met' if cal_ok else 'not met'}.",
