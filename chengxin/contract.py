@@ -89,16 +89,24 @@ def normalise(table: pa_arrow.Table) -> pa_arrow.Table:
 
 
 def _parse_dates(text: pd.Series, formats: tuple[str, ...]) -> pd.Series:
-    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
-    todo = text.notna()
+    """Dates in the first of `formats` that fits; each distinct text is parsed once (a month's
+    upload repeats a handful of dates over thousands of rows)."""
+    codes, distinct = pd.factorize(text)
+    if len(distinct) == 0:
+        return pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
+    parsed = pd.Series(pd.NaT, index=range(len(distinct)), dtype="datetime64[us]")
+    todo = pd.Series(True, index=parsed.index)
+    distinct = pd.Series(distinct, dtype="str")
     for fmt in formats:
         if not todo.any():
             break
-        parsed = pd.to_datetime(text[todo], format=fmt, errors="coerce")
-        ok = parsed.notna()
-        out.loc[ok[ok].index] = parsed[ok]
+        attempt = pd.to_datetime(distinct[todo], format=fmt, errors="coerce")
+        ok = attempt.notna()
+        parsed.loc[ok[ok].index] = attempt[ok]
         todo.loc[ok[ok].index] = False
-    return out
+    out = parsed.to_numpy()[np.maximum(codes, 0)]
+    out[codes < 0] = np.datetime64("NaT")
+    return pd.Series(out, index=text.index, dtype="datetime64[us]")
 
 
 def _parse_number(text: pd.Series) -> pd.Series:
