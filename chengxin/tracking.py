@@ -5,6 +5,8 @@ Telemetry is off."""
 from __future__ import annotations
 
 import os
+import sqlite3
+from pathlib import Path
 
 from chengxin import workspace
 
@@ -30,10 +32,62 @@ def setup(home=None):
     warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer column", category=UserWarning)
 
     root = workspace.ensure(home)
-    uri = os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{root / 'mlflow.db'}"
+    server = os.environ.get("MLFLOW_TRACKING_URI")
+    if not server:
+        relocate(root)
+    uri = server or f"sqlite:///{root / 'mlflow.db'}"
+    exported = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
+    # MLflow exports the addresses it is given to the environment (for child processes); left
+    # there, the embedded store of the first workspace would pass for a tracking server and
+    # every later workspace of this process would write into it.
+    for key, value in exported.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
     return mlflow
+
+
+# Where the embedded store writes absolute artifact addresses (MLflow 3's SQLite schema).
+ARTIFACT_COLUMNS = {"experiments": ["artifact_location"], "runs": ["artifact_uri"],
+                    "logged_models": ["artifact_location"], "model_versions": ["source", "storage_location"]}
+
+
+def relocate(root: Path) -> bool:
+    """Keep a moved or copied workspace whole. MLflow stores absolute artifact addresses, so a
+    workspace moved to another folder would still read its models from, and write new runs to,
+    the old one. If the store names another workspace's artifact folder, point every address
+    at this one's; returns whether it did."""
+    db = root / "mlflow.db"
+    if not db.exists():
+        return False
+    here = (root / "mlartifacts").as_uri()
+    con = sqlite3.connect(db)
+    try:
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "experiments" not in tables:
+            return False
+        stale = {loc[: loc.rindex("/mlartifacts") + len("/mlartifacts")]
+                 for (loc,) in con.execute("SELECT artifact_location FROM experiments")
+                 if loc and "/mlartifacts" in loc and not loc.startswith(here)}
+        default = con.execute("SELECT artifact_location FROM experiments WHERE experiment_id = 0").fetchall()
+        if not stale and not (default and not default[0][0].startswith(here)):
+            return False
+        with con:
+            for old in stale:
+                for table, columns in ARTIFACT_COLUMNS.items():
+                    if table not in tables:
+                        continue
+                    for col in columns:
+                        con.execute(f"UPDATE {table} SET {col} = ? || substr({col}, ?) WHERE substr({col}, 1, ?) = ?",
+                                    (here, len(old) + 1, len(old), old))
+            # MLflow creates the Default experiment under ./mlruns of whatever folder it ran in
+            con.execute("UPDATE experiments SET artifact_location = ? WHERE experiment_id = 0", (f"{here}/0",))
+        return True
+    finally:
+        con.close()
 
 
 def experiment(mlflow, name: str, home=None) -> str:

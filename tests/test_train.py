@@ -1,5 +1,6 @@
-"""Training both models on a generated city, tracked in MLflow (issue 4, in progress)."""
+"""Training both models on a generated city, tracked in MLflow (issue 4)."""
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +56,28 @@ def test_registered_model_loaded_by_alias_scores_as_trained(trained, alias):
     example = pd.read_parquet(local)
     expected = example.pop("pd_at_training").to_numpy()
     np.testing.assert_array_equal(model.predict_proba(example)[:, 1], expected)
+
+
+def test_a_moved_workspace_keeps_its_models(trained, tmp_path):
+    """MLflow stores absolute artifact addresses; a workspace copied and then moved elsewhere
+    still loads its registered models from itself and writes nothing to where it was."""
+    home, result = trained
+    first, moved = tmp_path / "first", tmp_path / "elsewhere" / "home"
+    shutil.copytree(home, first)
+    tracking.setup(first)  # used once where it was copied to
+    moved.parent.mkdir()
+    first.rename(moved)
+    model, version = tracking.load_model(tracking.registered_name("enterprise"), "champion", "train first", home=moved)
+    kind = next(k for k, v in result["models"].items() if str(v["version"]) == str(version))
+    mlflow = tracking.setup(moved)
+    local = mlflow.artifacts.download_artifacts(run_id=result["run_id"], artifact_path=f"validation/{kind}_example_scores.parquet",
+                                                dst_path=str(moved / "tmp" / "moved"))
+    example = pd.read_parquet(local)
+    expected = example.pop("pd_at_training").to_numpy()
+    np.testing.assert_array_equal(model.predict_proba(example)[:, 1], expected)
+    assert not first.exists()
+    exp = mlflow.get_experiment_by_name(tracking.registered_name("enterprise"))
+    assert exp.artifact_location.startswith((moved / "mlartifacts").as_uri())
 
 
 def test_score_rates_everyone_and_keeps_versions(trained, tmp_path):
