@@ -68,6 +68,17 @@ def by_grade(y, p, grade, order: list[str]) -> pd.DataFrame:
     return g.reset_index()
 
 
+def first_per_subject(subject_id, as_of) -> np.ndarray:
+    """Mask of each subject's first row by date: one observation per subject, as a default-rate
+    test needs. The same firm a month later shares its features and mostly its outcome; counting
+    its monthly rows separately would claim evidence the binomial test does not have."""
+    order = np.argsort(np.asarray(as_of), kind="stable")
+    seen_before = pd.Series(np.asarray(subject_id)[order]).duplicated().to_numpy()
+    first = np.zeros(len(order), dtype=bool)
+    first[order[~seen_before]] = True
+    return first
+
+
 def calibration_holds(table: pd.DataFrame, min_share: float = 0.8) -> bool:
     """Predicted PD inside the Jeffreys interval for at least `min_share` of the grades."""
     return bool(len(table) and table["within"].mean() >= min_share)

@@ -120,7 +120,8 @@ def train(subject: str = "enterprise", *, home=None, progress=None) -> dict:
             p_oot = calibrated.predict_proba(oot[cols])[:, 1]
             metrics = validation.discrimination(oot["label"], p_oot)
             metrics["psi_dev_oot"] = validation.psi(p_dev, p_oot)
-            table = validation.by_grade(oot["label"], p_oot, grades.grade_of(p_oot), cfg.grades)
+            once = validation.first_per_subject(oot["subject_id"], oot["as_of"])
+            table = validation.by_grade(oot["label"][once], p_oot[once], grades.grade_of(p_oot[once]), cfg.grades)
             metrics["grades_within_interval"] = float(table["within"].mean())
             metrics["calibration_holds"] = float(validation.calibration_holds(table))
             mlflow.log_metrics({f"{name}_oot_{k}": v for k, v in metrics.items()})
@@ -168,7 +169,9 @@ def _model_card(name, subject, catalogue_version, parts, cols, model, metrics, t
              "- Subjects already in default at an as-of date are left out (graded D).", "",
              "## Out-of-time validation", "", "| measure | value |", "|---|---|"]
     lines += [f"| {k} | {v:.4f} |" for k, v in metrics.items()]
-    lines += ["", "## By grade", "", "```", table.round(4).to_string(index=False), "```", "",
+    lines += ["", "## By grade", "",
+              "Each subject counted once, at its first out-of-time month (its monthly rows share features and outcome); "
+              "`within`: the mean predicted PD lies inside the Jeffreys 95% interval of the observed default rate.", "", "```", table.round(4).to_string(index=False), "```", "",
               "## Limits", "", "- Validated on one out-of-time window; watch PSI and the per-grade table after each month.",
               "- Monotone in each indicator's declared direction; indicators whose weight contradicted it were dropped."]
     return "\n".join(lines)

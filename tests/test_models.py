@@ -127,6 +127,17 @@ def test_calibration_figure_copes_with_a_grade_without_defaults(tmp_path):
     assert (tmp_path / "c.png").stat().st_size > 1000
 
 
+def test_the_per_grade_test_counts_each_subject_once():
+    """A firm rated in three out-of-time months is one observation for the default-rate test,
+    taken at its earliest month, whatever the order of the rows."""
+    from chengxin.models import validation
+
+    ids = np.array(["b", "a", "b", "c", "a", "b"])
+    months = np.array(["2024-12", "2024-11", "2024-10", "2024-12", "2024-10", "2024-11"])
+    first = validation.first_per_subject(ids, months)
+    assert sorted(zip(ids[first], months[first])) == [("a", "2024-10"), ("b", "2024-10"), ("c", "2024-12")]
+
+
 def test_roc_and_ks_curves_agree_with_the_metrics():
     """The small curve table logged with every model draws the same ROC and KS as the metrics."""
     from chengxin.models import validation
