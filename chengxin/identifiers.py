@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable
+from collections.abc import Sequence
+
+import numpy as np
 
 from stdnum.cn import ric, uscc
 
@@ -79,10 +81,11 @@ def check_resident_id(code: str) -> tuple[str, str]:
 CHECKERS = {"enterprise": check_uscc, "individual": check_resident_id}
 
 
-def check_many(codes: Iterable[str], subject_type: str) -> dict[str, tuple[str, str]]:
-    """Validate each distinct code once (verdicts are remembered across files of a run)."""
-    checker = CHECKERS[subject_type]
-    return {code: checker(code) for code in set(codes)}
+def check_many(codes: Sequence[str], subject_type: str) -> tuple[np.ndarray, np.ndarray]:
+    """Statuses and reasons of distinct codes, in their order (verdicts are remembered across
+    the files of a run)."""
+    verdicts = np.array(list(map(CHECKERS[subject_type], codes)), dtype=object).reshape(len(codes), 2)
+    return verdicts[:, 0], verdicts[:, 1]
 
 
 def mask_resident_id(code: str) -> str:

@@ -218,13 +218,20 @@ def _load_records(con, source: Source, typed: pd.DataFrame, row_numbers: np.ndar
                CAST(? AS BIGINT) * 4294967296 + _row_number AS _seq
         FROM incoming""", [file_id, file_id])
     con.unregister("incoming")
+    # The stored versions of this file's keys are found by probing the stored table with the
+    # file's keys (a hash table of one file, not of the whole table: on a city of a million
+    # subjects, 0.7 s instead of 3.5 s per monthly finance file).
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE classified AS
+        WITH stored AS (SELECT DISTINCT _key, _hash FROM {source.table} WHERE _key IN (SELECT _key FROM staged)),
+             stored_keys AS (SELECT DISTINCT _key FROM stored)
         SELECT s.*,
                row_number() OVER (PARTITION BY s._key, s._hash ORDER BY s._row_number) > 1 AS _dup_in_file,
-               EXISTS (SELECT 1 FROM {source.table} r WHERE r._key = s._key AND r._hash = s._hash) AS _dup_stored,
-               EXISTS (SELECT 1 FROM {source.table} r WHERE r._key = s._key) AS _key_stored
-        FROM staged s""")
+               d._hash IS NOT NULL AS _dup_stored,
+               k._key IS NOT NULL AS _key_stored
+        FROM staged s
+        LEFT JOIN stored d ON d._key = s._key AND d._hash = s._hash
+        LEFT JOIN stored_keys k ON k._key = s._key""")
     n_total, n_dup, n_super = con.execute("""
         SELECT count(*), count(*) FILTER (WHERE _dup_in_file OR _dup_stored),
                count(*) FILTER (WHERE NOT (_dup_in_file OR _dup_stored) AND _key_stored)
