@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import machine, peak_rss_mib, write_section  # noqa: E402
+from common import machine, peak_rss_mib, relative, write_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = str(ROOT / ".venv" / "bin" / "chengxin")
@@ -30,20 +30,27 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "work")
     ap.add_argument("--keep", action="store_true", help="keep the city and warehouse afterwards")
+    ap.add_argument("--city", type=Path, help="ingest this already generated city (its summary.json) instead of "
+                    "generating one; the warehouse goes to <work>/ingest_home and is removed afterwards")
     args = ap.parse_args()
 
     work = args.work
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    city, home = work / "city", work / "home"
+    if args.city:
+        city, home = args.city, work / "ingest_home"
+        shutil.rmtree(home, ignore_errors=True)
+        summary = json.loads((city / "_truth" / "summary.json").read_text("utf-8"))
+        gen = None
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        city, home = work / "city", work / "home"
+        gen = peak_rss_mib([CLI, "generate", "--out", str(city), "--enterprises", str(args.enterprises),
+                            "--individuals", str(args.individuals), "--months", str(args.months),
+                            "--seed", str(args.seed), "--json"], {"CHENGXIN_HOME": str(home)})
+        summary = json.loads(gen["stdout"])
+        print(f"generate: {gen['seconds']} s, peak {gen['peak_rss_mib']} MiB, {summary['records']:,} records", flush=True)
     env = {"CHENGXIN_HOME": str(home)}
-
-    gen = peak_rss_mib([CLI, "generate", "--out", str(city), "--enterprises", str(args.enterprises),
-                        "--individuals", str(args.individuals), "--months", str(args.months),
-                        "--seed", str(args.seed), "--json"], env)
-    summary = json.loads(gen["stdout"])
     size = sum(p.stat().st_size for p in city.rglob("*") if p.is_file() and "_truth" not in p.parts)
-    print(f"generate: {gen['seconds']} s, peak {gen['peak_rss_mib']} MiB, {summary['records']:,} records", flush=True)
 
     ing = peak_rss_mib([CLI, "ingest", str(city), "--json"], env)
     result = json.loads(ing["stdout"])
@@ -51,22 +58,28 @@ def main() -> None:
     print(f"ingest: {ing['seconds']} s, peak {ing['peak_rss_mib']} MiB, {result['rows']:,} rows, {rate:,.0f} rows/s",
           flush=True)
 
+    command = (f"--city {relative(args.city)}" if args.city else
+               f"--enterprises {args.enterprises} --individuals {args.individuals} --months {args.months} --seed {args.seed}")
+    generated = (f"| generate | {gen['seconds']:,} s | {gen['peak_rss_mib']:,} MiB | {summary['records']:,} records in "
+                 f"{summary['files']} files ({size / 2**30:.1f} GiB) | {summary['records'] / gen['seconds']:,.0f} records/s |\n"
+                 if gen else "")
     body = f"""## Generate and ingest (`benchmarks/ingest_benchmark.py`)
 
-Command: `.venv/bin/python benchmarks/ingest_benchmark.py --enterprises {args.enterprises} --individuals {args.individuals} --months {args.months} --seed {args.seed}`
-Machine: {machine()}.
+Command: `.venv/bin/python benchmarks/ingest_benchmark.py {command}`
+Machine: {machine()}.{"" if gen else f" The city: {summary['subjects']['enterprise']:,} enterprises and {summary['subjects']['individual']:,} individuals over {summary['months']} months, generated earlier ({summary['records']:,} records in {summary['files']} files, {size / 2**30:.1f} GiB)."}
 
 | step | wall time | peak memory | volume | rate |
 |---|---|---|---|---|
-| generate | {gen['seconds']:,} s | {gen['peak_rss_mib']:,} MiB | {summary['records']:,} records in {summary['files']} files ({size / 2**30:.1f} GiB) | {summary['records'] / gen['seconds']:,.0f} records/s |
-| ingest | {ing['seconds']:,} s | {ing['peak_rss_mib']:,} MiB | {result['rows']:,} rows: {result['accepted']:,} accepted, {result['rejected']:,} rejected, {result['duplicates']:,} duplicates | {rate:,.0f} rows/s |
+{generated}| ingest | {ing['seconds']:,} s | {ing['peak_rss_mib']:,} MiB | {result['rows']:,} rows: {result['accepted']:,} accepted, {result['rejected']:,} rejected, {result['duplicates']:,} duplicates | {rate:,.0f} rows/s |
 
 Targets: ingest >= 1,000,000 records/s and <= 4 GB peak memory.
 Ingest {'meets' if rate >= 1e6 else 'misses'} the speed target ({rate / 1e6:.2f}x) and {'meets' if ing['peak_rss_mib'] <= 4096 else 'misses'} the memory target.
 City realism: yearly outcome rate {summary['yearly_outcome_rate']}, true-PD AUC {summary['true_pd_auc_12m']['all']}.
 """
     write_section("ingest", body)
-    if not args.keep:
+    if args.city:
+        shutil.rmtree(home, ignore_errors=True)
+    elif not args.keep:
         shutil.rmtree(work, ignore_errors=True)
 
 
