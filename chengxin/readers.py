@@ -32,8 +32,8 @@ class RawTable:
 
 
 def detect_encoding(data: bytes, sniff_bytes: int) -> str:
-    """utf-8 when the bytes decode as such; GB18030 (a superset of GBK and GB2312) when they decode
-    as that and the header line holds Chinese characters — the departments' other encoding, and
+    """utf-8 when the bytes decode as such; GB18030 (a superset of GBK and GB2312) when the header
+    line decodes as that and holds Chinese characters — the departments' other encoding, and
     one statistical detectors miss when the rows are mostly digits; otherwise what
     charset-normalizer finds, widened to GB18030 for the Chinese family."""
     if data.startswith(b"\xef\xbb\xbf"):
@@ -43,8 +43,9 @@ def detect_encoding(data: bytes, sniff_bytes: int) -> str:
         return "utf-8"
     except UnicodeDecodeError:
         pass
-    try:
-        header = data.decode("gb18030").split("\n", 1)[0]
+    end = data.find(b"\n")
+    try:  # the header line alone: the whole file is decoded once, when it is read
+        header = data[: end if end >= 0 else sniff_bytes].decode("gb18030")
         if any("\u4e00" <= ch <= "\u9fff" for ch in header):
             return "gb18030"
     except UnicodeDecodeError:
