@@ -144,7 +144,9 @@ def main() -> None:
         "use, scored on the same rows: what the indicators carry at most, whatever the model. "
         "True PD 1 (2) months earlier: the AUC of the generator's true PD of the month before (two months before) "
         "the as-of month on the same rows, over the true-PD AUC: a perfect rater that sees the world with the "
-        "records' delay (a month's uploads arrive in the next month, some departments weeks later).", "",
+        "records' delay (a month's uploads arrive in the next month, some departments weeks later). "
+        "Grades within interval: the champion's share of master-scale grades whose mean predicted PD lies in the "
+        "Jeffreys 95% interval of the observed default rate, each subject counted once (its first out-of-time month).", "",
         markdown_table(fmt), "",
         f"Bars: champion AUC >= 95% of the true-PD AUC: {'met' if auc_ok else 'not met'}; "
         f"predicted PD inside the Jeffreys interval for >= 80% of grades: {'met' if cal_ok else 'not met'}.",
