@@ -210,20 +210,18 @@ def _load_records(con, source: Source, typed: pd.DataFrame, row_numbers: np.ndar
     con.register("incoming", pa.Table.from_pandas(frame, preserve_index=False))
     extra = [c for c in ("subject_type",) if c not in cols]
     select_cols = ", ".join(f'"{c}"' for c in cols + extra)
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE staged AS
-        SELECT {select_cols}, CAST(received_date AS DATE) AS received_date, subject_county, id_status,
-               {warehouse.key_sql(source.key)} AS _key, {warehouse.key_sql(cols)} AS _hash,
-               CAST(? AS INTEGER) AS _file_id, CAST(_row_number AS INTEGER) AS _row_number,
-               CAST(? AS BIGINT) * 4294967296 + _row_number AS _seq
-        FROM incoming""", [file_id, file_id])
-    con.unregister("incoming")
-    # The stored versions of this file's keys are found by probing the stored table with the
-    # file's keys (a hash table of one file, not of the whole table: on a city of a million
-    # subjects, 0.7 s instead of 3.5 s per monthly finance file).
+    # One statement stages and classifies the file. The stored versions of its keys are found by
+    # probing the stored table with the file's keys (a hash table of one file, not of the whole
+    # table: on a city of a million subjects, 0.7 s instead of 3.5 s per monthly finance file).
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE classified AS
-        WITH stored AS (SELECT DISTINCT _key, _hash FROM {source.table} WHERE _key IN (SELECT _key FROM staged)),
+        WITH staged AS MATERIALIZED (
+            SELECT {select_cols}, CAST(received_date AS DATE) AS received_date, subject_county, id_status,
+                   {warehouse.key_sql(source.key)} AS _key, {warehouse.key_sql(cols)} AS _hash,
+                   CAST(? AS INTEGER) AS _file_id, CAST(_row_number AS INTEGER) AS _row_number,
+                   CAST(? AS BIGINT) * 4294967296 + _row_number AS _seq
+            FROM incoming),
+             stored AS (SELECT DISTINCT _key, _hash FROM {source.table} WHERE _key IN (SELECT _key FROM staged)),
              stored_keys AS (SELECT DISTINCT _key FROM stored)
         SELECT s.*,
                row_number() OVER (PARTITION BY s._key, s._hash ORDER BY s._row_number) > 1 AS _dup_in_file,
@@ -231,16 +229,17 @@ def _load_records(con, source: Source, typed: pd.DataFrame, row_numbers: np.ndar
                k._key IS NOT NULL AS _key_stored
         FROM staged s
         LEFT JOIN stored d ON d._key = s._key AND d._hash = s._hash
-        LEFT JOIN stored_keys k ON k._key = s._key""")
-    n_total, n_dup, n_super = con.execute("""
+        LEFT JOIN stored_keys k ON k._key = s._key""", [file_id, file_id])
+    con.unregister("incoming")
+    n_total, n_dup, n_super, multi = con.execute("""
         SELECT count(*), count(*) FILTER (WHERE _dup_in_file OR _dup_stored),
-               count(*) FILTER (WHERE NOT (_dup_in_file OR _dup_stored) AND _key_stored)
+               count(*) FILTER (WHERE NOT (_dup_in_file OR _dup_stored) AND _key_stored),
+               (SELECT count(*) FROM (SELECT _key FROM classified WHERE NOT (_dup_in_file OR _dup_stored)
+                                      GROUP BY _key HAVING count(*) > 1))
         FROM classified""").fetchall()[0]
     all_cols = select_cols + ", received_date, subject_county, id_status, _key, _hash, _file_id, _row_number, _seq"
     con.execute(f"""INSERT INTO {source.table} ({all_cols}, _superseded_on)
                     SELECT {all_cols}, NULL FROM classified WHERE NOT (_dup_in_file OR _dup_stored)""")
-    multi = con.execute("""SELECT count(*) FROM (SELECT _key FROM classified WHERE NOT (_dup_in_file OR _dup_stored)
-                           GROUP BY _key HAVING count(*) > 1)""").fetchall()[0][0]
     if n_super or multi:
         # versions of the touched keys: each is superseded by the next one received
         con.execute(f"""
@@ -252,7 +251,6 @@ def _load_records(con, source: Source, typed: pd.DataFrame, row_numbers: np.ndar
     result.duplicates = int(n_dup)
     result.accepted = int(n_total - n_dup)
     result.superseded = int(n_super)
-    con.execute("DROP TABLE staged")
     con.execute("DROP TABLE classified")
 
 
