@@ -79,17 +79,16 @@ def evaluate(args, seed: int, work: Path) -> list[dict]:
         data = data[~data["in_default"]]
         data["as_of"] = pd.to_datetime(data["as_of"]).dt.date
         oot = train.partition(data, dates)["oot"].copy()
-        oot["month"] = pd.to_datetime(oot["as_of"]).dt.strftime("%Y-%m")
-        oot = oot.merge(truth, on=["subject_id", "month"], how="left")
-        # what a perfect rater sees with the records' delay: the true PD of one and two months
-        # before the as-of month (uploads of a month arrive in the next one, some weeks later)
-        for lag in (1, 2):
-            earlier = (pd.to_datetime(oot["as_of"]) - pd.DateOffset(months=lag)).dt.strftime("%Y-%m")
-            past = truth.rename(columns={"month": "earlier", "true_pd_12m": f"true_pd_{lag}m_before"})
-            oot = oot.assign(earlier=earlier).merge(past, on=["subject_id", "earlier"], how="left").drop(columns="earlier")
+        # the true PD of the as-of month, and what a perfect rater sees with the records' delay: the
+        # true PD of one and two months before it (a month's uploads arrive in the next, some weeks later)
+        pd_cols = {0: "true_pd_12m", 1: "true_pd_1m_before", 2: "true_pd_2m_before"}
+        for lag, column in pd_cols.items():
+            month = (pd.to_datetime(oot["as_of"]) - pd.DateOffset(months=lag)).dt.strftime("%Y-%m")
+            oot = (oot.assign(month=month)
+                   .merge(truth.rename(columns={"true_pd_12m": column}), on=["subject_id", "month"], how="left"))
         # a subject the truth has no row for did not exist that month: no chance of an outcome
-        pd_cols = ["true_pd_12m", "true_pd_1m_before", "true_pd_2m_before"]
-        oot[pd_cols] = oot[pd_cols].fillna(0.0)
+        oot = oot.drop(columns="month")
+        oot[list(pd_cols.values())] = oot[list(pd_cols.values())].fillna(0.0)
         champion, _ = score.load(subject, "champion", home)
         names = [c for c in champion.feature_names_in_]
         model_auc = roc_auc_score(oot["label"], champion.predict_proba(oot[names])[:, 1])

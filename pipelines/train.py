@@ -170,8 +170,10 @@ def _model_card(name, subject, catalogue_version, parts, cols, model, metrics, t
              "## Out-of-time validation", "", "| measure | value |", "|---|---|"]
     lines += [f"| {k} | {v:.4f} |" for k, v in metrics.items()]
     lines += ["", "## By grade", "",
-              "Each subject counted once, at its first out-of-time month (its monthly rows share features and outcome); "
-              "`within`: the mean predicted PD lies inside the Jeffreys 95% interval of the observed default rate.", "", "```", table.round(4).to_string(index=False), "```", "",
+              "Each subject counted once, at its first out-of-time month (its monthly rows share features and "
+              "outcome); `within`: the mean predicted PD lies inside the Jeffreys 95% interval of the observed "
+              "default rate.", "",
+              "```", table.round(4).to_string(index=False), "```", "",
               "## Limits", "", "- Validated on one out-of-time window; watch PSI and the per-grade table after each month.",
               "- Monotone in each indicator's declared direction; indicators whose weight contradicted it were dropped."]
     return "\n".join(lines)

@@ -49,10 +49,15 @@ def test_registered_model_loaded_by_alias_scores_as_trained(trained, alias):
     mlflow = tracking.setup(home)
     name = tracking.registered_name("enterprise")
     version = mlflow.MlflowClient().get_model_version_by_alias(name, alias)
-    kind = next(k for k, v in result["models"].items() if str(v["version"]) == str(version.version))
     model = mlflow.sklearn.load_model(f"models:/{name}@{alias}")
+    _assert_scores_as_trained(mlflow, model, version.version, result, home / "tmp" / alias)
+
+
+def _assert_scores_as_trained(mlflow, model, version, result, dst: Path) -> None:
+    """The loaded model gives exactly the PDs its training run logged for its input example."""
+    kind = next(k for k, v in result["models"].items() if str(v["version"]) == str(version))
     local = mlflow.artifacts.download_artifacts(run_id=result["run_id"], artifact_path=f"validation/{kind}_example_scores.parquet",
-                                                dst_path=str(home / "tmp" / alias))
+                                                dst_path=str(dst))
     example = pd.read_parquet(local)
     expected = example.pop("pd_at_training").to_numpy()
     np.testing.assert_array_equal(model.predict_proba(example)[:, 1], expected)
@@ -68,13 +73,8 @@ def test_a_moved_workspace_keeps_its_models(trained, tmp_path):
     moved.parent.mkdir()
     first.rename(moved)
     model, version = tracking.load_model(tracking.registered_name("enterprise"), "champion", "train first", home=moved)
-    kind = next(k for k, v in result["models"].items() if str(v["version"]) == str(version))
     mlflow = tracking.setup(moved)
-    local = mlflow.artifacts.download_artifacts(run_id=result["run_id"], artifact_path=f"validation/{kind}_example_scores.parquet",
-                                                dst_path=str(moved / "tmp" / "moved"))
-    example = pd.read_parquet(local)
-    expected = example.pop("pd_at_training").to_numpy()
-    np.testing.assert_array_equal(model.predict_proba(example)[:, 1], expected)
+    _assert_scores_as_trained(mlflow, model, version, result, moved / "tmp" / "moved")
     assert not first.exists()
     exp = mlflow.get_experiment_by_name(tracking.registered_name("enterprise"))
     assert exp.artifact_location.startswith((moved / "mlartifacts").as_uri())
