@@ -240,6 +240,7 @@ class GeneratorSettings(Strict):
     outcome_given_distress: float = Field(ge=0, le=1)
     outcome_lag_months: LagRange
     distress_visible_at_onset: float = Field(ge=0, le=1)
+    burn_in_months: int = Field(ge=0)
     new_firm_share: float = Field(ge=0, le=1)
     mess: Mess
     formats: dict[str, Literal["csv-utf8", "csv-gbk", "xlsx"]]

@@ -152,6 +152,33 @@ def test_distress_shows_from_its_first_month():
     assert at_onset < build_up_only - 0.15, (at_onset, build_up_only)
 
 
+def _share_in_distress(burn_in: int) -> np.ndarray:
+    """Share of existing firms and people in distress (not yet in default), month by month."""
+    s = config.settings().generator.model_copy(update={"burn_in_months": burn_in})
+    city, months = config.city(), 24
+    g = np.random.default_rng([6, 0])
+    macro = process.make_macro(g, s, months, len(city.industries), len(city.counties))
+    ctx = _simulate_chunk(0, 1, 6, s, city, month_starts("2023-01", months), macro, range(0, 6000), range(0, 8000))
+    shares = []
+    for side in (ctx.ent, ctx.ind):
+        p = side.paths
+        at_risk = p.exists & ~p.defaulted
+        shares.append(((p.distress > 0) & at_risk).sum(axis=0) / at_risk.sum(axis=0))
+    return np.mean(shares, axis=0)
+
+
+def test_the_city_starts_in_its_steady_state():
+    """Firms and people are already in trouble when the window opens: the share in distress in
+    the first months is about what it is later, before the downturn, not an empty pool that
+    fills up over the lag (what a city that starts healthy shows)."""
+    configured = config.settings().generator.burn_in_months
+    assert configured >= config.settings().generator.outcome_lag_months.max
+    later = slice(5, 10)  # before the downturn, which starts at 0.45 of the 24 months
+    steady, healthy_start = _share_in_distress(configured), _share_in_distress(0)
+    assert steady[:2].mean() > 0.8 * steady[later].mean(), steady
+    assert healthy_start[:2].mean() < 0.5 * healthy_start[later].mean(), healthy_start
+
+
 def test_representatives_carry_signal_about_their_firms(medium_city):
     out, _ = medium_city
     subjects = pd.read_csv(out / "_truth" / "subjects.csv", dtype=str)

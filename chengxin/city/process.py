@@ -74,38 +74,69 @@ def simulate(rng: np.random.Generator, s: GeneratorSettings, months: int, base: 
     jumps = (rng.random((n, months)) < s.jump_probability) * s.jump_size * (0.5 + rng.random((n, months)))
     own = np.empty((n, months))
     x = base + rng.normal(0, s.innovation_sd / np.sqrt(1 - rho**2), n)
+    # the months before the window: the jumps' share of z and the distress already under way
+    burn_in = np.empty((n, s.burn_in_months))
+    for b in range(s.burn_in_months):
+        jump = (rng.random(n) < s.jump_probability) * s.jump_size * (0.5 + rng.random(n))
+        x = rho * x + (1 - rho) * base + rng.normal(0, s.innovation_sd, n) + jump
+        burn_in[:, b] = x
     for t in range(months):
         x = rho * x + (1 - rho) * base + innov[:, t] + jumps[:, t]
         own[:, t] = x
-    z = own + macro_loading
-    if shared is not None:
-        z = np.sqrt(1 - s.representative_link**2) * z + s.representative_link * shared
+
+    def hazard_of(own, macro, linked):
+        z = own + macro
+        if shared is not None:
+            z = np.sqrt(1 - s.representative_link**2) * z + s.representative_link * linked
+        return z, _sigmoid(base_logit + s.distress_slope * -z)
+
+    z, hazard = hazard_of(own, macro_loading, shared)
+    first = (lambda a: None if a is None else a[:, :1])
+    _, hazard_before = hazard_of(burn_in, first(macro_loading), first(shared))
 
     lo, hi = s.outcome_lag_months.min, s.outcome_lag_months.max
-    hazard = _sigmoid(base_logit + s.distress_slope * -z)
     onset_draw = rng.random((n, months))
     leads_to_outcome = rng.random(n) < s.outcome_given_distress
     lag = rng.integers(lo, hi + 1, n)
     distress = np.zeros((n, months))
     defaulted = np.zeros((n, months), dtype=bool)
     outcome_month = np.full(n, -1)
-    onset = np.full(n, -1)
+    onset, active = _distress_at_start(rng, hazard_before, exists[:, 0], lag)
     for t in range(months):
-        fresh = (onset < 0) & exists[:, t] & (onset_draw[:, t] < hazard[:, t]) & (outcome_month < 0)
+        fresh = ~active & exists[:, t] & (onset_draw[:, t] < hazard[:, t]) & (outcome_month < 0)
         onset[fresh] = t
-        active = onset >= 0
+        active |= fresh
         k = t - onset
         build = active & (k < lag)
         distress[build, t] = (k[build] + 1) / lag[build]
         ending = active & (k == lag)
         hit = ending & leads_to_outcome
         outcome_month[hit] = t
-        onset[ending & ~leads_to_outcome] = -1  # recovered; may fall again later
+        active &= ~ending  # reached the outcome, or recovered (and may fall again later)
         defaulted[:, t] = (outcome_month >= 0) & (outcome_month <= t)
     distress[defaulted] = 1.0
 
     true_pd = _true_pd(s, hazard, distress, defaulted, lag_lo=lo, lag_hi=hi)
     return Paths(z, exists, distress, defaulted, outcome_month, true_pd)
+
+
+def _distress_at_start(rng: np.random.Generator, hazard: np.ndarray, exists: np.ndarray,
+                       lag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Onset month (negative: before the window) and whether each subject is in distress when
+    the window opens. A city does not start healthy: the distress process runs through the
+    burn-in months before the window (`hazard`: subjects x those months), so firms and people
+    already in trouble enter the window part-way through their build-up. Subjects whose distress
+    would have ended before the window (an outcome there, or a recovery) enter it healthy: the
+    generated population is the one not yet in default when the window opens. Firms founded
+    inside the window (`exists` false) start healthy."""
+    n, burn_in = hazard.shape
+    onset, active = np.full(n, -1), np.zeros(n, dtype=bool)
+    for b in range(burn_in):
+        fresh = ~active & exists & (rng.random(n) < hazard[:, b])
+        onset[fresh] = b - burn_in
+        active |= fresh
+        active &= (b - burn_in - onset) < lag
+    return onset, active
 
 
 def _true_pd(s: GeneratorSettings, hazard, distress, defaulted, lag_lo: int, lag_hi: int) -> np.ndarray:
