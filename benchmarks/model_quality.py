@@ -85,7 +85,7 @@ def evaluate(args, seed: int, work: Path) -> list[dict]:
     truth = pd.read_csv(city / "_truth" / "monthly_pd.csv", dtype={"subject_id": str}, usecols=["subject_id", "month", "true_pd_12m"])
     late = json.loads((city / "_truth" / "summary.json").read_text("utf-8"))["late_departments"]
 
-    rows = []
+    rows, segments = [], []
     for subject in ("enterprise", "individual"):
         started = time.perf_counter()
         run = train.train(subject, home=home)
@@ -124,8 +124,16 @@ def evaluate(args, seed: int, work: Path) -> list[dict]:
                      "scorecard AUC": run["models"]["scorecard"]["auc"], "challenger AUC": run["models"]["challenger"]["auc"],
                      "train seconds": seconds})
         print(rows[-1], flush=True)
+        if subject == "individual":  # where the gap is: people the banks know and people they do not
+            thin = (oot["p_loan_count"].fillna(0) == 0).to_numpy()
+            for name, sel in (("no loan or card", thin), ("a loan or card", ~thin)):
+                y = oot["label"][sel]
+                m_auc, t_auc = roc_auc_score(y, p_model[sel]), roc_auc_score(y, oot["true_pd_12m"][sel])
+                segments.append({"seed": seed, "individuals with": name, "share of rows": sel.mean(),
+                                 "label rate": y.mean(), "champion AUC": m_auc, "true-PD AUC": t_auc,
+                                 "ratio": m_auc / t_auc})
 
-    return rows
+    return rows, segments
 
 
 def main() -> None:
@@ -138,9 +146,13 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "work" / "quality",
                     help="workspace of the first seed; the others go beside it as <work>_<seed>")
     args = ap.parse_args()
-    rows = []
+    rows, segments = [], []
     for k, seed in enumerate(args.seeds):
-        rows += evaluate(args, seed, args.work if k == 0 else args.work.with_name(f"{args.work.name}_{seed}"))
+        r, g = evaluate(args, seed, args.work if k == 0 else args.work.with_name(f"{args.work.name}_{seed}"))
+        rows, segments = rows + r, segments + g
+    by_segment = pd.DataFrame(segments)
+    for c in ("share of rows", "label rate", "champion AUC", "true-PD AUC", "ratio"):
+        by_segment[c] = by_segment[c].map(lambda v: f"{v:.3f}")
 
     table = pd.DataFrame(rows)
     fmt = table.copy()
@@ -167,6 +179,8 @@ def main() -> None:
         "Grades within interval: the champion's share of master-scale grades whose mean predicted PD lies in the "
         "Jeffreys 95% interval of the observed default rate, each subject counted once (its first out-of-time month).", "",
         markdown_table(fmt), "",
+        "Individuals by whether the banks report a loan or card for them (`p_loan_count`), same rows and models:", "",
+        markdown_table(by_segment), "",
         f"Bars: champion AUC >= 95% of the true-PD AUC: {'met' if auc_ok else 'not met'}; "
         f"predicted PD inside the Jeffreys interval for >= 80% of grades: {'met' if cal_ok else 'not met'}.",
     ])
