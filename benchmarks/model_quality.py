@@ -145,6 +145,8 @@ def main() -> None:
                     help="one city per seed (which departments upload late is drawn from the seed)")
     ap.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "work" / "quality",
                     help="workspace of the first seed; the others go beside it as <work>_<seed>")
+    ap.add_argument("--section", default="quality",
+                    help="section of benchmarks/RESULTS.md to write (another name keeps the main one, e.g. for a bigger city)")
     args = ap.parse_args()
     rows, segments = [], []
     for k, seed in enumerate(args.seeds):
@@ -164,9 +166,12 @@ def main() -> None:
     auc_ok = (table["ratio"] >= 0.95).all()
     cal_ok = (table["grades within interval"] >= 0.8).all()
     body = "\n".join([
-        "## Rating models against the truth (`benchmarks/model_quality.py`)", "",
+        "## Rating models against the truth (`benchmarks/model_quality.py`)"
+        + ("" if args.section == "quality" else f": {args.enterprises:,} firms, {args.individuals:,} people"), "",
         f"Command: `.venv/bin/python benchmarks/model_quality.py --enterprises {args.enterprises} --individuals {args.individuals} "
-        f"--months {args.months} --seeds {' '.join(map(str, args.seeds))}`", f"Machine: {machine()}.", "",
+        f"--months {args.months} --seeds {' '.join(map(str, args.seeds))}"
+        + ("" if args.section == "quality" else f" --work {args.work.relative_to(ROOT) if args.work.is_relative_to(ROOT) else args.work} --section {args.section}")
+        + "`", f"Machine: {machine()}.", "",
         "Out-of-time rows: the last months of the training window, subjects never used to fit or calibrate "
         "(each subject serves one purpose; see `training` in `chengxin/conf/rating.yaml`). "
         "True-PD AUC: the generator's `true_pd_12m` on the same rows. Ratio 95% interval: a bootstrap over "
@@ -184,7 +189,7 @@ def main() -> None:
         f"Bars: champion AUC >= 95% of the true-PD AUC: {'met' if auc_ok else 'not met'}; "
         f"predicted PD inside the Jeffreys interval for >= 80% of grades: {'met' if cal_ok else 'not met'}.",
     ])
-    write_section("quality", body)
+    write_section(args.section, body)
     print(body)
 
 
