@@ -1,0 +1,124 @@
+"""How should the rating models be calibrated? Four ways, on the model-quality cities.
+
+For each trained workspace and subject type, fits both models exactly as `chengxin train` does
+(same months, same subjects), then maps their raw log-odds to a 12-month PD four ways and
+measures each on the out-of-time rows: Platt scaling on the calibration window (what train
+does), a quadratic in the log-odds (beta-calibration-like), isotonic regression, and Platt on
+the fitting rows instead (a longer, older window, as a through-the-cycle anchor would use).
+Grades within interval: as in `model_quality.py`, each subject once, Jeffreys 95% intervals.
+
+    .venv/bin/python benchmarks/calibration_methods.py     # after benchmarks/model_quality.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import brier_score_loss, roc_auc_score
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from common import machine, markdown_table, write_section  # noqa: E402
+
+WORK = ROOT / "benchmarks" / "work"
+
+
+def methods(score_cal, y_cal, score_fit, y_fit) -> dict:
+    """Calibration maps from raw log-odds to PD, each fitted on its own rows."""
+    plain = LogisticRegression(C=1e6).fit(score_cal[:, None], y_cal)
+    quad = LogisticRegression(C=1e6).fit(np.c_[score_cal, score_cal ** 2], y_cal)
+    iso = IsotonicRegression(out_of_bounds="clip", y_min=1e-4).fit(score_cal, y_cal)
+    older = LogisticRegression(C=1e6).fit(score_fit[:, None], y_fit)
+    return {
+        "Platt, calibration window (train's)": lambda s: plain.predict_proba(s[:, None])[:, 1],
+        "quadratic in the log-odds": lambda s: quad.predict_proba(np.c_[s, s ** 2])[:, 1],
+        "isotonic": lambda s: iso.predict(s),
+        "Platt, fitting window": lambda s: older.predict_proba(s[:, None])[:, 1],
+    }
+
+
+def evaluate(work: Path, subject: str) -> list[dict]:
+    os.environ["CHENGXIN_HOME"] = str(work / "home")
+    from chengxin.features import snapshots
+    from chengxin.features.catalogue import catalogue
+    from chengxin.models import grades, validation
+    from chengxin.models.estimators import ChallengerModel, ScorecardModel
+    from chengxin.pipelines import train
+
+    home = work / "home"
+    dates = train.window(home)
+    data = snapshots.series(dates[0], dates[-1], subject, home=home)
+    data = data[~data["in_default"]]
+    data["as_of"] = pd.to_datetime(data["as_of"]).dt.date
+    sets = train.partition(data, dates)
+    fit, cal, oot = sets["fit"], sets["calibrate"], sets["oot"]
+    inds = catalogue().for_subject(subject, published_only=True)
+    cols, directions = [i.name for i in inds], {i.name: i.direction for i in inds}
+    categorical = [i.name for i in inds if i.kind == "category"]
+    once = validation.first_per_subject(oot["subject_id"], oot["as_of"])
+    cfg = grades.rating_config()
+    rows = []
+    for name, model in (("scorecard", ScorecardModel(directions=directions, categorical=categorical)),
+                        ("challenger", ChallengerModel(directions=directions, categorical=categorical))):
+        if name == "challenger":
+            model.fit(fit[cols], fit["label"], eval_set=(cal[cols], cal["label"]))
+        else:
+            model.fit(fit[cols], fit["label"])
+        raw = {k: model.decision_function(v[cols]) for k, v in sets.items()}
+        for method, calibrate in methods(raw["calibrate"], cal["label"].to_numpy(), raw["fit"], fit["label"].to_numpy()).items():
+            p = calibrate(raw["oot"])
+            table = validation.by_grade(oot["label"][once], p[once], grades.grade_of(p[once]), cfg.grades)
+            off = table[~table["within"]]
+            rows.append({"city": work.name, "subject": subject, "model": name, "calibration": method,
+                         "oot subjects": int(once.sum()), "AUC": roc_auc_score(oot["label"], p),
+                         "Brier": brier_score_loss(oot["label"], p), "mean PD": p.mean(), "observed": oot["label"].mean(),
+                         "grades within interval": table["within"].mean(),
+                         "grades outside (predicted / observed)": ", ".join(
+                             f"{g} {a:.4f} / {b:.4f}" for g, a, b in zip(off["grade"], off["predicted_pd"], off["observed_rate"]))})
+            print(rows[-1], flush=True)
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cities", nargs="+", default=["quality", "quality_2027", "quality_large"],
+                    help="model-quality workspaces under benchmarks/work (each with city/ and home/)")
+    args = ap.parse_args()
+    rows = []
+    for name in args.cities:
+        for subject in ("enterprise", "individual"):
+            rows += evaluate(WORK / name, subject)
+    table = pd.DataFrame(rows)
+    fmt = table.copy()
+    for c in ("AUC", "mean PD", "observed", "grades within interval"):
+        fmt[c] = fmt[c].map(lambda v: f"{v:.4f}" if c != "grades within interval" else f"{v:.3f}")
+    fmt["Brier"] = fmt["Brier"].map(lambda v: f"{v:.5f}")
+    fmt["oot subjects"] = fmt["oot subjects"].map(lambda v: f"{v:,}")
+    summary = table.groupby(["model", "calibration"], sort=False)["grades within interval"].agg(
+        cases="size", holds=lambda s: int((s >= 0.8).sum()), mean="mean").reset_index()
+    summary["mean"] = summary["mean"].map(lambda v: f"{v:.3f}")
+    body = "\n".join([
+        "## Calibration methods (`benchmarks/calibration_methods.py`)", "",
+        f"Command: `.venv/bin/python benchmarks/calibration_methods.py --cities {' '.join(args.cities)}` after "
+        "`benchmarks/model_quality.py` has built those cities (see the model-quality sections).",
+        f"Machine: {machine()}.", "",
+        "Both models fitted as `chengxin train` fits them; only the map from raw log-odds to PD changes. "
+        "Calibration holds when at least 80% of grades have their mean predicted PD inside the Jeffreys 95% "
+        "interval of the observed rate (each subject once).", "",
+        markdown_table(summary.rename(columns={"cases": "cities x subject types", "holds": "calibration holds",
+                                               "mean": "mean share of grades within"})), "",
+        markdown_table(fmt),
+    ])
+    write_section("calibration", body)
+    print(body)
+
+
+if __name__ == "__main__":
+    main()
