@@ -118,14 +118,19 @@ def test_trouble_shows_before_the_outcome(medium_city):
     assert rate_before > 4 * rate_others, (rate_before, rate_others)
 
 
+def _chunk(seed: int, enterprises: int, individuals: int, **settings):
+    """One simulated chunk of 24 months with some generator settings changed."""
+    s = config.settings().generator.model_copy(update=settings)
+    city, months = config.city(), 24
+    macro = process.make_macro(np.random.default_rng([seed, 0]), s, months, len(city.industries), len(city.counties))
+    return _simulate_chunk(0, 1, seed, s, city, month_starts("2023-01", months), macro,
+                           range(0, enterprises), range(0, individuals))
+
+
 def _headcount_at_onset(visible_at_onset: float) -> float:
     """Median insured headcount of a firm in the first month of its distress, over its own
     average of the six months before."""
-    s = config.settings().generator.model_copy(update={"distress_visible_at_onset": visible_at_onset})
-    city, months = config.city(), 24
-    g = np.random.default_rng([5, 0])
-    macro = process.make_macro(g, s, months, len(city.industries), len(city.counties))
-    ctx = _simulate_chunk(0, 1, 5, s, city, month_starts("2023-01", months), macro, range(0, 4000), range(0, 3000))
+    ctx = _chunk(5, 4000, 3000, distress_visible_at_onset=visible_at_onset)
     si = records.EMITTERS["social_insurance"](ctx)
     heads = np.full(ctx.ent.paths.z.shape, np.nan)
     row = pd.Index(ctx.ent.ids).get_indexer(si["subject_id"])
@@ -154,11 +159,7 @@ def test_distress_shows_from_its_first_month():
 
 def _share_in_distress(burn_in: int) -> np.ndarray:
     """Share of existing firms and people in distress (not yet in default), month by month."""
-    s = config.settings().generator.model_copy(update={"burn_in_months": burn_in})
-    city, months = config.city(), 24
-    g = np.random.default_rng([6, 0])
-    macro = process.make_macro(g, s, months, len(city.industries), len(city.counties))
-    ctx = _simulate_chunk(0, 1, 6, s, city, month_starts("2023-01", months), macro, range(0, 6000), range(0, 8000))
+    ctx = _chunk(6, 6000, 8000, burn_in_months=burn_in)
     shares = []
     for side in (ctx.ent, ctx.ind):
         p = side.paths

@@ -70,29 +70,36 @@ def simulate(rng: np.random.Generator, s: GeneratorSettings, months: int, base: 
     """
     n = len(base)
     rho = s.persistence
+
+    def jumps(shape):
+        return (rng.random(shape) < s.jump_probability) * s.jump_size * (0.5 + rng.random(shape))
+
+    def step(x, innovation, jump):
+        return rho * x + (1 - rho) * base + innovation + jump
+
+    def z_of(own, macro, linked):
+        z = own + macro
+        if linked is not None:
+            z = np.sqrt(1 - s.representative_link**2) * z + s.representative_link * linked
+        return z
+
     innov = rng.normal(0, s.innovation_sd, (n, months))
-    jumps = (rng.random((n, months)) < s.jump_probability) * s.jump_size * (0.5 + rng.random((n, months)))
+    window_jumps = jumps((n, months))
     own = np.empty((n, months))
     x = base + rng.normal(0, s.innovation_sd / np.sqrt(1 - rho**2), n)
-    # the months before the window: the jumps' share of z and the distress already under way
-    burn_in = np.empty((n, s.burn_in_months))
+    # the months before the window: the jumps' share of z and the distress already under way,
+    # under the first month's macro shocks and representative
+    before = np.empty((n, s.burn_in_months))
     for b in range(s.burn_in_months):
-        jump = (rng.random(n) < s.jump_probability) * s.jump_size * (0.5 + rng.random(n))
-        x = rho * x + (1 - rho) * base + rng.normal(0, s.innovation_sd, n) + jump
-        burn_in[:, b] = x
+        jump = jumps(n)
+        x = step(x, rng.normal(0, s.innovation_sd, n), jump)
+        before[:, b] = x
     for t in range(months):
-        x = rho * x + (1 - rho) * base + innov[:, t] + jumps[:, t]
+        x = step(x, innov[:, t], window_jumps[:, t])
         own[:, t] = x
-
-    def hazard_of(own, macro, linked):
-        z = own + macro
-        if shared is not None:
-            z = np.sqrt(1 - s.representative_link**2) * z + s.representative_link * linked
-        return z, _sigmoid(base_logit + s.distress_slope * -z)
-
-    z, hazard = hazard_of(own, macro_loading, shared)
-    first = (lambda a: None if a is None else a[:, :1])
-    _, hazard_before = hazard_of(burn_in, first(macro_loading), first(shared))
+    z = z_of(own, macro_loading, shared)
+    z_before = z_of(before, macro_loading[:, :1], None if shared is None else shared[:, :1])
+    hazard, hazard_before = (_sigmoid(base_logit + s.distress_slope * -v) for v in (z, z_before))
 
     lo, hi = s.outcome_lag_months.min, s.outcome_lag_months.max
     onset_draw = rng.random((n, months))
