@@ -46,31 +46,19 @@ def methods(score_cal, y_cal, score_fit, y_fit) -> dict:
 
 def evaluate(work: Path, subject: str) -> list[dict]:
     os.environ["CHENGXIN_HOME"] = str(work / "home")
-    from chengxin.features import snapshots
-    from chengxin.features.catalogue import catalogue
     from chengxin.models import grades, validation
-    from chengxin.models.estimators import ChallengerModel, ScorecardModel
     from chengxin.pipelines import train
 
     home = work / "home"
     dates = train.window(home)
-    data = snapshots.series(dates[0], dates[-1], subject, home=home)
-    data = data[~data["in_default"]]
-    data["as_of"] = pd.to_datetime(data["as_of"]).dt.date
-    sets = train.partition(data, dates)
+    sets = train.partition(train.rated_series(dates[0], dates[-1], subject, home), dates)
     fit, cal, oot = sets["fit"], sets["calibrate"], sets["oot"]
-    inds = catalogue().for_subject(subject, published_only=True)
-    cols, directions = [i.name for i in inds], {i.name: i.direction for i in inds}
-    categorical = [i.name for i in inds if i.kind == "category"]
+    cols, models = train.recipe(subject)
     once = validation.first_per_subject(oot["subject_id"], oot["as_of"])
     cfg = grades.rating_config()
     rows = []
-    for name, model in (("scorecard", ScorecardModel(directions=directions, categorical=categorical)),
-                        ("challenger", ChallengerModel(directions=directions, categorical=categorical))):
-        if name == "challenger":
-            model.fit(fit[cols], fit["label"], eval_set=(cal[cols], cal["label"]))
-        else:
-            model.fit(fit[cols], fit["label"])
+    for name, model in models.items():
+        train.fit_model(model, fit, cal, cols)
         raw = {k: model.decision_function(v[cols]) for k, v in sets.items()}
         for method, calibrate in methods(raw["calibrate"], cal["label"].to_numpy(), raw["fit"], fit["label"].to_numpy()).items():
             p = calibrate(raw["oot"])

@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
@@ -35,14 +36,11 @@ def observable_ceiling(subject: str, home: Path, dates: list) -> tuple[float, in
     scored on the same out-of-time rows. Returns its AUC and the number of indicators."""
     import lightgbm as lgb
 
-    from chengxin.features import snapshots
     from chengxin.features.catalogue import catalogue
     from chengxin.pipelines import train
 
     numeric = {i.name for i in catalogue().for_subject(subject, published_only=False) if i.kind != "category"}
-    data = snapshots.series(dates[0], dates[-1], subject, home=home)
-    data = data[~data["in_default"]]
-    data["as_of"] = pd.to_datetime(data["as_of"]).dt.date
+    data = train.rated_series(dates[0], dates[-1], subject, home)
     parts, group = train.split(dates), train.subject_group(data["subject_id"])
     cols = [c for c in data.columns if c in numeric]
     fit = data[data["as_of"].isin(parts["fit"] + parts["calibrate"]) & (group != "oot")]
@@ -55,8 +53,6 @@ def observable_ceiling(subject: str, home: Path, dates: list) -> tuple[float, in
 def ratio_interval(label, model, truth, subjects, resamples: int = 400, seed: int = 0) -> tuple[float, float]:
     """95% interval of AUC(model) / AUC(truth) on the same rows, by a bootstrap over subjects
     (a subject's monthly rows share its features and its outcome, so they are drawn together)."""
-    import numpy as np
-
     codes, uniques = pd.factorize(pd.Series(subjects).reset_index(drop=True))
     rng = np.random.default_rng(seed)
     label, model, truth = (np.asarray(a) for a in (label, model, truth))
@@ -75,7 +71,6 @@ def evaluate(args, seed: int, work: Path) -> list[dict]:
     os.environ["CHENGXIN_HOME"] = str(home)
 
     from chengxin.city import generate
-    from chengxin.features import snapshots
     from chengxin.pipelines import score, train
     from chengxin.pipelines.ingest import ingest
 
@@ -92,10 +87,7 @@ def evaluate(args, seed: int, work: Path) -> list[dict]:
         seconds = time.perf_counter() - started
         dates = train.window(home)
         oot_dates = train.split(dates)["oot"]
-        data = snapshots.series(oot_dates[0], oot_dates[-1], subject, home=home)
-        data = data[~data["in_default"]]
-        data["as_of"] = pd.to_datetime(data["as_of"]).dt.date
-        oot = train.partition(data, dates)["oot"].copy()
+        oot = train.partition(train.rated_series(oot_dates[0], oot_dates[-1], subject, home), dates)["oot"].copy()
         # the true PD of the as-of month, and what a perfect rater sees with the records' delay: the
         # true PD of one and two months before it (a month's uploads arrive in the next, some weeks later)
         pd_cols = {0: "true_pd_12m", 1: "true_pd_1m_before", 2: "true_pd_2m_before"}

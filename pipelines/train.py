@@ -68,6 +68,32 @@ def partition(data: pd.DataFrame, dates: list[dt.date]) -> dict[str, pd.DataFram
     return {k: data[data["as_of"].isin(v) & (group == k)] for k, v in months.items()}
 
 
+def rated_series(start: dt.date, end: dt.date, subject: str, home=None, progress=None) -> pd.DataFrame:
+    """The indicator series of subjects that can be rated (not yet in default), one row per
+    subject and as-of month end (`as_of` a date)."""
+    data = snapshots.series(start, end, subject, home=home, progress=progress)
+    data = data[~data["in_default"]]
+    data["as_of"] = pd.to_datetime(data["as_of"]).dt.date
+    return data
+
+
+def recipe(subject: str) -> tuple[list[str], dict]:
+    """The published indicators of a subject type and the two unfitted models over them."""
+    inds = catalogue().for_subject(subject, published_only=True)
+    directions = {i.name: i.direction for i in inds}
+    categorical = [i.name for i in inds if i.kind == "category"]
+    return [i.name for i in inds], {"scorecard": ScorecardModel(directions=directions, categorical=categorical),
+                                    "challenger": ChallengerModel(directions=directions, categorical=categorical)}
+
+
+def fit_model(model, fit: pd.DataFrame, cal: pd.DataFrame, cols: list[str]):
+    """Fit one model on the fitting rows; the challenger's number of trees is chosen on the
+    calibration window (early stopping)."""
+    if isinstance(model, ChallengerModel):
+        return model.fit(fit[cols], fit["label"], eval_set=(cal[cols], cal["label"]))
+    return model.fit(fit[cols], fit["label"])
+
+
 def _calibrated(model, X, y):
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.frozen import FrozenEstimator
@@ -78,23 +104,13 @@ def _calibrated(model, X, y):
 def train(subject: str = "enterprise", *, home=None, progress=None) -> dict:
     started = time.perf_counter()
     cat = catalogue()
-    inds = cat.for_subject(subject, published_only=True)
-    cols = [i.name for i in inds]
-    directions = {i.name: i.direction for i in inds}
-    categorical = [i.name for i in inds if i.kind == "category"]
+    cols, models = recipe(subject)
 
     dates = window(home)
     parts = split(dates)
-    data = snapshots.series(dates[0], dates[-1], subject, home=home, progress=progress)
-    data = data[~data["in_default"]]
-    data["as_of"] = pd.to_datetime(data["as_of"]).dt.date
-    sets = partition(data, dates)
+    sets = partition(rated_series(dates[0], dates[-1], subject, home, progress), dates)
     fit, cal, oot = sets["fit"], sets["calibrate"], sets["oot"]
 
-    models = {
-        "scorecard": ScorecardModel(directions=directions, categorical=categorical),
-        "challenger": ChallengerModel(directions=directions, categorical=categorical),
-    }
     cfg = grades.rating_config()
     results = {}
     mlflow = tracking.setup(home)
@@ -110,11 +126,9 @@ def train(subject: str = "enterprise", *, home=None, progress=None) -> dict:
             "snapshot_identity": _identity(home, dates),
         })
         for name, model in models.items():
-            if name == "challenger":  # the calibration window also picks the number of trees
-                model.fit(fit[cols], fit["label"], eval_set=(cal[cols], cal["label"]))
+            fit_model(model, fit, cal, cols)
+            if name == "challenger":
                 mlflow.log_param("challenger_trees", model.n_trees_)
-            else:
-                model.fit(fit[cols], fit["label"])
             calibrated = _calibrated(model, cal[cols], cal["label"])
             p_dev = calibrated.predict_proba(fit[cols])[:, 1]
             p_oot = calibrated.predict_proba(oot[cols])[:, 1]
