@@ -46,7 +46,6 @@ def methods(score_cal, y_cal, score_fit, y_fit) -> dict:
 
 def evaluate(work: Path, subject: str) -> list[dict]:
     os.environ["CHENGXIN_HOME"] = str(work / "home")
-    from chengxin.models import grades, validation
     from chengxin.pipelines import train
 
     home = work / "home"
@@ -54,18 +53,16 @@ def evaluate(work: Path, subject: str) -> list[dict]:
     sets = train.partition(train.rated_series(dates[0], dates[-1], subject, home), dates)
     fit, cal, oot = sets["fit"], sets["calibrate"], sets["oot"]
     cols, models = train.recipe(subject)
-    once = validation.first_per_subject(oot["subject_id"], oot["as_of"])
-    cfg = grades.rating_config()
     rows = []
     for name, model in models.items():
         train.fit_model(model, fit, cal, cols)
         raw = {k: model.decision_function(v[cols]) for k, v in sets.items()}
         for method, calibrate in methods(raw["calibrate"], cal["label"].to_numpy(), raw["fit"], fit["label"].to_numpy()).items():
             p = calibrate(raw["oot"])
-            table = validation.by_grade(oot["label"][once], p[once], grades.grade_of(p[once]), cfg.grades)
+            table = train.grade_table(oot, p)
             off = table[~table["within"]]
             rows.append({"city": work.name, "subject": subject, "model": name, "calibration": method,
-                         "oot subjects": int(once.sum()), "AUC": roc_auc_score(oot["label"], p),
+                         "oot subjects": int(table["subjects"].sum()), "AUC": roc_auc_score(oot["label"], p),
                          "Brier": brier_score_loss(oot["label"], p), "mean PD": p.mean(), "observed": oot["label"].mean(),
                          "grades within interval": table["within"].mean(),
                          "grades outside (predicted / observed)": ", ".join(

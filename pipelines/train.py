@@ -94,6 +94,13 @@ def fit_model(model, fit: pd.DataFrame, cal: pd.DataFrame, cols: list[str]):
     return model.fit(fit[cols], fit["label"])
 
 
+def grade_table(rows: pd.DataFrame, p: np.ndarray) -> pd.DataFrame:
+    """Observed against predicted default per master-scale grade, each subject counted once (at
+    its first as-of month among `rows`), with Jeffreys intervals."""
+    once = validation.first_per_subject(rows["subject_id"], rows["as_of"])
+    return validation.by_grade(rows["label"][once], p[once], grades.grade_of(p[once]), grades.rating_config().grades)
+
+
 def _calibrated(model, X, y):
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.frozen import FrozenEstimator
@@ -111,7 +118,6 @@ def train(subject: str = "enterprise", *, home=None, progress=None) -> dict:
     sets = partition(rated_series(dates[0], dates[-1], subject, home, progress), dates)
     fit, cal, oot = sets["fit"], sets["calibrate"], sets["oot"]
 
-    cfg = grades.rating_config()
     results = {}
     mlflow = tracking.setup(home)
     exp = tracking.experiment(mlflow, f"chengxin-{subject}", home)
@@ -134,8 +140,7 @@ def train(subject: str = "enterprise", *, home=None, progress=None) -> dict:
             p_oot = calibrated.predict_proba(oot[cols])[:, 1]
             metrics = validation.discrimination(oot["label"], p_oot)
             metrics["psi_dev_oot"] = validation.psi(p_dev, p_oot)
-            once = validation.first_per_subject(oot["subject_id"], oot["as_of"])
-            table = validation.by_grade(oot["label"][once], p_oot[once], grades.grade_of(p_oot[once]), cfg.grades)
+            table = grade_table(oot, p_oot)
             metrics["grades_within_interval"] = float(table["within"].mean())
             metrics["calibration_holds"] = float(validation.calibration_holds(table))
             mlflow.log_metrics({f"{name}_oot_{k}": v for k, v in metrics.items()})
