@@ -2,9 +2,10 @@
 
 For each trained workspace and subject type, fits both models exactly as `chengxin train` does
 (same months, same subjects), then maps their raw log-odds to a 12-month PD four ways and
-measures each on the out-of-time rows: Platt scaling on the calibration window (what train
-does), a quadratic in the log-odds (beta-calibration-like), isotonic regression, and Platt on
-the fitting rows instead (a longer, older window, as a through-the-cycle anchor would use).
+measures each on the out-of-time rows: Platt scaling on the calibration window, a quadratic in
+the log-odds (beta-calibration-like; both are `models.calibration`, and "train's" marks the one
+`training.calibration` configures for each model), isotonic regression, and Platt on the fitting
+rows instead (a longer, older window, as a through-the-cycle anchor would use).
 Grades within interval: as in `model_quality.py`, each subject once, Jeffreys 95% intervals.
 
     .venv/bin/python benchmarks/calibration_methods.py     # after benchmarks/model_quality.py
@@ -17,30 +18,34 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from sklearn.isotonic import IsotonicRegression
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from common import machine, markdown_table, write_section  # noqa: E402
 
+from chengxin.models import grades  # noqa: E402
+from chengxin.models.calibration import CalibratedRatingModel  # noqa: E402
+
 WORK = ROOT / "benchmarks" / "work"
+TRAINS = {"platt": "Platt, calibration window", "quadratic": "quadratic in the log-odds"}  # train's methods
 
 
-def methods(score_cal, y_cal, score_fit, y_fit) -> dict:
-    """Calibration maps from raw log-odds to PD, each fitted on its own rows."""
-    plain = LogisticRegression(C=1e6).fit(score_cal[:, None], y_cal)
-    quad = LogisticRegression(C=1e6).fit(np.c_[score_cal, score_cal ** 2], y_cal)
-    iso = IsotonicRegression(out_of_bounds="clip", y_min=1e-4).fit(score_cal, y_cal)
-    older = LogisticRegression(C=1e6).fit(score_fit[:, None], y_fit)
+def methods(model, sets: dict, cols: list[str]) -> dict:
+    """Calibration maps from the fitted model's log-odds to PD, each fitted on its own rows; the
+    first two are `chengxin train`'s own (`models.calibration`)."""
+    cal, fit = sets["calibrate"], sets["fit"]
+    platt = CalibratedRatingModel(model, method="platt").fit(cal[cols], cal["label"])
+    quad = CalibratedRatingModel(model, method="quadratic").fit(cal[cols], cal["label"])
+    iso = IsotonicRegression(out_of_bounds="clip", y_min=1e-4).fit(model.decision_function(cal[cols]), cal["label"])
+    older = CalibratedRatingModel(model, method="platt").fit(fit[cols], fit["label"])
     return {
-        "Platt, calibration window (train's)": lambda s: plain.predict_proba(s[:, None])[:, 1],
-        "quadratic in the log-odds": lambda s: quad.predict_proba(np.c_[s, s ** 2])[:, 1],
-        "isotonic": lambda s: iso.predict(s),
-        "Platt, fitting window": lambda s: older.predict_proba(s[:, None])[:, 1],
+        "Platt, calibration window": lambda X: platt.predict_proba(X)[:, 1],
+        "quadratic in the log-odds": lambda X: quad.predict_proba(X)[:, 1],
+        "isotonic": lambda X: iso.predict(model.decision_function(X)),
+        "Platt, fitting window": lambda X: older.predict_proba(X)[:, 1],
     }
 
 
@@ -56,9 +61,10 @@ def evaluate(work: Path, subject: str) -> list[dict]:
     rows = []
     for name, model in models.items():
         train.fit_model(model, fit, cal, cols)
-        raw = {k: model.decision_function(v[cols]) for k, v in sets.items()}
-        for method, calibrate in methods(raw["calibrate"], cal["label"].to_numpy(), raw["fit"], fit["label"].to_numpy()).items():
-            p = calibrate(raw["oot"])
+        configured = TRAINS[getattr(grades.rating_config().training.calibration, name)]
+        for method, calibrate in methods(model, sets, cols).items():
+            p = calibrate(oot[cols])
+            method += " (train's)" if method == configured else ""
             table = train.grade_table(oot, p)
             off = table[~table["within"]]
             rows.append({"city": work.name, "subject": subject, "model": name, "calibration": method,

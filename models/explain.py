@@ -59,9 +59,11 @@ def repair_actions() -> tuple[RepairAction, ...]:
 
 
 def unwrap(calibrated):
-    """The fitted rating model inside its calibration wrapper (CalibratedClassifierCV)."""
-    inner = calibrated.calibrated_classifiers_[0].estimator
-    return getattr(inner, "estimator", inner)  # FrozenEstimator keeps it in .estimator
+    """The fitted rating model inside its calibration wrapper: train's `CalibratedRatingModel`,
+    or the `CalibratedClassifierCV` of a bring-your-own book."""
+    if not hasattr(calibrated, "calibrated_classifiers_"):
+        return calibrated.estimator
+    return calibrated.calibrated_classifiers_[0].estimator
 
 
 # --- contributions ---------------------------------------------------------------------

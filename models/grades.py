@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 from importlib import resources
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -52,9 +53,17 @@ class Shares(Strict):
         return self
 
 
+class Calibration(Strict):
+    """The map from each model's log-odds to PD (see `models.calibration`)."""
+
+    scorecard: Literal["platt", "quadratic"]
+    challenger: Literal["platt", "quadratic"]
+
+
 class Training(Strict):
     months: Shares
     subjects: Shares
+    calibration: Calibration
 
 
 class RatingConfig(Strict):

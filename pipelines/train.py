@@ -1,11 +1,12 @@
 """The train stage: both models for one subject type, validated out of time, tracked in MLflow.
 
 As-of month ends run from the first with a year of history to the last whose 12-month outcome
-is fully observed. The earliest dates fit the models, the next ones calibrate them (Platt scaling,
-to the 12-month PD) and pick the challenger's number of trees (early stopping), the latest are the
-out-of-time validation: never a random split. Subjects are split too (`partition`): each
-subject's rows serve one purpose only, so validation measures how the models rate subjects they
-have never seen, months after the fitting window.
+is fully observed. The earliest dates fit the models, the next ones calibrate them (to the
+12-month PD, by the map that `training.calibration` names for each model, `models.calibration`)
+and pick the challenger's number of trees (early stopping), the latest are the out-of-time
+validation: never a random split. Subjects are split too (`partition`): each subject's rows
+serve one purpose only, so validation measures how the models rate subjects they have never
+seen, months after the fitting window.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from chengxin.features import snapshots
 from chengxin.features import sql as fsql
 from chengxin.features.catalogue import catalogue
 from chengxin.models import grades, validation
+from chengxin.models.calibration import CalibratedRatingModel
 from chengxin.models.estimators import ChallengerModel, ScorecardModel
 
 
@@ -101,11 +103,10 @@ def grade_table(rows: pd.DataFrame, p: np.ndarray) -> pd.DataFrame:
     return validation.by_grade(rows["label"][once], p[once], grades.grade_of(p[once]), grades.rating_config().grades)
 
 
-def _calibrated(model, X, y):
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.frozen import FrozenEstimator
-
-    return CalibratedClassifierCV(FrozenEstimator(model), method="sigmoid").fit(X, y)
+def calibrate(name: str, model, cal: pd.DataFrame, cols: list[str]) -> CalibratedRatingModel:
+    """The fitted model and its map to PD, fitted on the calibration rows by the configured method."""
+    method = getattr(grades.rating_config().training.calibration, name)
+    return CalibratedRatingModel(model, method=method).fit(cal[cols], cal["label"])
 
 
 def train(subject: str = "enterprise", *, home=None, progress=None) -> dict:
@@ -135,7 +136,8 @@ def train(subject: str = "enterprise", *, home=None, progress=None) -> dict:
             fit_model(model, fit, cal, cols)
             if name == "challenger":
                 mlflow.log_param("challenger_trees", model.n_trees_)
-            calibrated = _calibrated(model, cal[cols], cal["label"])
+            calibrated = calibrate(name, model, cal, cols)
+            mlflow.log_param(f"{name}_calibration", calibrated.method_)
             p_dev = calibrated.predict_proba(fit[cols])[:, 1]
             p_oot = calibrated.predict_proba(oot[cols])[:, 1]
             metrics = validation.discrimination(oot["label"], p_oot)
@@ -160,7 +162,7 @@ def train(subject: str = "enterprise", *, home=None, progress=None) -> dict:
                                     ("calibration", validation.calibration_figure(table, name))):
                     fig.savefig(tmp / f"{name}_{figure}.png")
                 (tmp / f"{name}_model_card.md").write_text(
-                    _model_card(name, subject, cat.version, parts, cols, model, metrics, table), "utf-8")
+                    _model_card(name, subject, cat.version, parts, cols, calibrated, metrics, table), "utf-8")
                 mlflow.log_artifacts(str(tmp), artifact_path="validation")
             info = mlflow.sklearn.log_model(
                 calibrated, name=name, input_example=example, serialization_format="cloudpickle",
@@ -176,14 +178,15 @@ def train(subject: str = "enterprise", *, home=None, progress=None) -> dict:
             "aliases": aliases, "seconds": round(time.perf_counter() - started, 1)}
 
 
-def _model_card(name, subject, catalogue_version, parts, cols, model, metrics, table) -> str:
-    used = getattr(model, "selected_", cols)
+def _model_card(name, subject, catalogue_version, parts, cols, calibrated, metrics, table) -> str:
+    used = getattr(calibrated.estimator, "selected_", cols)
+    how = {"platt": "Platt scaling", "quadratic": "a quadratic in the log-odds"}[calibrated.method_]
     lines = [f"# Model card: {name} for {subject}", "",
              f"- Purpose: 12-month probability of serious dishonesty or default ({subject}s); "
              + ("the published criteria (public tier) and a candidate lender PD." if name == "scorecard"
                 else "a candidate lender PD (never the public tier)."),
              f"- Indicator catalogue {catalogue_version}; {len(used)} of {len(cols)} indicators used.",
-             f"- Fitted on as-of months {parts['fit'][0]}..{parts['fit'][-1]}, calibrated (Platt) on "
+             f"- Fitted on as-of months {parts['fit'][0]}..{parts['fit'][-1]}, calibrated ({how}) on "
              f"{parts['calibrate'][0]}..{parts['calibrate'][-1]}, validated out of time on {parts['oot'][0]}..{parts['oot'][-1]}, each step on its own subjects (no subject serves two steps).",
              "- Subjects already in default at an as-of date are left out (graded D).", "",
              "## Out-of-time validation", "", "| measure | value |", "|---|---|"]

@@ -5,7 +5,7 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.metrics import roc_auc_score
 
 from chengxin.models import grades
@@ -166,3 +166,55 @@ def test_decision_function_is_the_log_odds_platt_scaling_calibrates():
     m = ChallengerModel(directions={"a": "higher_worse"}, n_estimators=50).fit(X, y)
     p = m.predict_proba(X)[:, 1]
     assert np.allclose(1 / (1 + np.exp(-m.decision_function(X))), p)
+
+
+class _GivenLogOdds(ClassifierMixin, BaseEstimator):
+    """A fitted 'model' whose log-odds are the column `s`: the calibrator sees only log-odds."""
+
+    def fit(self, X, y=None):
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def decision_function(self, X):
+        return X["s"].to_numpy(dtype=float)
+
+
+def _book_with_log_odds(true_logit, n=40000, low=-2.0, high=3.0, seed=5):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({"s": rng.uniform(low, high, n)})
+    y = (rng.random(n) < 1 / (1 + np.exp(-true_logit(X["s"].to_numpy())))).astype(int)
+    return X, y, _GivenLogOdds().fit(X)
+
+
+def test_quadratic_calibration_follows_a_bent_map_and_keeps_the_ranking():
+    from chengxin.models.calibration import CalibratedRatingModel
+
+    def bent(s):  # increasing on [-2, 3]: a model too compressed at the risky end
+        return -3.0 + 0.8 * s + 0.15 * s**2
+
+    X, y, model = _book_with_log_odds(bent)
+    quad = CalibratedRatingModel(model, method="quadratic").fit(X, y)
+    platt = CalibratedRatingModel(model, method="platt").fit(X, y)
+    assert quad.method_ == "quadratic" and platt.method_ == "platt"
+    grid = pd.DataFrame({"s": np.linspace(-2, 3, 51)})
+    truth = 1 / (1 + np.exp(-bent(grid["s"].to_numpy())))
+    error = {name: np.abs(m.predict_proba(grid)[:, 1] - truth).max() for name, m in (("quad", quad), ("platt", platt))}
+    assert error["quad"] < 0.02 < error["platt"], error
+    # a strictly increasing map: same ranking as the model, inside the calibration range and far beyond it
+    wide = pd.DataFrame({"s": np.linspace(-30, 30, 601)})
+    assert np.all(np.diff(quad.calibrated_log_odds(wide["s"])) > 0)
+    p = quad.predict_proba(X)[:, 1]
+    assert roc_auc_score(y, p) == pytest.approx(roc_auc_score(y, X["s"]))
+    assert np.allclose(quad.predict_proba(X).sum(axis=1), 1.0)
+    assert (quad.predict(X) == (p >= 0.5)).all()
+
+
+def test_a_quadratic_that_would_bend_back_falls_back_to_platt():
+    from chengxin.models.calibration import CalibratedRatingModel
+
+    X, y, model = _book_with_log_odds(lambda s: -3.0 + 0.6 * s**2)  # risk rises at both ends: not increasing
+    calibrated = CalibratedRatingModel(model, method="quadratic").fit(X, y)
+    assert calibrated.method_ == "platt" and calibrated.coef_[2] == 0.0
+    assert np.all(np.diff(calibrated.calibrated_log_odds(np.linspace(-30, 30, 601))) > 0)
+    with pytest.raises(ValueError, match="unknown calibration method"):
+        CalibratedRatingModel(model, method="isotonic").fit(X, y)

@@ -30,6 +30,9 @@ def test_train_logs_both_models(trained):
     mlflow = tracking.setup(home)
     run = mlflow.get_run(result["run_id"])
     assert run.data.params["catalogue_version"]
+    # the map each model's PDs come from (a quadratic asked for may fall back to Platt, and says so)
+    assert run.data.params["scorecard_calibration"] == "platt"
+    assert run.data.params["challenger_calibration"] in ("quadratic", "platt")
     assert "scorecard_oot_auc" in run.data.metrics and "challenger_oot_ks" in run.data.metrics
     client = mlflow.MlflowClient()
     name = tracking.registered_name("enterprise")
