@@ -159,6 +159,14 @@ def _event_expr(source: config.Source) -> str:
     return f'"{source.event_date}"'
 
 
+def _exact_sum(value: str, filt: str = "") -> str:
+    """A sum in exact decimal arithmetic (4 decimal places: money, counts, shares), as DOUBLE.
+    A floating-point sum depends on the order the engine adds the rows in, which parallel
+    execution changes from run to run; the last bits differ, and a model refitted on the same
+    records could then split differently. Decimal sums are the same on every run and engine."""
+    return f"CAST(sum(CAST({value} AS DECIMAL(18, 4))){filt} AS DOUBLE)"
+
+
 def _agg_sql(ind: Indicator, start: dt.date | None, as_of: dt.date, fs: FeatureSettings) -> str:
     conds = []
     if start is not None:
@@ -173,10 +181,10 @@ def _agg_sql(ind: Indicator, start: dt.date | None, as_of: dt.date, fs: FeatureS
             return f"count(*){filt}"
         case "count_distinct":
             return f"count(DISTINCT {v}){filt}"
-        case "sum":  # DOUBLE everywhere, so no engine falls back to decimal arithmetic
-            return f"sum(CAST({v} AS DOUBLE)){filt}"
-        case "avg":
-            return f"avg(CAST({v} AS DOUBLE)){filt}"
+        case "sum":
+            return _exact_sum(v, filt)
+        case "avg":  # the exact sum over the count: engines round a decimal mean differently
+            return f"{_exact_sum(v, filt)} / NULLIF(count({v}){filt}, 0)"
         case "max":
             return f"max({v}){filt}"
         case "min":
@@ -309,8 +317,10 @@ def _side_ctes(ctes: dict, subject: str, inds: list[Indicator], as_of: dt.date, 
                     exprs.append(f"max(CAST(date_diff('day', s.{i.value}, {lit(as_of)}) AS DOUBLE) / 365.25) AS {i.name}")
                     continue
                 v = _macro(i.value, as_of, fs)
-                v = f"CAST({v} AS DOUBLE)" if i.kind == "numeric" else v
-                exprs.append(f"{'sum' if i.agg == 'sum_latest' else 'max'}({v}) AS {i.name}")
+                if i.agg == "sum_latest":
+                    exprs.append(f"{_exact_sum(v)} AS {i.name}")
+                else:
+                    exprs.append(f"max({f'CAST({v} AS DOUBLE)' if i.kind == 'numeric' else v}) AS {i.name}")
             last = f"last_{alias}_{k}"
             ctes[last] = (f"SELECT s.subject_id, {', '.join(exprs)} FROM src_{alias} s JOIN "
                           f"(SELECT subject_id, max(_event) AS _last FROM src_{alias} WHERE {cond} GROUP BY subject_id) m "
