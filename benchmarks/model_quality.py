@@ -29,25 +29,39 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from common import machine, markdown_table, write_section  # noqa: E402
 
 
-def observable_ceiling(subject: str, home: Path, dates: list) -> tuple[float, int]:
-    """What the indicators can carry at most: an unconstrained LightGBM on every numeric
-    indicator of the catalogue (published or not, no monotone constraints), fitted on all the
-    rows the real recipe may use (fit and calibration subjects, fit and calibration months),
-    scored on the same out-of-time rows. Returns its AUC and the number of indicators."""
+def unconstrained(data: pd.DataFrame, cols: list[str], dates: list) -> tuple[pd.DataFrame, np.ndarray]:
+    """An unconstrained LightGBM (no monotone constraints) on `cols`, fitted on all the rows the
+    real recipe may use (fit and calibration subjects, fit and calibration months); returns the
+    out-of-time rows and its predictions for them."""
     import lightgbm as lgb
 
-    from chengxin.features.catalogue import catalogue
     from chengxin.pipelines import train
 
-    numeric = {i.name for i in catalogue().for_subject(subject, published_only=False) if i.kind != "category"}
-    data = train.rated_series(dates[0], dates[-1], subject, home)
     parts, group = train.split(dates), train.subject_group(data["subject_id"])
-    cols = [c for c in data.columns if c in numeric]
     fit = data[data["as_of"].isin(parts["fit"] + parts["calibrate"]) & (group != "oot")]
     oot = data[data["as_of"].isin(parts["oot"]) & (group == "oot")]
     model = lgb.LGBMClassifier(n_estimators=300, learning_rate=0.03, num_leaves=15, min_child_samples=200, verbose=-1)
     model.fit(fit[cols].astype(float), fit["label"])
-    return roc_auc_score(oot["label"], model.predict_proba(oot[cols].astype(float))[:, 1]), len(cols)
+    return oot, model.predict_proba(oot[cols].astype(float))[:, 1]
+
+
+def catalogue_numeric(subject: str) -> set[str]:
+    """Every numeric indicator of the catalogue for the subject type, published or not."""
+    from chengxin.features.catalogue import catalogue
+
+    return {i.name for i in catalogue().for_subject(subject, published_only=False) if i.kind != "category"}
+
+
+def observable_ceiling(subject: str, home: Path, dates: list) -> tuple[float, int]:
+    """What the indicators can carry at most: `unconstrained` on every numeric indicator of the
+    catalogue, scored on the same out-of-time rows as the champion. Returns its AUC and the
+    number of indicators."""
+    from chengxin.pipelines import train
+
+    data = train.rated_series(dates[0], dates[-1], subject, home)
+    cols = [c for c in data.columns if c in catalogue_numeric(subject)]
+    oot, p = unconstrained(data, cols, dates)
+    return roc_auc_score(oot["label"], p), len(cols)
 
 
 def ratio_interval(label, model, truth, subjects, resamples: int = 400, seed: int = 0) -> tuple[float, float]:
