@@ -1094,13 +1094,15 @@ METRICS = ("auc", "gini", "ks", "brier", "psi_dev_oot", "grades_within_interval"
 
 
 def model_metrics(summary: dict, lang: str = "zh") -> pd.DataFrame:
-    """One row per alias (champion, challenger, scorecard): kind, version, trained, out-of-time metrics."""
+    """One row per alias (champion, challenger, scorecard): kind, version, trained, the map from its
+    log-odds to PD, out-of-time metrics."""
     rows = []
     for alias in ("champion", "challenger", "scorecard"):
         m = summary.get(alias)
         if not m:
             continue
-        row = {"alias": i18n.t(alias, lang), "kind": m["kind"], "version": m["version"], "trained": m["trained_at"]}
+        row = {"alias": i18n.t(alias, lang), "kind": m["kind"], "version": m["version"], "trained": m["trained_at"],
+               "calibration": m.get("params", {}).get(f"{m['kind']}_calibration", "platt")}
         row.update({k: round(float(m["metrics"][k]), 4) for k in METRICS if k in m["metrics"]})
         rows.append(row)
     return pd.DataFrame(rows)

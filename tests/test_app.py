@@ -352,6 +352,9 @@ def test_models_page_shows_metrics_calibration_and_mlflow_links(dash):
     at = goto(app("analyst"), "models")
     metrics = at.dataframe[0].value
     assert {"auc", "ks", "brier"} <= set(metrics.columns) and len(metrics) >= 2
+    # each model says how its PDs were calibrated: the scorecard by Platt, as configured
+    assert set(metrics["calibration"]) <= {"platt", "quadratic"}
+    assert (metrics.loc[metrics["kind"] == "scorecard", "calibration"] == "platt").all()
     assert "/#/experiments/" in text(at)
     assert len(at.get("plotly_chart")) >= 5  # calibration by grade (x2), ROC, KS and PSI
     snap = dashboard.current(dash)
