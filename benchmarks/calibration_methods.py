@@ -79,7 +79,7 @@ def evaluate(work: Path, subject: str) -> list[dict]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cities", nargs="+", default=["quality", "quality_2027", "quality_large"],
+    ap.add_argument("--cities", nargs="+", default=["quality", "quality_2027", "quality_2028", "quality_large"],
                     help="model-quality workspaces under benchmarks/work (each with city/ and home/)")
     args = ap.parse_args()
     rows = []

@@ -7,8 +7,8 @@ subjects and months. Calibration is the share of master-scale grades whose predi
 the Jeffreys 95% interval of the observed default rate. The truth is read here only, never by
 training or scoring.
 
-    .venv/bin/python benchmarks/model_quality.py     # two cities the demo's size (20,000 firms, 50,000 people,
-                                                     # 36 months), seeds 2026 and 2027
+    .venv/bin/python benchmarks/model_quality.py     # three cities the demo's size (20,000 firms, 50,000 people,
+                                                     # 36 months), seeds 2026, 2027 and 2028
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ def main() -> None:
     ap.add_argument("--enterprises", type=int, default=20_000)
     ap.add_argument("--individuals", type=int, default=50_000)
     ap.add_argument("--months", type=int, default=36)
-    ap.add_argument("--seeds", type=int, nargs="+", default=[2026, 2027],
+    ap.add_argument("--seeds", type=int, nargs="+", default=[2026, 2027, 2028],
                     help="one city per seed (which departments upload late is drawn from the seed)")
     ap.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "work" / "quality",
                     help="workspace of the first seed; the others go beside it as <work>_<seed>")

@@ -97,7 +97,7 @@ def evaluate(work: Path) -> list[dict]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cities", nargs="+", default=["quality", "quality_2027"],
+    ap.add_argument("--cities", nargs="+", default=["quality", "quality_2027", "quality_2028"],
                     help="model-quality workspaces under benchmarks/work (each with home/)")
     args = ap.parse_args()
     table = pd.DataFrame([r for name in args.cities for r in evaluate(WORK / name)])
