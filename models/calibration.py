@@ -19,12 +19,17 @@ generated cities' out-of-time defaults.
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
-METHODS = ("platt", "quadratic")
+Method = Literal["platt", "quadratic"]  # what `training.calibration` may name
+METHODS = get_args(Method)
+# how a model card says it
+DESCRIPTIONS = {"platt": "Platt scaling", "quadratic": "a quadratic in the log-odds"}
 
 
 class CalibratedRatingModel(ClassifierMixin, BaseEstimator):
@@ -56,12 +61,14 @@ class CalibratedRatingModel(ClassifierMixin, BaseEstimator):
         self.center_, self.scale_ = float(s.mean()), float(s.std() or 1.0)
         u = (s - self.center_) / self.scale_
         self.range_ = (float(u.min()), float(u.max()))
-        self.method_ = "platt"
-        self.coef_ = _logistic(u[:, None], y) + (0.0,)
+        self.method_ = self.method
         if self.method == "quadratic":
-            a, b, c = _logistic(np.c_[u, u**2], y)
-            if all(b + 2 * c * edge > 0 for edge in self.range_):  # the slope is linear in u
-                self.method_, self.coef_ = "quadratic", (a, b, c)
+            self.coef_ = _logistic(np.c_[u, u**2], y)
+            _, b, c = self.coef_
+            if not all(b + 2 * c * edge > 0 for edge in self.range_):  # the slope is linear in u
+                self.method_ = "platt"
+        if self.method_ == "platt":
+            self.coef_ = _logistic(u[:, None], y) + (0.0,)
         self.classes_ = np.array([0, 1])
         if hasattr(self.estimator, "feature_names_in_"):
             self.feature_names_in_ = self.estimator.feature_names_in_

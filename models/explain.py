@@ -63,7 +63,8 @@ def unwrap(calibrated):
     or the `CalibratedClassifierCV` of a bring-your-own book."""
     if not hasattr(calibrated, "calibrated_classifiers_"):
         return calibrated.estimator
-    return calibrated.calibrated_classifiers_[0].estimator
+    inner = calibrated.calibrated_classifiers_[0].estimator
+    return getattr(inner, "estimator", inner)  # models registered before train's own map wrap a FrozenEstimator
 
 
 # --- contributions ---------------------------------------------------------------------

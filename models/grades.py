@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 from importlib import resources
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -16,6 +15,7 @@ import yaml
 from pydantic import Field, model_validator
 
 from chengxin.config import Strict
+from chengxin.models.calibration import Method
 
 
 class Grade(Strict):
@@ -56,8 +56,8 @@ class Shares(Strict):
 class Calibration(Strict):
     """The map from each model's log-odds to PD (see `models.calibration`)."""
 
-    scorecard: Literal["platt", "quadratic"]
-    challenger: Literal["platt", "quadratic"]
+    scorecard: Method
+    challenger: Method
 
 
 class Training(Strict):

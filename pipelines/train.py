@@ -25,7 +25,7 @@ from chengxin.features import snapshots
 from chengxin.features import sql as fsql
 from chengxin.features.catalogue import catalogue
 from chengxin.models import grades, validation
-from chengxin.models.calibration import CalibratedRatingModel
+from chengxin.models.calibration import DESCRIPTIONS, CalibratedRatingModel
 from chengxin.models.estimators import ChallengerModel, ScorecardModel
 
 
@@ -180,7 +180,7 @@ def train(subject: str = "enterprise", *, home=None, progress=None) -> dict:
 
 def _model_card(name, subject, catalogue_version, parts, cols, calibrated, metrics, table) -> str:
     used = getattr(calibrated.estimator, "selected_", cols)
-    how = {"platt": "Platt scaling", "quadratic": "a quadratic in the log-odds"}[calibrated.method_]
+    how = DESCRIPTIONS[calibrated.method_]
     lines = [f"# Model card: {name} for {subject}", "",
              f"- Purpose: 12-month probability of serious dishonesty or default ({subject}s); "
              + ("the published criteria (public tier) and a candidate lender PD." if name == "scorecard"
