@@ -17,7 +17,6 @@ import pandas as pd
 import pandera.pandas as pa
 import pyarrow as pa_arrow
 import pyarrow.compute as pc
-from pandera.errors import SchemaErrors
 
 from chengxin import identifiers
 from chengxin.config import IngestSettings, Source
@@ -76,69 +75,40 @@ def schema(source: Source) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(columns, name=source.name, description=source.description, strict=False)
 
 
-# --- normalisation and parsing ---------------------------------------------------------
+# --- checking, in SQL ------------------------------------------------------------------
+# A file's rows are checked inside DuckDB, in one statement assembled from the declaration:
+# it types every declared column, joins the identifier verdicts (python-stdnum judges each
+# distinct code once per run), applies the pandera schema's own checks (read off the schema
+# object) and lists, for each failing row, its problems in the order a person reads them.
+
+REASONS = {  # quarantine rule -> reason; pandera's check names are rules too
+    "not_a_number": "not a number: {zh}",
+    "not_whole": "not a whole number: {zh}",
+    "too_large": "too large for a whole number: {zh}",
+    "not_yes_no": "not yes/no (是/否): {zh}",
+    "invalid_date": "not a valid {what}: {zh}",
+    "implausible_date": "implausible date: {zh}",
+    "received": "missing or invalid received date (上报日期)",
+    "missing_column": "the file lacks required column(s): {labels}",
+    "old_regno_unmapped": "{zh}: old registration number with no known mapping (load the mapping table, then release)",
+    "not_nullable": "required value is missing",
+}
 
 
-def normalise(table: pa_arrow.Table) -> pa_arrow.Table:
-    """Full-width to half-width (NFKC), trimmed; empty cells become null."""
-    cols = {}
-    for name in table.column_names:
-        col = pc.utf8_trim_whitespace(pc.utf8_normalize(table[name], "NFKC"))
-        cols[name] = pc.if_else(pc.equal(col, ""), pa_arrow.scalar(None, pa_arrow.string()), col)
-    return pa_arrow.table(cols)
+def _lit(value) -> str:
+    """A SQL literal."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
 
 
-def _parse_dates(text: pd.Series, formats: tuple[str, ...]) -> pd.Series:
-    """Dates in the first of `formats` that fits; each distinct text is parsed once (a month's
-    upload repeats a handful of dates over thousands of rows)."""
-    codes, distinct = pd.factorize(text)
-    if len(distinct) == 0:
-        return pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
-    parsed = pd.Series(pd.NaT, index=range(len(distinct)), dtype="datetime64[us]")
-    todo = pd.Series(True, index=parsed.index)
-    distinct = pd.Series(distinct, dtype="str")
-    for fmt in formats:
-        if not todo.any():
-            break
-        attempt = pd.to_datetime(distinct[todo], format=fmt, errors="coerce")
-        ok = attempt.notna()
-        parsed.loc[ok[ok].index] = attempt[ok]
-        todo.loc[ok[ok].index] = False
-    out = parsed.to_numpy()[np.maximum(codes, 0)]
-    out[codes < 0] = np.datetime64("NaT")
-    return pd.Series(out, index=text.index, dtype="datetime64[us]")
-
-
-PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
-
-
-def _parse_number(text: pd.Series) -> pd.Series:
-    """Numbers, with thousands separators allowed (1,234.50); anything else becomes NaN.
-    Plain decimals (nearly every cell) are cast by Arrow, thirty times faster than pandas and
-    to the same doubles; the rest go through pandas."""
-    commas = text.str.contains(",", regex=False).fillna(False).to_numpy(dtype=bool)
-    if commas.any():  # only those cells: the regex costs more than the parse
-        arr = pa_arrow.array(text[commas], pa_arrow.string())
-        arr = pc.replace_substring_regex(arr, r"(\d),(\d{3})(?:\b|$)", r"\1\2")
-        arr = pc.replace_substring_regex(arr, r"(\d),(\d{3})(?:\b|$)", r"\1\2")  # 1,234,567
-        text = text.copy()
-        text[commas] = arr.to_pylist()
-    arr = pa_arrow.array(text, pa_arrow.string())
-    plain = pc.fill_null(pc.match_substring_regex(arr, PLAIN_NUMBER), False).to_numpy(zero_copy_only=False)
-    out = np.full(len(text), np.nan)
-    out[plain] = pc.cast(arr.filter(plain), pa_arrow.float64()).to_numpy(zero_copy_only=False)
-    rest = ~plain & text.notna().to_numpy()
-    if rest.any():
-        out[rest] = pd.to_numeric(text[rest], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    return pd.Series(out, index=text.index)
-
-
-def _parse_bool(text: pd.Series) -> pd.Series:
-    low = text.str.lower()
-    out = pd.Series(pd.NA, index=text.index, dtype="boolean")
-    out[low.isin(TRUE_WORDS)] = True
-    out[low.isin(FALSE_WORDS)] = False
-    return out
+def _quoted(expr: str, text: str) -> str:
+    """SQL for: '<value>' + text."""
+    return f"'''' || {expr} || {_lit(chr(39) + text)}"
 
 
 @dataclass
@@ -147,53 +117,25 @@ class Problems:
 
     rows: dict[int, list[tuple[str, str | None, str, str, str]]]  # column, value, reason, status, rule
 
-    def add(self, index, column: str, values, reason, rule: str, status: str = REJECTED) -> None:
-        reasons = reason if isinstance(reason, (list, np.ndarray, pd.Series)) else [reason] * len(index)
-        for i, v, r in zip(index, values, reasons):
-            self.rows.setdefault(int(i), []).append((column, None if pd.isna(v) else str(v), str(r), status, rule))
-
     def status(self, i: int) -> str:
         return REVIEW if all(p[3] == REVIEW for p in self.rows[i]) else REJECTED
 
 
 @dataclass
 class Checked:
-    typed: pd.DataFrame  # valid rows, typed, with received_date, subject_type, subject_county, id_status
+    """A file's rows, checked: `rows` has one row per file row, `_pos` (its position), the
+    declared columns typed, received_date, subject_type, subject_county, id_status, and
+    `_problems` (NULL when the row passed)."""
+
+    rows: pa_arrow.Table
     problems: Problems
     received_from_file: bool
 
 
-CHECK_REASONS = {  # pandera check name -> reason; the check name is also the quarantine rule
-    "isin": "'{value}' is not an allowed value ({allowed})",
-    "greater_than_or_equal_to": "{value} is below the minimum {minimum}",
-    "str_matches": "'{value}' does not have the expected form",
-    "not_nullable": "required value is missing",
-}
-
-
-def _pandera_reasons(source: Source, typed: pd.DataFrame, problems: Problems) -> None:
-    """Add the schema's failures, except on cells already reported (a value that did not
-    parse is null by now, and 'missing' would only repeat the first reason)."""
-    seen = {(i, p[0]) for i, probs in problems.rows.items() for p in probs}
-    try:
-        schema(source).validate(typed, lazy=True)
-    except SchemaErrors as err:
-        cases = err.failure_cases
-        cases = cases[cases["index"].notna()]
-        for (column, check), group in cases.groupby(["column", "check"], sort=False):
-            col = source.column(column) if column in source.column_names else None
-            key = str(check).split("(")[0]
-            template = CHECK_REASONS.get(key, f"fails check {check}")
-            group = group[[(int(i), column) not in seen for i in group["index"]]]
-            reasons = [template.format(value=v, allowed=", ".join(col.values) if col else "",
-                                       minimum=col.min if col else "") for v in group["failure_case"]]
-            values = [typed.at[int(i), column] if column in typed else None for i in group["index"]]
-            problems.add(group["index"].astype(int), column, values, reasons, rule=key)
-
-
-def check_rows(source: Source, raw: pa_arrow.Table, settings: IngestSettings, *, today: pd.Timestamp,
-               regno_map: dict[str, str], allowlist: set[str]) -> Checked:
-    """Type and validate a table of text against the source contract."""
+def text_table(raw: pa_arrow.Table, source: Source) -> pa_arrow.Table:
+    """The file's cells under their declared names, full-width characters made half-width
+    (NFKC, applied only to columns that are not plain ASCII), trimmed, codes upper case, empty
+    cells null, and `_pos`, the row position."""
     mapping = header_map(source, raw.column_names)
     targets = [mapping.get(h, h) for h in raw.column_names]
     clash = sorted({t for t in targets if targets.count(t) > 1})
@@ -201,104 +143,222 @@ def check_rows(source: Source, raw: pa_arrow.Table, settings: IngestSettings, *,
         which = "; ".join(f"{', '.join(repr(h) for h in raw.column_names if mapping.get(h, h) == t)} all mean {t!r}"
                           for t in clash)
         raise AmbiguousHeader(f"the file has columns that mean the same thing ({which}): keep one of each")
-    text = normalise(raw).rename_columns([mapping.get(h, h) for h in raw.column_names]).to_pandas()
-    text.index = pd.RangeIndex(len(text))
-    problems = Problems({})
-    missing = [c.name for c in source.columns if c.required and c.name not in text]
-    if missing:
-        labels = ", ".join(f"{m} ({source.column(m).zh})" for m in missing)
-        problems.add(text.index, missing[0], [None] * len(text), f"the file lacks required column(s): {labels}",
-                     rule="missing_column")
-    typed = pd.DataFrame(index=text.index)
-    earliest, latest = pd.Timestamp(settings.earliest_date), pd.Timestamp(settings.latest_date)
-    for col in source.columns:
-        values = text[col.name] if col.name in text else pd.Series(None, index=text.index, dtype="str")
-        present = values.notna()
+    wanted = set(source.column_names) | {RECEIVED}
+    cols = {}
+    for header, name in zip(raw.column_names, targets):
+        if name in wanted:
+            col = raw[header]
+            if not pc.all(pc.fill_null(pc.string_is_ascii(col), True)).as_py():
+                col = pc.utf8_trim_whitespace(pc.utf8_normalize(col, "NFKC"))
+            else:
+                col = pc.ascii_trim_whitespace(col)
+            if name != RECEIVED and source.column(name).type == "code":
+                col = pc.utf8_upper(col)
+            cols[name] = pc.if_else(pc.equal(col, ""), pa_arrow.scalar(None, pa_arrow.string()), col)
+    cols["_pos"] = pa_arrow.array(np.arange(raw.num_rows, dtype=np.int64))
+    return pa_arrow.table(cols)
+
+
+TEXT = ":text"  # suffix of the columns that carry a cell's text next to its parsed value
+
+
+def _text(name: str, present: set[str]) -> str:
+    return f'"{name}"' if name in present else "NULL::VARCHAR"
+
+
+def _number(x: str) -> str:
+    """A finite number, thousands separators allowed (1,234.50); NULL otherwise."""
+    sep = _lit(r"(\d),(\d{3})(\b|$)")
+    cleaned = f"regexp_replace(regexp_replace({x}, {sep}, '\\1\\2', 'g'), {sep}, '\\1\\2', 'g')"
+    n = f"TRY_CAST(CASE WHEN contains({x}, ',') THEN {cleaned} ELSE {x} END AS DOUBLE)"
+    return f"CASE WHEN NOT contains({x}, '_') AND isfinite({n}) THEN {n} END"
+
+
+def _dates(x: str, formats) -> str:
+    return "CAST(coalesce(" + ", ".join(f"try_strptime({x}, {_lit(f)})" for f in formats) + ") AS DATE)"
+
+
+class _Statement:
+    """The checking statement of one source and set of headers, assembled from the declaration."""
+
+    def __init__(self, source: Source, present: set[str], settings: IngestSettings, today: pd.Timestamp,
+                 received_from_file: bool):
+        self.problems: list[str] = []  # SQL expressions, each a problem struct or NULL
+        self.flags: dict[str, list[str]] = {}  # column -> conditions of its problems so far
+        self.parsed: dict[str, str] = {}  # column -> value parsed from its text (in CTE v)
+        self.typed: dict[str, str] = {}  # column -> final typed value, where it differs from v.column
+        self.statuses: list[tuple[str, str]] = []  # (condition, id_status)
+        self.joins: list[str] = []
+        missing = [c.name for c in source.columns if c.required and c.name not in present]
+        if missing:
+            labels = ", ".join(f"{m} ({source.column(m).zh})" for m in missing)
+            self.problem(missing[0], "true", "NULL", _lit(REASONS["missing_column"].format(labels=labels)),
+                         "missing_column")
+        for col in source.columns:
+            self._parse(col, _text(col.name, present), settings)
+        if received_from_file:
+            self.parsed[RECEIVED] = _dates(_text(RECEIVED, present), settings.date_formats)
+            self.problem(RECEIVED, f"v.{RECEIVED} IS NULL", f'v."{RECEIVED}{TEXT}"', _lit(REASONS["received"]), "invalid_date")
+        else:
+            self.parsed[RECEIVED] = f"DATE {_lit(str(pd.Timestamp(today).date()))}"
+        self.stype = "v.subject_type" if "subject_type" in source.column_names else _lit(source.subjects[0])
+        for k, col in enumerate(c for c in source.columns if c.type == "code"):
+            kind = self.stype if col.name == "subject_id" else _lit(col.subject or source.subjects[0])
+            self._identifier(k, col, kind)
+        for name, column in schema(source).columns.items():
+            if name != RECEIVED:
+                self._pandera(source, name, column)
+        self.source, self.present = source, present
+
+    def problem(self, column: str, cond: str, value: str, reason: str, rule: str, status: str = REJECTED) -> None:
+        self.problems.append(f"CASE WHEN {cond} THEN {{'column': {_lit(column)}, 'value': CAST({value} AS VARCHAR), "
+                             f"'reason': {reason}, 'status': {_lit(status)}, 'rule': {_lit(rule)}}} END")
+        self.flags.setdefault(column, []).append(f"coalesce({cond}, false)")  # NULL (unknown) is no problem
+
+    def _parse(self, col, text: str, settings: IngestSettings) -> None:
+        """How a column's value is parsed from its text (in `v`), and the problems that can arise;
+        `x` is the text as the problems see it."""
+        x, v = f'v."{col.name}{TEXT}"', f'v."{col.name}"'
         if col.type in ("code", "text", "enum"):
-            typed[col.name] = values.str.upper() if col.type == "code" else values
+            self.parsed[col.name] = text  # codes are upper case already (text_table)
         elif col.type in ("int", "float"):
-            num = _parse_number(values)
-            bad = present & num.isna()
-            problems.add(values.index[bad], col.name, values[bad], f"not a number: {col.zh}", rule="not_a_number")
+            self.parsed[col.name] = _number(text)
+            self.problem(col.name, f"{x} IS NOT NULL AND {v} IS NULL", x,
+                         _lit(REASONS["not_a_number"].format(zh=col.zh)), "not_a_number")
             if col.type == "int":
-                frac = present & num.notna() & (num % 1 != 0)
-                problems.add(values.index[frac], col.name, values[frac], f"not a whole number: {col.zh}", rule="not_a_number")
-                num = num.where(~frac).round().astype("Int64")
-            typed[col.name] = num
+                self.problem(col.name, f"{v} <> round({v})", x, _lit(REASONS["not_whole"].format(zh=col.zh)),
+                             "not_a_number")
+                self.problem(col.name, f"{v} = round({v}) AND TRY_CAST({v} AS BIGINT) IS NULL", x,
+                             _lit(REASONS["too_large"].format(zh=col.zh)), "not_a_number")
+                self.typed[col.name] = f"CASE WHEN {v} = round({v}) THEN TRY_CAST({v} AS BIGINT) END"
         elif col.type == "bool":
-            b = _parse_bool(values)
-            bad = present & b.isna()
-            problems.add(values.index[bad], col.name, values[bad], f"not yes/no (是/否): {col.zh}", rule="not_yes_no")
-            typed[col.name] = b
+            low = f"lower({text})"
+            self.parsed[col.name] = (f"CASE WHEN {low} IN ({', '.join(map(_lit, sorted(TRUE_WORDS)))}) THEN true "
+                                     f"WHEN {low} IN ({', '.join(map(_lit, sorted(FALSE_WORDS)))}) THEN false END")
+            self.problem(col.name, f"{x} IS NOT NULL AND {v} IS NULL", x,
+                         _lit(REASONS["not_yes_no"].format(zh=col.zh)), "not_yes_no")
         else:  # date, month
             formats = settings.date_formats if col.type == "date" else settings.month_formats
-            d = _parse_dates(values, formats)
-            bad = present & d.isna()
-            problems.add(values.index[bad], col.name, values[bad],
-                         f"not a valid {'date' if col.type == 'date' else 'month'}: {col.zh}", rule="invalid_date")
-            odd = d.notna() & ((d < earliest) | (d > latest))
-            problems.add(values.index[odd], col.name, values[odd], f"implausible date: {col.zh}", rule="implausible_date")
-            typed[col.name] = d.where(~odd)
+            parsed = _dates(text, formats)
+            self.parsed[col.name] = parsed if col.type == "date" else f"CAST(date_trunc('month', {parsed}) AS DATE)"
+            self.problem(col.name, f"{x} IS NOT NULL AND {v} IS NULL", x,
+                         _lit(REASONS["invalid_date"].format(what=col.type, zh=col.zh)), "invalid_date")
+            odd = f"({v} < DATE {_lit(settings.earliest_date)} OR {v} > DATE {_lit(settings.latest_date)})"
+            self.problem(col.name, odd, v, _lit(REASONS["implausible_date"].format(zh=col.zh)), "implausible_date")
+            self.typed[col.name] = f"CASE WHEN NOT {odd} THEN {v} END"
 
-    received_from_file = RECEIVED in text and text[RECEIVED].notna().any()
-    if received_from_file:
-        rd = _parse_dates(text[RECEIVED], settings.date_formats)
-        bad = rd.isna()
-        problems.add(text.index[bad], RECEIVED, text[RECEIVED][bad], "missing or invalid received date (上报日期)",
-                     rule="invalid_date")
-        typed[RECEIVED] = rd
-    else:
-        typed[RECEIVED] = pd.Series(today, index=text.index, dtype="datetime64[us]")
+    def _identifier(self, k: int, col, kind: str) -> None:
+        """Verdicts joined in (`_judge`: no row means valid); old registration numbers mapped;
+        allow-listed codes kept."""
+        v, j, m = f"v.\"{col.name}\"", f"j{k}", f"m{k}"
+        a = f"a{k}"
+        self.joins.append(f"LEFT JOIN _verdicts {j} ON {j}.code = {v} AND {j}.kind = {kind}")
+        self.joins.append(f"LEFT JOIN _regno {m} ON {j}.status = 'old_regno' AND {m}.old_regno = {v}")
+        self.joins.append(f"LEFT JOIN _allowlist {a} ON {j}.status = 'check_failed' AND {a}.code = {v}")
+        allowed = f"({a}.code IS NOT NULL)"
+        self.problem(col.name, f"{j}.status = 'old_regno' AND {m}.subject_id IS NULL", v,
+                     _lit(REASONS["old_regno_unmapped"].format(zh=col.zh)), "old_regno_unmapped", REVIEW)
+        self.problem(col.name, f"{j}.status = 'check_failed' AND NOT {allowed}", v, f"{_lit(col.zh + ': ')} || {j}.reason",
+                     "check_character", REVIEW)
+        self.problem(col.name, f"{j}.status = 'invalid'", v, f"{_lit(col.zh + ': ')} || {j}.reason", "invalid_identifier")
+        self.typed[col.name] = f"coalesce({m}.subject_id, {v})"
+        self.statuses += [(f"{m}.subject_id IS NOT NULL", "mapped"), (allowed, "allowlisted")]
 
-    _check_identifiers(source, typed, problems, regno_map, allowlist)
-    _pandera_reasons(source, typed, problems)
-    good = ~typed.index.isin(list(problems.rows))
-    return Checked(typed[good], problems, bool(received_from_file))
+    def _pandera(self, source: Source, name: str, column) -> None:
+        """The schema's checks on the typed value, except on cells already reported (a value
+        that did not parse is null by now, and 'missing' would only repeat the first reason)."""
+        value = self.typed.get(name, f"v.\"{name}\"")
+        seen = " OR ".join(self.flags.get(name, [])) or "false"
+        for check in column.checks:
+            stats = check.statistics
+            if check.name == "isin":
+                fails = f"{value} NOT IN ({', '.join(map(_lit, stats['allowed_values']))})"
+                reason = _quoted(value, f"' is not an allowed value ({', '.join(stats['allowed_values'])})")
+            elif check.name == "greater_than_or_equal_to":
+                fails = f"{value} < {_lit(stats['min_value'])}"
+                reason = f"CAST({value} AS VARCHAR) || {_lit(' is below the minimum ' + str(source.column(name).min))}"
+            elif check.name == "str_matches":
+                fails = f"NOT regexp_matches({value}, {_lit('^(?:' + stats['pattern'] + ')')})"
+                reason = _quoted(value, "' does not have the expected form")
+            else:
+                raise ValueError(f"{source.name}.{name}: the pandera check {check.name} has no SQL form yet")
+            self.problem(name, f"{value} IS NOT NULL AND {fails} AND NOT ({seen})", value, reason, check.name)
+        if not column.nullable:
+            self.problem(name, f"{value} IS NULL AND NOT ({seen})", "NULL", _lit(REASONS["not_nullable"]), "not_nullable")
+
+    def sql(self, table: str) -> str:
+        source, present = self.source, self.present
+        sid = self.typed.get("subject_id", "v.subject_id")
+        id_status = ("CASE " + " ".join(f"WHEN {c} THEN {_lit(s)}" for c, s in reversed(self.statuses))
+                     + " ELSE 'valid' END") if self.statuses else "'valid'"
+        out = ", ".join(f"{self.typed.get(c.name, f'v.{chr(34)}{c.name}{chr(34)}')} AS \"{c.name}\"" for c in source.columns)
+        texts = ", ".join(f'{_text(n, present)} AS "{n}{TEXT}"' for n in [*source.column_names, RECEIVED])
+        values = ", ".join(f'{e} AS "{n}"' for n, e in self.parsed.items())
+        bad = " OR ".join(c for cs in self.flags.values() for c in cs) or "false"
+        return f"""
+            CREATE OR REPLACE TEMP TABLE {table} AS
+            WITH v AS (SELECT _pos, {texts}, {values} FROM _incoming)
+            SELECT v._pos, {out}, v.{RECEIVED} AS received_date, {self.stype} AS subject_type,
+                   substr(coalesce({sid}, ''), CASE WHEN {self.stype} = 'enterprise' THEN 3 ELSE 1 END, 6) AS subject_county,
+                   {id_status} AS id_status,
+                   CASE WHEN {bad} THEN list_filter([{', '.join(self.problems)}], lambda p: p IS NOT NULL) END AS _problems
+            FROM v {' '.join(self.joins)}"""
 
 
-def _check_identifiers(source: Source, typed: pd.DataFrame, problems: Problems,
-                       regno_map: dict[str, str], allowlist: set[str]) -> None:
-    if "subject_type" in typed:
-        stype = typed["subject_type"]
-    else:
-        stype = pd.Series(source.subjects[0], index=typed.index, dtype="str")
-    typed["subject_type"] = stype
-    id_status = pd.Series(identifiers.VALID, index=typed.index, dtype="str")
+def _judge(source: Source, text: pa_arrow.Table) -> pa_arrow.Table:
+    """The verdicts other than valid on the distinct codes of a file (python-stdnum; each code
+    is judged once per run, see identifiers.check_many)."""
+    found = {"kind": [], "code": [], "status": [], "reason": []}
     for col in source.columns:
-        if col.type != "code":
+        if col.type != "code" or col.name not in text.column_names:
             continue
-        codes = typed[col.name]
-        kinds = stype if col.name == "subject_id" else pd.Series(col.subject or source.subjects[0], index=typed.index)
-        for kind in ("enterprise", "individual"):
-            sel = codes.notna() & (kinds == kind)
-            if not sel.any():
-                continue
-            # one verdict per distinct code, spread back over the rows
-            position, distinct = pd.factorize(codes[sel])
-            distinct = distinct.tolist()
+        if col.name != "subject_id":
+            groups = [(col.subject or source.subjects[0], text[col.name])]
+        elif "subject_type" not in source.column_names:
+            groups = [(source.subjects[0], text[col.name])]
+        elif "subject_type" in text.column_names:
+            groups = [(kind, text[col.name].filter(pc.equal(text["subject_type"], kind))) for kind in source.subjects]
+        else:
+            groups = []
+        for kind, codes in groups:
+            distinct = pc.unique(codes.drop_null()).to_pylist()
             statuses, reasons = identifiers.check_many(distinct, kind)
-            status = pd.Series(statuses[position], index=codes[sel].index)
-            reason = pd.Series(reasons[position], index=codes[sel].index)
-            label = source.column(col.name).zh
-            # old registration numbers: map where the mapping is known
-            old = status == identifiers.OLD_REGNO
-            if old.any():
-                mapped = codes[sel][old].map(regno_map)
-                ok = mapped.notna()
-                typed.loc[mapped[ok].index, col.name] = mapped[ok]
-                id_status.loc[mapped[ok].index] = "mapped"
-                unknown = mapped[~ok].index
-                problems.add(unknown, col.name, codes[unknown],
-                             f"{label}: old registration number with no known mapping (load the mapping table, then release)",
-                             rule="old_regno_unmapped", status=REVIEW)
-            allowed = (status == identifiers.CHECK_FAILED) & codes[sel].isin(allowlist)
-            id_status.loc[allowed[allowed].index] = "allowlisted"
-            review = (status == identifiers.CHECK_FAILED) & ~allowed
-            problems.add(review[review].index, col.name, codes[review[review].index],
-                         (label + ": " + reason[review]).tolist(), rule="check_character", status=REVIEW)
-            invalid = status == identifiers.INVALID
-            problems.add(invalid[invalid].index, col.name, codes[invalid[invalid].index],
-                         (label + ": " + reason[invalid]).tolist(), rule="invalid_identifier")
-    typed["id_status"] = id_status
-    sid = typed["subject_id"].fillna("")
-    typed["subject_county"] = np.where(stype == "enterprise", sid.str.slice(2, 8), sid.str.slice(0, 6))
+            for k in np.flatnonzero(statuses != identifiers.VALID):
+                found["kind"].append(kind)
+                found["code"].append(distinct[k])
+                found["status"].append(statuses[k])
+                found["reason"].append(reasons[k])
+    return pa_arrow.table({k: pa_arrow.array(v, pa_arrow.string()) for k, v in found.items()})
+
+
+def load_reference(con, settings: IngestSettings) -> None:
+    """The reference data checks read, as temporary tables on `con`: old registration numbers
+    with their codes, and the allow-list (settings and the warehouse's). Load it again after
+    either changes."""
+    con.execute("""CREATE OR REPLACE TEMP TABLE _regno AS SELECT old_regno, any_value(subject_id) AS subject_id
+                   FROM rec_regno_mapping WHERE _superseded_on IS NULL GROUP BY old_regno""")
+    con.execute("CREATE OR REPLACE TEMP TABLE _allowlist AS SELECT code FROM uscc_allowlist "
+                "UNION SELECT unnest(?::VARCHAR[])", [list(settings.uscc_allowlist)])
+
+
+def check_rows(con, source: Source, text: pa_arrow.Table, settings: IngestSettings, *, today: pd.Timestamp) -> Checked:
+    """Type and validate a file's cells (`text_table`) against the source contract. `con` is a
+    warehouse connection (or cursor) with `load_reference` done; it only writes temporary tables,
+    so checking can run beside a commit."""
+    table = "_checked"
+    present = set(text.column_names)
+    received_from_file = RECEIVED in present and pc.any(
+        pc.not_equal(pc.utf8_trim_whitespace(text[RECEIVED]), "")).as_py() is True
+    con.register("_incoming", text)
+    con.register("_verdicts", _judge(source, text))
+    try:
+        con.execute(_Statement(source, present, settings, today, received_from_file).sql(table))
+    finally:
+        con.unregister("_incoming")
+        con.unregister("_verdicts")
+    problems = Problems({})
+    for pos, probs in con.execute(f"SELECT _pos, _problems FROM {table} WHERE _problems IS NOT NULL").fetchall():
+        problems.rows[int(pos)] = [(p["column"], p["value"], p["reason"], p["status"], p["rule"]) for p in probs]
+    rows = con.sql(f"SELECT * FROM {table}").to_arrow_table()
+    con.execute(f"DROP TABLE {table}")
+    return Checked(rows, problems, received_from_file)

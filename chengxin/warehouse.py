@@ -41,9 +41,12 @@ SYSTEM_TABLES = {
     "uscc_allowlist": "code VARCHAR PRIMARY KEY, added_at TIMESTAMP NOT NULL, note VARCHAR",
     "warehouse_meta": "name VARCHAR PRIMARY KEY, value VARCHAR NOT NULL",
 }
-# Record identity uses DuckDB's hash(); should a new DuckDB version hash differently, the
-# stored keys are recomputed once (see check_hash_function).
-HASH_CANARY = "SELECT CAST(hash('chengxin', DATE '2024-01-01', 1.5::DOUBLE, 7::BIGINT, true, NULL::VARCHAR) AS VARCHAR)"
+# Record identity uses DuckDB's hash() of the columns as stored; should a new DuckDB version
+# hash differently, or the identity version change, the stored keys are recomputed once (see
+# check_hash_function). Identity 2: dates hash as DATE (identity 1 hashed them as TIMESTAMP).
+RECORD_IDENTITY = 2
+HASH_CANARY = ("SELECT CAST(hash('chengxin', DATE '2024-01-01', 1.5::DOUBLE, 7::BIGINT, true, NULL::VARCHAR) AS VARCHAR)"
+               f" || ' identity {RECORD_IDENTITY}'")
 
 
 class WarehouseBusy(workspace.UserError):
@@ -75,7 +78,7 @@ def key_sql(columns) -> str:
 
 def check_hash_function(con: duckdb.DuckDBPyConnection) -> bool:
     """Recompute stored record keys if this DuckDB hashes differently from the one that
-    wrote them; returns whether it did."""
+    wrote them, or they were computed under another RECORD_IDENTITY; returns whether it did."""
     canary = con.execute(HASH_CANARY).fetchall()[0][0]
     stored = con.execute("SELECT value FROM warehouse_meta WHERE name = 'hash_canary'").fetchall()
     if stored and stored[0][0] == canary:

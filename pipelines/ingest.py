@@ -23,7 +23,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -132,31 +131,14 @@ def _pause_hook() -> None:
         time.sleep(seconds)
 
 
-def load_regno_map(con) -> dict[str, str]:
-    rows = con.execute("SELECT old_regno, subject_id FROM rec_regno_mapping WHERE _superseded_on IS NULL").fetchall()
-    return dict(rows)
-
-
-def load_allowlist(con, settings: config.IngestSettings) -> set[str]:
-    return set(settings.uscc_allowlist) | {r[0] for r in con.execute("SELECT code FROM uscc_allowlist").fetchall()}
-
-
-def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, source: str | None, settings: config.IngestSettings,
-                *, regno_map: dict[str, str], allowlist: set[str], today: pd.Timestamp) -> FileResult:
-    p = prepare(path, source, settings, regno_map=regno_map, allowlist=allowlist, today=today)
-    return commit(con, str(p.path), p.sha, p.source, p.raw.table, p.checked, p.raw.encoding)
-
-
 def commit(con: duckdb.DuckDBPyConnection, path: str, sha: str, source: Source, table: pa.Table,
-           checked: contract.Checked, encoding: str, row_numbers: np.ndarray | None = None) -> FileResult:
+           checked: contract.Checked, encoding: str, row_numbers: list[int] | None = None) -> FileResult:
     """Store one file's checked rows in one transaction: records, quarantine, and the file log.
 
-    row_numbers: the file row number of each table row (default: position + 2, after the header).
+    table: the file as read (the quarantine keeps each failing row's original cells);
+    row_numbers: the file row number of each position (default: position + 2, after the header).
     """
     result = FileResult(path, source.name, rows=table.num_rows, encoding=encoding)
-    if row_numbers is None:
-        row_numbers = np.arange(table.num_rows) + 2
-    typed = checked.typed
     now = dt.datetime.now()
 
     con.execute("BEGIN TRANSACTION")
@@ -170,7 +152,8 @@ def commit(con: duckdb.DuckDBPyConnection, path: str, sha: str, source: Source, 
                 probs = checked.problems.rows[i]
                 q.append({
                     "file_id": file_id, "path": path, "sha256": sha, "source": source.name,
-                    "row_number": int(row_numbers[i]), "column": ",".join(dict.fromkeys(p[0] for p in probs)),
+                    "row_number": int(row_numbers[i] if row_numbers is not None else i + 2),
+                    "column": ",".join(dict.fromkeys(p[0] for p in probs)),
                     "value": next((p[1] for p in probs if p[1] is not None), None),
                     "reason": "; ".join(dict.fromkeys(p[2] for p in probs)),
                     "rule": ",".join(dict.fromkeys(p[4] for p in probs)), "status": checked.problems.status(i),
@@ -184,8 +167,10 @@ def commit(con: duckdb.DuckDBPyConnection, path: str, sha: str, source: Source, 
             result.rejected = len(q)
             result.review = int((qdf["status"] == contract.REVIEW).sum())
 
-        if len(typed):
-            _load_records(con, source, typed, row_numbers, file_id, result)
+        if result.rejected < result.rows:
+            con.register("_checked", checked.rows)
+            _load_records(con, source, "_checked", row_numbers, file_id, result)
+            con.unregister("_checked")
         con.execute("INSERT INTO ingest_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [file_id, path, sha, source.name, encoding, result.rows, result.accepted, result.rejected,
                      result.duplicates, result.superseded, result.review, checked.received_from_file, now])
@@ -199,28 +184,25 @@ def commit(con: duckdb.DuckDBPyConnection, path: str, sha: str, source: Source, 
     return result
 
 
-def _load_records(con, source: Source, typed: pd.DataFrame, row_numbers: np.ndarray, file_id: int,
+def _load_records(con, source: Source, checked: str, row_numbers: list[int] | None, file_id: int,
                   result: FileResult) -> None:
     cols = source.column_names
-    frame = typed.copy()
-    frame["_row_number"] = row_numbers[frame.index.to_numpy()]
-    for col in source.columns:
-        if col.type == "month":
-            frame[col.name] = frame[col.name].dt.to_period("M").dt.start_time
-    con.register("incoming", pa.Table.from_pandas(frame, preserve_index=False))
     extra = [c for c in ("subject_type",) if c not in cols]
     select_cols = ", ".join(f'"{c}"' for c in cols + extra)
+    row_number = "_pos + 2" if row_numbers is None else "list_extract(?::INTEGER[], _pos + 1)"
+    numbers = [] if row_numbers is None else [list(map(int, row_numbers))]
+    params = [file_id, *numbers, file_id, *numbers]
     # One statement stages and classifies the file. The stored versions of its keys are found by
     # probing the stored table with the file's keys (a hash table of one file, not of the whole
     # table: on a city of a million subjects, 0.7 s instead of 3.5 s per monthly finance file).
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE classified AS
         WITH staged AS MATERIALIZED (
-            SELECT {select_cols}, CAST(received_date AS DATE) AS received_date, subject_county, id_status,
+            SELECT {select_cols}, received_date, subject_county, id_status,
                    {warehouse.key_sql(source.key)} AS _key, {warehouse.key_sql(cols)} AS _hash,
-                   CAST(? AS INTEGER) AS _file_id, CAST(_row_number AS INTEGER) AS _row_number,
-                   CAST(? AS BIGINT) * 4294967296 + _row_number AS _seq
-            FROM incoming),
+                   CAST(? AS INTEGER) AS _file_id, CAST({row_number} AS INTEGER) AS _row_number,
+                   CAST(? AS BIGINT) * 4294967296 + {row_number} AS _seq
+            FROM {checked} WHERE _problems IS NULL),
              stored AS (SELECT DISTINCT _key, _hash FROM {source.table} WHERE _key IN (SELECT _key FROM staged)),
              stored_keys AS (SELECT DISTINCT _key FROM stored)
         SELECT s.*,
@@ -229,8 +211,7 @@ def _load_records(con, source: Source, typed: pd.DataFrame, row_numbers: np.ndar
                k._key IS NOT NULL AS _key_stored
         FROM staged s
         LEFT JOIN stored d ON d._key = s._key AND d._hash = s._hash
-        LEFT JOIN stored_keys k ON k._key = s._key""", [file_id, file_id])
-    con.unregister("incoming")
+        LEFT JOIN stored_keys k ON k._key = s._key""", params)
     n_total, n_dup, n_super, multi = con.execute("""
         SELECT count(*), count(*) FILTER (WHERE _dup_in_file OR _dup_stored),
                count(*) FILTER (WHERE NOT (_dup_in_file OR _dup_stored) AND _key_stored),
@@ -268,39 +249,40 @@ class Prepared:
     checked: contract.Checked
 
 
-def prepare(path: Path, forced_source: str | None, settings: config.IngestSettings, *, regno_map: dict[str, str],
-            allowlist: set[str], today: pd.Timestamp) -> Prepared:
-    """Read, identify and check one file (no warehouse writes); raises UserError if unreadable."""
+def prepare(path: Path, forced_source: str | None, settings: config.IngestSettings, checker,
+            today: pd.Timestamp) -> Prepared:
+    """Read, identify and check one file on `checker` (a cursor of the warehouse connection with
+    contract.load_reference done; only temporary tables are written); raises UserError if unreadable."""
     raw = readers.read_table(path, settings.encoding_sniff_bytes)
     source = source_for(path, raw.table.column_names, forced_source)
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     try:
-        checked = contract.check_rows(source, raw.table, settings, today=today, regno_map=regno_map, allowlist=allowlist)
+        text = contract.text_table(raw.table, source)
     except contract.AmbiguousHeader as exc:
         raise contract.AmbiguousHeader(f"{path}: {exc}") from None
-    return Prepared(path, source, raw, sha, checked)
+    return Prepared(path, source, raw, sha, contract.check_rows(checker, source, text, settings, today=today))
 
 
 def ingest(path: Path, *, source: str | None = None, home: Path | None = None,
            today: dt.date | None = None, progress: Callable[[str, int, int], None] | None = None) -> IngestSummary:
-    """Ingest a file or a folder. Reading and checking the next file overlaps with committing
-    the current one (a second thread); reference data (mappings) is committed before the files
-    that need it are checked."""
+    """Ingest a file or a folder. Reading and checking the next file (a second thread, on its own
+    cursor) overlaps with committing the current one; reference data (mappings) is committed
+    before the files that need it are checked."""
     settings = config.settings(home).ingest
     files = sorted(discover(Path(path)), key=_sort_key)
     summary = IngestSummary()
     started = time.perf_counter()
     day = pd.Timestamp(today or dt.date.today())
     done = 0
-    with warehouse.connect(home) as con, ThreadPoolExecutor(max_workers=1) as pool:
+    with warehouse.connect(home) as con, con.cursor() as checker, ThreadPoolExecutor(max_workers=1) as pool:
         for _, phase in itertools.groupby(files, key=lambda f: _sort_key(f)[0]):
             phase = list(phase)
-            kw = dict(regno_map=load_regno_map(con), allowlist=load_allowlist(con, settings), today=day)
-            pending = pool.submit(prepare, phase[0], source, settings, **kw)
+            contract.load_reference(checker, settings)
+            pending = pool.submit(prepare, phase[0], source, settings, checker, day)
             for k, f in enumerate(phase):
                 current = pending
                 if k + 1 < len(phase):
-                    pending = pool.submit(prepare, phase[k + 1], source, settings, **kw)
+                    pending = pool.submit(prepare, phase[k + 1], source, settings, checker, day)
                 try:
                     p = current.result()
                     result = commit(con, str(p.path), p.sha, p.source, p.raw.table, p.checked, p.raw.encoding)

@@ -43,8 +43,7 @@ def release(*, codes: list[str], note: str = "", home=None) -> dict:
     with warehouse.connect(home) as con:
         for code in codes:
             con.execute("INSERT INTO uscc_allowlist VALUES (?, ?, ?) ON CONFLICT DO NOTHING", [code.strip().upper(), now, note])
-        mapping = ingest.load_regno_map(con)
-        allowed = ingest.load_allowlist(con, settings)
+        contract.load_reference(con, settings)
         held = con.execute("""SELECT path, sha256, source, row_number, raw, quarantined_at FROM quarantine
                               WHERE status = 'review' ORDER BY path, row_number""").df()
         for (path, sha, name), group in held.groupby(["path", "sha256", "source"], sort=False):
@@ -53,20 +52,17 @@ def release(*, codes: list[str], note: str = "", home=None) -> dict:
             headers = list(dict.fromkeys(k for r in rows for k in r))
             table = pa.table({h: pa.array([r.get(h) for r in rows], pa.string()) for h in headers})
             day = pd.Timestamp(group["quarantined_at"].min().date())
-            checked = contract.check_rows(source, table, settings, today=day, regno_map=mapping, allowlist=allowed)
+            checked = contract.check_rows(con, source, contract.text_table(table, source), settings, today=day)
             numbers = group["row_number"].to_numpy()
-            passed = numbers[checked.typed.index.to_numpy()]
+            ok = np.setdiff1d(np.arange(len(group)), list(checked.problems.rows))
+            passed = numbers[ok]
             if len(passed):
-                ingest.commit(con, path, sha, source, table.take(checked.typed.index.to_numpy()),
-                              _only(checked), "release", row_numbers=np.asarray(passed))
+                # the passing rows alone: the failing ones stay in the quarantine as they are
+                only = contract.Checked(checked.rows, contract.Problems({}), checked.received_from_file)
+                ingest.commit(con, path, sha, source, table.take(ok), only, "release", row_numbers=numbers.tolist())
                 con.execute("UPDATE quarantine SET status = 'released' WHERE sha256 = ? AND list_contains(?, row_number)",
                             [sha, [int(n) for n in passed]])
             rechecked += len(group)
             released += len(passed)
     return {"allowlisted": codes, "rechecked": rechecked, "released": released, "still_held": rechecked - released}
 
-
-def _only(checked: contract.Checked) -> contract.Checked:
-    """The passing rows alone, re-indexed from 0 to match the table they are taken from."""
-    typed = checked.typed.reset_index(drop=True)
-    return contract.Checked(typed, contract.Problems({}), checked.received_from_file)

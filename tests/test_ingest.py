@@ -10,6 +10,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from pandera.errors import SchemaErrors
 
 from chengxin import config
 from chengxin import identifiers as ids
@@ -199,6 +200,48 @@ def test_missing_column_quarantines_every_row(home, tmp_path):
     s = ing.ingest(f, home=home)
     assert (s.rows, s.rejected) == (2, 2)
     assert "lacks required column" in query(home, "SELECT reason FROM quarantine")["reason"][0]
+
+
+def test_the_sql_checks_enforce_the_pandera_schema(home, tmp_path):
+    """Checking runs in SQL, compiled from the pandera schema: rows it passes satisfy the schema,
+    and every row the schema refuses on its typed values was refused by the SQL checks too."""
+    from chengxin import contract
+
+    src = config.sources()["tax"]
+    rows = [tax_row(), tax_row(FIRM2, tax_credit_grade="Z"), tax_row(paid="-3", period="2024-04"),
+            tax_row(arrears_months="1.5", period="2024-05"), tax_row(code="", period="2024-06"),
+            tax_row(filed_on_time="", period="2024-07"), tax_row(tax_credit_grade="A", period="2024-08"),
+            tax_row(paid="1,234.5", major_violation="否", period="2024-09"), tax_row(arrears_months="1e30", period="2024-10")]
+    raw = pa.Table.from_pandas(pd.DataFrame(rows), preserve_index=False)
+    with warehouse.connect(home) as con:
+        contract.load_reference(con, config.settings(home).ingest)
+        checked = contract.check_rows(con, src, contract.text_table(raw, src), config.settings(home).ingest,
+                                      today=pd.Timestamp("2026-11-26"))
+    typed = checked.rows.to_pandas().set_index("_pos").sort_index()
+    for col in src.columns:
+        typed[col.name] = typed[col.name].astype(contract.PANDAS_TYPES[col.type])
+    typed["received_date"] = typed["received_date"].astype("datetime64[us]")
+    passed = typed[typed["_problems"].isna()]
+    contract.schema(src).validate(passed)  # raises if any passed row breaks the schema
+    assert sorted(passed.index) == [0, 6, 7] and passed.loc[7, "tax_paid"] == 1234.5
+    try:
+        contract.schema(src).validate(typed, lazy=True)
+        refused = set()
+    except SchemaErrors as err:
+        refused = set(err.failure_cases["index"].dropna().astype(int))
+    assert refused and refused <= set(checked.problems.rows)
+    assert {p[4] for p in checked.problems.rows[4]} == {"not_nullable"}
+    assert "too large" in checked.problems.rows[8][0][2]
+
+
+def test_stored_keys_are_recomputed_when_record_identity_changes(home, tmp_path):
+    f = write_tax(tmp_path / "tax" / "tax_id.csv", [tax_row(), tax_row(FIRM2, period="2024-04")])
+    ing.ingest(f, home=home)
+    with warehouse.connect(home) as con:  # as a warehouse of an older identity (or DuckDB) would be
+        con.execute("UPDATE rec_tax SET _key = 1, _hash = 2")
+        con.execute("UPDATE warehouse_meta SET value = 'older' WHERE name = 'hash_canary'")
+    again = ing.ingest(f, home=home)  # connecting recomputes them first
+    assert (again.accepted, again.duplicates) == (0, 2)
 
 
 def test_review_rows_are_released_by_the_allowlist(home, tmp_path):
