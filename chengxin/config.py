@@ -163,7 +163,6 @@ class SparkSettings(Strict):
 
 class IngestSettings(Strict):
     uscc_allowlist: tuple[str, ...] = ()
-    batch_rows: int = Field(500_000, gt=0)
     encoding_sniff_bytes: int = Field(65_536, gt=0)
     date_formats: tuple[str, ...]
     month_formats: tuple[str, ...]

@@ -170,8 +170,8 @@ def _number(x: str) -> str:
     """A finite number, thousands separators allowed (1,234.50); NULL otherwise."""
     sep = _lit(r"(\d),(\d{3})(\b|$)")
     cleaned = f"regexp_replace(regexp_replace({x}, {sep}, '\\1\\2', 'g'), {sep}, '\\1\\2', 'g')"
-    n = f"TRY_CAST(CASE WHEN contains({x}, ',') THEN {cleaned} ELSE {x} END AS DOUBLE)"
-    return f"CASE WHEN NOT contains({x}, '_') AND isfinite({n}) THEN {n} END"
+    n = f"TRY_CAST(CASE WHEN contains({x}, ',') THEN {cleaned} WHEN NOT contains({x}, '_') THEN {x} END AS DOUBLE)"
+    return f"CASE WHEN isfinite({n}) THEN {n} END"
 
 
 def _dates(x: str, formats) -> str:
@@ -307,7 +307,7 @@ class _Statement:
 
 def _judge(source: Source, text: pa_arrow.Table) -> pa_arrow.Table:
     """The verdicts other than valid on the distinct codes of a file (python-stdnum; each code
-    is judged once per run, see identifiers.check_many)."""
+    is judged once per run, see identifiers.not_valid)."""
     found = {"kind": [], "code": [], "status": [], "reason": []}
     for col in source.columns:
         if col.type != "code" or col.name not in text.column_names:
@@ -321,13 +321,11 @@ def _judge(source: Source, text: pa_arrow.Table) -> pa_arrow.Table:
         else:
             groups = []
         for kind, codes in groups:
-            distinct = pc.unique(codes.drop_null()).to_pylist()
-            statuses, reasons = identifiers.check_many(distinct, kind)
-            for k in np.flatnonzero(statuses != identifiers.VALID):
+            for code, status, reason in identifiers.not_valid(pc.unique(codes.drop_null()).to_pylist(), kind):
                 found["kind"].append(kind)
-                found["code"].append(distinct[k])
-                found["status"].append(statuses[k])
-                found["reason"].append(reasons[k])
+                found["code"].append(code)
+                found["status"].append(status)
+                found["reason"].append(reason)
     return pa_arrow.table({k: pa_arrow.array(v, pa_arrow.string()) for k, v in found.items()})
 
 

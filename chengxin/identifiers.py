@@ -11,7 +11,6 @@ import datetime as dt
 import functools
 from collections.abc import Sequence
 
-import numpy as np
 
 from stdnum.cn import ric, uscc
 
@@ -81,11 +80,26 @@ def check_resident_id(code: str) -> tuple[str, str]:
 CHECKERS = {"enterprise": check_uscc, "individual": check_resident_id}
 
 
-def check_many(codes: Sequence[str], subject_type: str) -> tuple[np.ndarray, np.ndarray]:
-    """Statuses and reasons of distinct codes, in their order (verdicts are remembered across
-    the files of a run)."""
-    verdicts = np.array(list(map(CHECKERS[subject_type], codes)), dtype=object).reshape(len(codes), 2)
-    return verdicts[:, 0], verdicts[:, 1]
+_KNOWN_VALID: dict[str, set[str]] = {"enterprise": set(), "individual": set()}
+KNOWN_VALID_LIMIT = 5_000_000  # codes remembered per subject type (about 100 bytes each)
+
+
+def not_valid(codes: Sequence[str], subject_type: str) -> list[tuple[str, str, str]]:
+    """(code, status, reason) of the codes that are not valid, from distinct `codes`. Codes found
+    valid are remembered across the files of a run, so each is judged once."""
+    known, check = _KNOWN_VALID[subject_type], CHECKERS[subject_type]
+    if len(known) > KNOWN_VALID_LIMIT:
+        known.clear()
+    found = []
+    for code in codes:
+        if code in known:
+            continue
+        status, reason = check(code)
+        if status == VALID:
+            known.add(code)
+        else:
+            found.append((code, status, reason))
+    return found
 
 
 def mask_resident_id(code: str) -> str:
