@@ -6,17 +6,22 @@ validation happen later, against the source's declared contract.
 
 from __future__ import annotations
 
-import datetime as dt
 import io
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from charset_normalizer import from_bytes
 
 from chengxin.workspace import UserError
+
+# fastexcel logs a warning for every column of mixed cells it reads as text: that is the
+# reading we ask for, not a problem to report.
+logging.getLogger("fastexcel").setLevel(logging.ERROR)
 
 TABLE_SUFFIXES = {".csv", ".txt", ".xlsx", ".xls", ".xlsm", ".parquet"}
 
@@ -87,36 +92,40 @@ def read_csv(path: Path, sniff_bytes: int) -> RawTable:
     return RawTable(table, "utf-8" if encoding == "utf-8-sig" else encoding)
 
 
-def _cell_text(value) -> str | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+MIDNIGHT = r"^(\d{4}-\d{2}-\d{2}) 00:00:00$"  # a date cell in a column of mixed cells, as text
+EXACT_INTEGERS = 2.0**53  # below this a float with no fraction is written as an integer
+
+
+def _excel_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A column of a sheet as text: dates at midnight as the date alone, whole numbers without
+    a decimal point, other numbers in their shortest form, yes/no as true/false."""
+    if pa.types.is_floating(col.type):
+        whole = pc.and_(pc.equal(pc.floor(col), col), pc.less(pc.abs(col), EXACT_INTEGERS))
+        as_int = pc.cast(pc.if_else(whole, col, 0.0), pa.int64()).cast(pa.string())
+        return pc.if_else(whole, as_int, col.cast(pa.string()))
+    if pa.types.is_timestamp(col.type) or pa.types.is_date(col.type):
+        seconds = pc.cast(col, pa.timestamp("s"), safe=False)
+        midnight = pc.equal(seconds, pc.cast(pc.cast(seconds, pa.date32()), pa.timestamp("s")))
+        return pc.if_else(midnight, pc.strftime(seconds, "%Y-%m-%d"), pc.strftime(seconds, "%Y-%m-%d %H:%M:%S"))
+    if pa.types.is_boolean(col.type):
+        return pc.if_else(col, "true", "false")
+    return pc.replace_substring_regex(col.cast(pa.string()), MIDNIGHT, r"\1")
 
 
 def read_excel(path: Path) -> RawTable:
-    from python_calamine import CalamineWorkbook
+    """The first sheet, every cell as text (fastexcel: calamine, straight to Arrow; a column's
+    type is inferred from all its cells, and a column of mixed cells reads as text, where
+    fastexcel writes a number now and then one digit longer than Python would: the same value
+    to within a unit in the last place)."""
+    import fastexcel
 
     try:
-        book = CalamineWorkbook.from_path(str(path))
-        rows = book.get_sheet_by_index(0).to_python(skip_empty_area=True)
-    except Exception as exc:  # calamine raises its own error types for broken workbooks
-        raise Unreadable(f"{path}: not a readable Excel workbook ({exc})") from None
-    if not rows:
+        table = fastexcel.read_excel(str(path)).load_sheet(0, schema_sample_rows=None).to_arrow()
+    except Exception as exc:  # fastexcel raises its own error types for broken workbooks
+        raise Unreadable(f"{path}: not a readable Excel workbook ({str(exc).splitlines()[0]})") from None
+    if table.num_columns == 0:
         raise Unreadable(f"{path}: the first sheet is empty")
-    header = [str(h).strip() if h is not None else f"column_{k + 1}" for k, h in enumerate(rows[0])]
-    columns = {h: [] for h in header}
-    for row in rows[1:]:
-        for h, value in zip(header, row):
-            columns[h].append(_cell_text(value))
-    return RawTable(pa.table({h: pa.array(v, pa.string()) for h, v in columns.items()}), "xlsx")
+    return RawTable(pa.table({name: _excel_text(table[name]) for name in table.column_names}), "xlsx")
 
 
 def read_parquet(path: Path) -> RawTable:

@@ -133,6 +133,29 @@ def test_gbk_file_of_mostly_digits_is_still_read_as_gbk(home, tmp_path):
     assert query(home, "SELECT encoding FROM ingest_files")["encoding"][0] == "gb18030"
 
 
+def test_excel_cells_read_as_the_text_they_show(tmp_path):
+    import xlsxwriter
+
+    from chengxin import readers
+
+    path = tmp_path / "cells.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws, day = wb.add_worksheet(), wb.add_format({"num_format": "yyyy-mm-dd"})
+    ws.write_row(0, 0, ["date", "amount", "flag", "mixed", "mixed"])  # a repeated header must not break reading
+    ws.write_datetime(1, 0, dt.datetime(2024, 3, 5), day)
+    ws.write_datetime(2, 0, dt.datetime(2024, 3, 5, 8, 30), day)
+    ws.write_row(1, 1, [12000, True, 7, "是"])
+    ws.write_row(2, 1, [0.25, False, "N/A", 1.5])
+    ws.write_datetime(3, 3, dt.datetime(2024, 1, 2), day)  # a date among numbers and text
+    ws.write_number(3, 1, 1e20)
+    wb.close()
+    cells = readers.read_excel(path).table.to_pydict()
+    assert cells["date"] == ["2024-03-05", "2024-03-05 08:30:00", None]
+    assert cells["amount"] == ["12000", "0.25", "1e+20"]
+    assert cells["flag"] == ["true", "false", None]
+    assert list(cells)[3:] == ["mixed", "mixed_1"] and cells["mixed"] == ["7", "N/A", "2024-01-02"]
+
+
 def test_excel_and_parquet(home, tmp_path):
     import xlsxwriter
 
