@@ -41,8 +41,8 @@ def sources_markdown() -> str:
         f"Contract version {cat.version}. Every file may also carry `received_date` (上报日期), the day the "
         "platform received the record; without it the ingest date is used. Headers may be the English "
         "column names or the Chinese labels. Dates: `2024-03-05`, `2024/03/05`, `20240305`, `2024年3月5日` "
-        "or Excel dates; months: `2024-03`, `202403`, `2024年3月`; yes/no: `true/false`, `是/否`, `Y/N`, `1/0`. "
-        "Full-width characters are folded to half-width.",
+        "or Excel dates; months: `2024-03`, `202403`, `2024年3月`; yes/no: `true/false`, `是/否`, `Y/N`, `1/0`; "
+        "numbers: finite, thousands separators allowed (`1,234.50`). Full-width characters are folded to half-width.",
         "",
     ]
     for s in cat:
