@@ -1,8 +1,10 @@
 """The data contract of each source: header names, normalisation, types and checks.
 
-The pandera schema of a source is built from its declaration in ``conf/sources.yaml``;
-`check_rows` turns a table of text into typed rows plus, for every row that fails, the
-column, the value and a reason a person understands.
+The pandera schema of a source is built from its declaration in ``conf/sources.yaml``.
+`text_table` normalises a file's cells; `check_rows` then types and checks them inside
+DuckDB, in one statement assembled from the declaration and the schema's own checks, and
+returns the typed rows plus, for every row that fails, the column, the value and a reason a
+person understands.
 """
 
 from __future__ import annotations
