@@ -1,0 +1,128 @@
+"""Ingest speed of this tree against an earlier revision, run alternately on the same files.
+
+This machine's speed drifts by up to a third between runs, so a speed-up is only believed
+when old and new run turn about, several times, on the same files into fresh workspaces.
+
+    .venv/bin/python benchmarks/ingest_ab.py --against c06be4e          # 4 finance + 3 tax files of the big city
+    .venv/bin/python benchmarks/ingest_ab.py --against HEAD~3 --rounds 5 --files 'benchmarks/work/city/courts/*'
+
+The earlier revision is checked out with `git worktree` into a temporary folder and imported
+from there (its pipelines as chengxin.pipelines, as the installed package maps them).
+Writes its section of benchmarks/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import machine, write_section  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+DEFAULT_FILES = ["benchmarks/work/city/finance/finance_2023-1[0-3]*.csv", "benchmarks/work/city/tax/tax_2023-1[0-2].csv"]
+SUBPACKAGES = ("pipelines", "features", "models", "app")
+RUN = """
+import json, resource, shutil, sys, tempfile, time
+from pathlib import Path
+if sys.argv[1]:
+    sys.path.insert(0, sys.argv[1])
+from chengxin.pipelines import ingest
+home = Path(tempfile.mkdtemp(prefix="chengxin-ab-"))
+started = time.perf_counter()
+summary = ingest.ingest(Path(sys.argv[2]), home=home)
+seconds = time.perf_counter() - started
+usage = resource.getrusage(resource.RUSAGE_SELF)
+shutil.rmtree(home)
+print(json.dumps({"seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime, "rows": summary.rows,
+                  "accepted": summary.accepted, "rejected": summary.rejected, "duplicates": summary.duplicates}))
+"""
+
+
+def checkout(revision: str, into: Path) -> Path:
+    tree = into / "tree"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-f", str(tree), revision],
+                   check=True, capture_output=True)
+    for name in SUBPACKAGES:  # importable as chengxin.<name>, as pyproject's package-dir maps them
+        if (tree / name).is_dir() and not (tree / "chengxin" / name).exists():
+            shutil.copytree(tree / name, tree / "chengxin" / name)
+    return tree
+
+
+def run(tree: str, folder: Path) -> dict:
+    out = subprocess.run([PYTHON, "-c", RUN, tree, str(folder)], capture_output=True, text=True, cwd=ROOT)
+    if out.returncode:
+        last = (out.stderr.strip().splitlines() or ["(no message)"])[-1]
+        raise SystemExit(f"ingest with {tree or 'this tree'} failed: {last} (the earlier revision's dependencies "
+                         "must be installed in .venv too)")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--against", required=True, help="the earlier revision (a commit, tag or HEAD~N)")
+    ap.add_argument("--files", nargs="+", default=DEFAULT_FILES, help="globs of the uploads to ingest")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--section", default="ingest-ab", help="the RESULTS.md section to write")
+    args = ap.parse_args()
+
+    files = sorted({Path(p).resolve() for pattern in args.files for p in glob.glob(str(ROOT / pattern))
+                    if not Path(p).parent.name.startswith(("_", "."))})  # ingest skips these folders
+    if not files:
+        raise SystemExit(f"no files match {args.files}: generate the city first (see benchmarks/ingest_benchmark.py)")
+    work = Path(tempfile.mkdtemp(prefix="chengxin-ab-"))
+    try:
+        folder = work / "uploads"
+        for f in files:  # a folder per source, as ingest expects
+            (folder / f.parent.name).mkdir(parents=True, exist_ok=True)
+            (folder / f.parent.name / f.name).symlink_to(f)
+        tree = checkout(args.against, work)
+        results = {"earlier": [], "this tree": []}
+        for k in range(args.rounds):
+            for name, path in (("earlier", str(tree)), ("this tree", "")):
+                r = run(path, folder)
+                results[name].append(r)
+                print(f"round {k + 1} {name:9s} {r['seconds']:6.1f} s  CPU {r['cpu']:6.1f} s  {r['rows']:,} rows", flush=True)
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(work / "tree")], capture_output=True)
+        shutil.rmtree(work, ignore_errors=True)
+
+    counts = {name: {k: rs[0][k] for k in ("accepted", "rejected", "duplicates")} for name, rs in results.items()}
+    def series(rs: list[dict], key: str) -> str:
+        return ", ".join(f"{r[key]:.1f}" for r in rs)
+
+    def median(rs: list[dict], key: str = "seconds") -> float:
+        return statistics.median(r[key] for r in rs)
+
+    rows = [f"| {name} | {series(rs, 'seconds')} | {series(rs, 'cpu')} | {median(rs):.1f} | {median(rs, 'cpu'):.1f} |"
+            for name, rs in results.items()]
+    best = min(r["seconds"] for r in results["earlier"]) / min(r["seconds"] for r in results["this tree"])
+    typical = median(results["earlier"]) / median(results["this tree"])
+    body = f"""## Ingest, this tree against an earlier revision (`benchmarks/ingest_ab.py`)
+
+Command: `.venv/bin/python benchmarks/ingest_ab.py {shlex.join(sys.argv[1:])}`: {len(files)} files,
+{results['this tree'][0]['rows']:,} rows ({', '.join(sorted({f.parent.name for f in files}))}), each run into a fresh workspace, the two turn about.
+Machine: {machine()}.
+
+| code | wall time per round (s) | CPU time per round (s) | median wall (s) | median CPU (s) |
+|---|---|---|---|---|
+{chr(10).join(rows)}
+
+Median against median, this tree runs at {typical:.2f}x the speed of {args.against} (best against best
+{best:.2f}x). Both load the same rows:
+{'identical counts' if counts['earlier'] == counts['this tree'] else f'counts differ: {counts}'} ({counts['this tree']}).
+"""
+    write_section(args.section, body)
+
+
+if __name__ == "__main__":
+    main()
