@@ -38,11 +38,13 @@ if sys.argv[1]:
     sys.path.insert(0, sys.argv[1])
 from chengxin.pipelines import ingest
 home = Path(tempfile.mkdtemp(prefix="chengxin-ab-"))
-started = time.perf_counter()
-summary = ingest.ingest(Path(sys.argv[2]), home=home)
-seconds = time.perf_counter() - started
+try:
+    started = time.perf_counter()
+    summary = ingest.ingest(Path(sys.argv[2]), home=home)
+    seconds = time.perf_counter() - started
+finally:
+    shutil.rmtree(home)
 usage = resource.getrusage(resource.RUSAGE_SELF)
-shutil.rmtree(home)
 print(json.dumps({"seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime, "rows": summary.rows,
                   "accepted": summary.accepted, "rejected": summary.rejected, "duplicates": summary.duplicates}))
 """
