@@ -164,6 +164,13 @@ def text_table(raw: pa_arrow.Table, source: Source) -> pa_arrow.Table:
 TEXT = ":text"  # suffix of the columns that carry a cell's text next to its parsed value
 
 
+def _fixed_kind(source: Source, col) -> str | None:
+    """The subject type of the codes in a code column; None where each row's subject_type says."""
+    if col.name == "subject_id" and "subject_type" in source.column_names:
+        return None
+    return col.subject or source.subjects[0]
+
+
 def _text(name: str, present: set[str]) -> str:
     return f'"{name}"' if name in present else "NULL::VARCHAR"
 
@@ -205,8 +212,8 @@ class _Statement:
             self.parsed[RECEIVED] = f"DATE {_lit(str(pd.Timestamp(today).date()))}"
         self.stype = "v.subject_type" if "subject_type" in source.column_names else _lit(source.subjects[0])
         for k, col in enumerate(c for c in source.columns if c.type == "code"):
-            kind = self.stype if col.name == "subject_id" else _lit(col.subject or source.subjects[0])
-            self._identifier(k, col, kind)
+            kind = _fixed_kind(source, col)
+            self._identifier(k, col, "v.subject_type" if kind is None else _lit(kind))
         for name, column in schema(source).columns.items():
             if name != RECEIVED:
                 self._pandera(source, name, column)
@@ -288,7 +295,7 @@ class _Statement:
         if not column.nullable:
             self.problem(name, f"{value} IS NULL AND NOT ({seen})", "NULL", _lit(REASONS["not_nullable"]), "not_nullable")
 
-    def sql(self, table: str) -> str:
+    def sql(self) -> str:
         source, present = self.source, self.present
         sid = self.typed.get("subject_id", "v.subject_id")
         id_status = ("CASE " + " ".join(f"WHEN {c} THEN {_lit(s)}" for c, s in reversed(self.statuses))
@@ -298,7 +305,6 @@ class _Statement:
         values = ", ".join(f'{e} AS "{n}"' for n, e in self.parsed.items())
         bad = " OR ".join(c for cs in self.flags.values() for c in cs) or "false"
         return f"""
-            CREATE OR REPLACE TEMP TABLE {table} AS
             WITH v AS (SELECT _pos, {texts}, {values} FROM _incoming)
             SELECT v._pos, {out}, v.{RECEIVED} AS received_date, {self.stype} AS subject_type,
                    substr(coalesce({sid}, ''), CASE WHEN {self.stype} = 'enterprise' THEN 3 ELSE 1 END, 6) AS subject_county,
@@ -314,13 +320,12 @@ def _judge(source: Source, text: pa_arrow.Table) -> pa_arrow.Table:
     for col in source.columns:
         if col.type != "code" or col.name not in text.column_names:
             continue
-        if col.name != "subject_id":
-            groups = [(col.subject or source.subjects[0], text[col.name])]
-        elif "subject_type" not in source.column_names:
-            groups = [(source.subjects[0], text[col.name])]
+        kind = _fixed_kind(source, col)
+        if kind is not None:
+            groups = [(kind, text[col.name])]
         elif "subject_type" in text.column_names:
             groups = [(kind, text[col.name].filter(pc.equal(text["subject_type"], kind))) for kind in source.subjects]
-        else:
+        else:  # no subject types, no verdicts: the rows fail on the missing subject_type
             groups = []
         for kind, codes in groups:
             for code, status, reason in identifiers.not_valid(pc.unique(codes.drop_null()).to_pylist(), kind):
@@ -343,22 +348,18 @@ def load_reference(con, settings: IngestSettings) -> None:
 
 def check_rows(con, source: Source, text: pa_arrow.Table, settings: IngestSettings, *, today: pd.Timestamp) -> Checked:
     """Type and validate a file's cells (`text_table`) against the source contract. `con` is a
-    warehouse connection (or cursor) with `load_reference` done; it only writes temporary tables,
-    so checking can run beside a commit."""
-    table = "_checked"
+    warehouse connection (or cursor) with `load_reference` done; it writes nothing, so checking
+    can run beside a commit."""
     present = set(text.column_names)
-    received_from_file = RECEIVED in present and pc.any(
-        pc.not_equal(pc.utf8_trim_whitespace(text[RECEIVED]), "")).as_py() is True
+    received_from_file = RECEIVED in present and text[RECEIVED].null_count < text.num_rows  # blanks are null by now
     con.register("_incoming", text)
     con.register("_verdicts", _judge(source, text))
     try:
-        con.execute(_Statement(source, present, settings, today, received_from_file).sql(table))
+        rows = con.sql(_Statement(source, present, settings, today, received_from_file).sql()).to_arrow_table()
     finally:
         con.unregister("_incoming")
         con.unregister("_verdicts")
-    problems = Problems({})
-    for pos, probs in con.execute(f"SELECT _pos, _problems FROM {table} WHERE _problems IS NOT NULL").fetchall():
-        problems.rows[int(pos)] = [(p["column"], p["value"], p["reason"], p["status"], p["rule"]) for p in probs]
-    rows = con.sql(f"SELECT * FROM {table}").to_arrow_table()
-    con.execute(f"DROP TABLE {table}")
+    failing = rows.filter(pc.is_valid(rows["_problems"])).select(["_pos", "_problems"]).to_pylist()
+    problems = Problems({r["_pos"]: [(p["column"], p["value"], p["reason"], p["status"], p["rule"]) for p in r["_problems"]]
+                         for r in failing})
     return Checked(rows, problems, received_from_file)

@@ -11,7 +11,6 @@ import datetime as dt
 import functools
 from collections.abc import Sequence
 
-
 from stdnum.cn import ric, uscc
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"

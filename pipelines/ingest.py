@@ -30,6 +30,8 @@ from chengxin import config, contract, readers, warehouse
 from chengxin.config import Source
 from chengxin.workspace import UserError
 
+# A file row's number is its position plus this: rows count from 1, and the header is row 1.
+FIRST_ROW = 2
 # Reference data first (mappings), then the registers, then everything else.
 ORDER = {"regno_mapping": 0, "registration": 1, "resident": 1}
 
@@ -136,7 +138,7 @@ def commit(con: duckdb.DuckDBPyConnection, path: str, sha: str, source: Source, 
     """Store one file's checked rows in one transaction: records, quarantine, and the file log.
 
     table: the file as read (the quarantine keeps each failing row's original cells);
-    row_numbers: the file row number of each position (default: position + 2, after the header).
+    row_numbers: the file row number of each position (default: position + FIRST_ROW).
     """
     result = FileResult(path, source.name, rows=table.num_rows, encoding=encoding)
     now = dt.datetime.now()
@@ -152,7 +154,7 @@ def commit(con: duckdb.DuckDBPyConnection, path: str, sha: str, source: Source, 
                 probs = checked.problems.rows[i]
                 q.append({
                     "file_id": file_id, "path": path, "sha256": sha, "source": source.name,
-                    "row_number": int(row_numbers[i] if row_numbers is not None else i + 2),
+                    "row_number": int(row_numbers[i] if row_numbers is not None else i + FIRST_ROW),
                     "column": ",".join(dict.fromkeys(p[0] for p in probs)),
                     "value": next((p[1] for p in probs if p[1] is not None), None),
                     "reason": "; ".join(dict.fromkeys(p[2] for p in probs)),
@@ -189,7 +191,7 @@ def _load_records(con, source: Source, checked: str, row_numbers: list[int] | No
     cols = source.column_names
     extra = [c for c in ("subject_type",) if c not in cols]
     select_cols = ", ".join(f'"{c}"' for c in cols + extra)
-    row_number = "_pos + 2" if row_numbers is None else "list_extract(?::INTEGER[], _pos + 1)"
+    row_number = f"_pos + {FIRST_ROW}" if row_numbers is None else "list_extract(?::INTEGER[], _pos + 1)"
     numbers = [] if row_numbers is None else [list(map(int, row_numbers))]
     params = [file_id, *numbers, file_id, *numbers]
     # One statement stages and classifies the file. The stored versions of its keys are found by
