@@ -313,9 +313,10 @@ class _Statement:
             FROM v {' '.join(self.joins)}"""
 
 
-def _judge(source: Source, text: pa_arrow.Table) -> pa_arrow.Table:
-    """The verdicts other than valid on the distinct codes of a file (python-stdnum; each code
-    is judged once per run, see identifiers.not_valid)."""
+def _judge(con, source: Source, text: pa_arrow.Table) -> pa_arrow.Table:
+    """The verdicts other than valid on the distinct codes of a file. python-stdnum judges each
+    code once per run: the codes it found valid are kept in `_valid_codes` (load_reference), and
+    only codes not among them are judged."""
     found = {"kind": [], "code": [], "status": [], "reason": []}
     for col in source.columns:
         if col.type != "code" or col.name not in text.column_names:
@@ -328,32 +329,48 @@ def _judge(source: Source, text: pa_arrow.Table) -> pa_arrow.Table:
         else:  # no subject types, no verdicts: the rows fail on the missing subject_type
             groups = []
         for kind, codes in groups:
-            for code, status, reason in identifiers.not_valid(pc.unique(codes.drop_null()).to_pylist(), kind):
-                found["kind"].append(kind)
-                found["code"].append(code)
-                found["status"].append(status)
-                found["reason"].append(reason)
+            con.register("_codes", pa_arrow.table({"code": codes}))
+            try:
+                new = con.sql("SELECT DISTINCT code FROM _codes WHERE code IS NOT NULL "
+                              "AND code NOT IN (SELECT code FROM _valid_codes WHERE kind = $kind)",
+                              params={"kind": kind}).to_arrow_table()["code"].to_pylist()
+            finally:
+                con.unregister("_codes")
+            valid = []
+            for code, (status, reason) in zip(new, map(identifiers.CHECKERS[kind], new)):
+                if status == identifiers.VALID:
+                    valid.append(code)
+                else:
+                    found["kind"].append(kind)
+                    found["code"].append(code)
+                    found["status"].append(status)
+                    found["reason"].append(reason)
+            if valid:
+                con.register("_valid", pa_arrow.table({"code": pa_arrow.array(valid, pa_arrow.string())}))
+                con.execute("INSERT INTO _valid_codes SELECT $kind, code FROM _valid", {"kind": kind})
+                con.unregister("_valid")
     return pa_arrow.table({k: pa_arrow.array(v, pa_arrow.string()) for k, v in found.items()})
 
 
 def load_reference(con, settings: IngestSettings) -> None:
     """The reference data checks read, as temporary tables on `con`: old registration numbers
     with their codes, and the allow-list (settings and the warehouse's). Load it again after
-    either changes."""
+    either changes. Also the codes found valid so far (kept for as long as `con` lives)."""
     con.execute("""CREATE OR REPLACE TEMP TABLE _regno AS SELECT old_regno, any_value(subject_id) AS subject_id
                    FROM rec_regno_mapping WHERE _superseded_on IS NULL GROUP BY old_regno""")
     con.execute("CREATE OR REPLACE TEMP TABLE _allowlist AS SELECT code FROM uscc_allowlist "
                 "UNION SELECT unnest(?::VARCHAR[])", [list(settings.uscc_allowlist)])
+    con.execute("CREATE TEMP TABLE IF NOT EXISTS _valid_codes (kind VARCHAR NOT NULL, code VARCHAR NOT NULL)")
 
 
 def check_rows(con, source: Source, text: pa_arrow.Table, settings: IngestSettings, *, today: pd.Timestamp) -> Checked:
     """Type and validate a file's cells (`text_table`) against the source contract. `con` is a
-    warehouse connection (or cursor) with `load_reference` done; it writes nothing, so checking
-    can run beside a commit."""
+    warehouse connection (or cursor) with `load_reference` done; it writes temporary tables only,
+    so checking can run beside a commit."""
     present = set(text.column_names)
     received_from_file = RECEIVED in present and text[RECEIVED].null_count < text.num_rows  # blanks are null by now
     con.register("_incoming", text)
-    con.register("_verdicts", _judge(source, text))
+    con.register("_verdicts", _judge(con, source, text))
     try:
         rows = con.sql(_Statement(source, present, settings, today, received_from_file).sql()).to_arrow_table()
     finally:

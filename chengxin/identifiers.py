@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Sequence
 
 from stdnum.cn import ric, uscc
 
@@ -45,7 +44,7 @@ INVALID = "invalid"  # wrong length or characters: reject
 OLD_REGNO = "old_regno"  # a 15-digit registration number
 
 
-@functools.lru_cache(maxsize=2_000_000)
+@functools.lru_cache(maxsize=65_536)
 def check_uscc(code: str) -> tuple[str, str]:
     if len(code) == 15 and code.isdigit():
         return OLD_REGNO, "old 15-digit registration number"
@@ -60,7 +59,7 @@ def check_uscc(code: str) -> tuple[str, str]:
     return VALID, ""
 
 
-@functools.lru_cache(maxsize=4_000_000)
+@functools.lru_cache(maxsize=65_536)
 def check_resident_id(code: str) -> tuple[str, str]:
     if len(code) != 18:
         return INVALID, f"resident ID number must have 18 characters, has {len(code)}"
@@ -77,28 +76,6 @@ def check_resident_id(code: str) -> tuple[str, str]:
 
 
 CHECKERS = {"enterprise": check_uscc, "individual": check_resident_id}
-
-
-_KNOWN_VALID: dict[str, set[str]] = {"enterprise": set(), "individual": set()}
-KNOWN_VALID_LIMIT = 5_000_000  # codes remembered per subject type (about 100 bytes each)
-
-
-def not_valid(codes: Sequence[str], subject_type: str) -> list[tuple[str, str, str]]:
-    """(code, status, reason) of the codes that are not valid, from distinct `codes`. Codes found
-    valid are remembered across the files of a run, so each is judged once."""
-    known, check = _KNOWN_VALID[subject_type], CHECKERS[subject_type]
-    if len(known) > KNOWN_VALID_LIMIT:
-        known.clear()
-    found = []
-    for code in codes:
-        if code in known:
-            continue
-        status, reason = check(code)
-        if status == VALID:
-            known.add(code)
-        else:
-            found.append((code, status, reason))
-    return found
 
 
 def mask_resident_id(code: str) -> str:

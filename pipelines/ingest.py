@@ -186,6 +186,28 @@ def commit(con: duckdb.DuckDBPyConnection, path: str, sha: str, source: Source, 
     return result
 
 
+def _key_period(con, source: Source, checked: str) -> list[tuple]:
+    """(column, smallest, largest, any null) of the date columns in the natural key, over the
+    file's valid rows: a stored version of one of its keys has its date inside that span."""
+    dates = [c for c in source.key if source.column(c).type in ("date", "month")]
+    if not dates:
+        return []
+    found = con.execute(f"SELECT {', '.join(f'min({c}), max({c}), bool_or({c} IS NULL)' for c in dates)} "
+                        f"FROM {checked} WHERE _problems IS NULL").fetchall()[0]
+    return [(c, *found[3 * k:3 * k + 3]) for k, c in enumerate(dates)]
+
+
+def _in_period(period: list[tuple], alias: str = "") -> str:
+    """A filter that keeps every stored version of the file's keys and lets DuckDB skip the row
+    groups of other periods (their zone maps)."""
+    ranges = ["true"]
+    for c, low, high, nulls in period:
+        c = f'{alias}"{c}"'
+        inside = f"{c} BETWEEN DATE '{low}' AND DATE '{high}'" if low is not None else "false"
+        ranges.append(f"({inside} OR {c} IS NULL)" if nulls else inside)
+    return " AND ".join(ranges)
+
+
 def _load_records(con, source: Source, checked: str, row_numbers: list[int] | None, file_id: int,
                   result: FileResult) -> None:
     cols = source.column_names
@@ -194,9 +216,10 @@ def _load_records(con, source: Source, checked: str, row_numbers: list[int] | No
     row_number = f"_pos + {FIRST_ROW}" if row_numbers is None else "list_extract(?::INTEGER[], _pos + 1)"
     numbers = [] if row_numbers is None else [list(map(int, row_numbers))]
     params = [file_id, *numbers, file_id, *numbers]
+    period = _key_period(con, source, checked)
     # One statement stages and classifies the file. The stored versions of its keys are found by
     # probing the stored table with the file's keys (a hash table of one file, not of the whole
-    # table: on a city of a million subjects, 0.7 s instead of 3.5 s per monthly finance file).
+    # table), in the row groups of the file's periods only.
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE classified AS
         WITH staged AS MATERIALIZED (
@@ -205,13 +228,16 @@ def _load_records(con, source: Source, checked: str, row_numbers: list[int] | No
                    CAST(? AS INTEGER) AS _file_id, CAST({row_number} AS INTEGER) AS _row_number,
                    CAST(? AS BIGINT) * 4294967296 + {row_number} AS _seq
             FROM {checked} WHERE _problems IS NULL),
-             stored AS (SELECT DISTINCT _key, _hash FROM {source.table} WHERE _key IN (SELECT _key FROM staged)),
+             firsts AS (SELECT _key, _hash, min(_row_number) AS _first FROM staged GROUP BY _key, _hash),
+             stored AS (SELECT DISTINCT _key, _hash FROM {source.table}
+                        WHERE {_in_period(period)} AND _key IN (SELECT _key FROM staged)),
              stored_keys AS (SELECT DISTINCT _key FROM stored)
         SELECT s.*,
-               row_number() OVER (PARTITION BY s._key, s._hash ORDER BY s._row_number) > 1 AS _dup_in_file,
+               s._row_number > f._first AS _dup_in_file,
                d._hash IS NOT NULL AS _dup_stored,
                k._key IS NOT NULL AS _key_stored
         FROM staged s
+        JOIN firsts f ON f._key = s._key AND f._hash = s._hash
         LEFT JOIN stored d ON d._key = s._key AND d._hash = s._hash
         LEFT JOIN stored_keys k ON k._key = s._key""", params)
     n_total, n_dup, n_super, multi = con.execute("""
@@ -224,13 +250,17 @@ def _load_records(con, source: Source, checked: str, row_numbers: list[int] | No
     con.execute(f"""INSERT INTO {source.table} ({all_cols}, _superseded_on)
                     SELECT {all_cols}, NULL FROM classified WHERE NOT (_dup_in_file OR _dup_stored)""")
     if n_super or multi:
-        # versions of the touched keys: each is superseded by the next one received
+        # the keys that now have more than one version: each version is superseded by the next one received
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE versioned AS
+            SELECT _key FROM classified WHERE NOT (_dup_in_file OR _dup_stored)
+            GROUP BY _key HAVING count(*) > 1 OR bool_or(_key_stored)""")
         con.execute(f"""
             UPDATE {source.table} AS r SET _superseded_on = v.next_received
             FROM (SELECT _seq, lead(received_date) OVER (PARTITION BY _key ORDER BY received_date, _seq) AS next_received
-                  FROM {source.table}
-                  WHERE _key IN (SELECT _key FROM classified WHERE NOT (_dup_in_file OR _dup_stored))) v
-            WHERE r._seq = v._seq AND r._superseded_on IS DISTINCT FROM v.next_received""")
+                  FROM {source.table} WHERE {_in_period(period)} AND _key IN (SELECT _key FROM versioned)) v
+            WHERE {_in_period(period, "r.")} AND r._seq = v._seq AND r._superseded_on IS DISTINCT FROM v.next_received""")
+        con.execute("DROP TABLE versioned")
     result.duplicates = int(n_dup)
     result.accepted = int(n_total - n_dup)
     result.superseded = int(n_super)

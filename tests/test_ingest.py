@@ -81,6 +81,22 @@ def test_reingest_adds_nothing(ingested_copy, small_city):
     assert {k: v for k, v in after.items() if k != "ingest_files"} == {k: v for k, v in before.items() if k != "ingest_files"}
 
 
+def versions_out_of_order(home: Path) -> dict[str, int]:
+    """Per record table, the rows whose _superseded_on is not the received date of the next
+    version of their key, recomputed over the whole table."""
+    with warehouse.connect(home, read_only=True) as con:
+        return {s.table: con.execute(f"""
+                    SELECT count(*) FROM (SELECT _superseded_on, lead(received_date) OVER (
+                        PARTITION BY _key ORDER BY received_date, _seq) AS next_received FROM {s.table})
+                    WHERE _superseded_on IS DISTINCT FROM next_received""").fetchall()[0][0]
+                for s in config.sources()}
+
+
+def test_every_version_is_superseded_by_the_next_one_received(ingested_home):
+    assert query(ingested_home, "SELECT sum(superseded) AS n FROM ingest_files")["n"][0] > 0
+    assert set(versions_out_of_order(ingested_home).values()) == {0}
+
+
 def test_old_registration_numbers_are_mapped(ingested_home):
     # the departments whose systems still send old numbers (the generator's OLD_SYSTEMS)
     tables = [config.sources()[name].table for name in sorted(uploads.OLD_SYSTEMS)]
@@ -300,6 +316,34 @@ def test_corrected_reupload_supersedes_and_keeps_history(home, tmp_path):
     ing.ingest(older, home=home)
     current = query(home, f"SELECT tax_paid FROM rec_tax WHERE subject_id = '{FIRM}' AND _superseded_on IS NULL")
     assert list(current["tax_paid"]) == [120.0]
+
+
+def test_versions_are_found_across_the_periods_of_a_file(home, tmp_path):
+    """Stored versions are looked up in the row groups of the file's periods only: a file that
+    spans periods still finds each key's versions, whichever period it has."""
+    def loan(loan_id, period, balance, received):
+        return dict(subject_id=FIRM, subject_type="enterprise", loan_id=loan_id, period=period, product="loan",
+                    credit_limit="1000", balance=balance, days_past_due="0", received_date=received)
+
+    def write(name, rows):
+        path = tmp_path / "finance" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame(rows).to_csv(path, index=False)
+        return path
+
+    ing.ingest(write("finance_1.csv", [loan("L1", "2024-01", "10", "2024-02-05"), loan("L2", "2024-03", "20", "2024-04-05"),
+                                       loan("L1", "2024-02", "11", "2024-03-05")]), home=home)
+    s = ing.ingest(write("finance_2.csv", [
+        loan("L1", "2024-01", "15", "2024-06-05"),  # a correction of the earliest period
+        loan("L2", "2024-03", "20", "2024-06-05"),  # re-sent as it was
+        loan("L3", "2024-04", "30", "2024-06-05"), loan("L3", "2024-04", "31", "2024-06-06"),  # two versions in one file
+        loan("L4", "2024-05", "40", "2024-06-05")]), home=home)
+    assert (s.accepted, s.duplicates, s.superseded) == (4, 1, 1)
+    current = query(home, "SELECT loan_id, period, balance FROM rec_finance WHERE _superseded_on IS NULL ORDER BY ALL")
+    assert [tuple(r) for r in current.itertuples(index=False)] == [
+        ("L1", pd.Timestamp(2024, 1, 1), 15.0), ("L1", pd.Timestamp(2024, 2, 1), 11.0), ("L2", pd.Timestamp(2024, 3, 1), 20.0),
+        ("L3", pd.Timestamp(2024, 4, 1), 31.0), ("L4", pd.Timestamp(2024, 5, 1), 40.0)]
+    assert versions_out_of_order(home)["rec_finance"] == 0
 
 
 def test_exact_duplicates_inside_a_file(home, tmp_path):
