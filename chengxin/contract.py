@@ -20,7 +20,7 @@ import pandera.pandas as pa
 import pyarrow as pa_arrow
 import pyarrow.compute as pc
 
-from chengxin import identifiers
+from chengxin import identifiers, warehouse
 from chengxin.config import IngestSettings, Source
 from chengxin.workspace import UserError
 
@@ -126,8 +126,9 @@ class Problems:
 @dataclass
 class Checked:
     """A file's rows, checked: `rows` has one row per file row, `_pos` (its position), the
-    declared columns typed, received_date, subject_type, subject_county, id_status, and
-    `_problems` (NULL when the row passed)."""
+    declared columns typed, received_date, subject_type, subject_county, id_status,
+    `_problems` (NULL when the row passed), and the record's identity as the warehouse stores
+    it: `_key` (natural key) and `_hash` (content)."""
 
     rows: pa_arrow.Table
     problems: Problems
@@ -304,13 +305,15 @@ class _Statement:
         texts = ", ".join(f'{_text(n, present)} AS "{n}{TEXT}"' for n in [*source.column_names, RECEIVED])
         values = ", ".join(f'{e} AS "{n}"' for n, e in self.parsed.items())
         bad = " OR ".join(c for cs in self.flags.values() for c in cs) or "false"
+        stype = "" if "subject_type" in source.column_names else f"{self.stype} AS subject_type, "
         return f"""
+            SELECT *, {warehouse.key_sql(source.key)} AS _key, {warehouse.key_sql(source.column_names)} AS _hash FROM (
             WITH v AS (SELECT _pos, {texts}, {values} FROM _incoming)
-            SELECT v._pos, {out}, v.{RECEIVED} AS received_date, {self.stype} AS subject_type,
+            SELECT v._pos, {out}, v.{RECEIVED} AS received_date, {stype}
                    substr(coalesce({sid}, ''), CASE WHEN {self.stype} = 'enterprise' THEN 3 ELSE 1 END, 6) AS subject_county,
                    {id_status} AS id_status,
                    CASE WHEN {bad} THEN list_filter([{', '.join(self.problems)}], lambda p: p IS NOT NULL) END AS _problems
-            FROM v {' '.join(self.joins)}"""
+            FROM v {' '.join(self.joins)})"""
 
 
 def _judge(con, source: Source, text: pa_arrow.Table) -> pa_arrow.Table:

@@ -210,51 +210,40 @@ def _in_period(period: list[tuple], alias: str = "") -> str:
 
 def _load_records(con, source: Source, checked: str, row_numbers: list[int] | None, file_id: int,
                   result: FileResult) -> None:
-    cols = source.column_names
-    extra = [c for c in ("subject_type",) if c not in cols]
-    select_cols = ", ".join(f'"{c}"' for c in cols + extra)
-    row_number = f"_pos + {FIRST_ROW}" if row_numbers is None else "list_extract(?::INTEGER[], _pos + 1)"
-    numbers = [] if row_numbers is None else [list(map(int, row_numbers))]
-    params = [file_id, *numbers, file_id, *numbers]
+    cols = [*source.column_names, *(c for c in ("subject_type",) if c not in source.column_names)]
+    row_number = f"_pos + {FIRST_ROW}" if row_numbers is None else "list_extract($numbers::INTEGER[], _pos + 1)"
+    params = {"file_id": file_id} | ({} if row_numbers is None else {"numbers": list(map(int, row_numbers))})
     period = _key_period(con, source, checked)
-    # One statement stages and classifies the file. The stored versions of its keys are found by
-    # probing the stored table with the file's keys (a hash table of one file, not of the whole
+    # Each valid row's fate, from its identity alone: a repeat inside the file, a version already
+    # stored, or new (a new version of a stored key supersedes it). The stored versions are found
+    # by probing the stored table with the file's keys (a hash table of one file, not of the whole
     # table), in the row groups of the file's periods only.
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE classified AS
-        WITH staged AS MATERIALIZED (
-            SELECT {select_cols}, received_date, subject_county, id_status,
-                   {warehouse.key_sql(source.key)} AS _key, {warehouse.key_sql(cols)} AS _hash,
-                   CAST(? AS INTEGER) AS _file_id, CAST({row_number} AS INTEGER) AS _row_number,
-                   CAST(? AS BIGINT) * 4294967296 + {row_number} AS _seq
-            FROM {checked} WHERE _problems IS NULL),
-             firsts AS (SELECT _key, _hash, min(_row_number) AS _first FROM staged GROUP BY _key, _hash),
+        CREATE OR REPLACE TEMP TABLE fate AS
+        WITH v AS (SELECT _pos, {row_number} AS _row_number, _key, _hash FROM {checked} WHERE _problems IS NULL),
+             firsts AS (SELECT _key, _hash, min(_row_number) AS _first FROM v GROUP BY _key, _hash),
              stored AS (SELECT DISTINCT _key, _hash FROM {source.table}
-                        WHERE {_in_period(period)} AND _key IN (SELECT _key FROM staged)),
+                        WHERE {_in_period(period)} AND _key IN (SELECT _key FROM v)),
              stored_keys AS (SELECT DISTINCT _key FROM stored)
-        SELECT s.*,
-               s._row_number > f._first AS _dup_in_file,
-               d._hash IS NOT NULL AS _dup_stored,
+        SELECT v._pos, v._key, v._row_number > f._first OR d._hash IS NOT NULL AS _duplicate,
                k._key IS NOT NULL AS _key_stored
-        FROM staged s
-        JOIN firsts f ON f._key = s._key AND f._hash = s._hash
-        LEFT JOIN stored d ON d._key = s._key AND d._hash = s._hash
-        LEFT JOIN stored_keys k ON k._key = s._key""", params)
+        FROM v JOIN firsts f ON f._key = v._key AND f._hash = v._hash
+        LEFT JOIN stored d ON d._key = v._key AND d._hash = v._hash
+        LEFT JOIN stored_keys k ON k._key = v._key""", {k: v for k, v in params.items() if k == "numbers"})
     n_total, n_dup, n_super, multi = con.execute("""
-        SELECT count(*), count(*) FILTER (WHERE _dup_in_file OR _dup_stored),
-               count(*) FILTER (WHERE NOT (_dup_in_file OR _dup_stored) AND _key_stored),
-               (SELECT count(*) FROM (SELECT _key FROM classified WHERE NOT (_dup_in_file OR _dup_stored)
-                                      GROUP BY _key HAVING count(*) > 1))
-        FROM classified""").fetchall()[0]
-    all_cols = select_cols + ", received_date, subject_county, id_status, _key, _hash, _file_id, _row_number, _seq"
-    con.execute(f"""INSERT INTO {source.table} ({all_cols}, _superseded_on)
-                    SELECT {all_cols}, NULL FROM classified WHERE NOT (_dup_in_file OR _dup_stored)""")
+        SELECT count(*), count(*) FILTER (WHERE _duplicate), count(*) FILTER (WHERE NOT _duplicate AND _key_stored),
+               (SELECT count(*) FROM (SELECT _key FROM fate WHERE NOT _duplicate GROUP BY _key HAVING count(*) > 1))
+        FROM fate""").fetchall()[0]
+    stored_cols = [*cols, "received_date", "subject_county", "id_status", "_key", "_hash"]
+    con.execute(f"""
+        INSERT INTO {source.table} ({', '.join(f'"{c}"' for c in stored_cols)}, _file_id, _row_number, _seq, _superseded_on)
+        SELECT {', '.join(f'c."{c}"' for c in stored_cols)}, CAST($file_id AS INTEGER), CAST({row_number} AS INTEGER),
+               CAST($file_id AS BIGINT) * 4294967296 + {row_number}, NULL
+        FROM {checked} c SEMI JOIN (SELECT _pos FROM fate WHERE NOT _duplicate) n ON n._pos = c._pos""", params)
     if n_super or multi:
         # the keys that now have more than one version: each version is superseded by the next one received
-        con.execute("""
-            CREATE OR REPLACE TEMP TABLE versioned AS
-            SELECT _key FROM classified WHERE NOT (_dup_in_file OR _dup_stored)
-            GROUP BY _key HAVING count(*) > 1 OR bool_or(_key_stored)""")
+        con.execute("""CREATE OR REPLACE TEMP TABLE versioned AS SELECT _key FROM fate WHERE NOT _duplicate
+                       GROUP BY _key HAVING count(*) > 1 OR bool_or(_key_stored)""")
         con.execute(f"""
             UPDATE {source.table} AS r SET _superseded_on = v.next_received
             FROM (SELECT _seq, lead(received_date) OVER (PARTITION BY _key ORDER BY received_date, _seq) AS next_received
@@ -264,7 +253,7 @@ def _load_records(con, source: Source, checked: str, row_numbers: list[int] | No
     result.duplicates = int(n_dup)
     result.accepted = int(n_total - n_dup)
     result.superseded = int(n_super)
-    con.execute("DROP TABLE classified")
+    con.execute("DROP TABLE fate")
 
 
 # --- a path: file or folder ----------------------------------------------------------------
