@@ -109,6 +109,7 @@ def main() -> None:
             for name, rs in results.items()]
     best = min(r["seconds"] for r in results["earlier"]) / min(r["seconds"] for r in results["this tree"])
     typical = median(results["earlier"]) / median(results["this tree"])
+    this = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip()
     body = f"""## Ingest, this tree against an earlier revision (`benchmarks/ingest_ab.py`)
 
 Command: `.venv/bin/python benchmarks/ingest_ab.py {shlex.join(sys.argv[1:])}`: {len(files)} files,
@@ -119,7 +120,7 @@ Machine: {machine()}.
 |---|---|---|---|---|
 {chr(10).join(rows)}
 
-Median against median, this tree runs at {typical:.2f}x the speed of {args.against} (best against best
+This tree: {this}. Median against median, it runs at {typical:.2f}x the speed of {args.against} (best against best
 {best:.2f}x). Both load the same rows:
 {'identical counts' if counts['earlier'] == counts['this tree'] else f'counts differ: {counts}'} ({counts['this tree']}).
 """
