@@ -334,10 +334,9 @@ def _judge(con, source: Source, text: pa_arrow.Table) -> pa_arrow.Table:
         for kind, codes in groups:
             con.register("_codes", pa_arrow.table({"code": codes}))
             try:
-                # a join, not NOT IN: DuckDB then hashes the smaller side, mostly the file's codes
-                new = con.sql("SELECT c.code FROM (SELECT DISTINCT code FROM _codes WHERE code IS NOT NULL) c "
-                              "LEFT JOIN (SELECT code FROM _valid_codes WHERE kind = $kind) k ON k.code = c.code "
-                              "WHERE k.code IS NULL", params={"kind": kind}).to_arrow_table()["code"].to_pylist()
+                new = con.sql("SELECT DISTINCT code FROM _codes WHERE code IS NOT NULL "
+                              "AND code NOT IN (SELECT code FROM _valid_codes WHERE kind = $kind)",
+                              params={"kind": kind}).to_arrow_table()["code"].to_pylist()
             finally:
                 con.unregister("_codes")
             valid = []
