@@ -212,7 +212,7 @@ def _load_records(con, source: Source, checked: str, row_numbers: list[int] | No
                   result: FileResult) -> None:
     cols = [*source.column_names, *(c for c in ("subject_type",) if c not in source.column_names)]
     row_number = f"_pos + {FIRST_ROW}" if row_numbers is None else "list_extract($numbers::INTEGER[], _pos + 1)"
-    params = {"file_id": file_id} | ({} if row_numbers is None else {"numbers": list(map(int, row_numbers))})
+    numbers = {} if row_numbers is None else {"numbers": list(map(int, row_numbers))}
     period = _key_period(con, source, checked)
     # Each valid row's fate, from its identity alone: a repeat inside the file, a version already
     # stored, or new (a new version of a stored key supersedes it). The stored versions are found
@@ -229,27 +229,27 @@ def _load_records(con, source: Source, checked: str, row_numbers: list[int] | No
                k._key IS NOT NULL AS _key_stored
         FROM v JOIN firsts f ON f._key = v._key AND f._hash = v._hash
         LEFT JOIN stored d ON d._key = v._key AND d._hash = v._hash
-        LEFT JOIN stored_keys k ON k._key = v._key""", {k: v for k, v in params.items() if k == "numbers"})
-    n_total, n_dup, n_super, multi = con.execute("""
-        SELECT count(*), count(*) FILTER (WHERE _duplicate), count(*) FILTER (WHERE NOT _duplicate AND _key_stored),
-               (SELECT count(*) FROM (SELECT _key FROM fate WHERE NOT _duplicate GROUP BY _key HAVING count(*) > 1))
+        LEFT JOIN stored_keys k ON k._key = v._key""", numbers)
+    n_total, n_dup, n_super = con.execute("""
+        SELECT count(*), count(*) FILTER (WHERE _duplicate), count(*) FILTER (WHERE NOT _duplicate AND _key_stored)
         FROM fate""").fetchall()[0]
     stored_cols = [*cols, "received_date", "subject_county", "id_status", "_key", "_hash"]
     con.execute(f"""
         INSERT INTO {source.table} ({', '.join(f'"{c}"' for c in stored_cols)}, _file_id, _row_number, _seq, _superseded_on)
         SELECT {', '.join(f'c."{c}"' for c in stored_cols)}, CAST($file_id AS INTEGER), CAST({row_number} AS INTEGER),
                CAST($file_id AS BIGINT) * 4294967296 + {row_number}, NULL
-        FROM {checked} c SEMI JOIN (SELECT _pos FROM fate WHERE NOT _duplicate) n ON n._pos = c._pos""", params)
-    if n_super or multi:
-        # the keys that now have more than one version: each version is superseded by the next one received
-        con.execute("""CREATE OR REPLACE TEMP TABLE versioned AS SELECT _key FROM fate WHERE NOT _duplicate
-                       GROUP BY _key HAVING count(*) > 1 OR bool_or(_key_stored)""")
+        FROM {checked} c SEMI JOIN (SELECT _pos FROM fate WHERE NOT _duplicate) n ON n._pos = c._pos""",
+        {"file_id": file_id} | numbers)
+    # the keys that now have more than one version: each version is superseded by the next one received
+    con.execute("""CREATE OR REPLACE TEMP TABLE versioned AS SELECT _key FROM fate WHERE NOT _duplicate
+                   GROUP BY _key HAVING count(*) > 1 OR bool_or(_key_stored)""")
+    if con.execute("SELECT count(*) FROM versioned").fetchall()[0][0]:
         con.execute(f"""
             UPDATE {source.table} AS r SET _superseded_on = v.next_received
             FROM (SELECT _seq, lead(received_date) OVER (PARTITION BY _key ORDER BY received_date, _seq) AS next_received
                   FROM {source.table} WHERE {_in_period(period)} AND _key IN (SELECT _key FROM versioned)) v
             WHERE {_in_period(period, "r.")} AND r._seq = v._seq AND r._superseded_on IS DISTINCT FROM v.next_received""")
-        con.execute("DROP TABLE versioned")
+    con.execute("DROP TABLE versioned")
     result.duplicates = int(n_dup)
     result.accepted = int(n_total - n_dup)
     result.superseded = int(n_super)
