@@ -151,12 +151,13 @@ def text_table(raw: pa_arrow.Table, source: Source) -> pa_arrow.Table:
     for header, name in zip(raw.column_names, targets):
         if name in wanted:
             col = raw[header]
-            if not pc.all(pc.fill_null(pc.string_is_ascii(col), True)).as_py():
+            ascii = pc.all(pc.fill_null(pc.string_is_ascii(col), True)).as_py()
+            if not ascii:
                 col = pc.utf8_trim_whitespace(pc.utf8_normalize(col, "NFKC"))
             else:
                 col = pc.ascii_trim_whitespace(col)
             if name != RECEIVED and source.column(name).type == "code":
-                col = pc.utf8_upper(col)
+                col = pc.ascii_upper(col) if ascii else pc.utf8_upper(col)
             cols[name] = pc.if_else(pc.equal(col, ""), pa_arrow.scalar(None, pa_arrow.string()), col)
     cols["_pos"] = pa_arrow.array(np.arange(raw.num_rows, dtype=np.int64))
     return pa_arrow.table(cols)
@@ -318,8 +319,9 @@ class _Statement:
 
 def _judge(con, source: Source, text: pa_arrow.Table) -> pa_arrow.Table:
     """The verdicts other than valid on the distinct codes of a file. python-stdnum judges each
-    code once per run: the codes it found valid are kept in `_valid_codes` (load_reference), and
-    only codes not among them are judged."""
+    code once per run: the codes it found valid are kept in `_valid_<kind>` (load_reference), and
+    only codes not among them are judged. An anti join, so DuckDB builds its hash table on the
+    smaller side: a small file's few codes are not checked by hashing every code judged so far."""
     found = {"kind": [], "code": [], "status": [], "reason": []}
     for col in source.columns:
         if col.type != "code" or col.name not in text.column_names:
@@ -334,9 +336,8 @@ def _judge(con, source: Source, text: pa_arrow.Table) -> pa_arrow.Table:
         for kind, codes in groups:
             con.register("_codes", pa_arrow.table({"code": codes}))
             try:
-                new = con.sql("SELECT DISTINCT code FROM _codes WHERE code IS NOT NULL "
-                              "AND code NOT IN (SELECT code FROM _valid_codes WHERE kind = $kind)",
-                              params={"kind": kind}).to_arrow_table()["code"].to_pylist()
+                new = con.sql(f"SELECT DISTINCT code FROM _codes c ANTI JOIN {_valid_table(kind)} USING (code) "
+                              "WHERE code IS NOT NULL").to_arrow_table()["code"].to_pylist()
             finally:
                 con.unregister("_codes")
             valid = []
@@ -350,7 +351,7 @@ def _judge(con, source: Source, text: pa_arrow.Table) -> pa_arrow.Table:
                     found["reason"].append(reason)
             if valid:
                 con.register("_valid", pa_arrow.table({"code": pa_arrow.array(valid, pa_arrow.string())}))
-                con.execute("INSERT INTO _valid_codes SELECT $kind, code FROM _valid", {"kind": kind})
+                con.execute(f"INSERT INTO {_valid_table(kind)} SELECT code FROM _valid")
                 con.unregister("_valid")
     return pa_arrow.table({k: pa_arrow.array(v, pa_arrow.string()) for k, v in found.items()})
 
@@ -363,7 +364,13 @@ def load_reference(con, settings: IngestSettings) -> None:
                    FROM rec_regno_mapping WHERE _superseded_on IS NULL GROUP BY old_regno""")
     con.execute("CREATE OR REPLACE TEMP TABLE _allowlist AS SELECT code FROM uscc_allowlist "
                 "UNION SELECT unnest(?::VARCHAR[])", [list(settings.uscc_allowlist)])
-    con.execute("CREATE TEMP TABLE IF NOT EXISTS _valid_codes (kind VARCHAR NOT NULL, code VARCHAR NOT NULL)")
+    for kind in identifiers.CHECKERS:
+        con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_valid_table(kind)} (code VARCHAR NOT NULL)")
+
+
+def _valid_table(kind: str) -> str:
+    """The temporary table of the codes of a subject type found valid so far."""
+    return f"_valid_{kind}"
 
 
 def check_rows(con, source: Source, text: pa_arrow.Table, settings: IngestSettings, *, today: pd.Timestamp) -> Checked:
