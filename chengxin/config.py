@@ -164,6 +164,7 @@ class SparkSettings(Strict):
 class IngestSettings(Strict):
     uscc_allowlist: tuple[str, ...] = ()
     encoding_sniff_bytes: int = Field(65_536, gt=0)
+    read_ahead: int = Field(2, ge=1, le=8)
     date_formats: tuple[str, ...]
     month_formats: tuple[str, ...]
     earliest_date: str

@@ -319,7 +319,7 @@ class _Statement:
 
 def _judge(con, source: Source, text: pa_arrow.Table) -> pa_arrow.Table:
     """The verdicts other than valid on the distinct codes of a file. python-stdnum judges each
-    code once per run: the codes it found valid are kept in `_valid_<kind>` (load_reference), and
+    code once per run: the codes it found valid are kept in `judged_codes` (load_reference), and
     only codes not among them are judged. An anti join, so DuckDB builds its hash table on the
     smaller side: a small file's few codes are not checked by hashing every code judged so far."""
     found = {"kind": [], "code": [], "status": [], "reason": []}
@@ -359,18 +359,25 @@ def _judge(con, source: Source, text: pa_arrow.Table) -> pa_arrow.Table:
 def load_reference(con, settings: IngestSettings) -> None:
     """The reference data checks read, as temporary tables on `con`: old registration numbers
     with their codes, and the allow-list (settings and the warehouse's). Load it again after
-    either changes. Also the codes found valid so far (kept for as long as `con` lives)."""
+    either changes. Also the codes found valid so far (kept for as long as the database
+    instance of `con` lives)."""
     con.execute("""CREATE OR REPLACE TEMP TABLE _regno AS SELECT old_regno, any_value(subject_id) AS subject_id
                    FROM rec_regno_mapping WHERE _superseded_on IS NULL GROUP BY old_regno""")
     con.execute("CREATE OR REPLACE TEMP TABLE _allowlist AS SELECT code FROM uscc_allowlist "
                 "UNION SELECT unnest(?::VARCHAR[])", [list(settings.uscc_allowlist)])
+    # in memory, and shared by the cursors of `con`, so that files checked side by side share them
+    con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {JUDGED}")
     for kind in identifiers.CHECKERS:
-        con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_valid_table(kind)} (code VARCHAR NOT NULL)")
+        con.execute(f"CREATE TABLE IF NOT EXISTS {_valid_table(kind)} (code VARCHAR NOT NULL)")
+
+
+JUDGED = "judged_codes"  # the in-memory database of the codes found valid so far
 
 
 def _valid_table(kind: str) -> str:
-    """The temporary table of the codes of a subject type found valid so far."""
-    return f"_valid_{kind}"
+    """The table of the codes of a subject type found valid so far (a code may appear twice when
+    two files judged it at the same time)."""
+    return f"{JUDGED}.valid_{kind}"
 
 
 def check_rows(con, source: Source, text: pa_arrow.Table, settings: IngestSettings, *, today: pd.Timestamp) -> Checked:

@@ -10,12 +10,14 @@ For every file, ``accepted + rejected + duplicates == rows``.
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import hashlib
 import itertools
 import json
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -284,38 +286,78 @@ def prepare(path: Path, forced_source: str | None, settings: config.IngestSettin
     return Prepared(path, source, raw, sha, contract.check_rows(checker, source, text, settings, today=today))
 
 
+class _Checkers:
+    """One checking cursor per reading thread (DuckDB temporary tables belong to a cursor), each
+    with the reference data of the current phase, loaded again after `refresh`."""
+
+    def __init__(self, con, settings: config.IngestSettings):
+        self.con, self.settings = con, settings
+        self.generation = 0
+        self.local = threading.local()
+        self.loading = threading.Lock()
+        self.cursors = []
+
+    def refresh(self) -> None:
+        """Reference data changed (call only when no file is being checked)."""
+        self.generation += 1
+
+    def cursor(self):
+        mine = getattr(self.local, "cursor", None)
+        if mine is None:
+            mine = self.local.cursor = self.con.cursor()
+            self.cursors.append(mine)
+            self.local.generation = -1
+        if self.local.generation != self.generation:
+            with self.loading:  # one at a time: cursors creating the same table would conflict
+                contract.load_reference(mine, self.settings)
+            self.local.generation = self.generation
+        return mine
+
+    def close(self) -> None:
+        for c in self.cursors:
+            c.close()
+
+
 def ingest(path: Path, *, source: str | None = None, home: Path | None = None,
            today: dt.date | None = None, progress: Callable[[str, int, int], None] | None = None) -> IngestSummary:
-    """Ingest a file or a folder. Reading and checking the next file (a second thread, on its own
-    cursor) overlaps with committing the current one; reference data (mappings) is committed
-    before the files that need it are checked."""
+    """Ingest a file or a folder. Reading and checking the next files (`read_ahead` threads, each
+    on its own cursor) overlaps with committing the current one, in file order; reference data
+    (mappings) is committed before the files that need it are checked."""
     settings = config.settings(home).ingest
     files = sorted(discover(Path(path)), key=_sort_key)
     summary = IngestSummary()
     started = time.perf_counter()
     day = pd.Timestamp(today or dt.date.today())
     done = 0
-    with warehouse.connect(home) as con, con.cursor() as checker, ThreadPoolExecutor(max_workers=1) as pool:
-        for _, phase in itertools.groupby(files, key=lambda f: _sort_key(f)[0]):
-            phase = list(phase)
-            contract.load_reference(checker, settings)
-            pending = pool.submit(prepare, phase[0], source, settings, checker, day)
-            for k, f in enumerate(phase):
-                current = pending
-                if k + 1 < len(phase):
-                    pending = pool.submit(prepare, phase[k + 1], source, settings, checker, day)
-                try:
-                    p = current.result()
-                    result = commit(con, str(p.path), p.sha, p.source, p.raw.table, p.checked, p.raw.encoding)
-                except UserError as exc:
-                    if len(files) == 1:
-                        raise
-                    summary.unreadable.append({"path": str(f), "reason": str(exc)})
-                    continue
-                finally:
-                    done += 1
-                    if progress:
-                        progress(f.name, done, len(files))
-                summary.add(result)
+    with warehouse.connect(home) as con, ThreadPoolExecutor(max_workers=settings.read_ahead) as pool:
+        checkers = _Checkers(con, settings)
+        pending = collections.deque()
+        try:
+            for _, phase in itertools.groupby(files, key=lambda f: _sort_key(f)[0]):
+                checkers.refresh()
+                queue = collections.deque(phase)
+                while queue or pending:
+                    while queue and len(pending) < settings.read_ahead:
+                        f = queue.popleft()
+                        pending.append((f, pool.submit(lambda f=f: prepare(f, source, settings, checkers.cursor(), day))))
+                    f, current = pending.popleft()
+                    try:
+                        p = current.result()
+                        result = commit(con, str(p.path), p.sha, p.source, p.raw.table, p.checked, p.raw.encoding)
+                    except UserError as exc:
+                        if len(files) == 1:
+                            raise
+                        summary.unreadable.append({"path": str(f), "reason": str(exc)})
+                        continue
+                    finally:
+                        done += 1
+                        if progress:
+                            progress(f.name, done, len(files))
+                    summary.add(result)
+        finally:
+            for _, future in pending:
+                future.cancel()
+            pool.shutdown(wait=True)
+            checkers.close()
     summary.seconds = round(time.perf_counter() - started, 3)
     return summary
