@@ -209,19 +209,29 @@ def test_excel_and_parquet(home, tmp_path):
     ws.write_datetime(1, 4, dt.datetime(2024, 3, 5), wb.add_format({"num_format": "yyyy-mm-dd"}))
     ws.write_number(1, 5, 12000)
     ws.write_string(1, 6, "2024-04-01")
+    # a date with a time of day keeps its date, in a cell or as text
+    ws.write_row(2, 0, [PERSON, "individual", "(2024)陕03执2号", "enforcement_opened"])
+    ws.write_datetime(2, 4, dt.datetime(2024, 3, 6, 8, 30), wb.add_format({"num_format": "yyyy-mm-dd hh:mm"}))
+    ws.write_string(2, 6, "2024-04-01 17:05:09")
     wb.close()
     s = ing.ingest(path, home=home)
-    assert (s.accepted, s.rejected) == (1, 0)
-    row = query(home, "SELECT * FROM rec_courts").iloc[0]
+    assert (s.accepted, s.rejected) == (2, 0)
+    rows = query(home, "SELECT * FROM rec_courts ORDER BY case_no")
+    row = rows.iloc[0]
     assert row["event_date"] == pd.Timestamp(2024, 3, 5) and row["amount"] == 12000 and row["subject_type"] == "individual"
+    assert rows["event_date"].iloc[1] == pd.Timestamp(2024, 3, 6)
+    assert set(rows["received_date"]) == {pd.Timestamp(2024, 4, 1)}
 
     pq_path = tmp_path / "quality" / "quality_1.parquet"
     pq_path.parent.mkdir()
-    pq.write_table(pa.table({"subject_id": [FIRM], "sample_no": ["CJ1"], "product": ["钛材"],
-                             "event_date": [dt.date(2024, 2, 1)], "result": ["fail"]}), pq_path)
+    pq.write_table(pa.table({"subject_id": [FIRM, FIRM], "sample_no": ["CJ1", "CJ2"], "product": ["钛材", "钛材"],
+                             "event_date": [dt.datetime(2024, 2, 1), dt.datetime(2024, 2, 2, 8, 30)],
+                             "result": ["fail", "pass"]}), pq_path)
     s = ing.ingest(pq_path, home=home)
-    assert s.accepted == 1
-    assert query(home, "SELECT result FROM rec_quality")["result"][0] == "fail"
+    assert s.accepted == 2
+    rows = query(home, "SELECT * FROM rec_quality ORDER BY sample_no")
+    assert list(rows["result"]) == ["fail", "pass"]
+    assert list(rows["event_date"]) == [pd.Timestamp(2024, 2, 1), pd.Timestamp(2024, 2, 2)]
 
 
 # --- bad rows: quarantine with reasons, the rest still loads -----------------------------------
