@@ -154,7 +154,6 @@ _MEMORY = r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$"
 class WarehouseSettings(Strict):
     memory_limit_write: str = Field("2GB", pattern=_MEMORY)
     memory_limit_read: str = Field("5GB", pattern=_MEMORY)
-    checkpoint_threshold: str = Field("64MB", pattern=_MEMORY)
 
 
 class SparkSettings(Strict):

@@ -104,7 +104,6 @@ def connect(home: Path | None = None, read_only: bool = False):
     try:
         con = duckdb.connect(str(path), read_only=read_only,
                              config={"memory_limit": settings.memory_limit_read if read_only else settings.memory_limit_write,
-                                     "checkpoint_threshold": settings.checkpoint_threshold,
                                      "temp_directory": str(spill),
                                      "preserve_insertion_order": False})
     except duckdb.IOException as exc:
