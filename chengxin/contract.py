@@ -151,13 +151,13 @@ def text_table(raw: pa_arrow.Table, source: Source) -> pa_arrow.Table:
     for header, name in zip(raw.column_names, targets):
         if name in wanted:
             col = raw[header]
-            ascii = pc.all(pc.fill_null(pc.string_is_ascii(col), True)).as_py()
-            if not ascii:
+            plain = pc.all(pc.fill_null(pc.string_is_ascii(col), True)).as_py()  # ASCII only
+            if not plain:
                 col = pc.utf8_trim_whitespace(pc.utf8_normalize(col, "NFKC"))
             else:
                 col = pc.ascii_trim_whitespace(col)
             if name != RECEIVED and source.column(name).type == "code":
-                col = pc.ascii_upper(col) if ascii else pc.utf8_upper(col)
+                col = pc.ascii_upper(col) if plain else pc.utf8_upper(col)
             cols[name] = pc.if_else(pc.equal(col, ""), pa_arrow.scalar(None, pa_arrow.string()), col)
     cols["_pos"] = pa_arrow.array(np.arange(raw.num_rows, dtype=np.int64))
     return pa_arrow.table(cols)
