@@ -90,6 +90,16 @@ def check_hash_function(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(stored)
 
 
+def duckdb_config(home: Path | None = None, read_only: bool = False) -> dict:
+    """DuckDB's settings for the warehouse: the memory budget of a reader or a writer, spilling to
+    the workspace, and rows stored in any order (records carry their own: `_seq`)."""
+    settings = config.settings(home).warehouse
+    spill = workspace.home(home) / "tmp"
+    spill.mkdir(parents=True, exist_ok=True)
+    return {"memory_limit": settings.memory_limit_read if read_only else settings.memory_limit_write,
+            "temp_directory": str(spill), "preserve_insertion_order": False}
+
+
 @contextmanager
 def connect(home: Path | None = None, read_only: bool = False):
     """Open the warehouse (creating it and its tables when writing)."""
@@ -98,14 +108,8 @@ def connect(home: Path | None = None, read_only: bool = False):
         raise workspace.UserError(f"no warehouse at {path}: run `chengxin ingest PATH` first")
     if not read_only:
         workspace.ensure(home)
-    settings = config.settings(home).warehouse
-    spill = workspace.home(home) / "tmp"
-    spill.mkdir(parents=True, exist_ok=True)
     try:
-        con = duckdb.connect(str(path), read_only=read_only,
-                             config={"memory_limit": settings.memory_limit_read if read_only else settings.memory_limit_write,
-                                     "temp_directory": str(spill),
-                                     "preserve_insertion_order": False})
+        con = duckdb.connect(str(path), read_only=read_only, config=duckdb_config(home, read_only))
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise WarehouseBusy(f"the warehouse {path} is being written by another process; wait for it to finish") from None
