@@ -144,7 +144,7 @@ Machine: {machine()}.{"" if gen else f" The city: {summary['subjects']['enterpri
 Targets: ingest >= 1,000,000 records/s and <= 4 GB peak memory.
 Ingest {'meets' if rate >= 1e6 else 'misses'} the speed target ({rate / 1e6:.2f}x) and {'meets' if ing['peak_rss_mib'] <= 4096 else 'misses'} the memory target.
 Reading the files alone, with the same readers and nothing else, runs at {floor['rate'] / 1e6:.2f} million rows/s.
-Reading them and storing every row as read in DuckDB, set up as the warehouse is, with nothing checked, runs at {stored['rate']:,.0f} rows/s ({stored['rate'] / 1e6:.2f}x the target): that is the ceiling for any ingest that keeps these files in the DuckDB warehouse on this machine. Ingest runs at {rate / stored['rate']:.2f}x that ceiling.
+Reading them and storing every row as read in DuckDB, set up as the warehouse is, with nothing checked, runs at {stored['rate']:,.0f} rows/s ({stored['rate'] / 1e6:.2f}x the target): that is the ceiling for any ingest that reads these files with these readers and keeps them in the DuckDB warehouse, on this machine. Ingest runs at {rate / stored['rate']:.2f}x that ceiling.
 At the target pace the city would have {result['rows'] / 1e6:.1f} s, {cores * result['rows'] / 1e6:.1f} CPU seconds on {cores} cores; reading and storing alone used {stored['cpu_seconds']:,} CPU seconds.
 City realism: yearly outcome rate {summary['yearly_outcome_rate']}, true-PD AUC {summary['true_pd_auc_12m']['all']}.
 """
