@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -336,8 +337,8 @@ def _judge(con, source: Source, text: pa_arrow.Table) -> pa_arrow.Table:
         for kind, codes in groups:
             con.register("_codes", pa_arrow.table({"code": codes}))
             try:
-                new = con.sql(f"SELECT DISTINCT code FROM _codes c ANTI JOIN {_valid_table(kind)} USING (code) "
-                              "WHERE code IS NOT NULL").to_arrow_table()["code"].to_pylist()
+                new = _arrow_result(con, f"SELECT DISTINCT code FROM _codes c ANTI JOIN {_valid_table(kind)} USING (code) "
+                                    "WHERE code IS NOT NULL", len(codes))["code"].to_pylist()
             finally:
                 con.unregister("_codes")
             valid = []
@@ -380,6 +381,22 @@ def _valid_table(kind: str) -> str:
     return f"{JUDGED}.valid_{kind}"
 
 
+SMALL_RESULT_ROWS = 100_000
+# DuckDB warns that a DB-API result copies its rows into Arrow once more: `_arrow_result` takes
+# that copy on purpose, for small results only.
+warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning)
+
+
+def _arrow_result(con, sql: str, rows: int) -> pa_arrow.Table:
+    """The result of a query as Arrow. A relation (`con.sql`) is bound once to learn its columns
+    and again to run, which costs the checking statement about 10 ms; a DB-API result is bound
+    once but copies its rows once more. Small results (at most `SMALL_RESULT_ROWS` input rows)
+    take the DB-API result, large ones the relation."""
+    if rows > SMALL_RESULT_ROWS:
+        return con.sql(sql).to_arrow_table()
+    return con.execute(sql).to_arrow_table()
+
+
 def check_rows(con, source: Source, text: pa_arrow.Table, settings: IngestSettings, *, today: pd.Timestamp) -> Checked:
     """Type and validate a file's cells (`text_table`) against the source contract. `con` is a
     warehouse connection (or cursor) with `load_reference` done; it writes temporary tables only,
@@ -389,7 +406,7 @@ def check_rows(con, source: Source, text: pa_arrow.Table, settings: IngestSettin
     con.register("_incoming", text)
     con.register("_verdicts", _judge(con, source, text))
     try:
-        rows = con.sql(_Statement(source, present, settings, today, received_from_file).sql()).to_arrow_table()
+        rows = _arrow_result(con, _Statement(source, present, settings, today, received_from_file).sql(), text.num_rows)
     finally:
         con.unregister("_incoming")
         con.unregister("_verdicts")
