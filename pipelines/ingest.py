@@ -163,13 +163,13 @@ def commit(con: duckdb.DuckDBPyConnection, path: str, sha: str, source: Source, 
                     "rule": ",".join(dict.fromkeys(p[4] for p in probs)), "status": checked.problems.status(i),
                     "raw": json.dumps(original, ensure_ascii=False), "quarantined_at": now,
                 })
-            qdf = pd.DataFrame(q)
-            con.register("q_new", qdf)
+            con.register("q_new", pa.Table.from_pylist(q))
             con.execute("""INSERT INTO quarantine SELECT q.* FROM q_new q
-                           WHERE NOT EXISTS (SELECT 1 FROM quarantine o WHERE o.sha256 = q.sha256 AND o.row_number = q.row_number)""")
+                           ANTI JOIN (SELECT sha256, row_number FROM quarantine WHERE sha256 = $sha) o USING (sha256, row_number)""",
+                        {"sha": sha})
             con.unregister("q_new")
             result.rejected = len(q)
-            result.review = int((qdf["status"] == contract.REVIEW).sum())
+            result.review = sum(entry["status"] == contract.REVIEW for entry in q)
 
         if result.rejected < result.rows:
             con.register("_checked", checked.rows)
@@ -232,8 +232,9 @@ def _load_records(con, source: Source, checked: str, row_numbers: list[int] | No
         FROM v JOIN firsts f ON f._key = v._key AND f._hash = v._hash
         LEFT JOIN stored d ON d._key = v._key AND d._hash = v._hash
         LEFT JOIN stored_keys k ON k._key = v._key""", numbers)
-    n_total, n_dup, n_super = con.execute("""
-        SELECT count(*), count(*) FILTER (WHERE _duplicate), count(*) FILTER (WHERE NOT _duplicate AND _key_stored)
+    n_total, n_dup, n_super, n_keys = con.execute("""
+        SELECT count(*), count(*) FILTER (WHERE _duplicate), count(*) FILTER (WHERE NOT _duplicate AND _key_stored),
+               count(DISTINCT _key) FILTER (WHERE NOT _duplicate)
         FROM fate""").fetchall()[0]
     stored_cols = [*cols, "received_date", "subject_county", "id_status", "_key", "_hash"]
     con.execute(f"""
@@ -242,16 +243,17 @@ def _load_records(con, source: Source, checked: str, row_numbers: list[int] | No
                CAST($file_id AS BIGINT) * 4294967296 + {row_number}, NULL
         FROM {checked} c SEMI JOIN (SELECT _pos FROM fate WHERE NOT _duplicate) n ON n._pos = c._pos""",
         {"file_id": file_id} | numbers)
-    # the keys that now have more than one version: each version is superseded by the next one received
-    con.execute("""CREATE OR REPLACE TEMP TABLE versioned AS SELECT _key FROM fate WHERE NOT _duplicate
-                   GROUP BY _key HAVING count(*) > 1 OR bool_or(_key_stored)""")
-    if con.execute("SELECT count(*) FROM versioned").fetchall()[0][0]:
+    # the keys that now have more than one version (a key stored before, or new twice in the file):
+    # each version is superseded by the next one received
+    if n_super or n_keys < n_total - n_dup:
+        con.execute("""CREATE OR REPLACE TEMP TABLE versioned AS SELECT _key FROM fate WHERE NOT _duplicate
+                       GROUP BY _key HAVING count(*) > 1 OR bool_or(_key_stored)""")
         con.execute(f"""
             UPDATE {source.table} AS r SET _superseded_on = v.next_received
             FROM (SELECT _seq, lead(received_date) OVER (PARTITION BY _key ORDER BY received_date, _seq) AS next_received
                   FROM {source.table} WHERE {_in_period(period)} AND _key IN (SELECT _key FROM versioned)) v
             WHERE {_in_period(period, "r.")} AND r._seq = v._seq AND r._superseded_on IS DISTINCT FROM v.next_received""")
-    con.execute("DROP TABLE versioned")
+        con.execute("DROP TABLE versioned")
     result.duplicates = int(n_dup)
     result.accepted = int(n_total - n_dup)
     result.superseded = int(n_super)
