@@ -1,7 +1,8 @@
 """Ingest speed of this tree against an earlier revision, run alternately on the same files.
 
 This machine's speed drifts by up to a third between runs, so a speed-up is only believed
-when old and new run turn about, several times, on the same files into fresh workspaces.
+when old and new run turn about, several times, on the same files into fresh workspaces; which
+goes first alternates from round to round.
 
     .venv/bin/python benchmarks/ingest_ab.py --against c06be4e          # 4 finance + 3 tax files of the big city
     .venv/bin/python benchmarks/ingest_ab.py --against HEAD~3 --rounds 5 --files 'benchmarks/work/city/courts/*'
@@ -89,8 +90,11 @@ def main() -> None:
             (folder / f.parent.name / f.name).symlink_to(f)
         tree = checkout(args.against, work)
         results = {"earlier": [], "this tree": []}
+        pair = (("earlier", str(tree)), ("this tree", ""))
         for k in range(args.rounds):
-            for name, path in (("earlier", str(tree)), ("this tree", "")):
+            # which goes first alternates, so that a machine slowing down (or speeding up) through
+            # the runs favours neither
+            for name, path in pair if k % 2 == 0 else pair[::-1]:
                 r = run(path, folder)
                 results[name].append(r)
                 print(f"round {k + 1} {name:9s} {r['seconds']:6.1f} s  CPU {r['cpu']:6.1f} s  {r['rows']:,} rows", flush=True)
@@ -113,7 +117,7 @@ def main() -> None:
     body = f"""## Ingest, this tree against an earlier revision (`benchmarks/ingest_ab.py`)
 
 Command: `.venv/bin/python benchmarks/ingest_ab.py {shlex.join(sys.argv[1:])}`: {len(files)} files,
-{results['this tree'][0]['rows']:,} rows ({', '.join(sorted({f.parent.name for f in files}))}), each run into a fresh workspace, the two turn about.
+{results['this tree'][0]['rows']:,} rows ({', '.join(sorted({f.parent.name for f in files}))}), each run into a fresh workspace, the two turn about (the earlier revision first in odd rounds, this tree first in even ones).
 Machine: {machine()}.
 
 | code | wall time per round (s) | CPU time per round (s) | median wall (s) | median CPU (s) |
