@@ -43,8 +43,9 @@ def store_as_read(city: Path, work: Path) -> dict:
     """Reading every upload as ingest reads it and storing its rows as read, text columns, in a
     scratch DuckDB database set up as the warehouse is: one table per source and header, one
     transaction per file, the next files read ahead on `ingest.read_ahead` threads as ingest reads
-    them. No checks, no duplicate detection, no versions: the floor under any ingest that keeps
-    these files in the DuckDB warehouse, on this machine."""
+    them. No checks, no duplicate detection, no versions: the floor under any ingest that reads
+    these files with these readers and keeps them in the DuckDB warehouse, on this machine."""
+    import collections
     import resource
     from concurrent.futures import ThreadPoolExecutor
 
@@ -64,12 +65,14 @@ def store_as_read(city: Path, work: Path) -> dict:
     cpu = resource.getrusage(resource.RUSAGE_SELF)
     con = duckdb.connect(str(scratch / "warehouse.duckdb"), config=warehouse.duckdb_config(scratch))
     with ThreadPoolExecutor(settings.read_ahead) as pool:
-        ahead = [pool.submit(readers.read_table, p, settings.encoding_sniff_bytes) for p in paths[:settings.read_ahead]]
+        def read(p):
+            return pool.submit(readers.read_table, p, settings.encoding_sniff_bytes)
+
+        ahead = collections.deque(map(read, paths[:settings.read_ahead]))
         for k, path in enumerate(paths):
-            raw = ahead[k].result().table
-            ahead[k] = None
+            raw = ahead.popleft().result().table
             if k + settings.read_ahead < len(paths):
-                ahead.append(pool.submit(readers.read_table, paths[k + settings.read_ahead], settings.encoding_sniff_bytes))
+                ahead.append(read(paths[k + settings.read_ahead]))
             name = tables.setdefault((path.parent.name, *raw.column_names), f"t{len(tables)}")
             con.execute("BEGIN TRANSACTION")
             con.execute(f"CREATE TABLE IF NOT EXISTS {name} AS FROM raw LIMIT 0")
