@@ -318,6 +318,9 @@ def train(
     for kind, m in result["models"].items():
         lines.append(f"  {kind} v{m['version']}: out-of-time AUC {m['auc']:.3f}, KS {m['ks']:.3f}, "
                      f"Brier {m['brier']:.4f}, PSI {m['psi_dev_oot']:.3f}, grades within interval {m['grades_within_interval']:.0%}")
+    card = result["models"]["scorecard"]["chosen"]
+    lines.append(f"  scorecard C {card['C']:g} (cross-validated); dropped as unstable: "
+                 f"{', '.join(card['dropped_for_stability']) or 'none'}")
     report(result, as_json, "\n".join(lines))
 
 

@@ -27,6 +27,8 @@ def criteria_json(card, *, subject: str, version: str, effective_date: str, vali
     cat = catalogue()
     table = card.table()
     process = card.scorecard_.binning_process_
+    # models trained before stability was measured carry none of it
+    stability = getattr(card, "stability_", {})
     indicators = []
     for name in card.selected_:
         ind = cat[name]
@@ -50,6 +52,7 @@ def criteria_json(card, *, subject: str, version: str, effective_date: str, vali
             "window_months": ind.window_months, "direction": ind.direction, "mutable": ind.mutable,
             "type": "category" if binned.dtype == "categorical" else "numeric", "bins": bins, "missing_points": missing,
             "max_points": float(points.max()), "min_points": float(points.min()),
+            "stability_psi": stability.get(name),
         })
     cfg = grades.rating_config()
     fs = feature_settings()
@@ -62,6 +65,9 @@ def criteria_json(card, *, subject: str, version: str, effective_date: str, vali
         "rules": {"publicity_months": {k: v.model_dump() for k, v in fs.publicity_months.items()},
                   "repaired_stops_after_min": fs.repaired_stops_after_min,
                   "default_lookback_months": fs.default_lookback_months},
+        "selection": {"min_iv": card.min_iv, "max_psi": getattr(card, "max_psi", None), "C": card.C,
+                      "dropped_for_stability": {n: stability.get(n) for n in getattr(card, "dropped_for_stability_", [])},
+                      "dropped_for_sign": list(getattr(card, "dropped_for_sign_", []))},
         "validation": validation or {},
     }
 
@@ -124,6 +130,35 @@ def changes(new: dict, old: dict | None) -> list[str]:
     return out or ["No change to indicators or points. 指标与分值无变化。"]
 
 
+def _selection_lines(c: dict) -> list[str]:
+    """How the indicators were chosen and weighted, from the criteria's `selection` block."""
+    sel = c.get("selection")
+    if not sel:
+        return []
+    names = {i["name"]: i["zh"] for i in c["indicators"]}
+    lines = ["## 指标筛选与权重 How the indicators were chosen and weighted", "",
+             f"- 建模期信息值（IV）不低于 {sel['min_iv']:g} 的指标入选。 An indicator enters when its information value "
+             f"on the fitting rows is at least {sel['min_iv']:g}."]
+    if sel["max_psi"] is not None:
+        dropped = "; ".join(f"`{n}` (PSI {v:.2f})" for n, v in sel["dropped_for_stability"].items()) or "无 none"
+        lines.append(f"- 稳定性：指标分箱的分布从建模期到校准期的群体稳定性指数（PSI）不得超过 {sel['max_psi']:g}，"
+                     f"各指标的 PSI 见下表。 Stability: an indicator's bins may shift by a population stability index of at "
+                     f"most {sel['max_psi']:g} from the fitting window to the calibration window (each one's below). "
+                     f"因不稳定剔除 Dropped as unstable: {dropped}.")
+    if sel["dropped_for_sign"]:
+        lines.append("- 权重与分箱方向相反的指标被剔除（与其他指标高度相关所致）。 Dropped because their weight ran against "
+                     "their own bins (they overlap other indicators): " + ", ".join(f"`{n}`" for n in sel["dropped_for_sign"]) + ".")
+    lines.append(f"- 权重：WoE 逻辑回归，正则化强度 C = {sel['C']:g}，按主体分组交叉验证选定；总分保持对数几率刻度"
+                 f"（每 {c['scaling']['pdo']:g} 分优劣比翻倍）。 Weights: a logistic regression on the bins' weight of evidence, "
+                 f"its regularisation (C = {sel['C']:g}) chosen by cross-validation with each subject in one fold; the "
+                 f"total stays on the log-odds scale ({c['scaling']['pdo']:g} points double the odds).")
+    measured = [(n, i["stability_psi"]) for n, i in ((i["name"], i) for i in c["indicators"]) if i.get("stability_psi") is not None]
+    if measured:
+        lines += ["", "| 指标 Indicator | PSI |", "|---|---|"]
+        lines += [f"| {names[n]} (`{n}`) | {v:.3f} |" for n, v in measured]
+    return lines + [""]
+
+
 def criteria_markdown(c: dict, change_lines: list[str]) -> str:
     subject_zh = "企业" if c["subject"] == "enterprise" else "个人"
     lines = [f"# 公共信用综合评价标准（{subject_zh}）", f"# Public credit evaluation criteria ({c['subject']})", "",
@@ -151,6 +186,7 @@ def criteria_markdown(c: dict, change_lines: list[str]) -> str:
                       "| 取值 Value | 得分 Points |", "|---|---|"]
             lines += [f"| {_range(b)} | {b['points']:.1f} |" for b in i["bins"]]
             lines += [f"| 缺失 Missing / 无数据 no data | {i['missing_points']:.1f} |", ""]
+    lines += _selection_lines(c)
     r = c["rules"]
     pub = "; ".join(f"{k}: {v['min']}–{v['max']} months" for k, v in r["publicity_months"].items())
     lines += ["## 缺失、修复与过期记录 Missing, repaired and expired records", "",

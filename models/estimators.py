@@ -2,8 +2,8 @@
 
 - `ScorecardModel`: the published criteria. Optimal binning (optbinning) with monotonic
   trends taken from each indicator's declared direction, missing values in a bin of their
-  own, indicator selection by information value, WoE + logistic regression, points on the
-  configured scale.
+  own, indicator selection by information value and stability, WoE + logistic regression,
+  points on the configured scale. `cross_validated_c` chooses its regularisation.
 - `ChallengerModel`: LightGBM with monotone constraints from the same directions.
 
 Constructors only store parameters; everything learned ends in ``_`` and is set in `fit`;
@@ -42,6 +42,45 @@ def _frame(X) -> pd.DataFrame:
     return X
 
 
+class RescaledLogisticRegression(ClassifierMixin, BaseEstimator):
+    """Logistic regression whose weights are chosen under an L2 penalty, then scaled as a whole.
+
+    The penalty (`C`) sets the indicators' weights relative to one another: it keeps noise from
+    earning points. It also shrinks the linear predictor towards the average, which a scorecard
+    cannot afford: its points are that predictor on a fixed scale (`pdo` points double the odds)
+    and the public tiers are cut-offs on it. So one slope and the intercept are then fitted to
+    the same rows without penalty, putting the predictor back on the log-odds scale. The ranking,
+    and so the AUC, is the one the penalised weights give.
+    """
+
+    def __init__(self, C=1.0, max_iter=1000):
+        self.C = C
+        self.max_iter = max_iter
+
+    def fit(self, X, y, sample_weight=None):
+        X = np.asarray(X, dtype=float)
+        weights = LogisticRegression(C=self.C, max_iter=self.max_iter).fit(X, y, sample_weight=sample_weight)
+        eta = X @ weights.coef_.ravel()
+        scale = LogisticRegression(C=np.inf, max_iter=self.max_iter).fit(eta[:, None], y, sample_weight=sample_weight)
+        slope = max(float(scale.coef_[0, 0]), 0.0)  # a direction that ranks backwards earns no points
+        self.coef_ = weights.coef_ * slope
+        self.intercept_ = scale.intercept_.copy()
+        self.classes_ = weights.classes_
+        self.slope_ = slope
+        return self
+
+    def decision_function(self, X):
+        check_is_fitted(self, "coef_")
+        return np.asarray(X, dtype=float) @ self.coef_.ravel() + self.intercept_[0]
+
+    def predict_proba(self, X):
+        p = 1.0 / (1.0 + np.exp(-self.decision_function(X)))
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X):
+        return (self.decision_function(X) > 0).astype(int)
+
+
 class ScorecardModel(_Predicts, ClassifierMixin, BaseEstimator):
     """Binned, WoE-encoded logistic regression scaled to points.
 
@@ -50,16 +89,21 @@ class ScorecardModel(_Predicts, ClassifierMixin, BaseEstimator):
     directions : dict, indicator -> "higher_worse" | "higher_better" | "none"
     categorical : list of categorical indicators
     min_iv : drop indicators whose information value is below this
+    max_psi : drop indicators whose bins shift by more than this population stability index
+        between the fitting rows and the later rows given to `fit` as `X_recent` (stability);
+        None keeps every indicator whatever its shift
     max_n_bins, min_bin_size : binning granularity (min_bin_size as a share of rows)
-    C : inverse regularisation of the logistic regression
+    C : inverse regularisation of the logistic regression (`RescaledLogisticRegression`): the
+        indicators' relative weights; the points keep their scale whatever C is
     base_points, base_odds, pdo : the points scale (base points at good:bad odds, points to double the odds)
     """
 
-    def __init__(self, directions=None, categorical=None, min_iv=0.02, max_n_bins=6, min_bin_size=0.05, C=1.0,
-                 base_points=600.0, base_odds=50.0, pdo=40.0):
+    def __init__(self, directions=None, categorical=None, min_iv=0.02, max_psi=None, max_n_bins=6, min_bin_size=0.05,
+                 C=1.0, base_points=600.0, base_odds=50.0, pdo=40.0):
         self.directions = directions
         self.categorical = categorical
         self.min_iv = min_iv
+        self.max_psi = max_psi
         self.max_n_bins = max_n_bins
         self.min_bin_size = min_bin_size
         self.C = C
@@ -67,8 +111,9 @@ class ScorecardModel(_Predicts, ClassifierMixin, BaseEstimator):
         self.base_odds = base_odds
         self.pdo = pdo
 
-    def _fit_once(self, X: pd.DataFrame, y: np.ndarray, sample_weight):
-        from optbinning import BinningProcess, Scorecard
+    def _binning_process(self, X: pd.DataFrame):
+        """The unfitted binning of X's columns, with selection by information value."""
+        from optbinning import BinningProcess
 
         directions = self.directions or {}
         categorical = [c for c in (self.categorical or []) if c in X]
@@ -80,11 +125,15 @@ class ScorecardModel(_Predicts, ClassifierMixin, BaseEstimator):
                 # data choosing which, so its published points read in one direction
                 p["monotonic_trend"] = TRENDS.get(directions.get(col, "none"), "auto_asc_desc")
             params[col] = p
-        process = BinningProcess(
+        return BinningProcess(
             variable_names=list(X.columns), categorical_variables=categorical, min_bin_size=self.min_bin_size,
             binning_fit_params=params, selection_criteria={"iv": {"min": self.min_iv}})
+
+    def _fit_once(self, X: pd.DataFrame, y: np.ndarray, sample_weight):
+        from optbinning import Scorecard
+
         scorecard = Scorecard(
-            binning_process=process, estimator=LogisticRegression(C=self.C, max_iter=1000),
+            binning_process=self._binning_process(X), estimator=RescaledLogisticRegression(C=self.C),
             scaling_method="pdo_odds",
             scaling_method_params={"pdo": self.pdo, "odds": self.base_odds, "scorecard_points": self.base_points})
         with warnings.catch_warnings():
@@ -94,28 +143,46 @@ class ScorecardModel(_Predicts, ClassifierMixin, BaseEstimator):
         selected = [c for c, keep in zip(X.columns, support) if keep]
         return scorecard, selected
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, X_recent=None):
+        """X_recent: optional rows from a later window (train passes the calibration window); with
+        `max_psi` set, an indicator whose bins shift more than that between X and X_recent is
+        dropped and the model refitted. `stability_` keeps each selected indicator's shift."""
         X = _frame(X)
         y = np.asarray(y, dtype=int)
         columns = list(X.columns)
         # With WoE inputs every coefficient must be negative (more WoE, less risk); an indicator
         # whose coefficient comes out positive would earn points against its own bins (a
         # collinearity artefact) and is dropped, then the model is refitted.
-        self.dropped_for_sign_ = []
+        self.dropped_for_sign_, self.dropped_for_stability_, self.stability_ = [], [], {}
         for _ in range(10):
             scorecard, selected = self._fit_once(X[columns], y, sample_weight)
             coef = scorecard.estimator_.coef_.ravel()
             wrong = [c for c, b in zip(selected, coef) if b > 0]
-            if not wrong:
+            if X_recent is not None:
+                self.stability_.update(self._shifts(scorecard, X[selected], _frame(X_recent)[selected]))
+            unstable = [c for c in selected if self.max_psi is not None and self.stability_.get(c, 0.0) > self.max_psi]
+            if not wrong and not unstable:
                 break
             self.dropped_for_sign_ += wrong
-            columns = [c for c in columns if c not in wrong]
+            self.dropped_for_stability_ += unstable
+            columns = [c for c in columns if c not in wrong and c not in unstable]
         self.scorecard_ = scorecard
         self.classes_ = np.array([0, 1])
         self.feature_names_in_ = np.array(X.columns)
         self.used_columns_ = columns
         self.selected_ = selected
         return self
+
+    @staticmethod
+    def _shifts(scorecard, X: pd.DataFrame, X_recent: pd.DataFrame) -> dict[str, float]:
+        """Population stability index of each indicator's bins, the later rows against the fitting rows."""
+        from chengxin.models.validation import psi_of_bins
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            before = scorecard.binning_process_.transform(X, metric="bins")
+            after = scorecard.binning_process_.transform(X_recent, metric="bins")
+        return {c: round(psi_of_bins(before[c], after[c]), 4) for c in X.columns}
 
     def predict_proba(self, X):
         check_is_fitted(self, "scorecard_")
@@ -178,6 +245,40 @@ class ScorecardModel(_Predicts, ClassifierMixin, BaseEstimator):
             cached = (self.scorecard_, t.rename(columns={"Variable": "indicator", "Bin": "bin", "Points": "points"}))
             self.__dict__["_table_cache"] = cached
         return cached[1].copy()
+
+
+def cross_validated_c(scorecard: ScorecardModel, X: pd.DataFrame, y, splits, grid) -> tuple[float, dict[str, float]]:
+    """The scorecard's C (logistic regression) with the best cross-validated AUC, and the mean AUC
+    at each C of `grid`. On each (train, test) split of `splits` the bins (and the selection by
+    information value) are fitted once on the train rows; at every C the regression is fitted on
+    their WoE, dropping indicators whose weight runs against their bins as `ScorecardModel.fit`
+    does, and scored on the test rows. Ties go to the smaller C (fewer points on noise)."""
+    from sklearn.metrics import roc_auc_score
+
+    X = _frame(X)
+    y = np.asarray(y, dtype=int)
+    grid = sorted(grid)
+    aucs = np.zeros((len(splits), len(grid)))
+    for i, (train, test) in enumerate(splits):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            process = scorecard._binning_process(X).fit(X.iloc[train], y[train])
+            woe_train = process.transform(X.iloc[train], metric="woe")
+            woe_test = process.transform(X.iloc[test], metric="woe")
+        if woe_train.shape[1] == 0:  # nothing informative in this fold: no C ranks better than chance
+            aucs[i] = 0.5
+            continue
+        for j, c in enumerate(grid):
+            columns = list(woe_train.columns)
+            for _ in range(10):
+                lr = LogisticRegression(C=c, max_iter=1000).fit(woe_train[columns], y[train])
+                wrong = {col for col, b in zip(columns, lr.coef_.ravel()) if b > 0}
+                if not wrong or len(wrong) == len(columns):
+                    break
+                columns = [col for col in columns if col not in wrong]
+            aucs[i, j] = roc_auc_score(y[test], lr.decision_function(woe_test[columns]))
+    mean = aucs.mean(axis=0)
+    return float(grid[int(np.argmax(mean))]), {str(c): round(float(a), 4) for c, a in zip(grid, mean)}
 
 
 class ChallengerModel(_Predicts, ClassifierMixin, BaseEstimator):

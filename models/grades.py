@@ -12,7 +12,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from chengxin.config import Strict
 from chengxin.models.calibration import Method
@@ -60,10 +60,27 @@ class Calibration(Strict):
     challenger: Method
 
 
+class ScorecardSelection(Strict):
+    """How the scorecard chooses its indicators and its regularisation."""
+
+    min_iv: float = Field(ge=0)
+    max_psi: float | None = Field(default=None, gt=0)
+    c_grid: tuple[float, ...] = Field(min_length=1)
+    cv_folds: int = Field(ge=2)
+
+    @field_validator("c_grid")
+    @classmethod
+    def _positive(cls, grid):
+        if any(c <= 0 for c in grid):
+            raise ValueError("every C must be positive")
+        return tuple(sorted(grid))
+
+
 class Training(Strict):
     months: Shares
     subjects: Shares
     calibration: Calibration
+    scorecard: ScorecardSelection
 
 
 class RatingConfig(Strict):

@@ -37,6 +37,11 @@ def curves(y, p, points: int = 201) -> pd.DataFrame:
     return frame
 
 
+def _psi_of_shares(e: np.ndarray, a: np.ndarray) -> float:
+    e, a = np.clip(e, 1e-6, None), np.clip(a, 1e-6, None)
+    return float(np.sum((a - e) * np.log(a / e)))
+
+
 def psi(expected, actual, bins: int = 10) -> float:
     """Population stability index of `actual` against `expected` (deciles of expected)."""
     expected, actual = np.asarray(expected, float), np.asarray(actual, float)
@@ -44,10 +49,16 @@ def psi(expected, actual, bins: int = 10) -> float:
     if len(edges) < 3:
         return 0.0
     edges[0], edges[-1] = -np.inf, np.inf
-    e = np.histogram(expected, edges)[0] / len(expected)
-    a = np.histogram(actual, edges)[0] / len(actual)
-    e, a = np.clip(e, 1e-6, None), np.clip(a, 1e-6, None)
-    return float(np.sum((a - e) * np.log(a / e)))
+    return _psi_of_shares(np.histogram(expected, edges)[0] / len(expected), np.histogram(actual, edges)[0] / len(actual))
+
+
+def psi_of_bins(expected, actual) -> float:
+    """Population stability index of `actual` against `expected`, both already binned (any labels:
+    a scorecard's bins, categories); a bin missing on one side counts as a share of zero."""
+    e = pd.Series(np.asarray(expected, dtype=object)).astype(str).value_counts(normalize=True)
+    a = pd.Series(np.asarray(actual, dtype=object)).astype(str).value_counts(normalize=True)
+    e, a = e.align(a, fill_value=0.0)
+    return _psi_of_shares(e.to_numpy(float), a.to_numpy(float))
 
 
 def discrimination(y, p) -> dict:

@@ -44,6 +44,12 @@ NOTEBOOKS = {
         ("md", "The scorecard's points per bin: what the office publishes."),
         ("code", "from chengxin.pipelines.score import load, scorecard_of\ncard = scorecard_of(load('enterprise', 'scorecard')[0])\n"
                  "card.table()[['indicator', 'bin', 'Count', 'Event rate', 'points']].head(12)"),
+        ("md", "How the indicators were chosen: an information value of at least `min_iv`, bins that hold from the "
+               "fitting window to the calibration window (PSI at most `max_psi`), weights that agree with the bins; "
+               "the regularisation C by cross-validation over the fitting subjects."),
+        ("code", "{'C': card.C, 'max_psi': card.max_psi, 'dropped as unstable': card.dropped_for_stability_,\n"
+                 " 'dropped for sign': card.dropped_for_sign_}"),
+        ("code", "pd.Series(card.stability_, name='psi').sort_values(ascending=False).head(6)"),
         ("code", "import datetime as dt\nfrom chengxin.pipelines.score import score\n"
                  "rated = score(dt.date(2025, 3, 31), 'enterprise')\n{k: rated[k] for k in ('rated', 'grades', 'tiers')}"),
     ],

@@ -20,7 +20,7 @@ import pandas as pd
 
 from chengxin import tracking, workspace
 from chengxin.models import grades, validation
-from chengxin.models.estimators import ChallengerModel, ScorecardModel
+from chengxin.models.estimators import ChallengerModel, ScorecardModel, cross_validated_c
 
 
 def read_book(path: Path) -> pd.DataFrame:
@@ -60,8 +60,8 @@ def _prepare(book: pd.DataFrame, features: list[str], categorical: list[str]) ->
 
 # The scorecard's regularisation and the challenger's number of trees depend on the book (its
 # size, its default rate, how many of its columns are noise), so both are chosen by
-# cross-validation on the fitting part rather than fixed.
-C_GRID = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+# cross-validation on the fitting part rather than fixed; the scorecard's C from the grid that
+# `chengxin train` uses (`training.scorecard.c_grid` in rating.yaml).
 MAX_TREES = 1000
 
 
@@ -77,27 +77,6 @@ def recipe(rows: int, categorical: list[str]) -> dict:
                                       num_leaves=7 if small else 15, min_child_samples=max(20, rows // 50),
                                       learning_rate=0.05),
     }
-
-
-def _scorecard_c(scorecard: ScorecardModel, X: pd.DataFrame, y: np.ndarray, splits) -> tuple[float, dict]:
-    """The logistic regression's C with the best cross-validated AUC: on each split the bins are
-    fitted once on the training folds, then the regression is refitted on their WoE at every C
-    and scored on the held-out fold."""
-    from sklearn.base import clone
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import roc_auc_score
-
-    aucs = np.zeros((len(splits), len(C_GRID)))
-    for i, (train, test) in enumerate(splits):
-        fitted = clone(scorecard).fit(X.iloc[train], y[train])
-        process = fitted.scorecard_.binning_process_
-        woe_train = process.transform(X.iloc[train][fitted.used_columns_], metric="woe")
-        woe_test = process.transform(X.iloc[test][fitted.used_columns_], metric="woe")
-        for j, c in enumerate(C_GRID):
-            lr = LogisticRegression(C=c, max_iter=1000).fit(woe_train, y[train])
-            aucs[i, j] = roc_auc_score(y[test], lr.decision_function(woe_test))
-    mean = aucs.mean(axis=0)
-    return float(C_GRID[int(np.argmax(mean))]), {str(c): round(float(a), 4) for c, a in zip(C_GRID, mean)}
 
 
 def _challenger_trees(challenger: ChallengerModel, X: pd.DataFrame, y: np.ndarray, splits) -> int:
@@ -132,7 +111,7 @@ def fit_recipe(X_fit: pd.DataFrame, y_fit, categorical: list[str], folds: int = 
     cv = StratifiedKFold(n_splits=folds)
     splits = list(cv.split(X_fit, y_fit))
     base = recipe(len(X_fit), categorical)
-    c, c_auc = _scorecard_c(base["scorecard"], X_fit, y_fit, splits)
+    c, c_auc = cross_validated_c(base["scorecard"], X_fit, y_fit, splits, grades.rating_config().training.scorecard.c_grid)
     trees = _challenger_trees(base["challenger"], X_fit, y_fit, splits)
     tuned = {"scorecard": base["scorecard"].set_params(C=c), "challenger": base["challenger"].set_params(n_estimators=trees)}
     models, fold_auc = {}, {}

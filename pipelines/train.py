@@ -26,7 +26,7 @@ from chengxin.features import sql as fsql
 from chengxin.features.catalogue import catalogue
 from chengxin.models import grades, validation
 from chengxin.models.calibration import DESCRIPTIONS, CalibratedRatingModel
-from chengxin.models.estimators import ChallengerModel, ScorecardModel
+from chengxin.models.estimators import ChallengerModel, ScorecardModel, cross_validated_c
 
 
 def window(home=None) -> list[dt.date]:
@@ -55,10 +55,14 @@ def split(dates: list[dt.date]) -> dict[str, list[dt.date]]:
     return {"fit": dates[:a], "calibrate": dates[a:b], "oot": dates[b:]}
 
 
+def _subject_hash(subject_ids: pd.Series) -> np.ndarray:
+    return pd.util.hash_pandas_object(subject_ids.astype(str), index=False).to_numpy()
+
+
 def subject_group(subject_ids: pd.Series) -> pd.Series:
     """'fit', 'calibrate' or 'oot' for each subject, from a stable hash of its id."""
     shares = grades.rating_config().training.subjects
-    u = pd.util.hash_pandas_object(subject_ids.astype(str), index=False).to_numpy() % 10_000 / 10_000
+    u = _subject_hash(subject_ids) % 10_000 / 10_000
     group = np.select([u < shares.fit, u < shares.fit + shares.calibrate], ["fit", "calibrate"], "oot")
     return pd.Series(group, index=subject_ids.index)
 
@@ -84,16 +88,35 @@ def recipe(subject: str) -> tuple[list[str], dict]:
     inds = catalogue().for_subject(subject, published_only=True)
     directions = {i.name: i.direction for i in inds}
     categorical = [i.name for i in inds if i.kind == "category"]
-    return [i.name for i in inds], {"scorecard": ScorecardModel(directions=directions, categorical=categorical),
+    selection = grades.rating_config().training.scorecard
+    scorecard = ScorecardModel(directions=directions, categorical=categorical, min_iv=selection.min_iv,
+                               max_psi=selection.max_psi)
+    return [i.name for i in inds], {"scorecard": scorecard,
                                     "challenger": ChallengerModel(directions=directions, categorical=categorical)}
 
 
-def fit_model(model, fit: pd.DataFrame, cal: pd.DataFrame, cols: list[str]):
-    """Fit one model on the fitting rows; the challenger's number of trees is chosen on the
-    calibration window (early stopping)."""
+def subject_folds(rows: pd.DataFrame, folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, test) positions of `rows` for cross-validation, each subject's monthly rows in one
+    fold (they share features and outcome; split apart, a fold would be tested on subjects it
+    was fitted on). Folds come from a stable hash of the id, independent of `subject_group`'s."""
+    fold = (_subject_hash(rows["subject_id"]) // 10_000) % folds
+    return [(np.flatnonzero(fold != k), np.flatnonzero(fold == k)) for k in range(folds)]
+
+
+def fit_model(model, fit: pd.DataFrame, cal: pd.DataFrame, cols: list[str]) -> dict:
+    """Fit one model on the fitting rows. The challenger's number of trees is chosen on the
+    calibration window (early stopping); the scorecard's C by cross-validation over the fitting
+    subjects, and its indicators' stability is measured against the calibration window.
+    Returns what was chosen, for the run's parameters."""
     if isinstance(model, ChallengerModel):
-        return model.fit(fit[cols], fit["label"], eval_set=(cal[cols], cal["label"]))
-    return model.fit(fit[cols], fit["label"])
+        model.fit(fit[cols], fit["label"], eval_set=(cal[cols], cal["label"]))
+        return {"trees": model.n_trees_}
+    selection = grades.rating_config().training.scorecard
+    c, auc_by_c = cross_validated_c(model, fit[cols], fit["label"], subject_folds(fit, selection.cv_folds),
+                                    selection.c_grid)
+    model.set_params(C=c).fit(fit[cols], fit["label"], X_recent=cal[cols])
+    return {"C": c, "cv_auc_by_C": auc_by_c, "dropped_for_stability": model.dropped_for_stability_,
+            "dropped_for_sign": model.dropped_for_sign_}
 
 
 def grade_table(rows: pd.DataFrame, p: np.ndarray) -> pd.DataFrame:
@@ -133,9 +156,8 @@ def train(subject: str = "enterprise", *, home=None, progress=None) -> dict:
             "snapshot_identity": _identity(home, dates),
         })
         for name, model in models.items():
-            fit_model(model, fit, cal, cols)
-            if name == "challenger":
-                mlflow.log_param("challenger_trees", model.n_trees_)
+            chosen = fit_model(model, fit, cal, cols)
+            mlflow.log_params({f"{name}_{k}": json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in chosen.items()})
             calibrated = calibrate(name, model, cal, cols)
             mlflow.log_param(f"{name}_calibration", calibrated.method_)
             p_dev = calibrated.predict_proba(fit[cols])[:, 1]
@@ -168,13 +190,13 @@ def train(subject: str = "enterprise", *, home=None, progress=None) -> dict:
                 calibrated, name=name, input_example=example, serialization_format="cloudpickle",
                 pip_requirements=["scikit-learn", "optbinning", "lightgbm", "pandas"],
                 registered_model_name=tracking.registered_name(subject))
-            results[name] = {"metrics": metrics, "version": info.registered_model_version}
+            results[name] = {"metrics": metrics, "version": info.registered_model_version, "chosen": chosen}
         aliases = _assign_aliases(mlflow, subject, results)
         mlflow.set_tags({"aliases": json.dumps(aliases)})
     return {"subject": subject, "run_id": run.info.run_id, "months": [str(dates[0]), str(dates[-1])],
             "rows": {k: len(v) for k, v in sets.items()}, "label_rate_oot": round(float(oot["label"].mean()), 4),
-            "models": {k: {"version": v["version"], **{m: round(x, 4) for m, x in v["metrics"].items()}}
-                       for k, v in results.items()},
+            "models": {k: {"version": v["version"], **{m: round(x, 4) for m, x in v["metrics"].items()},
+                           "chosen": v["chosen"]} for k, v in results.items()},
             "aliases": aliases, "seconds": round(time.perf_counter() - started, 1)}
 
 
@@ -186,6 +208,11 @@ def _model_card(name, subject, catalogue_version, parts, cols, calibrated, metri
              + ("the published criteria (public tier) and a candidate lender PD." if name == "scorecard"
                 else "a candidate lender PD (never the public tier)."),
              f"- Indicator catalogue {catalogue_version}; {len(used)} of {len(cols)} indicators used.",
+             *([f"- Indicators kept with an information value of at least {calibrated.estimator.min_iv:g} and bins that "
+                f"shift by a PSI of at most {calibrated.estimator.max_psi} into the calibration window (dropped as "
+                f"unstable: {', '.join(calibrated.estimator.dropped_for_stability_) or 'none'}); C = "
+                f"{calibrated.estimator.C:g}, chosen by cross-validation over the fitting subjects."]
+               if name == "scorecard" else []),
              f"- Fitted on as-of months {parts['fit'][0]}..{parts['fit'][-1]}, calibrated ({how}) on "
              f"{parts['calibrate'][0]}..{parts['calibrate'][-1]}, validated out of time on {parts['oot'][0]}..{parts['oot'][-1]}, each step on its own subjects (no subject serves two steps).",
              "- Subjects already in default at an as-of date are left out (graded D).", "",

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from chengxin.models import grades
+
 
 @pytest.fixture(scope="module")
 def book(tmp_path_factory):
@@ -97,11 +99,9 @@ def test_recipe_tunes_calibrates_and_names_the_champion_on_the_fitting_rows(reci
     from sklearn.base import clone
     from sklearn.model_selection import StratifiedKFold
 
-    from chengxin.pipelines import byo
-
     X_fit, _, y_fit, fitted = recipe
     assert set(fitted["models"]) == {"scorecard", "challenger"}
-    assert fitted["tuned"]["scorecard_C"] in byo.C_GRID and fitted["tuned"]["challenger_trees"] >= 10
+    assert fitted["tuned"]["scorecard_C"] in grades.rating_config().training.scorecard.c_grid and fitted["tuned"]["challenger_trees"] >= 10
     pairs = {k: m.calibrated_classifiers_ for k, m in fitted["models"].items()}
     assert {p.estimator.C for p in pairs["scorecard"]} == {fitted["tuned"]["scorecard_C"]}
     assert {p.estimator.n_estimators for p in pairs["challenger"]} == {fitted["tuned"]["challenger_trees"]}

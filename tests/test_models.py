@@ -61,6 +61,56 @@ def test_points_by_indicator_add_up(book):
     assert (parts.le(model.max_points()[parts.columns] + 1e-9)).all().all()
 
 
+def test_an_indicator_that_shifts_after_the_fitting_window_is_dropped(book):
+    X, y, directions = book
+    later = X.copy()
+    later["age"] = later["age"] + 40  # every firm in the oldest bin: the bins no longer hold
+    kept = ScorecardModel(directions=directions, categorical=["sector"]).fit(X, y, X_recent=later)
+    assert "age" in kept.selected_ and kept.stability_["age"] > 1.0  # measured, kept: no threshold
+    assert kept.stability_["arrears"] < 0.01
+    stable = ScorecardModel(directions=directions, categorical=["sector"], max_psi=0.25).fit(X, y, X_recent=later)
+    assert stable.dropped_for_stability_ == ["age"]
+    assert "age" not in stable.selected_ and "arrears" in stable.selected_
+    assert set(stable.points_by_indicator(X).columns) == set(stable.selected_)
+    # without later rows nothing is measured and nothing dropped
+    assert ScorecardModel(directions=directions, categorical=["sector"], max_psi=0.25).fit(X, y).dropped_for_stability_ == []
+
+
+def test_points_keep_their_scale_under_a_strong_penalty(book):
+    from sklearn.linear_model import LogisticRegression
+
+    X, y, directions = book
+    loose = ScorecardModel(directions=directions, categorical=["sector"], C=1.0).fit(X, y)
+    tight = ScorecardModel(directions=directions, categorical=["sector"], C=0.0003).fit(X, y)
+    spread = {k: np.subtract(*np.percentile(m.points(X), [95, 5])) for k, m in (("loose", loose), ("tight", tight))}
+    assert 0.75 < spread["tight"] / spread["loose"] < 1.33
+    # the penalised weights alone would have squeezed the points towards the average
+    process = tight.scorecard_.binning_process_
+    woe = process.transform(X[tight.used_columns_], metric="woe")
+    squeezed = LogisticRegression(C=0.0003, max_iter=1000).fit(woe, y).decision_function(woe)
+    assert np.subtract(*np.percentile(squeezed, [95, 5])) < 0.5 * np.subtract(*np.percentile(tight.decision_function(X), [95, 5]))
+    # rescaling keeps the penalised ranking
+    assert roc_auc_score(y, tight.predict_proba(X)[:, 1]) == pytest.approx(roc_auc_score(y, squeezed), abs=1e-9)
+
+
+def test_cross_validated_c_penalises_a_small_book_full_of_noise(book):
+    from chengxin.models.estimators import cross_validated_c
+
+    X, y, directions = book
+    rng = np.random.default_rng(5)
+    small = X.iloc[:800].copy()
+    for k in range(12):  # many categories with no bearing on the outcome
+        small[f"noise_{k}"] = pd.Series(rng.choice(list("ABCDEFGH"), len(small)), index=small.index, dtype="str")
+    categorical = ["sector"] + [f"noise_{k}" for k in range(12)]
+    folds = [(np.flatnonzero(np.arange(len(small)) % 3 != k), np.flatnonzero(np.arange(len(small)) % 3 == k)) for k in range(3)]
+    grid = (0.0003, 0.003, 0.03, 0.3, 3.0)
+    c, auc_by_c = cross_validated_c(ScorecardModel(directions=directions, categorical=categorical, min_iv=0.0),
+                                    small, y[:800], folds, grid)
+    assert list(auc_by_c) == [str(g) for g in grid]
+    assert auc_by_c[str(c)] == max(auc_by_c.values())
+    assert c < 3.0 and auc_by_c[str(c)] > auc_by_c["3.0"]
+
+
 def test_missing_values_get_their_own_bin(book):
     X, y, directions = book
     model = ScorecardModel(directions=directions, categorical=["sector"]).fit(X, y)

@@ -1,5 +1,6 @@
 """Training both models on a generated city, tracked in MLflow (issue 4)."""
 
+import json
 import shutil
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import pandas as pd
 import pytest
 
 from chengxin import tracking
+from chengxin.models import grades
 from chengxin.pipelines import train as stage
 
 
@@ -44,6 +46,12 @@ def test_train_logs_both_models(trained):
         for item in ("roc.png", "ks.png", "calibration.png", "model_card.md", "validation_by_grade.csv", "curves.csv"):
             assert f"validation/{kind}_{item}" in logged
     assert "validation/scorecard_table.csv" in logged
+    # what the scorecard chose: its C by cross-validation, its indicators by stability
+    selection = grades.rating_config().training.scorecard
+    assert float(run.data.params["scorecard_C"]) in selection.c_grid
+    assert set(json.loads(run.data.params["scorecard_cv_auc_by_C"])) == {str(c) for c in selection.c_grid}
+    assert json.loads(run.data.params["scorecard_dropped_for_stability"]) == result["models"]["scorecard"]["chosen"]["dropped_for_stability"]
+    assert result["models"]["scorecard"]["chosen"]["C"] == float(run.data.params["scorecard_C"])
 
 
 @pytest.mark.parametrize("alias", ["champion", "challenger", "scorecard"])
@@ -127,6 +135,11 @@ def test_published_criteria_give_the_same_points_in_sql(trained):
     criteria = json.loads((folder / "criteria.json").read_text("utf-8"))
     card = scorecard_of(load("enterprise", "scorecard", home)[0])
     assert [i["name"] for i in criteria["indicators"]] == card.selected_
+    # how the indicators were chosen, from the fitted card itself: its C, each one's stability
+    assert "How the indicators were chosen" in text and f"C = {card.C:g}" in text
+    assert criteria["selection"]["C"] == card.C and criteria["selection"]["max_psi"] == card.max_psi
+    assert all(i["stability_psi"] == card.stability_[i["name"]] <= card.max_psi for i in criteria["indicators"])
+    assert set(criteria["selection"]["dropped_for_stability"]) == set(card.dropped_for_stability_)
     features = compute(dt.date(2025, 2, 28), "enterprise", home=home)
     sql = (folder / "criteria.sql").read_text("utf-8")
     con = duckdb.connect()
@@ -176,6 +189,23 @@ def test_public_ratings_list_masks_individuals(trained):
     assert not {"pd", "grade", "score"} & set(public.columns)  # lenders' figures are not public
     ent = pd.read_csv(publish.publish_ratings("enterprise", home=home)["out"], dtype=str)
     assert ent["name"].notna().mean() > 0.99 and set(ent["tier"]) <= {"A", "B", "C", "D"}
+
+
+def test_cross_validation_folds_keep_each_subjects_months_together():
+    import datetime as dt
+
+    ids = [f"S{k:05d}" for k in range(900)]
+    rows = pd.DataFrame([(s, d) for s in ids for d in (dt.date(2024, m, 28) for m in range(1, 7))],
+                        columns=["subject_id", "as_of"])
+    folds = stage.subject_folds(rows, 3)
+    tested = np.concatenate([test for _, test in folds])
+    assert sorted(tested) == list(range(len(rows)))  # every row tested exactly once
+    for train, test in folds:
+        assert not set(rows["subject_id"].iloc[train]) & set(rows["subject_id"].iloc[test])
+        assert 0.25 < len(test) / len(rows) < 0.42
+    # independent of the fit / calibrate / out-of-time groups: every fold holds subjects of each
+    group = stage.subject_group(rows["subject_id"])
+    assert all(group.iloc[test].nunique() == 3 for _, test in folds)
 
 
 def test_partition_gives_each_subject_one_purpose():
