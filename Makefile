@@ -74,6 +74,7 @@ benchmark: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/rating_benchmark.py --home benchmarks/work/home
 	$(BIN)/python benchmarks/explain_benchmark.py --home benchmarks/work/home
 	$(BIN)/python benchmarks/model_quality.py
+	$(BIN)/python benchmarks/scorecard_selection.py
 	$(BIN)/python benchmarks/warn_benchmark.py
 	$(BIN)/python benchmarks/byo_benchmark.py
 	$(BIN)/python benchmarks/dashboard_benchmark.py --home benchmarks/work/home
