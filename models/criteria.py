@@ -45,11 +45,14 @@ def criteria_json(card, *, subject: str, version: str, effective_date: str, vali
             edges = [-math.inf, *[float(s) for s in binned.splits], math.inf]
             for lo, hi, p in zip(edges[:-1], edges[1:], points):
                 bins.append({"lower": _num(lo), "upper": _num(hi), "points": float(p)})
-        src = config.sources()[ind.source] if ind.source else None
+        # a linked indicator's records come from the linked subject's source (a firm's
+        # representative's loans are the banks' records)
+        origin = cat[ind.linked] if ind.agg == "linked" else ind
+        src = config.sources()[origin.source] if origin.source else None
         indicators.append({
             "name": name, "zh": ind.zh, "description": ind.description.model_dump(), "dimension": ind.dimension,
-            "source": ind.source, "department": src.department.model_dump() if src else None,
-            "window_months": ind.window_months, "direction": ind.direction, "mutable": ind.mutable,
+            "source": origin.source, "department": src.department.model_dump() if src else None,
+            "linked": ind.agg == "linked", "window_months": origin.window_months, "direction": ind.direction, "mutable": ind.mutable,
             "type": "category" if binned.dtype == "categorical" else "numeric", "bins": bins, "missing_points": missing,
             "max_points": float(points.max()), "min_points": float(points.min()),
             "stability_psi": stability.get(name),
@@ -180,8 +183,9 @@ def criteria_markdown(c: dict, change_lines: list[str]) -> str:
         for i in group:
             dept = i["department"] or {"zh": "", "en": ""}
             window = f"{i['window_months']} 个月 months" if i["window_months"] else "全部 / 当前 all or current"
+            via = "（关联主体的记录 records of the linked subject）" if i.get("linked") else ""
             lines += [f"**{i['zh']}** (`{i['name']}`) — {i['description']['zh']} {i['description']['en']}  ",
-                      f"来源 Source: {dept['zh']} {dept['en']}; 时间窗 Window: {window}; "
+                      f"来源 Source: {dept['zh']} {dept['en']}{via}; 时间窗 Window: {window}; "
                       f"{'可通过自身行为改善 can be improved by the subject' if i['mutable'] else '客观事实 a fixed fact'}", "",
                       "| 取值 Value | 得分 Points |", "|---|---|"]
             lines += [f"| {_range(b)} | {b['points']:.1f} |" for b in i["bins"]]

@@ -140,6 +140,8 @@ def test_published_criteria_give_the_same_points_in_sql(trained):
     assert criteria["selection"]["C"] == card.C and criteria["selection"]["max_psi"] == card.max_psi
     assert all(i["stability_psi"] == card.stability_[i["name"]] <= card.max_psi for i in criteria["indicators"])
     assert set(criteria["selection"]["dropped_for_stability"]) == set(card.dropped_for_stability_)
+    # a linked indicator names where its records come from: the linked subject's department
+    assert all(i["department"] for i in criteria["indicators"] if i["linked"])
     features = compute(dt.date(2025, 2, 28), "enterprise", home=home)
     sql = (folder / "criteria.sql").read_text("utf-8")
     con = duckdb.connect()
