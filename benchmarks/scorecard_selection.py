@@ -49,12 +49,8 @@ def paired_difference(label, before, after, subjects, resamples: int = 200, seed
 def tier_shares(points: np.ndarray) -> str:
     from chengxin.models import grades
 
-    tiers = grades.rating_config().public_tiers
-    tier = np.full(len(points), tiers[-1].tier, dtype=object)
-    for t in reversed(tiers[:-1]):
-        tier[points >= t.min_points] = t.tier
-    shares = pd.Series(tier).value_counts(normalize=True)
-    return " / ".join(f"{shares.get(t.tier, 0.0):.2f}" for t in tiers)
+    shares = pd.Series(grades.tier_of(points)).value_counts(normalize=True)
+    return " / ".join(f"{shares.get(t.tier, 0.0):.2f}" for t in grades.rating_config().public_tiers)
 
 
 def describe(model, oot: pd.DataFrame, cols: list[str], categorical: list[str]) -> dict:

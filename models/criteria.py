@@ -138,7 +138,6 @@ def _selection_lines(c: dict) -> list[str]:
     sel = c.get("selection")
     if not sel:
         return []
-    names = {i["name"]: i["zh"] for i in c["indicators"]}
     lines = ["## 指标筛选与权重 How the indicators were chosen and weighted", "",
              f"- 建模期信息值（IV）不低于 {sel['min_iv']:g} 的指标入选。 An indicator enters when its information value "
              f"on the fitting rows is at least {sel['min_iv']:g}."]
@@ -155,10 +154,10 @@ def _selection_lines(c: dict) -> list[str]:
                  f"（每 {c['scaling']['pdo']:g} 分优劣比翻倍）。 Weights: a logistic regression on the bins' weight of evidence, "
                  f"its regularisation (C = {sel['C']:g}) chosen by cross-validation with each subject in one fold; the "
                  f"total stays on the log-odds scale ({c['scaling']['pdo']:g} points double the odds).")
-    measured = [(n, i["stability_psi"]) for n, i in ((i["name"], i) for i in c["indicators"]) if i.get("stability_psi") is not None]
+    measured = [i for i in c["indicators"] if i.get("stability_psi") is not None]
     if measured:
         lines += ["", "| 指标 Indicator | PSI |", "|---|---|"]
-        lines += [f"| {names[n]} (`{n}`) | {v:.3f} |" for n, v in measured]
+        lines += [f"| {i['zh']} (`{i['name']}`) | {i['stability_psi']:.3f} |" for i in measured]
     return lines + [""]
 
 

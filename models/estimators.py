@@ -158,8 +158,10 @@ class ScorecardModel(_Predicts, ClassifierMixin, BaseEstimator):
             scorecard, selected = self._fit_once(X[columns], y, sample_weight)
             coef = scorecard.estimator_.coef_.ravel()
             wrong = [c for c, b in zip(selected, coef) if b > 0]
-            if X_recent is not None:
-                self.stability_.update(self._shifts(scorecard, X[selected], _frame(X_recent)[selected]))
+            # each indicator is binned on its own, so a refit bins it the same: measure it once
+            fresh = [c for c in selected if c not in self.stability_]
+            if X_recent is not None and fresh:
+                self.stability_.update(self._shifts(scorecard, X[fresh], _frame(X_recent)[fresh]))
             unstable = [c for c in selected if self.max_psi is not None and self.stability_.get(c, 0.0) > self.max_psi]
             if not wrong and not unstable:
                 break
