@@ -22,13 +22,13 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, found {sys.version.split()[0]}"'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e .
+	$(BIN)/pip install --quiet --quiet --upgrade pip
+	$(BIN)/pip install --quiet --quiet -c constraints.txt -e .
 	@touch $@
 
 # The test tools and Spark (the scale-out engine is tested for parity, not needed by the demo).
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(BIN)/pip install --quiet -c constraints.txt -e ".[test,spark]"
+	$(BIN)/pip install --quiet --quiet -c constraints.txt -e ".[test,spark]"
 	@touch $@
 
 demo: setup
@@ -40,18 +40,12 @@ demo: setup
 	$(BIN)/chengxin ingest "$(DEMO_CITY)"
 	$(BIN)/chengxin coverage --out "$(CHENGXIN_HOME)/published/coverage.csv"
 	$(BIN)/chengxin features catalogue
-	$(BIN)/chengxin features --as-of latest --subject enterprise
-	$(BIN)/chengxin features --as-of latest --subject individual
-	$(BIN)/chengxin train --subject enterprise
-	$(BIN)/chengxin train --subject individual
-	$(BIN)/chengxin promote --subject enterprise
-	$(BIN)/chengxin promote --subject individual
-	$(BIN)/chengxin score --as-of latest --subject enterprise
-	$(BIN)/chengxin score --as-of latest --subject individual
-	$(BIN)/chengxin publish criteria --subject enterprise
-	$(BIN)/chengxin publish criteria --subject individual
-	$(BIN)/chengxin publish ratings --subject enterprise
-	$(BIN)/chengxin publish ratings --subject individual
+	$(BIN)/chengxin features --as-of latest
+	$(BIN)/chengxin train
+	$(BIN)/chengxin promote
+	$(BIN)/chengxin score --as-of latest
+	$(BIN)/chengxin publish criteria
+	$(BIN)/chengxin publish ratings
 	$(BIN)/chengxin explain --all --as-of latest
 	$(BIN)/chengxin warn --as-of latest --out "$(CHENGXIN_HOME)/published/alerts.csv"
 	$(BIN)/chengxin publish dashboard
@@ -65,7 +59,7 @@ docs: setup
 
 # The public scorecard recipes the bring-your-own benchmark compares with, and the credit data they ship.
 $(VENV)/.installed-bench: $(VENV)/.installed-test
-	$(BIN)/pip install --quiet -c constraints.txt -e ".[test,spark,bench]"
+	$(BIN)/pip install --quiet --quiet -c constraints.txt -e ".[test,spark,bench]"
 	@touch $@
 
 benchmark: $(VENV)/.installed-bench

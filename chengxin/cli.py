@@ -18,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from chengxin import workspace
+from chengxin.config import SUBJECT_TYPES
 from chengxin.workspace import UserError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -222,22 +223,65 @@ def _date(text: str, flag: str):
         raise UserError(f"{flag} must be a date YYYY-MM-DD, got {text!r}") from None
 
 
-Subject = Annotated[str, typer.Option(help="enterprise or individual")]
+Subject = Annotated[Optional[str], typer.Option(help="enterprise or individual (default: every subject type).")]
 Engine = Annotated[str, typer.Option(help="duckdb (embedded) or spark")]
 
 
 def _check_subject(subject: str) -> None:
-    if subject not in ("enterprise", "individual"):
-        raise UserError(f"--subject must be enterprise or individual, got {subject!r}")
+    if subject not in SUBJECT_TYPES:
+        raise UserError(f"--subject must be {' or '.join(SUBJECT_TYPES)}, got {subject!r}")
+
+
+def _subject_types(subject: str | None) -> tuple[str, ...]:
+    """What --subject means: the one type named, or every subject type when it is left out."""
+    if subject is None:
+        return SUBJECT_TYPES
+    _check_subject(subject)
+    return (subject,)
+
+
+def _out_for(out: Path | None, subject: str, several: bool) -> Path | None:
+    """One output file per subject type when a command covers several: FILE_<subject>.ext."""
+    if out is None or not several:
+        return out
+    return out.with_name(f"{out.stem}_{subject}{out.suffix}")
+
+
+def for_each_subject(subject: str | None, run, describe, as_json: bool, finish=None) -> list[dict]:
+    """Run `run(subject_type)` for the type named, or for every subject type when --subject is left
+    out. People see `describe(result)` as each type is done, and which types were done; --json
+    prints the one result (one type) or {"subjects": [...]} (several). If a type fails, the error
+    says which types were done before it. `finish(results)`, if given, runs once all are done
+    (before the JSON is printed) and may return a last line for people."""
+    results = []
+    for s in _subject_types(subject):
+        try:
+            result = run(s)
+        except UserError as exc:
+            if results:
+                raise UserError(f"{exc} (done before this: {', '.join(r['subject'] for r in results)})") from None
+            raise
+        results.append(result)
+        if not as_json:
+            Console().print(describe(result))
+    last = finish(results) if finish else None
+    if as_json:
+        emit_json(results[0] if len(results) == 1 else {"subjects": results})
+        return results
+    if len(results) > 1:
+        Console().print(f"done for {len(results)} subject types: {', '.join(r['subject'] for r in results)}")
+    if last:
+        Console().print(last)
+    return results
 
 
 @features_app.callback(invoke_without_command=True)
 def features(
     ctx: typer.Context,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Compute as the office knew it on this date, YYYY-MM-DD, or 'latest' (the last month end with monthly uploads).")] = None,
-    subject: Subject = "enterprise",
+    subject: Subject = None,
     engine: Engine = "duckdb",
-    out: Annotated[Optional[Path], typer.Option(help="Parquet file to write (default $CHENGXIN_HOME/features/<subject>_<date>.parquet).")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Parquet file to write (default $CHENGXIN_HOME/features/<subject>_<date>.parquet; for every subject type FILE_<subject>.parquet).")] = None,
     as_json: JsonFlag = False,
 ):
     """Compute every indicator for one as-of date: `chengxin features --as-of 2025-06-30`."""
@@ -247,11 +291,11 @@ def features(
         raise UserError("give --as-of YYYY-MM-DD (or a subcommand: catalogue, series)")
     from chengxin.pipelines import features as stage
 
-    _check_subject(subject)
+    several = len(_subject_types(subject)) > 1
     day = stage.latest_as_of() if as_of == "latest" else _date(as_of, "--as-of")
-    result = stage.build(day, subject, engine, out)
-    report(result, as_json, f"{result['rows']:,} {subject} subjects x {result['indicators']} indicators as of "
-                            f"{result['as_of']} ({engine}, {result['seconds']} s) -> {result['out']}")
+    for_each_subject(subject, lambda s: stage.build(day, s, engine, _out_for(out, s, several)),
+                     lambda r: f"{r['rows']:,} {r['subject']} subjects x {r['indicators']} indicators as of "
+                               f"{r['as_of']} ({engine}, {r['seconds']} s) -> {r['out']}", as_json)
 
 
 @features_app.command("catalogue")
@@ -271,26 +315,28 @@ def features_catalogue(
 def features_series(
     start: Annotated[str, typer.Option(help="First as-of month end, YYYY-MM-DD.")],
     end: Annotated[str, typer.Option(help="Last as-of month end, YYYY-MM-DD.")],
-    subject: Subject = "enterprise",
+    subject: Subject = None,
     step_months: Annotated[int, typer.Option(min=1, help="Take every n-th month end.")] = 1,
     engine: Engine = "duckdb",
-    out: Annotated[Optional[Path], typer.Option(help="Parquet file (default $CHENGXIN_HOME/features/<subject>_series.parquet).")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Parquet file (default $CHENGXIN_HOME/features/<subject>_series.parquet; for every subject type FILE_<subject>.parquet).")] = None,
     as_json: JsonFlag = False,
 ):
     """Training snapshots: indicators at month ends with the 12-month outcome label and the in-default flag."""
     from chengxin.pipelines import features as stage
 
-    _check_subject(subject)
+    several = len(_subject_types(subject)) > 1
+    first, last = _date(start, "--start"), _date(end, "--end")
     with Bar() as bar:
-        result = stage.build_series(_date(start, "--start"), _date(end, "--end"), subject, step_months, engine, out,
-                                    progress=bar)
-    report(result, as_json, f"{result['rows']:,} rows over {result['snapshots']} month ends, label rate "
-                            f"{result['label_rate']:.2%}, {result['in_default']:,} in default -> {result['out']}")
+        for_each_subject(
+            subject, lambda s: stage.build_series(first, last, s, step_months, engine, _out_for(out, s, several),
+                                                  progress=bar),
+            lambda r: f"{r['subject']}: {r['rows']:,} rows over {r['snapshots']} month ends, label rate "
+                      f"{r['label_rate']:.2%}, {r['in_default']:,} in default -> {r['out']}", as_json)
 
 
 @app.command()
 def train(
-    subject: Subject = "enterprise",
+    subject: Subject = None,
     data: Annotated[Optional[Path], typer.Option(help="Bring your own book: a CSV or Parquet file with a 0/1 target.")] = None,
     target: Annotated[Optional[str], typer.Option(help="With --data: the 0/1 target column.")] = None,
     id_col: Annotated[Optional[str], typer.Option("--id", help="With --data: an id column to leave out of the model.")] = None,
@@ -311,34 +357,35 @@ def train(
         return
     from chengxin.pipelines import train as stage
 
-    _check_subject(subject)
+    def describe(result: dict) -> str:
+        lines = [f"{result['subject']}: run {result['run_id']}, champion {result['aliases']['champion']}"]
+        for kind, m in result["models"].items():
+            lines.append(f"  {kind} v{m['version']}: out-of-time AUC {m['auc']:.3f}, KS {m['ks']:.3f}, "
+                         f"Brier {m['brier']:.4f}, PSI {m['psi_dev_oot']:.3f}, grades within interval "
+                         f"{m['grades_within_interval']:.0%}")
+        card = result["models"]["scorecard"]["chosen"]
+        lines.append(f"  scorecard C {card['C']:g} (cross-validated); dropped as unstable: "
+                     f"{', '.join(card['dropped_for_stability']) or 'none'}")
+        return "\n".join(lines + [f"  note: {note}" for note in result["notes"]])
+
     with Bar() as bar:
-        result = stage.train(subject, progress=bar)
-    lines = [f"{subject}: run {result['run_id']}, champion {result['aliases']['champion']}"]
-    for kind, m in result["models"].items():
-        lines.append(f"  {kind} v{m['version']}: out-of-time AUC {m['auc']:.3f}, KS {m['ks']:.3f}, "
-                     f"Brier {m['brier']:.4f}, PSI {m['psi_dev_oot']:.3f}, grades within interval {m['grades_within_interval']:.0%}")
-    card = result["models"]["scorecard"]["chosen"]
-    lines.append(f"  scorecard C {card['C']:g} (cross-validated); dropped as unstable: "
-                 f"{', '.join(card['dropped_for_stability']) or 'none'}")
-    report(result, as_json, "\n".join(lines))
+        for_each_subject(subject, lambda s: stage.train(s, progress=bar), describe, as_json)
 
 
 @app.command()
-def promote(subject: Subject = "enterprise", as_json: JsonFlag = False):
+def promote(subject: Subject = None, as_json: JsonFlag = False):
     """Make the challenger champion only if its out-of-time AUC is better and its calibration holds."""
     from chengxin.pipelines import train as stage
 
-    _check_subject(subject)
-    result = stage.promote(subject)
-    report(result, as_json, ("promoted" if result["promoted"] else "kept the champion") + f" (v{result['champion']}): "
-           + "; ".join(result["reasons"]))
+    for_each_subject(subject, stage.promote,
+                     lambda r: f"{r['subject']}: " + ("promoted" if r["promoted"] else "kept the champion")
+                               + f" (v{r['champion']}): " + "; ".join(r["reasons"]), as_json)
 
 
 @app.command()
 def score(
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Rate the warehouse's subjects as of this date, YYYY-MM-DD, or 'latest'.")] = None,
-    subject: Subject = "enterprise",
+    subject: Subject = None,
     data: Annotated[Optional[Path], typer.Option(help="Score your own file instead (CSV or Parquet).")] = None,
     model: Annotated[Optional[str], typer.Option(help="With --data: NAME or NAME@alias (default @champion).")] = None,
     id_col: Annotated[Optional[str], typer.Option("--id", help="With --data: the id column to carry into the output.")] = None,
@@ -360,12 +407,18 @@ def score(
     from chengxin.pipelines import features as feature_stage
     from chengxin.pipelines import score as stage
 
-    _check_subject(subject)
     day = feature_stage.latest_as_of() if as_of == "latest" else _date(as_of, "--as-of")
-    result = stage.score(day, subject, out=out, engine_name=engine)
-    report(result, as_json, f"{result['rated']:,} {subject} subjects rated as of {result['as_of']} on {engine} "
-                            f"(champion v{result['model_version']}, scorecard v{result['scorecard_version']}): "
-                            f"grades {result['grades']}, tiers {result['tiers']} -> {result['out']}")
+
+    def write(results: list[dict]) -> str | None:  # every subject type's ratings in the one file asked for
+        if out:
+            stage.write_ratings(results, out)
+            return f"{sum(r['rated'] for r in results):,} ratings -> {out}"
+        return None
+
+    for_each_subject(subject, lambda s: stage.score(day, s, engine_name=engine),
+                     lambda r: f"{r['rated']:,} {r['subject']} subjects rated as of {r['as_of']} on {engine} (champion "
+                               f"v{r['model_version']}, scorecard v{r['scorecard_version']}): grades {r['grades']}, "
+                               f"tiers {r['tiers']} -> {r['stored']}", as_json, finish=write)
 
 
 @app.command()
@@ -374,7 +427,7 @@ def explain(
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="YYYY-MM-DD or 'latest' (default: the latest rated date).")] = None,
     purpose: Annotated[Optional[str], typer.Option(help="Why you look this up (required for individuals; audited).")] = None,
     all_subjects: Annotated[bool, typer.Option("--all", help="Store the contributions of every subject instead (for the dashboard).")] = False,
-    subject: Annotated[Optional[str], typer.Option(help="With --all: enterprise or individual (default both).")] = None,
+    subject: Annotated[Optional[str], typer.Option(help="With --all: enterprise or individual (default: every subject type).")] = None,
     as_json: JsonFlag = False,
 ):
     """One subject's grade, PD, score, reasons, per-indicator contributions and credit-repair path."""
@@ -385,10 +438,8 @@ def explain(
     if as_of:
         day = feature_stage.latest_as_of() if as_of == "latest" else _date(as_of, "--as-of")
     if all_subjects:
-        if subject:
-            _check_subject(subject)
         day = day or feature_stage.latest_as_of()
-        results = [stage.explain_all(s, day) for s in ((subject,) if subject else ("enterprise", "individual"))]
+        results = [stage.explain_all(s, day) for s in _subject_types(subject)]
         report({"as_of": str(day), "subjects": results}, as_json, "; ".join(
             f"{r['subject']}: {r['subjects']:,} explained ({r['treeshap']:,} by TreeSHAP, {r['reused']:,} reused) "
             f"in {r['seconds']} s -> {r['out']}" for r in results))
@@ -413,7 +464,7 @@ def explain(
 @app.command()
 def warn(
     as_of: Annotated[str, typer.Option("--as-of", help="Month end YYYY-MM-DD, or 'latest'.")],
-    subject: Annotated[Optional[str], typer.Option(help="enterprise or individual (default both).")] = None,
+    subject: Annotated[Optional[str], typer.Option(help="enterprise or individual (default: every subject type).")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Also write the alerts here (.csv or .parquet).")] = None,
     as_json: JsonFlag = False,
 ):
@@ -421,38 +472,36 @@ def warn(
     from chengxin.pipelines import features as feature_stage
     from chengxin.pipelines import warn as stage
 
-    if subject:
-        _check_subject(subject)
+    types = _subject_types(subject)
     day = feature_stage.latest_as_of() if as_of == "latest" else _date(as_of, "--as-of")
-    result = stage.warn(day, (subject,) if subject else ("enterprise", "individual"), out=out)
+    result = stage.warn(day, types, out=out)
     report(result, as_json, f"{result['alerts']:,} alerts for {result['as_of']} ({result['by_severity']}); "
                             f"signals {result['by_signal']}" + (f" -> {result['out']}" if result["out"] else ""))
 
 
 @publish_app.command("criteria")
 def publish_criteria(
-    subject: Subject = "enterprise",
+    subject: Subject = None,
     effective_date: Annotated[Optional[str], typer.Option(help="Effective date YYYY-MM-DD (default today).")] = None,
     as_json: JsonFlag = False,
 ):
     """The versioned, bilingual criteria document (Markdown, HTML) from the registered scorecard, with SQL and JSON exports."""
     from chengxin.pipelines import publish
 
-    _check_subject(subject)
     day = _date(effective_date, "--effective-date") if effective_date else None
-    result = publish.publish_criteria(subject, effective_date=day)
-    report(result, as_json, f"criteria {result['version']} for {subject} "
-                            f"{'published' if result['new'] else 'already published'} in {result['folder']}")
+    for_each_subject(subject, lambda s: publish.publish_criteria(s, effective_date=day),
+                     lambda r: f"criteria {r['version']} for {r['subject']} "
+                               f"{'published' if r['new'] else 'already published'} in {r['folder']}", as_json)
 
 
 @publish_app.command("ratings")
-def publish_ratings(subject: Subject = "enterprise", as_json: JsonFlag = False):
+def publish_ratings(subject: Subject = None, as_json: JsonFlag = False):
     """The public ratings list (public tier only; individuals masked) from the latest ratings."""
     from chengxin.pipelines import publish
 
-    _check_subject(subject)
-    result = publish.publish_ratings(subject)
-    report(result, as_json, f"{result['rows']:,} {subject} ratings as of {result['as_of']} published -> {result['out']}")
+    for_each_subject(subject, publish.publish_ratings,
+                     lambda r: f"{r['rows']:,} {r['subject']} ratings as of {r['as_of']} published -> {r['out']}",
+                     as_json)
 
 
 @publish_app.command("dashboard")

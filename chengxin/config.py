@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from importlib import resources
 from pathlib import Path
+import typing
 from typing import Literal
 
 import yaml
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from chengxin import workspace
 
 SubjectType = Literal["enterprise", "individual"]
+SUBJECT_TYPES: tuple[str, ...] = typing.get_args(SubjectType)  # every subject type, in this order
 
 
 class Strict(BaseModel):

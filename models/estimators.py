@@ -42,6 +42,11 @@ def _frame(X) -> pd.DataFrame:
     return X
 
 
+def _with_values(X: pd.DataFrame) -> list[str]:
+    """The columns of X with at least one value (optbinning cannot bin a column that has none)."""
+    return [c for c in X.columns if X[c].notna().any()]
+
+
 class RescaledLogisticRegression(ClassifierMixin, BaseEstimator):
     """Logistic regression whose weights are chosen under an L2 penalty, then scaled as a whole.
 
@@ -149,7 +154,7 @@ class ScorecardModel(_Predicts, ClassifierMixin, BaseEstimator):
         dropped and the model refitted. `stability_` keeps each selected indicator's shift."""
         X = _frame(X)
         y = np.asarray(y, dtype=int)
-        columns = list(X.columns)
+        columns = _with_values(X)  # an indicator with no value in the fitting rows cannot be binned
         # With WoE inputs every coefficient must be negative (more WoE, less risk); an indicator
         # whose coefficient comes out positive would earn points against its own bins (a
         # collinearity artefact) and is dropped, then the model is refitted.
@@ -229,7 +234,9 @@ class ScorecardModel(_Predicts, ClassifierMixin, BaseEstimator):
         order = np.argsort(-values, axis=1)[:, :k]
         names = np.array(gaps.columns, dtype=object)
         picked = np.take_along_axis(values, order, axis=1)
-        return [[names[j] if g >= material else None for j, g in zip(row, gap)] for row, gap in zip(order, picked)]
+        # always k entries: a scorecard that kept fewer than k indicators pads with None
+        pad = [None] * max(0, k - order.shape[1])
+        return [[names[j] if g >= material else None for j, g in zip(row, gap)] + pad for row, gap in zip(order, picked)]
 
     def max_points(self) -> pd.Series:
         """The most points each selected indicator can give (its best bin)."""
@@ -264,9 +271,10 @@ def cross_validated_c(scorecard: ScorecardModel, X: pd.DataFrame, y, splits, gri
     for i, (train, test) in enumerate(splits):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            process = scorecard._binning_process(X).fit(X.iloc[train], y[train])
-            woe_train = process.transform(X.iloc[train], metric="woe")
-            woe_test = process.transform(X.iloc[test], metric="woe")
+            fold = X.iloc[train][_with_values(X.iloc[train])]
+            process = scorecard._binning_process(fold).fit(fold, y[train])
+            woe_train = process.transform(fold, metric="woe")
+            woe_test = process.transform(X.iloc[test][fold.columns], metric="woe")
         if woe_train.shape[1] == 0:  # nothing informative in this fold: no C ranks better than chance
             aucs[i] = 0.5
             continue

@@ -76,11 +76,22 @@ class ScorecardSelection(Strict):
         return tuple(sorted(grid))
 
 
+class MinOutcomes(Strict):
+    """The fewest subjects reaching the outcome that each window (and each cross-validation fold
+    of the fitting rows) needs before a model is fitted on it or judged by it."""
+
+    fit: int = Field(ge=1)
+    calibrate: int = Field(ge=1)
+    oot: int = Field(ge=1)
+    fold: int = Field(ge=1)
+
+
 class Training(Strict):
     months: Shares
     subjects: Shares
     calibration: Calibration
     scorecard: ScorecardSelection
+    min_outcomes: MinOutcomes
 
 
 class RatingConfig(Strict):

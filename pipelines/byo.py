@@ -165,18 +165,26 @@ def train_book(path: Path, target: str, name: str, id_col: str | None = None, *,
                    "challenger": results["challenger" if champion == "scorecard" else "scorecard"]["version"]}
         for alias, version in aliases.items():
             client.set_registered_model_alias(name, alias, version)
+        for model in results.values():  # `score --data` carries the id column by default
+            client.set_model_version_tag(name, model["version"], ID_TAG, id_col or "")
         mlflow.set_tag("champion_chosen_by", "cross-validated AUC on the fitting part (challenger only if ahead by > 1 SE)")
         mlflow.set_tag("columns", ",".join(features))
     return {"name": name, "run_id": run.info.run_id, "rows": len(book), "champion": champion, "models": results,
             "seconds": round(time.perf_counter() - started, 1)}
 
 
+ID_TAG = "id_column"  # the model version's tag naming the id column the book was trained with
+
+
 def _load(ref: str, home=None):
+    """The model behind NAME[@alias] (default champion), the published scorecard, and the id
+    column the book was trained with (None if it had none)."""
     name, _, alias = ref.partition("@")
     hint = f"train it with `chengxin train --data ... --name {name}`"
+    version = tracking.model_version(name, alias or "champion", hint, home)
     model, _ = tracking.load_model(name, alias or "champion", hint, home)
     card, _ = tracking.load_model(name, "scorecard", hint, home)
-    return model, card
+    return model, card, version.tags.get(ID_TAG) or None
 
 
 def card_points(pair, X: pd.DataFrame) -> tuple[np.ndarray, float]:
@@ -197,11 +205,18 @@ def card_points(pair, X: pd.DataFrame) -> tuple[np.ndarray, float]:
 
 
 def score_book(path: Path, ref: str, out: Path, id_col: str | None = None, *, home=None) -> dict:
-    """One row per input row: id (or row number), pd, score, grade, tier, reason_1..3."""
-    model, calibrated_card = _load(ref, home)
+    """One row per input row: id (or row number), pd, score, grade, tier, reason_1..3.
+
+    The id column is `id_col`, else the one the model was trained with, else the row number."""
+    model, calibrated_card, trained_id = _load(ref, home)
     pair = calibrated_card.calibrated_classifiers_[0]
     card = pair.estimator
     book = read_book(path)
+    id_col = id_col or trained_id
+    if id_col and id_col not in book:
+        why = ("given with --id" if id_col != trained_id else
+               f"the id column {ref} was trained with: add it, or name another with --id COLUMN")
+        raise workspace.UserError(f"{path}: no column {id_col!r} ({why})")
     features = list(card.feature_names_in_)
     missing = [c for c in features if c not in book]
     if missing:
@@ -210,7 +225,7 @@ def score_book(path: Path, ref: str, out: Path, id_col: str | None = None, *, ho
     pd_ = model.predict_proba(X)[:, 1]
     points, factor = card_points(pair, X)
     result = pd.DataFrame({
-        (id_col or "row"): book[id_col] if id_col and id_col in book else np.arange(1, len(book) + 1),
+        (id_col or "row"): book[id_col] if id_col else np.arange(1, len(book) + 1),
         "pd": pd_, "score": np.round(points, 1), "grade": grades.grade_of(pd_), "tier": grades.tier_of(points)})
     adverse = card.shortfalls(X, 3, material=5.0 / factor)  # 5 points on the configured scale
     for k in range(3):

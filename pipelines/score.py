@@ -143,6 +143,21 @@ def _rate_spark(as_of: dt.date, subject: str, rate: Rater, home=None) -> pd.Data
     return feats.mapInPandas(rate_partition, schema).toPandas()
 
 
+def write_out(ratings: pd.DataFrame, out: Path) -> None:
+    """The ratings as a user asked for them: CSV if the name ends in .csv, else Parquet."""
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    (ratings.to_csv(out, index=False) if str(out).endswith(".csv") else ratings.to_parquet(out, index=False))
+
+
+def write_ratings(results: list[dict], out: Path) -> None:
+    """The ratings of several `score` runs (e.g. one per subject type) in one file: CSV if its
+    name ends in .csv, else Parquet; the `subject_type` column tells them apart. Each result's
+    `out` then names that file."""
+    write_out(pd.concat([pd.read_parquet(r["stored"]) for r in results], ignore_index=True), out)
+    for r in results:
+        r["out"] = str(out)
+
+
 def score(as_of: dt.date, subject: str = "enterprise", *, home=None, out: Path | None = None,
           engine_name: str = "duckdb") -> dict:
     started = time.perf_counter()
@@ -160,8 +175,7 @@ def score(as_of: dt.date, subject: str = "enterprise", *, home=None, out: Path |
     workspace.write_subject_table(ratings, partial)
     partial.replace(path)
     if out:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        (ratings.to_csv(out, index=False) if str(out).endswith(".csv") else ratings.to_parquet(out, index=False))
+        write_out(ratings, out)
     conc = grades.concentration(ratings["grade"].to_numpy())
     return {"as_of": str(as_of), "subject": subject, "engine": engine_name, "rated": len(ratings),
             "in_default": int((ratings["grade"] == grades.rating_config().default_grade).sum()),

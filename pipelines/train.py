@@ -103,7 +103,51 @@ def subject_folds(rows: pd.DataFrame, folds: int) -> list[tuple[np.ndarray, np.n
     return [(np.flatnonzero(fold != k), np.flatnonzero(fold == k)) for k in range(folds)]
 
 
-def fit_model(model, fit: pd.DataFrame, cal: pd.DataFrame, cols: list[str]) -> dict:
+WINDOW_NAMES = {"fit": "fitting", "calibrate": "calibration", "oot": "out-of-time"}
+
+
+def outcomes(rows: pd.DataFrame) -> int:
+    """How many subjects among `rows` reach the outcome (each counted once)."""
+    return int(rows.loc[rows["label"] == 1, "subject_id"].nunique())
+
+
+def check_outcomes(sets: dict[str, pd.DataFrame], months: dict[str, list[dt.date]], subject: str) -> None:
+    """Stop, in one line, when a window has too few outcomes to fit or judge a model on."""
+    need = grades.rating_config().training.min_outcomes
+    for part, rows in sets.items():
+        have, floor = outcomes(rows), getattr(need, part)
+        if have < floor:
+            span = f"{months[part][0]}..{months[part][-1]}" if months[part] else "no month ends"
+            raise workspace.UserError(
+                f"the {WINDOW_NAMES[part]} window of the {subject}s (as of {span}, {len(rows):,} rows) has {have} "
+                f"subject{'s' if have != 1 else ''} reaching the outcome and needs at least {floor} "
+                f"(training.min_outcomes.{part} in rating.yaml): ingest more months or more subjects, or lengthen "
+                "the outcome window (outcome.horizon_months in features.yaml)")
+
+
+def cv_folds(fit: pd.DataFrame) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[str]]:
+    """The scorecard's cross-validation folds over the fitting rows: `cv_folds` of them, or fewer
+    when a fold would hold fewer outcomes than `min_outcomes.fold` (never fewer than 2), and a
+    note saying so."""
+    wanted = grades.rating_config().training.scorecard.cv_folds
+    floor = grades.rating_config().training.min_outcomes.fold
+    short = None  # the fewest outcomes in a fold with as many folds as configured
+    for folds in range(wanted, 1, -1):
+        splits = subject_folds(fit, folds)
+        fewest = min(outcomes(fit.iloc[test]) for _, test in splits)
+        short = fewest if short is None else short
+        if fewest >= floor:
+            return splits, [] if folds == wanted else [
+                f"the scorecard's C was cross-validated over {folds} folds instead of {wanted}: with {wanted}, a fold "
+                f"of the fitting rows would hold {short} subjects reaching the outcome (at least {floor} needed, "
+                "training.min_outcomes.fold in rating.yaml)"]
+    raise workspace.UserError(
+        f"the fitting rows cannot be cross-validated: even over 2 folds one holds {fewest} subjects reaching the "
+        f"outcome, and each needs at least {floor} (training.min_outcomes.fold in rating.yaml): ingest more months "
+        "or more subjects, or lengthen the outcome window (outcome.horizon_months in features.yaml)")
+
+
+def fit_model(model, fit: pd.DataFrame, cal: pd.DataFrame, cols: list[str], splits=None) -> dict:
     """Fit one model on the fitting rows. The challenger's number of trees is chosen on the
     calibration window (early stopping); the scorecard's C by cross-validation over the fitting
     subjects, and its indicators' stability is measured against the calibration window.
@@ -112,8 +156,8 @@ def fit_model(model, fit: pd.DataFrame, cal: pd.DataFrame, cols: list[str]) -> d
         model.fit(fit[cols], fit["label"], eval_set=(cal[cols], cal["label"]))
         return {"trees": model.n_trees_}
     selection = grades.rating_config().training.scorecard
-    c, auc_by_c = cross_validated_c(model, fit[cols], fit["label"], subject_folds(fit, selection.cv_folds),
-                                    selection.c_grid)
+    splits = subject_folds(fit, selection.cv_folds) if splits is None else splits
+    c, auc_by_c = cross_validated_c(model, fit[cols], fit["label"], splits, selection.c_grid)
     model.set_params(C=c).fit(fit[cols], fit["label"], X_recent=cal[cols])
     return {"C": c, "cv_auc_by_C": auc_by_c, "dropped_for_stability": model.dropped_for_stability_,
             "dropped_for_sign": model.dropped_for_sign_}
@@ -141,6 +185,8 @@ def train(subject: str = "enterprise", *, home=None, progress=None) -> dict:
     parts = split(dates)
     sets = partition(rated_series(dates[0], dates[-1], subject, home, progress), dates)
     fit, cal, oot = sets["fit"], sets["calibrate"], sets["oot"]
+    check_outcomes(sets, parts, subject)
+    splits, notes = cv_folds(fit)
 
     results = {}
     mlflow = tracking.setup(home)
@@ -153,10 +199,12 @@ def train(subject: str = "enterprise", *, home=None, progress=None) -> dict:
             "oot_months": f"{parts['oot'][0]}..{parts['oot'][-1]}",
             "rows_fit": len(fit), "rows_calibrate": len(cal), "rows_oot": len(oot),
             "subject_shares": json.dumps(grades.rating_config().training.subjects.model_dump()),
+            "scorecard_cv_folds": len(splits),
+            **{f"outcomes_{k}": outcomes(v) for k, v in sets.items()},
             "snapshot_identity": _identity(home, dates),
         })
         for name, model in models.items():
-            chosen = fit_model(model, fit, cal, cols)
+            chosen = fit_model(model, fit, cal, cols, splits)
             mlflow.log_params({f"{name}_{k}": json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in chosen.items()})
             calibrated = calibrate(name, model, cal, cols)
             mlflow.log_param(f"{name}_calibration", calibrated.method_)
@@ -193,8 +241,11 @@ def train(subject: str = "enterprise", *, home=None, progress=None) -> dict:
             results[name] = {"metrics": metrics, "version": info.registered_model_version, "chosen": chosen}
         aliases = _assign_aliases(mlflow, subject, results)
         mlflow.set_tags({"aliases": json.dumps(aliases)})
+        if notes:
+            mlflow.set_tag("notes", " | ".join(notes))
     return {"subject": subject, "run_id": run.info.run_id, "months": [str(dates[0]), str(dates[-1])],
-            "rows": {k: len(v) for k, v in sets.items()}, "label_rate_oot": round(float(oot["label"].mean()), 4),
+            "rows": {k: len(v) for k, v in sets.items()}, "outcomes": {k: outcomes(v) for k, v in sets.items()},
+            "label_rate_oot": round(float(oot["label"].mean()), 4), "notes": notes,
             "models": {k: {"version": v["version"], **{m: round(x, 4) for m, x in v["metrics"].items()},
                            "chosen": v["chosen"]} for k, v in results.items()},
             "aliases": aliases, "seconds": round(time.perf_counter() - started, 1)}

@@ -59,10 +59,53 @@ def test_train_and_score_a_book(book, tmp_path):
     scores = pd.read_csv(out)
     assert list(scores.columns) == ["loan_id", "pd", "score", "grade", "tier", "reason_1", "reason_2", "reason_3"]
     assert len(scores) == 1200 and scores["pd"].between(0, 1).all()
-    # without an id column: the row number
+    # without --id: the id column the model was trained with
     r = cli("score", "--data", str(book), "--model", "bank-a", "--out", str(tmp_path / "s2.csv"), home=home)
     assert r.returncode == 0, r.stderr
-    assert pd.read_csv(tmp_path / "s2.csv")["row"].tolist()[:3] == [1, 2, 3]
+    assert pd.read_csv(tmp_path / "s2.csv")["loan_id"].tolist() == scores["loan_id"].tolist()
+    # --id still overrides it
+    r = cli("score", "--data", str(book), "--model", "bank-a", "--id", "region", "--out", str(tmp_path / "s3.csv"),
+            home=home)
+    assert r.returncode == 0, r.stderr
+    assert list(pd.read_csv(tmp_path / "s3.csv").columns)[0] == "region"
+    # a file without the trained id column: one line saying so
+    pd.read_csv(book).drop(columns="loan_id").to_csv(tmp_path / "no_id.csv", index=False)
+    r = cli("score", "--data", str(tmp_path / "no_id.csv"), "--model", "bank-a", "--out", str(tmp_path / "s4.csv"),
+            home=home)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.strip().count("\n") == 0 and "'loan_id'" in r.stderr and "--id" in r.stderr
+    assert not (tmp_path / "s4.csv").exists()
+
+
+def test_a_book_whose_scorecard_keeps_few_indicators_scores_with_empty_reasons(tmp_path):
+    """Four columns, two of them noise: the scorecard keeps fewer than three indicators, and
+    scoring still gives reason_1..3, the missing ones empty. Trained without --id: row numbers."""
+    from chengxin.models.explain import unwrap
+    from chengxin.pipelines import byo
+
+    rng = np.random.default_rng(3)
+    n = 6000
+    late = rng.poisson(0.5, n).astype(float)
+    frame = pd.DataFrame({"late": late, "income": rng.lognormal(10, 0.5, n),
+                          "channel": rng.choice(["web", "branch", "agent"], n), "segment": rng.choice(["p", "q"], n)})
+    frame["bad"] = (rng.random(n) < 1 / (1 + np.exp(2.5 - 1.3 * late))).astype(int)
+    path = tmp_path / "tiny.csv"
+    frame.to_csv(path, index=False)
+    home = tmp_path / "home"
+    r = cli("train", "--data", str(path), "--target", "bad", "--name", "tiny", home=home)
+    assert r.returncode == 0, r.stderr
+    _, calibrated_card, id_col = byo._load("tiny", home)
+    kept = unwrap(calibrated_card).selected_
+    assert 1 <= len(kept) < 3 and id_col is None
+    out = tmp_path / "tiny_scores.csv"
+    r = cli("score", "--data", str(path), "--model", "tiny", "--out", str(out), home=home)
+    assert r.returncode == 0, r.stderr
+    scores = pd.read_csv(out)
+    assert list(scores.columns) == ["row", "pd", "score", "grade", "tier", "reason_1", "reason_2", "reason_3"]
+    assert scores["row"].tolist()[:3] == [1, 2, 3] and len(scores) == n
+    assert scores[f"reason_{len(kept) + 1}"].isna().all()  # no reason beyond the kept indicators
+    given = scores["reason_1"].dropna()
+    assert len(given) > 0 and given.str.split(":").str[0].isin(kept).all()
 
 
 def test_bad_book_input_is_explained(book, tmp_path):

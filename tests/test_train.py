@@ -259,3 +259,105 @@ def test_the_champion_is_chosen_for_calibration_first_then_discrimination():
     assert choose_champion({"scorecard": m(0.75, 0.5), "challenger": m(0.78, 0.75)}) == "challenger"
     assert choose_champion({"scorecard": m(0.75, 0.7), "challenger": m(0.78, 0.6)}) == "scorecard"
     assert choose_champion({"scorecard": m(0.75, 0.6), "challenger": m(0.78, 0.6)}) == "challenger"
+
+
+def cli(*args, home):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, CHENGXIN_HOME=str(home))
+    return subprocess.run([sys.executable, "-m", "chengxin.cli", *args], capture_output=True, text=True, env=env)
+
+
+def _rows_with_outcomes(defaulters: list[str], n: int = 600) -> pd.DataFrame:
+    import datetime as dt
+
+    ids = [f"S{k:05d}" for k in range(n)]
+    rows = pd.DataFrame([(s, d) for s in ids for d in (dt.date(2024, m, 28) for m in (1, 2))],
+                        columns=["subject_id", "as_of"])
+    rows["label"] = rows["subject_id"].isin(defaulters).astype(int)
+    return rows
+
+
+def test_a_window_short_of_outcomes_stops_training_in_one_line():
+    import datetime as dt
+
+    need = grades.rating_config().training.min_outcomes
+    months = {k: [dt.date(2024, 1, 31), dt.date(2024, 2, 29)] for k in ("fit", "calibrate", "oot")}
+    ok = _rows_with_outcomes([f"S{k:05d}" for k in range(max(need.fit, need.calibrate, need.oot))])
+    short = _rows_with_outcomes([f"S{k:05d}" for k in range(need.calibrate - 1)])
+    stage.check_outcomes({"fit": ok, "calibrate": ok, "oot": ok}, months, "enterprise")  # enough everywhere
+    with pytest.raises(stage.workspace.UserError) as exc:
+        stage.check_outcomes({"fit": ok, "calibrate": short, "oot": ok}, months, "enterprise")
+    message = str(exc.value)
+    assert "\n" not in message and "calibration window" in message and "2024-01-31..2024-02-29" in message
+    assert f"has {need.calibrate - 1} subjects reaching the outcome" in message
+    assert f"needs at least {need.calibrate}" in message and "more months" in message
+
+
+def test_cross_validation_uses_fewer_folds_when_a_fold_would_lack_outcomes():
+    floor = grades.rating_config().training.min_outcomes.fold
+    wanted = grades.rating_config().training.scorecard.cv_folds
+    rows = _rows_with_outcomes([])
+    ids = rows.drop_duplicates("subject_id")
+    by_fold = {k: [ids["subject_id"].iloc[t] for t in test[::2]]
+               for k, (_, test) in enumerate(stage.subject_folds(ids, wanted))}
+    # every fold of `wanted` holds `floor` defaulters but one, which holds one too few
+    defaulters = [s for k, s_ in by_fold.items() for s in s_[: floor - (k == 0)]]
+    rows["label"] = rows["subject_id"].isin(defaulters).astype(int)
+    splits, notes = stage.cv_folds(rows)
+    assert len(splits) < wanted and len(notes) == 1
+    assert f"over {len(splits)} folds instead of {wanted}" in notes[0] and f"hold {floor - 1} subjects" in notes[0]
+    assert all(stage.outcomes(rows.iloc[test]) >= floor for _, test in splits)
+    # with outcomes enough, the configured folds and no note
+    rows["label"] = rows["subject_id"].isin([s for s_ in by_fold.values() for s in s_[:floor]]).astype(int)
+    splits, notes = stage.cv_folds(rows)
+    assert len(splits) == wanted and notes == []
+    # too few for even two folds: a one-line error
+    rows["label"] = rows["subject_id"].isin(defaulters[:1]).astype(int)
+    with pytest.raises(stage.workspace.UserError, match="cannot be cross-validated"):
+        stage.cv_folds(rows)
+
+
+def test_commands_without_subject_cover_every_subject_type(trained, tmp_path):
+    """`score`, `promote` and `publish` without --subject do enterprises and individuals, and say so;
+    `score --out` holds both."""
+    home = tmp_path / "home"
+    shutil.copytree(trained[0], home, ignore=shutil.ignore_patterns("published", "desk.sqlite*"))
+    out = tmp_path / "ratings.csv"
+    r = cli("score", "--as-of", "2025-03-31", "--out", str(out), "--json", home=home)
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout)
+    assert [x["subject"] for x in result["subjects"]] == ["enterprise", "individual"]
+    ratings = pd.read_csv(out, dtype={"subject_id": str})
+    counts = ratings["subject_type"].value_counts().to_dict()
+    assert counts == {x["subject"]: x["rated"] for x in result["subjects"]} and counts["individual"] > 500
+    for command in (["promote"], ["publish", "ratings"], ["publish", "criteria"]):
+        r = cli(*command, home=home)
+        assert r.returncode == 0, (command, r.stderr)
+        assert "enterprise" in r.stdout and "individual" in r.stdout
+        assert "done for 2 subject types: enterprise, individual" in r.stdout
+    assert sorted(p.name for p in (home / "published" / "criteria").iterdir()) == ["enterprise", "individual"]
+    r = cli("score", "--as-of", "2025-03-31", "--subject", "enterprise", "--json", home=home)
+    assert r.returncode == 0 and json.loads(r.stdout)["subject"] == "enterprise"  # one type: its own object
+
+
+def test_a_small_city_trains_what_it_can_and_says_which_window_is_short(tmp_path):
+    """A county pilot: 600 firms and 300 people over 30 months. `chengxin train` (no --subject)
+    trains the enterprises, then stops on the individuals' window that lacks outcomes, in one
+    line, with no scikit-learn traceback."""
+    from chengxin.city import generate
+    from chengxin.pipelines.ingest import ingest
+
+    home = tmp_path / "home"
+    generate(tmp_path / "city", 600, 300, 30, seed=5)
+    ingest(tmp_path / "city", home=home)
+    r = cli("train", home=home)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    error = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+    assert len(error) == 1 and "window of the individuals" in error[0] and "needs at least" in error[0]
+    assert "done before this: enterprise" in error[0]
+    assert "enterprise: run" in r.stdout
+    version = tracking.model_version(tracking.registered_name("enterprise"), "champion", "", home)
+    assert version.tags["kind"] in ("scorecard", "challenger")
