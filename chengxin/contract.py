@@ -75,7 +75,12 @@ def schema(source: Source) -> pa.DataFrameSchema:
         columns[col.name] = pa.Column(PANDAS_TYPES[col.type], checks=checks, nullable=not col.required,
                                       description=f"{col.zh}")
     columns[RECEIVED] = pa.Column("datetime64[us]", nullable=False, description=RECEIVED_ZH)
-    return pa.DataFrameSchema(columns, name=source.name, description=source.description, strict=False)
+    # a record cannot describe an event, or a month, that comes after the day it was received (a
+    # month is stored as its first day, so a return for the current month received within it passes)
+    when = source.event_date
+    after = pa.Check(lambda df: ~(df[when] > df[RECEIVED]).fillna(False), name="after_received",
+                     error=f"{when} after {RECEIVED}")
+    return pa.DataFrameSchema(columns, checks=[after], name=source.name, description=source.description, strict=False)
 
 
 # --- checking, in SQL ------------------------------------------------------------------
@@ -95,6 +100,7 @@ REASONS = {  # quarantine rule -> reason; pandera's check names are rules too
     "missing_column": "the file lacks required column(s): {labels}",
     "old_regno_unmapped": "{zh}: old registration number with no known mapping (load the mapping table, then release)",
     "not_nullable": "required value is missing",
+    "after_received": "{what} {{value}} is after the date received {{received}} ({zh}晚于上报日期)",
 }
 
 
@@ -220,7 +226,23 @@ class _Statement:
         for name, column in schema(source).columns.items():
             if name != RECEIVED:
                 self._pandera(source, name, column)
+        self._after_received(source)
         self.source, self.present = source, present
+
+    def _after_received(self, source: Source) -> None:
+        """The schema's `after_received` check: the record's event date (a monthly source's
+        period, the month it names) is not after the day the platform received it: the file's
+        `received_date`, or the ingest date for a live upload without one."""
+        col = source.column(source.event_date)
+        event, received = self.typed.get(col.name, f'v."{col.name}"'), f"v.{RECEIVED}"
+        shown = f"strftime({event}, '%Y-%m')" if col.type == "month" else f"CAST({event} AS VARCHAR)"
+        what = "period" if col.type == "month" else col.name.replace("_", " ")
+        template = REASONS["after_received"].format(what=what, zh=col.zh)
+        head, rest = template.split("{value}")
+        middle, tail = rest.split("{received}")
+        reason = f"{_lit(head)} || {shown} || {_lit(middle)} || CAST({received} AS VARCHAR) || {_lit(tail)}"
+        seen = " OR ".join(self.flags.get(col.name, [])) or "false"
+        self.problem(col.name, f"{event} > {received} AND NOT ({seen})", shown, reason, "after_received")
 
     def problem(self, column: str, cond: str, value: str, reason: str, rule: str, status: str = REJECTED) -> None:
         self.problems.append(f"CASE WHEN {cond} THEN {{'column': {_lit(column)}, 'value': CAST({value} AS VARCHAR), "

@@ -75,9 +75,13 @@ def test_features_commands(ingested_copy, tmp_path):
     assert "近12个月按期申报率" in text and "Share of months filed on time" in text
     csv = pd.read_csv(tmp_path / "catalogue.csv", encoding="utf-8-sig")
     assert {"name", "zh", "direction", "mutable", "description_zh", "description_en"} <= set(csv.columns)
+    # without --subject: every subject type, one object each
     r = cli("features", "series", "--start", "2023-06-30", "--end", "2023-12-31", "--step-months", "3", "--json",
-            home=ingested_copy)
+            "--out", str(tmp_path / "series.parquet"), home=ingested_copy)
     info = json.loads(r.stdout)
-    assert info["snapshots"] == 3 and 0 < info["label_rate"] < 0.2
+    assert [i["subject"] for i in info["subjects"]] == ["enterprise", "individual"]
+    for i in info["subjects"]:
+        assert i["snapshots"] == 3 and 0 < i["label_rate"] < 0.2
+        assert i["out"] == str(tmp_path / f"series_{i['subject']}.parquet") and len(pd.read_parquet(i["out"])) == i["rows"]
     r = cli("features", "--as-of", "yesterday", home=ingested_copy)
     assert r.returncode == 1 and "YYYY-MM-DD" in r.stderr

@@ -54,6 +54,11 @@ def tax_row(code=FIRM, period="2024-03", paid="100.5", **kw):
     return row
 
 
+def received_late(rows: list[dict]) -> list[dict]:
+    """Rows received after every period they name (2025-01-10), so that only their other faults show."""
+    return [{**r, "received_date": "2025-01-10"} for r in rows]
+
+
 # --- the generated city ------------------------------------------------------------------
 
 
@@ -249,6 +254,7 @@ def test_bad_rows_go_to_quarantine_with_reasons(home, tmp_path):
         tax_row(FIRM, period="2024-07", arrears_months="-1"),
         tax_row(FIRM, period="2024-08", filed_on_time="maybe"),
     ]
+    rows = received_late(rows)
     f = write_tax(tmp_path / "tax" / "tax_bad.csv", rows)
     s = ing.ingest(f, home=home)
     assert (s.rows, s.accepted, s.rejected, s.duplicates) == (8, 1, 7, 0)
@@ -286,7 +292,7 @@ def test_the_sql_checks_enforce_the_pandera_schema(home, tmp_path):
             tax_row(arrears_months="1.5", period="2024-05"), tax_row(code="", period="2024-06"),
             tax_row(filed_on_time="", period="2024-07"), tax_row(tax_credit_grade="A", period="2024-08"),
             tax_row(paid="1,234.5", major_violation="否", period="2024-09"), tax_row(arrears_months="1e30", period="2024-10")]
-    raw = pa.Table.from_pandas(pd.DataFrame(rows), preserve_index=False)
+    raw = pa.Table.from_pandas(pd.DataFrame(received_late(rows)), preserve_index=False)
     with warehouse.connect(home) as con:
         contract.load_reference(con, config.settings(home).ingest)
         checked = contract.check_rows(con, src, contract.text_table(raw, src), config.settings(home).ingest,
@@ -403,7 +409,7 @@ def test_a_killed_ingest_leaves_the_warehouse_as_it_was(home, tmp_path):
     ing.ingest(write_tax(tmp_path / "tax" / "tax_a.csv", [tax_row()]), home=home)
     before = counts(home)
     big = write_tax(tmp_path / "tax" / "tax_b.csv",
-                    [tax_row(FIRM2, period=f"{2000 + k // 12}-{k % 12 + 1:02d}") for k in range(300)])
+                    received_late([tax_row(FIRM2, period=f"{2000 + k // 12}-{k % 12 + 1:02d}") for k in range(300)]))
     env = dict(os.environ, CHENGXIN_HOME=str(home), CHENGXIN_PAUSE_BEFORE_COMMIT="60")
     proc = subprocess.Popen([sys.executable, "-m", "chengxin.cli", "ingest", str(big)], env=env,
                             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
@@ -456,3 +462,50 @@ def test_a_folder_with_one_bad_file_loads_the_rest(home, tmp_path):
     summary = json.loads(r.stdout)
     assert summary["accepted"] == 1 and len(summary["unreadable"]) == 1
     assert "Traceback" not in r.stderr
+
+
+# --- a record dated after it was received ---------------------------------------------------
+
+AFTER_RECEIVED = {  # source (its grain) -> a valid row, and its event date pushed after receipt
+    "registration": (dict(subject_id=FIRM, name="某某公司", entity_type="company", industry="C", county="610302",
+                          registration_date="2015-06-01", registered_capital="100", status="active",
+                          status_date="2015-06-01", received_date="2023-03-08"),
+                     {"status_date": "2030-01-05"}, "status date 2030-01-05 is after the date received 2023-03-08"),
+    "penalty": (dict(subject_id=FIRM, decision_no="罚字1号", deciding_department="市监局", decision_date="2023-02-01",
+                     publication_date="2023-03-20", severity="general", fine_amount="500", repaired="否",
+                     received_date="2023-03-08"),
+                {"decision_date": "2030-01-05"}, "decision date 2030-01-05 is after the date received 2023-03-08"),
+    "tax": (tax_row(period="2023-03", received_date="2023-03-08"),  # the current month, received within it: fine
+            {"period": "2030-01"}, "period 2030-01 is after the date received 2023-03-08"),
+}
+
+
+@pytest.mark.parametrize("source", list(AFTER_RECEIVED), ids=lambda s: f"{s} ({config.sources()[s].grain})")
+def test_a_record_dated_after_it_was_received_is_rejected(home, tmp_path, source):
+    """Entity, event and monthly sources alike: a record cannot describe an event, or a month,
+    after the day the platform received it. The row goes to quarantine with a reason; the file's
+    other rows load."""
+    good, later, reason = AFTER_RECEIVED[source]
+    key = config.sources()[source].key
+    bad = {**good, **later, **({"decision_no": "罚字2号"} if "decision_no" in key else {})}
+    f = tmp_path / source / f"{source}_x.csv"
+    f.parent.mkdir(parents=True)
+    pd.DataFrame([good, bad]).to_csv(f, index=False)
+    s = ing.ingest(f, home=home)
+    assert (s.rows, s.accepted, s.rejected) == (2, 1, 1)
+    q = query(home, 'SELECT row_number, "column", reason, rule, status FROM quarantine')
+    assert q.to_dict("records") == [{"row_number": 3, "column": config.sources()[source].event_date,
+                                     "reason": q["reason"][0], "rule": "after_received", "status": "rejected"}]
+    assert q["reason"][0].startswith(reason) and "晚于上报日期" in q["reason"][0]
+
+
+def test_a_live_upload_dated_after_the_ingest_date_is_rejected(home, tmp_path):
+    """Without received_date the ingest date is the day received, and the same check applies."""
+    rows = [tax_row(period="2026-11"), tax_row(FIRM2, period="2026-12")]
+    for row in rows:
+        row.pop("received_date")
+    f = write_tax(tmp_path / "tax" / "tax_live.csv", rows)
+    s = ing.ingest(f, home=home, today=dt.date(2026, 11, 20))
+    assert (s.accepted, s.rejected) == (1, 1)
+    reason = query(home, "SELECT reason FROM quarantine")["reason"][0]
+    assert reason.startswith("period 2026-12 is after the date received 2026-11-20")
