@@ -1,11 +1,14 @@
 """Documentation generated from the declarations, so the contract is written down once.
 
-The README's data-contract section is this output (``make docs`` refreshes it; a test
-checks that it is current).
+The README's data-contract section is this output, and so is every count or list the README
+gives of declared things (indicators, rules, actions, grades, roles, pages): each sits between
+``<!-- gen:NAME -->`` and ``<!-- /gen -->`` and comes from `GENERATED[NAME]`. ``make docs``
+refreshes them; a test fails when the README is stale.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from chengxin import config
@@ -61,12 +64,82 @@ def sources_markdown() -> str:
     return "\n".join(lines)
 
 
-def refresh_readme(readme: Path) -> bool:
-    """Rewrite the generated section of the README; returns whether it changed."""
-    text = readme.read_text("utf-8")
+def _indicator_counts() -> str:
+    from chengxin.features.catalogue import catalogue
+
+    cat = catalogue()
+    return " and ".join(f"{len(cat.for_subject(s, published_only=True))} {s}" for s in config.SUBJECT_TYPES) + " indicators"
+
+
+def _warning_rules() -> str:
+    from chengxin.pipelines.warn import warning_config
+
+    texts = dict.fromkeys(r.text.en[0].lower() + r.text.en[1:] for r in warning_config().rules)
+    return "; ".join(texts)
+
+
+def _repair_actions() -> str:
+    from chengxin.models.explain import repair_actions
+
+    actions = repair_actions()
+    return "; ".join(f"{s}s ({len(names)}): " + ", ".join(f"`{n}`" for n in names) for s in config.SUBJECT_TYPES
+                     if (names := [a.name for a in actions if a.subject == s]))
+
+
+def _master_scale() -> str:
+    from chengxin.models import grades
+
+    rc = grades.rating_config()
+    tiers = rc.public_tiers
+    return (f"master scale ({', '.join(g.grade for g in rc.master_scale)} + {rc.default_grade} in default) and the "
+            f"public tiers ({'/'.join(t.tier for t in tiers)} = {'/'.join(t.zh for t in tiers)})")
+
+
+def _pages() -> str:
+    from chengxin import i18n, users
+
+    return ", ".join(i18n.TEXT[f"page_{p}"][1] for p in users.PAGES)
+
+
+def _roles() -> str:
+    from chengxin import i18n, users
+
+    lines = ["| role | pages | a look-up shows | individuals | personal data |", "|---|---|---|---|---|"]
+    for name, role in users.declared_roles().roles.items():
+        pages = ", ".join(i18n.TEXT[f"page_{p}"][1] for p in role.pages)
+        lines.append(f"| `{name}` ({role.en}, {role.zh}) | {pages} | {', '.join(role.rating)} | "
+                     f"{'with a stated purpose' if role.individuals else 'no'} | {role.personal_data} |")
+    return "\n" + "\n".join(lines) + "\n"
+
+
+GENERATED = {"indicator-counts": _indicator_counts, "warning-rules": _warning_rules, "repair-actions": _repair_actions,
+             "master-scale": _master_scale, "pages": _pages, "roles": _roles}
+SPAN = re.compile(r"(<!-- gen:(?P<name>[a-z-]+) -->)(?P<body>.*?)(<!-- /gen -->)", re.S)
+
+
+def generated_spans(text: str) -> dict[str, str]:
+    """NAME -> the text the README holds between its markers."""
+    return {m["name"]: m["body"] for m in SPAN.finditer(text)}
+
+
+def render(text: str) -> str:
+    """The README with its data contract and every generated span as the declarations say now."""
     head, rest = text.split(README_START, 1)
     _, tail = rest.split(README_END, 1)
-    new = f"{head}{README_START}\n{sources_markdown()}\n{README_END}{tail}"
+    text = f"{head}{README_START}\n{sources_markdown()}\n{README_END}{tail}"
+
+    def fill(m: re.Match) -> str:
+        if m["name"] not in GENERATED:
+            raise ValueError(f"README: unknown generated span {m['name']!r}; known: {', '.join(GENERATED)}")
+        return m.group(1) + GENERATED[m["name"]]() + m.group(4)
+
+    return SPAN.sub(fill, text)
+
+
+def refresh_readme(readme: Path) -> bool:
+    """Rewrite the generated parts of the README; returns whether it changed."""
+    text = readme.read_text("utf-8")
+    new = render(text)
     if new != text:
         readme.write_text(new, "utf-8")
         return True

@@ -109,6 +109,12 @@ def roles_config(home=None) -> RolesConfig:
     return _roles_config(override, override.stat().st_mtime_ns if override.exists() else None)
 
 
+def declared_roles() -> RolesConfig:
+    """The package's own roles and demo users, without any workspace's override (what the
+    README describes)."""
+    return _roles_config(Path("/nonexistent/users.yaml"), None)
+
+
 @functools.lru_cache(maxsize=8)
 def _roles_config(override: Path, _mtime: int | None) -> RolesConfig:
     data = yaml.safe_load(resources.files("chengxin.conf").joinpath("roles.yaml").read_text("utf-8"))
