@@ -458,7 +458,8 @@ def explain(
     if result.get("repair_note"):
         con.print(f"Repair: {result['repair_note']}")
     for step in result["repair_path"]:
-        con.print(f"  -> {step['text_en']} / {step['text_zh']}: grade {step['grade']} (PD {step['pd']:.2%})")
+        after = f" (from {step['from']})" if step.get("from") else ""
+        con.print(f"  -> {step['text_en']} / {step['text_zh']}: grade {step['grade']} (PD {step['pd']:.2%}){after}")
 
 
 @app.command()

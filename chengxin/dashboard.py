@@ -782,7 +782,7 @@ def repair(snap: Snapshot, subject_id: str, r: Role, *, user: str | None = None,
     subject_id, subject = _allowed_subject(subject_id, r, purpose)
     as_of = snap.as_of(subject)
     row = rows_of(snap.path / "ratings.parquet", subject_id)
-    out: dict = {"repair_path": [], "repair_reachable": None, "repair_note": None, "notes": []}
+    out: dict = {"repair_path": [], "repair_reachable": None, "repair_note": None, "repair_note_zh": None, "notes": []}
     if row.empty or as_of is None:
         return out
     try:
@@ -791,7 +791,7 @@ def repair(snap: Snapshot, subject_id: str, r: Role, *, user: str | None = None,
         out["notes"].append("explain_unavailable")
         return out
     out.update(repair_path=ex.get("repair_path", []), repair_reachable=ex.get("repair_reachable"),
-               repair_note=ex.get("repair_note"))
+               repair_note=ex.get("repair_note"), repair_note_zh=ex.get("repair_note_zh"))
     if str(ex.get("model_version")) != str(row["model_version"].iloc[0]):
         out["notes"].append("model_changed")
     return out

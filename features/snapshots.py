@@ -22,15 +22,16 @@ def month_ends(start: dt.date, end: dt.date, step_months: int = 1) -> list[dt.da
     return [d.date() for d in days[::step_months]]
 
 
-def _outcome_events(subject: str) -> str:
+def _outcome_events(subject: str, with_ref: bool = False) -> str:
     fs = fsql.feature_settings()
     sources = config.sources()
     parts = []
     for rule in getattr(fs.outcome, subject):
         src = sources[rule.source]
         type_filter = f" AND subject_type = '{subject}'" if len(src.subjects) > 1 else ""
+        ref = f", CAST({rule.ref or 'NULL'} AS VARCHAR) AS ref" if with_ref else ""
         parts.append(f"SELECT subject_id, \"{src.event_date}\" AS event_date, received_date, _superseded_on, "
-                     f"'{rule.kind}' AS kind FROM {src.table} WHERE ({rule.where}){type_filter}")
+                     f"'{rule.kind}' AS kind{ref} FROM {src.table} WHERE ({rule.where}){type_filter}")
     return " UNION ALL ".join(parts)
 
 
@@ -54,11 +55,39 @@ def labels(con, subject: str, as_of: dt.date) -> pd.DataFrame:
         LEFT JOIN future f USING (subject_id) LEFT JOIN past p USING (subject_id)""").df()
 
 
-def in_default(subject: str, as_of: dt.date, home=None) -> pd.DataFrame:
-    """subject_id, in_default: the subjects with an outcome record in the lookback before `as_of`
-    (others have no row)."""
+DEFAULT_COLUMNS = ["subject_id", "in_default", "default_kind", "default_date", "default_until", "default_reason",
+                   "default_reason_zh", "default_repair", "default_repair_zh"]
+
+
+def in_default(subject: str, as_of: dt.date, home=None, subject_ids=None) -> pd.DataFrame:
+    """The subjects with an outcome record in the lookback before `as_of`, as the office knew them
+    then (`in_default` True; others have no row), and the record that put each there: the first
+    such record in the lookback (`default_kind`, `default_date`, `default_reason` and `_zh` in
+    plain words with its reference, `default_repair` and `_zh`: how to put it right) and the day
+    the last one leaves the lookback (`default_until`). `subject_ids`: only these subjects."""
+    fs = fsql.feature_settings()
+    start = fsql.months_before(as_of, fs.default_lookback_months)
+    only = ""
+    if subject_ids is not None:
+        only = "AND subject_id IN (" + ", ".join("'" + str(i).replace("'", "''") + "'" for i in subject_ids) + ")" \
+            if len(subject_ids) else "AND false"
     with warehouse.connect(home, read_only=True) as con:
-        return labels(con, subject, as_of)[["subject_id", "in_default"]]
+        past = con.execute(f"""
+            WITH ev AS ({_outcome_events(subject, with_ref=True)})
+            SELECT subject_id, arg_min(kind, (event_date, kind, ref)) AS default_kind,
+                   min(event_date) AS default_date, arg_min(ref, (event_date, kind, ref)) AS default_ref,
+                   max(event_date) AS last_date
+            FROM ev WHERE {fsql.visible(as_of)} AND event_date > {fsql.lit(start)} AND event_date <= {fsql.lit(as_of)} {only}
+            GROUP BY subject_id ORDER BY subject_id""").df()
+    rules = {r.kind: r for r in getattr(fs.outcome, subject)}
+    past["in_default"] = True
+    past["default_until"] = [fsql.months_after(d, fs.default_lookback_months) for d in pd.to_datetime(past["last_date"])]
+    for lang, suffix in (("en", ""), ("zh", "_zh")):
+        past["default_reason" + suffix] = [rules[k].describe(d, r, lang) for k, d, r in
+                                           zip(past["default_kind"], past["default_date"], past["default_ref"])]
+        past["default_repair" + suffix] = [getattr(rules[k].repair, lang) for k in past["default_kind"]]
+    past["default_date"] = pd.to_datetime(past["default_date"]).dt.date
+    return past.reindex(columns=DEFAULT_COLUMNS)
 
 
 def snapshot(as_of: dt.date, subject: str, *, con, eng: str = "duckdb", spark=None, home=None) -> pd.DataFrame:

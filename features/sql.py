@@ -24,7 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from chengxin import config
-from chengxin.features.catalogue import ZERO_WHEN_NO_RECORDS, Catalogue, Indicator, catalogue
+from chengxin.features.catalogue import ZERO_WHEN_NO_RECORDS, Catalogue, Indicator, Text, catalogue
 
 
 class Period(BaseModel):
@@ -34,10 +34,27 @@ class Period(BaseModel):
 
 
 class OutcomeRule(BaseModel):
+    """One kind of outcome: the records of `source` matching `where`. For a subject in default
+    because of such a record, `text` says what happened ({date}: the record's date, a month for a
+    monthly source), `ref_text` adds the record's reference ({ref}: the SQL `ref` over its
+    columns) when it has one, and `repair` says how the subject puts it right."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
     source: str
     where: str
     kind: str
+    text: Text
+    ref: str | None = None
+    ref_text: Text | None = None
+    repair: Text
+
+    def describe(self, day, ref, lang: str) -> str:
+        """The record in plain words, in `lang` ("en" or "zh")."""
+        shown = f"{pd.Timestamp(day):%Y-%m}" if config.sources()[self.source].grain == "monthly" else f"{pd.Timestamp(day):%Y-%m-%d}"
+        words = getattr(self.text, lang).format(date=shown)
+        if self.ref_text is not None and ref is not None and not pd.isna(ref) and str(ref):
+            words += getattr(self.ref_text, lang).format(ref=ref)
+        return words
 
 
 class Outcome(BaseModel):

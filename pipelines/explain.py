@@ -78,6 +78,33 @@ def _in_default(subject: str, subject_id: str, as_of: dt.date, home=None) -> boo
     return bool(len(hit) and hit.iloc[0])
 
 
+def _default_record(subject: str, subject_id: str, as_of: dt.date, home=None) -> dict | None:
+    """The outcome record that put a subject in default on `as_of` (`snapshots.in_default`)."""
+    found = snapshots.in_default(subject, as_of, home, subject_ids=[subject_id])
+    return found.iloc[0].to_dict() if len(found) else None
+
+
+def _default_repair(record: dict | None, path: dict, tier: str) -> dict:
+    """A subject in default: its credit-repair path starts from the record that put it there (put
+    it right; the grade returns once the last such record leaves the lookback), then the actions
+    that lift the grade its indicators give it. The first step's grade and PD are the ones the
+    indicators give once the subject is out of default."""
+    if record is None:  # graded D by the stored ratings, but its record is gone (e.g. corrected since)
+        return {"repair_note": "in default: graded D until the outcome is older than the configured lookback",
+                "repair_note_zh": "处于违约状态：在违约记录超过回看期之前评为D级"}
+    until = record["default_until"]
+    first = {"name": f"resolve_{record['default_kind']}", "text_en": record["default_repair"],
+             "text_zh": record["default_repair_zh"], "months": 0, "changes": {}, "record": record["default_reason"],
+             "record_zh": record["default_reason_zh"], "grade": path["grade"], "pd": path["pd"], "tier": str(tier),
+             "from": str(until)}
+    note = (f"In default: {record['default_reason']}. Graded D until {until}, when the last such record is older than "
+            f"the lookback; first: {record['default_repair'].lower()}.")
+    note_zh = (f"处于违约状态：{record['default_reason_zh']}。在{until}（最近一条违约记录超过回看期）之前评为D级；"
+               f"首先应{record['default_repair_zh']}。")
+    return {"repair_path": [first, *path["actions"]], "repair_note": note, "repair_note_zh": note_zh,
+            "default_record": {k: (str(v) if isinstance(v, (dt.date, pd.Timestamp)) else v) for k, v in record.items()}}
+
+
 def explain(subject_id: str, as_of: dt.date | None = None, *, purpose: str | None = None, user: str | None = None,
             role: str = "cli", home=None) -> dict:
     subject_id = subject_id.strip().upper()
@@ -102,7 +129,10 @@ def explain(subject_id: str, as_of: dt.date | None = None, *, purpose: str | Non
     pd_ = float(m["champion"].predict_proba(X)[:, 1][0])
     by = card.points_by_indicator(X)  # once: points, reasons and contributions all come from it
     points = float(by.sum(axis=1).iloc[0])
+    record = _default_record(subject, subject_id, as_of, home) if in_default else None
     reasons = scoring.reasons(card, X, by_indicator=by)
+    if record is not None:  # the record that put the subject in default comes first
+        reasons = scoring.lead_with_default(reasons, pd.DataFrame([record], index=reasons.index))
     k = scoring.REASONS
     out = {
         "subject_id": subject_id, "subject_type": subject, "as_of": str(as_of), "in_default": in_default,
@@ -122,14 +152,11 @@ def explain(subject_id: str, as_of: dt.date | None = None, *, purpose: str | Non
                                 "base_value": float(base[0]), "contributions": _clean(contrib.iloc[0]),
                                 "raw_output": float(ex.raw_output(boosted, X)[0])}
     out["models"] = out_models
+    path = ex.repair_path(X, subject, m["champion"], card)
+    out["repair_path"] = path["actions"]
+    out["repair_reachable"] = path["reachable"]
     if in_default:
-        out["repair_path"] = []
-        out["repair_note"] = ("in default: graded D until the outcome is older than the configured lookback; "
-                              "fulfilling the obligations starts that clock")
-    else:
-        path = ex.repair_path(X, subject, m["champion"], card)
-        out["repair_path"] = path["actions"]
-        out["repair_reachable"] = path["reachable"]
+        out.update(_default_repair(record, path, tier=grades.tier_of(np.array([points]))[0]))
     out["indicators"] = _clean(row[list(card.feature_names_in_)].iloc[0])
     return out
 

@@ -75,6 +75,23 @@ def reasons(card, X: pd.DataFrame, k: int = REASONS, by_indicator=None) -> pd.Da
     return pd.DataFrame(out, index=X.index)[order]
 
 
+def lead_with_default(reasons_frame: pd.DataFrame, feats: pd.DataFrame) -> pd.DataFrame:
+    """For a subject in default, the record that put it there (`default_reason`, `_zh` from
+    `snapshots.in_default`) is the first reason, and the scorecard's reasons follow it."""
+    if "default_reason" not in feats:
+        return reasons_frame
+    lead = feats["default_reason"].notna().to_numpy() & feats["in_default"].fillna(False).astype(bool).to_numpy()
+    if not lead.any():
+        return reasons_frame
+    out = reasons_frame.copy()
+    k = sum(1 for c in out.columns if c.startswith("reason_") and not c.endswith("_zh"))
+    for suffix, source in (("", "default_reason"), ("_zh", "default_reason_zh")):
+        for j in range(k, 1, -1):  # shift the scorecard's reasons down by one
+            out.loc[lead, f"reason_{j}{suffix}"] = out.loc[lead, f"reason_{j - 1}{suffix}"]
+        out.loc[lead, f"reason_1{suffix}"] = feats.loc[lead, source].to_numpy()
+    return out
+
+
 class Rater:
     """Rates a frame of indicators (with `in_default`): PD and grade from the champion, points
     and tier from the published scorecard, reasons. Small and picklable, so Spark can ship it to
@@ -97,7 +114,7 @@ class Rater:
             "pd": np.where(in_default, 1.0, pd_), "score": np.round(points, 1),
             "grade": grades.grade_of(pd_, in_default), "tier": grades.tier_of(points, in_default),
         }, index=feats.index)
-        ratings = pd.concat([ratings, reasons(self.card, X)], axis=1)
+        ratings = pd.concat([ratings, lead_with_default(reasons(self.card, X), feats)], axis=1)
         ratings["model_version"] = self.model_version
         ratings["criteria_version"] = self.criteria_version
         return ratings.reset_index(drop=True)
@@ -120,14 +137,17 @@ def _rate_spark(as_of: dt.date, subject: str, rate: Rater, home=None) -> pd.Data
 
     spark = engine.spark_session(home)
     compiled = fsql.compile_subject(subject, as_of)
-    lab = snapshots.in_default(subject, as_of, home)
+    lab = snapshots.in_default(subject, as_of, home)[["subject_id", "in_default", "default_reason", "default_reason_zh"]]
     feats = engine.spark_frame(compiled, spark, home)
     if len(lab):
-        feats = feats.join(spark.createDataFrame(lab), on="subject_id", how="left")
+        feats = feats.join(spark.createDataFrame(
+            lab, "subject_id string, in_default boolean, default_reason string, default_reason_zh string"),
+            on="subject_id", how="left")
     else:
         from pyspark.sql import functions as F
 
-        feats = feats.withColumn("in_default", F.lit(False))
+        feats = (feats.withColumn("in_default", F.lit(False)).withColumn("default_reason", F.lit(None).cast("string"))
+                 .withColumn("default_reason_zh", F.lit(None).cast("string")))
     schema = ("subject_id string, subject_type string, pd double, score double, grade string, tier string, "
               + ", ".join(f"reason_{j + 1} string" for j in range(REASONS)) + ", "
               + ", ".join(f"reason_{j + 1}_zh string" for j in range(REASONS))
@@ -135,9 +155,10 @@ def _rate_spark(as_of: dt.date, subject: str, rate: Rater, home=None) -> pd.Data
 
     def rate_partition(batches):
         for batch in batches:
-            in_default = batch.pop("in_default")
+            kept = {c: batch.pop(c).to_numpy() for c in ("in_default", "default_reason", "default_reason_zh")}
             batch = engine.finish(batch, compiled)
-            batch["in_default"] = in_default.to_numpy()
+            for c, values in kept.items():
+                batch[c] = values
             yield rate(batch)
 
     return feats.mapInPandas(rate_partition, schema).toPandas()

@@ -120,3 +120,45 @@ def test_batch_explanations_reuse_only_what_is_exactly_the_same(rated):
     base, fresh = ex.challenger_contributions(boosted, X.set_index("subject_id").loc[stored["subject_id"], cols].reset_index(drop=True))
     np.testing.assert_allclose(stored[[f"shap__{c}" for c in cols]].to_numpy(), fresh[cols].to_numpy(), atol=1e-9)
     np.testing.assert_allclose(stored["challenger_base"], base, atol=1e-12)
+
+
+def test_a_subject_in_default_is_explained_by_the_record_that_put_it_there(dashboard_home):
+    """Graded D: the first reason, in both languages, is the outcome record (what, when, which
+    case or loan), in the ratings file, the look-up and `explain`; the repair path starts there."""
+    import pyarrow.parquet as pq
+
+    from chengxin import dashboard, users
+    from chengxin.features import snapshots
+    from chengxin.features import sql as fsql
+
+    ratings = pq.read_table(sorted((dashboard_home / "published" / "ratings" / "enterprise" / f"as_of={DAY}")
+                                   .glob("ratings_*.parquet"))[-1]).to_pandas()
+    d = ratings[ratings["grade"] == grades.rating_config().default_grade]
+    assert len(d) > 5
+    records = snapshots.in_default("enterprise", DAY, dashboard_home).set_index("subject_id")
+    assert set(d["subject_id"]) <= set(records.index)  # every subject graded D has its record (some with one are not rated)
+    kinds = {r.kind: r for r in fsql.feature_settings().outcome.enterprise}
+    for sid, row in d.set_index("subject_id").iterrows():
+        record = records.loc[sid]
+        assert row["reason_1"] == record["default_reason"] and row["reason_1_zh"] == record["default_reason_zh"]
+        assert str(record["default_date"])[:7] in row["reason_1"]  # when: the record's date (or month)
+    # every kind of record reads as its declaration says, e.g. "Listed as a dishonest judgment debtor on ..., case ..."
+    for kind, group in records.groupby("default_kind"):
+        head = kinds[kind].text.en.split("{date}")[0]
+        assert group["default_reason"].str.startswith(head).all(), kind
+        if kinds[kind].ref_text is not None:
+            assert group["default_reason"].str.contains(kinds[kind].ref_text.en.split("{ref}")[0], regex=False).any()
+    # the look-up and explain say the same first
+    sid = d["subject_id"].iloc[0]
+    looked = dashboard.lookup(dashboard.current(dashboard_home), sid, users.role("lender"))
+    assert looked["reasons"][0] == records.loc[sid, "default_reason"]
+    assert looked["reasons_zh"][0] == records.loc[sid, "default_reason_zh"]
+    out = stage.explain(sid, DAY, home=dashboard_home)
+    assert out["grade"] == "D" and out["reasons"][0] == records.loc[sid, "default_reason"]
+    assert out["reasons_zh"][0] == records.loc[sid, "default_reason_zh"]
+    first = out["repair_path"][0]
+    assert first["name"] == f"resolve_{records.loc[sid, 'default_kind']}" and first["text_en"] == records.loc[sid, "default_repair"]
+    assert first["from"] == str(records.loc[sid, "default_until"]) and records.loc[sid, "default_reason"] in out["repair_note"]
+    # a subject not in default keeps the scorecard's reasons
+    live = ratings[ratings["grade"] != "D"].dropna(subset=["reason_1"]).iloc[0]
+    assert live["subject_id"] not in records.index and ":" in live["reason_1"]

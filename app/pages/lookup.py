@@ -129,12 +129,13 @@ for (part, _), tab in zip(parts, tabs):
         elif part == "repair":
             fix = dashboard.repair(snap, subject_id, r, user=ui.username(), purpose=result.get("purpose"))
             steps = fix["repair_path"]
+            if fix.get("repair_note"):  # in default: the record that put it there, and when D ends
+                st.info(fix.get("repair_note_zh") if lang == "zh" and fix.get("repair_note_zh") else fix["repair_note"])
             if "explain_unavailable" in fix["notes"]:
                 st.info(ui.L("explain_unavailable"))
-            elif fix.get("repair_note"):
-                st.info(fix["repair_note"])
             elif not steps:
-                st.caption(ui.L("repair_none"))
+                if not fix.get("repair_note"):
+                    st.caption(ui.L("repair_none"))
             else:
                 if fix.get("repair_reachable") is False:
                     st.caption(ui.L("repair_unreachable"))
