@@ -84,6 +84,7 @@ class MinOutcomes(Strict):
     calibrate: int = Field(ge=1)
     oot: int = Field(ge=1)
     fold: int = Field(ge=1)
+    few: int = Field(ge=1)  # below this a window's figures are reported as resting on few outcomes
 
 
 class Training(Strict):

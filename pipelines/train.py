@@ -111,9 +111,12 @@ def outcomes(rows: pd.DataFrame) -> int:
     return int(rows.loc[rows["label"] == 1, "subject_id"].nunique())
 
 
-def check_outcomes(sets: dict[str, pd.DataFrame], months: dict[str, list[dt.date]], subject: str) -> None:
-    """Stop, in one line, when a window has too few outcomes to fit or judge a model on."""
+def check_outcomes(sets: dict[str, pd.DataFrame], months: dict[str, list[dt.date]], subject: str) -> list[str]:
+    """Stop, in one line, when a window has too few outcomes to fit or judge a model on; notes
+    for the windows whose figures rest on few outcomes."""
     need = grades.rating_config().training.min_outcomes
+    notes = [f"the {WINDOW_NAMES[part]} window holds only {outcomes(rows)} subjects reaching the outcome: its "
+             "figures are rough" for part, rows in sets.items() if getattr(need, part) <= outcomes(rows) < need.few]
     for part, rows in sets.items():
         have, floor = outcomes(rows), getattr(need, part)
         if have < floor:
@@ -123,6 +126,7 @@ def check_outcomes(sets: dict[str, pd.DataFrame], months: dict[str, list[dt.date
                 f"subject{'s' if have != 1 else ''} reaching the outcome and needs at least {floor} "
                 f"(training.min_outcomes.{part} in rating.yaml): ingest more months or more subjects, or lengthen "
                 "the outcome window (outcome.horizon_months in features.yaml)")
+    return notes
 
 
 def cv_folds(fit: pd.DataFrame) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[str]]:

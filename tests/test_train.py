@@ -287,7 +287,11 @@ def test_a_window_short_of_outcomes_stops_training_in_one_line():
     months = {k: [dt.date(2024, 1, 31), dt.date(2024, 2, 29)] for k in ("fit", "calibrate", "oot")}
     ok = _rows_with_outcomes([f"S{k:05d}" for k in range(max(need.fit, need.calibrate, need.oot))])
     short = _rows_with_outcomes([f"S{k:05d}" for k in range(need.calibrate - 1)])
-    stage.check_outcomes({"fit": ok, "calibrate": ok, "oot": ok}, months, "enterprise")  # enough everywhere
+    plenty = _rows_with_outcomes([f"S{k:05d}" for k in range(need.few)])
+    assert stage.check_outcomes({"fit": plenty, "calibrate": plenty, "oot": plenty}, months, "enterprise") == []
+    notes = stage.check_outcomes({"fit": plenty, "calibrate": plenty, "oot": ok}, months, "enterprise")
+    if max(need.fit, need.calibrate, need.oot) < need.few:  # enough to judge on, too few for firm figures
+        assert len(notes) == 1 and "out-of-time window" in notes[0] and "rough" in notes[0]
     with pytest.raises(stage.workspace.UserError) as exc:
         stage.check_outcomes({"fit": ok, "calibrate": short, "oot": ok}, months, "enterprise")
     message = str(exc.value)
