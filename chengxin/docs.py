@@ -78,6 +78,13 @@ def _warning_rules() -> str:
     return "; ".join(texts)
 
 
+def _severity_bands() -> str:
+    from chengxin.pipelines.warn import warning_config
+
+    sev = warning_config().severity
+    return f"`high` for at most {sev.high_share:.0%} of that type's rated subjects, `medium` for the next {sev.medium_share:.0%}"
+
+
 def _repair_actions() -> str:
     from chengxin.models.explain import repair_actions
 
@@ -112,7 +119,8 @@ def _roles() -> str:
     return "\n" + "\n".join(lines) + "\n"
 
 
-GENERATED = {"indicator-counts": _indicator_counts, "warning-rules": _warning_rules, "repair-actions": _repair_actions,
+GENERATED = {"indicator-counts": _indicator_counts, "warning-rules": _warning_rules, "severity-bands": _severity_bands,
+             "repair-actions": _repair_actions,
              "master-scale": _master_scale, "pages": _pages, "roles": _roles}
 SPAN = re.compile(r"(<!-- gen:(?P<name>[a-z-]+) -->)(?P<body>.*?)(<!-- /gen -->)", re.S)
 

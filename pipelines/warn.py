@@ -6,6 +6,10 @@ Three signal families, declared in ``chengxin/conf/warnings.yaml``:
 - model signals: the champion's PD jumping by a configured ratio, a downgrade of 2+ notches;
 - an anomaly signal: an IsolationForest over month-over-month changes of the indicators.
 
+Severity is the desk's capacity, not a sum of weights: the month's alerts of a subject type,
+ranked by priority, are `high` for at most `severity.high_share` of that type's rated subjects,
+`medium` for the next `severity.medium_share`, the rest `low`.
+
 Alerts are stored in the desk (``desk.sqlite``) keyed by month and subject: re-running a month
 updates its alerts and keeps their status and notes, never duplicates them. The portfolio views
 (grade migration, risk by county x industry, PSI drift) are written as Parquet for the dashboard
@@ -25,7 +29,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from chengxin import config, desk, tracking, warehouse, workspace
 from chengxin.features import snapshots
@@ -68,8 +72,23 @@ class Anomaly(Strict):
 
 
 class Severity(Strict):
-    high: float
-    medium: float
+    """Severity is the desk's capacity: within a month and a subject type, the alerts ranked by
+    priority (see `rank`), `high` for the first `high_share` of that type's rated subjects,
+    `medium` for the next `medium_share`, the rest `low`."""
+    high_share: float = Field(gt=0, le=1)
+    medium_share: float = Field(ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _at_most_everyone(self) -> "Severity":
+        if self.high_share + self.medium_share > 1:
+            raise ValueError("severity: high_share + medium_share must not exceed 1")
+        return self
+
+    def capacity(self, rated: int) -> tuple[int, int]:
+        """(high, medium) alerts allowed among `rated` subjects: the shares rounded down."""
+        eps = 1e-9  # 0.29 * 100 is 28.999999999999996 in floating point
+        high = int(np.floor(self.high_share * rated + eps))
+        return high, int(np.floor((self.high_share + self.medium_share) * rated + eps)) - high
 
 
 class WarningConfig(Strict):
@@ -211,15 +230,38 @@ def alerts(subject: str, as_of: dt.date, *, home=None) -> tuple[pd.DataFrame, pd
     out = grouped.merge(info, on="subject_id", how="left").merge(
         prev[["subject_id", "grade"]].rename(columns={"grade": "prev_grade"}), on="subject_id", how="left")
     out["score"] = out["weight"] + cfg.pd_weight * out["pd"]
-    out["severity"] = np.select([out["weight"] >= cfg.severity.high, out["weight"] >= cfg.severity.medium],
-                                ["high", "medium"], "low")
+    out = rank(out)
+    out["severity"] = severities(len(out), rated(cur))
     out["subject_type"] = subject
     out["as_of"] = str(as_of)
     out["evidence"] = [json.dumps(evidence.get(s, []), ensure_ascii=False) for s in out["subject_id"]]
     for col in ("county", "industry"):
         if col not in out:
             out[col] = None
-    return out.sort_values("score", ascending=False, ignore_index=True)[ALERT_COLUMNS], cur, prev
+    return out[ALERT_COLUMNS], cur, prev
+
+
+RANK_KEY = (["score", "pd", "subject_id"], [False, False, True])
+
+
+def rank(frame: pd.DataFrame) -> pd.DataFrame:
+    """A month's alerts of one subject type in the desk's order: priority (signal weights plus
+    `pd_weight` x PD), ties by PD, then by subject id, so the order and the severities are the
+    same on every re-run."""
+    by, ascending = RANK_KEY
+    return frame.sort_values(by, ascending=ascending, ignore_index=True, kind="mergesort")
+
+
+def rated(cur: pd.DataFrame) -> int:
+    """The month's rated subjects that can raise an alert (every one not already in default)."""
+    return int((~cur["in_default"]).sum())
+
+
+def severities(n_alerts: int, n_rated: int) -> np.ndarray:
+    """Severities of `n_alerts` alerts in rank order, among `n_rated` subjects of their type."""
+    high, medium = warning_config().severity.capacity(n_rated)
+    k = np.arange(n_alerts)
+    return np.select([k < high, k < high + medium], ["high", "medium"], "low")
 
 
 ALERT_COLUMNS = ["subject_id", "subject_type", "as_of", "severity", "score", "signals", "reasons", "reasons_zh",
@@ -251,7 +293,7 @@ def set_status(as_of: str, subject_id: str, status: str, note: str | None = None
 
 def stored_alerts(home=None, as_of: str | None = None) -> pd.DataFrame:
     with desk.connect(home) as con:
-        q = "SELECT * FROM alerts" + (" WHERE as_of = ?" if as_of else "") + " ORDER BY as_of DESC, score DESC"
+        q = "SELECT * FROM alerts" + (" WHERE as_of = ?" if as_of else "") + " ORDER BY as_of DESC, score DESC, pd DESC, subject_id"
         return pd.read_sql_query(q, con, params=(as_of,) if as_of else None)
 
 
@@ -309,7 +351,9 @@ def warn(as_of: dt.date, subjects=("enterprise", "individual"), *, home=None, ou
         with mlflow.start_run(experiment_id=exp, run_name=f"monitor-{subject}-{as_of}"):
             mlflow.log_params({"subject": subject, "as_of": str(as_of), "alerts": len(found)})
             mlflow.log_metrics({f"psi_{r.measure}": float(r.psi) for r in psi.itertuples()})
-        views[subject] = {"alerts": len(found), "shifted": psi.loc[psi["status"] == "shifted", "measure"].tolist()}
+        views[subject] = {"alerts": len(found), "rated": rated(cur),
+                          "by_severity": found["severity"].value_counts().to_dict(),
+                          "shifted": psi.loc[psi["status"] == "shifted", "measure"].tolist()}
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ALERT_COLUMNS)
     stored = store(frame, home)
     if out:

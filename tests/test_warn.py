@@ -3,10 +3,14 @@ and the portfolio views add up."""
 
 import datetime as dt
 import json
+import math
 
+import numpy as np
 import pandas as pd
 import pytest
+from pydantic import ValidationError
 
+from chengxin.features.catalogue import catalogue
 from chengxin.pipelines import warn as stage
 from chengxin.workspace import UserError
 
@@ -20,20 +24,56 @@ def warned(trained, tmp_path_factory):
     return home, stage.warn(DAY, home=home, out=out), out
 
 
-def test_alerts_csv_has_the_contract_and_severity_follows_weights(warned):
+def test_alerts_csv_has_the_contract(warned):
     home, result, out = warned
     alerts = pd.read_csv(out)
     assert result["alerts"] == len(alerts) > 0
     for col in ("subject_id", "subject_type", "severity", "signals", "reasons"):
         assert col in alerts
-    cfg = stage.warning_config()
-    weights = {r.name: r.weight for r in cfg.rules} | {"pd_jump": cfg.pd_jump.weight, "downgrade": cfg.downgrade.weight,
-                                                       "anomaly": cfg.anomaly.weight}
-    for _, a in alerts.iterrows():
-        total = sum(weights[s] for s in a["signals"].split(","))
-        expected = "high" if total >= cfg.severity.high else "medium" if total >= cfg.severity.medium else "low"
-        assert a["severity"] == expected
-        assert isinstance(a["reasons"], str) and a["reasons"]
+    assert set(alerts["severity"]) <= {"high", "medium", "low"}
+    assert alerts["reasons"].map(lambda r: isinstance(r, str) and bool(r)).all()
+
+
+def test_severity_is_the_desks_capacity_by_rank_within_the_month(warned):
+    """Issue 19: `high` for at most `high_share` of the month's rated subjects of a type, `medium`
+    for the next `medium_share`, in priority order (before, every alert whose signal weights
+    summed to 3 was high, however many there were)."""
+    home, result, out = warned
+    alerts = pd.read_csv(out, dtype={"subject_id": str})
+    cfg = stage.warning_config().severity
+    level = {"high": 0, "medium": 1, "low": 2}
+    rated_all = high_all = 0
+    for subject in ("enterprise", "individual"):
+        cur = stage._rate(subject, DAY, home)
+        rated = int((~cur["in_default"]).sum())
+        assert result["subjects"][subject]["rated"] == rated
+        group = alerts[alerts["subject_type"] == subject]
+        n = group["severity"].value_counts().reindex(list(level), fill_value=0)
+        assert n["high"] <= cfg.high_share * rated
+        assert n["high"] + n["medium"] <= (cfg.high_share + cfg.medium_share) * rated
+        # the capacity is used: as many high (and medium) alerts as the shares allow, or every alert
+        high, medium = math.floor(cfg.high_share * rated), math.floor((cfg.high_share + cfg.medium_share) * rated)
+        assert n["high"] == min(len(group), high) and n["high"] + n["medium"] == min(len(group), medium)
+        # every high alert outranks every medium one, every medium every low one:
+        # by priority, then PD, then subject id
+        ranked = group.sort_values(["score", "pd", "subject_id"], ascending=[False, False, True])
+        assert ranked["severity"].map(level).is_monotonic_increasing
+        rated_all, high_all = rated_all + rated, high_all + n["high"]
+    assert 0 < high_all <= cfg.high_share * rated_all
+    assert result["by_severity"].get("high", 0) == high_all
+
+
+def test_severity_shares_are_validated_and_rounded_down():
+    with pytest.raises(ValidationError):
+        stage.Severity(high_share=0, medium_share=0.02)
+    with pytest.raises(ValidationError):
+        stage.Severity(high_share=0.6, medium_share=0.5)
+    with pytest.raises(ValidationError):
+        stage.Severity(high=3, medium=2)  # the old weight thresholds are no longer accepted
+    assert stage.Severity(high_share=0.01, medium_share=0.02).capacity(1499) == (14, 30)
+    assert stage.Severity(high_share=0.29, medium_share=0.0).capacity(100) == (29, 0)
+    assert list(stage.severities(5, 200)) == ["high"] * 2 + ["medium"] * 3
+    assert list(stage.severities(8, 200)) == ["high"] * 2 + ["medium"] * 4 + ["low"] * 2
 
 
 def test_rule_signals_match_their_declared_conditions(warned):
@@ -66,6 +106,8 @@ def test_rerunning_a_month_keeps_status_and_makes_no_duplicates(warned):
     after = stage.stored_alerts(home, str(DAY))
     assert len(after) == len(stored) == again["alerts"]
     assert after.set_index("subject_id").loc[first["subject_id"], "status"] == "acknowledged"
+    # a re-run gives the same severities, in the same order
+    assert after[["subject_id", "severity"]].equals(stored[["subject_id", "severity"]])
     with pytest.raises(UserError):
         stage.set_status(str(DAY), "nobody", "closed", home=home)
 
@@ -78,7 +120,20 @@ def test_portfolio_views(warned):
     assert m.to_numpy().sum() == len(set(cur["subject_id"]) & set(prev["subject_id"]))
     rm = stage.risk_map(cur)
     assert rm["subjects"].sum() == len(cur) and rm["mean_pd"].between(0, 1).all()
-    psi = stage.drift("enterprise", cur, prev)
-    assert psi.loc[psi["measure"] == "pd", "psi"].iloc[0] >= 0
+    # a drift put into the data is found: this month's PDs tripled, one indicator moved up by a
+    # standard deviation; nothing else moved
+    numeric = [i.name for i in catalogue().for_subject("enterprise", published_only=True) if i.kind == "numeric"]
+    moved = max(numeric, key=lambda c: cur[c].nunique())
+    shifted = cur.copy()
+    shifted["pd"] = (cur["pd"] * 3).clip(upper=1)
+    shifted[moved] = cur[moved] + cur[moved].std()
+    psi = stage.drift("enterprise", shifted, cur).set_index("measure")
+    assert psi.loc[["pd", moved], "psi"].min() >= 0.25
+    assert set(psi.index[psi["status"] == "shifted"]) == {"pd", moved}
+    assert psi.drop(["pd", moved])["psi"].abs().max() < 1e-9
+    # and none is found where there is none: two random halves of the same month
+    half = np.random.default_rng(0).random(len(cur)) < 0.5
+    same = stage.drift("enterprise", cur[half], cur[~half])
+    assert same["psi"].max() < 0.1 and (same["status"] == "stable").all()
     # the same month against itself does not drift
     assert stage.drift("enterprise", cur, cur)["psi"].abs().max() < 1e-9
