@@ -10,13 +10,21 @@ overfits, and cities the demo's size.
 
     .venv/bin/python benchmarks/scorecard_selection.py   # 2,000 firms / 5,000 people and 20,000 / 50,000,
                                                          # seeds 2026, 2027 and 2028 each
+
+`--compare criteria` measures the published form of the criteria instead (issue 19, point 11).
+Before: the same recipe with points to the decimal, thresholds wherever the binning put them and
+every indicator that passed selection published. After (what `chengxin train` fits): whole
+points, the binning's cuts moved to each indicator's grid (whole percent, counts, days, years,
+round amounts) and indicators spreading fewer than `min_points_spread` points dropped. The AUC is the one of the
+published points (the ranking the public tiers follow), on the same out-of-time rows.
+
+    .venv/bin/python benchmarks/scorecard_selection.py --compare criteria --sizes small
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -24,9 +32,9 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from common import machine, markdown_table, write_section
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from common import machine, markdown_table, write_section  # noqa: E402
 
 SIZES = {"small": (2_000, 5_000), "demo": (20_000, 50_000)}
 
@@ -63,19 +71,26 @@ def describe(model, oot: pd.DataFrame, cols: list[str], categorical: list[str]) 
             "points p5-p95": float(np.subtract(*np.percentile(points, [95, 5]))), "tiers": tier_shares(points)}
 
 
-def evaluate(work: Path, size: str, seed: int, months: int) -> list[dict]:
+def _city(work: Path, size: str, seed: int, months: int) -> Path:
+    """The workspace of one generated city (generated and ingested the first time)."""
     city, home = work / "city", work / "home"
     os.environ["CHENGXIN_HOME"] = str(home)
 
-    from sklearn.base import clone
-
     from chengxin.city import generate
-    from chengxin.pipelines import train
     from chengxin.pipelines.ingest import ingest
 
     if not (city / "_truth" / "summary.json").exists():
         generate(city, *SIZES[size], months, seed=seed)
         ingest(city, home=home)
+    return home
+
+
+def evaluate(work: Path, size: str, seed: int, months: int) -> list[dict]:
+    from sklearn.base import clone
+
+    from chengxin.pipelines import train
+
+    home = _city(work, size, seed, months)
     rows = []
     for subject in ("enterprise", "individual"):
         cols, models = train.recipe(subject)
@@ -110,14 +125,121 @@ def evaluate(work: Path, size: str, seed: int, months: int) -> list[dict]:
     return rows
 
 
+def _spread(model) -> pd.Series:
+    t = model.table()
+    t = t[t["indicator"].isin(model.selected_)]
+    return t.groupby("indicator")["points"].agg(lambda s: s.max() - s.min())
+
+
+def _has_decimals(values) -> bool:
+    v = np.asarray(values, dtype=float)
+    return bool(np.any(np.abs(v - np.round(v)) > 1e-9))
+
+
+def evaluate_criteria(work: Path, size: str, seed: int, months: int) -> list[dict]:
+    """Published points before (decimals, thresholds as fitted, no minimum spread) and after."""
+    from sklearn.base import clone
+
+    from chengxin.pipelines import train
+
+    home = _city(work, size, seed, months)
+    rows = []
+    for subject in ("enterprise", "individual"):
+        cols, models = train.recipe(subject)
+        dates = train.window(home)
+        sets = train.partition(train.rated_series(dates[0], dates[-1], subject, home), dates)
+        fit, cal, oot = sets["fit"], sets["calibrate"], sets["oot"]
+        before = clone(models["scorecard"]).set_params(snap=False, integer_points=False, min_points_spread=0.0)
+        after = models["scorecard"]
+        seconds = {}
+        for name, model in (("before", before), ("after", after)):
+            started = time.perf_counter()
+            train.fit_model(model, fit, cal, cols)
+            seconds[name] = time.perf_counter() - started
+        pts = {name: m.points(oot[cols]) for name, m in (("before", before), ("after", after))}
+        pd_auc = {name: roc_auc_score(oot["label"], m.predict_proba(oot[cols])[:, 1]) for name, m in (("before", before), ("after", after))}
+        # points: more is better, so the AUC of default is that of minus the points
+        low, high = paired_difference(oot["label"], -pts["before"], -pts["after"], oot["subject_id"])
+        spread = {name: _spread(m) for name, m in (("before", before), ("after", after))}
+        floor = after.min_points_spread
+        units = after.units or {}
+        thresholds = {name: [(s, units.get(c)) for c in m.selected_
+                             if m.scorecard_.binning_process_.get_binned_variable(c).dtype != "categorical"
+                             for s in m.scorecard_.binning_process_.get_binned_variable(c).splits]
+                      for name, m in (("before", before), ("after", after))}
+        rows.append({
+            "city": f"{size} {seed}", "subject": subject, "oot subjects in default": train.outcomes(oot),
+            "AUC of points before": roc_auc_score(oot["label"], -pts["before"]),
+            "AUC of points after": roc_auc_score(oot["label"], -pts["after"]),
+            "difference 95% interval": f"{low:+.3f} to {high:+.3f}",
+            "AUC of the PD before / after": f"{pd_auc['before']:.3f} / {pd_auc['after']:.3f}",
+            "indicators before / after": f"{len(before.selected_)} / {len(after.selected_)}",
+            f"published with spread < {floor:g} before": int((spread["before"] < floor).sum()),
+            "dropped for spread": ", ".join(after.dropped_for_spread_) or "-",
+            "thresholds off the grid before / after": f"{sum(_off_grid(*t) for t in thresholds['before'])} / "
+                                                        f"{sum(_off_grid(*t) for t in thresholds['after'])} of "
+                                                        f"{len(thresholds['before'])} / {len(thresholds['after'])}",
+            "points with decimals after": "yes" if _has_decimals(pts["after"]) or _has_decimals(after.table()["points"]) else "no",
+            "tiers A / B / C / D before": tier_shares(pts["before"]), "after": tier_shares(pts["after"]),
+            "seconds before / after": f"{seconds['before']:.0f} / {seconds['after']:.0f}",
+        })
+        print(rows[-1], flush=True)
+    return rows
+
+
+def _off_grid(x: float, unit: str | None) -> bool:
+    """A threshold off its indicator's grid: not a whole percent (shares), not a whole number
+    (counts, days, years), more than two significant figures (amounts and the undeclared)."""
+    if unit == "share":
+        return abs(x * 100 - round(x * 100)) > 1e-9
+    if unit in ("count", "days", "years"):
+        return x != round(x)
+    return float(f"{x:.2g}") != x
+
+
+def main_criteria(args) -> None:
+    rows = [r for size in args.sizes for seed in args.seeds
+            for r in evaluate_criteria(args.work / f"{size}_{seed}", size, seed, args.months)]
+    table = pd.DataFrame(rows)
+    for c in ("AUC of points before", "AUC of points after"):
+        table[c] = table[c].map(lambda v: f"{v:.3f}")
+    sizes = ", ".join(f"{s}: {e:,} firms and {i:,} people" for s, (e, i) in SIZES.items() if s in args.sizes)
+    body = "\n".join([
+        "## Scorecard: criteria as published, whole points and round thresholds (`benchmarks/scorecard_selection.py --compare criteria`)", "",
+        f"Command: `.venv/bin/python benchmarks/scorecard_selection.py --compare criteria --sizes {' '.join(args.sizes)} "
+        f"--seeds {' '.join(map(str, args.seeds))}` ({sizes}; {args.months} months).",
+        f"Machine: {machine()}.", "",
+        "Before: the scorecard `chengxin train` fitted until issue 19 point 11: points to the decimal, thresholds "
+        "wherever the binning put them, every selected indicator published however little its points move. After, as "
+        "`chengxin train` fits it now: whole points (each bin's rounded), each cut the binning chose moved to the roundest "
+        "value dividing the data alike on the indicator's grid (whole percent, whole counts, days and years, amounts in two "
+        "significant figures) and the binning refitted on those, "
+        "and an indicator whose points spread less than `training.scorecard.min_points_spread` dropped and the card "
+        "refitted. Both with C chosen by cross-validation and the stability rule. Same fitting rows, same out-of-time "
+        "rows. AUC of points: the ranking by the published total points (ties count half), which the public tiers "
+        "follow; the difference interval is after minus before, a bootstrap over subjects (200 resamples). AUC of the "
+        "PD: the scorecard's own probability (its logistic regression, unrounded). Thresholds off the grid: cut points "
+        "off each indicator's grid (of the cut points of all the selected numeric indicators).", "",
+        markdown_table(table),
+    ])
+    # one section per choice of sizes: the small cities' three seeds and a demo-size city are run apart
+    write_section("scorecard-criteria" + "".join(f"-{s}" for s in args.sizes if s != "small"), body)
+    print(body)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--compare", choices=("selection", "criteria"), default="selection",
+                    help="selection: C and indicators chosen from the data (default); criteria: the published form")
     ap.add_argument("--sizes", nargs="+", choices=list(SIZES), default=list(SIZES))
     ap.add_argument("--seeds", type=int, nargs="+", default=[2026, 2027, 2028])
     ap.add_argument("--months", type=int, default=36)
     ap.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "work" / "selection",
                     help="one workspace per city below it, <size>_<seed>; an existing city is reused")
     args = ap.parse_args()
+    if args.compare == "criteria":
+        main_criteria(args)
+        return
     rows = [r for size in args.sizes for seed in args.seeds
             for r in evaluate(args.work / f"{size}_{seed}", size, seed, args.months)]
     table = pd.DataFrame(rows)

@@ -3,7 +3,9 @@
 `criteria_json` reads the fitted scorecard (its exact bin edges and points) and the indicator
 declarations; `criteria_sql` turns that JSON into one SQL expression, so a department or a bank
 can apply the criteria in its own database and get the same points; `criteria_markdown`
-renders the bilingual document the office publishes for comment.
+renders the bilingual document the office publishes for comment. It reads as published criteria
+do: a table of dimensions with their point ranges, then each indicator's bins (thresholds a person
+reads, whole points), and the indicators considered but not weighted, each with why.
 """
 
 from __future__ import annotations
@@ -16,10 +18,100 @@ from chengxin import config
 from chengxin.features.catalogue import DIMENSIONS, catalogue
 from chengxin.features.sql import feature_settings
 from chengxin.models import grades
+from chengxin.models.thresholds import unit_of
 
 
 def _num(x) -> float | None:
     return None if x is None or (isinstance(x, float) and math.isinf(x)) else float(x)
+
+
+def _points(x) -> int | float:
+    """Points as published: a whole number (models trained before points were rounded keep their decimals)."""
+    x = float(x)
+    return int(round(x)) if abs(x - round(x)) < 1e-9 else x
+
+
+def _merge_equal(bins: list[dict]) -> list[dict]:
+    """Bins that give the same points published as one: neighbouring ranges joined, categories
+    grouped (rounding can leave two neighbouring bins on the same whole number)."""
+    out: list[dict] = []
+    for b in bins:
+        same = [o for o in out if o["points"] == b["points"]]
+        if "categories" in b and same:
+            same[0]["categories"] = sorted(same[0]["categories"] + b["categories"])
+        elif "categories" not in b and out and out[-1]["points"] == b["points"]:
+            out[-1]["upper"] = b["upper"]
+        else:
+            out.append(dict(b))
+    return out
+
+
+def whole_percents(shares: list[float]) -> list[int]:
+    """Shares (adding to 1) as whole percentages adding to exactly 100 (largest remainders)."""
+    if not shares or sum(shares) <= 0:
+        return [0] * len(shares)
+    raw = [100 * s / sum(shares) for s in shares]
+    out = [math.floor(r) for r in raw]
+    for k in sorted(range(len(raw)), key=lambda k: out[k] - raw[k])[:100 - sum(out)]:
+        out[k] += 1
+    return out
+
+
+def dimensions(indicators: list[dict]) -> list[dict]:
+    """Per dimension (in the catalogue's order): its scoring indicators, the lowest and highest
+    total they can give, and its share of the whole range of points (the shares add to 1)."""
+    out = []
+    for dim, (dzh, den) in DIMENSIONS.items():
+        group = [i for i in indicators if i["dimension"] == dim]
+        if group:
+            lo, hi = sum(i["min_points"] for i in group), sum(i["max_points"] for i in group)
+            out.append({"dimension": dim, "zh": dzh, "en": den, "indicators": len(group),
+                        "min_points": _points(lo), "max_points": _points(hi)})
+    span = sum(d["max_points"] - d["min_points"] for d in out)
+    for d in out:
+        d["share"] = (d["max_points"] - d["min_points"]) / span if span else 0.0
+    return out
+
+
+def _considered(card, cat, stability: dict) -> list[dict]:
+    """The indicators the scorecard was offered but gives no points, each with why."""
+    spread = getattr(card, "dropped_for_spread_", {})
+    floor = getattr(card, "min_points_spread", 0.0)
+    sign = set(getattr(card, "dropped_for_sign_", []))
+    unstable = set(getattr(card, "dropped_for_stability_", []))
+    try:
+        summary = card.scorecard_.binning_process_.summary().set_index("name")["iv"]
+    except Exception:  # noqa: BLE001 - a binning process without a summary: no IV to quote
+        summary = {}
+    out = []
+    for name in [str(n) for n in card.feature_names_in_ if n not in card.selected_]:
+        if name in spread:
+            why = {"zh": f"各档分值相差不足 {floor:g} 分（{spread[name]:g} 分），对总分几乎没有影响",
+                   "en": f"its points spread {spread[name]:g}, under the minimum of {floor:g}: it would move no total"}
+            reason = "spread"
+        elif name in unstable:
+            why = {"zh": f"分布不稳定（PSI {stability.get(name, float('nan')):.2f}）",
+                   "en": f"its bins shifted (PSI {stability.get(name, float('nan')):.2f}) from the fitting to the calibration window"}
+            reason = "stability"
+        elif name in sign:
+            why = {"zh": "权重与分箱方向相反（与其他指标高度相关）",
+                   "en": "its weight ran against its own bins (it overlaps other indicators)"}
+            reason = "sign"
+        elif name in summary:
+            why = {"zh": f"信息值（IV {float(summary[name]):.3f}）低于 {card.min_iv:g}",
+                   "en": f"its information value ({float(summary[name]):.3f}) is under {card.min_iv:g}"}
+            reason = "iv"
+        else:
+            why = {"zh": "建模期无数据", "en": "no values in the fitting window"}
+            reason = "no_data"
+        try:
+            ind = cat[name]
+            zh, dim = ind.zh, ind.dimension
+        except KeyError:
+            zh, dim = name, None
+        out.append({"name": name, "zh": zh, "dimension": dim, "reason": reason, "why": why,
+                    "points_spread": spread.get(name)})
+    return out
 
 
 def criteria_json(card, *, subject: str, version: str, effective_date: str, validation: dict | None = None) -> dict:
@@ -29,22 +121,24 @@ def criteria_json(card, *, subject: str, version: str, effective_date: str, vali
     process = card.scorecard_.binning_process_
     # models trained before stability was measured carry none of it
     stability = getattr(card, "stability_", {})
+    units = getattr(card, "units", None) or {}
     indicators = []
     for name in card.selected_:
         ind = cat[name]
         rows = table[table["indicator"] == name]
         points = rows["points"].to_numpy(dtype=float)
         labels = rows["bin"].astype(str).to_list()
-        missing = float(points[labels.index("Missing")])
+        missing = _points(points[labels.index("Missing")])
         binned = process.get_binned_variable(name)
         bins = []
         if binned.dtype == "categorical":
             for cats, p in zip(binned.splits, points):
-                bins.append({"categories": sorted(str(c) for c in list(cats)), "points": float(p)})
+                bins.append({"categories": sorted(str(c) for c in list(cats)), "points": _points(p)})
         else:
             edges = [-math.inf, *[float(s) for s in binned.splits], math.inf]
             for lo, hi, p in zip(edges[:-1], edges[1:], points):
-                bins.append({"lower": _num(lo), "upper": _num(hi), "points": float(p)})
+                bins.append({"lower": _num(lo), "upper": _num(hi), "points": _points(p)})
+        bins = _merge_equal(bins)
         # a linked indicator's records come from the linked subject's source (a firm's
         # representative's loans are the banks' records)
         origin = cat[ind.linked] if ind.agg == "linked" else ind
@@ -53,8 +147,11 @@ def criteria_json(card, *, subject: str, version: str, effective_date: str, vali
             "name": name, "zh": ind.zh, "description": ind.description.model_dump(), "dimension": ind.dimension,
             "source": origin.source, "department": src.department.model_dump() if src else None,
             "linked": ind.agg == "linked", "window_months": origin.window_months, "direction": ind.direction, "mutable": ind.mutable,
-            "type": "category" if binned.dtype == "categorical" else "numeric", "bins": bins, "missing_points": missing,
-            "max_points": float(points.max()), "min_points": float(points.min()),
+            "type": "category" if binned.dtype == "categorical" else "numeric",
+            "unit": None if binned.dtype == "categorical" else units.get(name) or unit_of(ind, cat),
+            "bins": bins, "missing_points": missing,
+            "max_points": _points(points.max()), "min_points": _points(points.min()),
+            "points_spread": _points(points.max() - points.min()),
             "stability_psi": stability.get(name),
         })
     cfg = grades.rating_config()
@@ -62,7 +159,9 @@ def criteria_json(card, *, subject: str, version: str, effective_date: str, vali
     return {
         "criteria_version": version, "subject": subject, "effective_date": effective_date,
         "catalogue_version": cat.version, "scaling": cfg.scorecard_scaling.model_dump(),
+        "dimensions": dimensions(indicators),
         "indicators": indicators,
+        "considered_not_weighted": _considered(card, cat, stability),
         "public_tiers": [t.model_dump() for t in cfg.public_tiers],
         "master_scale": [g.model_dump() for g in cfg.master_scale] + [{"grade": cfg.default_grade, "pd_max": None}],
         "rules": {"publicity_months": {k: v.model_dump() for k, v in fs.publicity_months.items()},
@@ -70,13 +169,17 @@ def criteria_json(card, *, subject: str, version: str, effective_date: str, vali
                   "default_lookback_months": fs.default_lookback_months},
         "selection": {"min_iv": card.min_iv, "max_psi": getattr(card, "max_psi", None), "C": card.C,
                       "dropped_for_stability": {n: stability.get(n) for n in getattr(card, "dropped_for_stability_", [])},
-                      "dropped_for_sign": list(getattr(card, "dropped_for_sign_", []))},
+                      "dropped_for_sign": list(getattr(card, "dropped_for_sign_", [])),
+                      "min_points_spread": getattr(card, "min_points_spread", None),
+                      "dropped_for_spread": dict(getattr(card, "dropped_for_spread_", {})),
+                      "integer_points": bool(getattr(card, "integer_points", False)),
+                      "snapped_thresholds": bool(getattr(card, "snap", False))},
         "validation": validation or {},
     }
 
 
 def _sql_number(x: float) -> str:
-    return repr(float(x))
+    return str(x) if isinstance(x, int) else repr(float(x))
 
 
 def _sql_text(x: str) -> str:
@@ -100,17 +203,61 @@ def criteria_sql(criteria: dict) -> str:
     return "\n+ ".join(f"({indicator_sql(i)})" for i in criteria["indicators"])
 
 
-def _range(b: dict) -> str:
+def _value(x: float, unit: str | None = None) -> str:
+    """A threshold as a person reads it: shares in percent, amounts with thousands separators."""
+    if unit == "share":
+        return f"{x * 100:g}%"
+    if unit == "amount" and abs(x) >= 1000 and x == round(x):
+        return f"{x:,.0f}"
+    return f"{x:g}"
+
+
+def _range(b: dict, unit: str | None = None) -> str:
     if "categories" in b:
         return ", ".join(b["categories"])
     lo, hi = b["lower"], b["upper"]
     if lo is None and hi is None:
         return "全部 any value"
     if lo is None:
-        return f"< {hi:g}"
+        return f"< {_value(hi, unit)}"
     if hi is None:
-        return f"≥ {lo:g}"
-    return f"[{lo:g}, {hi:g})"
+        return f"≥ {_value(lo, unit)}"
+    return f"[{_value(lo, unit)}, {_value(hi, unit)})"
+
+
+def _pts(x) -> str:
+    return f"{x:.0f}" if float(x) == round(float(x)) else f"{x:.1f}"
+
+
+def _dimension_lines(c: dict) -> list[str]:
+    """The summary table of dimensions: each one's range of points and share of the whole range."""
+    dims = c.get("dimensions") or dimensions(c["indicators"])
+    if not dims:
+        return []
+    percents = whole_percents([d["share"] for d in dims])
+    lines = ["## 评价维度与分值 Dimensions and their points", "",
+             "| 维度 Dimension | 计分指标 Indicators | 分值区间 Points (lowest–highest) | 占比 Share of the range |",
+             "|---|---|---|---|"]
+    lines += [f"| {d['zh']} {d['en']} | {d['indicators']} | {_pts(d['min_points'])}–{_pts(d['max_points'])} | {p}% |"
+              for d, p in zip(dims, percents)]
+    lo, hi = sum(d["min_points"] for d in dims), sum(d["max_points"] for d in dims)
+    lines += [f"| 合计 Total | {sum(d['indicators'] for d in dims)} | {_pts(lo)}–{_pts(hi)} | 100% |", "",
+              "分值区间：该维度各指标最低得分之和至最高得分之和；占比：该区间占全部指标分值区间之和的比例。 "
+              "Points: from the sum of the dimension's indicators' lowest points to the sum of their highest; share: "
+              "that range's part of the sum of all the dimensions' ranges.", ""]
+    return lines
+
+
+def _considered_lines(c: dict) -> list[str]:
+    """The indicators considered but given no points, each with why."""
+    items = c.get("considered_not_weighted") or []
+    if not items:
+        return []
+    lines = ["## 考虑但未计分的指标 Indicators considered, not weighted", "",
+             "以下指标经过评估，但不计入总分。 These indicators were considered and give no points.", "",
+             "| 指标 Indicator | 原因 Why not weighted |", "|---|---|"]
+    lines += [f"| {i['zh']} (`{i['name']}`) | {i['why']['zh']}；{i['why']['en']} |" for i in items]
+    return lines + [""]
 
 
 def changes(new: dict, old: dict | None) -> list[str]:
@@ -150,6 +297,14 @@ def _selection_lines(c: dict) -> list[str]:
     if sel["dropped_for_sign"]:
         lines.append("- 权重与分箱方向相反的指标被剔除（与其他指标高度相关所致）。 Dropped because their weight ran against "
                      "their own bins (they overlap other indicators): " + ", ".join(f"`{n}`" for n in sel["dropped_for_sign"]) + ".")
+    if sel.get("min_points_spread"):
+        narrow = "; ".join(f"`{n}` ({v:g})" for n, v in sel.get("dropped_for_spread", {}).items()) or "无 none"
+        lines.append(f"- 各档分值相差不足 {sel['min_points_spread']:g} 分的指标不计分（见“考虑但未计分的指标”）。 An indicator whose "
+                     f"points spread less than {sel['min_points_spread']:g} between its best and worst bin is not weighted "
+                     f"(see 'considered, not weighted'): {narrow}.")
+    if sel.get("integer_points") or sel.get("snapped_thresholds"):
+        lines.append("- 分值取整数；分档界值取整百分比、整数（次数、天数、年数）或两位有效数字的金额。 Points are whole numbers; "
+                     "thresholds are whole percentages, whole counts, days or years, or amounts in two significant figures.")
     lines.append(f"- 权重：WoE 逻辑回归，正则化强度 C = {sel['C']:g}，按主体分组交叉验证选定；总分保持对数几率刻度"
                  f"（每 {c['scaling']['pdo']:g} 分优劣比翻倍）。 Weights: a logistic regression on the bins' weight of evidence, "
                  f"its regularisation (C = {sel['C']:g}) chosen by cross-validation with each subject in one fold; the "
@@ -167,7 +322,7 @@ def criteria_markdown(c: dict, change_lines: list[str]) -> str:
              f"- 版本 Version: **{c['criteria_version']}** (indicator catalogue {c['catalogue_version']})",
              f"- 生效日期 Effective date: **{c['effective_date']}**",
              "- 总分 = 各指标得分之和；分数越高，信用越好。 Total points = the sum of the indicators' points; more points, better credit.",
-             "", "## 评价等级与分级分类监管 Tiers and differential supervision", "",
+             "", *_dimension_lines(c), "## 评价等级与分级分类监管 Tiers and differential supervision", "",
              "| 等级 Tier | 含义 Meaning | 最低分 Minimum points | 监管措施 Supervision measures |", "|---|---|---|---|"]
     for t in c["public_tiers"]:
         floor = "—" if t["min_points"] < -1e6 else f"{t['min_points']:g}"
@@ -187,8 +342,9 @@ def criteria_markdown(c: dict, change_lines: list[str]) -> str:
                       f"来源 Source: {dept['zh']} {dept['en']}{via}; 时间窗 Window: {window}; "
                       f"{'可通过自身行为改善 can be improved by the subject' if i['mutable'] else '客观事实 a fixed fact'}", "",
                       "| 取值 Value | 得分 Points |", "|---|---|"]
-            lines += [f"| {_range(b)} | {b['points']:.1f} |" for b in i["bins"]]
-            lines += [f"| 缺失 Missing / 无数据 no data | {i['missing_points']:.1f} |", ""]
+            lines += [f"| {_range(b, i.get('unit'))} | {_pts(b['points'])} |" for b in i["bins"]]
+            lines += [f"| 缺失 Missing / 无数据 no data | {_pts(i['missing_points'])} |", ""]
+    lines += _considered_lines(c)
     lines += _selection_lines(c)
     r = c["rules"]
     pub = "; ".join(f"{k}: {v['min']}–{v['max']} months" for k, v in r["publicity_months"].items())

@@ -101,10 +101,21 @@ class ScorecardModel(_Predicts, ClassifierMixin, BaseEstimator):
     C : inverse regularisation of the logistic regression (`RescaledLogisticRegression`): the
         indicators' relative weights; the points keep their scale whatever C is
     base_points, base_odds, pdo : the points scale (base points at good:bad odds, points to double the odds)
+    units : dict, indicator -> the grid its thresholds are published on (`models.thresholds.UNITS`:
+        share, count, days, years, amount); an indicator not in it: whole numbers when its values
+        all are, else two significant figures
+    snap : move each numeric indicator's cut points, as the optimal binning chose them, to values
+        a person reads (`models.thresholds.snap_splits`) and bin from those: the published
+        thresholds are the bins'
+    integer_points : each bin's points rounded to a whole number (so totals, reasons and the
+        published criteria are whole numbers too)
+    min_points_spread : an indicator whose points spread (best bin minus worst) less than this is
+        dropped and the model refitted: it would be published as scoring while moving no total
     """
 
     def __init__(self, directions=None, categorical=None, min_iv=0.02, max_psi=None, max_n_bins=6, min_bin_size=0.05,
-                 C=1.0, base_points=600.0, base_odds=50.0, pdo=40.0):
+                 C=1.0, base_points=600.0, base_odds=50.0, pdo=40.0, units=None, snap=True,
+                 integer_points=True, min_points_spread=0.0):
         self.directions = directions
         self.categorical = categorical
         self.min_iv = min_iv
@@ -115,9 +126,14 @@ class ScorecardModel(_Predicts, ClassifierMixin, BaseEstimator):
         self.base_points = base_points
         self.base_odds = base_odds
         self.pdo = pdo
+        self.units = units
+        self.snap = snap
+        self.integer_points = integer_points
+        self.min_points_spread = min_points_spread
 
-    def _binning_process(self, X: pd.DataFrame):
-        """The unfitted binning of X's columns, with selection by information value."""
+    def _binning_process(self, X: pd.DataFrame, user_splits: dict[str, list[float]] | None = None):
+        """The unfitted binning of X's columns, with selection by information value; numeric
+        indicators in `user_splits` are binned from those cut points only."""
         from optbinning import BinningProcess
 
         directions = self.directions or {}
@@ -129,17 +145,43 @@ class ScorecardModel(_Predicts, ClassifierMixin, BaseEstimator):
                 # a scale measure with no declared direction still gets a monotone trend, the
                 # data choosing which, so its published points read in one direction
                 p["monotonic_trend"] = TRENDS.get(directions.get(col, "none"), "auto_asc_desc")
+                if (user_splits or {}).get(col):
+                    p["user_splits"] = user_splits[col]
             params[col] = p
         return BinningProcess(
             variable_names=list(X.columns), categorical_variables=categorical, min_bin_size=self.min_bin_size,
             binning_fit_params=params, selection_criteria={"iv": {"min": self.min_iv}})
 
+    def _snapped_splits(self, X: pd.DataFrame, y: np.ndarray, sample_weight) -> dict[str, list[float]]:
+        """Each numeric indicator's cut points as the optimal binning chooses them, moved to values
+        a person reads (`thresholds.snap_splits`)."""
+        from chengxin.models.thresholds import snap_splits
+
+        process = self._binning_process(X)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            process.fit(X, y, sample_weight=sample_weight)
+        units, out = self.units or {}, {}
+        for col in X.columns:
+            binned = process.get_binned_variable(col)
+            if binned.dtype != "categorical" and len(binned.splits):
+                values = pd.to_numeric(X[col], errors="coerce").to_numpy(dtype=float)
+                if sample_weight is not None:  # a row of weight 0 is not in the data the cuts divide
+                    values = values[np.asarray(sample_weight, dtype=float) > 0]
+                # (a cut that cannot be snapped inside the data: one past it all, so the binning
+                # still takes no cut of its own choosing)
+                out[col] = snap_splits(values, binned.splits, units.get(col), with_neighbours=True) or [
+                    float(np.nanmax(values)) + 1.0]
+        return out
+
     def _fit_once(self, X: pd.DataFrame, y: np.ndarray, sample_weight):
         from optbinning import Scorecard
 
+        splits = self._snapped_splits(X, y, sample_weight) if self.snap else None
+        # rounding: optbinning rounds each bin's scaled points to the nearest whole number
         scorecard = Scorecard(
-            binning_process=self._binning_process(X), estimator=RescaledLogisticRegression(C=self.C),
-            scaling_method="pdo_odds",
+            binning_process=self._binning_process(X, splits), estimator=RescaledLogisticRegression(C=self.C),
+            scaling_method="pdo_odds", rounding=bool(self.integer_points),
             scaling_method_params={"pdo": self.pdo, "odds": self.base_odds, "scorecard_points": self.base_points})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -158,7 +200,12 @@ class ScorecardModel(_Predicts, ClassifierMixin, BaseEstimator):
         # With WoE inputs every coefficient must be negative (more WoE, less risk); an indicator
         # whose coefficient comes out positive would earn points against its own bins (a
         # collinearity artefact) and is dropped, then the model is refitted.
+        # An indicator whose points barely move (best bin minus worst under `min_points_spread`)
+        # would be published as scoring while changing no one's total: once no indicator runs
+        # against its bins or shifts, those are dropped too (`dropped_for_spread_`: each one's
+        # spread) and the model refitted.
         self.dropped_for_sign_, self.dropped_for_stability_, self.stability_ = [], [], {}
+        self.dropped_for_spread_ = {}
         for _ in range(10):
             scorecard, selected = self._fit_once(X[columns], y, sample_weight)
             coef = scorecard.estimator_.coef_.ravel()
@@ -168,17 +215,34 @@ class ScorecardModel(_Predicts, ClassifierMixin, BaseEstimator):
             if X_recent is not None and fresh:
                 self.stability_.update(self._shifts(scorecard, X[fresh], _frame(X_recent)[fresh]))
             unstable = [c for c in selected if self.max_psi is not None and self.stability_.get(c, 0.0) > self.max_psi]
-            if not wrong and not unstable:
+            narrow = {}
+            if not wrong and not unstable and self.min_points_spread:
+                spread = self._spreads(scorecard)
+                narrow = {c: spread[c] for c in selected if spread[c] < self.min_points_spread}
+                if len(narrow) == len(selected):  # none would be left: keep the widest
+                    narrow.pop(max(narrow, key=narrow.get))
+            if not wrong and not unstable and not narrow:
                 break
             self.dropped_for_sign_ += wrong
             self.dropped_for_stability_ += unstable
-            columns = [c for c in columns if c not in wrong and c not in unstable]
+            self.dropped_for_spread_.update(narrow)
+            columns = [c for c in columns if c not in wrong and c not in unstable and c not in narrow]
         self.scorecard_ = scorecard
         self.classes_ = np.array([0, 1])
         self.feature_names_in_ = np.array(X.columns)
         self.used_columns_ = columns
         self.selected_ = selected
         return self
+
+    @staticmethod
+    def _spreads(scorecard) -> dict[str, float]:
+        """Each selected indicator's points spread: its best bin's points minus its worst's (the
+        bins for missing and special values included: a subject can land in them)."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t = scorecard.table(style="summary")
+        points = t.groupby("Variable")["Points"]
+        return {str(k): round(float(v), 4) for k, v in (points.max() - points.min()).items()}
 
     @staticmethod
     def _shifts(scorecard, X: pd.DataFrame, X_recent: pd.DataFrame) -> dict[str, float]:
@@ -192,7 +256,15 @@ class ScorecardModel(_Predicts, ClassifierMixin, BaseEstimator):
         return {c: round(psi_of_bins(before[c], after[c]), 4) for c in X.columns}
 
     def predict_proba(self, X):
+        """The probability the points say: with whole points, the published (rounded) total read
+        back on the points scale (`base_points` at `base_odds`, `pdo` more to double the odds), so
+        the PD and the published points rank every subject alike; unrounded, the same as the
+        regression's own probability."""
         check_is_fitted(self, "scorecard_")
+        if getattr(self, "integer_points", False):
+            good_log_odds = np.log(self.base_odds) + (self.points(X) - self.base_points) * np.log(2) / self.pdo
+            p = 1.0 / (1.0 + np.exp(good_log_odds))
+            return np.column_stack([1 - p, p])
         X = _frame(X)[self.used_columns_]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -78,7 +78,13 @@ def neutral_points(card) -> pd.Series:
     factor = card.pdo / np.log(2)
     regular = t[~t["bin"].astype(str).isin(["Special", "Missing"])]
     neutral = regular["points"] + regular["Coefficient"] * factor * regular["WoE"]
-    return neutral.groupby(regular["indicator"]).median()
+    neutral = neutral.groupby(regular["indicator"]).median()
+    if getattr(card, "integer_points", False):
+        # whole points: the special-values bin scores WoE 0 by construction, rounded like every
+        # bin, so contributions are whole points too
+        special = t[t["bin"].astype(str) == "Special"].set_index("indicator")["points"]
+        neutral = special.reindex(neutral.index).fillna(neutral.round())
+    return neutral
 
 
 def scorecard_contributions(card, X: pd.DataFrame, by_indicator=None) -> tuple[float, pd.DataFrame]:

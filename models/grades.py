@@ -67,6 +67,8 @@ class ScorecardSelection(Strict):
     max_psi: float | None = Field(default=None, gt=0)
     c_grid: tuple[float, ...] = Field(min_length=1)
     cv_folds: int = Field(ge=2)
+    # an indicator whose points spread (best bin minus worst) is under this is not weighted
+    min_points_spread: float = Field(default=3.0, ge=0)
 
     @field_validator("c_grid")
     @classmethod

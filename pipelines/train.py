@@ -27,6 +27,7 @@ from chengxin.features.catalogue import catalogue
 from chengxin.models import grades, validation
 from chengxin.models.calibration import DESCRIPTIONS, CalibratedRatingModel
 from chengxin.models.estimators import ChallengerModel, ScorecardModel, cross_validated_c
+from chengxin.models.thresholds import unit_of
 
 
 def window(home=None) -> list[dt.date]:
@@ -89,8 +90,10 @@ def recipe(subject: str) -> tuple[list[str], dict]:
     directions = {i.name: i.direction for i in inds}
     categorical = [i.name for i in inds if i.kind == "category"]
     selection = grades.rating_config().training.scorecard
+    cat = catalogue()
+    units = {i.name: unit_of(i, cat) for i in inds if i.kind != "category"}  # the grid of each one's thresholds
     scorecard = ScorecardModel(directions=directions, categorical=categorical, min_iv=selection.min_iv,
-                               max_psi=selection.max_psi)
+                               max_psi=selection.max_psi, units=units, min_points_spread=selection.min_points_spread)
     return [i.name for i in inds], {"scorecard": scorecard,
                                     "challenger": ChallengerModel(directions=directions, categorical=categorical)}
 
@@ -189,8 +192,9 @@ def train(subject: str = "enterprise", *, home=None, progress=None) -> dict:
     parts = split(dates)
     sets = partition(rated_series(dates[0], dates[-1], subject, home, progress), dates)
     fit, cal, oot = sets["fit"], sets["calibrate"], sets["oot"]
-    check_outcomes(sets, parts, subject)
-    splits, notes = cv_folds(fit)
+    notes = check_outcomes(sets, parts, subject)
+    splits, fold_notes = cv_folds(fit)
+    notes += fold_notes
 
     results = {}
     mlflow = tracking.setup(home)

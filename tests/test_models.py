@@ -80,8 +80,9 @@ def test_points_keep_their_scale_under_a_strong_penalty(book):
     from sklearn.linear_model import LogisticRegression
 
     X, y, directions = book
-    loose = ScorecardModel(directions=directions, categorical=["sector"], C=1.0).fit(X, y)
-    tight = ScorecardModel(directions=directions, categorical=["sector"], C=0.0003).fit(X, y)
+    # unrounded points: what is measured here is the regression's rescaling, not the rounding
+    loose = ScorecardModel(directions=directions, categorical=["sector"], C=1.0, integer_points=False).fit(X, y)
+    tight = ScorecardModel(directions=directions, categorical=["sector"], C=0.0003, integer_points=False).fit(X, y)
     spread = {k: np.subtract(*np.percentile(m.points(X), [95, 5])) for k, m in (("loose", loose), ("tight", tight))}
     assert 0.75 < spread["tight"] / spread["loose"] < 1.33
     # the penalised weights alone would have squeezed the points towards the average
@@ -268,3 +269,184 @@ def test_a_quadratic_that_would_bend_back_falls_back_to_platt():
     assert np.all(np.diff(calibrated.calibrated_log_odds(np.linspace(-30, 30, 601))) > 0)
     with pytest.raises(ValueError, match="unknown calibration method"):
         CalibratedRatingModel(model, method="isotonic").fit(X, y)
+
+
+# --- the published criteria read like criteria, not a model dump (issue 19, point 11) ---------
+
+
+def _whole(values) -> bool:
+    v = np.asarray(values, dtype=float)
+    return bool(np.all(v == np.round(v)))
+
+
+def test_a_split_snaps_to_a_value_a_person_reads():
+    from chengxin.models.thresholds import nice_split, snap_splits
+
+    assert nice_split(0.7833, 0.7944, "share") == 0.79
+    assert nice_split(0.788, 0.7889, "share") == 0.79  # closer than a percent apart: the nearest whole percent
+    assert nice_split(10 / 12, 11 / 12, "share") == 0.9  # the roundest value that splits them alike
+    assert nice_split(0.95, 1.0, "share") == 1.0 and nice_split(-0.3739, -0.3737, "share") == -0.37
+    assert nice_split(0, 1, "count") == 1 and nice_split(2, 3, "days") == 3 and nice_split(1.7672, 1.7674, "years") == 2
+    assert nice_split(12288, 12401, "amount") == 12000 and nice_split(5760.1, 5760.2, "amount") == 5800
+    assert nice_split(0.3, 0.31, "share") == 0.31  # never float noise such as 0.31000000000000005
+    with pytest.raises(ValueError):
+        nice_split(1, 1, "share")
+    rng = np.random.default_rng(0)
+    amounts = np.r_[np.zeros(800), rng.lognormal(8, 1, 200)]  # most firms owe nothing
+    cuts = [1e-6, float(np.quantile(amounts, 0.9)), float(np.quantile(amounts, 0.97))]
+    snapped = snap_splits(amounts, cuts, "amount")
+    assert len(snapped) == 3 and all(float(f"{s:.2g}") == s for s in snapped)
+    assert 0 < snapped[0] <= amounts[amounts > 0].min()  # nothing owed stays a bin of its own
+    for cut, new in zip(cuts, snapped):  # lognormal amounts are sparse up there: each cut divides them alike
+        assert ((amounts < cut) == (amounts < new)).mean() > 0.995
+    shares = rng.integers(0, 13, 1000) / 12
+    snapped = snap_splits(shares, [0.3, 0.62, 0.95], "share")
+    assert snapped == [0.3, 0.6, 1.0]  # 0.25 < 0.3 <= 0.333, 0.583 < 0.6 <= 0.667: the roundest between
+    for cut, new in zip([0.3, 0.62, 0.95], snapped):
+        assert ((shares < cut) == (shares < new)).all()  # the same subjects on each side
+    assert snap_splits([1, 2, 2, 3], [2.4, 2.6]) == [3.0]  # two cuts between the same values become one
+    trend = np.linspace(-0.05, 0.05, 1001)  # a continuous measure: values closer than a whole percent
+    assert snap_splits(trend, [-0.0177], "share") == [-0.02]  # the nearest whole percent
+    assert snap_splits(trend, [-0.0177], "share", with_neighbours=True) == [-0.02, -0.01]  # and the one beyond
+    assert snap_splits(shares, [0.3], "share", with_neighbours=True) == [0.3]  # no row moves: no neighbours
+    assert _whole(snap_splits(rng.exponential(8, 1000), [3.14159, 7.5], "years"))
+    assert snap_splits(np.ones(10), [1.0], "count") == [] and snap_splits([np.nan], [0.5], "share") == []
+
+
+def test_points_are_whole_numbers_and_explanations_still_add_up(book):
+    from chengxin.models import explain as ex
+
+    X, y, directions = book
+    model = ScorecardModel(directions=directions, categorical=["sector"]).fit(X, y)
+    assert _whole(model.table()["points"])
+    assert _whole(model.points(X)) and _whole(model.points_by_indicator(X).to_numpy())
+    base, contrib = ex.scorecard_contributions(model, X)
+    assert _whole([base]) and _whole(contrib.to_numpy())
+    np.testing.assert_allclose(base + contrib.sum(axis=1), model.points(X), rtol=0, atol=1e-9)
+    raw = ScorecardModel(directions=directions, categorical=["sector"], integer_points=False).fit(X, y)
+    assert not _whole(raw.table()["points"])  # what rounding changes
+
+
+def test_the_pd_of_whole_points_is_the_published_total_read_back(book):
+    """Rounded points and the card's own probability must rank alike: the probability is the
+    published total read back on the points scale, which for unrounded points is exactly the
+    regression's own probability."""
+    X, y, directions = book
+
+    def read_back(m):
+        good = np.log(m.base_odds) + (m.points(X) - m.base_points) * np.log(2) / m.pdo
+        return 1 / (1 + np.exp(good))
+
+    raw = ScorecardModel(directions=directions, categorical=["sector"], integer_points=False).fit(X, y)
+    np.testing.assert_allclose(raw.predict_proba(X)[:, 1], read_back(raw), rtol=0, atol=1e-12)
+    card = ScorecardModel(directions=directions, categorical=["sector"]).fit(X, y)
+    np.testing.assert_allclose(card.predict_proba(X)[:, 1], read_back(card), rtol=0, atol=1e-12)
+    # equal totals, equal PD: no two subjects with the same published points get different PDs
+    by_points = pd.Series(card.predict_proba(X)[:, 1]).groupby(card.points(X)).nunique()
+    assert (by_points == 1).all() and len(by_points) > 10
+
+
+def test_thresholds_are_values_a_person_reads(book):
+    X, y, directions = book
+    X = X.assign(rate=np.random.default_rng(1).integers(0, 25, len(X)) / 24)
+    directions = {**directions, "rate": "higher_better"}
+    units = {"age": "years", "arrears": "count", "rate": "share"}
+    model = ScorecardModel(directions=directions, categorical=["sector"], units=units, min_iv=0.0).fit(X, y)
+    process = model.scorecard_.binning_process_
+    splits = {c: process.get_binned_variable(c).splits for c in ("age", "arrears", "noise", "rate")}
+    assert _whole(splits["age"]) and _whole(splits["arrears"]) and len(splits["age"]) >= 3
+    assert all(round(s * 100) == pytest.approx(s * 100, abs=1e-9) for s in splits["rate"])
+    assert all(float(f"{s:.2g}") == s for s in splits["noise"])  # undeclared: two significant figures
+    # the binning still follows each declared direction
+    table = model.table()
+    age = table[(table["indicator"] == "age") & ~table["bin"].astype(str).isin(["Special", "Missing"])]["points"]
+    assert (np.diff(age.to_numpy()) >= 0).all()
+    raw = ScorecardModel(directions=directions, categorical=["sector"], units=units, min_iv=0.0, snap=False).fit(X, y)
+    assert not _whole(raw.scorecard_.binning_process_.get_binned_variable("age").splits)  # what snapping changes
+
+
+def test_an_indicator_whose_points_barely_move_is_not_weighted(book):
+    X, y, directions = book
+    free = ScorecardModel(directions=directions, categorical=["sector"], min_iv=0.0).fit(X, y)
+    spread = free._spreads(free.scorecard_)
+    narrowest = min(spread, key=spread.get)
+    floor = spread[narrowest] + 0.5
+    assert sorted(spread.values())[1] > floor  # only the narrowest falls under the floor
+    card = ScorecardModel(directions=directions, categorical=["sector"], min_iv=0.0, min_points_spread=floor).fit(X, y)
+    assert list(card.dropped_for_spread_) == [narrowest] and card.dropped_for_spread_[narrowest] < floor
+    assert narrowest not in card.selected_ and narrowest not in card.points_by_indicator(X).columns
+    assert set(card.selected_) == set(free.selected_) - {narrowest}
+    assert min(card._spreads(card.scorecard_).values()) >= floor
+    assert free.dropped_for_spread_ == {}  # no floor (the estimator's default): nothing dropped
+
+
+def test_criteria_read_as_dimensions_indicators_and_points():
+    """The criteria document of a scorecard over real indicator names: whole points, round
+    thresholds, a dimension table whose shares add to 100%, the narrow indicator under
+    "considered, not weighted" with its spread, and SQL that gives exactly the card's points."""
+    import duckdb
+
+    from chengxin.models import criteria as crit
+
+    rng = np.random.default_rng(7)
+    n = 8000
+    X = pd.DataFrame({
+        "tax_arrears_months_12m": rng.poisson(0.4, n).astype(float),
+        "firm_age_years": rng.exponential(8, n),
+        "tax_ontime_rate_12m": rng.integers(6, 13, n) / 12,
+        "tax_paid_12m": rng.lognormal(10, 1.2, n),
+        "industry": pd.Series(rng.choice(list("CEFGH"), n), dtype="str"),
+        "honours_valid": rng.poisson(0.3, n).astype(float),  # no bearing on the outcome
+    })
+    logit = (-3.0 + 0.8 * X["tax_arrears_months_12m"] - 0.06 * X["firm_age_years"] - 2.0 * (X["tax_ontime_rate_12m"] - 1)
+             - 0.3 * np.log(X["tax_paid_12m"] / 20000) + np.where(X["industry"] == "E", 0.5, 0.0))
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    X.loc[rng.random(n) < 0.05, "tax_paid_12m"] = np.nan
+    from chengxin.features.catalogue import catalogue
+    from chengxin.models.thresholds import unit_of
+
+    cat = catalogue()
+    directions = {c: cat[c].direction for c in X.columns}
+    units = {c: unit_of(cat[c], cat) for c in X.columns if c != "industry"}
+    card = ScorecardModel(directions=directions, categorical=["industry"], units=units, min_iv=0.0, C=0.3,
+                          min_points_spread=3).fit(X, y)
+    assert "honours_valid" in card.dropped_for_spread_ and card.dropped_for_spread_["honours_valid"] < 3
+    c = crit.criteria_json(card, subject="enterprise", version="t1", effective_date="2026-01-01")
+    assert [i["name"] for i in c["indicators"]] == card.selected_
+    for i in c["indicators"]:
+        assert all(isinstance(b["points"], int) for b in i["bins"]) and isinstance(i["missing_points"], int)
+        assert i["points_spread"] >= 3
+        bounds = [b[k] for b in i["bins"] for k in ("lower", "upper") if b.get(k) is not None]
+        if i["unit"] == "share":
+            assert all(round(v * 100) == pytest.approx(v * 100, abs=1e-9) for v in bounds), i["name"]
+        elif i["unit"] in ("count", "years"):
+            assert _whole(bounds), i["name"]
+        elif i["unit"] == "amount":
+            assert all(float(f"{v:.2g}") == v for v in bounds), i["name"]
+    # considered, not weighted: listed with why, and no points anywhere
+    considered = {i["name"]: i for i in c["considered_not_weighted"]}
+    assert considered["honours_valid"]["reason"] == "spread" and "spread" in considered["honours_valid"]["why"]["en"]
+    assert "honours_valid" not in [i["name"] for i in c["indicators"]]
+    sql = crit.criteria_sql(c)
+    assert "honours_valid" not in sql
+    # dimensions: each one's range of points and share of the whole range, adding to 100%
+    dims = c["dimensions"]
+    assert {d["dimension"] for d in dims} == {i["dimension"] for i in c["indicators"]}
+    assert sum(d["share"] for d in dims) == pytest.approx(1.0)
+    for d in dims:
+        group = [i for i in c["indicators"] if i["dimension"] == d["dimension"]]
+        assert d["min_points"] == sum(i["min_points"] for i in group) and d["max_points"] == sum(i["max_points"] for i in group)
+    md = crit.criteria_markdown(c, crit.changes(c, None))
+    assert "Dimensions and their points" in md and "考虑但未计分" in md and "considered, not weighted" in md
+    table = md.split("## 评价维度与分值")[1].split("\n\n")[1].splitlines()[2:]
+    percents = [int(row.rstrip(" |").rsplit("|", 1)[1].strip().rstrip("%")) for row in table[:-1]]
+    assert sum(percents) == 100 and table[-1].endswith("| 100% |")
+    assert "0.788889" not in md and not any(ch.isdigit() and "." in row.split("|")[2] for row in md.splitlines()
+                                            if row.startswith("| ") and "得分" not in row and row.count("|") == 3
+                                            for ch in row.split("|")[2])  # points cells hold whole numbers
+    # the SQL gives exactly the card's (whole) points
+    con = duckdb.connect()
+    con.register("features", X)
+    points = con.execute(f"SELECT {sql} AS points FROM features").df()["points"].to_numpy()
+    np.testing.assert_array_equal(points, card.points(X))
+    assert _whole(points)

@@ -152,6 +152,49 @@ def test_published_criteria_give_the_same_points_in_sql(trained):
     assert publish.publish_criteria("enterprise", home=home)["new"] is False
 
 
+def test_published_criteria_read_like_criteria_not_a_model_dump(trained):
+    """Issue 19, point 11: whole points in the JSON, the SQL and the card; thresholds on each
+    indicator's grid; a dimension table; the indicators too narrow to matter under "considered,
+    not weighted" with their spread, and nowhere else."""
+    import datetime as dt
+    import json
+
+    import duckdb
+
+    from chengxin.features import compute
+    from chengxin.models import criteria as crit
+    from chengxin.pipelines import publish
+    from chengxin.pipelines.score import load, scorecard_of
+
+    home, _ = trained
+    folder = Path(publish.publish_criteria("enterprise", effective_date=dt.date(2026, 1, 1), home=home)["folder"])
+    c = json.loads((folder / "criteria.json").read_text("utf-8"))
+    card = scorecard_of(load("enterprise", "scorecard", home)[0])
+    floor = grades.rating_config().training.scorecard.min_points_spread
+    assert card.min_points_spread == floor == c["selection"]["min_points_spread"] > 0
+    for i in c["indicators"]:
+        assert all(isinstance(b["points"], int) for b in i["bins"]) and i["points_spread"] >= floor, i["name"]
+        bounds = [b[k] for b in i["bins"] for k in ("lower", "upper") if b.get(k) is not None]
+        grid = {"share": 100, "count": 1, "days": 1, "years": 1}.get(i["unit"])
+        if grid:
+            assert all(abs(v * grid - round(v * grid)) < 1e-9 for v in bounds), (i["name"], bounds)
+        elif i["unit"] == "amount":
+            assert all(float(f"{v:.2g}") == v for v in bounds), (i["name"], bounds)
+    considered = {i["name"]: i for i in c["considered_not_weighted"]}
+    for name, spread in card.dropped_for_spread_.items():
+        assert spread < floor and considered[name]["reason"] == "spread" and name not in card.selected_
+    assert set(considered) == set(card.feature_names_in_) - set(card.selected_)
+    assert sum(d["share"] for d in c["dimensions"]) == pytest.approx(1.0)
+    text = (folder / "criteria.md").read_text("utf-8")
+    assert "Dimensions and their points" in text and "considered, not weighted" in text
+    features = compute(dt.date(2025, 2, 28), "enterprise", home=home)
+    con = duckdb.connect()
+    con.register("features", features)
+    points = con.execute(f"SELECT {crit.criteria_sql(c)} AS points FROM features").df()["points"].to_numpy()
+    assert np.all(points == np.round(points))
+    np.testing.assert_array_equal(points, card.points(features[list(card.feature_names_in_)]))
+
+
 def test_promote_moves_the_alias_only_when_earned(trained):
     from chengxin.pipelines import train as stage
 
