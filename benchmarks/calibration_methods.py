@@ -15,20 +15,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
 import pandas as pd
 from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
+from common import machine, markdown_table, write_section
+
+from chengxin.models import grades
+from chengxin.models.calibration import CalibratedRatingModel
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from common import machine, markdown_table, write_section  # noqa: E402
-
-from chengxin.models import grades  # noqa: E402
-from chengxin.models.calibration import CalibratedRatingModel  # noqa: E402
-
 WORK = ROOT / "benchmarks" / "work"
 TRAINS = {"platt": "Platt, calibration window", "quadratic": "quadratic in the log-odds"}  # train's methods
 

@@ -30,10 +30,11 @@ from pathlib import Path
 
 import numpy as np
 
+from common import machine, markdown_table, peak_rss_mib, relative, write_section
+
+from chengxin.browser import CHROMIUM_ARGS, chromium, login, new_page, settle
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-sys.path.insert(0, str(ROOT / "tests"))
-from common import machine, markdown_table, peak_rss_mib, relative, write_section  # noqa: E402
 
 
 def _percentiles(seconds: list[float]) -> dict:
@@ -71,7 +72,6 @@ def library_lookups(home: Path, codes: list[str]) -> dict:
 
 def browser_lookups(home: Path, codes: list[str], names: list[str], port: int) -> dict:
     from playwright.sync_api import sync_playwright
-    from test_e2e import CHROMIUM_ARGS, login, new_page, settle
 
     import socket
 
@@ -92,7 +92,7 @@ def browser_lookups(home: Path, codes: list[str], names: list[str], port: int) -
                 time.sleep(0.5)
         times = []
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
             t = time.perf_counter()
             page = new_page(browser, base)
             first_page = time.perf_counter() - t

@@ -18,16 +18,15 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from common import machine, markdown_table, write_section
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from common import machine, markdown_table, write_section  # noqa: E402
 
 
 def main() -> None:

@@ -15,12 +15,10 @@ import argparse
 import datetime as dt
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from common import machine, peak_rss_mib, relative, write_section  # noqa: E402
+from common import machine, peak_rss_mib, relative, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = str(ROOT / ".venv" / "bin" / "chengxin")

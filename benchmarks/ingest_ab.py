@@ -7,8 +7,12 @@ goes first alternates from round to round.
     .venv/bin/python benchmarks/ingest_ab.py --against c06be4e          # 4 finance + 3 tax files of the big city
     .venv/bin/python benchmarks/ingest_ab.py --against HEAD~3 --rounds 5 --files 'benchmarks/work/city/courts/*'
 
-The earlier revision is checked out with `git worktree` into a temporary folder and imported
-from there (its pipelines as chengxin.pipelines, as the installed package maps them).
+The earlier revision is checked out with `git worktree` into a temporary folder, its pipelines/,
+features/, models/ and app/ copied under its chengxin/ (as the installed package maps them). Each
+run is a child process of .venv's Python: an earlier run has that folder first on the child's
+PYTHONPATH (and `-P`, so the working directory's chengxin/ does not come first), so it imports the
+earlier code with this tree's installed dependencies; a run of this tree imports the installed
+package. Neither edits sys.path.
 Writes its section of benchmarks/RESULTS.md.
 """
 
@@ -17,6 +21,7 @@ from __future__ import annotations
 import argparse
 import glob
 import json
+import os
 import shlex
 import shutil
 import statistics
@@ -25,8 +30,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from common import machine, write_section  # noqa: E402
+from common import machine, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
@@ -35,13 +39,11 @@ SUBPACKAGES = ("pipelines", "features", "models", "app")
 RUN = """
 import json, resource, shutil, sys, tempfile, time
 from pathlib import Path
-if sys.argv[1]:
-    sys.path.insert(0, sys.argv[1])
 from chengxin.pipelines import ingest
 home = Path(tempfile.mkdtemp(prefix="chengxin-ab-"))
 try:
     started = time.perf_counter()
-    summary = ingest.ingest(Path(sys.argv[2]), home=home)
+    summary = ingest.ingest(Path(sys.argv[1]), home=home)
     seconds = time.perf_counter() - started
 finally:
     shutil.rmtree(home)
@@ -62,7 +64,13 @@ def checkout(revision: str, into: Path) -> Path:
 
 
 def run(tree: str, folder: Path) -> dict:
-    out = subprocess.run([PYTHON, "-c", RUN, tree, str(folder)], capture_output=True, text=True, cwd=ROOT)
+    """Ingest `folder` in a child process: with the code of the checkout at `tree` (first on the
+    child's PYTHONPATH), or with the installed package (this tree) when `tree` is empty."""
+    env = dict(os.environ)
+    if tree:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [tree, env.get("PYTHONPATH")]))
+    # -P: the working directory (ROOT, with this tree's chengxin/) is not put first on sys.path
+    out = subprocess.run([PYTHON, "-P", "-c", RUN, str(folder)], capture_output=True, text=True, cwd=ROOT, env=env)
     if out.returncode:
         last = (out.stderr.strip().splitlines() or ["(no message)"])[-1]
         raise SystemExit(f"ingest with {tree or 'this tree'} failed: {last} (the earlier revision's dependencies "

@@ -13,12 +13,10 @@ import argparse
 import json
 import os
 import shutil
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from common import machine, peak_rss_mib, relative, write_section  # noqa: E402
+from common import machine, peak_rss_mib, relative, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = str(ROOT / ".venv" / "bin" / "chengxin")
@@ -27,7 +25,6 @@ CLI = str(ROOT / ".venv" / "bin" / "chengxin")
 def read_only(city: Path) -> dict:
     """Reading every upload as ingest reads it (decoding, CSV / Excel / Parquet parsing) and
     nothing else: the floor under any ingest built on these readers, on this machine."""
-    sys.path.insert(0, str(ROOT))
     from chengxin import config, readers
     from chengxin.pipelines import ingest
 
@@ -51,7 +48,6 @@ def store_as_read(city: Path, work: Path) -> dict:
 
     import duckdb
 
-    sys.path.insert(0, str(ROOT))
     from chengxin import config, readers, warehouse
     from chengxin.pipelines import ingest
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -24,9 +23,9 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from common import machine, markdown_table, write_section
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from common import machine, markdown_table, write_section  # noqa: E402
 
 
 def unconstrained(data: pd.DataFrame, cols: list[str], dates: list) -> tuple[pd.DataFrame, np.ndarray]:

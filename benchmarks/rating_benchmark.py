@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
+from common import machine, markdown_table, peak_rss_mib, write_section
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from common import machine, markdown_table, peak_rss_mib, write_section  # noqa: E402
 
 CLI = str(ROOT / ".venv" / "bin" / "chengxin")
 

@@ -20,16 +20,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from common import machine, markdown_table, write_section
+from model_quality import catalogue_numeric, unconstrained
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from common import machine, markdown_table, write_section  # noqa: E402
-from model_quality import catalogue_numeric, unconstrained  # noqa: E402
 
 WORK = ROOT / "benchmarks" / "work"
 

@@ -29,16 +29,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 
+from common import machine, markdown_table, write_section
+from common import relative as _rel
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from common import machine, markdown_table, write_section  # noqa: E402
-from common import relative as _rel  # noqa: E402
 
 FAMILIES = ("rules", "model", "anomaly", "combined")
 

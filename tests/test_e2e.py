@@ -5,7 +5,6 @@ aborted). Screenshots of every page land in tests/artifacts/ (git-ignored)."""
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -16,11 +15,10 @@ from pathlib import Path
 import pytest
 
 from chengxin import dashboard, identifiers
+from chengxin.browser import CHROMIUM_ARGS, login, new_page, settle
+from chengxin.browser import chromium as system_chromium
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
-TIMEOUT = 90_000  # ms: the first look-up loads the models on a busy 2-core machine
 
 
 def _free_port() -> int:
@@ -64,39 +62,13 @@ def server(dashboard_home):
 def browser():
     from playwright.sync_api import sync_playwright
 
-    chromium = shutil.which("chromium")
+    chromium = system_chromium()
     assert chromium, "Debian's chromium is missing: `apt-get install chromium fonts-noto-cjk` (.ci/run installs it)"
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         yield b
         b.close()
-
-
-def new_page(browser, base):
-    page = browser.new_page(viewport={"width": 1400, "height": 2000}, locale="zh-CN")
-    page.set_default_timeout(TIMEOUT)
-
-    def local_only(route):
-        url = route.request.url
-        if url.startswith(base) or url.startswith(("data:", "blob:")):
-            route.continue_()
-        else:
-            route.abort()
-
-    page.route("**/*", local_only)
-    page.goto(base)
-    page.wait_for_selector("[data-testid='stApp']")
-    page.get_by_text("公共信用等级分布").first.wait_for()
-    return page
-
-
-def settle(page, text: str | None = None):
-    """Wait for the script run to finish (and for a text when given)."""
-    if text:
-        page.get_by_text(text).first.wait_for()
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=TIMEOUT)
-    page.wait_for_timeout(800)
 
 
 def shoot(page, name: str):
@@ -106,13 +78,6 @@ def shoot(page, name: str):
 def go(page, title: str, wait_for: str | None = None):
     page.locator("[data-testid='stSidebarNav']").get_by_text(title, exact=True).click()
     settle(page, wait_for or title)
-
-
-def login(page, user: str, password: str):
-    page.get_by_label("用户名").fill(user)
-    page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
-    settle(page, "当前用户")
 
 
 def lookup(page, query: str):
