@@ -37,16 +37,19 @@ def main() -> None:
     os.environ["CHENGXIN_HOME"] = str(args.home)
     import shap
 
+    from chengxin import catalog
+    from chengxin.features import snapshots
     from chengxin.models import explain as ex
+    from chengxin.models.registered import rating_models
     from chengxin.pipelines import explain as stage
 
     rows = []
     subject = "enterprise"
-    dates = stage.rated_dates(subject, args.home)
+    dates = catalog.rated_dates(subject, args.home)
     day = dates[-1]
-    m = stage.models(subject, args.home)
+    m = rating_models(subject, args.home)
     boosted = ex.unwrap(m["challenger"])
-    X = stage.indicators(subject, day, home=args.home)
+    X = snapshots.stored_indicators(subject, day, home=args.home)
     sample = X[list(boosted.feature_names_in_)].head(args.sample)
     prepared = boosted._prepare(sample)
     t = time.perf_counter()

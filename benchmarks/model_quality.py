@@ -84,7 +84,8 @@ def evaluate(args, seed: int, work: Path) -> list[dict]:
     os.environ["CHENGXIN_HOME"] = str(home)
 
     from chengxin.city import generate
-    from chengxin.pipelines import score, train
+    from chengxin.models import registered
+    from chengxin.pipelines import train
     from chengxin.pipelines.ingest import ingest
 
     if not (city / "_truth" / "summary.json").exists():
@@ -111,7 +112,7 @@ def evaluate(args, seed: int, work: Path) -> list[dict]:
         # a subject the truth has no row for did not exist that month: no chance of an outcome
         oot = oot.drop(columns="month")
         oot[list(pd_cols.values())] = oot[list(pd_cols.values())].fillna(0.0)
-        champion, _ = score.load(subject, "champion", home)
+        champion, _ = registered.load(subject, "champion", home)
         names = [c for c in champion.feature_names_in_]
         p_model = champion.predict_proba(oot[names])[:, 1]
         model_auc = roc_auc_score(oot["label"], p_model)

@@ -109,12 +109,13 @@ def main() -> None:
     started = time.perf_counter()
 
     from chengxin.features import snapshots
-    from chengxin.pipelines import features as feature_stage
+    from chengxin import catalog
+    from chengxin.models.warning_rules import warning_config
     from chengxin.pipelines import warn
 
-    last = (pd.Timestamp(feature_stage.latest_as_of(args.home)) - pd.DateOffset(months=7) + pd.offsets.MonthEnd(0)).date()
+    last = (pd.Timestamp(catalog.latest_as_of(args.home)) - pd.DateOffset(months=7) + pd.offsets.MonthEnd(0)).date()
     months = snapshots.month_ends((pd.Timestamp(last) - pd.DateOffset(months=args.months - 1)).date(), last)
-    rules = {r.name for r in warn.warning_config().rules}
+    rules = {r.name for r in warning_config().rules}
     family_of = lambda s: "rules" if s in rules else ("model" if s in ("pd_jump", "downgrade") else "anomaly")  # noqa: E731
 
     lists = []  # month, subject_id, family, rank within the family list
@@ -164,8 +165,8 @@ def main() -> None:
     # FAMILIES ends with "combined": the last loop's figures are the ones the target is about
     catch, lead = float(caught.mean()), float(best[caught].median()) if caught.any() else 0.0
     by_severity, bands = severity_tables(pd.concat(raised, ignore_index=True), pd.concat(rated, ignore_index=True),
-                                         outcomes, len(months), warn.warning_config())
-    sev = warn.warning_config().severity
+                                         outcomes, len(months), warning_config())
+    sev = warning_config().severity
     city = json.loads((args.city / "_truth" / "summary.json").read_text("utf-8"))
     body = "\n".join([
         "## Early warning against the truth (`benchmarks/warn_benchmark.py`)", "",

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from chengxin import workspace
+from chengxin import catalog, workspace
 from chengxin.config import SUBJECT_TYPES
 from chengxin.workspace import UserError
 
@@ -292,7 +292,7 @@ def features(
     from chengxin.pipelines import features as stage
 
     several = len(_subject_types(subject)) > 1
-    day = stage.latest_as_of() if as_of == "latest" else _date(as_of, "--as-of")
+    day = catalog.latest_as_of() if as_of == "latest" else _date(as_of, "--as-of")
     for_each_subject(subject, lambda s: stage.build(day, s, engine, _out_for(out, s, several)),
                      lambda r: f"{r['rows']:,} {r['subject']} subjects x {r['indicators']} indicators as of "
                                f"{r['as_of']} ({engine}, {r['seconds']} s) -> {r['out']}", as_json)
@@ -404,10 +404,9 @@ def score(
         return
     if not as_of:
         raise UserError("give --as-of YYYY-MM-DD (or 'latest'), or --data FILE --model NAME")
-    from chengxin.pipelines import features as feature_stage
     from chengxin.pipelines import score as stage
 
-    day = feature_stage.latest_as_of() if as_of == "latest" else _date(as_of, "--as-of")
+    day = catalog.latest_as_of() if as_of == "latest" else _date(as_of, "--as-of")
 
     def write(results: list[dict]) -> str | None:  # every subject type's ratings in the one file asked for
         if out:
@@ -432,13 +431,12 @@ def explain(
 ):
     """One subject's grade, PD, score, reasons, per-indicator contributions and credit-repair path."""
     from chengxin.pipelines import explain as stage
-    from chengxin.pipelines import features as feature_stage
 
     day = None
     if as_of:
-        day = feature_stage.latest_as_of() if as_of == "latest" else _date(as_of, "--as-of")
+        day = catalog.latest_as_of() if as_of == "latest" else _date(as_of, "--as-of")
     if all_subjects:
-        day = day or feature_stage.latest_as_of()
+        day = day or catalog.latest_as_of()
         results = [stage.explain_all(s, day) for s in _subject_types(subject)]
         report({"as_of": str(day), "subjects": results}, as_json, "; ".join(
             f"{r['subject']}: {r['subjects']:,} explained ({r['treeshap']:,} by TreeSHAP, {r['reused']:,} reused) "
@@ -470,11 +468,10 @@ def warn(
     as_json: JsonFlag = False,
 ):
     """Early-warning alerts for a month (rule, model and anomaly signals), stored without duplicates; portfolio views and drift."""
-    from chengxin.pipelines import features as feature_stage
     from chengxin.pipelines import warn as stage
 
     types = _subject_types(subject)
-    day = feature_stage.latest_as_of() if as_of == "latest" else _date(as_of, "--as-of")
+    day = catalog.latest_as_of() if as_of == "latest" else _date(as_of, "--as-of")
     result = stage.warn(day, types, out=out)
     report(result, as_json, f"{result['alerts']:,} alerts for {result['as_of']} ({result['by_severity']}); "
                             f"signals {result['by_signal']}" + (f" -> {result['out']}" if result["out"] else ""))

@@ -28,7 +28,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from chengxin import config, desk, i18n, identifiers, users, workspace
+from chengxin import catalog, config, desk, i18n, identifiers, users, workspace
 from chengxin.users import Role
 
 SUBJECTS = ("enterprise", "individual")
@@ -65,7 +65,7 @@ def streamlit_flags(port: int = 8501, address: str = "127.0.0.1") -> list[str]:
 
 
 def root(home=None) -> Path:
-    return workspace.home(home) / "published" / "dashboard"
+    return catalog.dashboard(home)
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,7 @@ def _snapshot(path: Path, _mtime: int) -> Snapshot:
 def _ratings_files(home, subject: str) -> dict[str, Path | None]:
     """The newest complete ratings file of each rated date, in date order (as_of -> file; None
     while a date's only file is still being written)."""
-    folder = workspace.home(home) / "published" / "ratings" / subject
+    folder = catalog.ratings(subject, home)
     out = {}
     for day in sorted(folder.glob("as_of=*")):
         files = sorted(day.glob("ratings_*.parquet"))
@@ -147,14 +147,12 @@ def _readable(files: list[Path]) -> Path | None:
 
 def _inputs(home) -> dict:
     """What a snapshot is made from: refreshing again with the same inputs changes nothing."""
-    h = workspace.home(home)
     key = {}
     for subject in SUBJECTS:
         key[subject] = {d: f.name if f else None for d, f in _ratings_files(home, subject).items()}
-    for name in ("warehouse.duckdb", "mlflow.db"):
-        p = h / name
+    for name, p in (("warehouse.duckdb", catalog.warehouse(home)), ("mlflow.db", catalog.mlflow_store(home))):
         key[name] = p.stat().st_mtime_ns if p.exists() else None
-    mon = h / "published" / "monitoring"
+    mon = catalog.monitoring(home)
     key["monitoring"] = sorted(str(p.relative_to(mon)) for p in mon.glob("*/as_of=*/*.parquet")) if mon.exists() else []
     return key
 
@@ -305,7 +303,7 @@ def _build(home, out: Path, inputs: dict) -> dict:
     except workspace.UserError as exc:
         manifest["warnings"].append(f"coverage: {exc}")
     # portfolio views of the latest monitored month
-    mon = workspace.home(home) / "published" / "monitoring"
+    mon = catalog.monitoring(home)
     for subject in SUBJECTS:
         days = sorted((mon / subject).glob("as_of=*")) if (mon / subject).exists() else []
         if days:
@@ -321,17 +319,17 @@ def _build(home, out: Path, inputs: dict) -> dict:
         manifest["warnings"].append(f"models: {exc}")
     # make sure every rated date's indicator snapshot exists, so look-ups explain fast, and take
     # the stored contributions (`chengxin explain --all`) when the rated date has them
-    from chengxin.pipelines import explain
+    from chengxin.features import snapshots
 
     for subject, v in manifest["subjects"].items():
         if "as_of" in v:
-            stored = explain.explanations_path(subject, dt.date.fromisoformat(v["as_of"]), home)
+            stored = catalog.explanations(subject, dt.date.fromisoformat(v["as_of"]), home)
             if stored.exists():
                 (out / "explanations").mkdir(exist_ok=True)
                 shutil.copy2(stored, out / "explanations" / f"{subject}.parquet")
                 v["explanations"] = True
             try:
-                explain.indicators(subject, dt.date.fromisoformat(v["as_of"]), ["-"], home)
+                snapshots.stored_indicators(subject, dt.date.fromisoformat(v["as_of"]), ["-"], home)
             except Exception as exc:  # explanations degrade to the published rating
                 manifest["warnings"].append(f"indicators {subject}: {exc}")
     return manifest
@@ -502,7 +500,7 @@ def tiers_by(snap: Snapshot, by: str, subject: str = "enterprise", lang: str = "
 
 def criteria_versions(subject: str = "enterprise", home=None) -> list[dict]:
     """Published criteria versions, newest first: version, effective date, folder, files."""
-    folder = workspace.home(home) / "published" / "criteria" / subject
+    folder = catalog.criteria(subject, home)
     out = []
     for f in folder.glob("*/criteria.json") if folder.exists() else []:
         if not (f.parent / "criteria.md").exists():
@@ -898,9 +896,9 @@ MODEL_SIGNALS = {"pd_jump": ("违约概率跳升", "PD jump"), "downgrade": ("�
 
 def signal_label(name: str, lang: str = "zh") -> str:
     """A signal's words: the declared rule's text, or the model signal's name."""
-    from chengxin.pipelines import warn
+    from chengxin.models import warning_rules
 
-    for rule in warn.warning_config().rules:
+    for rule in warning_rules.warning_config().rules:
         if rule.name == name:
             return rule.text.zh if lang == "zh" else rule.text.en
     return i18n.word(MODEL_SIGNALS, name, lang)

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 import pandas as pd
 
-from chengxin import workspace
+from chengxin import catalog, workspace
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS logins (at TEXT NOT NULL, username TEXT NOT NULL, ok 
 
 @contextmanager
 def connect(home=None):
-    path = workspace.ensure(home) / "desk.sqlite"
+    workspace.ensure(home)
+    path = catalog.desk(home)
     con = sqlite3.connect(path, timeout=30)
     try:
         con.execute("PRAGMA journal_mode=WAL")

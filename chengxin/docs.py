@@ -72,14 +72,14 @@ def _indicator_counts() -> str:
 
 
 def _warning_rules() -> str:
-    from chengxin.pipelines.warn import warning_config
+    from chengxin.models.warning_rules import warning_config
 
     texts = dict.fromkeys(r.text.en[0].lower() + r.text.en[1:] for r in warning_config().rules)
     return "; ".join(texts)
 
 
 def _severity_bands() -> str:
-    from chengxin.pipelines.warn import warning_config
+    from chengxin.models.warning_rules import warning_config
 
     sev = warning_config().severity
     return f"`high` for at most {sev.high_share:.0%} of that type's rated subjects, `medium` for the next {sev.medium_share:.0%}"

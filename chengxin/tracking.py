@@ -8,7 +8,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from chengxin import workspace
+from chengxin import catalog, workspace
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "true")
@@ -35,7 +35,7 @@ def setup(home=None):
     server = os.environ.get("MLFLOW_TRACKING_URI")
     if not server:
         relocate(root)
-    uri = server or f"sqlite:///{root / 'mlflow.db'}"
+    uri = server or f"sqlite:///{catalog.mlflow_store(root)}"
     exported = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
@@ -60,7 +60,7 @@ def relocate(root: Path) -> bool:
     workspace moved to another folder would still read its models from, and write new runs to,
     the old one. If the store names another workspace's artifact folder, point every address
     at this one's; returns whether it did."""
-    db = root / "mlflow.db"
+    db = catalog.mlflow_store(root)
     if not db.exists():
         return False
     here = (root / "mlartifacts").as_uri()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from chengxin import config, workspace
+from chengxin import catalog, config, workspace
 from chengxin.config import Source
 
 SQL_TYPES = {"code": "VARCHAR", "text": "VARCHAR", "enum": "VARCHAR", "int": "BIGINT", "float": "DOUBLE",
@@ -103,7 +103,7 @@ def duckdb_config(home: Path | None = None, read_only: bool = False) -> dict:
 @contextmanager
 def connect(home: Path | None = None, read_only: bool = False):
     """Open the warehouse (creating it and its tables when writing)."""
-    path = workspace.warehouse_path(home)
+    path = catalog.warehouse(home)
     if read_only and not path.exists():
         raise workspace.UserError(f"no warehouse at {path}: run `chengxin ingest PATH` first")
     if not read_only:

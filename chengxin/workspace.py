@@ -22,10 +22,6 @@ def ensure(override: Path | str | None = None) -> Path:
     return root
 
 
-def warehouse_path(override: Path | str | None = None) -> Path:
-    return home(override) / "warehouse.duckdb"
-
-
 SUBJECT_ROW_GROUP = 10_000
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from chengxin import config, warehouse, workspace
+from chengxin import catalog, config, warehouse, workspace
 from chengxin.features import sql as fsql
 from chengxin.features.catalogue import catalogue
 
@@ -45,7 +45,7 @@ def run_duckdb(compiled: fsql.Compiled, con=None, home=None) -> pd.DataFrame:
 
 
 def lake_path(home=None) -> Path:
-    return workspace.home(home) / "lake"
+    return catalog.lake(home)
 
 
 def export_lake(home=None) -> Path:

@@ -12,7 +12,7 @@ import datetime as dt
 
 import pandas as pd
 
-from chengxin import config, warehouse
+from chengxin import catalog, config, warehouse, workspace
 from chengxin.features import engine
 from chengxin.features import sql as fsql
 
@@ -117,3 +117,16 @@ def iter_series(start: dt.date, end: dt.date, subject: str = "enterprise", *, st
 def series(start: dt.date, end: dt.date, subject: str = "enterprise", **kw) -> pd.DataFrame:
     """All snapshots in one frame (small cities; `iter_series` streams)."""
     return pd.concat(list(iter_series(start, end, subject, **kw)), ignore_index=True)
+
+
+def stored_indicators(subject: str, as_of: dt.date, subject_ids: list[str] | None = None, home=None) -> pd.DataFrame:
+    """Indicators on `as_of` (all subjects, or the ones asked for) from the stored snapshot
+    (`catalog.indicator_snapshot`), computing and storing it first when it is missing."""
+    import pyarrow.parquet as pq
+
+    path = catalog.indicator_snapshot(subject, as_of, home)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        workspace.write_subject_table(engine.compute(as_of, subject, home=home), path)
+    filters = [("subject_id", "in", list(subject_ids))] if subject_ids else None
+    return pq.read_table(path, filters=filters).to_pandas()

@@ -42,7 +42,7 @@ NOTEBOOKS = {
         ("code", "from chengxin.pipelines.train import train\nresult = train('enterprise')\n"
                  "import pandas as pd\npd.DataFrame(result['models']).T[['version', 'auc', 'ks', 'brier', 'psi_dev_oot', 'grades_within_interval']]"),
         ("md", "The scorecard's points per bin: what the office publishes."),
-        ("code", "from chengxin.pipelines.score import load, scorecard_of\ncard = scorecard_of(load('enterprise', 'scorecard')[0])\n"
+        ("code", "from chengxin.models.registered import load, scorecard_of\ncard = scorecard_of(load('enterprise', 'scorecard')[0])\n"
                  "card.table()[['indicator', 'bin', 'Count', 'Event rate', 'points']].head(12)"),
         ("md", "How the indicators were chosen: an information value of at least `min_iv`, bins that hold from the "
                "fitting window to the calibration window (PSI at most `max_psi`), weights that agree with the bins; "

@@ -8,21 +8,18 @@ written to the audit log.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from chengxin import desk, identifiers, tracking, workspace
+from chengxin import catalog, desk, identifiers, workspace
 from chengxin.features import snapshots
 from chengxin.models import explain as ex
 from chengxin.models import grades
-from chengxin.models.estimators import ChallengerModel
-from chengxin.pipelines import features as feature_stage
-from chengxin.pipelines import score as scoring
+from chengxin.models import reasons as reason_codes
+from chengxin.models.registered import criteria_label, rating_models
 
 
 def subject_type_of(subject_id: str) -> str:
@@ -32,43 +29,9 @@ def subject_type_of(subject_id: str) -> str:
     return ok[0]
 
 
-def indicators(subject: str, as_of: dt.date, subject_ids: list[str] | None = None, home=None) -> pd.DataFrame:
-    """Indicators on `as_of` (all subjects, or the ones asked for) from the stored snapshot,
-    building and storing it first when it is missing."""
-    path = feature_stage.snapshot_path(subject, as_of, home)
-    if not path.exists():
-        from chengxin.features import engine
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        workspace.write_subject_table(engine.compute(as_of, subject, home=home), path)
-    filters = [("subject_id", "in", list(subject_ids))] if subject_ids else None
-    return pq.read_table(path, filters=filters).to_pandas()
-
-
-@functools.lru_cache(maxsize=4)
-def models(subject: str, home=None) -> dict:
-    """The champion, the published scorecard and the boosted model, with versions (cached)."""
-    name = tracking.registered_name(subject)
-    hint = f"run `chengxin train --subject {subject}`"
-    champion, champion_version = tracking.load_model(name, "champion", hint, home)
-    published, scorecard_version = tracking.load_model(name, "scorecard", hint, home)
-    boosted, boosted_version = champion, champion_version
-    if not isinstance(ex.unwrap(champion), ChallengerModel):
-        boosted, boosted_version = tracking.load_model(name, "challenger", hint, home)
-    return {"champion": champion, "champion_version": str(champion_version),
-            "champion_kind": "challenger" if isinstance(ex.unwrap(champion), ChallengerModel) else "scorecard",
-            "scorecard": published, "scorecard_version": str(scorecard_version),
-            "challenger": boosted, "challenger_version": str(boosted_version)}
-
-
-def rated_dates(subject: str, home=None) -> list[dt.date]:
-    root = workspace.home(home) / "published" / "ratings" / subject
-    return sorted(dt.date.fromisoformat(p.name.split("=", 1)[1]) for p in root.glob("as_of=*")) if root.exists() else []
-
-
 def _in_default(subject: str, subject_id: str, as_of: dt.date, home=None) -> bool:
     """From the stored ratings of that date (graded D) when there are some, else from the records."""
-    stored = sorted((workspace.home(home) / "published" / "ratings" / subject / f"as_of={as_of}").glob("ratings_*.parquet"))
+    stored = catalog.ratings_runs(subject, as_of, home)
     if stored:
         hit = pq.read_table(stored[-1], columns=["grade"], filters=[("subject_id", "=", subject_id)]).column("grade").to_pylist()
         if hit:
@@ -112,16 +75,16 @@ def explain(subject_id: str, as_of: dt.date | None = None, *, purpose: str | Non
     if subject == "individual" and not (purpose and purpose.strip()):
         raise workspace.UserError("looking up an individual needs a stated purpose (--purpose \"...\"); it is audited")
     if as_of is None:
-        dates = rated_dates(subject, home)
+        dates = catalog.rated_dates(subject, home)
         if not dates:
             raise workspace.UserError("no ratings yet: run `chengxin score --as-of latest` (or give --as-of)")
         as_of = dates[-1]
-    row = indicators(subject, as_of, [subject_id], home)
+    row = snapshots.stored_indicators(subject, as_of, [subject_id], home)
     if subject == "individual":
         desk.audit("explain", subject_id, purpose, user=user, role=role, detail={"as_of": str(as_of)}, home=home)
     if row.empty:
         raise workspace.UserError(f"{subject_id} has no records as of {as_of}")
-    m = models(subject, home)
+    m = rating_models(subject, home)
     card = ex.unwrap(m["scorecard"])
     boosted = ex.unwrap(m["challenger"])
     X = row[list(card.feature_names_in_)]
@@ -130,10 +93,10 @@ def explain(subject_id: str, as_of: dt.date | None = None, *, purpose: str | Non
     by = card.points_by_indicator(X)  # once: points, reasons and contributions all come from it
     points = float(by.sum(axis=1).iloc[0])
     record = _default_record(subject, subject_id, as_of, home) if in_default else None
-    reasons = scoring.reasons(card, X, by_indicator=by)
+    reasons = reason_codes.reasons(card, X, by_indicator=by)
     if record is not None:  # the record that put the subject in default comes first
-        reasons = scoring.lead_with_default(reasons, pd.DataFrame([record], index=reasons.index))
-    k = scoring.REASONS
+        reasons = reason_codes.lead_with_default(reasons, pd.DataFrame([record], index=reasons.index))
+    k = reason_codes.REASONS
     out = {
         "subject_id": subject_id, "subject_type": subject, "as_of": str(as_of), "in_default": in_default,
         "grade": grades.grade_of(np.array([pd_]), np.array([in_default]))[0],
@@ -142,7 +105,7 @@ def explain(subject_id: str, as_of: dt.date | None = None, *, purpose: str | Non
         "reasons": [r for r in reasons[[f"reason_{j + 1}" for j in range(k)]].iloc[0] if r],
         "reasons_zh": [r for r in reasons[[f"reason_{j + 1}_zh" for j in range(k)]].iloc[0] if r],
         "champion": m["champion_kind"], "model_version": m["champion_version"],
-        "criteria_version": scoring.criteria_label(m["scorecard_version"]),
+        "criteria_version": criteria_label(m["scorecard_version"]),
     }
     base, contrib = ex.scorecard_contributions(card, X, by_indicator=by)
     out_models = {"scorecard": {"version": m["scorecard_version"], "output": "points", "base_value": base,
@@ -169,10 +132,6 @@ def _clean(series: pd.Series) -> dict:
 # --- every subject at once -----------------------------------------------------------------
 
 
-def explanations_path(subject: str, as_of: dt.date, home=None) -> Path:
-    return workspace.home(home) / "published" / "explanations" / subject / f"as_of={as_of}" / "contributions.parquet"
-
-
 def explain_all(subject: str, as_of: dt.date, *, home=None) -> dict:
     """Contributions of both models for every subject on `as_of`, stored for the dashboard.
 
@@ -182,9 +141,9 @@ def explain_all(subject: str, as_of: dt.date, *, home=None) -> dict:
     import time
 
     started = time.perf_counter()
-    m = models(subject, home)
+    m = rating_models(subject, home)
     card, boosted = ex.unwrap(m["scorecard"]), ex.unwrap(m["challenger"])
-    feats = indicators(subject, as_of, home=home)
+    feats = snapshots.stored_indicators(subject, as_of, home=home)
     cols = list(card.feature_names_in_)
     X = feats[cols]
     fingerprint = ex.decision_fingerprint(boosted, X)
@@ -195,7 +154,7 @@ def explain_all(subject: str, as_of: dt.date, *, home=None) -> dict:
     shap_cols = [f"shap__{c}" for c in cols]
     shap = pd.DataFrame(np.nan, index=X.index, columns=shap_cols)
     reused = np.zeros(len(X), dtype=bool)
-    earlier = sorted(p for p in explanations_path(subject, as_of, home).parents[1].glob("as_of=*/contributions.parquet")
+    earlier = sorted(p for p in catalog.explanations(subject, as_of, home).parents[1].glob("as_of=*/contributions.parquet")
                      if p.parent.name < f"as_of={as_of}")
     if earlier:
         last = pd.read_parquet(earlier[-1], columns=["subject_id", "fingerprint", "versions", "challenger_base", *shap_cols])
@@ -210,7 +169,7 @@ def explain_all(subject: str, as_of: dt.date, *, home=None) -> dict:
         shap.loc[todo, shap_cols] = contrib[cols].to_numpy()
         out.loc[todo, "challenger_base"] = b
     out = pd.concat([out, points.add_prefix("points__").reset_index(drop=True), shap.reset_index(drop=True)], axis=1)
-    path = explanations_path(subject, as_of, home)
+    path = catalog.explanations(subject, as_of, home)
     path.parent.mkdir(parents=True, exist_ok=True)
     workspace.write_subject_table(out, path)
     return {"subject": subject, "as_of": str(as_of), "subjects": len(out), "treeshap": int(todo.sum()),

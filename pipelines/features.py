@@ -6,43 +6,24 @@ import datetime as dt
 import time
 from pathlib import Path
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from chengxin import workspace
+from chengxin import catalog, workspace
 from chengxin.features import engine, snapshots
 from chengxin.features.catalogue import as_csv, as_markdown, catalogue
 
 
-def snapshot_path(subject: str, as_of: dt.date, home=None) -> Path:
-    """Where the indicator snapshot of a date is kept (`features --as-of`, explain, warn, the dashboard)."""
-    return workspace.home(home) / "features" / f"{subject}_{as_of:%Y-%m-%d}.parquet"
-
-
 def _target(out: Path | None, name: str) -> Path:
-    path = Path(out) if out else workspace.ensure() / "features" / name
+    path = Path(out) if out else catalog.features(workspace.ensure()) / name
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def latest_as_of(home=None) -> dt.date:
-    """The month end after the latest month of monthly uploads (tax, social insurance, finance):
-    by then that month's uploads have arrived."""
-    from chengxin import warehouse
-
-    with warehouse.connect(home, read_only=True) as con:
-        last = con.execute("""SELECT max(p) FROM (SELECT max(period) AS p FROM rec_tax UNION ALL
-                              SELECT max(period) FROM rec_finance UNION ALL SELECT max(period) FROM rec_social_insurance)""").fetchall()[0][0]
-    if last is None:
-        raise workspace.UserError("no monthly records yet: run `chengxin ingest PATH` first")
-    return (pd.Timestamp(last) + pd.DateOffset(months=1) + pd.offsets.MonthEnd(0)).date()
 
 
 def build(as_of: dt.date, subject: str, eng: str = "duckdb", out: Path | None = None) -> dict:
     started = time.perf_counter()
     frame = engine.compute(as_of, subject, eng)
-    path = Path(out) if out else snapshot_path(subject, as_of)
+    path = Path(out) if out else catalog.indicator_snapshot(subject, as_of)
     path.parent.mkdir(parents=True, exist_ok=True)
     workspace.write_subject_table(frame, path)
     names = [i.name for i in catalogue().for_subject(subject, published_only=True)]
@@ -80,7 +61,7 @@ def build_series(start: dt.date, end: dt.date, subject: str, step_months: int = 
 
 
 def write_catalogue(out_dir: Path | None = None) -> dict:
-    folder = Path(out_dir) if out_dir else workspace.ensure() / "published"
+    folder = Path(out_dir) if out_dir else catalog.published(workspace.ensure())
     folder.mkdir(parents=True, exist_ok=True)
     md, csv_path = folder / "catalogue.md", folder / "catalogue.csv"
     md.write_text(as_markdown(), "utf-8")

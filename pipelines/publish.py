@@ -11,10 +11,10 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from chengxin import tracking, workspace
+from chengxin import catalog, tracking, workspace
 from chengxin.models import criteria as crit
 from chengxin.models import grades
-from chengxin.pipelines.score import criteria_label, load, scorecard_of
+from chengxin.models.registered import criteria_label, load, scorecard_of
 
 
 def _previous(folder: Path, version: str) -> dict | None:
@@ -36,7 +36,8 @@ def publish_criteria(subject: str = "enterprise", *, effective_date: dt.date | N
     model, version = load(subject, "scorecard", home)
     card = scorecard_of(model)
     label = criteria_label(version)
-    folder = workspace.ensure(home) / "published" / "criteria" / subject
+    workspace.ensure(home)
+    folder = catalog.criteria(subject, home)
     target = folder / label
     if (target / "criteria.json").exists():
         return {"subject": subject, "version": label, "folder": str(target), "new": False}
@@ -59,11 +60,10 @@ def publish_criteria(subject: str = "enterprise", *, effective_date: dt.date | N
 
 
 def latest_ratings(subject: str, home=None) -> Path:
-    folder = workspace.home(home) / "published" / "ratings" / subject
-    files = sorted(folder.glob("as_of=*/ratings_*.parquet"), key=lambda p: (p.parent.name, p.name))
-    if not files:
+    found = catalog.latest_ratings_run(subject, home)
+    if found is None:
         raise workspace.UserError(f"no ratings for {subject} yet: run `chengxin score --as-of latest --subject {subject}`")
-    return files[-1]
+    return found
 
 
 def publish_ratings(subject: str = "enterprise", *, home=None) -> dict:
@@ -89,7 +89,8 @@ def publish_ratings(subject: str = "enterprise", *, home=None) -> dict:
     cfg_tiers = {t.tier: t for t in grades.rating_config().public_tiers}
     public["tier_zh"] = public["tier"].map(lambda t: cfg_tiers[t].zh)
     as_of = str(pd.Timestamp(public["as_of"].iloc[0]).date()) if len(public) else "none"
-    target = workspace.ensure(home) / "published" / "public" / f"{subject}_ratings_{as_of}.csv"
+    workspace.ensure(home)
+    target = catalog.public_list(subject, as_of, home)
     target.parent.mkdir(parents=True, exist_ok=True)
     public.to_csv(target, index=False, encoding="utf-8-sig")
     return {"subject": subject, "as_of": as_of, "rows": len(public), "tiers": public["tier"].value_counts().to_dict(),

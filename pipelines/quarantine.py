@@ -12,8 +12,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from chengxin import config, contract, warehouse
-from chengxin.pipelines import ingest
+from chengxin import config, contract, loading, warehouse
 
 
 def report(*, source: str | None = None, status: str | None = None, limit: int = 20, home=None) -> dict:
@@ -59,7 +58,7 @@ def release(*, codes: list[str], note: str = "", home=None) -> dict:
             if len(passed):
                 # the passing rows alone: the failing ones stay in the quarantine as they are
                 only = contract.Checked(checked.rows, contract.Problems({}), checked.received_from_file)
-                ingest.commit(con, path, sha, source, table.take(ok), only, "release", row_numbers=numbers.tolist())
+                loading.commit(con, path, sha, source, table.take(ok), only, "release", row_numbers=numbers.tolist())
                 con.execute("UPDATE quarantine SET status = 'released' WHERE sha256 = ? AND list_contains(?, row_number)",
                             [sha, [int(n) for n in passed]])
             rechecked += len(group)

@@ -20,77 +20,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from chengxin import tracking, workspace
+from chengxin import catalog, workspace
 from chengxin.features import engine, snapshots
-from chengxin.features.catalogue import catalogue
 from chengxin.models import grades
-from chengxin.models.explain import unwrap
-
-REASONS = 3
-MATERIAL_POINTS = 5.0  # a shortfall smaller than this is not worth a reason
-
-
-def load(subject: str, alias: str, home=None):
-    """The registered model behind an alias, and its version."""
-    return tracking.load_model(tracking.registered_name(subject), alias,
-                               f"run `chengxin train --subject {subject}`", home)
-
-
-def scorecard_of(calibrated):
-    """The fitted ScorecardModel inside its calibration wrapper."""
-    return unwrap(calibrated)
-
-
-def criteria_label(scorecard_version) -> str:
-    """The criteria version a rating was made under: the published criteria folder's name."""
-    return f"{scorecard_version}-{catalogue().version}"
-
-
-def _text(value, missing: str = "no data") -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return missing
-    if isinstance(value, float):
-        return f"{value:,.2f}".rstrip("0").rstrip(".")
-    return str(value)
-
-
-def reasons(card, X: pd.DataFrame, k: int = REASONS, by_indicator=None) -> pd.DataFrame:
-    """The top adverse factors as short sentences from the declarations and the subject's values."""
-    cat = catalogue()
-    # a category (county, industry, legal form) is not something to hold against a subject or to fix
-    categories = [c for c in card.selected_ if cat[c].kind == "category"]
-    picked = np.array(card.shortfalls(X, k, MATERIAL_POINTS, by_indicator, categories), dtype=object).reshape(len(X), k)
-    out = {}
-    for j in range(k):
-        en = np.full(len(X), None, dtype=object)
-        zh = np.full(len(X), None, dtype=object)
-        for name in pd.unique(picked[:, j][pd.notna(picked[:, j])]):
-            rows = picked[:, j] == name
-            ind = cat[name]
-            raw = X[name].to_numpy()[rows]
-            en[rows] = [f"{ind.description.en}: {_text(v)}" for v in raw]
-            zh[rows] = [f"{ind.zh}：{_text(v, '无数据')}" for v in raw]
-        out[f"reason_{j + 1}"], out[f"reason_{j + 1}_zh"] = en, zh
-    order = [f"reason_{j + 1}" for j in range(k)] + [f"reason_{j + 1}_zh" for j in range(k)]
-    return pd.DataFrame(out, index=X.index)[order]
-
-
-def lead_with_default(reasons_frame: pd.DataFrame, feats: pd.DataFrame) -> pd.DataFrame:
-    """For a subject in default, the record that put it there (`default_reason`, `_zh` from
-    `snapshots.in_default`) is the first reason, and the scorecard's reasons follow it."""
-    if "default_reason" not in feats:
-        return reasons_frame
-    lead = feats["default_reason"].notna().to_numpy() & feats["in_default"].fillna(False).astype(bool).to_numpy()
-    if not lead.any():
-        return reasons_frame
-    out = reasons_frame.copy()
-    k = sum(1 for c in out.columns if c.startswith("reason_") and not c.endswith("_zh"))
-    for suffix, source in (("", "default_reason"), ("_zh", "default_reason_zh")):
-        for j in range(k, 1, -1):  # shift the scorecard's reasons down by one
-            out.loc[lead, f"reason_{j}{suffix}"] = out.loc[lead, f"reason_{j - 1}{suffix}"]
-        out.loc[lead, f"reason_1{suffix}"] = feats.loc[lead, source].to_numpy()
-    return out
-
+from chengxin.models.reasons import REASONS, lead_with_default, reasons
+from chengxin.models.registered import criteria_label, load, scorecard_of
 
 class Rater:
     """Rates a frame of indicators (with `in_default`): PD and grade from the champion, points
@@ -190,7 +124,8 @@ def score(as_of: dt.date, subject: str = "enterprise", *, home=None, out: Path |
     ratings.insert(2, "as_of", pd.Timestamp(as_of))
     ratings["rated_at"] = pd.Timestamp.now().floor("s")
     stamp = f"{time.strftime('%Y%m%dT%H%M%S')}_{uuid.uuid4().hex[:6]}"  # two runs in one second stay apart
-    path = workspace.ensure(home) / "published" / "ratings" / subject / f"as_of={as_of}" / f"ratings_{stamp}.parquet"
+    workspace.ensure(home)
+    path = catalog.ratings_run(subject, as_of, stamp, home)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")  # readers never see a half-written file
     workspace.write_subject_table(ratings, partial)

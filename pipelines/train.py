@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from chengxin import tracking, warehouse, workspace
+from chengxin import catalog, tracking, warehouse, workspace
 from chengxin.features import snapshots
 from chengxin.features import sql as fsql
 from chengxin.features.catalogue import catalogue
@@ -32,8 +32,7 @@ from chengxin.models.thresholds import unit_of
 
 def window(home=None) -> list[dt.date]:
     """Month ends with a year of history before and a full outcome horizon after."""
-    with warehouse.connect(home, read_only=True) as con:
-        first, last = con.execute("SELECT min(period), max(period) FROM rec_tax").fetchall()[0]
+    first, last = catalog.monthly_span(home)
     if first is None:
         raise workspace.UserError("no records to train on: run `chengxin ingest PATH` first")
     horizon = fsql.feature_settings().outcome.horizon_months

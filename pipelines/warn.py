@@ -19,91 +19,21 @@ and the drift is logged to MLflow as a monitoring run.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import time
-from importlib import resources
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
-import yaml
-from pydantic import Field, model_validator
 
-from chengxin import config, desk, tracking, warehouse, workspace
+from chengxin import catalog, config, desk, tracking, warehouse, workspace
 from chengxin.features import snapshots
-from chengxin.config import Strict
-from chengxin.features.catalogue import Text, catalogue
+from chengxin.features.catalogue import catalogue
 from chengxin.models import explain as ex
 from chengxin.models import grades, validation
-from chengxin.pipelines import explain as explaining
-
-
-class Evidence(Strict):
-    source: str
-    where: str = "TRUE"
-
-
-class Rule(Strict):
-    name: str
-    subject: str
-    weight: float = Field(gt=0)
-    when: str
-    text: Text
-    evidence: Evidence | None = None
-
-
-class PdJump(Strict):
-    ratio: float = Field(gt=1)
-    min_pd: float = Field(ge=0, le=1)
-    weight: float
-
-
-class Downgrade(Strict):
-    notches: int = Field(ge=1)
-    weight: float
-
-
-class Anomaly(Strict):
-    share: float = Field(gt=0, lt=0.5)
-    weight: float
-    seed: int = 0
-
-
-class Severity(Strict):
-    """Severity is the desk's capacity: within a month and a subject type, the alerts ranked by
-    priority (see `rank`), `high` for the first `high_share` of that type's rated subjects,
-    `medium` for the next `medium_share`, the rest `low`."""
-    high_share: float = Field(gt=0, le=1)
-    medium_share: float = Field(ge=0, le=1)
-
-    @model_validator(mode="after")
-    def _at_most_everyone(self) -> "Severity":
-        if self.high_share + self.medium_share > 1:
-            raise ValueError("severity: high_share + medium_share must not exceed 1")
-        return self
-
-    def capacity(self, rated: int) -> tuple[int, int]:
-        """(high, medium) alerts allowed among `rated` subjects: the shares rounded down."""
-        eps = 1e-9  # 0.29 * 100 is 28.999999999999996 in floating point
-        high = int(np.floor(self.high_share * rated + eps))
-        return high, int(np.floor((self.high_share + self.medium_share) * rated + eps)) - high
-
-
-class WarningConfig(Strict):
-    rules: tuple[Rule, ...]
-    pd_jump: PdJump
-    downgrade: Downgrade
-    anomaly: Anomaly
-    pd_weight: float
-    severity: Severity
-
-
-@functools.cache
-def warning_config() -> WarningConfig:
-    text = resources.files("chengxin.conf").joinpath("warnings.yaml").read_text("utf-8")
-    return WarningConfig.model_validate(yaml.safe_load(text))
+from chengxin.models.registered import rating_models
+from chengxin.models.warning_rules import warning_config
 
 
 def previous_month_end(day: dt.date) -> dt.date:
@@ -112,10 +42,10 @@ def previous_month_end(day: dt.date) -> dt.date:
 
 def _rate(subject: str, as_of: dt.date, home=None) -> pd.DataFrame:
     """Indicators and the champion's rating of every subject on `as_of` (PD, grade)."""
-    feats = explaining.indicators(subject, as_of, home=home)
+    feats = snapshots.stored_indicators(subject, as_of, home=home)
     feats = feats.merge(snapshots.in_default(subject, as_of, home), on="subject_id", how="left")
     feats["in_default"] = feats["in_default"].fillna(False).astype(bool)
-    m = explaining.models(subject, home)
+    m = rating_models(subject, home)
     card = ex.unwrap(m["scorecard"])
     X = feats[list(card.feature_names_in_)]
     p = m["champion"].predict_proba(X)[:, 1]
@@ -334,7 +264,8 @@ def drift(subject: str, cur: pd.DataFrame, prev: pd.DataFrame) -> pd.DataFrame:
 def warn(as_of: dt.date, subjects=("enterprise", "individual"), *, home=None, out: Path | None = None) -> dict:
     started = time.perf_counter()
     frames, views = [], {}
-    folder = workspace.ensure(home) / "published" / "monitoring"
+    workspace.ensure(home)
+    folder = catalog.monitoring(home)
     mlflow = tracking.setup(home)
     for subject in subjects:
         found, cur, prev = alerts(subject, as_of, home=home)

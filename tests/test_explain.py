@@ -7,9 +7,11 @@ import pandas as pd
 import pytest
 
 from chengxin import desk
+from chengxin.features import snapshots
 from chengxin.features.catalogue import catalogue
 from chengxin.models import explain as ex
 from chengxin.models import grades
+from chengxin.models.registered import rating_models
 from chengxin.pipelines import explain as stage
 from chengxin.workspace import UserError
 
@@ -19,8 +21,8 @@ DAY = dt.date(2025, 3, 31)
 @pytest.fixture(scope="module")
 def rated(trained):
     home, _ = trained
-    m = stage.models("enterprise", home)
-    X = stage.indicators("enterprise", DAY, home=home)
+    m = rating_models("enterprise", home)
+    X = snapshots.stored_indicators("enterprise", DAY, home=home)
     return home, m, X
 
 
@@ -95,7 +97,7 @@ def test_an_action_may_not_touch_an_immutable_indicator():
 
 def test_looking_up_an_individual_needs_a_purpose_and_is_audited(trained):
     home, _ = trained
-    people = stage.indicators("individual", DAY, home=home)
+    people = snapshots.stored_indicators("individual", DAY, home=home)
     pick = people["subject_id"].iloc[0]
     with pytest.raises(UserError, match="purpose"):
         stage.explain(pick, DAY, home=home)

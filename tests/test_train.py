@@ -123,7 +123,7 @@ def test_published_criteria_give_the_same_points_in_sql(trained):
 
     from chengxin.features import compute
     from chengxin.pipelines import publish
-    from chengxin.pipelines.score import load, scorecard_of
+    from chengxin.models.registered import load, scorecard_of
 
     home, _ = trained
     result = publish.publish_criteria("enterprise", effective_date=dt.date(2026, 1, 1), home=home)
@@ -164,7 +164,7 @@ def test_published_criteria_read_like_criteria_not_a_model_dump(trained):
     from chengxin.features import compute
     from chengxin.models import criteria as crit
     from chengxin.pipelines import publish
-    from chengxin.pipelines.score import load, scorecard_of
+    from chengxin.models.registered import load, scorecard_of
 
     home, _ = trained
     folder = Path(publish.publish_criteria("enterprise", effective_date=dt.date(2026, 1, 1), home=home)["folder"])

@@ -11,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from chengxin.features.catalogue import catalogue
+from chengxin.models.warning_rules import Severity, warning_config
 from chengxin.pipelines import warn as stage
 from chengxin.workspace import UserError
 
@@ -40,7 +41,7 @@ def test_severity_is_the_desks_capacity_by_rank_within_the_month(warned):
     summed to 3 was high, however many there were)."""
     home, result, out = warned
     alerts = pd.read_csv(out, dtype={"subject_id": str})
-    cfg = stage.warning_config().severity
+    cfg = warning_config().severity
     level = {"high": 0, "medium": 1, "low": 2}
     rated_all = high_all = 0
     for subject in ("enterprise", "individual"):
@@ -65,13 +66,13 @@ def test_severity_is_the_desks_capacity_by_rank_within_the_month(warned):
 
 def test_severity_shares_are_validated_and_rounded_down():
     with pytest.raises(ValidationError):
-        stage.Severity(high_share=0, medium_share=0.02)
+        Severity(high_share=0, medium_share=0.02)
     with pytest.raises(ValidationError):
-        stage.Severity(high_share=0.6, medium_share=0.5)
+        Severity(high_share=0.6, medium_share=0.5)
     with pytest.raises(ValidationError):
-        stage.Severity(high=3, medium=2)  # the old weight thresholds are no longer accepted
-    assert stage.Severity(high_share=0.01, medium_share=0.02).capacity(1499) == (14, 30)
-    assert stage.Severity(high_share=0.29, medium_share=0.0).capacity(100) == (29, 0)
+        Severity(high=3, medium=2)  # the old weight thresholds are no longer accepted
+    assert Severity(high_share=0.01, medium_share=0.02).capacity(1499) == (14, 30)
+    assert Severity(high_share=0.29, medium_share=0.0).capacity(100) == (29, 0)
     assert list(stage.severities(5, 200)) == ["high"] * 2 + ["medium"] * 3
     assert list(stage.severities(8, 200)) == ["high"] * 2 + ["medium"] * 4 + ["low"] * 2
 

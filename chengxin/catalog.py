@@ -1,0 +1,152 @@
+"""The catalog: where every dataset the platform keeps lives, and the run calendar.
+
+Everything is stored under ``$CHENGXIN_HOME`` (`workspace.home`). This module is the one place
+that names a location: stages write their outputs and read their inputs through it, and the
+read model (`chengxin.readmodel`) reads what was published through it. No other module joins a
+path into the workspace by hand.
+
+    warehouse.duckdb                      the records (one table per source, `sources.yaml`)
+    lake/                                 the warehouse exported to Parquet for Spark
+    mlflow.db, artifacts/                 MLflow: runs and registered models
+    desk.sqlite                           alerts, their status and notes, audit log, comments, users
+    features/<subject>_<as_of>.parquet    indicator snapshots
+    published/ratings/<subject>/as_of=<date>/ratings_<stamp>.parquet   one file per scoring run
+    published/explanations/<subject>/as_of=<date>/contributions.parquet
+    published/monitoring/<subject>/<view>.parquet                        migration, risk map, drift
+    published/criteria/<subject>/<version>/                              the criteria documents
+    published/public/<subject>_ratings_<as_of>.csv                       the public list
+    published/coverage.json, coverage_cells.parquet                      data coverage
+    published/dashboard/<snapshot>/, published/dashboard/CURRENT         the read model's snapshots
+
+The calendar is derived from the declarations: the monthly sources (`grain: monthly` in
+`sources.yaml`) say which month's uploads are complete, so which as-of date is the latest and
+which month ends can be trained on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+
+from chengxin import config, workspace
+
+# --- locations ------------------------------------------------------------------------------
+
+
+def root(home=None) -> Path:
+    return workspace.home(home)
+
+
+def warehouse(home=None) -> Path:
+    return root(home) / "warehouse.duckdb"
+
+
+def lake(home=None) -> Path:
+    return root(home) / "lake"
+
+
+def mlflow_store(home=None) -> Path:
+    return root(home) / "mlflow.db"
+
+
+def desk(home=None) -> Path:
+    return root(home) / "desk.sqlite"
+
+
+def published(home=None) -> Path:
+    return root(home) / "published"
+
+
+def features(home=None) -> Path:
+    """Indicator snapshots and training series (`chengxin features`)."""
+    return root(home) / "features"
+
+
+def indicator_snapshot(subject: str, as_of: dt.date, home=None) -> Path:
+    """The indicators of every subject of a type on a date (`features --as-of`, explain, warn)."""
+    return features(home) / f"{subject}_{as_of:%Y-%m-%d}.parquet"
+
+
+def ratings(subject: str, home=None) -> Path:
+    """The folder of every scoring run of a subject type, one `as_of=<date>` folder per date."""
+    return published(home) / "ratings" / subject
+
+
+def ratings_run(subject: str, as_of: dt.date, stamp: str, home=None) -> Path:
+    """The file one scoring run writes (never overwritten: each run has its own stamp)."""
+    return ratings(subject, home) / f"as_of={as_of}" / f"ratings_{stamp}.parquet"
+
+
+def ratings_runs(subject: str, as_of: dt.date, home=None) -> list[Path]:
+    """The scoring runs of a date, oldest first (stamps sort in time)."""
+    return sorted((ratings(subject, home) / f"as_of={as_of}").glob("ratings_*.parquet"))
+
+
+def latest_ratings_run(subject: str, home=None) -> Path | None:
+    """The last scoring run of the latest rated date (None before any)."""
+    files = sorted(ratings(subject, home).glob("as_of=*/ratings_*.parquet"), key=lambda p: (p.parent.name, p.name))
+    return files[-1] if files else None
+
+
+def rated_dates(subject: str, home=None) -> list[dt.date]:
+    """The as-of dates a subject type has been rated on, in order."""
+    folder = ratings(subject, home)
+    if not folder.exists():
+        return []
+    return sorted(dt.date.fromisoformat(p.name.split("=", 1)[1]) for p in folder.glob("as_of=*"))
+
+
+def explanations(subject: str, as_of: dt.date, home=None) -> Path:
+    """Both models' contributions for every subject rated on a date (`explain --all`)."""
+    return published(home) / "explanations" / subject / f"as_of={as_of}" / "contributions.parquet"
+
+
+def monitoring(home=None) -> Path:
+    """The month's migration, risk map and drift, one folder per subject type (`warn`)."""
+    return published(home) / "monitoring"
+
+
+def criteria(subject: str, home=None) -> Path:
+    """The published criteria of a subject type, one folder per version."""
+    return published(home) / "criteria" / subject
+
+
+def public_list(subject: str, as_of: dt.date, home=None) -> Path:
+    return published(home) / "public" / f"{subject}_ratings_{as_of}.csv"
+
+
+def dashboard(home=None) -> Path:
+    """The read model's snapshots, and the pointer to the current one."""
+    return published(home) / "dashboard"
+
+
+# --- the run calendar -----------------------------------------------------------------------
+
+
+def monthly_sources() -> list[config.Source]:
+    """The sources uploaded month by month (`grain: monthly`): their months say how far the
+    records reach."""
+    return [s for s in config.sources() if s.grain == "monthly"]
+
+
+def monthly_span(home=None) -> tuple[dt.date | None, dt.date | None]:
+    """The first and the last month any monthly source has records for (None before any)."""
+    from chengxin import warehouse as wh
+
+    parts = " UNION ALL ".join(f"SELECT min({s.event_date}) AS lo, max({s.event_date}) AS hi FROM {s.table}"
+                               for s in monthly_sources())
+    with wh.connect(home, read_only=True) as con:
+        first, last = con.execute(f"SELECT min(lo), max(hi) FROM ({parts})").fetchall()[0]
+    as_date = lambda v: None if v is None else pd.Timestamp(v).date()  # noqa: E731
+    return as_date(first), as_date(last)
+
+
+def latest_as_of(home=None) -> dt.date:
+    """The month end after the latest month of monthly uploads: by then that month's uploads
+    have arrived."""
+    _, last = monthly_span(home)
+    if last is None:
+        raise workspace.UserError("no monthly records yet: run `chengxin ingest PATH` first")
+    return (pd.Timestamp(last) + pd.DateOffset(months=1) + pd.offsets.MonthEnd(0)).date()

@@ -1,0 +1,43 @@
+"""The registered models (MLflow's registry, `chengxin.tracking`): loading a model by its alias,
+the scorecard inside its calibration wrapper, and the criteria version a rating is made under."""
+
+from __future__ import annotations
+
+import functools
+
+from chengxin import tracking
+from chengxin.features.catalogue import catalogue
+from chengxin.models.estimators import ChallengerModel
+from chengxin.models.explain import unwrap
+
+
+def load(subject: str, alias: str, home=None):
+    """The registered model behind an alias, and its version."""
+    return tracking.load_model(tracking.registered_name(subject), alias,
+                               f"run `chengxin train --subject {subject}`", home)
+
+
+def scorecard_of(calibrated):
+    """The fitted ScorecardModel inside its calibration wrapper."""
+    return unwrap(calibrated)
+
+
+def criteria_label(scorecard_version) -> str:
+    """The criteria version a rating was made under: the published criteria folder's name."""
+    return f"{scorecard_version}-{catalogue().version}"
+
+
+@functools.lru_cache(maxsize=4)
+def rating_models(subject: str, home=None) -> dict:
+    """The champion, the published scorecard and the boosted model, with versions (cached)."""
+    name = tracking.registered_name(subject)
+    hint = f"run `chengxin train --subject {subject}`"
+    champion, champion_version = tracking.load_model(name, "champion", hint, home)
+    published, scorecard_version = tracking.load_model(name, "scorecard", hint, home)
+    boosted, boosted_version = champion, champion_version
+    if not isinstance(unwrap(champion), ChallengerModel):
+        boosted, boosted_version = tracking.load_model(name, "challenger", hint, home)
+    return {"champion": champion, "champion_version": str(champion_version),
+            "champion_kind": "challenger" if isinstance(unwrap(champion), ChallengerModel) else "scorecard",
+            "scorecard": published, "scorecard_version": str(scorecard_version),
+            "challenger": boosted, "challenger_version": str(boosted_version)}
