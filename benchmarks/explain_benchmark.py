@@ -42,6 +42,7 @@ def main() -> None:
     from chengxin.models import explain as ex
     from chengxin.models.registered import rating_models
     from chengxin.pipelines import explain as stage
+    from chengxin.readmodel import explanation
 
     rows = []
     subject = "enterprise"
@@ -75,11 +76,11 @@ def main() -> None:
         rows.append({"measurement": f"explain_all {s} ({r['as_of']})",
                      "result": f"{r['seconds']:.0f} s for {r['subjects']:,} subjects ({r['treeshap']:,} TreeSHAP, {r['reused']:,} reused)"})
     ids = X["subject_id"].sample(20, random_state=0).tolist()
-    stage.explain(ids[0], day, home=args.home)  # warm: models and snapshot metadata
+    explanation.explain(ids[0], day, home=args.home)  # warm: models and snapshot metadata
     times = []
     for sid in ids:
         t = time.perf_counter()
-        stage.explain(sid, day, home=args.home)
+        explanation.explain(sid, day, home=args.home)
         times.append(time.perf_counter() - t)
     rows.append({"measurement": "one explain() in a warm process (grade, reasons, contributions, repair path), median of 20",
                  "result": f"{statistics.median(times):.2f} s (max {max(times):.2f} s)"})

@@ -15,7 +15,7 @@ path into the workspace by hand.
     published/monitoring/<subject>/<view>.parquet                        migration, risk map, drift
     published/criteria/<subject>/<version>/                              the criteria documents
     published/public/<subject>_ratings_<as_of>.csv                       the public list
-    published/coverage.json, coverage_cells.parquet                      data coverage
+    published/coverage/cells.parquet, summary.json                       data coverage
     published/dashboard/<snapshot>/, published/dashboard/CURRENT         the read model's snapshots
 
 The calendar is derived from the declarations: the monthly sources (`grain: monthly` in
@@ -115,6 +115,15 @@ def criteria(subject: str, home=None) -> Path:
 
 def public_list(subject: str, as_of: dt.date, home=None) -> Path:
     return published(home) / "public" / f"{subject}_ratings_{as_of}.csv"
+
+
+def coverage_cells(home=None) -> Path:
+    """Uploads per source x department x county x month (`chengxin coverage`)."""
+    return published(home) / "coverage" / "cells.parquet"
+
+
+def coverage_summary(home=None) -> Path:
+    return published(home) / "coverage" / "summary.json"
 
 
 def dashboard(home=None) -> Path:

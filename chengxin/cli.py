@@ -431,6 +431,7 @@ def explain(
 ):
     """One subject's grade, PD, score, reasons, per-indicator contributions and credit-repair path."""
     from chengxin.pipelines import explain as stage
+    from chengxin.readmodel import explanation
 
     day = None
     if as_of:
@@ -444,7 +445,7 @@ def explain(
         return
     if not subject_id:
         raise UserError("give a SUBJECT_ID, or --all to explain every subject")
-    result = stage.explain(subject_id, day, purpose=purpose)
+    result = explanation.explain(subject_id, day, purpose=purpose)
     if as_json:
         emit_json(result)
         return
@@ -508,11 +509,12 @@ def publish_dashboard(
     as_json: JsonFlag = False,
 ):
     """The dashboard's read-only data snapshot (ratings, records, lists, coverage, models), switched
-    atomically: a running dashboard shows it on its next page view. Run it after score and warn."""
-    from chengxin import dashboard
+    atomically: a running dashboard shows it on its next page view. Run it after coverage, score,
+    explain --all and warn: it reads what they stored."""
+    from chengxin.pipelines import snapshot
 
     with err.status("building the dashboard snapshot"):
-        result = dashboard.refresh(force=force)
+        result = snapshot.refresh(force=force)
     report(result, as_json, f"dashboard snapshot {result['snapshot']} "
                             f"{'published' if result['new'] else 'unchanged (same inputs)'} -> {result['path']}")
 
@@ -527,10 +529,11 @@ def app_command(
     import os
 
     from chengxin import dashboard
+    from chengxin.pipelines import snapshot
 
     if refresh:
         try:
-            result = dashboard.refresh()
+            result = snapshot.refresh()
             err.print(f"dashboard snapshot {result['snapshot']} ({'new' if result['new'] else 'unchanged'})")
         except UserError as exc:  # nothing rated yet, or the warehouse is being written: serve what there is
             err.print(f"dashboard snapshot not refreshed: {exc}")

@@ -63,6 +63,9 @@ class Source(Strict):
     description: str
     columns: tuple[Column, ...]
     seasonal: bool = False
+    # a decision published for the public within a deadline (双公示): the source carries the
+    # decision's date (`event_date`) and `publication_date`, and coverage measures lateness
+    double_publicity: bool = False
 
     @model_validator(mode="after")
     def _columns_known(self):
@@ -70,6 +73,8 @@ class Source(Strict):
         for needed in (*self.key, self.event_date, "subject_id"):
             if needed not in names:
                 raise ValueError(f"source {self.name}: {needed!r} is not one of its columns")
+        if self.double_publicity and "publication_date" not in names:
+            raise ValueError(f"source {self.name} is under double publicity and needs publication_date")
         if len(self.subjects) > 1 and "subject_type" not in names:
             raise ValueError(f"source {self.name} serves both subject types and needs subject_type")
         return self

@@ -1,11 +1,10 @@
 """What the dashboard shows, as library functions: pages only lay these out.
 
-The dashboard reads a **published snapshot** (``$CHENGXIN_HOME/published/dashboard/<id>/``),
-never the DuckDB warehouse that pipelines write: `refresh` copies what it needs there once
-(the latest ratings with names, the grade history, the current records by source, the data
-coverage, the red and black lists, the models' validation from MLflow, the portfolio views)
-into a new folder and then moves the ``CURRENT`` pointer to it in one rename. A pipeline run
-that writes new data meanwhile changes nothing the app reads until the next refresh.
+The dashboard reads a **published snapshot** (`catalog.dashboard`), never the DuckDB warehouse
+that pipelines write: the snapshot stage (`pipelines/snapshot.py`, `chengxin publish
+dashboard`) copies what it needs there once and then moves the ``CURRENT`` pointer to it in one
+rename. A pipeline run that writes new data meanwhile changes nothing the app reads until the
+next snapshot.
 Alerts, their notes, comments and the audit log live in the desk (SQLite, many readers and
 one writer at a time).
 """
@@ -16,11 +15,7 @@ import datetime as dt
 import functools
 import io
 import json
-import os
 import re
-import shutil
-import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -120,7 +115,7 @@ def _snapshot(path: Path, _mtime: int) -> Snapshot:
     return Snapshot(path, json.loads((path / "manifest.json").read_text("utf-8")))
 
 
-def _ratings_files(home, subject: str) -> dict[str, Path | None]:
+def ratings_files(home, subject: str) -> dict[str, Path | None]:
     """The newest complete ratings file of each rated date, in date order (as_of -> file; None
     while a date's only file is still being written)."""
     folder = catalog.ratings(subject, home)
@@ -145,234 +140,24 @@ def _readable(files: list[Path]) -> Path | None:
     return None
 
 
-def _inputs(home) -> dict:
+def inputs(home) -> dict:
     """What a snapshot is made from: refreshing again with the same inputs changes nothing."""
     key = {}
     for subject in SUBJECTS:
-        key[subject] = {d: f.name if f else None for d, f in _ratings_files(home, subject).items()}
-    for name, p in (("warehouse.duckdb", catalog.warehouse(home)), ("mlflow.db", catalog.mlflow_store(home))):
+        key[subject] = {d: f.name if f else None for d, f in ratings_files(home, subject).items()}
+    for name, p in (("warehouse.duckdb", catalog.warehouse(home)), ("mlflow.db", catalog.mlflow_store(home)),
+                    ("coverage", catalog.coverage_summary(home))):
         key[name] = p.stat().st_mtime_ns if p.exists() else None
     mon = catalog.monitoring(home)
     key["monitoring"] = sorted(str(p.relative_to(mon)) for p in mon.glob("*/as_of=*/*.parquet")) if mon.exists() else []
     return key
 
 
-def refresh(home=None, *, force: bool = False) -> dict:
-    """Build a new snapshot from the published ratings, the warehouse (read-only, briefly)
-    and MLflow, then switch the app to it. Unchanged inputs keep the current snapshot."""
-    started = time.perf_counter()
-    inputs = _inputs(home)
-    now = current(home)
-    if now and not force and now.manifest.get("inputs") == inputs:
-        return {"snapshot": now.id, "new": False, "path": str(now.path)}
-    if not any(inputs[s] for s in SUBJECTS):
-        raise workspace.UserError("no ratings yet: run `chengxin score --as-of latest` first")
-    base = root(home)
-    base.mkdir(parents=True, exist_ok=True)
-    sid = f"{time.strftime('%Y%m%dT%H%M%S')}_{uuid.uuid4().hex[:6]}"
-    tmp = base / f".building-{sid}"
-    tmp.mkdir()
-    try:
-        manifest = _build(home, tmp, inputs)
-        manifest.update({"id": sid, "created_at": dt.datetime.now().isoformat(timespec="seconds"), "inputs": inputs,
-                         "seconds": round(time.perf_counter() - started, 1)})
-        (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1, default=str), "utf-8")
-        final = base / sid
-        tmp.rename(final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    pointer_tmp = base / f".{POINTER}.{sid}"
-    pointer_tmp.write_text(sid, "utf-8")
-    os.replace(pointer_tmp, base / POINTER)
-    _prune(home, keep=config.settings(home).dashboard.snapshots_kept)
-    return {"snapshot": sid, "new": True, "path": str(final), **{k: manifest[k] for k in ("subjects", "seconds")}}
-
-
 def stale(snap: Snapshot, home=None) -> bool:
     """Have new ratings been published since this snapshot was made? (cheap: file names only)"""
-    now = _inputs(home or snap.home)
+    now = inputs(home or snap.home)
     was = snap.manifest.get("inputs", {})
     return any(now.get(s) != was.get(s) for s in SUBJECTS)
-
-
-def ensure(home=None) -> Snapshot | None:
-    """The current snapshot; the first one is built on first use (None when there is nothing
-    to show yet, or the warehouse is busy and no snapshot exists)."""
-    snap = current(home)
-    if snap is not None:
-        return snap
-    try:
-        refresh(home)
-    except workspace.UserError:
-        return None
-    return current(home)
-
-
-def _prune(home, keep: int) -> None:
-    base = root(home)
-    cur = (base / POINTER).read_text("utf-8").strip()
-    old = sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != cur)
-    for p in old[:max(0, len(old) - keep)]:
-        shutil.rmtree(p, ignore_errors=True)
-
-
-def _pinyin(names: pd.Series) -> tuple[list[str], list[str]]:
-    from pypinyin import Style, lazy_pinyin
-
-    full, initials = [], []
-    for n in names.fillna("").astype(str):
-        syl = lazy_pinyin(n, errors="default")
-        full.append("".join(syl).lower().replace(" ", ""))
-        initials.append("".join(lazy_pinyin(n, style=Style.FIRST_LETTER, errors="default")).lower().replace(" ", ""))
-    return full, initials
-
-
-def _build(home, out: Path, inputs: dict) -> dict:
-    from chengxin import lists, warehouse
-
-    manifest: dict = {"subjects": {}, "warnings": []}
-    settings = config.settings(home)
-    # ratings: the latest file of the latest rated date, and every rated date's grades (history)
-    ratings, history = [], []
-    for subject in SUBJECTS:
-        files = _ratings_files(home, subject)
-        latest_day = latest = None
-        for day, f in files.items():  # date order: the last one read is the latest
-            if f is None:
-                continue
-            latest_day, latest = day, pd.read_parquet(f)
-            history.append(latest[["subject_id", "subject_type", "as_of", "pd", "score", "grade", "tier", "model_version",
-                                   "criteria_version"]])
-        if latest is None:
-            continue
-        ratings.append(latest)
-        manifest["subjects"][subject] = {"as_of": latest_day, "ratings_file": str(files[latest_day]),
-                                         "rated": len(latest), "dates": sorted(files)}
-    with warehouse.connect(home, read_only=True) as con:
-        firms = con.execute("SELECT subject_id, name, entity_type, industry, subject_county AS county, status, "
-                            "registration_date, registered_capital, legal_rep_id FROM rec_registration "
-                            "WHERE _superseded_on IS NULL").df()
-        people = con.execute("SELECT subject_id, name, subject_county AS county FROM rec_resident "
-                             "WHERE _superseded_on IS NULL").df()
-        stamp = con.execute("SELECT count(*), coalesce(max(file_id), 0) FROM ingest_files").fetchall()[0]
-        manifest["warehouse"] = {"files": int(stamp[0]), "last_file": int(stamp[1])}
-        latest_as_of = max((dt.date.fromisoformat(v["as_of"]) for v in manifest["subjects"].values()), default=dt.date.today())
-        since = (pd.Timestamp(latest_as_of) - pd.DateOffset(months=settings.dashboard.records_months)).date()
-        con.execute(f"ATTACH '{out / RECORDS}' AS snap (READ_WRITE)")
-        for src in config.sources():
-            if src.is_reference or src.name in ("registration", "resident"):
-                continue
-            keep = ", ".join(f'"{c}"' for c in src.column_names if c != "subject_type")
-            typed = "subject_type" if "subject_type" in src.column_names else f"'{src.subjects[0]}' AS subject_type"
-            window = f" AND \"{src.event_date}\" > DATE '{since}'" if src.grain == "monthly" else ""
-            # a DuckDB file in subject order: one subject's records are a few row groups away (zone maps)
-            con.execute(f"CREATE TABLE snap.{src.table} AS SELECT {keep}, {typed}, received_date FROM {src.table} "
-                        f"WHERE _superseded_on IS NULL{window} ORDER BY subject_id, \"{src.event_date}\" DESC")
-        con.execute("DETACH snap")
-    firms["subject_type"] = "enterprise"
-    firms["pinyin"], firms["initials"] = _pinyin(firms["name"])
-    people["subject_type"] = "individual"
-    subjects = pd.concat([firms, people], ignore_index=True)
-    subjects.sort_values("subject_id").to_parquet(out / "subjects.parquet", index=False)
-    rated = pd.concat(ratings, ignore_index=True) if ratings else pd.DataFrame()
-    info = subjects[["subject_id", "name", "county", "industry", "entity_type"]]
-    rated = rated.merge(info, on="subject_id", how="left")
-    rated.sort_values("subject_id").to_parquet(out / "ratings.parquet", index=False)
-    # the overview's counts, so the landing page never loads a city's ratings
-    rated.groupby(["subject_type", "county", "industry", "tier", "grade"], dropna=False).size().rename("count") \
-        .reset_index().to_parquet(out / SUMMARY, index=False)
-    pd.concat(history, ignore_index=True).sort_values(["subject_id", "as_of"]).to_parquet(out / "history.parquet", index=False)
-    # the red and black lists, over the records just copied and the tiers
-    mem = _records_con(out)
-    try:
-        entries = lists.build(mem, rated, latest_as_of)
-    finally:
-        mem.close()
-    entries = entries.merge(info, on="subject_id", how="left")
-    entries.sort_values("subject_id").to_parquet(out / "lists.parquet", index=False)
-    manifest["lists"] = entries.groupby(["list", "status"]).size().rename("n").reset_index().to_dict("records")
-    # data coverage
-    try:
-        from chengxin.pipelines import coverage
-
-        cells, summary = coverage.coverage(home)
-        if len(cells):
-            cells.to_parquet(out / "coverage.parquet", index=False)
-        (out / "coverage.json").write_text(json.dumps(summary, ensure_ascii=False, default=str), "utf-8")
-    except workspace.UserError as exc:
-        manifest["warnings"].append(f"coverage: {exc}")
-    # portfolio views of the latest monitored month
-    mon = catalog.monitoring(home)
-    for subject in SUBJECTS:
-        days = sorted((mon / subject).glob("as_of=*")) if (mon / subject).exists() else []
-        if days:
-            (out / "monitoring" / subject).mkdir(parents=True)
-            for f in days[-1].glob("*.parquet"):
-                shutil.copy2(f, out / "monitoring" / subject / f.name)
-            manifest["subjects"].setdefault(subject, {})["monitored"] = days[-1].name.split("=", 1)[1]
-    # models: versions, metrics and validation artefacts from MLflow
-    try:
-        manifest["models"] = _models(home, out)
-    except Exception as exc:  # the registry is optional for the public pages
-        manifest["models"] = {}
-        manifest["warnings"].append(f"models: {exc}")
-    # make sure every rated date's indicator snapshot exists, so look-ups explain fast, and take
-    # the stored contributions (`chengxin explain --all`) when the rated date has them
-    from chengxin.features import snapshots
-
-    for subject, v in manifest["subjects"].items():
-        if "as_of" in v:
-            stored = catalog.explanations(subject, dt.date.fromisoformat(v["as_of"]), home)
-            if stored.exists():
-                (out / "explanations").mkdir(exist_ok=True)
-                shutil.copy2(stored, out / "explanations" / f"{subject}.parquet")
-                v["explanations"] = True
-            try:
-                snapshots.stored_indicators(subject, dt.date.fromisoformat(v["as_of"]), ["-"], home)
-            except Exception as exc:  # explanations degrade to the published rating
-                manifest["warnings"].append(f"indicators {subject}: {exc}")
-    return manifest
-
-
-def _models(home, out: Path) -> dict:
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    from chengxin import tracking
-
-    mlflow = tracking.setup(home)
-    client = mlflow.MlflowClient()
-    result = {}
-    for subject in SUBJECTS:
-        name = tracking.registered_name(subject)
-        entry = {}
-        for alias in ("champion", "challenger", "scorecard"):
-            try:
-                mv = client.get_model_version_by_alias(name, alias)
-            except Exception:
-                continue
-            run = client.get_run(mv.run_id)
-            kind = mv.tags.get("kind", alias)
-            metrics = {k.removeprefix(f"{kind}_oot_"): v for k, v in run.data.metrics.items() if k.startswith(f"{kind}_oot_")}
-            folder = out / "models" / subject / alias
-            folder.mkdir(parents=True, exist_ok=True)
-            files = {}
-            for art in (f"{kind}_validation_by_grade.csv", f"{kind}_curves.csv"):
-                try:
-                    local = mlflow.artifacts.download_artifacts(run_id=mv.run_id, artifact_path=f"validation/{art}",
-                                                                dst_path=str(folder))
-                    files[art.removeprefix(f"{kind}_").split(".")[0]] = str(Path(local).relative_to(out))
-                except Exception:
-                    continue
-            entry[alias] = {"version": str(mv.version), "kind": kind, "run_id": mv.run_id,
-                            "experiment_id": run.info.experiment_id, "metrics": metrics, "params": dict(run.data.params),
-                            "files": files, "trained_at": dt.datetime.fromtimestamp(run.info.start_time / 1000).isoformat(timespec="seconds")}
-        monitors = mlflow.search_runs(experiment_names=[f"chengxin-{subject}-monitoring"], max_results=1,
-                                      order_by=["attributes.start_time DESC"], output_format="list")
-        if monitors:
-            entry["monitoring"] = {"run_id": monitors[0].info.run_id, "experiment_id": monitors[0].info.experiment_id}
-        if entry:
-            result[subject] = entry
-    return result
 
 
 # --- cached reads of a snapshot -------------------------------------------------------------
@@ -434,7 +219,7 @@ def coverage_summary(snap: Snapshot) -> dict:
     return json.loads(p.read_text("utf-8")) if p.exists() else {}
 
 
-def _records_con(folder: Path) -> duckdb.DuckDBPyConnection:
+def records_con(folder: Path) -> duckdb.DuckDBPyConnection:
     """The snapshot's records (one table per source), read-only: any number of app processes
     may read one snapshot."""
     con = duckdb.connect(str(folder / RECORDS), read_only=True)
@@ -536,7 +321,7 @@ def open_alerts(home=None, r: Role | None = None) -> pd.DataFrame:
     a = alerts(home)
     if a.empty:
         return a
-    a = a[(a["as_of"] == a["as_of"].max()) & (a["status"] != "closed")]
+    a = a[(a["as_of"] == a["as_of"].max()) & a["status"].isin(desk.OPEN_ALERT_STATUSES)]
     return users.mask_frame(a, r, name_col=None) if r else a
 
 
@@ -657,9 +442,9 @@ def _audit_count(subject_id: str, home=None) -> int:
 
 @functools.lru_cache(maxsize=256)
 def _explain_enterprise(subject_id: str, as_of: dt.date, home: str, _snapshot: str) -> dict:
-    from chengxin.pipelines import explain
+    from chengxin.readmodel import explanation
 
-    return explain.explain(subject_id, as_of, role="dashboard", home=home)
+    return explanation.explain(subject_id, as_of, role="dashboard", home=home)
 
 
 def stored_contributions(snap: Snapshot, subject: str, subject_id: str) -> dict | None:
@@ -750,10 +535,10 @@ def lookup(snap: Snapshot, subject_id: str, r: Role, *, user: str | None = None,
 def _allowed_subject(subject_id: str, r: Role, purpose: str | None) -> tuple[str, str]:
     """The cleaned id and its subject type, if the role may look it up: an individual needs a
     permitted role and a stated purpose."""
-    from chengxin.pipelines import explain
+    from chengxin.readmodel import explanation
 
     subject_id = (subject_id or "").strip().upper()
-    subject = explain.subject_type_of(subject_id)
+    subject = explanation.subject_type_of(subject_id)
     if subject == "individual":
         if not r.individuals:
             raise NotAllowed("this role may not look up individuals")
@@ -763,10 +548,10 @@ def _allowed_subject(subject_id: str, r: Role, purpose: str | None) -> tuple[str
 
 
 def _explanation(snap: Snapshot, subject: str, subject_id: str, as_of: dt.date, r: Role, user, purpose, home) -> dict:
-    from chengxin.pipelines import explain
+    from chengxin.readmodel import explanation
 
     if subject == "individual":  # audited by explain itself, never cached
-        return explain.explain(subject_id, as_of, purpose=purpose, user=user, role=r.name, home=home)
+        return explanation.explain(subject_id, as_of, purpose=purpose, user=user, role=r.name, home=home)
     return _explain_enterprise(subject_id, as_of, str(home), snap.id)
 
 
@@ -815,7 +600,7 @@ def records(snap: Snapshot, subject_id: str, r: Role) -> dict[str, pd.DataFrame]
 @functools.lru_cache(maxsize=2)
 def _records_reader(folder: Path) -> duckdb.DuckDBPyConnection:
     """One in-memory DuckDB over a snapshot's record files, kept for the snapshot's life."""
-    return _records_con(folder)
+    return records_con(folder)
 
 
 def contribution_table(model: dict, subject: str = "enterprise", lang: str = "zh", top: int = 10) -> pd.DataFrame:
@@ -862,12 +647,17 @@ def source_label(source: str, lang: str = "zh") -> str:
 
 
 def alerts(home=None, as_of: str | None = None) -> pd.DataFrame:
-    from chengxin.pipelines import warn
-
     try:
-        return warn.stored_alerts(home, as_of)
+        return desk.stored_alerts(home, as_of)
     except Exception:
         return pd.DataFrame()
+
+
+def alert_queue(frame: pd.DataFrame, r: Role, **filters) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The alerts the filters keep (`filter_alerts`), and the same rows as the role may see them
+    (personal columns masked): the first to act on by subject id, the second to show."""
+    shown = filter_alerts(frame, **filters)
+    return shown, users.mask_frame(shown, r, name_col=None)
 
 
 def filter_alerts(frame: pd.DataFrame, *, counties=(), industries=(), severities=(), signals=(), subject_types=(),
@@ -944,11 +734,9 @@ def open_alert(as_of: str, subject_id: str, r: Role, *, user: str | None = None,
 
 
 def set_alert_status(as_of: str, subject_id: str, status: str, note: str, r: Role, *, user: str, home=None) -> None:
-    from chengxin.pipelines import warn
-
     if not r.act_on_alerts:
         raise NotAllowed("this role may not acknowledge or close alerts")
-    warn.set_status(as_of, subject_id, status, note, user=user, home=home)
+    desk.set_alert_status(as_of, subject_id, status, note, user=user, home=home)
 
 
 def migration_long(snap: Snapshot, subject: str) -> pd.DataFrame:
@@ -992,7 +780,10 @@ def add_comment(subject: str, version: str | None, text: str, *, name: str = "",
                     (desk.now(), subject, version, (name or "").strip()[:200], (contact or "").strip()[:200], text[:5000]))
 
 
-def comments(home=None) -> pd.DataFrame:
+def comments(r: Role, home=None) -> pd.DataFrame:
+    """The comments received on the criteria, for a role that reads them."""
+    if not r.read_comments:
+        raise NotAllowed("this role does not read the comments received")
     with desk.connect(home) as con:
         con.execute(_COMMENTS)
         return pd.read_sql_query("SELECT * FROM comments ORDER BY at DESC", con)

@@ -9,9 +9,8 @@ import streamlit as st
 
 from chengxin import config, dashboard, i18n, users, workspace
 
-PAGE_FILES = {"overview": "pages/overview.py", "lookup": "pages/lookup.py", "warning": "pages/warning.py",
-              "criteria": "pages/criteria.py", "models": "pages/models.py", "coverage": "pages/coverage.py",
-              "publication": "pages/publication.py", "audit": "pages/audit.py"}
+# each page of `users.PAGES` is the script app/pages/<page>.py
+PAGE_FILES = {p: f"pages/{p}.py" for p in users.PAGES}
 
 
 def setup() -> None:
@@ -47,7 +46,9 @@ def role() -> users.Role:
 
 
 def snapshot() -> dashboard.Snapshot | None:
-    return dashboard.ensure()
+    """The published snapshot (None before `chengxin publish dashboard` made one): a page only
+    reads, it never builds one."""
+    return dashboard.current()
 
 
 def navigation():
@@ -98,12 +99,6 @@ def sidebar() -> None:
             st.caption(f"{L('snapshot')}: {snap.manifest.get('created_at', snap.id)} · {days}")
         if role().refresh and snap is not None and dashboard.stale(snap):
             st.info(L("stale"))
-        if role().refresh and st.button(L("refresh"), key="refresh_snapshot"):
-            try:
-                dashboard.refresh()
-                st.success(L("refreshed"))
-            except workspace.UserError as exc:
-                st.warning(str(exc))
 
 
 def guard(page: str) -> dashboard.Snapshot | None:

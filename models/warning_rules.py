@@ -16,6 +16,10 @@ from chengxin.config import Strict
 from chengxin.features.catalogue import Text
 
 
+# An alert's severity, from the most to the least urgent (`Severity` says how many of each).
+SEVERITIES = ("high", "medium", "low")
+
+
 class Evidence(Strict):
     source: str
     where: str = "TRUE"

@@ -62,10 +62,10 @@ NOTEBOOKS = {
                  "generate(home / 'city', enterprises=1500, individuals=1500, months=30, seed=17)\n"
                  "ingest(home / 'city')\nfor s in ('enterprise', 'individual'):\n    train(s)"),
         ("md", "Pick the riskiest enterprise on a date and explain it."),
-        ("code", "import datetime as dt\nfrom chengxin.pipelines import score, explain\nday = dt.date(2025, 3, 31)\n"
+        ("code", "import datetime as dt\nfrom chengxin.pipelines import score\nfrom chengxin.readmodel import explanation\nday = dt.date(2025, 3, 31)\n"
                  "rated = score.score(day, 'enterprise')\nimport pandas as pd\nratings = pd.read_parquet(rated['stored'])\n"
                  "pick = ratings[ratings['grade'] != 'D'].sort_values('pd').iloc[-1]['subject_id']\n"
-                 "e = explain.explain(pick, day)\n{k: e[k] for k in ('grade', 'tier', 'pd', 'score', 'reasons')}"),
+                 "e = explanation.explain(pick, day)\n{k: e[k] for k in ('grade', 'tier', 'pd', 'score', 'reasons')}"),
         ("md", "Contributions: scorecard points against the neutral point, and TreeSHAP log-odds; each adds up to its model's output."),
         ("code", "for name, m in e['models'].items():\n"
                  "    top = sorted(m['contributions'].items(), key=lambda kv: kv[1])[:3]\n"
@@ -74,7 +74,7 @@ NOTEBOOKS = {
         ("code", "pd.DataFrame(e['repair_path'])[['text_en', 'months', 'grade', 'pd']] if e['repair_path'] else 'no action in reach'"),
         ("md", "The month's early-warning alerts and the portfolio views."),
         ("code", "from chengxin.pipelines import warn\nresult = warn.warn(day)\n{k: result[k] for k in ('alerts', 'by_severity', 'by_signal')}"),
-        ("code", "warn.stored_alerts(as_of=str(day))[['subject_id', 'severity', 'signals', 'reasons']].head(8)"),
+        ("code", "from chengxin import desk\ndesk.stored_alerts(as_of=str(day))[['subject_id', 'severity', 'signals', 'reasons']].head(8)"),
     ],
 }
 

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from chengxin import config, warehouse
+from chengxin import catalog, config, warehouse, workspace
 
-PUBLICITY_SOURCES = {"penalty": "decision_date", "licence": "decision_date"}
 
 
 @dataclass
@@ -66,7 +65,33 @@ def _month_expr(source: config.Source) -> str:
 
 
 def coverage(home=None, source: str | None = None) -> tuple[pd.DataFrame, dict]:
-    """Cells (source x department x county x month) and a summary."""
+    """Cells (source x department x county x month) and a summary. Over every source, both are
+    also stored (`catalog.coverage_cells`, `catalog.coverage_summary`) for the read model."""
+    cells, summary = _measure(home, source)
+    if source is None:
+        store(cells, summary, home)
+    return cells, summary
+
+
+def store(cells: pd.DataFrame, summary: dict, home=None) -> None:
+    """Write the coverage where the dashboard's snapshot stage reads it (each file replaced whole)."""
+    import json
+
+    workspace.ensure(home)
+    path = catalog.coverage_summary(home)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cells_path = catalog.coverage_cells(home)
+    if len(cells):
+        cells.to_parquet(cells_path.with_suffix(".partial"), index=False)
+        cells_path.with_suffix(".partial").replace(cells_path)
+    else:
+        cells_path.unlink(missing_ok=True)
+    tmp = path.with_suffix(".partial")
+    tmp.write_text(json.dumps(summary, ensure_ascii=False, default=str), "utf-8")
+    tmp.replace(path)
+
+
+def _measure(home=None, source: str | None = None) -> tuple[pd.DataFrame, dict]:
     s = config.settings(home).coverage
     catalogue = config.sources()
     wanted = [catalogue[source]] if source else [x for x in catalogue if not x.is_reference and x.grain != "entity"]
@@ -79,10 +104,10 @@ def coverage(home=None, source: str | None = None) -> tuple[pd.DataFrame, dict]:
                        CAST({_month_expr(src)} AS DATE) AS month, count(*) AS received,
                        median(date_diff('day', CAST({_month_expr(src)} + INTERVAL 1 MONTH AS DATE), received_date)) AS median_upload_lag_days
                 FROM {src.table} WHERE _superseded_on IS NULL GROUP BY ALL""").df())
-            if src.name in PUBLICITY_SOURCES:
+            if src.double_publicity:
                 late_frames.append(con.execute(f"""
                     SELECT '{src.name}' AS source, {_department_expr(src)} AS department, subject_county AS county,
-                           CAST({_month_expr(src)} AS DATE) AS month, decision_date, publication_date
+                           CAST({_month_expr(src)} AS DATE) AS month, "{src.event_date}" AS decision_date, publication_date
                     FROM {src.table} WHERE _superseded_on IS NULL AND publication_date IS NOT NULL""").df())
     cells = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if cells.empty:

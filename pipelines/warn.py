@@ -33,7 +33,7 @@ from chengxin.features.catalogue import catalogue
 from chengxin.models import explain as ex
 from chengxin.models import grades, validation
 from chengxin.models.registered import rating_models
-from chengxin.models.warning_rules import warning_config
+from chengxin.models.warning_rules import SEVERITIES, warning_config
 
 
 def previous_month_end(day: dt.date) -> dt.date:
@@ -149,7 +149,7 @@ def alerts(subject: str, as_of: dt.date, *, home=None) -> tuple[pd.DataFrame, pd
     signals = pd.concat([_rule_signals(subject, cur, prev), _model_signals(cur, prev),
                          _anomaly_signals(subject, cur, prev)], ignore_index=True)
     if signals.empty:
-        return pd.DataFrame(columns=ALERT_COLUMNS), cur, prev
+        return pd.DataFrame(columns=desk.ALERT_COLUMNS), cur, prev
     evidence = _evidence(subject, signals, as_of, home)
     grouped = signals.groupby("subject_id").agg(
         weight=("weight", "sum"), signals=("signal", lambda s: ",".join(sorted(set(s)))),
@@ -168,7 +168,7 @@ def alerts(subject: str, as_of: dt.date, *, home=None) -> tuple[pd.DataFrame, pd
     for col in ("county", "industry"):
         if col not in out:
             out[col] = None
-    return out[ALERT_COLUMNS], cur, prev
+    return out[desk.ALERT_COLUMNS], cur, prev
 
 
 RANK_KEY = (["score", "pd", "subject_id"], [False, False, True])
@@ -191,40 +191,7 @@ def severities(n_alerts: int, n_rated: int) -> np.ndarray:
     """Severities of `n_alerts` alerts in rank order, among `n_rated` subjects of their type."""
     high, medium = warning_config().severity.capacity(n_rated)
     k = np.arange(n_alerts)
-    return np.select([k < high, k < high + medium], ["high", "medium"], "low")
-
-
-ALERT_COLUMNS = ["subject_id", "subject_type", "as_of", "severity", "score", "signals", "reasons", "reasons_zh",
-                 "pd", "grade", "prev_grade", "county", "industry", "evidence"]
-
-
-def store(frame: pd.DataFrame, home=None) -> int:
-    """Upsert alerts by (month, subject): their status and notes survive a re-run."""
-    cols = [c for c in ALERT_COLUMNS]
-    with desk.connect(home) as con:
-        con.executemany(
-            f"INSERT INTO alerts ({', '.join(cols)}, created_at) VALUES ({', '.join('?' * (len(cols) + 1))}) "
-            "ON CONFLICT (as_of, subject_id) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in cols if c not in ("as_of", "subject_id")),
-            [tuple(None if pd.isna(v) else (float(v) if isinstance(v, (np.floating,)) else v) for v in row) + (desk.now(),)
-             for row in frame[cols].itertuples(index=False)])
-        return con.execute("SELECT count(*) FROM alerts").fetchone()[0]
-
-
-def set_status(as_of: str, subject_id: str, status: str, note: str | None = None, *, user: str = "analyst", home=None) -> None:
-    """Acknowledge or close an alert, with an analyst's note (kept as history)."""
-    if status not in ("new", "acknowledged", "closed"):
-        raise workspace.UserError("status must be new, acknowledged or closed")
-    with desk.connect(home) as con:
-        hit = con.execute("UPDATE alerts SET status = ? WHERE as_of = ? AND subject_id = ?", (status, as_of, subject_id)).rowcount
-        if not hit:
-            raise workspace.UserError(f"no alert for {subject_id} in {as_of}")
-        con.execute("INSERT INTO alert_notes VALUES (?, ?, ?, ?, ?, ?)", (as_of, subject_id, desk.now(), user, status, note))
-
-
-def stored_alerts(home=None, as_of: str | None = None) -> pd.DataFrame:
-    with desk.connect(home) as con:
-        q = "SELECT * FROM alerts" + (" WHERE as_of = ?" if as_of else "") + " ORDER BY as_of DESC, score DESC, pd DESC, subject_id"
-        return pd.read_sql_query(q, con, params=(as_of,) if as_of else None)
+    return np.select([k < high, k < high + medium], list(SEVERITIES[:2]), SEVERITIES[2])
 
 
 # --- portfolio views -------------------------------------------------------------------
@@ -285,8 +252,8 @@ def warn(as_of: dt.date, subjects=("enterprise", "individual"), *, home=None, ou
         views[subject] = {"alerts": len(found), "rated": rated(cur),
                           "by_severity": found["severity"].value_counts().to_dict(),
                           "shifted": psi.loc[psi["status"] == "shifted", "measure"].tolist()}
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ALERT_COLUMNS)
-    stored = store(frame, home)
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=desk.ALERT_COLUMNS)
+    stored = desk.store_alerts(frame, home)
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         frame.to_csv(out, index=False) if str(out).endswith(".csv") else frame.to_parquet(out, index=False)

@@ -78,8 +78,7 @@ def dashboard_home(trained, tmp_path_factory) -> Path:
     (individuals), warned, with its criteria published and the dashboard snapshot built."""
     import datetime as dt
 
-    from chengxin import dashboard
-    from chengxin.pipelines import explain, publish, score, warn
+    from chengxin.pipelines import coverage, explain, publish, score, snapshot, warn
 
     home = tmp_path_factory.mktemp("dashboard") / "home"
     shutil.copytree(trained[0], home, ignore=shutil.ignore_patterns("published", "desk.sqlite*"))
@@ -91,5 +90,6 @@ def dashboard_home(trained, tmp_path_factory) -> Path:
     explain.explain_all("enterprise", day, home=home)  # stored contributions; individuals explain on demand
     publish.publish_criteria("enterprise", effective_date=dt.date(2025, 4, 1), home=home)
     publish.publish_criteria("individual", effective_date=dt.date(2025, 4, 1), home=home)
-    dashboard.refresh(home)
+    coverage.coverage(home)
+    snapshot.refresh(home)
     return home

@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from chengxin import dashboard, desk, i18n, identifiers, lists, users, workspace
-from chengxin.pipelines import warn
+from chengxin.pipelines import snapshot
 
 APP = str(dashboard.app_path())
 PAGES = {p: f"pages/{p}.py" for p in users.PAGES}
@@ -177,10 +177,10 @@ def test_lender_lookup_of_an_enterprise(dash):
     expected = [labels.get(c, c) for c in found[last].columns if c not in ("subject_id", "subject_type")]
     assert expected in [list(df.value.columns) for df in at.dataframe]
     # the repair path is computed when its tab opens, and is the one `chengxin explain` gives
-    from chengxin.pipelines import explain
+    from chengxin.readmodel import explanation
 
     open_tab(at, "lookup_tab", "repair")
-    path = explain.explain(row["subject_id"], dashboard.current(dash).as_of("enterprise"), home=dash)["repair_path"]
+    path = explanation.explain(row["subject_id"], dashboard.current(dash).as_of("enterprise"), home=dash)["repair_path"]
     page = text(at)
     assert all(step["text_zh"] in page for step in path) and (path or "暂无可行的修复措施" in page)
     # no audit entry for enterprises
@@ -300,7 +300,7 @@ def test_analyst_opens_an_enterprise_alert_and_acknowledges_it(dash):
     at.radio(key="alert_action_status").set_value("acknowledged")
     at.button(key="alert_submit").click().run()
     assert not at.exception
-    stored = warn.stored_alerts(dash).set_index("subject_id").loc[pick]
+    stored = desk.stored_alerts(dash).set_index("subject_id").loc[pick]
     assert stored["status"] == "acknowledged"
     with desk.connect(dash) as con:
         notes = con.execute("SELECT user, note FROM alert_notes WHERE subject_id = ?", (pick,)).fetchall()
@@ -345,7 +345,7 @@ def test_criteria_page_renders_a_version_and_takes_public_comments(dash):
     assert "请说明社保指标的计算口径" not in text(at)  # the public does not see the comments received
     admin = goto(app("admin"), "criteria")
     assert "请说明社保指标的计算口径" in text(admin)
-    assert dashboard.comments(dash)["text"].iloc[0] == "请说明社保指标的计算口径"
+    assert dashboard.comments(users.role("admin"), dash)["text"].iloc[0] == "请说明社保指标的计算口径"
 
 
 def test_models_page_shows_metrics_calibration_and_mlflow_links(dash):
@@ -418,7 +418,7 @@ def test_refresh_is_atomic_and_skips_unchanged_inputs(dash):
     from chengxin.cli import app as cli
 
     first = dashboard.current(dash)
-    again = dashboard.refresh(dash)
+    again = snapshot.refresh(dash)
     assert not again["new"] and again["snapshot"] == first.id
     published = CliRunner().invoke(cli, ["publish", "dashboard", "--json"])  # what a pipeline runs after score
     assert published.exit_code == 0, published.output
@@ -426,7 +426,7 @@ def test_refresh_is_atomic_and_skips_unchanged_inputs(dash):
     assert not dashboard.stale(first, dash)
     dashboard.ratings(first, None)  # a table of the old snapshot, now cached
     assert dashboard._parquet.cache_info().currsize > 0
-    forced = dashboard.refresh(dash, force=True)
+    forced = snapshot.refresh(dash, force=True)
     assert forced["new"] and dashboard.current(dash).id == forced["snapshot"]
     assert dashboard._parquet.cache_info().currsize == 0  # the old snapshot's tables are let go
     assert not any(p.name.startswith(".building") for p in dashboard.root(dash).iterdir())
@@ -456,13 +456,13 @@ def test_overview_counts_come_from_the_snapshot_summary_and_match_the_ratings(da
 
 
 def test_lookup_reads_stored_contributions_that_match_explain(dash):
-    from chengxin.pipelines import explain
+    from chengxin.readmodel import explanation
 
     snap = dashboard.current(dash)
     assert snap.manifest["subjects"]["enterprise"].get("explanations")
     sid = latest(dash, "enterprise")["subject_id"].iloc[5]
     stored = dashboard.stored_contributions(snap, "enterprise", sid)
-    live = explain.explain(sid, snap.as_of("enterprise"), home=dash)["models"]
+    live = explanation.explain(sid, snap.as_of("enterprise"), home=dash)["models"]
     for model in ("scorecard", "challenger"):
         assert stored[model]["raw_output"] == pytest.approx(live[model]["raw_output"], abs=1e-6)
         assert stored[model]["base_value"] == pytest.approx(live[model]["base_value"], abs=1e-6)
@@ -483,7 +483,7 @@ def test_the_app_keeps_serving_while_a_pipeline_writes_the_warehouse(dash):
         assert holder.stdout.readline().strip() == "locked"
         before = dashboard.current(dash).id
         with pytest.raises(workspace.UserError, match="being written"):
-            dashboard.refresh(dash, force=True)
+            snapshot.refresh(dash, force=True)
         assert dashboard.current(dash).id == before
         assert not any(p.name.startswith(".building") for p in dashboard.root(dash).iterdir())
         rated = latest(dash, "enterprise")
@@ -543,7 +543,7 @@ def test_public_comments_pause_when_too_many_arrive(tmp_path):
         dashboard.add_comment("enterprise", "v1", f"comment {k}", home=tmp_path)
     with pytest.raises(dashboard.CommentsPaused):
         dashboard.add_comment("enterprise", "v1", "one too many", home=tmp_path)
-    assert len(dashboard.comments(tmp_path)) == limit
+    assert len(dashboard.comments(users.role("admin"), tmp_path)) == limit
     (tmp_path / "users.yaml").write_text(json.dumps({"roles": {"public": {"individuals": True}}}))
     with pytest.raises(ValueError, match="public role"):
         users.roles_config(tmp_path)

@@ -49,3 +49,22 @@ def test_late_publication_share(ingested_home):
     assert 0.03 < lp["share"] < 0.25
     assert cells.loc[cells["source"] == "penalty", "late_publication_share"].notna().any()
     assert cells.loc[cells["source"] == "tax", "late_publication_share"].isna().all()
+
+
+def test_coverage_over_every_source_is_stored_for_the_read_model(ingested_home):
+    """The snapshot stage reads the coverage `chengxin coverage` stored (it does not run the
+    stage itself): over every source the cells and the summary are written to the catalog's
+    places; a one-source report leaves them as they were."""
+    import json
+
+    from chengxin import catalog
+
+    cells, summary = coverage(home=ingested_home)
+    stored_cells = pd.read_parquet(catalog.coverage_cells(ingested_home))
+    assert len(stored_cells) == len(cells) and set(stored_cells["source"]) == set(cells["source"])
+    assert json.loads(catalog.coverage_summary(ingested_home).read_text("utf-8"))["cells"] == summary["cells"]
+    before = catalog.coverage_summary(ingested_home).stat().st_mtime_ns
+    only_tax, _ = coverage(home=ingested_home, source="tax")
+    assert set(only_tax["source"]) == {"tax"}
+    assert catalog.coverage_summary(ingested_home).stat().st_mtime_ns == before
+    assert len(pd.read_parquet(catalog.coverage_cells(ingested_home))) == len(cells)

@@ -13,6 +13,7 @@ from chengxin.models import explain as ex
 from chengxin.models import grades
 from chengxin.models.registered import rating_models
 from chengxin.pipelines import explain as stage
+from chengxin.readmodel import explanation
 from chengxin.workspace import UserError
 
 DAY = dt.date(2025, 3, 31)
@@ -43,7 +44,7 @@ def test_contributions_add_up_to_each_models_output(rated):
 def test_explain_json_has_the_contract(rated):
     home, _, X = rated
     pick = X["subject_id"].iloc[0]
-    out = stage.explain(pick, DAY, home=home)
+    out = explanation.explain(pick, DAY, home=home)
     for key in ("subject_id", "grade", "tier", "pd", "score", "reasons", "repair_path", "models"):
         assert key in out
     assert out["grade"] in grades.rating_config().grades and out["tier"] in {"A", "B", "C", "D"}
@@ -100,9 +101,9 @@ def test_looking_up_an_individual_needs_a_purpose_and_is_audited(trained):
     people = snapshots.stored_indicators("individual", DAY, home=home)
     pick = people["subject_id"].iloc[0]
     with pytest.raises(UserError, match="purpose"):
-        stage.explain(pick, DAY, home=home)
+        explanation.explain(pick, DAY, home=home)
     before = len(desk.audit_log(home))
-    out = stage.explain(pick, DAY, purpose="loan application 2025-117", user="analyst1", home=home)
+    out = explanation.explain(pick, DAY, purpose="loan application 2025-117", user="analyst1", home=home)
     assert out["subject_type"] == "individual"
     log = desk.audit_log(home)
     assert len(log) == before + 1
@@ -155,7 +156,7 @@ def test_a_subject_in_default_is_explained_by_the_record_that_put_it_there(dashb
     looked = dashboard.lookup(dashboard.current(dashboard_home), sid, users.role("lender"))
     assert looked["reasons"][0] == records.loc[sid, "default_reason"]
     assert looked["reasons_zh"][0] == records.loc[sid, "default_reason_zh"]
-    out = stage.explain(sid, DAY, home=dashboard_home)
+    out = explanation.explain(sid, DAY, home=dashboard_home)
     assert out["grade"] == "D" and out["reasons"][0] == records.loc[sid, "default_reason"]
     assert out["reasons_zh"][0] == records.loc[sid, "default_reason_zh"]
     first = out["repair_path"][0]

@@ -54,7 +54,7 @@ else:
 
 if r.read_comments:
     st.subheader(ui.L("comments_received"))
-    received = dashboard.comments()
+    received = dashboard.comments(r)
     ui.table(received, {"at": "at", "subject": "subject_type", "criteria_version": "version", "name": "comment_name",
                         "contact": "comment_contact", "text": "comment_text"})
     if len(received):

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from chengxin import charts, dashboard, i18n, ui
+from chengxin.models import warning_rules
 
 lang, r = ui.lang(), ui.role()
 snap = ui.guard("overview")
@@ -49,7 +50,7 @@ if ui.user() is not None and r.open_alerts:
         st.caption(ui.L("no_data"))
     else:
         c = st.columns(4)
-        for k, sev in enumerate(("high", "medium", "low")):
+        for k, sev in enumerate(warning_rules.SEVERITIES):
             c[k].metric(i18n.word(i18n.SEVERITY, sev, lang), i18n.number((alerts["severity"] == sev).sum(), lang))
         c[3].metric(ui.L("as_of"), alerts["as_of"].iloc[0])
         top = alerts.head(10)

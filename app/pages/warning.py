@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from chengxin import charts, dashboard, i18n, ui, users
+from chengxin import charts, dashboard, desk, i18n, ui
+from chengxin.models import warning_rules
 
 lang, r = ui.lang(), ui.role()
 snap = ui.guard("warning")
@@ -27,14 +28,13 @@ with queue_tab:
                                     format_func=lambda x: i18n.county(x, lang))
         industries = c[1].multiselect(ui.L("industry"), sorted(month_alerts["industry"].dropna().unique()),
                                       key="alert_industries", placeholder=ui.L("all"), format_func=lambda x: i18n.industry(x, lang))
-        severities = c[2].multiselect(ui.L("severity"), ["high", "medium", "low"], key="alert_severities", placeholder=ui.L("all"),
+        severities = c[2].multiselect(ui.L("severity"), list(warning_rules.SEVERITIES), key="alert_severities", placeholder=ui.L("all"),
                                       format_func=lambda s: i18n.word(i18n.SEVERITY, s, lang))
         signals = c[3].multiselect(ui.L("signal"), dashboard.alert_signals(month_alerts), key="alert_signals",
                                    format_func=lambda s: dashboard.signal_label(s, lang), placeholder=ui.L("all"))
-        shown = dashboard.filter_alerts(month_alerts, counties=counties, industries=industries, severities=severities,
-                                        signals=signals, subject_types=types,
-                                        statuses=() if show_closed else ("new", "acknowledged"))
-        view = users.mask_frame(shown, r, name_col=None)
+        shown, view = dashboard.alert_queue(month_alerts, r, counties=counties, industries=industries,
+                                            severities=severities, signals=signals, subject_types=types,
+                                            statuses=() if show_closed else desk.OPEN_ALERT_STATUSES)
         st.caption(f"{i18n.number(len(view), lang)} / {i18n.number(len(month_alerts), lang)}")
         ui.table(view.assign(
             county=view["county"].map(lambda x: i18n.county(x, lang)),

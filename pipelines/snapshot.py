@@ -1,0 +1,219 @@
+"""The dashboard snapshot stage (`chengxin publish dashboard`): what the read model serves.
+
+It copies what the faces read into a new folder under `catalog.dashboard` (the latest ratings
+with names, the grade history, the current records by source, the red and black lists, the data
+coverage `chengxin coverage` stored, the portfolio views `chengxin warn` wrote, the
+contributions `chengxin explain --all` stored, the models' validation from MLflow) and then
+moves the ``CURRENT`` pointer to it in one rename. Unchanged inputs keep the current snapshot;
+a run of another stage meanwhile changes nothing the faces read until the next one. It reads
+the other stages' outputs, it does not run them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+import pandas as pd
+
+from chengxin import catalog, config, dashboard, workspace
+
+
+def refresh(home=None, *, force: bool = False) -> dict:
+    """Build a new snapshot from the published ratings, the warehouse (read-only, briefly)
+    and MLflow, then switch the app to it. Unchanged inputs keep the current snapshot."""
+    started = time.perf_counter()
+    inputs = dashboard.inputs(home)
+    now = dashboard.current(home)
+    if now and not force and now.manifest.get("inputs") == inputs:
+        return {"snapshot": now.id, "new": False, "path": str(now.path)}
+    if not any(inputs[s] for s in dashboard.SUBJECTS):
+        raise workspace.UserError("no ratings yet: run `chengxin score --as-of latest` first")
+    base = dashboard.root(home)
+    base.mkdir(parents=True, exist_ok=True)
+    sid = f"{time.strftime('%Y%m%dT%H%M%S')}_{uuid.uuid4().hex[:6]}"
+    tmp = base / f".building-{sid}"
+    tmp.mkdir()
+    try:
+        manifest = _build(home, tmp, inputs)
+        manifest.update({"id": sid, "created_at": dt.datetime.now().isoformat(timespec="seconds"), "inputs": inputs,
+                         "seconds": round(time.perf_counter() - started, 1)})
+        (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1, default=str), "utf-8")
+        final = base / sid
+        tmp.rename(final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    pointer_tmp = base / f".{dashboard.POINTER}.{sid}"
+    pointer_tmp.write_text(sid, "utf-8")
+    os.replace(pointer_tmp, base / dashboard.POINTER)
+    _prune(home, keep=config.settings(home).dashboard.snapshots_kept)
+    return {"snapshot": sid, "new": True, "path": str(final), **{k: manifest[k] for k in ("subjects", "seconds")}}
+
+
+def _prune(home, keep: int) -> None:
+    base = dashboard.root(home)
+    cur = (base / dashboard.POINTER).read_text("utf-8").strip()
+    old = sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != cur)
+    for p in old[:max(0, len(old) - keep)]:
+        shutil.rmtree(p, ignore_errors=True)
+
+
+def _pinyin(names: pd.Series) -> tuple[list[str], list[str]]:
+    from pypinyin import Style, lazy_pinyin
+
+    full, initials = [], []
+    for n in names.fillna("").astype(str):
+        syl = lazy_pinyin(n, errors="default")
+        full.append("".join(syl).lower().replace(" ", ""))
+        initials.append("".join(lazy_pinyin(n, style=Style.FIRST_LETTER, errors="default")).lower().replace(" ", ""))
+    return full, initials
+
+
+def _build(home, out: Path, inputs: dict) -> dict:
+    from chengxin import lists, warehouse
+
+    manifest: dict = {"subjects": {}, "warnings": []}
+    settings = config.settings(home)
+    # ratings: the latest file of the latest rated date, and every rated date's grades (history)
+    ratings, history = [], []
+    for subject in dashboard.SUBJECTS:
+        files = dashboard.ratings_files(home, subject)
+        latest_day = latest = None
+        for day, f in files.items():  # date order: the last one read is the latest
+            if f is None:
+                continue
+            latest_day, latest = day, pd.read_parquet(f)
+            history.append(latest[["subject_id", "subject_type", "as_of", "pd", "score", "grade", "tier", "model_version",
+                                   "criteria_version"]])
+        if latest is None:
+            continue
+        ratings.append(latest)
+        manifest["subjects"][subject] = {"as_of": latest_day, "ratings_file": str(files[latest_day]),
+                                         "rated": len(latest), "dates": sorted(files)}
+    with warehouse.connect(home, read_only=True) as con:
+        firms = con.execute("SELECT subject_id, name, entity_type, industry, subject_county AS county, status, "
+                            "registration_date, registered_capital, legal_rep_id FROM rec_registration "
+                            "WHERE _superseded_on IS NULL").df()
+        people = con.execute("SELECT subject_id, name, subject_county AS county FROM rec_resident "
+                             "WHERE _superseded_on IS NULL").df()
+        stamp = con.execute("SELECT count(*), coalesce(max(file_id), 0) FROM ingest_files").fetchall()[0]
+        manifest["warehouse"] = {"files": int(stamp[0]), "last_file": int(stamp[1])}
+        latest_as_of = max((dt.date.fromisoformat(v["as_of"]) for v in manifest["subjects"].values()), default=dt.date.today())
+        since = (pd.Timestamp(latest_as_of) - pd.DateOffset(months=settings.dashboard.records_months)).date()
+        con.execute(f"ATTACH '{out / dashboard.RECORDS}' AS snap (READ_WRITE)")
+        for src in config.sources():
+            if src.is_reference or src.name in ("registration", "resident"):
+                continue
+            keep = ", ".join(f'"{c}"' for c in src.column_names if c != "subject_type")
+            typed = "subject_type" if "subject_type" in src.column_names else f"'{src.subjects[0]}' AS subject_type"
+            window = f" AND \"{src.event_date}\" > DATE '{since}'" if src.grain == "monthly" else ""
+            # a DuckDB file in subject order: one subject's records are a few row groups away (zone maps)
+            con.execute(f"CREATE TABLE snap.{src.table} AS SELECT {keep}, {typed}, received_date FROM {src.table} "
+                        f"WHERE _superseded_on IS NULL{window} ORDER BY subject_id, \"{src.event_date}\" DESC")
+        con.execute("DETACH snap")
+    firms["subject_type"] = "enterprise"
+    firms["pinyin"], firms["initials"] = _pinyin(firms["name"])
+    people["subject_type"] = "individual"
+    subjects = pd.concat([firms, people], ignore_index=True)
+    subjects.sort_values("subject_id").to_parquet(out / "subjects.parquet", index=False)
+    rated = pd.concat(ratings, ignore_index=True) if ratings else pd.DataFrame()
+    info = subjects[["subject_id", "name", "county", "industry", "entity_type"]]
+    rated = rated.merge(info, on="subject_id", how="left")
+    rated.sort_values("subject_id").to_parquet(out / "ratings.parquet", index=False)
+    # the overview's counts, so the landing page never loads a city's ratings
+    rated.groupby(["subject_type", "county", "industry", "tier", "grade"], dropna=False).size().rename("count") \
+        .reset_index().to_parquet(out / dashboard.SUMMARY, index=False)
+    pd.concat(history, ignore_index=True).sort_values(["subject_id", "as_of"]).to_parquet(out / "history.parquet", index=False)
+    # the red and black lists, over the records just copied and the tiers
+    mem = dashboard.records_con(out)
+    try:
+        entries = lists.build(mem, rated, latest_as_of)
+    finally:
+        mem.close()
+    entries = entries.merge(info, on="subject_id", how="left")
+    entries.sort_values("subject_id").to_parquet(out / "lists.parquet", index=False)
+    manifest["lists"] = entries.groupby(["list", "status"]).size().rename("n").reset_index().to_dict("records")
+    # data coverage, as `chengxin coverage` measured and stored it
+    if catalog.coverage_summary(home).exists():
+        shutil.copy2(catalog.coverage_summary(home), out / "coverage.json")
+        if catalog.coverage_cells(home).exists():
+            shutil.copy2(catalog.coverage_cells(home), out / "coverage.parquet")
+    else:
+        manifest["warnings"].append("coverage: not measured yet: run `chengxin coverage`")
+    # portfolio views of the latest monitored month
+    mon = catalog.monitoring(home)
+    for subject in dashboard.SUBJECTS:
+        days = sorted((mon / subject).glob("as_of=*")) if (mon / subject).exists() else []
+        if days:
+            (out / "monitoring" / subject).mkdir(parents=True)
+            for f in days[-1].glob("*.parquet"):
+                shutil.copy2(f, out / "monitoring" / subject / f.name)
+            manifest["subjects"].setdefault(subject, {})["monitored"] = days[-1].name.split("=", 1)[1]
+    # models: versions, metrics and validation artefacts from MLflow
+    try:
+        manifest["models"] = _models(home, out)
+    except Exception as exc:  # the registry is optional for the public pages
+        manifest["models"] = {}
+        manifest["warnings"].append(f"models: {exc}")
+    # make sure every rated date's indicator snapshot exists, so look-ups explain fast, and take
+    # the stored contributions (`chengxin explain --all`) when the rated date has them
+    from chengxin.features import snapshots
+
+    for subject, v in manifest["subjects"].items():
+        if "as_of" in v:
+            stored = catalog.explanations(subject, dt.date.fromisoformat(v["as_of"]), home)
+            if stored.exists():
+                (out / "explanations").mkdir(exist_ok=True)
+                shutil.copy2(stored, out / "explanations" / f"{subject}.parquet")
+                v["explanations"] = True
+            try:
+                snapshots.stored_indicators(subject, dt.date.fromisoformat(v["as_of"]), ["-"], home)
+            except Exception as exc:  # explanations degrade to the published rating
+                manifest["warnings"].append(f"indicators {subject}: {exc}")
+    return manifest
+
+
+def _models(home, out: Path) -> dict:
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    from chengxin import tracking
+
+    mlflow = tracking.setup(home)
+    client = mlflow.MlflowClient()
+    result = {}
+    for subject in dashboard.SUBJECTS:
+        name = tracking.registered_name(subject)
+        entry = {}
+        for alias in ("champion", "challenger", "scorecard"):
+            try:
+                mv = client.get_model_version_by_alias(name, alias)
+            except Exception:
+                continue
+            run = client.get_run(mv.run_id)
+            kind = mv.tags.get("kind", alias)
+            metrics = {k.removeprefix(f"{kind}_oot_"): v for k, v in run.data.metrics.items() if k.startswith(f"{kind}_oot_")}
+            folder = out / "models" / subject / alias
+            folder.mkdir(parents=True, exist_ok=True)
+            files = {}
+            for art in (f"{kind}_validation_by_grade.csv", f"{kind}_curves.csv"):
+                try:
+                    local = mlflow.artifacts.download_artifacts(run_id=mv.run_id, artifact_path=f"validation/{art}",
+                                                                dst_path=str(folder))
+                    files[art.removeprefix(f"{kind}_").split(".")[0]] = str(Path(local).relative_to(out))
+                except Exception:
+                    continue
+            entry[alias] = {"version": str(mv.version), "kind": kind, "run_id": mv.run_id,
+                            "experiment_id": run.info.experiment_id, "metrics": metrics, "params": dict(run.data.params),
+                            "files": files, "trained_at": dt.datetime.fromtimestamp(run.info.start_time / 1000).isoformat(timespec="seconds")}
+        monitors = mlflow.search_runs(experiment_names=[f"chengxin-{subject}-monitoring"], max_results=1,
+                                      order_by=["attributes.start_time DESC"], output_format="list")
+        if monitors:
+            entry["monitoring"] = {"run_id": monitors[0].info.run_id, "experiment_id": monitors[0].info.experiment_id}
+        if entry:
+            result[subject] = entry
+    return result
