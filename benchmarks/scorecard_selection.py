@@ -200,30 +200,36 @@ def _off_grid(x: float, unit: str | None) -> bool:
 def main_criteria(args) -> None:
     rows = [r for size in args.sizes for seed in args.seeds
             for r in evaluate_criteria(args.work / f"{size}_{seed}", size, seed, args.months)]
+    # one section per choice of sizes: the small cities' three seeds and a demo-size city are run apart
+    report(args, rows, ("AUC of points before", "AUC of points after"),
+           "Scorecard: criteria as published, whole points and round thresholds", "--compare criteria ",
+           "scorecard-criteria" + "".join(f"-{s}" for s in args.sizes if s != "small"),
+           "Before: the scorecard `chengxin train` fitted until issue 19 point 11: points to the decimal, thresholds "
+           "wherever the binning put them, every selected indicator published however little its points move. After, as "
+           "`chengxin train` fits it now: whole points (each bin's rounded), each cut the binning chose moved to the roundest "
+           "value dividing the data alike on the indicator's grid (whole percent, whole counts, days and years, amounts in two "
+           "significant figures) and the binning refitted on those, "
+           "and an indicator whose points spread less than `training.scorecard.min_points_spread` dropped and the card "
+           "refitted. Both with C chosen by cross-validation and the stability rule. Same fitting rows, same out-of-time "
+           "rows. AUC of points: the ranking by the published total points (ties count half), which the public tiers "
+           "follow; the difference interval is after minus before, a bootstrap over subjects (200 resamples). AUC of the "
+           "PD: the scorecard's own probability (its logistic regression, unrounded). Thresholds off the grid: cut points "
+           "off each indicator's grid (of the cut points of all the selected numeric indicators).")
+
+
+def report(args, rows: list[dict], auc_columns: tuple[str, ...], title: str, flags: str, section: str, how: str) -> None:
+    """The table of `rows` in RESULTS.md, with the command that measured it."""
     table = pd.DataFrame(rows)
-    for c in ("AUC of points before", "AUC of points after"):
+    for c in auc_columns:
         table[c] = table[c].map(lambda v: f"{v:.3f}")
     sizes = ", ".join(f"{s}: {e:,} firms and {i:,} people" for s, (e, i) in SIZES.items() if s in args.sizes)
     body = "\n".join([
-        "## Scorecard: criteria as published, whole points and round thresholds (`benchmarks/scorecard_selection.py --compare criteria`)", "",
-        f"Command: `.venv/bin/python benchmarks/scorecard_selection.py --compare criteria --sizes {' '.join(args.sizes)} "
+        f"## {title} (`benchmarks/scorecard_selection.py{' ' + flags.strip() if flags else ''}`)", "",
+        f"Command: `.venv/bin/python benchmarks/scorecard_selection.py {flags}--sizes {' '.join(args.sizes)} "
         f"--seeds {' '.join(map(str, args.seeds))}` ({sizes}; {args.months} months).",
-        f"Machine: {machine()}.", "",
-        "Before: the scorecard `chengxin train` fitted until issue 19 point 11: points to the decimal, thresholds "
-        "wherever the binning put them, every selected indicator published however little its points move. After, as "
-        "`chengxin train` fits it now: whole points (each bin's rounded), each cut the binning chose moved to the roundest "
-        "value dividing the data alike on the indicator's grid (whole percent, whole counts, days and years, amounts in two "
-        "significant figures) and the binning refitted on those, "
-        "and an indicator whose points spread less than `training.scorecard.min_points_spread` dropped and the card "
-        "refitted. Both with C chosen by cross-validation and the stability rule. Same fitting rows, same out-of-time "
-        "rows. AUC of points: the ranking by the published total points (ties count half), which the public tiers "
-        "follow; the difference interval is after minus before, a bootstrap over subjects (200 resamples). AUC of the "
-        "PD: the scorecard's own probability (its logistic regression, unrounded). Thresholds off the grid: cut points "
-        "off each indicator's grid (of the cut points of all the selected numeric indicators).", "",
-        markdown_table(table),
+        f"Machine: {machine()}.", "", how, "", markdown_table(table),
     ])
-    # one section per choice of sizes: the small cities' three seeds and a demo-size city are run apart
-    write_section("scorecard-criteria" + "".join(f"-{s}" for s in args.sizes if s != "small"), body)
+    write_section(section, body)
     print(body)
 
 
@@ -242,26 +248,15 @@ def main() -> None:
         return
     rows = [r for size in args.sizes for seed in args.seeds
             for r in evaluate(args.work / f"{size}_{seed}", size, seed, args.months)]
-    table = pd.DataFrame(rows)
-    for c in ("AUC before", "AUC after"):
-        table[c] = table[c].map(lambda v: f"{v:.3f}")
-    sizes = ", ".join(f"{s}: {e:,} firms and {i:,} people" for s, (e, i) in SIZES.items() if s in args.sizes)
-    body = "\n".join([
-        "## Scorecard: indicators and regularisation chosen from the data (`benchmarks/scorecard_selection.py`)", "",
-        f"Command: `.venv/bin/python benchmarks/scorecard_selection.py --sizes {' '.join(args.sizes)} "
-        f"--seeds {' '.join(map(str, args.seeds))}` ({sizes}; {args.months} months).",
-        f"Machine: {machine()}.", "",
-        "Before: C = 1 and indicators kept by information value alone. After, as `chengxin train` fits it: C chosen by "
-        "cross-validation over the fitting subjects, indicators whose bins shift by a PSI over `max_psi` from the fitting "
-        "to the calibration window dropped, and the points rescaled to the log-odds (`RescaledLogisticRegression`). "
-        "Same fitting rows, same out-of-time rows (the scorecard's own AUC, before calibration, which does not change "
-        "the ranking). Difference interval: AUC after minus before, a bootstrap over subjects (200 resamples). Most "
-        "points on a category: the widest range of points on `industry`, `county`, `entity_type` (or `p_county`, "
-        "`p_gender`), which the generator barely uses. Tiers: the shares of out-of-time rows in each public tier.", "",
-        markdown_table(table),
-    ])
-    write_section("scorecard-selection", body)
-    print(body)
+    report(args, rows, ("AUC before", "AUC after"), "Scorecard: indicators and regularisation chosen from the data", "",
+           "scorecard-selection",
+           "Before: C = 1 and indicators kept by information value alone. After, as `chengxin train` fits it: C chosen by "
+           "cross-validation over the fitting subjects, indicators whose bins shift by a PSI over `max_psi` from the fitting "
+           "to the calibration window dropped, and the points rescaled to the log-odds (`RescaledLogisticRegression`). "
+           "Same fitting rows, same out-of-time rows (the scorecard's own AUC, before calibration, which does not change "
+           "the ranking). Difference interval: AUC after minus before, a bootstrap over subjects (200 resamples). Most "
+           "points on a category: the widest range of points on `industry`, `county`, `entity_type` (or `p_county`, "
+           "`p_gender`), which the generator barely uses. Tiers: the shares of out-of-time rows in each public tier.")
 
 
 if __name__ == "__main__":

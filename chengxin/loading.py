@@ -37,7 +37,6 @@ class FileResult:
     encoding: str = ""
 
 
-
 def _pause_hook() -> None:
     """Testing aid: hold the open transaction so a test can kill a real ingest mid-file."""
     seconds = float(os.environ.get("CHENGXIN_PAUSE_BEFORE_COMMIT", "0") or 0)

@@ -95,28 +95,6 @@ def snap_splits(values, splits, unit: str | None = None, with_neighbours: bool =
     return sorted(s for s in out if u[0] < s <= u[-1])
 
 
-def candidate_splits(values, unit: str | None = None, n_prebins: int = 20) -> list[float]:
-    """Nice splits at quantiles of a numeric column: one between the neighbouring observed values
-    where each of the quantiles 1/n_prebins, 2/n_prebins, ... falls (a mass of equal values, such
-    as the many zeros of a count, gets the split just above it), each placed by `nice_split`.
-    `unit` None: whole numbers when every value is one, else two significant figures."""
-    v = np.asarray(values, dtype=float)
-    v = v[np.isfinite(v)]
-    if v.size == 0:
-        return []
-    if unit is None:
-        unit = "count" if np.all(v == np.round(v)) else "figures"
-    u, counts = np.unique(v, return_counts=True)
-    if len(u) < 2:
-        return []
-    cum = np.cumsum(counts) / v.size
-    levels = np.arange(1, n_prebins) / n_prebins
-    below = np.unique(np.searchsorted(cum, levels - 1e-12, side="left"))  # the last value below each level
-    below = below[below < len(u) - 1]
-    splits = {nice_split(u[k], u[k + 1], unit) for k in below}
-    return sorted(s for s in splits if u[0] < s <= u[-1])
-
-
 def unit_of(indicator, catalogue) -> str | None:
     """The grid an indicator's thresholds are published on, from its declaration: counts of
     records, months and flags in whole numbers; averages of a yes/no and ratios ("a / b") in
