@@ -209,7 +209,7 @@ class ScorecardModel(_Predicts, ClassifierMixin, BaseEstimator):
         for _ in range(10):
             scorecard, selected = self._fit_once(X[columns], y, sample_weight)
             coef = scorecard.estimator_.coef_.ravel()
-            wrong = [c for c, b in zip(selected, coef) if b > 0]
+            wrong = against_their_bins(selected, coef)
             # each indicator is binned on its own, so a refit bins it the same: measure it once
             fresh = [c for c in selected if c not in self.stability_]
             if X_recent is not None and fresh:
@@ -328,6 +328,14 @@ class ScorecardModel(_Predicts, ClassifierMixin, BaseEstimator):
         return cached[1].copy()
 
 
+def against_their_bins(columns: list[str], coef) -> list[str]:
+    """The indicators whose weight runs against their own bins. With WoE inputs every
+    coefficient must be negative (more WoE, less risk); a positive one would earn points against
+    the indicator's bins (a collinearity artefact): `ScorecardModel.fit` and `cross_validated_c`
+    both drop such indicators and refit."""
+    return [c for c, b in zip(columns, np.ravel(coef)) if b > 0]
+
+
 def cross_validated_c(scorecard: ScorecardModel, X: pd.DataFrame, y, splits, grid) -> tuple[float, dict[str, float]]:
     """The scorecard's C (logistic regression) with the best cross-validated AUC, and the mean AUC
     at each C of `grid`. On each (train, test) split of `splits` the bins (and the selection by
@@ -354,7 +362,7 @@ def cross_validated_c(scorecard: ScorecardModel, X: pd.DataFrame, y, splits, gri
             columns = list(woe_train.columns)
             for _ in range(10):
                 lr = LogisticRegression(C=c, max_iter=1000).fit(woe_train[columns], y[train])
-                wrong = {col for col, b in zip(columns, lr.coef_.ravel()) if b > 0}
+                wrong = against_their_bins(columns, lr.coef_.ravel())
                 if not wrong or len(wrong) == len(columns):
                     break
                 columns = [col for col in columns if col not in wrong]

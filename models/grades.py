@@ -100,6 +100,7 @@ class Training(Strict):
 class RatingConfig(Strict):
     master_scale: tuple[Grade, ...]
     default_grade: str
+    worst_grades: tuple[str, ...] = ()
     max_grade_share: float = Field(gt=0, le=1)
     public_tiers: tuple[Tier, ...]
     scorecard_scaling: Scaling
@@ -114,6 +115,9 @@ class RatingConfig(Strict):
             raise ValueError("master scale PD bounds must increase strictly")
         if pds[-1] != 1.0:
             raise ValueError("the last grade must reach PD 1.0")
+        unknown = set(self.worst_grades) - {g.grade for g in self.master_scale}
+        if unknown:
+            raise ValueError(f"worst_grades {sorted(unknown)} are not on the master scale")
         points = [t.min_points for t in self.public_tiers]
         if any(b >= a for a, b in zip(points, points[1:])):
             raise ValueError("public tiers must be listed from the highest points down")
@@ -122,6 +126,11 @@ class RatingConfig(Strict):
     @property
     def grades(self) -> list[str]:
         return [g.grade for g in self.master_scale] + [self.default_grade]
+
+    @property
+    def worst(self) -> set[str]:
+        """The worst grades (`worst_grades`) and the default grade."""
+        return {*self.worst_grades, self.default_grade}
 
 
 @functools.cache

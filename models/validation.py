@@ -52,6 +52,16 @@ def psi(expected, actual, bins: int = 10) -> float:
     return _psi_of_shares(np.histogram(expected, edges)[0] / len(expected), np.histogram(actual, edges)[0] / len(actual))
 
 
+# The usual reading of a PSI: under 0.1 stable, from 0.1 worth watching, from 0.25 shifted.
+PSI_BANDS = (("watch", 0.1), ("shifted", 0.25))
+
+
+def psi_status(values) -> np.ndarray:
+    """Each PSI's band: stable, watch or shifted (`PSI_BANDS`)."""
+    v = np.asarray(values, dtype=float)
+    return np.select([v >= bound for _, bound in reversed(PSI_BANDS)], [name for name, _ in reversed(PSI_BANDS)], "stable")
+
+
 def psi_of_bins(expected, actual) -> float:
     """Population stability index of `actual` against `expected`, both already binned (any labels:
     a scorecard's bins, categories); a bin missing on one side counts as a share of zero."""

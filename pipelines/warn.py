@@ -210,7 +210,7 @@ def risk_map(cur: pd.DataFrame) -> pd.DataFrame:
     """Enterprises by county x industry: subjects, mean PD, share in the worst grades."""
     if "industry" not in cur:
         return pd.DataFrame()
-    worst = {"CCC", "CC", "C", grades.rating_config().default_grade}
+    worst = grades.rating_config().worst
     return (cur.assign(bad=cur["grade"].isin(worst)).groupby(["county", "industry"])
             .agg(subjects=("subject_id", "size"), mean_pd=("pd", "mean"), worst_share=("bad", "mean")).reset_index())
 
@@ -224,7 +224,7 @@ def drift(subject: str, cur: pd.DataFrame, prev: pd.DataFrame) -> pd.DataFrame:
             a, b = prev[i.name].astype(float).fillna(-1e9), cur[i.name].astype(float).fillna(-1e9)
             rows.append((i.name, validation.psi(a, b)))
     out = pd.DataFrame(rows, columns=["measure", "psi"])
-    out["status"] = np.select([out["psi"] >= 0.25, out["psi"] >= 0.1], ["shifted", "watch"], "stable")
+    out["status"] = validation.psi_status(out["psi"])
     return out
 
 

@@ -450,3 +450,16 @@ def test_criteria_read_as_dimensions_indicators_and_points():
     points = con.execute(f"SELECT {sql} AS points FROM features").df()["points"].to_numpy()
     np.testing.assert_array_equal(points, card.points(X))
     assert _whole(points)
+
+
+def test_psi_bands_and_worst_grades_are_read_from_one_declaration():
+    from pydantic import ValidationError
+
+    from chengxin.models import grades, validation
+
+    assert list(validation.psi_status([0.0, 0.099, 0.1, 0.249, 0.25, 2.0])) == [
+        "stable", "stable", "watch", "watch", "shifted", "shifted"]
+    cfg = grades.rating_config()
+    assert cfg.worst == {*cfg.worst_grades, cfg.default_grade} and cfg.worst_grades
+    with pytest.raises(ValidationError, match="not on the master scale"):
+        grades.RatingConfig.model_validate({**cfg.model_dump(), "worst_grades": ["ZZZ"]})
