@@ -14,6 +14,27 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "true")
 
 
+# What a training run logs for each model kind (scorecard, challenger), named in one place for
+# the writer (`pipelines/train.py`) and the readers (promote, publish criteria, the snapshot).
+VALIDATION_FOLDER = "validation"
+
+
+def oot_metric(kind: str, metric: str) -> str:
+    """The MLflow metric of a model kind's out-of-time validation (e.g. scorecard_oot_auc)."""
+    return f"{kind}_oot_{metric}"
+
+
+def oot_metrics(metrics: dict, kind: str) -> dict:
+    """A run's out-of-time metrics of one model kind, by their short names (auc, ks, ...)."""
+    prefix = oot_metric(kind, "")
+    return {k.removeprefix(prefix): v for k, v in metrics.items() if k.startswith(prefix)}
+
+
+def validation_artifact(kind: str, what: str, suffix: str = "csv") -> str:
+    """The file name of a validation artefact (validation_by_grade, curves, example_scores)."""
+    return f"{kind}_{what}.{suffix}"
+
+
 def registered_name(subject: str) -> str:
     return f"chengxin-{subject}"
 

@@ -27,7 +27,7 @@ def _validation(subject: str, version: str, home=None) -> dict:
     mlflow = tracking.setup(home)
     mv = mlflow.MlflowClient().get_model_version(tracking.registered_name(subject), version)
     metrics = mlflow.get_run(mv.run_id).data.metrics
-    return {k.removeprefix("scorecard_oot_"): v for k, v in metrics.items() if k.startswith("scorecard_oot_")}
+    return tracking.oot_metrics(metrics, "scorecard")
 
 
 def publish_criteria(subject: str = "enterprise", *, effective_date: dt.date | None = None, home=None) -> dict:

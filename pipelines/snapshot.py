@@ -196,15 +196,16 @@ def _models(home, out: Path) -> dict:
                 continue
             run = client.get_run(mv.run_id)
             kind = mv.tags.get("kind", alias)
-            metrics = {k.removeprefix(f"{kind}_oot_"): v for k, v in run.data.metrics.items() if k.startswith(f"{kind}_oot_")}
+            metrics = tracking.oot_metrics(run.data.metrics, kind)
             folder = out / "models" / subject / alias
             folder.mkdir(parents=True, exist_ok=True)
             files = {}
-            for art in (f"{kind}_validation_by_grade.csv", f"{kind}_curves.csv"):
+            for what in ("validation_by_grade", "curves"):
+                art = tracking.validation_artifact(kind, what)
                 try:
-                    local = mlflow.artifacts.download_artifacts(run_id=mv.run_id, artifact_path=f"validation/{art}",
+                    local = mlflow.artifacts.download_artifacts(run_id=mv.run_id, artifact_path=f"{tracking.VALIDATION_FOLDER}/{art}",
                                                                 dst_path=str(folder))
-                    files[art.removeprefix(f"{kind}_").split(".")[0]] = str(Path(local).relative_to(out))
+                    files[what] = str(Path(local).relative_to(out))
                 except Exception:
                     continue
             entry[alias] = {"version": str(mv.version), "kind": kind, "run_id": mv.run_id,

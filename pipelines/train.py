@@ -222,16 +222,16 @@ def train(subject: str = "enterprise", *, home=None, progress=None) -> dict:
             table = grade_table(oot, p_oot)
             metrics["grades_within_interval"] = float(table["within"].mean())
             metrics["calibration_holds"] = float(validation.calibration_holds(table))
-            mlflow.log_metrics({f"{name}_oot_{k}": v for k, v in metrics.items()})
+            mlflow.log_metrics({tracking.oot_metric(name, k): v for k, v in metrics.items()})
             example = oot[cols].head(5)
             with tempfile.TemporaryDirectory() as tmp:
                 tmp = Path(tmp)
-                table.to_csv(tmp / f"{name}_validation_by_grade.csv", index=False)
+                table.to_csv(tmp / tracking.validation_artifact(name, "validation_by_grade"), index=False)
                 curve = validation.curves(oot["label"], p_oot)
-                curve.to_csv(tmp / f"{name}_curves.csv", index=False)
+                curve.to_csv(tmp / tracking.validation_artifact(name, "curves"), index=False)
                 # what the model scored at training time, for the round-trip check after loading
                 example.assign(pd_at_training=calibrated.predict_proba(example)[:, 1]).to_parquet(
-                    tmp / f"{name}_example_scores.parquet", index=False)
+                    tmp / tracking.validation_artifact(name, "example_scores", "parquet"), index=False)
                 if name == "scorecard":
                     model.table().to_csv(tmp / "scorecard_table.csv", index=False)
                 for figure, fig in (("roc", validation.roc_figure(curve, metrics["auc"], name)),
@@ -240,7 +240,7 @@ def train(subject: str = "enterprise", *, home=None, progress=None) -> dict:
                     fig.savefig(tmp / f"{name}_{figure}.png")
                 (tmp / f"{name}_model_card.md").write_text(
                     _model_card(name, subject, cat.version, parts, cols, calibrated, metrics, table), "utf-8")
-                mlflow.log_artifacts(str(tmp), artifact_path="validation")
+                mlflow.log_artifacts(str(tmp), artifact_path=tracking.VALIDATION_FOLDER)
             info = mlflow.sklearn.log_model(
                 calibrated, name=name, input_example=example, serialization_format="cloudpickle",
                 pip_requirements=["scikit-learn", "optbinning", "lightgbm", "pandas"],
@@ -331,8 +331,8 @@ def promote(subject: str = "enterprise", *, home=None) -> dict:
     def oot(mv) -> dict:
         kind = mv.tags["kind"]  # train tags every version it registers
         metrics = mlflow.get_run(mv.run_id).data.metrics
-        return {"kind": kind, "auc": metrics.get(f"{kind}_oot_auc", float("nan")),
-                "calibration_holds": metrics.get(f"{kind}_oot_calibration_holds", 0.0) >= 1}
+        oot_ = tracking.oot_metrics(metrics, kind)
+        return {"kind": kind, "auc": oot_.get("auc", float("nan")), "calibration_holds": oot_.get("calibration_holds", 0.0) >= 1}
 
     a, b = oot(champ), oot(chall)
     better = b["auc"] > a["auc"]
