@@ -1,7 +1,7 @@
 """诚信 chengxin dashboard: `chengxin app` starts it (streamlit run on this file).
 
 The entry page sets up the session, shows the pages the signed-in role may open and the
-sidebar (language, sign-in); each page lays out what `chengxin.dashboard` returns.
+sidebar (language, sign-in); each page lays out what the read model (`chengxin.readmodel`) returns.
 """
 
 from chengxin import ui

@@ -5,7 +5,7 @@ after `rating_benchmark.py` and `explain_benchmark.py`, which store every subjec
 contributions):
 
 - `chengxin publish dashboard --force`: wall time and peak memory of one snapshot;
-- the library calls behind the look-up page (`dashboard.search` + `dashboard.lookup`) in one
+- the library calls behind the look-up page (`readmodel.search` + `readmodel.lookup`) in one
   warm process: first call, then the median and 95th percentile of the next look-ups;
 - the page itself: `chengxin app` serving the workspace, Debian's headless Chromium driven by
   Playwright, signed in as a lender. For each enterprise code typed into the search box, the
@@ -43,27 +43,27 @@ def _percentiles(seconds: list[float]) -> dict:
 
 
 def library_lookups(home: Path, codes: list[str]) -> dict:
-    from chengxin import dashboard, users
+    from chengxin import readmodel, users
 
-    snap = dashboard.current(home)
+    snap = readmodel.current(home)
     lender = users.role("lender")
     times, repairs = [], []
     for code in codes:
         t = time.perf_counter()
-        found = dashboard.search(snap, code, lender)
-        dashboard.lookup(snap, found["subject_id"].iloc[0], lender, user="benchmark")
+        found = readmodel.search(snap, code, lender)
+        readmodel.lookup(snap, found["subject_id"].iloc[0], lender, user="benchmark")
         times.append(time.perf_counter() - t)
         t = time.perf_counter()
-        dashboard.repair(snap, found["subject_id"].iloc[0], lender, user="benchmark")
+        readmodel.repair(snap, found["subject_id"].iloc[0], lender, user="benchmark")
         repairs.append(time.perf_counter() - t)
     by_name = {}
-    firms = dashboard.subjects(snap).set_index("subject_id")
+    firms = readmodel.subjects(snap).set_index("subject_id")
     for kind, cut in (("characters", lambda f: f["name"][2:7]), ("pinyin", lambda f: f["pinyin"][:12]),
                       ("initials", lambda f: f["initials"][:5])):
         spent = []
         for code in codes:
             t = time.perf_counter()
-            dashboard.search(snap, cut(firms.loc[code]), lender)
+            readmodel.search(snap, cut(firms.loc[code]), lender)
             spent.append(time.perf_counter() - t)
         by_name[kind] = {"first_s": round(spent[0], 3), **_percentiles(spent[1:])}
     return {"first_s": round(times[0], 3), **_percentiles(times[1:]), "lookups": len(times) - 1,
@@ -127,14 +127,14 @@ def main() -> None:
     args = ap.parse_args()
     home = args.home.resolve()
     os.environ["CHENGXIN_HOME"] = str(home)
-    from chengxin import dashboard
+    from chengxin import readmodel
 
     build = None
     if not args.no_refresh:
         build = peak_rss_mib([sys.executable, "-m", "chengxin", "publish", "dashboard", "--force", "--json"])
         print(f"snapshot: {build['seconds']} s, peak {build['peak_rss_mib']:,} MiB", flush=True)
-    snap = dashboard.current(home)
-    firms = dashboard.ratings(snap, "enterprise")
+    snap = readmodel.current(home)
+    firms = readmodel.ratings(snap, "enterprise")
     firms = firms[firms["name"].notna()].sample(args.lookups + 1, random_state=7)
     codes, names = firms["subject_id"].tolist(), firms["name"].tolist()
     page = browser_lookups(home, codes, names, args.port)

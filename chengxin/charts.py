@@ -1,4 +1,4 @@
-"""Plotly figures for the dashboard, built from the frames `chengxin.dashboard` returns."""
+"""Plotly figures for the dashboard, built from the frames the read model (`chengxin.readmodel`) returns."""
 
 from __future__ import annotations
 
@@ -108,7 +108,7 @@ MODEL_COLOURS = {"champion": "#1976d2", "challenger": "#fb8c00"}
 
 
 def roc(curves: pd.DataFrame, lang: str = "zh", title: str | None = None) -> go.Figure:
-    """ROC of each model in a long frame from `dashboard.model_curves`."""
+    """ROC of each model in a long frame from `readmodel.model_curves`."""
     fig = go.Figure()
     for (alias, model), c in curves.groupby(["alias", "model"], sort=False):
         fig.add_scatter(x=c["false_positive_rate"], y=c["true_positive_rate"], mode="lines",

@@ -1,13 +1,13 @@
 """Streamlit glue shared by the dashboard's pages: session (language, signed-in user), the
 sidebar, navigation by role, page guards and table helpers. Everything the pages show comes
-from `chengxin.dashboard`; nothing here decides what a role may see beyond asking `users`."""
+from the read model (`chengxin.readmodel`); nothing here decides what a role may see beyond asking `users`."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from chengxin import config, dashboard, i18n, users, workspace
+from chengxin import config, i18n, readmodel, users, workspace
 
 # each page of `users.PAGES` is the script app/pages/<page>.py
 PAGE_FILES = {p: f"pages/{p}.py" for p in users.PAGES}
@@ -45,10 +45,10 @@ def role() -> users.Role:
     return users.role(u.role if u else users.PUBLIC)
 
 
-def snapshot() -> dashboard.Snapshot | None:
+def snapshot() -> readmodel.Snapshot | None:
     """The published snapshot (None before `chengxin publish dashboard` made one): a page only
     reads, it never builds one."""
-    return dashboard.current()
+    return readmodel.current()
 
 
 def navigation():
@@ -93,15 +93,15 @@ def sidebar() -> None:
                 for k in ("user", "lookup_result", "alert_open"):
                     st.session_state.pop(k, None)
                 st.rerun()
-        snap = dashboard.current()
+        snap = readmodel.current()
         if snap is not None:
             days = ", ".join(f"{i18n.t(s, lang())} {v['as_of']}" for s, v in snap.manifest["subjects"].items() if v.get("as_of"))
             st.caption(f"{L('snapshot')}: {snap.manifest.get('created_at', snap.id)} · {days}")
-        if role().refresh and snap is not None and dashboard.stale(snap):
+        if role().refresh and snap is not None and readmodel.stale(snap):
             st.info(L("stale"))
 
 
-def guard(page: str) -> dashboard.Snapshot | None:
+def guard(page: str) -> readmodel.Snapshot | None:
     """Stop the page when the role may not open it; the snapshot (None: show a notice)."""
     if page not in role().pages:
         st.warning(L("not_allowed"))
@@ -139,9 +139,9 @@ def long_table(frame: pd.DataFrame, labels: dict[str, str], stem: str, key: str)
 def downloads(frame: pd.DataFrame, stem: str, excel: bool = True, key: str = "") -> None:
     """CSV (UTF-8 with BOM, opens in Excel) and Excel buttons; the files are made on click."""
     cols = st.columns(2 if excel else 1)
-    cols[0].download_button(L("download_csv"), lambda: dashboard.to_csv(frame), file_name=f"{stem}.csv", mime="text/csv",
+    cols[0].download_button(L("download_csv"), lambda: readmodel.to_csv(frame), file_name=f"{stem}.csv", mime="text/csv",
                             key=f"csv_{key or stem}", on_click="ignore")
     if excel:
-        cols[1].download_button(L("download_xlsx"), lambda: dashboard.to_excel(frame), file_name=f"{stem}.xlsx",
+        cols[1].download_button(L("download_xlsx"), lambda: readmodel.to_excel(frame), file_name=f"{stem}.xlsx",
                                 mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                                 key=f"xlsx_{key or stem}", on_click="ignore")

@@ -21,20 +21,20 @@ from pathlib import Path
 
 import pandas as pd
 
-from chengxin import catalog, config, dashboard, workspace
+from chengxin import catalog, config, readmodel, workspace
 
 
 def refresh(home=None, *, force: bool = False) -> dict:
     """Build a new snapshot from the published ratings, the warehouse (read-only, briefly)
     and MLflow, then switch the app to it. Unchanged inputs keep the current snapshot."""
     started = time.perf_counter()
-    inputs = dashboard.inputs(home)
-    now = dashboard.current(home)
+    inputs = readmodel.inputs(home)
+    now = readmodel.current(home)
     if now and not force and now.manifest.get("inputs") == inputs:
         return {"snapshot": now.id, "new": False, "path": str(now.path)}
-    if not any(inputs[s] for s in dashboard.SUBJECTS):
+    if not any(inputs[s] for s in readmodel.SUBJECTS):
         raise workspace.UserError("no ratings yet: run `chengxin score --as-of latest` first")
-    base = dashboard.root(home)
+    base = readmodel.root(home)
     base.mkdir(parents=True, exist_ok=True)
     sid = f"{time.strftime('%Y%m%dT%H%M%S')}_{uuid.uuid4().hex[:6]}"
     tmp = base / f".building-{sid}"
@@ -49,16 +49,16 @@ def refresh(home=None, *, force: bool = False) -> dict:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    pointer_tmp = base / f".{dashboard.POINTER}.{sid}"
+    pointer_tmp = base / f".{readmodel.POINTER}.{sid}"
     pointer_tmp.write_text(sid, "utf-8")
-    os.replace(pointer_tmp, base / dashboard.POINTER)
+    os.replace(pointer_tmp, base / readmodel.POINTER)
     _prune(home, keep=config.settings(home).dashboard.snapshots_kept)
     return {"snapshot": sid, "new": True, "path": str(final), **{k: manifest[k] for k in ("subjects", "seconds")}}
 
 
 def _prune(home, keep: int) -> None:
-    base = dashboard.root(home)
-    cur = (base / dashboard.POINTER).read_text("utf-8").strip()
+    base = readmodel.root(home)
+    cur = (base / readmodel.POINTER).read_text("utf-8").strip()
     old = sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != cur)
     for p in old[:max(0, len(old) - keep)]:
         shutil.rmtree(p, ignore_errors=True)
@@ -82,8 +82,8 @@ def _build(home, out: Path, inputs: dict) -> dict:
     settings = config.settings(home)
     # ratings: the latest file of the latest rated date, and every rated date's grades (history)
     ratings, history = [], []
-    for subject in dashboard.SUBJECTS:
-        files = dashboard.ratings_files(home, subject)
+    for subject in readmodel.SUBJECTS:
+        files = readmodel.ratings_files(home, subject)
         latest_day = latest = None
         for day, f in files.items():  # date order: the last one read is the latest
             if f is None:
@@ -106,7 +106,7 @@ def _build(home, out: Path, inputs: dict) -> dict:
         manifest["warehouse"] = {"files": int(stamp[0]), "last_file": int(stamp[1])}
         latest_as_of = max((dt.date.fromisoformat(v["as_of"]) for v in manifest["subjects"].values()), default=dt.date.today())
         since = (pd.Timestamp(latest_as_of) - pd.DateOffset(months=settings.dashboard.records_months)).date()
-        con.execute(f"ATTACH '{out / dashboard.RECORDS}' AS snap (READ_WRITE)")
+        con.execute(f"ATTACH '{out / readmodel.RECORDS}' AS snap (READ_WRITE)")
         for src in config.sources():
             if src.is_reference or src.name in ("registration", "resident"):
                 continue
@@ -128,10 +128,10 @@ def _build(home, out: Path, inputs: dict) -> dict:
     rated.sort_values("subject_id").to_parquet(out / "ratings.parquet", index=False)
     # the overview's counts, so the landing page never loads a city's ratings
     rated.groupby(["subject_type", "county", "industry", "tier", "grade"], dropna=False).size().rename("count") \
-        .reset_index().to_parquet(out / dashboard.SUMMARY, index=False)
+        .reset_index().to_parquet(out / readmodel.SUMMARY, index=False)
     pd.concat(history, ignore_index=True).sort_values(["subject_id", "as_of"]).to_parquet(out / "history.parquet", index=False)
     # the red and black lists, over the records just copied and the tiers
-    mem = dashboard.records_con(out)
+    mem = readmodel.records_con(out)
     try:
         entries = lists.build(mem, rated, latest_as_of)
     finally:
@@ -148,7 +148,7 @@ def _build(home, out: Path, inputs: dict) -> dict:
         manifest["warnings"].append("coverage: not measured yet: run `chengxin coverage`")
     # portfolio views of the latest monitored month
     mon = catalog.monitoring(home)
-    for subject in dashboard.SUBJECTS:
+    for subject in readmodel.SUBJECTS:
         days = sorted((mon / subject).glob("as_of=*")) if (mon / subject).exists() else []
         if days:
             (out / "monitoring" / subject).mkdir(parents=True)
@@ -186,7 +186,7 @@ def _models(home, out: Path) -> dict:
     mlflow = tracking.setup(home)
     client = mlflow.MlflowClient()
     result = {}
-    for subject in dashboard.SUBJECTS:
+    for subject in readmodel.SUBJECTS:
         name = tracking.registered_name(subject)
         entry = {}
         for alias in ("champion", "challenger", "scorecard"):

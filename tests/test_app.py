@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from chengxin import dashboard, desk, i18n, identifiers, lists, users, workspace
+from chengxin import dashboard, desk, i18n, identifiers, lists, readmodel, users, workspace
 from chengxin.pipelines import snapshot
 
 APP = str(dashboard.app_path())
@@ -66,8 +66,8 @@ def open_tab(at: AppTest, key: str, text_key: str) -> AppTest:
 
 
 def latest(dash, subject: str) -> pd.DataFrame:
-    snap = dashboard.current(dash)
-    return dashboard.ratings(snap, subject)
+    snap = readmodel.current(dash)
+    return readmodel.ratings(snap, subject)
 
 
 # --- navigation --------------------------------------------------------------------------------
@@ -94,7 +94,7 @@ def test_overview_for_the_public_has_tiers_criteria_and_no_grades_or_alerts(dash
     assert "公共信用等级分布" in page and "各区县等级构成" in page and "各行业等级构成" in page
     assert "信用等级分布" not in page.replace("公共信用等级分布", "")  # no master-scale grades for the public
     assert "待处理预警" not in page
-    law = dashboard.criteria_in_force("enterprise", dash)
+    law = readmodel.criteria_in_force("enterprise", dash)
     assert [m.value for m in at.metric if m.label == "现行评价标准"] == [law["version"]]
 
 
@@ -103,7 +103,7 @@ def test_overview_for_an_analyst_shows_grades_and_open_alerts(dash):
     page = text(at)
     assert "信用等级分布" in page and "待处理预警" in page
     # individuals in the open alerts are masked for the analyst
-    opened = dashboard.open_alerts(dash)
+    opened = readmodel.open_alerts(dash)
     for sid in opened.loc[opened["subject_type"] == "individual", "subject_id"].head(10):
         assert sid not in page
 
@@ -168,19 +168,19 @@ def test_lender_lookup_of_an_enterprise(dash):
     assert len(history) == 2  # rated on two month ends
     # records: one source at a time, picked from all the sources that hold some
     open_tab(at, "lookup_tab", "records")
-    found = dashboard.records(dashboard.current(dash), row["subject_id"], users.role("lender"))
+    found = readmodel.records(readmodel.current(dash), row["subject_id"], users.role("lender"))
     assert len(found) > 1 and len(at.get("button_group")[0].proto.options) == len(found)
     last = list(found)[-1]
     at.session_state["lookup_source"] = last
     at.run()
-    labels = dashboard.record_columns(last, "zh")
+    labels = readmodel.record_columns(last, "zh")
     expected = [labels.get(c, c) for c in found[last].columns if c not in ("subject_id", "subject_type")]
     assert expected in [list(df.value.columns) for df in at.dataframe]
     # the repair path is computed when its tab opens, and is the one `chengxin explain` gives
     from chengxin.readmodel import explanation
 
     open_tab(at, "lookup_tab", "repair")
-    path = explanation.explain(row["subject_id"], dashboard.current(dash).as_of("enterprise"), home=dash)["repair_path"]
+    path = explanation.explain(row["subject_id"], readmodel.current(dash).as_of("enterprise"), home=dash)["repair_path"]
     page = text(at)
     assert all(step["text_zh"] in page for step in path) and (path or "暂无可行的修复措施" in page)
     # no audit entry for enterprises
@@ -188,32 +188,32 @@ def test_lender_lookup_of_an_enterprise(dash):
 
 
 def test_lookup_by_name_in_characters_and_pinyin(dash):
-    snap = dashboard.current(dash)
-    firms = dashboard.subjects(snap).sort_values("subject_id")  # the snapshot's row order is not fixed
+    snap = readmodel.current(dash)
+    firms = readmodel.subjects(snap).sort_values("subject_id")  # the snapshot's row order is not fixed
     firm = firms[firms["subject_type"] == "enterprise"].iloc[3]
     lender = users.role("lender")
-    by_name = dashboard.search(snap, firm["name"][2:8], lender)
+    by_name = readmodel.search(snap, firm["name"][2:8], lender)
     assert firm["subject_id"] in by_name["subject_id"].tolist()
-    by_pinyin = dashboard.search(snap, firm["pinyin"], lender)
+    by_pinyin = readmodel.search(snap, firm["pinyin"], lender)
     assert by_pinyin["subject_id"].iloc[0] == firm["subject_id"]
     assert (by_name["subject_type"] == "enterprise").all()
     # several matches: the page offers them to pick from (a fragment of one name may match it alone,
     # so ask for what every firm's name shares, the city's name)
-    assert len(dashboard.search(snap, firm["name"][:2], lender)) > 1
+    assert len(readmodel.search(snap, firm["name"][:2], lender)) > 1
     # initials, a pinyin fragment with the name's digits, and a typo in the characters
-    assert firm["subject_id"] in dashboard.search(snap, firm["initials"][:6], lender)["subject_id"].tolist()
-    assert dashboard.classify(firm["pinyin"][2:12] + "9") == "name"
+    assert firm["subject_id"] in readmodel.search(snap, firm["initials"][:6], lender)["subject_id"].tolist()
+    assert readmodel.classify(firm["pinyin"][2:12] + "9") == "name"
     typo = firm["name"][:3] + "冇" + firm["name"][4:]
     assert typo not in set(firms["name"])
-    found = dashboard.search(snap, typo, lender)
+    found = readmodel.search(snap, typo, lender)
     assert found["subject_id"].iloc[0] == firm["subject_id"] and found["match"].iloc[0] < 100
     at = goto(app("lender"), "lookup", lookup_query=firm["name"][:2])
     assert at.radio(key="lookup_pick").options
 
 
 def individual(dash) -> tuple[str, str]:
-    snap = dashboard.current(dash)
-    people = dashboard.subjects(snap)
+    snap = readmodel.current(dash)
+    people = readmodel.subjects(snap)
     rated = set(latest(dash, "individual")["subject_id"])
     person = people[(people["subject_type"] == "individual") & people["subject_id"].isin(rated)].iloc[0]
     return person["subject_id"], person["name"]
@@ -225,14 +225,14 @@ def test_public_cannot_reach_an_individual(dash):
     at = goto(app("public"), "lookup", lookup_query=sid)
     assert at.warning and "不能查询个人" in at.warning[0].value
     assert sid not in text(at) and name not in text(at)
-    assert dashboard.search(dashboard.current(dash), sid, users.role(None)).empty
-    assert dashboard.search(dashboard.current(dash), name, users.role(None))["subject_type"].eq("enterprise").all()
-    with pytest.raises(dashboard.NotAllowed):
-        dashboard.lookup(dashboard.current(dash), sid, users.role(None), purpose="curious")
-    with pytest.raises(dashboard.NotAllowed):
-        dashboard.public_list(dashboard.current(dash), users.role(None), "individual")
-    with pytest.raises(dashboard.NeedsPurpose):  # the repair path of a person too
-        dashboard.repair(dashboard.current(dash), sid, users.role("lender"))
+    assert readmodel.search(readmodel.current(dash), sid, users.role(None)).empty
+    assert readmodel.search(readmodel.current(dash), name, users.role(None))["subject_type"].eq("enterprise").all()
+    with pytest.raises(readmodel.NotAllowed):
+        readmodel.lookup(readmodel.current(dash), sid, users.role(None), purpose="curious")
+    with pytest.raises(readmodel.NotAllowed):
+        readmodel.public_list(readmodel.current(dash), users.role(None), "individual")
+    with pytest.raises(readmodel.NeedsPurpose):  # the repair path of a person too
+        readmodel.repair(readmodel.current(dash), sid, users.role("lender"))
     assert len(desk.audit_log(dash)) == before
 
 
@@ -250,7 +250,7 @@ def test_lender_lookup_of_an_individual_needs_a_purpose_is_masked_and_audited(da
     page = text(at)
     assert identifiers.mask_resident_id(sid) in page and identifiers.mask_name(name) in page
     assert sid not in page and name not in page
-    sources = list(dashboard.records(dashboard.current(dash), sid, users.role("lender")))
+    sources = list(readmodel.records(readmodel.current(dash), sid, users.role("lender")))
     assert sources
     open_tab(at, "lookup_tab", "records")
     for source in sources:  # the page shows one source's records at a time: visit each
@@ -278,20 +278,20 @@ def test_admin_sees_personal_data_and_the_audit_log(dash):
     log = next(df.value for df in at.dataframe)
     assert sid in set(log.iloc[:, 4]) and "credit repair application" in set(log.iloc[:, 5])
     assert any(b.label == "下载 CSV" for b in at.get("download_button"))
-    with pytest.raises(dashboard.NotAllowed):
-        dashboard.audit_log(users.role("analyst"), dash)
+    with pytest.raises(readmodel.NotAllowed):
+        readmodel.audit_log(users.role("analyst"), dash)
 
 
 # --- early warning -------------------------------------------------------------------------
 
 
 def test_analyst_opens_an_enterprise_alert_and_acknowledges_it(dash):
-    alerts = dashboard.alerts(dash)
+    alerts = readmodel.alerts(dash)
     at = goto(app("analyst"), "warning")
     at.multiselect(key="alert_types").set_value(["enterprise"]).run()
     at.multiselect(key="alert_severities").set_value(["high", "medium"]).run()
     pick = at.selectbox(key="alert_pick").value
-    expected = dashboard.filter_alerts(alerts, severities=("high", "medium"), subject_types=("enterprise",),
+    expected = readmodel.filter_alerts(alerts, severities=("high", "medium"), subject_types=("enterprise",),
                                        statuses=("new", "acknowledged"))
     assert pick in set(expected["subject_id"])
     at.button(key="alert_open_button").click().run()
@@ -307,12 +307,12 @@ def test_analyst_opens_an_enterprise_alert_and_acknowledges_it(dash):
     assert ("analyst1", "called the firm's finance director") in notes
     # heat maps of the portfolio
     assert len(at.get("plotly_chart")) >= 2
-    with pytest.raises(dashboard.NotAllowed):
-        dashboard.set_alert_status(str(stored["as_of"]), pick, "closed", "", users.role("lender"), user="lender1", home=dash)
+    with pytest.raises(readmodel.NotAllowed):
+        readmodel.set_alert_status(str(stored["as_of"]), pick, "closed", "", users.role("lender"), user="lender1", home=dash)
 
 
 def test_an_individuals_alert_needs_a_purpose_and_is_audited(dash):
-    alerts = dashboard.alerts(dash)
+    alerts = readmodel.alerts(dash)
     people = alerts[alerts["subject_type"] == "individual"]
     if people.empty:
         pytest.skip("no alert for an individual in this small city")
@@ -345,7 +345,7 @@ def test_criteria_page_renders_a_version_and_takes_public_comments(dash):
     assert "请说明社保指标的计算口径" not in text(at)  # the public does not see the comments received
     admin = goto(app("admin"), "criteria")
     assert "请说明社保指标的计算口径" in text(admin)
-    assert dashboard.comments(users.role("admin"), dash)["text"].iloc[0] == "请说明社保指标的计算口径"
+    assert readmodel.comments(users.role("admin"), dash)["text"].iloc[0] == "请说明社保指标的计算口径"
 
 
 def test_models_page_shows_metrics_calibration_and_mlflow_links(dash):
@@ -357,8 +357,8 @@ def test_models_page_shows_metrics_calibration_and_mlflow_links(dash):
     assert (metrics.loc[metrics["kind"] == "scorecard", "calibration"] == "platt").all()
     assert "/#/experiments/" in text(at)
     assert len(at.get("plotly_chart")) >= 5  # calibration by grade (x2), ROC, KS and PSI
-    snap = dashboard.current(dash)
-    curves = dashboard.model_curves(snap, "enterprise")
+    snap = readmodel.current(dash)
+    curves = readmodel.model_curves(snap, "enterprise")
     assert set(curves["alias"]) == {"champion", "challenger"}
     for alias, c in curves.groupby("alias"):  # the curves drawn are the model's own, as its metrics say
         assert c["gap"].max() == pytest.approx(c["ks"].iloc[0], abs=0.02)
@@ -370,29 +370,29 @@ def test_coverage_page(dash):
 
 
 def test_publication_lists_and_exports(dash):
-    snap = dashboard.current(dash)
+    snap = readmodel.current(dash)
     lender = users.role("lender")
-    public = dashboard.public_list(snap, lender, "enterprise")
+    public = readmodel.public_list(snap, lender, "enterprise")
     assert len(public) == len(latest(dash, "enterprise"))
     assert not {"pd", "grade", "score"} & set(public.columns)
-    people = dashboard.public_list(snap, lender, "individual")
+    people = readmodel.public_list(snap, lender, "individual")
     assert people["subject_id"].str.contains(r"\*{8}").all()
-    assert pd.read_csv(__import__("io").BytesIO(dashboard.to_csv(public)), encoding="utf-8-sig").shape[0] == len(public)
-    assert dashboard.to_excel(public.head(5))[:2] == b"PK"
+    assert pd.read_csv(__import__("io").BytesIO(readmodel.to_csv(public)), encoding="utf-8-sig").shape[0] == len(public)
+    assert readmodel.to_excel(public.head(5))[:2] == b"PK"
     at = goto(app("public"), "publication")
     assert not at.radio  # the public sees the enterprise lists only
     assert any(b.label == "下载 Excel" for b in at.get("download_button"))
-    black = dashboard.red_black(snap, users.role(None), "black")
+    black = readmodel.red_black(snap, users.role(None), "black")
     assert len(black) and black["measures"].str.len().gt(0).all() and black["ends"].notna().all()
     # filters, and a name filter that never sees through the masking
     firm = public.iloc[0]
-    hit = dashboard.public_list(snap, lender, "enterprise", counties=[latest(dash, "enterprise").set_index("subject_id")
+    hit = readmodel.public_list(snap, lender, "enterprise", counties=[latest(dash, "enterprise").set_index("subject_id")
                                                                       .loc[firm["subject_id"], "county"]],
                                 tiers=[firm["tier"]], name=firm["name"][2:6])
     assert firm["subject_id"] in set(hit["subject_id"]) and (hit["tier"] == firm["tier"]).all()
-    person = dashboard.subjects(snap).query("subject_type == 'individual'")
+    person = readmodel.subjects(snap).query("subject_type == 'individual'")
     person = person[person["subject_id"].isin(latest(dash, "individual")["subject_id"])].iloc[0]
-    assert dashboard.public_list(snap, lender, "individual", name=person["name"]).empty
+    assert readmodel.public_list(snap, lender, "individual", name=person["name"]).empty
 
 
 def test_long_lists_show_their_first_rows_and_download_them_all(dash):
@@ -401,7 +401,7 @@ def test_long_lists_show_their_first_rows_and_download_them_all(dash):
         at = goto(app("public"), "publication")
         shown = at.dataframe[0].value
         assert len(shown) == 5 and "显示前 5 行" in text(at)
-        total = len(dashboard.public_list(dashboard.current(dash), users.role(None), "enterprise"))
+        total = len(readmodel.public_list(readmodel.current(dash), users.role(None), "enterprise"))
         assert i18n.number(total, "zh") in text(at)  # the size of the whole list, which the downloads hold
     finally:
         (dash / "settings.yaml").unlink()
@@ -417,39 +417,39 @@ def test_refresh_is_atomic_and_skips_unchanged_inputs(dash):
 
     from chengxin.cli import app as cli
 
-    first = dashboard.current(dash)
+    first = readmodel.current(dash)
     again = snapshot.refresh(dash)
     assert not again["new"] and again["snapshot"] == first.id
     published = CliRunner().invoke(cli, ["publish", "dashboard", "--json"])  # what a pipeline runs after score
     assert published.exit_code == 0, published.output
     assert json.loads(published.stdout) == {"snapshot": first.id, "new": False, "path": str(first.path)}
-    assert not dashboard.stale(first, dash)
-    dashboard.ratings(first, None)  # a table of the old snapshot, now cached
-    assert dashboard._parquet.cache_info().currsize > 0
+    assert not readmodel.stale(first, dash)
+    readmodel.ratings(first, None)  # a table of the old snapshot, now cached
+    assert readmodel.snapshot._parquet.cache_info().currsize > 0
     forced = snapshot.refresh(dash, force=True)
-    assert forced["new"] and dashboard.current(dash).id == forced["snapshot"]
-    assert dashboard._parquet.cache_info().currsize == 0  # the old snapshot's tables are let go
-    assert not any(p.name.startswith(".building") for p in dashboard.root(dash).iterdir())
+    assert forced["new"] and readmodel.current(dash).id == forced["snapshot"]
+    assert readmodel.snapshot._parquet.cache_info().currsize == 0  # the old snapshot's tables are let go
+    assert not any(p.name.startswith(".building") for p in readmodel.root(dash).iterdir())
     # a ratings file still being written is not read: the snapshot keeps the last complete one
-    folder = dash / "published" / "ratings" / "enterprise" / f"as_of={dashboard.current(dash).as_of()}"
+    folder = dash / "published" / "ratings" / "enterprise" / f"as_of={readmodel.current(dash).as_of()}"
     partial = folder / "ratings_99999999T999999_zzzzzz.parquet"
     partial.write_bytes(b"PAR1 not yet")
     try:
-        assert dashboard._readable(sorted(folder.glob("ratings_*.parquet"))) != partial
+        assert readmodel.snapshot._readable(sorted(folder.glob("ratings_*.parquet"))) != partial
     finally:
         partial.unlink()
 
 
 def test_overview_counts_come_from_the_snapshot_summary_and_match_the_ratings(dash):
-    snap = dashboard.current(dash)
-    assert (snap.path / dashboard.SUMMARY).exists()
+    snap = readmodel.current(dash)
+    assert (snap.path / readmodel.SUMMARY).exists()
     for subject in ("enterprise", "individual"):
         rated = latest(dash, subject)
-        assert dashboard.rated_count(snap, subject) == len(rated)
+        assert readmodel.rated_count(snap, subject) == len(rated)
         for column in ("tier", "grade"):
-            got = dashboard.distribution(snap, column, subject).set_index(column)["count"]
+            got = readmodel.distribution(snap, column, subject).set_index(column)["count"]
             assert got[got > 0].to_dict() == rated[column].value_counts().to_dict()
-    by = dashboard.tiers_by(snap, "county")
+    by = readmodel.tiers_by(snap, "county")
     expected = latest(dash, "enterprise").groupby(["county", "tier"]).size()
     assert by.set_index(["county", "tier"])["count"].sort_index().to_dict() == expected.sort_index().to_dict()
     assert by.groupby("county")["share"].sum().round(9).eq(1).all()
@@ -458,17 +458,17 @@ def test_overview_counts_come_from_the_snapshot_summary_and_match_the_ratings(da
 def test_lookup_reads_stored_contributions_that_match_explain(dash):
     from chengxin.readmodel import explanation
 
-    snap = dashboard.current(dash)
+    snap = readmodel.current(dash)
     assert snap.manifest["subjects"]["enterprise"].get("explanations")
     sid = latest(dash, "enterprise")["subject_id"].iloc[5]
-    stored = dashboard.stored_contributions(snap, "enterprise", sid)
+    stored = readmodel.stored_contributions(snap, "enterprise", sid)
     live = explanation.explain(sid, snap.as_of("enterprise"), home=dash)["models"]
     for model in ("scorecard", "challenger"):
         assert stored[model]["raw_output"] == pytest.approx(live[model]["raw_output"], abs=1e-6)
         assert stored[model]["base_value"] == pytest.approx(live[model]["base_value"], abs=1e-6)
-    table = dashboard.contribution_table(stored["scorecard"], "enterprise", "zh", top=5)
+    table = readmodel.contribution_table(stored["scorecard"], "enterprise", "zh", top=5)
     assert table["value"].iloc[:-1].sum() == pytest.approx(table["value"].iloc[-1], abs=1e-6)
-    assert dashboard.stored_contributions(snap, "individual", "610302199001011234") is None
+    assert readmodel.stored_contributions(snap, "individual", "610302199001011234") is None
 
 
 def test_the_app_keeps_serving_while_a_pipeline_writes_the_warehouse(dash):
@@ -481,11 +481,11 @@ def test_the_app_keeps_serving_while_a_pipeline_writes_the_warehouse(dash):
     holder = subprocess.Popen([sys.executable, "-c", code, str(dash / "warehouse.duckdb")], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
-        before = dashboard.current(dash).id
+        before = readmodel.current(dash).id
         with pytest.raises(workspace.UserError, match="being written"):
             snapshot.refresh(dash, force=True)
-        assert dashboard.current(dash).id == before
-        assert not any(p.name.startswith(".building") for p in dashboard.root(dash).iterdir())
+        assert readmodel.current(dash).id == before
+        assert not any(p.name.startswith(".building") for p in readmodel.root(dash).iterdir())
         rated = latest(dash, "enterprise")
         row = rated[rated["grade"] != "D"].iloc[7]
         at = goto(app("lender"), "lookup", lookup_query=row["subject_id"])
@@ -540,10 +540,10 @@ def test_public_comments_pause_when_too_many_arrive(tmp_path):
 
     limit = config.settings(tmp_path).dashboard.comments_per_hour
     for k in range(limit):
-        dashboard.add_comment("enterprise", "v1", f"comment {k}", home=tmp_path)
-    with pytest.raises(dashboard.CommentsPaused):
-        dashboard.add_comment("enterprise", "v1", "one too many", home=tmp_path)
-    assert len(dashboard.comments(users.role("admin"), tmp_path)) == limit
+        readmodel.add_comment("enterprise", "v1", f"comment {k}", home=tmp_path)
+    with pytest.raises(readmodel.CommentsPaused):
+        readmodel.add_comment("enterprise", "v1", "one too many", home=tmp_path)
+    assert len(readmodel.comments(users.role("admin"), tmp_path)) == limit
     (tmp_path / "users.yaml").write_text(json.dumps({"roles": {"public": {"individuals": True}}}))
     with pytest.raises(ValueError, match="public role"):
         users.roles_config(tmp_path)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from chengxin import dashboard, identifiers
+from chengxin import identifiers, readmodel
 from chengxin.browser import CHROMIUM_ARGS, login, new_page, settle
 from chengxin.browser import chromium as system_chromium
 
@@ -87,8 +87,8 @@ def lookup(page, query: str):
 
 
 def test_public_reaches_no_individual(server, browser, dashboard_home):
-    snap = dashboard.current(dashboard_home)
-    people = dashboard.subjects(snap)
+    snap = readmodel.current(dashboard_home)
+    people = readmodel.subjects(snap)
     person = people[people["subject_type"] == "individual"].iloc[0]
     page = new_page(browser, server)
     shoot(page, "public_overview")
@@ -109,8 +109,8 @@ def test_public_reaches_no_individual(server, browser, dashboard_home):
 
 
 def test_lender_looks_up_an_enterprise_and_sees_grade_and_reasons(server, browser, dashboard_home):
-    snap = dashboard.current(dashboard_home)
-    rated = dashboard.ratings(snap, "enterprise")
+    snap = readmodel.current(dashboard_home)
+    rated = readmodel.ratings(snap, "enterprise")
     firm = rated[rated["reason_1_zh"].notna()].iloc[0]
     page = new_page(browser, server)
     login(page, "lender1", "lender-demo")
@@ -131,8 +131,8 @@ def test_lender_looks_up_an_enterprise_and_sees_grade_and_reasons(server, browse
     page.locator("[data-testid='stDataFrame']").first.wait_for()
     shoot(page, "lender_lookup_records")
     # an individual: a stated purpose first, then masked ID and name
-    people = dashboard.subjects(snap)
-    rated_people = set(dashboard.ratings(snap, "individual")["subject_id"])
+    people = readmodel.subjects(snap)
+    rated_people = set(readmodel.ratings(snap, "individual")["subject_id"])
     person = people[(people["subject_type"] == "individual") & people["subject_id"].isin(rated_people)].iloc[0]
     lookup(page, person["subject_id"])
     settle(page, "查询用途")
@@ -151,8 +151,8 @@ def test_screenshots_of_every_page(server, browser, dashboard_home):
     page = new_page(browser, server)
     login(page, "admin1", "admin-demo")
     shoot(page, "overview")
-    snap = dashboard.current(dashboard_home)
-    firm = dashboard.ratings(snap, "enterprise").iloc[0]
+    snap = readmodel.current(dashboard_home)
+    firm = readmodel.ratings(snap, "enterprise").iloc[0]
     go(page, "信用查询")
     lookup(page, firm["subject_id"])
     settle(page, "信用修复路径")

@@ -130,7 +130,7 @@ def test_a_subject_in_default_is_explained_by_the_record_that_put_it_there(dashb
     case or loan), in the ratings file, the look-up and `explain`; the repair path starts there."""
     import pyarrow.parquet as pq
 
-    from chengxin import dashboard, users
+    from chengxin import readmodel, users
     from chengxin.features import snapshots
     from chengxin.features import sql as fsql
 
@@ -153,7 +153,7 @@ def test_a_subject_in_default_is_explained_by_the_record_that_put_it_there(dashb
             assert group["default_reason"].str.contains(kinds[kind].ref_text.en.split("{ref}")[0], regex=False).any()
     # the look-up and explain say the same first
     sid = d["subject_id"].iloc[0]
-    looked = dashboard.lookup(dashboard.current(dashboard_home), sid, users.role("lender"))
+    looked = readmodel.lookup(readmodel.current(dashboard_home), sid, users.role("lender"))
     assert looked["reasons"][0] == records.loc[sid, "default_reason"]
     assert looked["reasons_zh"][0] == records.loc[sid, "default_reason_zh"]
     out = explanation.explain(sid, DAY, home=dashboard_home)

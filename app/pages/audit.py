@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-from chengxin import dashboard, ui
+from chengxin import readmodel, ui
 
 ui.guard("audit")
 st.title(ui.L("page_audit"))
-log = dashboard.audit_log(ui.role())
+log = readmodel.audit_log(ui.role())
 c = st.columns(2)
 who = c[0].multiselect(ui.L("user"), sorted(log["user"].unique()) if len(log) else [], key="audit_users", placeholder=ui.L("all"))
 what = c[1].multiselect(ui.L("action"), sorted(log["action"].unique()) if len(log) else [], key="audit_actions", placeholder=ui.L("all"))

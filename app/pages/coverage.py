@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from chengxin import charts, dashboard, i18n, ui
+from chengxin import charts, i18n, readmodel, ui
 
 lang = ui.lang()
 snap = ui.guard("coverage")
@@ -10,7 +10,7 @@ st.title(ui.L("page_coverage"))
 if snap is None:
     st.stop()
 
-summary = dashboard.coverage_summary(snap)
+summary = readmodel.coverage_summary(snap)
 if not summary or not summary.get("cells"):
     st.info(ui.L("no_data"))
     st.stop()
@@ -20,17 +20,17 @@ cols[1].metric(ui.L("months_missing"), f"{i18n.number(summary['missing_cells'], 
 late = summary.get("late_publication") or {}
 cols[2].metric(ui.L("late_publication"), i18n.pct(late.get("share"), lang, 1))
 
-matrix = dashboard.coverage_matrix(snap, lang)
+matrix = readmodel.coverage_matrix(snap, lang)
 st.plotly_chart(charts.heatmap(matrix, lang, ui.L("completeness"), fmt=".0%", colorscale="RdYlGn", zmin=0, zmax=1),
                 key="completeness")
 left, right = st.columns(2)
 with left:
     st.subheader(ui.L("months_missing"))
-    ui.table(dashboard.missing_months(snap, lang), {"source": "page_coverage", "department": "department", "county": "county",
+    ui.table(readmodel.missing_months(snap, lang), {"source": "page_coverage", "department": "department", "county": "county",
                                                     "months_missing": "months_missing", "last_missing": "month"})
 with right:
     st.subheader(ui.L("late_publication"))
-    lp = dashboard.late_publications(snap, lang)
+    lp = readmodel.late_publications(snap, lang)
     ui.table(lp.assign(late_share=lp["late_share"].map(lambda x: i18n.pct(x, lang, 1))) if len(lp) else lp,
              {"source": "page_coverage", "department": "department", "published": "published_count", "late": "late_count",
               "late_share": "late_share"})

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from chengxin import dashboard, i18n, ui, workspace
+from chengxin import i18n, readmodel, ui, workspace
 
 lang, r = ui.lang(), ui.role()
 ui.guard("criteria")
@@ -10,7 +10,7 @@ st.title(ui.L("page_criteria"))
 
 subject = st.radio(ui.L("subject_type"), ["enterprise", "individual"], horizontal=True, key="criteria_subject",
                    format_func=lambda s: i18n.t(s, lang))
-versions = dashboard.criteria_versions(subject)
+versions = readmodel.criteria_versions(subject)
 if not versions:
     st.info(ui.L("no_criteria"))
 else:
@@ -20,7 +20,7 @@ else:
     cols = st.columns(4)
     for col, kind, mime in zip(cols, ("md", "html", "json", "sql"),
                                ("text/markdown", "text/html", "application/json", "application/sql")):
-        col.download_button(f"criteria.{kind}", dashboard.criteria_document(doc["folder"], kind),
+        col.download_button(f"criteria.{kind}", readmodel.criteria_document(doc["folder"], kind),
                             file_name=f"criteria_{subject}_{chosen}.{kind}", mime=mime, key=f"criteria_dl_{kind}")
     st.subheader(ui.L("changes"))
     others = [v["version"] for v in versions if v["version"] != chosen]
@@ -29,13 +29,13 @@ else:
         default = others.index(older[0]["version"]) if older else 0
         base = st.selectbox(ui.L("compare_with"), others, index=default, key="criteria_compare")
         base_doc = next(v for v in versions if v["version"] == base)
-        lines = dashboard.criteria_changes(doc["folder"], base_doc["folder"])
+        lines = readmodel.criteria_changes(doc["folder"], base_doc["folder"])
     else:
-        lines = dashboard.criteria_changes(doc["folder"], None)
+        lines = readmodel.criteria_changes(doc["folder"], None)
     for line in lines:
         st.markdown(f"- {line}")
     with st.container(border=True, height=600):
-        st.markdown(dashboard.criteria_document(doc["folder"], "md").decode("utf-8"))
+        st.markdown(readmodel.criteria_document(doc["folder"], "md").decode("utf-8"))
 
     st.subheader(ui.L("comment_form"))
     with st.form("comment", clear_on_submit=True):
@@ -45,16 +45,16 @@ else:
         contact = c[1].text_input(ui.L("comment_contact"), key="comment_contact")
         if st.form_submit_button(ui.L("submit"), key="comment_submit"):
             try:
-                dashboard.add_comment(subject, chosen, text, name=name, contact=contact)
+                readmodel.add_comment(subject, chosen, text, name=name, contact=contact)
                 st.success(ui.L("comment_thanks"))
-            except dashboard.CommentsPaused:
+            except readmodel.CommentsPaused:
                 st.warning(ui.L("comments_paused"))
             except workspace.UserError:
                 st.warning(ui.L("comment_empty"))
 
 if r.read_comments:
     st.subheader(ui.L("comments_received"))
-    received = dashboard.comments(r)
+    received = readmodel.comments(r)
     ui.table(received, {"at": "at", "subject": "subject_type", "criteria_version": "version", "name": "comment_name",
                         "contact": "comment_contact", "text": "comment_text"})
     if len(received):

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from chengxin import charts, dashboard, i18n, ui
+from chengxin import charts, i18n, readmodel, ui
 from chengxin.models import grades
 
 lang, r = ui.lang(), ui.role()
@@ -17,11 +17,11 @@ if r.individuals:
 if not query.strip():
     st.stop()
 
-kind = dashboard.classify(query)
+kind = readmodel.classify(query)
 if kind == "resident_id" and not r.individuals:
     st.warning(ui.L("individuals_not_allowed"))
     st.stop()
-found = dashboard.search(snap, query, r)
+found = readmodel.search(snap, query, r)
 if found.empty:
     st.info(ui.L("no_match"))
     st.stop()
@@ -42,17 +42,17 @@ if chosen["subject_type"] == "individual":
         if not go:
             st.stop()
         try:
-            held = dashboard.lookup(snap, subject_id, r, user=ui.username(), purpose=purpose)
-        except dashboard.NeedsPurpose:
+            held = readmodel.lookup(snap, subject_id, r, user=ui.username(), purpose=purpose)
+        except readmodel.NeedsPurpose:
             st.warning(ui.L("purpose_needed"))
             st.stop()
-        except dashboard.NotAllowed:
+        except readmodel.NotAllowed:
             st.warning(ui.L("individuals_not_allowed"))
             st.stop()
         st.session_state["lookup_result"] = held
     result = held
 else:
-    result = dashboard.lookup(snap, subject_id, r, user=ui.username())
+    result = readmodel.lookup(snap, subject_id, r, user=ui.username())
 
 # --- the subject --------------------------------------------------------------------------
 st.header(result["name"] or result["display_id"])
@@ -102,11 +102,11 @@ for (part, _), tab in zip(parts, tabs):
     with tab:
         if part == "contributions":
             card = result["contributions"]["scorecard"]
-            st.plotly_chart(charts.waterfall(dashboard.contribution_table(card, result["subject_type"], lang), lang,
+            st.plotly_chart(charts.waterfall(readmodel.contribution_table(card, result["subject_type"], lang), lang,
                                              ui.L("waterfall")), key="waterfall")
             if st.toggle(ui.L("waterfall_boosted"), key="lookup_boosted"):
                 boosted = result["contributions"]["challenger"]
-                st.plotly_chart(charts.waterfall(dashboard.contribution_table(boosted, result["subject_type"], lang), lang,
+                st.plotly_chart(charts.waterfall(readmodel.contribution_table(boosted, result["subject_type"], lang), lang,
                                                  digits=3), key="waterfall_boosted")
         elif part == "history":
             h = result["history"]
@@ -122,12 +122,12 @@ for (part, _), tab in zip(parts, tabs):
             else:  # one source at a time: a page of a dozen tables renders slowly in the browser
                 found = result["records"]
                 source = st.pills(ui.L("records"), list(found), default=next(iter(found)), key="lookup_source",
-                                  format_func=lambda s: f"{dashboard.source_label(s, lang)} · {i18n.number(len(found[s]), lang)}",
+                                  format_func=lambda s: f"{readmodel.source_label(s, lang)} · {i18n.number(len(found[s]), lang)}",
                                   label_visibility="collapsed") or next(iter(found))
                 ui.table(found[source].drop(columns=["subject_id", "subject_type"], errors="ignore"),
-                         dashboard.record_columns(source, lang))
+                         readmodel.record_columns(source, lang))
         elif part == "repair":
-            fix = dashboard.repair(snap, subject_id, r, user=ui.username(), purpose=result.get("purpose"))
+            fix = readmodel.repair(snap, subject_id, r, user=ui.username(), purpose=result.get("purpose"))
             steps = fix["repair_path"]
             if fix.get("repair_note"):  # in default: the record that put it there, and when D ends
                 st.info(fix.get("repair_note_zh") if lang == "zh" and fix.get("repair_note_zh") else fix["repair_note"])

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from chengxin import charts, dashboard, i18n, ui
+from chengxin import charts, i18n, readmodel, ui
 
 lang = ui.lang()
 snap = ui.guard("models")
@@ -12,23 +12,23 @@ if snap is None:
 
 subject = st.radio(ui.L("subject_type"), ["enterprise", "individual"], horizontal=True, key="models_subject",
                    format_func=lambda s: i18n.t(s, lang))
-summary = dashboard.models_summary(snap, subject)
+summary = readmodel.models_summary(snap, subject)
 if not summary:
     st.info(ui.L("no_data"))
     st.stop()
 
 st.subheader(ui.L("metrics"))
-st.dataframe(dashboard.model_metrics(summary, lang), hide_index=True)
-links = [f"[{ui.L(alias)} v{summary[alias]['version']}]({dashboard.mlflow_link(summary[alias])})"
+st.dataframe(readmodel.model_metrics(summary, lang), hide_index=True)
+links = [f"[{ui.L(alias)} v{summary[alias]['version']}]({readmodel.mlflow_link(summary[alias])})"
          for alias in ("champion", "challenger") if alias in summary]
 if "monitoring" in summary:
-    links.append(f"[{ui.L('psi')}]({dashboard.mlflow_link(summary['monitoring'])})")
+    links.append(f"[{ui.L('psi')}]({readmodel.mlflow_link(summary['monitoring'])})")
 st.markdown(f"{ui.L('mlflow_run')}: " + " · ".join(links))
 
 st.subheader(ui.L("calibration"))
 cols = st.columns(2)
 for col, alias in zip(cols, ("champion", "challenger")):
-    table = dashboard.validation_by_grade(snap, subject, alias)
+    table = readmodel.validation_by_grade(snap, subject, alias)
     with col:
         if table.empty:
             st.caption(ui.L("no_data"))
@@ -38,7 +38,7 @@ for col, alias in zip(cols, ("champion", "challenger")):
                             key=f"calibration_{alias}")
 
 st.subheader(ui.L("roc_ks"))
-curves = dashboard.model_curves(snap, subject, lang)
+curves = readmodel.model_curves(snap, subject, lang)
 if curves.empty:
     st.caption(ui.L("no_data"))
 else:
@@ -47,7 +47,7 @@ else:
     cols[1].plotly_chart(charts.ks(curves, lang, "KS"), key="ks")
 
 st.subheader(ui.L("psi"))
-psi = dashboard.monitoring(snap, subject, "psi")
+psi = readmodel.monitoring(snap, subject, "psi")
 if psi.empty:
     st.caption(ui.L("no_data"))
 else:

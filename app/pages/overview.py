@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from chengxin import charts, dashboard, i18n, ui
+from chengxin import charts, i18n, readmodel, ui
 from chengxin.models import warning_rules
 
 lang, r = ui.lang(), ui.role()
@@ -20,32 +20,32 @@ if snap is None:
     st.stop()
 
 cols = st.columns(4)
-cols[0].metric(ui.L("rated_subjects"), i18n.number(dashboard.rated_count(snap, "enterprise"), lang))
+cols[0].metric(ui.L("rated_subjects"), i18n.number(readmodel.rated_count(snap, "enterprise"), lang))
 cols[1].metric(ui.L("as_of"), str(snap.as_of("enterprise") or "—"))
-law = dashboard.criteria_in_force("enterprise")
+law = readmodel.criteria_in_force("enterprise")
 cols[2].metric(ui.L("criteria_in_force"), law["version"] if law else "—")
 cols[3].metric(ui.L("effective_date"), law["effective_date"] if law else "—")
 
 left, right = st.columns(2)
-left.plotly_chart(charts.distribution(dashboard.distribution(snap, "tier"), "tier", lang, ui.L("tier_distribution")),
+left.plotly_chart(charts.distribution(readmodel.distribution(snap, "tier"), "tier", lang, ui.L("tier_distribution")),
                   key="tiers")
 if r.sees("grade"):
-    right.plotly_chart(charts.distribution(dashboard.distribution(snap, "grade"), "grade", lang,
+    right.plotly_chart(charts.distribution(readmodel.distribution(snap, "grade"), "grade", lang,
                                            ui.L("grade_distribution")), key="grades")
 else:
     with right:
         st.subheader(ui.L("tier"))
-        ui.table(dashboard.tier_table(lang), {"tier": "tier", "words": "name", "measures": "measures"})
+        ui.table(readmodel.tier_table(lang), {"tier": "tier", "words": "name", "measures": "measures"})
 
 left, right = st.columns(2)
-left.plotly_chart(charts.tier_shares(dashboard.tiers_by(snap, "county", lang=lang), lang, ui.L("tiers_by_county")),
+left.plotly_chart(charts.tier_shares(readmodel.tiers_by(snap, "county", lang=lang), lang, ui.L("tiers_by_county")),
                   key="by_county")
-right.plotly_chart(charts.tier_shares(dashboard.tiers_by(snap, "industry", lang=lang), lang, ui.L("tiers_by_industry")),
+right.plotly_chart(charts.tier_shares(readmodel.tiers_by(snap, "industry", lang=lang), lang, ui.L("tiers_by_industry")),
                    key="by_industry")
 
 if ui.user() is not None and r.open_alerts:
     st.subheader(ui.L("open_alerts"))
-    alerts = dashboard.open_alerts(r=r)
+    alerts = readmodel.open_alerts(r=r)
     if alerts.empty:
         st.caption(ui.L("no_data"))
     else:

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from chengxin import dashboard, i18n, ui
+from chengxin import i18n, readmodel, ui
 
 lang, r = ui.lang(), ui.role()
 snap = ui.guard("publication")
@@ -17,7 +17,7 @@ if len(r.lists) > 1:
 public_tab, red_tab, black_tab = st.tabs([ui.L("public_list"), ui.L("red_list"), ui.L("black_list")])
 
 with public_tab:
-    rated = dashboard.ratings(snap, subject)
+    rated = readmodel.ratings(snap, subject)
     c = st.columns(4)
     counties = c[0].multiselect(ui.L("county"), sorted(rated["county"].dropna().unique()) if len(rated) else [],
                                 key="pub_counties", placeholder=ui.L("all"), format_func=lambda x: i18n.county(x, lang))
@@ -25,7 +25,7 @@ with public_tab:
                                   key="pub_industries", placeholder=ui.L("all"), format_func=lambda x: i18n.industry(x, lang)) if subject == "enterprise" else []
     tiers = c[2].multiselect(ui.L("tier"), ["A", "B", "C", "D"], key="pub_tiers", placeholder=ui.L("all"))
     name = c[3].text_input(ui.L("filter_name"), key="pub_name")
-    frame = dashboard.public_list(snap, r, subject, counties=counties, industries=industries, tiers=tiers, name=name, lang=lang)
+    frame = readmodel.public_list(snap, r, subject, counties=counties, industries=industries, tiers=tiers, name=name, lang=lang)
     ui.long_table(frame, {"subject_id": "subject_id", "name": "name", "county": "county", "industry": "industry",
                           "tier": "tier", "tier_words": "tier_meaning", "as_of": "as_of", "criteria_version": "version"},
                   f"public_ratings_{subject}", key="public")
@@ -36,7 +36,7 @@ for which, tab in (("red", red_tab), ("black", black_tab)):
         statuses = c[0].multiselect(ui.L("status"), ["active", "repaired", "lifted", "expired"], default=["active"],
                                     key=f"{which}_status", placeholder=ui.L("all"), format_func=lambda s: i18n.word(i18n.STATUS, s, lang))
         name = c[1].text_input(ui.L("filter_name"), key=f"{which}_name")
-        entries = dashboard.red_black(snap, r, which, subject, lang=lang, statuses=statuses, name=name)
+        entries = readmodel.red_black(snap, r, which, subject, lang=lang, statuses=statuses, name=name)
         ui.long_table(entries, {"subject_id": "subject_id", "name": "name", "county": "county", "rule": "rule",
                                 "start": "start", "ends": "ends", "status": "status", "records": "count",
                                 "measures": "measures"}, f"{which}_list_{subject}", key=which)

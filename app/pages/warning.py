@@ -2,14 +2,14 @@
 
 import streamlit as st
 
-from chengxin import charts, dashboard, desk, i18n, ui
+from chengxin import charts, desk, i18n, readmodel, ui
 from chengxin.models import warning_rules
 
 lang, r = ui.lang(), ui.role()
 snap = ui.guard("warning")
 st.title(ui.L("page_warning"))
 
-alerts = dashboard.alerts()
+alerts = readmodel.alerts()
 queue_tab, migration_tab, risk_tab = st.tabs([ui.L("alert_queue"), ui.L("migration"), ui.L("risk_map")])
 
 with queue_tab:
@@ -30,9 +30,9 @@ with queue_tab:
                                       key="alert_industries", placeholder=ui.L("all"), format_func=lambda x: i18n.industry(x, lang))
         severities = c[2].multiselect(ui.L("severity"), list(warning_rules.SEVERITIES), key="alert_severities", placeholder=ui.L("all"),
                                       format_func=lambda s: i18n.word(i18n.SEVERITY, s, lang))
-        signals = c[3].multiselect(ui.L("signal"), dashboard.alert_signals(month_alerts), key="alert_signals",
-                                   format_func=lambda s: dashboard.signal_label(s, lang), placeholder=ui.L("all"))
-        shown, view = dashboard.alert_queue(month_alerts, r, counties=counties, industries=industries,
+        signals = c[3].multiselect(ui.L("signal"), readmodel.alert_signals(month_alerts), key="alert_signals",
+                                   format_func=lambda s: readmodel.signal_label(s, lang), placeholder=ui.L("all"))
+        shown, view = readmodel.alert_queue(month_alerts, r, counties=counties, industries=industries,
                                             severities=severities, signals=signals, subject_types=types,
                                             statuses=() if show_closed else desk.OPEN_ALERT_STATUSES)
         st.caption(f"{i18n.number(len(view), lang)} / {i18n.number(len(month_alerts), lang)}")
@@ -42,7 +42,7 @@ with queue_tab:
             severity=view["severity"].map(lambda s: i18n.word(i18n.SEVERITY, s, lang)),
             status=view["status"].map(lambda s: i18n.word(i18n.STATUS, s, lang)),
             pd=view["pd"].map(lambda x: i18n.pct(x, lang)),
-            signals=view["signals"].map(lambda x: dashboard.signals_label(x, lang)),
+            signals=view["signals"].map(lambda x: readmodel.signals_label(x, lang)),
             reasons=view["reasons_zh" if lang == "zh" else "reasons"])[
             ["subject_id", "county", "industry", "severity", "signals", "prev_grade", "grade", "pd", "status", "reasons"]],
             {"subject_id": "subject_id", "county": "county", "industry": "industry", "severity": "severity",
@@ -63,9 +63,9 @@ with queue_tab:
                 opened = None
             if opened is None and st.button(ui.L("open_alert"), key="alert_open_button"):
                 try:
-                    opened = dashboard.open_alert(month, pick, r, user=ui.username(), purpose=purpose)
+                    opened = readmodel.open_alert(month, pick, r, user=ui.username(), purpose=purpose)
                     st.session_state["alert_open"] = opened
-                except dashboard.NeedsPurpose:
+                except readmodel.NeedsPurpose:
                     st.warning(ui.L("purpose_needed"))
             if opened:
                 st.markdown(f"**{opened['display_id']}** · {i18n.word(i18n.SEVERITY, opened['severity'], lang)} · "
@@ -83,7 +83,7 @@ with queue_tab:
                                           format_func=lambda s: {"acknowledged": ui.L("acknowledge"), "closed": ui.L("close"),
                                                                  "new": ui.L("reopen")}[s], key="alert_action_status")
                         if st.form_submit_button(ui.L("submit"), key="alert_submit"):
-                            dashboard.set_alert_status(month, pick, action, note, r, user=ui.username())
+                            readmodel.set_alert_status(month, pick, action, note, r, user=ui.username())
                             st.session_state.pop("alert_open", None)
                             st.success(ui.L("saved"))
                             st.rerun()
@@ -92,7 +92,7 @@ with migration_tab:
     if snap is not None:
         subject = st.radio(ui.L("subject_type"), ["enterprise", "individual"], horizontal=True, key="migration_subject",
                            format_func=lambda s: i18n.t(s, lang))
-        m = dashboard.migration_long(snap, subject)
+        m = readmodel.migration_long(snap, subject)
         if m.empty:
             st.caption(ui.L("no_data"))
         else:
@@ -100,7 +100,7 @@ with migration_tab:
 
 with risk_tab:
     if snap is not None:
-        rm = dashboard.risk_matrix(snap, lang)
+        rm = readmodel.risk_matrix(snap, lang)
         if rm.empty:
             st.caption(ui.L("no_data"))
         else:

@@ -1,11 +1,104 @@
 """The read model: the one way to read what the platform has published.
 
 Every face (the dashboard's pages, the CLI's look-ups, and the API, case desk and reports to
-come) reads through these modules, and the role policy (`chengxin.users`) is applied here, not in
-the face: a page or an endpoint cannot forget it.
+come) reads through it, and the role policy (`chengxin.users`) is applied here, not in the face:
+a page or an endpoint cannot forget it. Reading never runs a stage: what is read was stored by
+the stages (the dashboard's snapshot by `pipelines/snapshot.py`, the desk by `warn`, the
+criteria by `publish`). Its rooms:
 
-- `explanation`: one subject's rating explained (reasons, contributions, repair path).
+- `snapshot`: the published snapshot and cached reads of its tables
+- `overview`: counts by county, industry, tier and grade
+- `search`: finding a subject by code, name or pinyin, or ID number where the role allows
+- `lookup`: one subject as a role may see it, and its repair path (individuals audited)
+- `explanation`: one subject's rating explained (reasons, contributions, repair path)
+- `criteria`: the published criteria and the public's comments
+- `alerts`: the early-warning desk
+- `publication`: the public list and the red and black lists
+- `models`, `coverage`: the models' validation and the data coverage
 
-Where each stored thing lives is `chengxin.catalog`; building the dashboard's snapshot is the
-stage `pipelines/snapshot.py`.
+Where each stored thing lives is `chengxin.catalog`. The public names of the rooms are
+importable from the package itself (`from chengxin import readmodel; readmodel.search(...)`).
 """
+
+from __future__ import annotations
+
+from chengxin.readmodel.snapshot import SUBJECTS, POINTER, RECORDS, SUMMARY, root, Snapshot, current, forget_cached_tables, ratings_files, inputs, stale, rows_of, ratings, subjects, list_entries, monitoring, coverage_cells, coverage_summary, records_con
+from chengxin.readmodel.overview import rated_count, distribution, tier_table, tiers_by
+from chengxin.readmodel.search import classify, search
+from chengxin.readmodel.lookup import NeedsPurpose, NotAllowed, stored_contributions, lookup, repair, records, contribution_table, record_columns, source_label, audit_log
+from chengxin.readmodel.criteria import criteria_versions, criteria_in_force, criteria_document, criteria_changes, CommentsPaused, add_comment, comments
+from chengxin.readmodel.alerts import open_alerts, alerts, alert_queue, filter_alerts, MODEL_SIGNALS, signal_label, signals_label, alert_signals, open_alert, set_alert_status, migration_long, risk_matrix
+from chengxin.readmodel.publication import public_list, red_black, to_csv, to_excel
+from chengxin.readmodel.models import models_summary, METRICS, model_metrics, validation_by_grade, model_file, model_curves, mlflow_link
+from chengxin.readmodel.coverage import coverage_matrix, late_publications, missing_months
+
+__all__ = [
+    "SUBJECTS",
+    "POINTER",
+    "RECORDS",
+    "SUMMARY",
+    "root",
+    "Snapshot",
+    "current",
+    "forget_cached_tables",
+    "ratings_files",
+    "inputs",
+    "stale",
+    "rows_of",
+    "ratings",
+    "subjects",
+    "list_entries",
+    "monitoring",
+    "coverage_cells",
+    "coverage_summary",
+    "records_con",
+    "rated_count",
+    "distribution",
+    "tier_table",
+    "tiers_by",
+    "classify",
+    "search",
+    "NeedsPurpose",
+    "NotAllowed",
+    "stored_contributions",
+    "lookup",
+    "repair",
+    "records",
+    "contribution_table",
+    "record_columns",
+    "source_label",
+    "audit_log",
+    "criteria_versions",
+    "criteria_in_force",
+    "criteria_document",
+    "criteria_changes",
+    "CommentsPaused",
+    "add_comment",
+    "comments",
+    "open_alerts",
+    "alerts",
+    "alert_queue",
+    "filter_alerts",
+    "MODEL_SIGNALS",
+    "signal_label",
+    "signals_label",
+    "alert_signals",
+    "open_alert",
+    "set_alert_status",
+    "migration_long",
+    "risk_matrix",
+    "public_list",
+    "red_black",
+    "to_csv",
+    "to_excel",
+    "models_summary",
+    "METRICS",
+    "model_metrics",
+    "validation_by_grade",
+    "model_file",
+    "model_curves",
+    "mlflow_link",
+    "coverage_matrix",
+    "late_publications",
+    "missing_months",
+]

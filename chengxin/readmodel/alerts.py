@@ -1,0 +1,133 @@
+"""The early-warning desk: the month's alerts as a role may see them, an alert's evidence and
+notes, status changes by a role that may act on alerts, grade migration and the risk map.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from chengxin import desk, i18n, users, workspace
+from chengxin.readmodel.lookup import NeedsPurpose, NotAllowed
+from chengxin.readmodel.snapshot import Snapshot, monitoring
+from chengxin.users import Role
+
+
+def open_alerts(home=None, r: Role | None = None) -> pd.DataFrame:
+    """Open (new or acknowledged) alerts of the latest month, masked as the role requires."""
+    a = alerts(home)
+    if a.empty:
+        return a
+    a = a[(a["as_of"] == a["as_of"].max()) & a["status"].isin(desk.OPEN_ALERT_STATUSES)]
+    return users.mask_frame(a, r, name_col=None) if r else a
+
+
+def alerts(home=None, as_of: str | None = None) -> pd.DataFrame:
+    try:
+        return desk.stored_alerts(home, as_of)
+    except Exception:
+        return pd.DataFrame()
+
+
+def alert_queue(frame: pd.DataFrame, r: Role, **filters) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The alerts the filters keep (`filter_alerts`), and the same rows as the role may see them
+    (personal columns masked): the first to act on by subject id, the second to show."""
+    shown = filter_alerts(frame, **filters)
+    return shown, users.mask_frame(shown, r, name_col=None)
+
+
+def filter_alerts(frame: pd.DataFrame, *, counties=(), industries=(), severities=(), signals=(), subject_types=(),
+                  statuses=()) -> pd.DataFrame:
+    if frame.empty:
+        return frame
+    keep = pd.Series(True, index=frame.index)
+    if counties:
+        keep &= frame["county"].isin(counties)
+    if industries:
+        keep &= frame["industry"].isin(industries)
+    if severities:
+        keep &= frame["severity"].isin(severities)
+    if subject_types:
+        keep &= frame["subject_type"].isin(subject_types)
+    if statuses:
+        keep &= frame["status"].isin(statuses)
+    if signals:
+        keep &= frame["signals"].fillna("").str.split(",").map(lambda s: bool(set(s) & set(signals)))
+    return frame[keep]
+
+
+MODEL_SIGNALS = {"pd_jump": ("违约概率跳升", "PD jump"), "downgrade": ("等级下调", "downgrade"),
+                 "anomaly": ("异常变化", "unusual change")}
+
+
+def signal_label(name: str, lang: str = "zh") -> str:
+    """A signal's words: the declared rule's text, or the model signal's name."""
+    from chengxin.models import warning_rules
+
+    for rule in warning_rules.warning_config().rules:
+        if rule.name == name:
+            return rule.text.zh if lang == "zh" else rule.text.en
+    return i18n.word(MODEL_SIGNALS, name, lang)
+
+
+def signals_label(signals: str, lang: str = "zh") -> str:
+    return ("、" if lang == "zh" else ", ").join(signal_label(s, lang) for s in str(signals or "").split(",") if s)
+
+
+def alert_signals(frame: pd.DataFrame) -> list[str]:
+    if frame.empty:
+        return []
+    return sorted(set(frame["signals"].fillna("").str.split(",").explode()) - {""})
+
+
+def open_alert(as_of: str, subject_id: str, r: Role, *, user: str | None = None, purpose: str | None = None,
+               home=None) -> dict:
+    """One alert with its evidence records and notes; an individual's needs a purpose and is audited."""
+    a = alerts(home, as_of)
+    a = a[a["subject_id"] == subject_id]
+    if a.empty:
+        raise workspace.UserError(f"no alert for {subject_id} in {as_of}")
+    alert = a.iloc[0].to_dict()
+    if alert["subject_type"] == "individual":
+        if not r.individuals:
+            raise NotAllowed("this role may not see individuals' alerts")
+        if not (purpose and purpose.strip()):
+            raise NeedsPurpose("opening an individual's alert needs a stated purpose; it is audited")
+        desk.audit("alert", subject_id, purpose, user=user, role=r.name, detail={"as_of": as_of}, home=home)
+    evidence = pd.DataFrame(json.loads(alert.get("evidence") or "[]"))
+    if len(evidence):
+        masked = []
+        for source, g in evidence.groupby("source", sort=False):
+            masked.append(users.mask_frame(g.dropna(axis=1, how="all"), r, source=source, name_col=None))
+        evidence = pd.concat(masked, ignore_index=True)
+    with desk.connect(home) as con:
+        notes = pd.read_sql_query("SELECT at, user, status, note FROM alert_notes WHERE as_of = ? AND subject_id = ? "
+                                  "ORDER BY at DESC", con, params=(as_of, subject_id))
+    alert["display_id"] = users.show_id(subject_id, alert["subject_type"], r)
+    alert["evidence"] = evidence
+    alert["notes"] = notes
+    return alert
+
+
+def set_alert_status(as_of: str, subject_id: str, status: str, note: str, r: Role, *, user: str, home=None) -> None:
+    if not r.act_on_alerts:
+        raise NotAllowed("this role may not acknowledge or close alerts")
+    desk.set_alert_status(as_of, subject_id, status, note, user=user, home=home)
+
+
+def migration_long(snap: Snapshot, subject: str) -> pd.DataFrame:
+    """Counts by last month's grade (rows) and this month's (columns)."""
+    m = monitoring(snap, subject, "migration")
+    return m.set_index("from") if len(m) else m
+
+
+def risk_matrix(snap: Snapshot, lang: str = "zh", value: str = "mean_pd") -> pd.DataFrame:
+    """Enterprises' mean PD (or worst-grade share) by county (rows) x industry (columns)."""
+    rm = monitoring(snap, "enterprise", "risk_map")
+    if rm.empty:
+        return rm
+    m = rm.pivot_table(index="county", columns="industry", values=value, aggfunc="mean")
+    m.index = [i18n.county(c, lang) for c in m.index]
+    m.columns = [i18n.industry(c, lang) for c in m.columns]
+    return m

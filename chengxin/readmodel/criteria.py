@@ -1,0 +1,79 @@
+"""The published criteria versions, their documents and changes, and the public's comments on them
+(read by a role that may read them).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from chengxin import catalog, config, desk, workspace
+from chengxin.readmodel.lookup import NotAllowed
+from chengxin.users import Role
+
+
+def criteria_versions(subject: str = "enterprise", home=None) -> list[dict]:
+    """Published criteria versions, newest first: version, effective date, folder, files."""
+    folder = catalog.criteria(subject, home)
+    out = []
+    for f in folder.glob("*/criteria.json") if folder.exists() else []:
+        if not (f.parent / "criteria.md").exists():
+            continue  # still being written
+        c = json.loads(f.read_text("utf-8"))
+        out.append({"version": c["criteria_version"], "effective_date": c["effective_date"], "folder": f.parent,
+                    "published": f.stat().st_mtime, "indicators": len(c["indicators"])})
+    return sorted(out, key=lambda v: v["published"], reverse=True)
+
+
+def criteria_in_force(subject: str = "enterprise", home=None) -> dict | None:
+    """The newest version whose effective date has come (else the newest)."""
+    versions = criteria_versions(subject, home)
+    today = dt.date.today().isoformat()
+    live = [v for v in versions if v["effective_date"] <= today]
+    return (live or versions or [None])[0]
+
+
+def criteria_document(folder: Path, kind: str = "md") -> bytes:
+    return (Path(folder) / f"criteria.{kind}").read_bytes()
+
+
+def criteria_changes(new_folder: Path, old_folder: Path | None) -> list[str]:
+    from chengxin.models import criteria as crit
+
+    new = json.loads((Path(new_folder) / "criteria.json").read_text("utf-8"))
+    old = json.loads((Path(old_folder) / "criteria.json").read_text("utf-8")) if old_folder else None
+    return crit.changes(new, old)
+
+
+_COMMENTS = """CREATE TABLE IF NOT EXISTS comments (
+    at TEXT NOT NULL, subject TEXT NOT NULL, criteria_version TEXT, name TEXT, contact TEXT, text TEXT NOT NULL)"""
+
+
+class CommentsPaused(workspace.UserError):
+    pass
+
+
+def add_comment(subject: str, version: str | None, text: str, *, name: str = "", contact: str = "", home=None) -> None:
+    text = (text or "").strip()
+    if not text:
+        raise workspace.UserError("a comment needs some text")
+    limit = config.settings(home).dashboard.comments_per_hour
+    since = (dt.datetime.now() - dt.timedelta(hours=1)).isoformat(timespec="seconds")
+    with desk.connect(home) as con:
+        con.execute(_COMMENTS)
+        if con.execute("SELECT count(*) FROM comments WHERE at >= ?", (since,)).fetchone()[0] >= limit:
+            raise CommentsPaused("many comments arrived in the last hour: please try again later")
+        con.execute("INSERT INTO comments VALUES (?, ?, ?, ?, ?, ?)",
+                    (desk.now(), subject, version, (name or "").strip()[:200], (contact or "").strip()[:200], text[:5000]))
+
+
+def comments(r: Role, home=None) -> pd.DataFrame:
+    """The comments received on the criteria, for a role that reads them."""
+    if not r.read_comments:
+        raise NotAllowed("this role does not read the comments received")
+    with desk.connect(home) as con:
+        con.execute(_COMMENTS)
+        return pd.read_sql_query("SELECT * FROM comments ORDER BY at DESC", con)

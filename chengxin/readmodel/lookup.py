@@ -1,0 +1,230 @@
+"""One subject as a role may see it: the published rating, its contributions, grade history,
+records by source and list entries, and the repair path. A look-up of an individual needs a
+permitted role and a stated purpose, and is audited.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from chengxin import config, desk, i18n, users, workspace
+from chengxin.readmodel.snapshot import Snapshot, _record_tables, _records_reader, cached, rows_of
+from chengxin.users import Role
+
+
+class NeedsPurpose(workspace.UserError):
+    pass
+
+
+class NotAllowed(workspace.UserError):
+    pass
+
+
+def _audit_count(subject_id: str, home=None) -> int:
+    with desk.connect(home) as con:
+        return con.execute("SELECT count(*) FROM audit WHERE subject_id = ?", (subject_id,)).fetchone()[0]
+
+
+@cached(maxsize=256)
+def _explain_enterprise(subject_id: str, as_of: dt.date, home: str, _snapshot: str) -> dict:
+    from chengxin.readmodel import explanation
+
+    return explanation.explain(subject_id, as_of, role="dashboard", home=home)
+
+
+def stored_contributions(snap: Snapshot, subject: str, subject_id: str) -> dict | None:
+    """Both models' contributions for one subject from the stored explanations
+    (`chengxin explain --all`), in the shape `explain` returns them; None when not stored."""
+    import pyarrow.parquet as pq
+
+    path = snap.path / "explanations" / f"{subject}.parquet"
+    if not path.exists():
+        return None
+    row = pq.read_table(path, filters=[("subject_id", "=", subject_id)]).to_pandas()
+    if row.empty:
+        return None
+    row = row.iloc[0]
+    out = {}
+    for model, prefix, base in (("scorecard", "points__", "scorecard_base"), ("challenger", "shap__", "challenger_base")):
+        contrib = {k.removeprefix(prefix): (None if pd.isna(v) else float(v)) for k, v in row.items() if k.startswith(prefix)}
+        b = float(row[base])
+        out[model] = {"base_value": b, "contributions": contrib,
+                      "raw_output": b + sum(v for v in contrib.values() if v is not None), "versions": row["versions"]}
+    return out
+
+
+def lookup(snap: Snapshot, subject_id: str, r: Role, *, user: str | None = None, purpose: str | None = None,
+           home=None) -> dict:
+    """One subject as the role may see it: the published rating, its contributions (stored by
+    `chengxin explain --all`, else explained now), grade history, records by source and list
+    entries; `repair` is True when the role may ask `repair()` for the repair path. A look-up
+    of an individual needs a permitted role and a stated purpose, and is audited."""
+    from chengxin.models import grades
+
+    subject_id, subject = _allowed_subject(subject_id, r, purpose)
+    home = home or snap.home
+    as_of = snap.as_of(subject) or snap.as_of("enterprise")
+    row = rows_of(snap.path / "ratings.parquet", subject_id)
+    info = rows_of(snap.path / "subjects.parquet", subject_id)
+    out: dict = {"subject_id": subject_id, "subject_type": subject, "as_of": str(as_of) if as_of else None,
+                 "display_id": users.show_id(subject_id, subject, r), "found": not (row.empty and info.empty),
+                 "name": users.show_name(info["name"].iloc[0], subject, r) if len(info) else None,
+                 "county": (info["county"].iloc[0] if len(info) else (row["county"].iloc[0] if len(row) else None)),
+                 "industry": info["industry"].iloc[0] if len(info) and subject == "enterprise" else None,
+                 "rated": not row.empty, "notes": []}
+    tiers = {t.tier: t for t in grades.rating_config().public_tiers}
+    if len(row):
+        rec = row.iloc[0]
+        out["tier"] = rec["tier"]
+        out["tier_words"] = tiers[rec["tier"]].model_dump() if rec["tier"] in tiers else None
+        for part in ("grade", "pd", "score"):
+            if r.sees(part):
+                out[part] = rec[part].item() if hasattr(rec[part], "item") else rec[part]
+        if r.sees("reasons"):
+            out["reasons"] = [x for x in (rec[f"reason_{k}"] for k in (1, 2, 3)) if isinstance(x, str) and x]
+            out["reasons_zh"] = [x for x in (rec[f"reason_{k}_zh"] for k in (1, 2, 3)) if isinstance(x, str) and x]
+        out["model_version"] = str(rec["model_version"])
+        out["criteria_version"] = str(rec["criteria_version"])
+    if r.sees("contributions") and out["rated"]:
+        stored = stored_contributions(snap, subject, subject_id)
+        if stored:
+            out["contributions"] = stored
+    audited = False
+    if r.sees("contributions") and out["rated"] and as_of and "contributions" not in out:
+        # not stored (`chengxin explain --all` not run for this date): explain now
+        before = _audit_count(subject_id, home) if subject == "individual" else 0
+        try:
+            ex = _explanation(snap, subject, subject_id, as_of, r, user, purpose, home)
+            out["contributions"] = ex["models"]
+            if str(ex.get("model_version")) != out.get("model_version"):
+                out["notes"].append("model_changed")
+        except Exception:  # the warehouse is being written, or a model is missing: show the published rating
+            out["notes"].append("explain_unavailable")
+        audited = subject == "individual" and _audit_count(subject_id, home) > before
+    if subject == "individual" and not audited:
+        desk.audit("lookup", subject_id, purpose, user=user, role=r.name, detail={"as_of": str(as_of)}, home=home)
+    out["repair"] = bool(r.sees("repair") and out["rated"] and as_of)  # `repair()` computes it when asked
+    if subject == "individual":
+        out.update(audited=True, purpose=purpose)  # the page passes the purpose on to `repair`
+    if r.sees("history"):
+        h = rows_of(snap.path / "history.parquet", subject_id).sort_values("as_of")
+        out["history"] = h[["as_of", "grade", "tier", "pd", "score"]].reset_index(drop=True)
+    if r.sees("records"):
+        out["records"] = records(snap, subject_id, r)
+    if subject in r.lists:
+        mine = rows_of(snap.path / "lists.parquet", subject_id)
+        out["lists"] = mine.drop(columns=["name"], errors="ignore").reset_index(drop=True)
+    return out
+
+
+def _allowed_subject(subject_id: str, r: Role, purpose: str | None) -> tuple[str, str]:
+    """The cleaned id and its subject type, if the role may look it up: an individual needs a
+    permitted role and a stated purpose."""
+    from chengxin.readmodel import explanation
+
+    subject_id = (subject_id or "").strip().upper()
+    subject = explanation.subject_type_of(subject_id)
+    if subject == "individual":
+        if not r.individuals:
+            raise NotAllowed("this role may not look up individuals")
+        if not (purpose and purpose.strip()):
+            raise NeedsPurpose("looking up an individual needs a stated purpose; it is audited")
+    return subject_id, subject
+
+
+def _explanation(snap: Snapshot, subject: str, subject_id: str, as_of: dt.date, r: Role, user, purpose, home) -> dict:
+    from chengxin.readmodel import explanation
+
+    if subject == "individual":  # audited by explain itself, never cached
+        return explanation.explain(subject_id, as_of, purpose=purpose, user=user, role=r.name, home=home)
+    return _explain_enterprise(subject_id, as_of, str(home), snap.id)
+
+
+def repair(snap: Snapshot, subject_id: str, r: Role, *, user: str | None = None, purpose: str | None = None,
+           home=None) -> dict:
+    """The credit-repair path of a rated subject (`models.explain.repair_path`): computed when the
+    page asks for it, not with every look-up, since it re-scores the subject under each action.
+    Keys: repair_path (list of steps), repair_reachable, repair_note, notes."""
+    if not r.sees("repair"):
+        raise NotAllowed("this role does not see repair paths")
+    subject_id, subject = _allowed_subject(subject_id, r, purpose)
+    as_of = snap.as_of(subject)
+    row = rows_of(snap.path / "ratings.parquet", subject_id)
+    out: dict = {"repair_path": [], "repair_reachable": None, "repair_note": None, "repair_note_zh": None, "notes": []}
+    if row.empty or as_of is None:
+        return out
+    try:
+        ex = _explanation(snap, subject, subject_id, as_of, r, user, purpose, home or snap.home)
+    except Exception:  # the warehouse is being written, or a model is missing
+        out["notes"].append("explain_unavailable")
+        return out
+    out.update(repair_path=ex.get("repair_path", []), repair_reachable=ex.get("repair_reachable"),
+               repair_note=ex.get("repair_note"), repair_note_zh=ex.get("repair_note_zh"))
+    if str(ex.get("model_version")) != str(row["model_version"].iloc[0]):
+        out["notes"].append("model_changed")
+    return out
+
+
+def records(snap: Snapshot, subject_id: str, r: Role) -> dict[str, pd.DataFrame]:
+    """The subject's current records by source (newest first), personal columns masked as the
+    role requires. Keys are source names."""
+    out = {}
+    con = _records_reader(snap.path).cursor()  # a cursor per call: Streamlit runs sessions in threads
+    try:
+        for src in config.sources():
+            if src.table not in _record_tables(snap.path):
+                continue
+            frame = con.execute(f"SELECT * FROM {src.table} WHERE subject_id = ?", [subject_id]).df()
+            if len(frame):
+                out[src.name] = users.mask_frame(frame, r, source=src.name, name_col=None)
+    finally:
+        con.close()
+    return out
+
+
+def contribution_table(model: dict, subject: str = "enterprise", lang: str = "zh", top: int = 10) -> pd.DataFrame:
+    """The waterfall's bars: base value, the `top` indicators by absolute contribution, the
+    rest as one bar; columns label, value, kind (base|indicator|others|total)."""
+    from chengxin.features.catalogue import catalogue
+
+    cat = catalogue()
+    contrib = pd.Series({k: v for k, v in model["contributions"].items() if v is not None}, dtype=float)
+    contrib = contrib[contrib.abs() > 1e-9]
+    order = contrib.abs().sort_values(ascending=False).index
+    shown, rest = order[:top], order[top:]
+
+    def label(name):
+        try:
+            ind = cat[name]
+            return ind.zh if lang == "zh" else ind.description.en
+        except KeyError:
+            return name
+
+    rows = [(i18n.t("base_points", lang), model["base_value"], "base")]
+    rows += [(label(n), float(contrib[n]), "indicator") for n in shown]
+    if len(rest):
+        rows.append((i18n.t("others", lang), float(contrib[rest].sum()), "others"))
+    rows.append((i18n.t("total", lang), model["raw_output"], "total"))
+    return pd.DataFrame(rows, columns=["label", "value", "kind"])
+
+
+def record_columns(source: str, lang: str = "zh") -> dict[str, str]:
+    """Column name -> its label in the data contract (Chinese) or the name (English)."""
+    src = config.sources()[source]
+    labels = {c.name: (c.zh if lang == "zh" else c.name.replace("_", " ")) for c in src.columns}
+    labels["received_date"] = "接收日期" if lang == "zh" else "received"
+    labels["subject_type"] = "主体类型" if lang == "zh" else "subject type"
+    return labels
+
+
+def source_label(source: str, lang: str = "zh") -> str:
+    src = config.sources()[source]
+    return f"{src.zh}（{src.department.zh}）" if lang == "zh" else f"{source.replace('_', ' ')} ({src.department.en})"
+
+
+def audit_log(r: Role, home=None) -> pd.DataFrame:
+    if "audit" not in r.pages:
+        raise NotAllowed("only the office admin sees the audit log")
+    return desk.audit_log(home)

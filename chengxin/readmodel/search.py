@@ -1,0 +1,117 @@
+"""Finding a subject: an enterprise by credit code (or its beginning) or by name in characters or
+pinyin; an individual by ID number, only for a role that may look up individuals.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from chengxin import identifiers, users
+from chengxin.readmodel.snapshot import Snapshot, _parquet, cached, rows_of
+from chengxin.users import Role
+
+
+_RESIDENT = re.compile(r"^\d{17}[\dX]$")
+
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def classify(query: str) -> str:
+    """'enterprise_code', 'resident_id', 'code_prefix' or 'name'."""
+    q = (query or "").strip().upper()
+    if len(q) == 18 and identifiers.check_uscc(q)[0] in (identifiers.VALID, identifiers.CHECK_FAILED) and not _RESIDENT.match(q):
+        return "enterprise_code"
+    if _RESIDENT.match(q) and identifiers.check_resident_id(q)[0] == identifiers.VALID:
+        return "resident_id"
+    if len(q) == 18 and identifiers.check_uscc(q)[0] == identifiers.VALID:
+        return "enterprise_code"
+    if re.fullmatch(r"[0-9][0-9A-Z]{5,16}", q):  # codes begin with a digit; pinyin may hold digits too
+        return "code_prefix"
+    return "name"
+
+
+def search(snap: Snapshot, query: str, r: Role, limit: int = 10) -> pd.DataFrame:
+    """Enterprises by credit code (or its beginning), by name (fuzzy, characters or pinyin);
+    an individual by ID number, only for roles that may look up individuals. Columns:
+    subject_id, subject_type, name, county, industry, tier, match."""
+    cols = ["subject_id", "subject_type", "name", "county", "industry", "tier", "match"]
+    q = (query or "").strip()
+    if not q:
+        return pd.DataFrame(columns=cols)
+    kind = classify(q)
+    table = snap.path / "subjects.parquet"
+    if kind == "resident_id":
+        if not r.individuals:
+            return pd.DataFrame(columns=cols)
+        hit = rows_of(table, q.upper())
+        hit = hit[hit["subject_type"] == "individual"]
+        if hit.empty:
+            hit = pd.DataFrame({"subject_id": [q.upper()], "subject_type": ["individual"], "name": [None], "county": [q[:6]]})
+        out = hit.assign(match=100.0)
+    elif kind in ("enterprise_code", "code_prefix"):
+        out = rows_of(table, q.upper(), prefix=True)
+        out = out[out["subject_type"] == "enterprise"].head(limit).assign(match=100.0)
+    if kind == "name" or (kind == "code_prefix" and out.empty):  # a code-like query that no code begins with
+        firms = _firms(snap.path)
+        found = _by_name(snap.path, q, limit)
+        out = firms.iloc[[i for i, _ in found]].assign(match=[m for _, m in found])
+    tiers = [rows_of(snap.path / "ratings.parquet", sid)["tier"] for sid in out["subject_id"]]
+    out = out.assign(tier=[t.iloc[0] if len(t) else None for t in tiers])
+    return users.mask_frame(out.reindex(columns=cols), r).reset_index(drop=True)
+
+
+def _by_name(folder: Path, query: str, limit: int) -> list[tuple[int, float]]:
+    """(position in `_firms`, match score) of the best name matches. Chinese characters match the
+    name, Latin letters the full pinyin or the initials. Names containing the query come first
+    (100 when they begin with it, else 95; shorter names first), found by a vectorised substring
+    scan; only when none contains it does rapidfuzz score every name (typos, other word order)."""
+    import pyarrow.compute as pc
+    from rapidfuzz import fuzz, process
+
+    columns = _name_columns(folder)
+    cjk = bool(_CJK.search(query))
+    needle = query if cjk else re.sub(r"[\s'-]", "", query.lower())
+    if len(needle) < (1 if cjk else 2):
+        return []
+    best: dict[int, tuple[float, int]] = {}
+    for col in (("name",) if cjk else ("pinyin", "initials")):
+        arr = columns[col]
+        where = np.flatnonzero(pc.match_substring(arr, needle).to_numpy(zero_copy_only=False))
+        if not len(where):
+            continue
+        starts = pc.starts_with(arr.take(where), needle).to_numpy(zero_copy_only=False)
+        lengths = pc.utf8_length(arr.take(where)).to_numpy(zero_copy_only=False)
+        for i, first, n in zip(where.tolist(), starts.tolist(), lengths.tolist()):
+            score = (100.0 if first else 95.0, -n)
+            if score > best.get(i, (0.0, 0)):
+                best[i] = score
+    if best:
+        ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0]))[:limit]
+        return [(i, score) for i, (score, _) in ranked]
+    if cjk:
+        found = process.extract(needle, columns["name_list"], scorer=fuzz.WRatio, limit=limit, score_cutoff=60)
+    else:
+        found = process.extract(needle, columns["pinyin_list"], scorer=fuzz.partial_ratio, limit=limit,
+                                score_cutoff=80)
+    return [(i, float(score)) for _, score, i in found]
+
+
+@cached(maxsize=2)
+def _name_columns(folder: Path) -> dict:
+    import pyarrow as pa
+
+    firms = _firms(folder)
+    lists = {c: firms[c].fillna("").astype(str).tolist() for c in ("name", "pinyin", "initials")}
+    return {**{c: pa.array(v, pa.string()) for c, v in lists.items()}, "name_list": lists["name"],
+            "pinyin_list": lists["pinyin"]}
+
+
+@cached(maxsize=4)
+def _firms(folder: Path) -> pd.DataFrame:
+    subs = _parquet(folder / "subjects.parquet")
+    return subs[subs["subject_type"] == "enterprise"]

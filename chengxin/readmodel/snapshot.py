@@ -1,0 +1,210 @@
+"""The published snapshot the faces read (`catalog.dashboard`, built by the stage
+`pipelines/snapshot.py`), and cached reads of its tables. A long-running app keeps one
+snapshot's tables at a time: when another becomes current, every cached read is dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from chengxin import catalog
+
+SUBJECTS = ("enterprise", "individual")
+POINTER = "CURRENT"  # the file naming the current snapshot's folder
+RECORDS = "records.duckdb"  # the records copied into a snapshot, one table per source
+SUMMARY = "summary.parquet"  # rated subjects counted by county, industry, tier and grade
+
+
+def root(home=None) -> Path:
+    return catalog.dashboard(home)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    path: Path
+    manifest: dict = field(hash=False, compare=False)
+
+    @property
+    def id(self) -> str:
+        return self.path.name
+
+    def as_of(self, subject: str = "enterprise") -> dt.date | None:
+        day = self.manifest["subjects"].get(subject, {}).get("as_of")
+        return dt.date.fromisoformat(day) if day else None
+
+    @property
+    def home(self) -> Path:
+        return self.path.parents[2]
+
+
+def current(home=None) -> Snapshot | None:
+    """The published snapshot the app reads, or None before the first refresh."""
+    pointer = root(home) / POINTER
+    if not pointer.exists():
+        return None
+    path = root(home) / pointer.read_text("utf-8").strip()
+    manifest = path / "manifest.json"
+    if not manifest.exists():
+        return None
+    snap = _snapshot(path, manifest.stat().st_mtime_ns)
+    if _CURRENT.get(root(home)) != snap.path:
+        if root(home) in _CURRENT:  # a new snapshot is current: let go of the old one's tables
+            forget_cached_tables()
+        _CURRENT[root(home)] = snap.path
+    return snap
+
+
+_CURRENT: dict[Path, Path] = {}  # the snapshot last seen current, per workspace
+_CACHES: list = []  # every cached read of a snapshot's files, in every module of the read model
+
+
+def cached(maxsize: int):
+    """`functools.lru_cache` for a read of one snapshot's files, dropped with the others when
+    another snapshot becomes current (`forget_cached_tables`)."""
+    def wrap(fn):
+        kept = functools.lru_cache(maxsize=maxsize)(fn)
+        _CACHES.append(kept)
+        return kept
+    return wrap
+
+
+def forget_cached_tables() -> None:
+    """Drop every table read from a snapshot (a long-running app would otherwise keep the
+    tables of every snapshot it ever served: a city's ratings are a gigabyte). Every page calls
+    `current()`, so sessions move to the new snapshot on their next run."""
+    for kept in _CACHES:
+        kept.cache_clear()
+
+
+@functools.lru_cache(maxsize=8)
+def _snapshot(path: Path, _mtime: int) -> Snapshot:
+    return Snapshot(path, json.loads((path / "manifest.json").read_text("utf-8")))
+
+
+def ratings_files(home, subject: str) -> dict[str, Path | None]:
+    """The newest complete ratings file of each rated date, in date order (as_of -> file; None
+    while a date's only file is still being written)."""
+    folder = catalog.ratings(subject, home)
+    out = {}
+    for day in sorted(folder.glob("as_of=*")):
+        files = sorted(day.glob("ratings_*.parquet"))
+        if files:
+            out[day.name.split("=", 1)[1]] = _readable(files)
+    return out
+
+
+def _readable(files: list[Path]) -> Path | None:
+    """The newest file that reads (a file still being written does not)."""
+    for f in reversed(files):
+        try:
+            import pyarrow.parquet as pq
+
+            pq.read_metadata(f)
+            return f
+        except Exception:  # a partial file: the run writing it has not finished
+            continue
+    return None
+
+
+def inputs(home) -> dict:
+    """What a snapshot is made from: refreshing again with the same inputs changes nothing."""
+    key = {}
+    for subject in SUBJECTS:
+        key[subject] = {d: f.name if f else None for d, f in ratings_files(home, subject).items()}
+    for name, p in (("warehouse.duckdb", catalog.warehouse(home)), ("mlflow.db", catalog.mlflow_store(home)),
+                    ("coverage", catalog.coverage_summary(home))):
+        key[name] = p.stat().st_mtime_ns if p.exists() else None
+    mon = catalog.monitoring(home)
+    key["monitoring"] = sorted(str(p.relative_to(mon)) for p in mon.glob("*/as_of=*/*.parquet")) if mon.exists() else []
+    return key
+
+
+def stale(snap: Snapshot, home=None) -> bool:
+    """Have new ratings been published since this snapshot was made? (cheap: file names only)"""
+    now = inputs(home or snap.home)
+    was = snap.manifest.get("inputs", {})
+    return any(now.get(s) != was.get(s) for s in SUBJECTS)
+
+
+@cached(maxsize=16)
+def _parquet(path: Path) -> pd.DataFrame:
+    return pd.read_parquet(path) if path.exists() else pd.DataFrame()
+
+
+@cached(maxsize=16)
+def _sorted_ids(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
+    """A snapshot table in subject-id order with its ids as an array, for binary search."""
+    frame = _parquet(path)
+    if frame.empty or "subject_id" not in frame:
+        return frame, np.array([], dtype=object)
+    if not frame["subject_id"].is_monotonic_increasing:  # snapshots are written sorted; older ones may not be
+        frame = frame.sort_values("subject_id", kind="stable", ignore_index=True)
+    return frame, frame["subject_id"].to_numpy(dtype=object)
+
+
+def rows_of(path: Path, subject_id: str, *, prefix: bool = False) -> pd.DataFrame:
+    """The rows of one subject (or of every id starting with `subject_id`) in a snapshot table:
+    a binary search, so a look-up costs the same on a city of a million subjects."""
+    frame, ids = _sorted_ids(path)
+    lo = np.searchsorted(ids, subject_id, "left")
+    hi = np.searchsorted(ids, subject_id + "\uffff" if prefix else subject_id, "right")
+    return frame.iloc[lo:hi]
+
+
+@cached(maxsize=8)
+def _ratings_of(path: Path, subject: str) -> pd.DataFrame:
+    r = _parquet(path)
+    return r if r.empty else r[r["subject_type"] == subject]
+
+
+def ratings(snap: Snapshot, subject: str | None = "enterprise") -> pd.DataFrame:
+    return _parquet(snap.path / "ratings.parquet") if subject is None else _ratings_of(snap.path / "ratings.parquet", subject)
+
+
+def subjects(snap: Snapshot) -> pd.DataFrame:
+    return _parquet(snap.path / "subjects.parquet")
+
+
+def list_entries(snap: Snapshot) -> pd.DataFrame:
+    return _parquet(snap.path / "lists.parquet")
+
+
+def monitoring(snap: Snapshot, subject: str, view: str) -> pd.DataFrame:
+    return _parquet(snap.path / "monitoring" / subject / f"{view}.parquet")
+
+
+def coverage_cells(snap: Snapshot) -> pd.DataFrame:
+    return _parquet(snap.path / "coverage.parquet")
+
+
+def coverage_summary(snap: Snapshot) -> dict:
+    p = snap.path / "coverage.json"
+    return json.loads(p.read_text("utf-8")) if p.exists() else {}
+
+
+def records_con(folder: Path) -> duckdb.DuckDBPyConnection:
+    """The snapshot's records (one table per source), read-only: any number of app processes
+    may read one snapshot."""
+    con = duckdb.connect(str(folder / RECORDS), read_only=True)
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
+@cached(maxsize=2)
+def _records_reader(folder: Path) -> duckdb.DuckDBPyConnection:
+    """One in-memory DuckDB over a snapshot's record files, kept for the snapshot's life."""
+    return records_con(folder)
+
+
+@cached(maxsize=2)
+def _record_tables(folder: Path) -> frozenset[str]:
+    with _records_reader(folder).cursor() as con:
+        return frozenset(t for (t,) in con.execute("SELECT table_name FROM duckdb_tables()").fetchall())
