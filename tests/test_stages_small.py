@@ -1,0 +1,81 @@
+"""Single stages and library pieces on tiny fixtures: no generated city, a workspace in tmp_path."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pandas as pd
+import pytest
+
+from chengxin import catalog, desk, workspace
+from chengxin.pipelines import coverage, snapshot
+from chengxin.readmodel import snapshot as published
+
+
+def test_the_catalog_finds_scoring_runs_by_date_and_stamp(tmp_path):
+    assert catalog.rated_dates("enterprise", tmp_path) == [] and catalog.latest_ratings_run("enterprise", tmp_path) is None
+    runs = [catalog.ratings_run("enterprise", dt.date(2025, m, 28), stamp, tmp_path)
+            for m, stamp in ((2, "20250301T000000_a"), (3, "20250401T000000_a"), (3, "20250402T000000_b"))]
+    for path in runs:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")
+    assert catalog.rated_dates("enterprise", tmp_path) == [dt.date(2025, 2, 28), dt.date(2025, 3, 28)]
+    assert catalog.ratings_runs("enterprise", dt.date(2025, 3, 28), tmp_path) == runs[1:]
+    assert catalog.latest_ratings_run("enterprise", tmp_path) == runs[2]
+    assert catalog.rated_dates("individual", tmp_path) == []
+    assert all(str(p).startswith(str(catalog.published(tmp_path))) for p in runs)
+
+
+def test_the_calendar_comes_from_the_monthly_sources(tmp_path):
+    from chengxin import config, warehouse
+
+    monthly = {s.name for s in catalog.monthly_sources()}
+    assert monthly == {s.name for s in config.sources() if s.grain == "monthly"} and {"tax", "finance"} <= monthly
+    with warehouse.connect(tmp_path):  # an empty warehouse: its tables, no records
+        pass
+    assert catalog.monthly_span(tmp_path) == (None, None)
+    with pytest.raises(workspace.UserError, match="no monthly records"):
+        catalog.latest_as_of(tmp_path)
+
+
+def test_coverage_is_stored_whole_and_an_empty_measure_leaves_no_old_cells(tmp_path):
+    cells = pd.DataFrame({"source": ["tax", "tax"], "county": ["610102", "610103"], "month": ["2025-01", "2025-01"],
+                          "received": [10, 0]})
+    coverage.store(cells, {"cells": 2}, tmp_path)
+    assert pd.read_parquet(catalog.coverage_cells(tmp_path)).equals(cells)
+    assert json.loads(catalog.coverage_summary(tmp_path).read_text("utf-8")) == {"cells": 2}
+    coverage.store(pd.DataFrame(), {"cells": 0}, tmp_path)
+    assert not catalog.coverage_cells(tmp_path).exists()
+    assert json.loads(catalog.coverage_summary(tmp_path).read_text("utf-8")) == {"cells": 0}
+    assert not list(catalog.coverage_summary(tmp_path).parent.glob("*.partial"))
+
+
+def test_the_snapshot_stage_refuses_an_empty_workspace_and_the_read_side_finds_nothing(tmp_path):
+    assert published.current(tmp_path) is None
+    assert published.inputs(tmp_path)["enterprise"] == {} and published.inputs(tmp_path)["coverage"] is None
+    with pytest.raises(workspace.UserError, match="no ratings yet"):
+        snapshot.refresh(tmp_path)
+    assert published.current(tmp_path) is None
+
+
+def _alert(subject_id: str, severity: str = "high") -> dict:
+    return {"subject_id": subject_id, "subject_type": "enterprise", "as_of": "2025-03-31", "severity": severity,
+            "score": 3.5, "signals": "tax_arrears", "reasons": "tax arrears", "reasons_zh": "欠税", "pd": 0.12,
+            "grade": "CC", "prev_grade": "B", "county": "610102", "industry": "C", "evidence": "[]"}
+
+
+def test_alerts_keep_their_status_and_notes_when_the_month_is_raised_again(tmp_path):
+    frame = pd.DataFrame([_alert("91610102MA0000001X"), _alert("91610102MA0000002X", "low")])
+    assert desk.store_alerts(frame, tmp_path) == 2
+    desk.set_alert_status("2025-03-31", "91610102MA0000001X", "acknowledged", "called", user="a1", home=tmp_path)
+    again = frame.assign(severity=["medium", "low"])
+    assert desk.store_alerts(again, tmp_path) == 2  # the same month again: updated, not duplicated
+    stored = desk.stored_alerts(tmp_path, "2025-03-31").set_index("subject_id")
+    assert stored.loc["91610102MA0000001X", "status"] == "acknowledged"
+    assert stored.loc["91610102MA0000001X", "severity"] == "medium"
+    assert stored.loc["91610102MA0000002X", "status"] == desk.ALERT_STATUSES[0]
+    with pytest.raises(workspace.UserError, match="status must be one of"):
+        desk.set_alert_status("2025-03-31", "91610102MA0000001X", "done", "", home=tmp_path)
+    with pytest.raises(workspace.UserError, match="no alert"):
+        desk.set_alert_status("2025-03-31", "nobody", "closed", "", home=tmp_path)
