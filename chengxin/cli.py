@@ -14,11 +14,10 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from chengxin import catalog, workspace
-from chengxin.config import SUBJECT_TYPES
+from chengxin.terminal import (Bar, Engine, JsonFlag, Subject, emit_json, err, for_each_subject, out_for, parse_date,
+                               report, subject_types, table)
 from chengxin.workspace import UserError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -29,56 +28,6 @@ publish_app = typer.Typer(no_args_is_help=True, help="Publish the rating criteri
 app.add_typer(publish_app, name="publish")
 features_app = typer.Typer(help="Indicators: compute them point-in-time, write the catalogue, build training snapshots.")
 app.add_typer(features_app, name="features")
-err = Console(stderr=True)
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout instead of tables.")]
-
-
-def emit_json(obj) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
-
-
-def report(result: dict, as_json: bool, line: str) -> None:
-    """The one JSON object with --json, otherwise one line for people."""
-    if as_json:
-        emit_json(result)
-    else:
-        Console().print(line)
-
-
-class Bar:
-    """A rich progress bar on stderr, fed by library callbacks (stage, done, total)."""
-
-    def __init__(self, quiet: bool = False):
-        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), console=err, transient=True, disable=quiet)
-        self.tasks = {}
-
-    def __enter__(self):
-        self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        return self.progress.__exit__(*exc)
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        label = stage if len(stage) < 40 else stage[:37] + "..."
-        key = "files" if total and stage not in ("simulate",) and "." in stage else stage
-        if key not in self.tasks:
-            self.tasks[key] = self.progress.add_task(label, total=total)
-        self.progress.update(self.tasks[key], completed=done, description=label)
-
-
-def _table(title: str, rows: list[dict], columns: list[str] | None = None) -> Table:
-    t = Table(title=title, show_lines=False)
-    columns = columns or (list(rows[0]) if rows else [])
-    for c in columns:
-        t.add_column(c, overflow="fold")
-    for r in rows:
-        t.add_row(*["" if r.get(c) is None else str(r.get(c)) for c in columns])
-    return t
-
-
 @app.command()
 def generate(
     out: Annotated[Path, typer.Option(help="Folder to write the city's uploads into (must be new or empty).")],
@@ -101,7 +50,7 @@ def generate(
         return
     err.print(f"[bold]City written to {summary['out']}[/bold]")
     rows = [{"source": k, "records": v} for k, v in summary["records_per_source"].items()]
-    Console().print(_table("Records per source", rows))
+    Console().print(table("Records per source", rows))
     facts = {k: summary[k] for k in ("subjects", "records", "files", "yearly_outcome_rate", "true_pd_auc_12m",
                                      "late_upload_share", "missing_upload_share", "mess")}
     Console().print_json(json.dumps(facts, ensure_ascii=False))
@@ -123,7 +72,7 @@ def ingest(
         emit_json(result)
     else:
         rows = [{"source": k, **v} for k, v in sorted(summary.by_source.items())]
-        Console().print(_table("Ingested", rows))
+        Console().print(table("Ingested", rows))
         Console().print(f"files {summary.files}  rows {summary.rows}  accepted {summary.accepted}  "
                         f"rejected {summary.rejected} (review {summary.review})  duplicates {summary.duplicates}  "
                         f"superseded {summary.superseded}  in {summary.seconds}s")
@@ -151,9 +100,9 @@ def coverage(
         emit_json({**summary, "rows": cells.to_dict(orient="records")})
         return
     con = Console()
-    con.print(_table("Uploads by department", summary["by_department"]))
+    con.print(table("Uploads by department", summary["by_department"]))
     if summary["most_missing"]:
-        con.print(_table("Most months missing (department x county)", summary["most_missing"]))
+        con.print(table("Most months missing (department x county)", summary["most_missing"]))
     lp = summary["late_publication"]
     con.print(f"cells {summary['cells']}  missing {summary['missing_cells']} ({summary['missing_share']:.1%})  "
               f"months {summary['months'][0]}..{summary['months'][1]}")
@@ -178,7 +127,7 @@ def sources(
         emit_json({"version": config.sources().version,
                    "sources": {k: v.model_dump() for k, v in config.sources().sources.items()}})
     else:
-        Console().print(_table("Record sources", docs.sources_rows()))
+        Console().print(table("Record sources", docs.sources_rows()))
 
 
 @quarantine_app.command("list")
@@ -196,8 +145,8 @@ def quarantine_list(
         emit_json(report)
         return
     con = Console()
-    con.print(_table("Quarantine", report["by_reason"]))
-    con.print(_table("Latest rows", report["rows"], ["source", "path", "row_number", "column", "value", "reason", "status"]))
+    con.print(table("Quarantine", report["by_reason"]))
+    con.print(table("Latest rows", report["rows"], ["source", "path", "row_number", "column", "value", "reason", "status"]))
 
 
 @quarantine_app.command("release")
@@ -212,67 +161,6 @@ def quarantine_release(
     result = quarantine.release(codes=code or [], note=note)
     report(result, as_json, f"re-checked {result['rechecked']} rows: released {result['released']}, "
                             f"still held {result['still_held']}")
-
-
-def _date(text: str, flag: str):
-    import datetime as dt
-
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise UserError(f"{flag} must be a date YYYY-MM-DD, got {text!r}") from None
-
-
-Subject = Annotated[Optional[str], typer.Option(help="enterprise or individual (default: every subject type).")]
-Engine = Annotated[str, typer.Option(help="duckdb (embedded) or spark")]
-
-
-def _check_subject(subject: str) -> None:
-    if subject not in SUBJECT_TYPES:
-        raise UserError(f"--subject must be {' or '.join(SUBJECT_TYPES)}, got {subject!r}")
-
-
-def _subject_types(subject: str | None) -> tuple[str, ...]:
-    """What --subject means: the one type named, or every subject type when it is left out."""
-    if subject is None:
-        return SUBJECT_TYPES
-    _check_subject(subject)
-    return (subject,)
-
-
-def _out_for(out: Path | None, subject: str, several: bool) -> Path | None:
-    """One output file per subject type when a command covers several: FILE_<subject>.ext."""
-    if out is None or not several:
-        return out
-    return out.with_name(f"{out.stem}_{subject}{out.suffix}")
-
-
-def for_each_subject(subject: str | None, run, describe, as_json: bool, finish=None) -> list[dict]:
-    """Run `run(subject_type)` for the type named, or for every subject type when --subject is left
-    out. People see `describe(result)` as each type is done, and which types were done; --json
-    prints the one result (one type) or {"subjects": [...]} (several). If a type fails, the error
-    says which types were done before it. `finish(results)`, if given, runs once all are done
-    (before the JSON is printed) and may return a last line for people."""
-    results = []
-    for s in _subject_types(subject):
-        try:
-            result = run(s)
-        except UserError as exc:
-            if results:
-                raise UserError(f"{exc} (done before this: {', '.join(r['subject'] for r in results)})") from None
-            raise
-        results.append(result)
-        if not as_json:
-            Console().print(describe(result))
-    last = finish(results) if finish else None
-    if as_json:
-        emit_json(results[0] if len(results) == 1 else {"subjects": results})
-        return results
-    if len(results) > 1:
-        Console().print(f"done for {len(results)} subject types: {', '.join(r['subject'] for r in results)}")
-    if last:
-        Console().print(last)
-    return results
 
 
 @features_app.callback(invoke_without_command=True)
@@ -291,9 +179,9 @@ def features(
         raise UserError("give --as-of YYYY-MM-DD (or a subcommand: catalogue, series)")
     from chengxin.pipelines import features as stage
 
-    several = len(_subject_types(subject)) > 1
-    day = catalog.latest_as_of() if as_of == "latest" else _date(as_of, "--as-of")
-    for_each_subject(subject, lambda s: stage.build(day, s, engine, _out_for(out, s, several)),
+    several = len(subject_types(subject)) > 1
+    day = catalog.latest_as_of() if as_of == "latest" else parse_date(as_of, "--as-of")
+    for_each_subject(subject, lambda s: stage.build(day, s, engine, out_for(out, s, several)),
                      lambda r: f"{r['rows']:,} {r['subject']} subjects x {r['indicators']} indicators as of "
                                f"{r['as_of']} ({engine}, {r['seconds']} s) -> {r['out']}", as_json)
 
@@ -324,11 +212,11 @@ def features_series(
     """Training snapshots: indicators at month ends with the 12-month outcome label and the in-default flag."""
     from chengxin.pipelines import features as stage
 
-    several = len(_subject_types(subject)) > 1
-    first, last = _date(start, "--start"), _date(end, "--end")
+    several = len(subject_types(subject)) > 1
+    first, last = parse_date(start, "--start"), parse_date(end, "--end")
     with Bar() as bar:
         for_each_subject(
-            subject, lambda s: stage.build_series(first, last, s, step_months, engine, _out_for(out, s, several),
+            subject, lambda s: stage.build_series(first, last, s, step_months, engine, out_for(out, s, several),
                                                   progress=bar),
             lambda r: f"{r['subject']}: {r['rows']:,} rows over {r['snapshots']} month ends, label rate "
                       f"{r['label_rate']:.2%}, {r['in_default']:,} in default -> {r['out']}", as_json)
@@ -406,7 +294,7 @@ def score(
         raise UserError("give --as-of YYYY-MM-DD (or 'latest'), or --data FILE --model NAME")
     from chengxin.pipelines import score as stage
 
-    day = catalog.latest_as_of() if as_of == "latest" else _date(as_of, "--as-of")
+    day = catalog.latest_as_of() if as_of == "latest" else parse_date(as_of, "--as-of")
 
     def write(results: list[dict]) -> str | None:  # every subject type's ratings in the one file asked for
         if out:
@@ -435,10 +323,10 @@ def explain(
 
     day = None
     if as_of:
-        day = catalog.latest_as_of() if as_of == "latest" else _date(as_of, "--as-of")
+        day = catalog.latest_as_of() if as_of == "latest" else parse_date(as_of, "--as-of")
     if all_subjects:
         day = day or catalog.latest_as_of()
-        results = [stage.explain_all(s, day) for s in _subject_types(subject)]
+        results = [stage.explain_all(s, day) for s in subject_types(subject)]
         report({"as_of": str(day), "subjects": results}, as_json, "; ".join(
             f"{r['subject']}: {r['subjects']:,} explained ({r['treeshap']:,} by TreeSHAP, {r['reused']:,} reused) "
             f"in {r['seconds']} s -> {r['out']}" for r in results))
@@ -471,8 +359,8 @@ def warn(
     """Early-warning alerts for a month (rule, model and anomaly signals), stored without duplicates; portfolio views and drift."""
     from chengxin.pipelines import warn as stage
 
-    types = _subject_types(subject)
-    day = catalog.latest_as_of() if as_of == "latest" else _date(as_of, "--as-of")
+    types = subject_types(subject)
+    day = catalog.latest_as_of() if as_of == "latest" else parse_date(as_of, "--as-of")
     result = stage.warn(day, types, out=out)
     report(result, as_json, f"{result['alerts']:,} alerts for {result['as_of']} ({result['by_severity']}); "
                             f"signals {result['by_signal']}" + (f" -> {result['out']}" if result["out"] else ""))
@@ -487,7 +375,7 @@ def publish_criteria(
     """The versioned, bilingual criteria document (Markdown, HTML) from the registered scorecard, with SQL and JSON exports."""
     from chengxin.pipelines import publish
 
-    day = _date(effective_date, "--effective-date") if effective_date else None
+    day = parse_date(effective_date, "--effective-date") if effective_date else None
     for_each_subject(subject, lambda s: publish.publish_criteria(s, effective_date=day),
                      lambda r: f"criteria {r['version']} for {r['subject']} "
                                f"{'published' if r['new'] else 'already published'} in {r['folder']}", as_json)
