@@ -174,10 +174,9 @@ class ScorecardModel(_Predicts, ClassifierMixin, BaseEstimator):
                     float(np.nanmax(values)) + 1.0]
         return out
 
-    def _fit_once(self, X: pd.DataFrame, y: np.ndarray, sample_weight):
+    def _fit_once(self, X: pd.DataFrame, y: np.ndarray, sample_weight, splits: dict[str, list[float]] | None):
         from optbinning import Scorecard
 
-        splits = self._snapped_splits(X, y, sample_weight) if self.snap else None
         # rounding: optbinning rounds each bin's scaled points to the nearest whole number
         scorecard = Scorecard(
             binning_process=self._binning_process(X, splits), estimator=RescaledLogisticRegression(C=self.C),
@@ -206,8 +205,10 @@ class ScorecardModel(_Predicts, ClassifierMixin, BaseEstimator):
         # spread) and the model refitted.
         self.dropped_for_sign_, self.dropped_for_stability_, self.stability_ = [], [], {}
         self.dropped_for_spread_ = {}
+        # each indicator is binned on its own, so its snapped cuts hold for every refit: found once
+        splits = self._snapped_splits(X[columns], y, sample_weight) if self.snap else None
         for _ in range(10):
-            scorecard, selected = self._fit_once(X[columns], y, sample_weight)
+            scorecard, selected = self._fit_once(X[columns], y, sample_weight, splits)
             coef = scorecard.estimator_.coef_.ravel()
             wrong = against_their_bins(selected, coef)
             # each indicator is binned on its own, so a refit bins it the same: measure it once
