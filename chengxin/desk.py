@@ -87,6 +87,9 @@ def failed_logins(username: str, minutes: int, home=None) -> int:
 
 # --- alerts (raised by the warn stage, worked by analysts) ----------------------------------
 
+# The desk's order of a month's alerts: priority, ties by PD, then by subject id (`warn.rank`
+# gives severities in this order; the desk lists them in it).
+ALERT_ORDER = (["score", "pd", "subject_id"], [False, False, True])
 ALERT_COLUMNS = ["subject_id", "subject_type", "as_of", "severity", "score", "signals", "reasons", "reasons_zh",
                  "pd", "grade", "prev_grade", "county", "industry", "evidence"]
 
@@ -116,5 +119,6 @@ def set_alert_status(as_of: str, subject_id: str, status: str, note: str | None 
 
 def stored_alerts(home=None, as_of: str | None = None) -> pd.DataFrame:
     with connect(home) as con:
-        q = "SELECT * FROM alerts" + (" WHERE as_of = ?" if as_of else "") + " ORDER BY as_of DESC, score DESC, pd DESC, subject_id"
+        order = ", ".join(f"{c} {'ASC' if up else 'DESC'}" for c, up in zip(*ALERT_ORDER))
+        q = "SELECT * FROM alerts" + (" WHERE as_of = ?" if as_of else "") + f" ORDER BY as_of DESC, {order}"
         return pd.read_sql_query(q, con, params=(as_of,) if as_of else None)

@@ -171,14 +171,11 @@ def alerts(subject: str, as_of: dt.date, *, home=None) -> tuple[pd.DataFrame, pd
     return out[desk.ALERT_COLUMNS], cur, prev
 
 
-RANK_KEY = (["score", "pd", "subject_id"], [False, False, True])
-
-
 def rank(frame: pd.DataFrame) -> pd.DataFrame:
     """A month's alerts of one subject type in the desk's order: priority (signal weights plus
     `pd_weight` x PD), ties by PD, then by subject id, so the order and the severities are the
     same on every re-run."""
-    by, ascending = RANK_KEY
+    by, ascending = desk.ALERT_ORDER
     return frame.sort_values(by, ascending=ascending, ignore_index=True, kind="mergesort")
 
 
