@@ -108,6 +108,17 @@ def monitoring(home=None) -> Path:
     return published(home) / "monitoring"
 
 
+def monitoring_run(subject: str, as_of: dt.date, home=None) -> Path:
+    """The portfolio views `warn` wrote for one subject type and month end."""
+    return monitoring(home) / subject / f"as_of={as_of}"
+
+
+def monitored_dates(subject: str, home=None) -> list[Path]:
+    """The folders of the month ends a subject type was monitored on, in order."""
+    folder = monitoring(home) / subject
+    return sorted(folder.glob("as_of=*")) if folder.exists() else []
+
+
 def criteria(subject: str, home=None) -> Path:
     """The published criteria of a subject type, one folder per version."""
     return published(home) / "criteria" / subject

@@ -147,9 +147,8 @@ def _build(home, out: Path, inputs: dict) -> dict:
     else:
         manifest["warnings"].append("coverage: not measured yet: run `chengxin coverage`")
     # portfolio views of the latest monitored month
-    mon = catalog.monitoring(home)
     for subject in readmodel.SUBJECTS:
-        days = sorted((mon / subject).glob("as_of=*")) if (mon / subject).exists() else []
+        days = catalog.monitored_dates(subject, home)
         if days:
             (out / "monitoring" / subject).mkdir(parents=True)
             for f in days[-1].glob("*.parquet"):

@@ -229,12 +229,11 @@ def warn(as_of: dt.date, subjects=("enterprise", "individual"), *, home=None, ou
     started = time.perf_counter()
     frames, views = [], {}
     workspace.ensure(home)
-    folder = catalog.monitoring(home)
     mlflow = tracking.setup(home)
     for subject in subjects:
         found, cur, prev = alerts(subject, as_of, home=home)
         frames.append(found)
-        target = folder / subject / f"as_of={as_of}"
+        target = catalog.monitoring_run(subject, as_of, home)
         target.mkdir(parents=True, exist_ok=True)
         migration(cur, prev).reset_index().to_parquet(target / "migration.parquet", index=False)
         rm = risk_map(cur)
