@@ -313,13 +313,12 @@ def explain(
     subject_id: Annotated[Optional[str], typer.Argument(help="Unified social credit code or resident ID number.")] = None,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="YYYY-MM-DD or 'latest' (default: the latest rated date).")] = None,
     purpose: Annotated[Optional[str], typer.Option(help="Why you look this up (required for individuals; audited).")] = None,
-    all_subjects: Annotated[bool, typer.Option("--all", help="Store the contributions of every subject instead (for the dashboard).")] = False,
+    all_subjects: Annotated[bool, typer.Option("--all", help="Store the contributions and repair paths of every subject instead (what the faces read).")] = False,
     subject: Annotated[Optional[str], typer.Option(help="With --all: enterprise or individual (default: every subject type).")] = None,
     as_json: JsonFlag = False,
 ):
     """One subject's grade, PD, score, reasons, per-indicator contributions and credit-repair path."""
     from chengxin.pipelines import explain as stage
-    from chengxin.readmodel import explanation
 
     day = None
     if as_of:
@@ -333,7 +332,7 @@ def explain(
         return
     if not subject_id:
         raise UserError("give a SUBJECT_ID, or --all to explain every subject")
-    result = explanation.explain(subject_id, day, purpose=purpose)
+    result = stage.explain(subject_id, day, purpose=purpose)
     if as_json:
         emit_json(result)
         return

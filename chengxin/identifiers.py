@@ -78,6 +78,17 @@ def check_resident_id(code: str) -> tuple[str, str]:
 CHECKERS = {"enterprise": check_uscc, "individual": check_resident_id}
 
 
+def subject_type_of(subject_id: str) -> str:
+    """`enterprise` for a valid unified social credit code, `individual` for a valid resident ID
+    number; anything else is the user's error."""
+    from chengxin.workspace import UserError
+
+    ok = [t for t, check in CHECKERS.items() if check(subject_id)[0] == VALID]
+    if not ok:
+        raise UserError(f"{subject_id!r} is neither a unified social credit code nor a resident ID number")
+    return ok[0]
+
+
 def mask_resident_id(code: str) -> str:
     """610302********123X: division code and the last four characters only."""
     if not isinstance(code, str) or len(code) < 10:

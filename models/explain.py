@@ -130,78 +130,150 @@ def raw_output(model, X: pd.DataFrame) -> np.ndarray:
 
 
 def _apply(row: pd.Series, action: RepairAction) -> pd.Series:
-    cat = catalogue()
+    """One subject's indicators after `action` (the rule `_apply_values` applies to many)."""
+    frame = row.to_frame().T
+    cols = [c for c in _touched([action]) if c in frame.columns]
+    values = np.array(frame[cols].to_numpy(dtype=float))  # a writable copy
+    _apply_values(values, {c: j for j, c in enumerate(cols)}, action)
     out = row.copy()
-    for ind, to in action.sets.items():
-        if ind not in out.index or pd.isna(out[ind]):
-            continue
-        target = row.get(to, np.nan) if isinstance(to, str) else float(to)
-        if pd.isna(target):
-            continue
-        better = min if cat[ind].direction == "higher_worse" else max
-        out[ind] = better(float(out[ind]), float(target))
+    out[cols] = values[0]
     return out
 
 
-def repair_path(row: pd.DataFrame, subject: str, champion, card=None, max_actions: int = 4) -> dict:
-    """The smallest set of declared actions that lifts `row` (one subject's indicators, every
-    column the models need) at least one grade; actions that change nothing are not offered.
+def _touched(actions) -> list[str]:
+    """Every indicator the actions read or set."""
+    return sorted({k for a in actions for k in a.sets} | {t for a in actions for t in a.sets.values() if isinstance(t, str)})
 
-    Returns {"grade", "pd", "reachable", "actions": [{name, text_en, text_zh, changes, grade, pd, tier}]},
-    each action listed with the grade reached once it and the ones before it are done."""
-    order = grades.rating_config().grades
-    base = row.iloc[0]
-    pd0 = float(champion.predict_proba(row)[:, 1][0])
-    g0 = grades.grade_of(np.array([pd0]))[0]
-    candidates = []
-    for action in repair_actions():
-        if action.subject != subject:
+
+def _apply_values(values: np.ndarray, columns: dict[str, int], action: RepairAction) -> np.ndarray:
+    """Apply `action` in place to a float matrix (rows: subjects; `columns`: indicator -> column):
+    each indicator it sets moves to the target (a number, or another indicator's value before
+    the action) only in its better direction; a missing value, or a missing target, stays."""
+    cat = catalogue()
+    before = values.copy()
+    for ind, to in action.sets.items():
+        if ind not in columns:
             continue
-        after = _apply(base, action)
-        changed = {k: (base[k], after[k]) for k in action.sets
-                   if k in base.index and pd.notna(base[k]) and after[k] != base[k]}
-        if changed:
-            candidates.append((action, changed))
-    result = {"grade": g0, "pd": pd0, "reachable": False, "actions": []}
-    if not candidates:
-        return result
+        if isinstance(to, str):
+            if to not in columns:
+                continue
+            target = before[:, columns[to]]
+        else:
+            target = np.full(len(values), float(to))
+        j = columns[ind]
+        ok = ~np.isnan(values[:, j]) & ~np.isnan(target)
+        better = np.minimum if cat[ind].direction == "higher_worse" else np.maximum
+        values[ok, j] = better(values[ok, j], target[ok])
+    return values
 
-    def frame(combos):
-        rows = []
-        for combo in combos:
-            r = base.copy()
-            for action, _ in combo:
-                r = _apply(r, action)
-            rows.append(r)
-        return pd.DataFrame(rows, columns=row.columns).astype(row.dtypes.to_dict())
 
-    best = None
-    for k in range(1, min(max_actions, len(candidates)) + 1):
-        combos = list(itertools.combinations(candidates, k))
-        p = champion.predict_proba(frame(combos))[:, 1]
-        g = grades.grade_of(p)
-        better = [j for j in range(len(combos)) if order.index(g[j]) < order.index(g0)]
-        if better:
-            j = min(better, key=lambda j: p[j])
-            best = combos[j]
-            result["reachable"] = True
+def repair_path(row: pd.DataFrame, subject: str, champion, card=None, max_actions: int = 4) -> dict:
+    """The repair path of one subject (`repair_paths` of a one-row frame)."""
+    return repair_paths(row, subject, champion, card, max_actions)[0]
+
+
+def repair_paths(X: pd.DataFrame, subject: str, champion, card=None, max_actions: int = 4,
+                 chunk: int = 20_000) -> list[dict]:
+    """Per subject (a row of `X`: its indicators, every column the models need), the smallest set
+    of declared actions that lifts it at least one grade under `champion`; actions that change
+    nothing for it are not offered. Among the sets of the smallest size that reach a better
+    grade, the one with the lowest PD; when none within `max_actions` does, every action that
+    changes something, and `reachable` is False.
+
+    Returns, per row, {"grade", "pd", "reachable", "actions": [{name, text_en, text_zh, months,
+    changes, grade, pd, tier}]}: the chosen actions ordered by how much each helps alone, each
+    with the grade reached once it and the ones before it are done. Subjects are searched
+    together, a set of actions at a time, in chunks of `chunk` rows."""
+    X = X.reset_index(drop=True)
+    out: list[dict] = []
+    for lo in range(0, len(X), chunk):
+        out += _repair_chunk(X.iloc[lo:lo + chunk].reset_index(drop=True), subject, champion, card, max_actions)
+    return out
+
+
+def _frame(X: pd.DataFrame, rows: np.ndarray, cols: list[str], values: np.ndarray) -> pd.DataFrame:
+    """The rows `rows` of `X` with the indicators `cols` replaced by `values`, in `X`'s dtypes."""
+    frame = X.iloc[rows].reset_index(drop=True)
+    for j, c in enumerate(cols):
+        frame[c] = pd.Series(values[:, j]).astype(X[c].dtype)
+    return frame
+
+
+def _repair_chunk(X: pd.DataFrame, subject: str, champion, card, max_actions: int) -> list[dict]:
+    rank = {g: i for i, g in enumerate(grades.rating_config().grades)}
+    actions = [a for a in repair_actions() if a.subject == subject]
+    cols = [c for c in _touched(actions) if c in X.columns]
+    columns = {c: j for j, c in enumerate(cols)}
+    base = X[cols].astype(float).to_numpy() if cols else np.empty((len(X), 0))
+    p0 = champion.predict_proba(X)[:, 1] if len(X) else np.array([])
+    g0 = grades.grade_of(p0)
+    g0_rank = np.array([rank[g] for g in g0], dtype=int)
+    # what each action changes for each subject, alone
+    changed, after = [], []
+    for a in actions:
+        v = _apply_values(base.copy(), columns, a)
+        own = [columns[k] for k in a.sets if k in columns]
+        changed.append(~np.isnan(base[:, own]) & (v[:, own] != base[:, own]))
+        after.append(v[:, own])
+    candidate = np.column_stack([c.any(axis=1) for c in changed]) if actions else np.zeros((len(X), 0), bool)
+    open_ = candidate.any(axis=1)
+    best: list[tuple | None] = [None] * len(X)
+    reachable = np.zeros(len(X), dtype=bool)
+    alone = np.full(candidate.shape, np.nan)  # PD after each action alone
+    for k in range(1, max_actions + 1):
+        combos, rows, vals = [], [], []
+        for combo in itertools.combinations(range(len(actions)), k):
+            idx = np.flatnonzero(open_ & candidate[:, list(combo)].all(axis=1))
+            if not len(idx):
+                continue
+            v = base[idx].copy()
+            for a in combo:
+                _apply_values(v, columns, actions[a])
+            combos += [combo] * len(idx)
+            rows.append(idx)
+            vals.append(v)
+        if not rows:
             break
-    if best is None:  # no grade within reach: offer everything that helps, best first
-        best = tuple(candidates)
-    # list the chosen actions by how much each helps alone, with the grade reached step by step
-    alone = champion.predict_proba(frame([(c,) for c in best]))[:, 1]
-    ranked = [best[j] for j in np.argsort(alone)]
-    steps = frame([ranked[: j + 1] for j in range(len(ranked))])
-    p = champion.predict_proba(steps)[:, 1]
-    points = card.points(steps) if card is not None else [None] * len(steps)
-    tiers = grades.tier_of(np.asarray(points, float)) if card is not None else [None] * len(steps)
-    for j, (action, changed) in enumerate(ranked):
-        result["actions"].append({
-            "name": action.name, "text_en": action.text.en, "text_zh": action.text.zh, "months": action.months,
-            "changes": {k: {"from": _num(a), "to": _num(b)} for k, (a, b) in changed.items()},
-            "grade": grades.grade_of(p[j:j + 1])[0], "pd": float(p[j]),
-            "tier": None if card is None else str(tiers[j])})
-    return result
+        rows_ = np.concatenate(rows)
+        p = champion.predict_proba(_frame(X, rows_, cols, np.concatenate(vals)))[:, 1]
+        if k == 1:
+            alone[rows_, [c[0] for c in combos]] = p
+        tried = pd.DataFrame({"row": rows_, "seq": np.arange(len(rows_)), "p": p})
+        tried = tried[np.array([rank[g] for g in grades.grade_of(p)]) < g0_rank[rows_]]
+        for r, seq in tried.sort_values(["row", "p", "seq"]).drop_duplicates("row")[["row", "seq"]].itertuples(index=False):
+            best[r] = combos[seq]
+            reachable[r] = True
+        open_[tried["row"].unique()] = False
+    for r in np.flatnonzero(open_):  # no better grade within reach: every action that helps
+        best[r] = tuple(np.flatnonzero(candidate[r]))
+    # the chosen actions by how much each helps alone, and the grade reached step by step
+    ranked = {r: [combo[j] for j in np.argsort(alone[r, list(combo)].round(12), kind="stable")]  # ties: declared order
+              for r, combo in enumerate(best) if combo}
+    steps: dict[int, list] = {r: [] for r in ranked}
+    current = base.copy()
+    for j in range(max((len(v) for v in ranked.values()), default=0)):
+        at = np.array([r for r, v in ranked.items() if len(v) > j], dtype=int)
+        for a in range(len(actions)):
+            mine = at[[ranked[r][j] == a for r in at]]
+            if len(mine):
+                current[mine] = _apply_values(current[mine], columns, actions[a])
+        frame = _frame(X, at, cols, current[at])
+        p = champion.predict_proba(frame)[:, 1]
+        tiers = grades.tier_of(np.asarray(card.points(frame), float)) if card is not None else [None] * len(at)
+        for r, pj, g, t in zip(at, p, grades.grade_of(p), tiers):
+            steps[r].append((float(pj), g, None if t is None else str(t)))
+    out = []
+    for r in range(len(X)):
+        result = {"grade": g0[r], "pd": float(p0[r]), "reachable": bool(reachable[r]), "actions": []}
+        for a, (pj, g, t) in zip(ranked.get(r, []), steps.get(r, [])):
+            action, own = actions[a], [k for k in actions[a].sets if k in columns]
+            result["actions"].append({
+                "name": action.name, "text_en": action.text.en, "text_zh": action.text.zh, "months": action.months,
+                "changes": {k: {"from": _num(base[r, columns[k]]), "to": _num(after[a][r, i])}
+                            for i, k in enumerate(own) if changed[a][r, i]},
+                "grade": g, "pd": pj, "tier": t})
+        out.append(result)
+    return out
 
 
 def _num(v):

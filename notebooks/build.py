@@ -62,7 +62,7 @@ NOTEBOOKS = {
                  "generate(home / 'city', enterprises=1500, individuals=1500, months=30, seed=17)\n"
                  "ingest(home / 'city')\nfor s in ('enterprise', 'individual'):\n    train(s)"),
         ("md", "Pick the riskiest enterprise on a date and explain it."),
-        ("code", "import datetime as dt\nfrom chengxin.pipelines import score\nfrom chengxin.readmodel import explanation\nday = dt.date(2025, 3, 31)\n"
+        ("code", "import datetime as dt\nfrom chengxin.pipelines import score\nfrom chengxin.pipelines import explain as explanation\nday = dt.date(2025, 3, 31)\n"
                  "rated = score.score(day, 'enterprise')\nimport pandas as pd\nratings = pd.read_parquet(rated['stored'])\n"
                  "pick = ratings[ratings['grade'] != 'D'].sort_values('pd').iloc[-1]['subject_id']\n"
                  "e = explanation.explain(pick, day)\n{k: e[k] for k in ('grade', 'tier', 'pd', 'score', 'reasons')}"),

@@ -1,6 +1,7 @@
-"""The explain stage: both models' contributions for every subject rated on a date, stored for
-the read model (`catalog.explanations`). One subject's explanation, asked for by a face, is
-`chengxin.readmodel.explanation`.
+"""The explain stage: both models' contributions and the credit-repair path of every subject
+rated on a date, stored for the read model (`catalog.explanations`), and one subject's
+explanation worked out afresh for `chengxin explain SUBJECT_ID`. The faces read the stored
+ones (`chengxin.readmodel.explanation`); none of them computes an explanation.
 """
 
 from __future__ import annotations
@@ -8,17 +9,25 @@ from __future__ import annotations
 import datetime as dt
 import os
 
+import json
+
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
-from chengxin import catalog, workspace
+from chengxin import catalog, desk, identifiers, workspace
 from chengxin.features import snapshots
 from chengxin.models import explain as ex
-from chengxin.models.registered import rating_models
+from chengxin.models import grades
+from chengxin.models import reasons as reason_codes
+from chengxin.models.registered import criteria_label, rating_models
+
+REPAIR_COLUMNS = ("repair_path", "repair_reachable", "repair_note", "repair_note_zh")
 
 
 def explain_all(subject: str, as_of: dt.date, *, home=None) -> dict:
-    """Contributions of both models for every subject on `as_of`, stored for the dashboard.
+    """Contributions of both models and the credit-repair path of every subject on `as_of`,
+    stored for the read model (one row per subject; the path as JSON in `repair_path`).
 
     A subject whose every split decision is unchanged since the previous stored month, under the
     same model versions, keeps last month's TreeSHAP values (`decision_fingerprint`: exact, not an
@@ -53,9 +62,133 @@ def explain_all(subject: str, as_of: dt.date, *, home=None) -> dict:
         b, contrib = ex.challenger_contributions(boosted, X[todo], n_jobs=os.cpu_count())  # a batch: every core
         shap.loc[todo, shap_cols] = contrib[cols].to_numpy()
         out.loc[todo, "challenger_base"] = b
-    out = pd.concat([out, points.add_prefix("points__").reset_index(drop=True), shap.reset_index(drop=True)], axis=1)
+    out = pd.concat([out, points.add_prefix("points__").reset_index(drop=True), shap.reset_index(drop=True),
+                     _repair_paths(subject, as_of, feats["subject_id"], X, m, card, home)], axis=1)
     path = catalog.explanations(subject, as_of, home)
     path.parent.mkdir(parents=True, exist_ok=True)
     workspace.write_subject_table(out, path)
     return {"subject": subject, "as_of": str(as_of), "subjects": len(out), "treeshap": int(todo.sum()),
             "reused": int(reused.sum()), "out": str(path), "seconds": round(time.perf_counter() - started, 1)}
+
+
+def _repair_paths(subject: str, as_of: dt.date, subject_ids: pd.Series, X: pd.DataFrame, m: dict, card, home) -> pd.DataFrame:
+    """The stored repair columns (`REPAIR_COLUMNS`) of every subject, in the order of `X`: a
+    subject in default starts from the record that put it there."""
+    paths = ex.repair_paths(X, subject, m["champion"], card)
+    in_default = _in_default(subject, as_of, subject_ids, home)
+    records = snapshots.in_default(subject, as_of, home).set_index("subject_id") if in_default.any() else None
+    tiers = grades.tier_of(card.points(X))
+    rows = []
+    for sid, path, d, tier in zip(subject_ids, paths, in_default, tiers):
+        row = {"repair_path": path["actions"], "repair_reachable": path["reachable"], "repair_note": None, "repair_note_zh": None}
+        if d:
+            record = records.loc[sid].to_dict() | {"subject_id": sid} if sid in records.index else None
+            row.update(default_repair(record, path, tier))
+        row["repair_path"] = json.dumps(row["repair_path"], ensure_ascii=False)
+        row.pop("default_record", None)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=list(REPAIR_COLUMNS))
+
+
+def _in_default(subject: str, as_of: dt.date, subject_ids, home=None) -> np.ndarray:
+    """Per subject: graded D by the stored ratings of that date when there are some, else in
+    default by the records."""
+    ids = pd.Series(list(subject_ids), dtype=str)
+    graded = pd.Series(np.nan, index=ids.index, dtype=object)
+    stored = catalog.ratings_runs(subject, as_of, home)
+    if stored:
+        rated = pq.read_table(stored[-1], columns=["subject_id", "grade"]).to_pandas().set_index("subject_id")["grade"]
+        graded = ids.map(rated)
+    out = (graded == grades.rating_config().default_grade).to_numpy().copy()
+    unrated = graded.isna().to_numpy()
+    if unrated.any():
+        lab = snapshots.in_default(subject, as_of, home, subject_ids=list(ids[unrated]))
+        out[unrated] = ids[unrated].isin(set(lab.loc[lab["in_default"], "subject_id"])).to_numpy()
+    return out
+
+
+def default_repair(record: dict | None, path: dict, tier: str) -> dict:
+    """A subject in default: its credit-repair path starts from the record that put it there (put
+    it right; the grade returns once the last such record leaves the lookback), then the actions
+    that lift the grade its indicators give it. The first step's grade and PD are the ones the
+    indicators give once the subject is out of default."""
+    if record is None:  # graded D by the stored ratings, but its record is gone (e.g. corrected since)
+        return {"repair_note": "in default: graded D until the outcome is older than the configured lookback",
+                "repair_note_zh": "处于违约状态：在违约记录超过回看期之前评为D级"}
+    until = record["default_until"]
+    first = {"name": f"resolve_{record['default_kind']}", "text_en": record["default_repair"],
+             "text_zh": record["default_repair_zh"], "months": 0, "changes": {}, "record": record["default_reason"],
+             "record_zh": record["default_reason_zh"], "grade": path["grade"], "pd": path["pd"], "tier": str(tier),
+             "from": str(until)}
+    note = (f"In default: {record['default_reason']}. Graded D until {until}, when the last such record is older than "
+            f"the lookback; first: {record['default_repair'].lower()}.")
+    note_zh = (f"处于违约状态：{record['default_reason_zh']}。在{until}（最近一条违约记录超过回看期）之前评为D级；"
+               f"首先应{record['default_repair_zh']}。")
+    return {"repair_path": [first, *path["actions"]], "repair_note": note, "repair_note_zh": note_zh,
+            "default_record": {k: (str(v) if isinstance(v, (dt.date, pd.Timestamp)) else v) for k, v in record.items()}}
+
+
+def explain(subject_id: str, as_of: dt.date | None = None, *, purpose: str | None = None, user: str | None = None,
+            role: str = "cli", home=None) -> dict:
+    """One subject's rating explained afresh from the stored indicators of `as_of` (default: the
+    latest rated date) and the registered models: grade, PD, score, reasons, both models'
+    contributions and the credit-repair path. A look-up of an individual needs a stated
+    purpose and is audited."""
+    subject_id = subject_id.strip().upper()
+    subject = identifiers.subject_type_of(subject_id)
+    if subject == "individual" and not (purpose and purpose.strip()):
+        raise workspace.UserError("looking up an individual needs a stated purpose (--purpose \"...\"); it is audited")
+    if as_of is None:
+        dates = catalog.rated_dates(subject, home)
+        if not dates:
+            raise workspace.UserError("no ratings yet: run `chengxin score --as-of latest` (or give --as-of)")
+        as_of = dates[-1]
+    row = snapshots.stored_indicators(subject, as_of, [subject_id], home)
+    if subject == "individual":
+        desk.audit("explain", subject_id, purpose, user=user, role=role, detail={"as_of": str(as_of)}, home=home)
+    if row.empty:
+        raise workspace.UserError(f"{subject_id} has no records as of {as_of}")
+    m = rating_models(subject, home)
+    card = ex.unwrap(m["scorecard"])
+    boosted = ex.unwrap(m["challenger"])
+    X = row[list(card.feature_names_in_)]
+    in_default = bool(_in_default(subject, as_of, [subject_id], home)[0])
+    pd_ = float(m["champion"].predict_proba(X)[:, 1][0])
+    by = card.points_by_indicator(X)  # once: points, reasons and contributions all come from it
+    points = float(by.sum(axis=1).iloc[0])
+    found = snapshots.in_default(subject, as_of, home, subject_ids=[subject_id]) if in_default else []
+    record = found.iloc[0].to_dict() if len(found) else None
+    reasons = reason_codes.reasons(card, X, by_indicator=by)
+    if record is not None:  # the record that put the subject in default comes first
+        reasons = reason_codes.lead_with_default(reasons, pd.DataFrame([record], index=reasons.index))
+    k = reason_codes.REASONS
+    out = {
+        "subject_id": subject_id, "subject_type": subject, "as_of": str(as_of), "in_default": in_default,
+        "grade": grades.grade_of(np.array([pd_]), np.array([in_default]))[0],
+        "tier": grades.tier_of(np.array([points]), np.array([in_default]))[0],
+        "pd": 1.0 if in_default else pd_, "score": round(points, 1),
+        "reasons": [r for r in reasons[[f"reason_{j + 1}" for j in range(k)]].iloc[0] if r],
+        "reasons_zh": [r for r in reasons[[f"reason_{j + 1}_zh" for j in range(k)]].iloc[0] if r],
+        "champion": m["champion_kind"], "model_version": m["champion_version"],
+        "criteria_version": criteria_label(m["scorecard_version"]),
+    }
+    base, contrib = ex.scorecard_contributions(card, X, by_indicator=by)
+    out_models = {"scorecard": {"version": m["scorecard_version"], "output": "points", "base_value": base,
+                                "contributions": _clean(contrib.iloc[0]), "raw_output": points}}
+    base, contrib = ex.challenger_contributions(boosted, X)
+    out_models["challenger"] = {"version": m["challenger_version"], "output": "log-odds before calibration",
+                                "base_value": float(base[0]), "contributions": _clean(contrib.iloc[0]),
+                                "raw_output": float(ex.raw_output(boosted, X)[0])}
+    out["models"] = out_models
+    path = ex.repair_paths(X, subject, m["champion"], card)[0]
+    out["repair_path"] = path["actions"]
+    out["repair_reachable"] = path["reachable"]
+    if in_default:
+        out.update(default_repair(record, path, tier=grades.tier_of(np.array([points]))[0]))
+    out["indicators"] = _clean(row[list(card.feature_names_in_)].iloc[0])
+    return out
+
+
+def _clean(series: pd.Series) -> dict:
+    return {k: (None if pd.isna(v) else (float(v) if isinstance(v, (int, float, np.number)) else str(v)))
+            for k, v in series.items()}

@@ -160,10 +160,8 @@ def _build(home, out: Path, inputs: dict) -> dict:
     except Exception as exc:  # the registry is optional for the public pages
         manifest["models"] = {}
         manifest["warnings"].append(f"models: {exc}")
-    # make sure every rated date's indicator snapshot exists, so look-ups explain fast, and take
-    # the stored contributions (`chengxin explain --all`) when the rated date has them
-    from chengxin.features import snapshots
-
+    # the stored contributions and repair paths (`chengxin explain --all`) of the rated date:
+    # without them a look-up shows the published rating alone
     for subject, v in manifest["subjects"].items():
         if "as_of" in v:
             stored = catalog.explanations(subject, dt.date.fromisoformat(v["as_of"]), home)
@@ -171,10 +169,9 @@ def _build(home, out: Path, inputs: dict) -> dict:
                 (out / "explanations").mkdir(exist_ok=True)
                 shutil.copy2(stored, out / "explanations" / f"{subject}.parquet")
                 v["explanations"] = True
-            try:
-                snapshots.stored_indicators(subject, dt.date.fromisoformat(v["as_of"]), ["-"], home)
-            except Exception as exc:  # explanations degrade to the published rating
-                manifest["warnings"].append(f"indicators {subject}: {exc}")
+            else:
+                manifest["warnings"].append(f"explanations {subject}: none stored for {v['as_of']}; run "
+                                            f"`chengxin explain --all --as-of {v['as_of']} --subject {subject}`")
     return manifest
 
 

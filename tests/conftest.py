@@ -87,7 +87,8 @@ def dashboard_home(trained, tmp_path_factory) -> Path:
     score.score(day, "enterprise", home=home)
     score.score(day, "individual", home=home)
     warn.warn(day, home=home)
-    explain.explain_all("enterprise", day, home=home)  # stored contributions; individuals explain on demand
+    explain.explain_all("enterprise", day, home=home)  # stored contributions and repair paths
+    explain.explain_all("individual", day, home=home)
     publish.publish_criteria("enterprise", effective_date=dt.date(2025, 4, 1), home=home)
     publish.publish_criteria("individual", effective_date=dt.date(2025, 4, 1), home=home)
     coverage.coverage(home)

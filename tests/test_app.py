@@ -176,8 +176,8 @@ def test_lender_lookup_of_an_enterprise(dash):
     labels = readmodel.record_columns(last, "zh")
     expected = [labels.get(c, c) for c in found[last].columns if c not in ("subject_id", "subject_type")]
     assert expected in [list(df.value.columns) for df in at.dataframe]
-    # the repair path is computed when its tab opens, and is the one `chengxin explain` gives
-    from chengxin.readmodel import explanation
+    # the repair path is read when its tab opens, and is the one `chengxin explain` gives
+    from chengxin.pipelines import explain as explanation
 
     open_tab(at, "lookup_tab", "repair")
     path = explanation.explain(row["subject_id"], readmodel.current(dash).as_of("enterprise"), home=dash)["repair_path"]
@@ -456,7 +456,7 @@ def test_overview_counts_come_from_the_snapshot_summary_and_match_the_ratings(da
 
 
 def test_lookup_reads_stored_contributions_that_match_explain(dash):
-    from chengxin.readmodel import explanation
+    from chengxin.pipelines import explain as explanation
 
     snap = readmodel.current(dash)
     assert snap.manifest["subjects"]["enterprise"].get("explanations")
@@ -469,6 +469,37 @@ def test_lookup_reads_stored_contributions_that_match_explain(dash):
     table = readmodel.contribution_table(stored["scorecard"], "enterprise", "zh", top=5)
     assert table["value"].iloc[:-1].sum() == pytest.approx(table["value"].iloc[-1], abs=1e-6)
     assert readmodel.stored_contributions(snap, "individual", "610302199001011234") is None
+
+
+def test_a_lookup_reads_and_never_explains(dash, tmp_path, monkeypatch):
+    """A date `chengxin explain --all` did not store: the look-up shows the published rating and
+    says the explanation is unavailable; nothing is scored, explained or built on the way."""
+    import shutil
+
+    from chengxin.features import snapshots
+    from chengxin.models import explain as ex
+    from chengxin.models import registered
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a read computed")
+
+    for module, name in ((registered, "rating_models"), (snapshots, "stored_indicators"), (ex, "repair_paths"),
+                         (ex, "boosted_contributions" if hasattr(ex, "boosted_contributions") else "challenger_contributions")):
+        monkeypatch.setattr(module, name, refuse)
+    snap = readmodel.current(dash)
+    sid = latest(dash, "enterprise")["subject_id"].iloc[7]
+    lender = users.role("lender")
+    stored = readmodel.lookup(snap, sid, lender)
+    assert stored["contributions"] and not stored["notes"]
+    assert readmodel.repair(snap, sid, lender)["repair_path"] == readmodel.stored_repair(snap, "enterprise", sid)["repair_path"]
+    copy = tmp_path / "home" / "published" / "dashboard" / snap.id
+    shutil.copytree(snap.path, copy, ignore=shutil.ignore_patterns("explanations"))
+    bare = readmodel.Snapshot(copy, snap.manifest)
+    looked = readmodel.lookup(bare, sid, lender)
+    assert looked["rated"] and looked["grade"] == stored["grade"] and "contributions" not in looked
+    assert "explain_unavailable" in looked["notes"]
+    fix = readmodel.repair(bare, sid, lender)
+    assert fix["repair_path"] == [] and "explain_unavailable" in fix["notes"]
 
 
 def test_the_app_keeps_serving_while_a_pipeline_writes_the_warehouse(dash):

@@ -4,6 +4,8 @@
   stages share lives in the library layer (`chengxin`, `chengxin.features`, `chengxin.models`).
 - The library layer never imports a stage or a face (`chengxin.pipelines`, `chengxin.app`).
   Faces (the CLI, the dashboard's pages) may call stages.
+- The read model (`chengxin.readmodel`) reads what was published: it imports nothing that
+  scores, explains, builds indicators or opens the warehouse.
 - Only the catalog (`chengxin/catalog.py`) names a location inside the workspace: no other
   module joins a path with "published", "features", "lake", "desk.sqlite" or "mlflow.db".
 """
@@ -75,6 +77,17 @@ def test_no_stage_imports_another_stage(name):
 def test_the_library_layer_imports_no_stage_and_no_face(name):
     upward = {i for i in _imports(MODULES[name]) if i.startswith(("chengxin.pipelines", "chengxin.app")) or i in FACES}
     assert not upward, f"{name} imports {sorted(upward)}: the library layer may not call up"
+
+
+# what computes or writes: a face reading through the read model can never run it
+COMPUTES = ("chengxin.pipelines", "chengxin.features.snapshots", "chengxin.features.sql", "chengxin.features.engine",
+            "chengxin.models.explain", "chengxin.models.registered", "chengxin.models.estimators", "chengxin.warehouse")
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MODULES if n.startswith("chengxin.readmodel")))
+def test_the_read_model_never_computes(name):
+    computing = {i for i in _imports(MODULES[name]) if i.startswith(COMPUTES)}
+    assert not computing, f"{name} imports {sorted(computing)}: reading never scores, explains or builds indicators"
 
 
 def test_the_import_check_would_notice(tmp_path):

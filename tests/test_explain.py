@@ -1,6 +1,7 @@
 """Explanations add up, reasons are sentences, repair paths respect the rules, look-ups of people are audited."""
 
 import datetime as dt
+import itertools
 
 import numpy as np
 import pandas as pd
@@ -13,7 +14,7 @@ from chengxin.models import explain as ex
 from chengxin.models import grades
 from chengxin.models.registered import rating_models
 from chengxin.pipelines import explain as stage
-from chengxin.readmodel import explanation
+from chengxin.pipelines import explain as explanation
 from chengxin.workspace import UserError
 
 DAY = dt.date(2025, 3, 31)
@@ -78,6 +79,35 @@ def test_repair_paths_change_only_mutable_indicators_in_their_better_direction(r
             reached += 1
             assert order.index(path["actions"][-1]["grade"]) < order.index(path["grade"])
     assert reached > 0  # some of the riskiest subjects can climb a grade
+
+
+def test_repair_paths_of_a_batch_are_each_subjects_own_and_the_smallest(rated):
+    """The stored paths are searched for every subject at once: each equals the subject's path
+    searched alone, and no smaller set of the actions that change something reaches a better grade."""
+    _, m, X = rated
+    card = ex.unwrap(m["scorecard"])
+    cols = list(card.feature_names_in_)
+    order = grades.rating_config().grades
+    p = m["champion"].predict_proba(X[cols])[:, 1]
+    pick = X.iloc[np.argsort(-p)[:30]][cols].reset_index(drop=True)
+    batch = ex.repair_paths(pick, "enterprise", m["champion"], card, chunk=7)  # several chunks
+    assert sum(path["reachable"] for path in batch) > 0
+    actions = {a.name: a for a in ex.repair_actions()}
+    for i, path in enumerate(batch):
+        alone = ex.repair_path(pick.iloc[[i]], "enterprise", m["champion"], card)
+        assert [a["name"] for a in alone["actions"]] == [a["name"] for a in path["actions"]]
+        assert [a["grade"] for a in alone["actions"]] == [a["grade"] for a in path["actions"]]
+        assert alone["pd"] == pytest.approx(path["pd"], abs=1e-12) and alone["reachable"] == path["reachable"]
+        if not path["reachable"]:
+            continue
+        row = pick.iloc[i]
+        helps = [a for a in actions.values() if a.subject == "enterprise" and not ex._apply(row, a).equals(row)]
+        for combo in itertools.combinations(helps, len(path["actions"]) - 1):
+            after = row
+            for a in combo:
+                after = ex._apply(after, a)
+            g = grades.grade_of(m["champion"].predict_proba(after.to_frame().T.astype(pick.dtypes.to_dict()))[:, 1])[0]
+            assert order.index(g) >= order.index(path["grade"]), (i, [a.name for a in combo])
 
 
 def test_penalties_inside_their_minimum_publicity_period_are_not_repaired():

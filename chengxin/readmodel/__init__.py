@@ -10,7 +10,7 @@ criteria by `publish`). Its rooms:
 - `overview`: counts by county, industry, tier and grade
 - `search`: finding a subject by code, name or pinyin, or ID number where the role allows
 - `lookup`: one subject as a role may see it, and its repair path (individuals audited)
-- `explanation`: one subject's rating explained (reasons, contributions, repair path)
+- `explanation`: one subject's stored explanation (contributions, repair path)
 - `criteria`: the published criteria and the public's comments
 - `alerts`: the early-warning desk
 - `publication`: the public list and the red and black lists
@@ -25,7 +25,8 @@ from __future__ import annotations
 from chengxin.readmodel.snapshot import SUBJECTS, POINTER, RECORDS, SUMMARY, root, Snapshot, current, forget_cached_tables, ratings_files, inputs, stale, rows_of, ratings, subjects, list_entries, monitoring, coverage_cells, coverage_summary, records_con
 from chengxin.readmodel.overview import rated_count, distribution, tier_table, tiers_by
 from chengxin.readmodel.search import classify, search
-from chengxin.readmodel.lookup import NeedsPurpose, NotAllowed, stored_contributions, lookup, repair, records, contribution_table, record_columns, source_label, audit_log
+from chengxin.readmodel.explanation import stored_contributions, stored_repair
+from chengxin.readmodel.lookup import NeedsPurpose, NotAllowed, lookup, repair, records, contribution_table, record_columns, source_label, audit_log
 from chengxin.readmodel.criteria import criteria_versions, criteria_in_force, criteria_document, criteria_changes, CommentsPaused, add_comment, comments
 from chengxin.readmodel.alerts import open_alerts, alerts, alert_queue, filter_alerts, MODEL_SIGNALS, signal_label, signals_label, alert_signals, open_alert, set_alert_status, migration_long, risk_matrix
 from chengxin.readmodel.publication import public_list, red_black, to_csv, to_excel
@@ -61,6 +62,7 @@ __all__ = [
     "NeedsPurpose",
     "NotAllowed",
     "stored_contributions",
+    "stored_repair",
     "lookup",
     "repair",
     "records",

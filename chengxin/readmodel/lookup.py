@@ -5,12 +5,12 @@ permitted role and a stated purpose, and is audited.
 
 from __future__ import annotations
 
-import datetime as dt
 
 import pandas as pd
 
-from chengxin import config, desk, i18n, users, workspace
-from chengxin.readmodel.snapshot import Snapshot, _record_tables, _records_reader, cached, rows_of
+from chengxin import config, desk, i18n, identifiers, users, workspace
+from chengxin.readmodel.explanation import stored_contributions, stored_repair
+from chengxin.readmodel.snapshot import Snapshot, _record_tables, _records_reader, rows_of
 from chengxin.users import Role
 
 
@@ -20,39 +20,6 @@ class NeedsPurpose(workspace.UserError):
 
 class NotAllowed(workspace.UserError):
     pass
-
-
-def _audit_count(subject_id: str, home=None) -> int:
-    with desk.connect(home) as con:
-        return con.execute("SELECT count(*) FROM audit WHERE subject_id = ?", (subject_id,)).fetchone()[0]
-
-
-@cached(maxsize=256)
-def _explain_enterprise(subject_id: str, as_of: dt.date, home: str, _snapshot: str) -> dict:
-    from chengxin.readmodel import explanation
-
-    return explanation.explain(subject_id, as_of, role="dashboard", home=home)
-
-
-def stored_contributions(snap: Snapshot, subject: str, subject_id: str) -> dict | None:
-    """Both models' contributions for one subject from the stored explanations
-    (`chengxin explain --all`), in the shape `explain` returns them; None when not stored."""
-    import pyarrow.parquet as pq
-
-    path = snap.path / "explanations" / f"{subject}.parquet"
-    if not path.exists():
-        return None
-    row = pq.read_table(path, filters=[("subject_id", "=", subject_id)]).to_pandas()
-    if row.empty:
-        return None
-    row = row.iloc[0]
-    out = {}
-    for model, prefix, base in (("scorecard", "points__", "scorecard_base"), ("challenger", "shap__", "challenger_base")):
-        contrib = {k.removeprefix(prefix): (None if pd.isna(v) else float(v)) for k, v in row.items() if k.startswith(prefix)}
-        b = float(row[base])
-        out[model] = {"base_value": b, "contributions": contrib,
-                      "raw_output": b + sum(v for v in contrib.values() if v is not None), "versions": row["versions"]}
-    return out
 
 
 def lookup(snap: Snapshot, subject_id: str, r: Role, *, user: str | None = None, purpose: str | None = None,
@@ -91,21 +58,13 @@ def lookup(snap: Snapshot, subject_id: str, r: Role, *, user: str | None = None,
         stored = stored_contributions(snap, subject, subject_id)
         if stored:
             out["contributions"] = stored
-    audited = False
-    if r.sees("contributions") and out["rated"] and as_of and "contributions" not in out:
-        # not stored (`chengxin explain --all` not run for this date): explain now
-        before = _audit_count(subject_id, home) if subject == "individual" else 0
-        try:
-            ex = _explanation(snap, subject, subject_id, as_of, r, user, purpose, home)
-            out["contributions"] = ex["models"]
-            if str(ex.get("model_version")) != out.get("model_version"):
+            if out["model_version"] not in str(stored["scorecard"]["versions"]).split("/"):
                 out["notes"].append("model_changed")
-        except Exception:  # the warehouse is being written, or a model is missing: show the published rating
+        else:  # `chengxin explain --all` was not run for this date: the published rating alone
             out["notes"].append("explain_unavailable")
-        audited = subject == "individual" and _audit_count(subject_id, home) > before
-    if subject == "individual" and not audited:
+    if subject == "individual":
         desk.audit("lookup", subject_id, purpose, user=user, role=r.name, detail={"as_of": str(as_of)}, home=home)
-    out["repair"] = bool(r.sees("repair") and out["rated"] and as_of)  # `repair()` computes it when asked
+    out["repair"] = bool(r.sees("repair") and out["rated"] and as_of)  # `repair()` reads it when asked
     if subject == "individual":
         out.update(audited=True, purpose=purpose)  # the page passes the purpose on to `repair`
     if r.sees("history"):
@@ -122,10 +81,8 @@ def lookup(snap: Snapshot, subject_id: str, r: Role, *, user: str | None = None,
 def _allowed_subject(subject_id: str, r: Role, purpose: str | None) -> tuple[str, str]:
     """The cleaned id and its subject type, if the role may look it up: an individual needs a
     permitted role and a stated purpose."""
-    from chengxin.readmodel import explanation
-
     subject_id = (subject_id or "").strip().upper()
-    subject = explanation.subject_type_of(subject_id)
+    subject = identifiers.subject_type_of(subject_id)
     if subject == "individual":
         if not r.individuals:
             raise NotAllowed("this role may not look up individuals")
@@ -134,36 +91,22 @@ def _allowed_subject(subject_id: str, r: Role, purpose: str | None) -> tuple[str
     return subject_id, subject
 
 
-def _explanation(snap: Snapshot, subject: str, subject_id: str, as_of: dt.date, r: Role, user, purpose, home) -> dict:
-    from chengxin.readmodel import explanation
-
-    if subject == "individual":  # audited by explain itself, never cached
-        return explanation.explain(subject_id, as_of, purpose=purpose, user=user, role=r.name, home=home)
-    return _explain_enterprise(subject_id, as_of, str(home), snap.id)
-
-
 def repair(snap: Snapshot, subject_id: str, r: Role, *, user: str | None = None, purpose: str | None = None,
            home=None) -> dict:
-    """The credit-repair path of a rated subject (`models.explain.repair_path`): computed when the
-    page asks for it, not with every look-up, since it re-scores the subject under each action.
-    Keys: repair_path (list of steps), repair_reachable, repair_note, notes."""
+    """The stored credit-repair path of a rated subject (`chengxin explain --all`), asked for
+    when the page opens it rather than with every look-up. Keys: repair_path (list of steps),
+    repair_reachable, repair_note, repair_note_zh, notes."""
     if not r.sees("repair"):
         raise NotAllowed("this role does not see repair paths")
     subject_id, subject = _allowed_subject(subject_id, r, purpose)
-    as_of = snap.as_of(subject)
-    row = rows_of(snap.path / "ratings.parquet", subject_id)
     out: dict = {"repair_path": [], "repair_reachable": None, "repair_note": None, "repair_note_zh": None, "notes": []}
-    if row.empty or as_of is None:
+    if rows_of(snap.path / "ratings.parquet", subject_id).empty or snap.as_of(subject) is None:
         return out
-    try:
-        ex = _explanation(snap, subject, subject_id, as_of, r, user, purpose, home or snap.home)
-    except Exception:  # the warehouse is being written, or a model is missing
+    stored = stored_repair(snap, subject, subject_id)
+    if stored is None:
         out["notes"].append("explain_unavailable")
-        return out
-    out.update(repair_path=ex.get("repair_path", []), repair_reachable=ex.get("repair_reachable"),
-               repair_note=ex.get("repair_note"), repair_note_zh=ex.get("repair_note_zh"))
-    if str(ex.get("model_version")) != str(row["model_version"].iloc[0]):
-        out["notes"].append("model_changed")
+    else:
+        out.update(stored)
     return out
 
 
