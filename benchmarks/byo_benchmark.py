@@ -13,7 +13,7 @@ Every recipe sees the same 70% (the fitting part) and is measured on the same 30
 part) of each split; the splits are `train_test_split(..., test_size=0.3, stratify=y,
 random_state=seed)` for seeds 0..N-1, as `chengxin train --data` makes them (seed 0 is its own
 split). Our recipe is `chengxin.pipelines.byo.fit_recipe`, the code `train_book` runs: it tunes,
-calibrates and names its champion (scorecard or challenger) by cross-validation inside the
+calibrates and names its champion (scorecard or boosted model) by cross-validation inside the
 fitting part, so the test part only measures it. Writes its section of benchmarks/RESULTS.md
 (and every split's figures to benchmarks/work/byo_splits.json).
 
@@ -260,9 +260,9 @@ def run(name: str, seeds: int, sample: int | None = None) -> dict:
             row[f"{recipe}_seconds"] = time.perf_counter() - started
             if recipe == "ours":
                 row["champion"] = extra["champion"]
-                row["C"], row["trees"] = extra["scorecard_C"], extra["challenger_trees"]
+                row["C"], row["trees"] = extra["scorecard_C"], extra["boosted_trees"]
                 row["ours_cv"] = extra["cv_auc"]  # the champion's cross-validated AUC inside the 70%
-                for kind in ("scorecard", "challenger"):
+                for kind in ("scorecard", "boosted"):
                     row[f"ours_{kind}"] = float(roc_auc_score(y_test, extra[f"{kind}_p"]))
             elif "error" in extra:
                 row[f"{recipe}_error"] = extra["error"]
@@ -279,7 +279,7 @@ def run(name: str, seeds: int, sample: int | None = None) -> dict:
 def summarise(result: dict) -> dict:
     rows = result["splits"]
     stats = {}
-    for recipe in RECIPES + ["ours_scorecard", "ours_challenger"]:
+    for recipe in RECIPES + ["ours_scorecard", "ours_boosted"]:
         values = [r[recipe] for r in rows if not np.isnan(r[recipe])]
         stats[recipe] = {"mean": statistics.fmean(values) if values else float("nan"),
                          "sd": statistics.stdev(values) if len(values) > 1 else 0.0,
@@ -293,7 +293,7 @@ def summarise(result: dict) -> dict:
         "diff_se": statistics.stdev(diffs) / len(diffs) ** 0.5 if len(diffs) > 1 else 0.0,
         "beats_best_recipe": sum(d >= 0 for d in diffs),
         "beats_best_per_split": sum(r["ours"] >= r["best_other"] for r in rows),
-        "champions": {k: sum(r["champion"] == k for r in rows) for k in ("scorecard", "challenger")},
+        "champions": {k: sum(r["champion"] == k for r in rows) for k in ("scorecard", "boosted")},
         "C": statistics.median_low(r["C"] for r in rows), "C_range": (min(r["C"] for r in rows), max(r["C"] for r in rows)),
         "trees": statistics.median_low(r["trees"] for r in rows),
         "cv": statistics.fmean(r["ours_cv"] for r in rows),
@@ -307,9 +307,9 @@ def section(results: list[dict], command: str) -> str:
              "Each split is `train_test_split(test_size=0.3, stratify=y, random_state=seed)`, seeds 0 to "
              f"{len(results[0]['splits']) - 1}; every recipe fits on the same 70% and is measured by AUC on the "
              "same 30%. Ours is `chengxin.pipelines.byo.fit_recipe`, the code `chengxin train --data` runs, on "
-             "3 folds of the 70% alone: the scorecard's regularisation and the challenger's number of trees "
+             "3 folds of the 70% alone: the scorecard's regularisation and the boosted model's number of trees "
              "chosen by cross-validation, each model calibrated by Platt scaling, and the champion named by "
-             "cross-validated AUC (the challenger only if ahead by more than one standard error); the test "
+             "cross-validated AUC (the boosted model only if ahead by more than one standard error); the test "
              "part never chooses anything. The other recipes run as their documentation shows, with their "
              "defaults.", ""]
     verdicts = []
@@ -329,7 +329,7 @@ def section(results: list[dict], command: str) -> str:
             mark = " (best other)" if recipe == s["best"] else ""
             lines.append(f"| {LABELS[recipe]}{mark} | {st['mean']:.4f}{fail} | {st['sd']:.4f} | {st['seed0']:.4f} | "
                          f"{st['seconds']:.1f} |")
-        for kind in ("scorecard", "challenger"):
+        for kind in ("scorecard", "boosted"):
             st = s["stats"][f"ours_{kind}"]
             lines.append(f"| (ours, the {kind} alone, for reference) | {st['mean']:.4f} | {st['sd']:.4f} | "
                          f"{st['seed0']:.4f} | |")
@@ -339,8 +339,8 @@ def section(results: list[dict], command: str) -> str:
                   f"(standard error {s['diff_se']:.4f}; splits overlap, so it understates the uncertainty). "
                   f"Ours matches or beats {s['best']} on {s['beats_best_recipe']} of {n} splits, and the best of all "
                   f"five on that split on {s['beats_best_per_split']} of {n}. Champion: scorecard {champ['scorecard']}, "
-                  f"challenger {champ['challenger']} times; the scorecard's C, chosen by cross-validation: median "
-                  f"{s['C']:g} (from {s['C_range'][0]:g} to {s['C_range'][1]:g}); the challenger's trees: median {s['trees']}. "
+                  f"boosted {champ['boosted']} times; the scorecard's C, chosen by cross-validation: median "
+                  f"{s['C']:g} (from {s['C_range'][0]:g} to {s['C_range'][1]:g}); the boosted model's trees: median {s['trees']}. "
                   f"Overfitting: the champion's cross-validated AUC inside the 70% averages {s['cv']:.4f}, its AUC on "
                   f"the unseen 30% {s['stats']['ours']['mean']:.4f}.", ""]
         verdicts.append((f"{name}, {res['rows']:,}-row samples" if res["sample"] else name, s))

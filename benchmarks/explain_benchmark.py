@@ -4,7 +4,7 @@ On a trained, rated workspace (default: the 1,000,000-subject city of `ingest_be
 --keep` after `rating_benchmark.py`):
 
 - LightGBM's native `pred_contrib` against `shap.TreeExplainer` on the same rows of the
-  enterprise champion-or-challenger booster: rows per second and the largest difference;
+  enterprise boosted model: rows per second and the largest difference;
 - `explain_all` (what `chengxin explain --all` runs) for each subject type: wall time, rows
   explained by TreeSHAP and rows reused from the previous month;
 - a single `explain()` in a warm process (models and snapshot cached): median of 20 subjects.
@@ -49,7 +49,7 @@ def main() -> None:
     dates = catalog.rated_dates(subject, args.home)
     day = dates[-1]
     m = rating_models(subject, args.home)
-    boosted = ex.unwrap(m["challenger"])
+    boosted = ex.unwrap(m["boosted"])
     X = snapshots.stored_indicators(subject, day, home=args.home)
     sample = X[list(boosted.feature_names_in_)].head(args.sample)
     prepared = boosted._prepare(sample)

@@ -127,7 +127,7 @@ def evaluate(args, seed: int, work: Path) -> list[dict]:
                      "observable ceiling AUC": ceiling, "ceiling ratio": ceiling / true_auc, "indicators": n_indicators,
                      "true PD 1 month earlier, ratio": delayed[1], "2 months earlier, ratio": delayed[2],
                      "grades within interval": m["grades_within_interval"],
-                     "scorecard AUC": run["models"]["scorecard"]["auc"], "challenger AUC": run["models"]["challenger"]["auc"],
+                     "scorecard AUC": run["models"]["scorecard"]["auc"], "boosted AUC": run["models"]["boosted"]["auc"],
                      "train seconds": seconds})
         print(rows[-1], flush=True)
         if subject == "individual":  # where the gap is: people the banks know and people they do not
@@ -165,7 +165,7 @@ def main() -> None:
     table = pd.DataFrame(rows)
     fmt = table.copy()
     for c in ("label rate", "champion AUC", "true-PD AUC", "ratio", "observable ceiling AUC", "ceiling ratio",
-              "true PD 1 month earlier, ratio", "2 months earlier, ratio", "grades within interval", "scorecard AUC", "challenger AUC"):
+              "true PD 1 month earlier, ratio", "2 months earlier, ratio", "grades within interval", "scorecard AUC", "boosted AUC"):
         fmt[c] = fmt[c].map(lambda v: f"{v:.3f}")
     fmt["train seconds"] = fmt["train seconds"].map(lambda v: f"{v:.0f}")
     fmt["oot rows"] = fmt["oot rows"].map(lambda v: f"{v:,}")

@@ -99,8 +99,12 @@ def rated_dates(subject: str, home=None) -> list[dt.date]:
 
 
 def explanations(subject: str, as_of: dt.date, home=None) -> Path:
-    """Both models' contributions for every subject rated on a date (`explain --all`)."""
+    """Both models' contributions and the credit-repair path of every subject rated on a date
+    (`explain --all`). Files stored before issue 20 name a column as `EXPLANATION_RENAMES` says."""
     return published(home) / "explanations" / subject / f"as_of={as_of}" / "contributions.parquet"
+
+
+EXPLANATION_RENAMES = {"challenger_base": "boosted_base"}  # old column -> today's
 
 
 def monitoring(home=None) -> Path:

@@ -231,7 +231,7 @@ def train(
     name: Annotated[Optional[str], typer.Option(help="With --data: the registered model name.")] = None,
     as_json: JsonFlag = False,
 ):
-    """Train the scorecard and the challenger (on the warehouse, or on --data), validate, track in MLflow."""
+    """Train the scorecard and the boosted model (on the warehouse, or on --data), validate, track in MLflow; the better one becomes champion, the other challenger."""
     if data is not None:
         from chengxin.pipelines import byo
 
@@ -262,7 +262,7 @@ def train(
 
 @app.command()
 def promote(subject: Subject = None, as_json: JsonFlag = False):
-    """Make the challenger champion only if its out-of-time AUC is better and its calibration holds."""
+    """Swap the roles: make the challenger (whichever model holds it) champion only if its out-of-time AUC is better and its calibration holds."""
     from chengxin.pipelines import train as stage
 
     for_each_subject(subject, stage.promote,

@@ -71,7 +71,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "no_match": ("没有找到匹配的主体。", "No subject matches."), "matches": ("匹配结果", "Matches"),
     "pick": ("选择主体", "Choose a subject"), "reasons": ("主要扣分原因", "Main reasons"),
     "waterfall": ("指标贡献（评分卡分值）", "Indicator contributions (scorecard points)"),
-    "waterfall_boosted": ("指标贡献（挑战者模型，对数几率）", "Contributions (challenger model, log-odds)"),
+    "waterfall_boosted": ("指标贡献（梯度提升模型，对数几率）", "Contributions (boosted model, log-odds)"),
     "history": ("等级历史", "Grade history"), "records": ("归集记录（按来源）", "Records by source"),
     "repair": ("信用修复路径", "Credit-repair path"), "repair_none": ("暂无可行的修复措施。", "No repair action applies."),
     "repair_unreachable": ("以下措施均无法单独提升一个等级，按效果排列：", "None of these lifts a full grade on its own; by effect:"),

@@ -14,9 +14,33 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "true")
 
 
-# What a training run logs for each model kind (scorecard, challenger), named in one place for
-# the writer (`pipelines/train.py`) and the readers (promote, publish criteria, the snapshot).
+# The model kinds a training run fits, named by what they are. `champion`, `challenger` and
+# `scorecard` are registry aliases (roles: which model lenders get, which one waits), never kinds.
+# Workspaces trained before issue 20 named the boosted kind "challenger": their tags, metrics,
+# parameters and artefacts are read under the new name.
+MODEL_KINDS = ("scorecard", "boosted")
+LEGACY_KINDS = {"challenger": "boosted"}
+ALIASES = ("champion", "challenger", "scorecard")
+
+# What a training run logs for each model kind, named in one place for the writer
+# (`pipelines/train.py`) and the readers (promote, publish criteria, the snapshot).
 VALIDATION_FOLDER = "validation"
+
+
+def model_kind(tag: str) -> str:
+    """A model version's `kind` tag under today's name."""
+    return LEGACY_KINDS.get(tag, tag)
+
+
+def renamed(logged: dict) -> dict:
+    """A run's metrics or parameters with legacy kind prefixes (`challenger_oot_auc`) under
+    today's names (`boosted_oot_auc`); today's names win where both are present."""
+    out = {}
+    for key, value in logged.items():
+        old = next((o for o in LEGACY_KINDS if key.startswith(o + "_")), None)
+        if old is not None:
+            out.setdefault(LEGACY_KINDS[old] + key[len(old):], value)
+    return out | {k: v for k, v in logged.items() if not any(k.startswith(o + "_") for o in LEGACY_KINDS)}
 
 
 def oot_metric(kind: str, metric: str) -> str:
@@ -26,13 +50,19 @@ def oot_metric(kind: str, metric: str) -> str:
 
 def oot_metrics(metrics: dict, kind: str) -> dict:
     """A run's out-of-time metrics of one model kind, by their short names (auc, ks, ...)."""
-    prefix = oot_metric(kind, "")
-    return {k.removeprefix(prefix): v for k, v in metrics.items() if k.startswith(prefix)}
+    prefix = oot_metric(model_kind(kind), "")
+    return {k.removeprefix(prefix): v for k, v in renamed(metrics).items() if k.startswith(prefix)}
 
 
 def validation_artifact(kind: str, what: str, suffix: str = "csv") -> str:
     """The file name of a validation artefact (validation_by_grade, curves, example_scores)."""
     return f"{kind}_{what}.{suffix}"
+
+
+def validation_artifacts(kind: str, what: str, suffix: str = "csv") -> list[str]:
+    """The names a validation artefact may have been logged under, today's first."""
+    return [validation_artifact(k, what, suffix) for k in (model_kind(kind), *(o for o, n in LEGACY_KINDS.items()
+                                                                             if n == model_kind(kind)))]
 
 
 def registered_name(subject: str) -> str:

@@ -1,1 +1,1 @@
-"""Rating models: the published scorecard, the boosted challenger, calibration and grades."""
+"""Rating models: the published scorecard, the boosted model, calibration and grades."""

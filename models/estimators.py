@@ -4,7 +4,7 @@
   trends taken from each indicator's declared direction, missing values in a bin of their
   own, indicator selection by information value and stability, WoE + logistic regression,
   points on the configured scale. `cross_validated_c` chooses its regularisation.
-- `ChallengerModel`: LightGBM with monotone constraints from the same directions.
+- `BoostedModel`: LightGBM with monotone constraints from the same directions.
 
 Constructors only store parameters; everything learned ends in ``_`` and is set in `fit`;
 inputs are never modified.
@@ -372,7 +372,7 @@ def cross_validated_c(scorecard: ScorecardModel, X: pd.DataFrame, y, splits, gri
     return float(grid[int(np.argmax(mean))]), {str(c): round(float(a), 4) for c, a in zip(grid, mean)}
 
 
-class ChallengerModel(_Predicts, ClassifierMixin, BaseEstimator):
+class BoostedModel(_Predicts, ClassifierMixin, BaseEstimator):
     """Gradient-boosted trees (LightGBM) with monotone constraints from the declared directions.
 
     The number of trees is chosen by validation, not habit: with an `eval_set` given to `fit`
@@ -443,3 +443,7 @@ class ChallengerModel(_Predicts, ClassifierMixin, BaseEstimator):
         extra = {"num_threads": n_jobs} if n_jobs else {}
         raw = self.booster_.predict(self._prepare(X), pred_contrib=True, **extra)
         return pd.DataFrame(raw, columns=list(self.feature_names_in_) + ["base_value"], index=X.index)
+
+
+# Models registered before issue 20 were pickled under the old name of the boosted model's class.
+ChallengerModel = BoostedModel

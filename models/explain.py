@@ -94,7 +94,7 @@ def scorecard_contributions(card, X: pd.DataFrame, by_indicator=None) -> tuple[f
     return float(neutral[by.columns].sum()), by - neutral[by.columns]
 
 
-def challenger_contributions(model, X: pd.DataFrame, n_jobs: int | None = None) -> tuple[np.ndarray, pd.DataFrame]:
+def boosted_contributions(model, X: pd.DataFrame, n_jobs: int | None = None) -> tuple[np.ndarray, pd.DataFrame]:
     """(base value per row, TreeSHAP per indicator); base + row sums = raw log-odds."""
     c = model.contributions(X, n_jobs=n_jobs)
     return c["base_value"].to_numpy(), c.drop(columns="base_value")

@@ -12,7 +12,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 
 from chengxin.config import Strict
 from chengxin.models.calibration import Method
@@ -57,7 +57,7 @@ class Calibration(Strict):
     """The map from each model's log-odds to PD (see `models.calibration`)."""
 
     scorecard: Method
-    challenger: Method
+    boosted: Method = Field(validation_alias=AliasChoices("boosted", "challenger"))  # its name before issue 20
 
 
 class ScorecardSelection(Strict):

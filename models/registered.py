@@ -7,7 +7,7 @@ import functools
 
 from chengxin import tracking
 from chengxin.features.catalogue import catalogue
-from chengxin.models.estimators import ChallengerModel
+from chengxin.models.estimators import BoostedModel
 from chengxin.models.explain import unwrap
 
 
@@ -35,9 +35,9 @@ def rating_models(subject: str, home=None) -> dict:
     champion, champion_version = tracking.load_model(name, "champion", hint, home)
     published, scorecard_version = tracking.load_model(name, "scorecard", hint, home)
     boosted, boosted_version = champion, champion_version
-    if not isinstance(unwrap(champion), ChallengerModel):
+    if not isinstance(unwrap(champion), BoostedModel):  # then the other role holds the boosted model
         boosted, boosted_version = tracking.load_model(name, "challenger", hint, home)
     return {"champion": champion, "champion_version": str(champion_version),
-            "champion_kind": "challenger" if isinstance(unwrap(champion), ChallengerModel) else "scorecard",
+            "champion_kind": "boosted" if isinstance(unwrap(champion), BoostedModel) else "scorecard",
             "scorecard": published, "scorecard_version": str(scorecard_version),
-            "challenger": boosted, "challenger_version": str(boosted_version)}
+            "boosted": boosted, "boosted_version": str(boosted_version)}

@@ -33,7 +33,7 @@ NOTEBOOKS = {
                  "features[cols].describe().T[['count', 'mean', 'max']]"),
     ],
     "02_rating_model.ipynb": [
-        ("md", "# The rating models\n\nTrain the published scorecard and its boosted challenger out of time, "
+        ("md", "# The rating models\n\nTrain the published scorecard and the boosted model out of time, "
                "then look at the criteria they produce and the ratings."),
         ("code", SETUP),
         ("code", "from chengxin.city import generate\nfrom chengxin.pipelines.ingest import ingest\n"

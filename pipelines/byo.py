@@ -4,7 +4,7 @@ Any CSV or Parquet with a 0/1 target, numeric and categorical columns and missin
 Without declared directions the scorecard lets optbinning choose each indicator's trend; small
 books are the norm (1,000 rows is common), so bins stay few (six at most), the boosted model stays small,
 and everything that adapts to the book is chosen by cross-validation inside the fitting part:
-the scorecard's regularisation, the challenger's number of trees, the calibration and the
+the scorecard's regularisation, the boosted model's number of trees, the calibration and the
 champion (`fit_recipe`, which `benchmarks/byo_benchmark.py` measures against public recipes).
 A stratified 70/30 split keeps the 30% test part for measuring both models, never for choosing
 between them.
@@ -20,7 +20,7 @@ import pandas as pd
 
 from chengxin import tracking, workspace
 from chengxin.models import grades, validation
-from chengxin.models.estimators import ChallengerModel, ScorecardModel, cross_validated_c
+from chengxin.models.estimators import BoostedModel, ScorecardModel, cross_validated_c
 
 
 def read_book(path: Path) -> pd.DataFrame:
@@ -58,7 +58,7 @@ def _prepare(book: pd.DataFrame, features: list[str], categorical: list[str]) ->
     return X
 
 
-# The scorecard's regularisation and the challenger's number of trees depend on the book (its
+# The scorecard's regularisation and the boosted model's number of trees depend on the book (its
 # size, its default rate, how many of its columns are noise), so both are chosen by
 # cross-validation on the fitting part rather than fixed; the scorecard's C from the grid that
 # `chengxin train` uses (`training.scorecard.c_grid` in rating.yaml).
@@ -73,18 +73,18 @@ def recipe(rows: int, categorical: list[str]) -> dict:
         # four lost resolution on smooth numeric effects (German credit 0.7854 -> 0.7857, a
         # 1,000-row credit_data sample 0.8289 -> 0.8300; benchmarks/byo_benchmark.py).
         "scorecard": ScorecardModel(categorical=categorical, max_n_bins=6, min_bin_size=0.05),
-        "challenger": ChallengerModel(categorical=categorical, n_estimators=150 if small else 300,
+        "boosted": BoostedModel(categorical=categorical, n_estimators=150 if small else 300,
                                       num_leaves=7 if small else 15, min_child_samples=max(20, rows // 50),
                                       learning_rate=0.05),
     }
 
 
-def _challenger_trees(challenger: ChallengerModel, X: pd.DataFrame, y: np.ndarray, splits) -> int:
+def _boosted_trees(boosted: BoostedModel, X: pd.DataFrame, y: np.ndarray, splits) -> int:
     """The number of trees by early stopping: on each split, boosting stops once the held-out
     fold's log-loss has not improved for `early_stopping_rounds`; the mean of the kept counts."""
     from sklearn.base import clone
 
-    kept = [clone(challenger).set_params(n_estimators=MAX_TREES)
+    kept = [clone(boosted).set_params(n_estimators=MAX_TREES)
             .fit(X.iloc[train], y[train], eval_set=(X.iloc[test], y[test])).n_trees_ for train, test in splits]
     return max(10, int(round(float(np.mean(kept)))))
 
@@ -93,9 +93,9 @@ def fit_recipe(X_fit: pd.DataFrame, y_fit, categorical: list[str], folds: int = 
     """The bring-your-own recipe on the fitting part alone: no other row plays any part.
 
     On `folds` stratified folds of the fitting rows, the scorecard's regularisation (C) and the
-    challenger's number of trees are chosen by cross-validation; each model is then calibrated
+    boosted model's number of trees are chosen by cross-validation; each model is then calibrated
     (Platt scaling) on the same folds, and its fold models, each scored on the fold it did not
-    see, give its cross-validated AUC. The challenger is champion only if its AUC beats the
+    see, give its cross-validated AUC. The boosted model is champion only if its AUC beats the
     scorecard's by more than one standard error of their fold-by-fold difference: on a small
     book three folds cannot tell models apart finely, and the explainable model keeps the title
     unless the evidence is clear (as `chengxin promote` does out of time).
@@ -112,8 +112,8 @@ def fit_recipe(X_fit: pd.DataFrame, y_fit, categorical: list[str], folds: int = 
     splits = list(cv.split(X_fit, y_fit))
     base = recipe(len(X_fit), categorical)
     c, c_auc = cross_validated_c(base["scorecard"], X_fit, y_fit, splits, grades.rating_config().training.scorecard.c_grid)
-    trees = _challenger_trees(base["challenger"], X_fit, y_fit, splits)
-    tuned = {"scorecard": base["scorecard"].set_params(C=c), "challenger": base["challenger"].set_params(n_estimators=trees)}
+    trees = _boosted_trees(base["boosted"], X_fit, y_fit, splits)
+    tuned = {"scorecard": base["scorecard"].set_params(C=c), "boosted": base["boosted"].set_params(n_estimators=trees)}
     models, fold_auc = {}, {}
     for kind, model in tuned.items():
         calibrated = CalibratedClassifierCV(model, method="sigmoid", cv=cv).fit(X_fit, y_fit)
@@ -122,11 +122,11 @@ def fit_recipe(X_fit: pd.DataFrame, y_fit, categorical: list[str], folds: int = 
         fold_auc[kind] = [float(roc_auc_score(y_fit[test], pair.estimator.predict_proba(X_fit.iloc[test])[:, 1]))
                           for pair, (_, test) in zip(calibrated.calibrated_classifiers_, splits, strict=True)]
         models[kind] = calibrated
-    gain = np.subtract(fold_auc["challenger"], fold_auc["scorecard"])
-    champion = "challenger" if gain.mean() > gain.std(ddof=1) / np.sqrt(len(gain)) else "scorecard"
+    gain = np.subtract(fold_auc["boosted"], fold_auc["scorecard"])
+    champion = "boosted" if gain.mean() > gain.std(ddof=1) / np.sqrt(len(gain)) else "scorecard"
     return {"models": models, "cv_auc": {k: float(np.mean(v)) for k, v in fold_auc.items()}, "cv_fold_auc": fold_auc,
             "champion": champion,
-            "tuned": {"scorecard_C": c, "scorecard_cv_auc_by_C": c_auc, "challenger_trees": trees}}
+            "tuned": {"scorecard_C": c, "scorecard_cv_auc_by_C": c_auc, "boosted_trees": trees}}
 
 
 def train_book(path: Path, target: str, name: str, id_col: str | None = None, *, home=None, seed: int = 0) -> dict:
@@ -146,7 +146,7 @@ def train_book(path: Path, target: str, name: str, id_col: str | None = None, *,
         mlflow.log_params({"data": str(path), "target": target, "rows": len(book), "features": len(features),
                            "categorical": len(categorical), "default_rate": round(float(y.mean()), 4),
                            "scorecard_C": fitted["tuned"]["scorecard_C"],
-                           "challenger_trees": fitted["tuned"]["challenger_trees"]})
+                           "boosted_trees": fitted["tuned"]["boosted_trees"]})
         for kind, calibrated in fitted["models"].items():
             p = calibrated.predict_proba(X_test)[:, 1]
             metrics = validation.discrimination(y_test, p)
@@ -162,12 +162,12 @@ def train_book(path: Path, target: str, name: str, id_col: str | None = None, *,
         # the champion was named by cross-validated AUC on the fitting part; the test figures
         # above only measure it
         aliases = {"scorecard": results["scorecard"]["version"], "champion": results[champion]["version"],
-                   "challenger": results["challenger" if champion == "scorecard" else "scorecard"]["version"]}
+                   "challenger": results[next(k for k in results if k != champion)]["version"]}
         for alias, version in aliases.items():
             client.set_registered_model_alias(name, alias, version)
         for model in results.values():  # `score --data` carries the id column by default
             client.set_model_version_tag(name, model["version"], ID_TAG, id_col or "")
-        mlflow.set_tag("champion_chosen_by", "cross-validated AUC on the fitting part (challenger only if ahead by > 1 SE)")
+        mlflow.set_tag("champion_chosen_by", "cross-validated AUC on the fitting part (the boosted model only if ahead by > 1 SE)")
         mlflow.set_tag("columns", ",".join(features))
     return {"name": name, "run_id": run.info.run_id, "rows": len(book), "champion": champion, "models": results,
             "seconds": round(time.perf_counter() - started, 1)}

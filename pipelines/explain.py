@@ -36,32 +36,33 @@ def explain_all(subject: str, as_of: dt.date, *, home=None) -> dict:
 
     started = time.perf_counter()
     m = rating_models(subject, home)
-    card, boosted = ex.unwrap(m["scorecard"]), ex.unwrap(m["challenger"])
+    card, boosted = ex.unwrap(m["scorecard"]), ex.unwrap(m["boosted"])
     feats = snapshots.stored_indicators(subject, as_of, home=home)
     cols = list(card.feature_names_in_)
     X = feats[cols]
     fingerprint = ex.decision_fingerprint(boosted, X)
-    versions = f"{m['scorecard_version']}/{m['challenger_version']}"
+    versions = f"{m['scorecard_version']}/{m['boosted_version']}"
     base, points = ex.scorecard_contributions(card, X)
     out = pd.DataFrame({"subject_id": feats["subject_id"].to_numpy(), "fingerprint": fingerprint, "versions": versions,
-                        "scorecard_base": base, "challenger_base": np.nan})
+                        "scorecard_base": base, "boosted_base": np.nan})
     shap_cols = [f"shap__{c}" for c in cols]
     shap = pd.DataFrame(np.nan, index=X.index, columns=shap_cols)
     reused = np.zeros(len(X), dtype=bool)
     earlier = sorted(p for p in catalog.explanations(subject, as_of, home).parents[1].glob("as_of=*/contributions.parquet")
                      if p.parent.name < f"as_of={as_of}")
     if earlier:
-        last = pd.read_parquet(earlier[-1], columns=["subject_id", "fingerprint", "versions", "challenger_base", *shap_cols])
+        last = pd.read_parquet(earlier[-1]).rename(columns=catalog.EXPLANATION_RENAMES)
+        last = last[[c for c in ("subject_id", "fingerprint", "versions", "boosted_base", *shap_cols) if c in last]]
         last = last[last["versions"] == versions]
         joined = out[["subject_id", "fingerprint"]].merge(last, on=["subject_id", "fingerprint"], how="left")
-        reused = joined["challenger_base"].notna().to_numpy()
+        reused = joined["boosted_base"].notna().to_numpy()
         shap.loc[reused, shap_cols] = joined.loc[reused, shap_cols].to_numpy()
-        out.loc[reused, "challenger_base"] = joined.loc[reused, "challenger_base"].to_numpy()
+        out.loc[reused, "boosted_base"] = joined.loc[reused, "boosted_base"].to_numpy()
     todo = ~reused
     if todo.any():
-        b, contrib = ex.challenger_contributions(boosted, X[todo], n_jobs=os.cpu_count())  # a batch: every core
+        b, contrib = ex.boosted_contributions(boosted, X[todo], n_jobs=os.cpu_count())  # a batch: every core
         shap.loc[todo, shap_cols] = contrib[cols].to_numpy()
-        out.loc[todo, "challenger_base"] = b
+        out.loc[todo, "boosted_base"] = b
     out = pd.concat([out, points.add_prefix("points__").reset_index(drop=True), shap.reset_index(drop=True),
                      _repair_paths(subject, as_of, feats["subject_id"], X, m, card, home)], axis=1)
     path = catalog.explanations(subject, as_of, home)
@@ -150,7 +151,7 @@ def explain(subject_id: str, as_of: dt.date | None = None, *, purpose: str | Non
         raise workspace.UserError(f"{subject_id} has no records as of {as_of}")
     m = rating_models(subject, home)
     card = ex.unwrap(m["scorecard"])
-    boosted = ex.unwrap(m["challenger"])
+    boosted = ex.unwrap(m["boosted"])
     X = row[list(card.feature_names_in_)]
     in_default = bool(_in_default(subject, as_of, [subject_id], home)[0])
     pd_ = float(m["champion"].predict_proba(X)[:, 1][0])
@@ -175,8 +176,8 @@ def explain(subject_id: str, as_of: dt.date | None = None, *, purpose: str | Non
     base, contrib = ex.scorecard_contributions(card, X, by_indicator=by)
     out_models = {"scorecard": {"version": m["scorecard_version"], "output": "points", "base_value": base,
                                 "contributions": _clean(contrib.iloc[0]), "raw_output": points}}
-    base, contrib = ex.challenger_contributions(boosted, X)
-    out_models["challenger"] = {"version": m["challenger_version"], "output": "log-odds before calibration",
+    base, contrib = ex.boosted_contributions(boosted, X)
+    out_models["boosted"] = {"version": m["boosted_version"], "output": "log-odds before calibration",
                                 "base_value": float(base[0]), "contributions": _clean(contrib.iloc[0]),
                                 "raw_output": float(ex.raw_output(boosted, X)[0])}
     out["models"] = out_models

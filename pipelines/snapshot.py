@@ -185,27 +185,28 @@ def _models(home, out: Path) -> dict:
     for subject in readmodel.SUBJECTS:
         name = tracking.registered_name(subject)
         entry = {}
-        for alias in ("champion", "challenger", "scorecard"):
+        for alias in tracking.ALIASES:
             try:
                 mv = client.get_model_version_by_alias(name, alias)
             except Exception:
                 continue
             run = client.get_run(mv.run_id)
-            kind = mv.tags.get("kind", alias)
+            kind = tracking.model_kind(mv.tags.get("kind", alias))
             metrics = tracking.oot_metrics(run.data.metrics, kind)
             folder = out / "models" / subject / alias
             folder.mkdir(parents=True, exist_ok=True)
             files = {}
             for what in ("validation_by_grade", "curves"):
-                art = tracking.validation_artifact(kind, what)
-                try:
-                    local = mlflow.artifacts.download_artifacts(run_id=mv.run_id, artifact_path=f"{tracking.VALIDATION_FOLDER}/{art}",
-                                                                dst_path=str(folder))
+                for art in tracking.validation_artifacts(kind, what):  # today's name, then an older one
+                    try:
+                        local = mlflow.artifacts.download_artifacts(run_id=mv.run_id, artifact_path=f"{tracking.VALIDATION_FOLDER}/{art}",
+                                                                    dst_path=str(folder))
+                    except Exception:
+                        continue
                     files[what] = str(Path(local).relative_to(out))
-                except Exception:
-                    continue
+                    break
             entry[alias] = {"version": str(mv.version), "kind": kind, "run_id": mv.run_id,
-                            "experiment_id": run.info.experiment_id, "metrics": metrics, "params": dict(run.data.params),
+                            "experiment_id": run.info.experiment_id, "metrics": metrics, "params": tracking.renamed(dict(run.data.params)),
                             "files": files, "trained_at": dt.datetime.fromtimestamp(run.info.start_time / 1000).isoformat(timespec="seconds")}
         monitors = mlflow.search_runs(experiment_names=[f"chengxin-{subject}-monitoring"], max_results=1,
                                       order_by=["attributes.start_time DESC"], output_format="list")

@@ -3,7 +3,7 @@
 As-of month ends run from the first with a year of history to the last whose 12-month outcome
 is fully observed. The earliest dates fit the models, the next ones calibrate them (to the
 12-month PD, by the map that `training.calibration` names for each model, `models.calibration`)
-and pick the challenger's number of trees (early stopping), the latest are the out-of-time
+and pick the boosted model's number of trees (early stopping), the latest are the out-of-time
 validation: never a random split. Subjects are split too (`partition`): each subject's rows
 serve one purpose only, so validation measures how the models rate subjects they have never
 seen, months after the fitting window.
@@ -26,7 +26,7 @@ from chengxin.features import sql as fsql
 from chengxin.features.catalogue import catalogue
 from chengxin.models import grades, validation
 from chengxin.models.calibration import DESCRIPTIONS, CalibratedRatingModel
-from chengxin.models.estimators import ChallengerModel, ScorecardModel, cross_validated_c
+from chengxin.models.estimators import BoostedModel, ScorecardModel, cross_validated_c
 from chengxin.models.thresholds import unit_of
 
 
@@ -94,7 +94,7 @@ def recipe(subject: str) -> tuple[list[str], dict]:
     scorecard = ScorecardModel(directions=directions, categorical=categorical, min_iv=selection.min_iv,
                                max_psi=selection.max_psi, units=units, min_points_spread=selection.min_points_spread)
     return [i.name for i in inds], {"scorecard": scorecard,
-                                    "challenger": ChallengerModel(directions=directions, categorical=categorical)}
+                                    "boosted": BoostedModel(directions=directions, categorical=categorical)}
 
 
 def subject_folds(rows: pd.DataFrame, folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -154,11 +154,11 @@ def cv_folds(fit: pd.DataFrame) -> tuple[list[tuple[np.ndarray, np.ndarray]], li
 
 
 def fit_model(model, fit: pd.DataFrame, cal: pd.DataFrame, cols: list[str], splits=None) -> dict:
-    """Fit one model on the fitting rows. The challenger's number of trees is chosen on the
+    """Fit one model on the fitting rows. The boosted model's number of trees is chosen on the
     calibration window (early stopping); the scorecard's C by cross-validation over the fitting
     subjects, and its indicators' stability is measured against the calibration window.
     Returns what was chosen, for the run's parameters."""
-    if isinstance(model, ChallengerModel):
+    if isinstance(model, BoostedModel):
         model.fit(fit[cols], fit["label"], eval_set=(cal[cols], cal["label"]))
         return {"trees": model.n_trees_}
     selection = grades.rating_config().training.scorecard
@@ -304,11 +304,12 @@ def choose_champion(metrics: dict[str, dict]) -> str:
 
 def _assign_aliases(mlflow, subject: str, results: dict) -> dict:
     """The published scorecard carries `scorecard`; `champion` goes to `choose_champion`'s
-    pick; the other model is the `challenger`."""
+    pick; the other model is the `challenger`. Aliases are roles; each version's `kind` tag
+    says what it is (`tracking.MODEL_KINDS`)."""
     client = mlflow.MlflowClient()
     name = tracking.registered_name(subject)
     champion = choose_champion({k: v["metrics"] for k, v in results.items()})
-    challenger = "challenger" if champion == "scorecard" else "scorecard"
+    challenger = next(k for k in results if k != champion)
     aliases = {"scorecard": results["scorecard"]["version"], "champion": results[champion]["version"],
                "challenger": results[challenger]["version"]}
     for alias, version in aliases.items():
@@ -329,7 +330,7 @@ def promote(subject: str = "enterprise", *, home=None) -> dict:
     chall = tracking.model_version(name, "challenger", hint, home)
 
     def oot(mv) -> dict:
-        kind = mv.tags["kind"]  # train tags every version it registers
+        kind = tracking.model_kind(mv.tags["kind"])  # train tags every version it registers
         metrics = mlflow.get_run(mv.run_id).data.metrics
         oot_ = tracking.oot_metrics(metrics, kind)
         return {"kind": kind, "auc": oot_.get("auc", float("nan")), "calibration_holds": oot_.get("calibration_holds", 0.0) >= 1}
@@ -337,9 +338,9 @@ def promote(subject: str = "enterprise", *, home=None) -> dict:
     a, b = oot(champ), oot(chall)
     better = b["auc"] > a["auc"]
     promoted = bool(better and b["calibration_holds"])
-    reasons = [f"challenger v{chall.version} out-of-time AUC {b['auc']:.4f} vs champion v{champ.version} {a['auc']:.4f}: "
-               + ("better" if better else "not better"),
-               f"challenger calibration {'holds' if b['calibration_holds'] else 'does not hold'} "
+    reasons = [f"challenger ({b['kind']} v{chall.version}) out-of-time AUC {b['auc']:.4f} vs champion ({a['kind']} "
+               f"v{champ.version}) {a['auc']:.4f}: " + ("better" if better else "not better"),
+               f"challenger ({b['kind']}) calibration {'holds' if b['calibration_holds'] else 'does not hold'} "
                "(predicted PD inside the Jeffreys interval for at least 80% of grades)"]
     if promoted:
         client.set_registered_model_alias(name, "champion", chall.version)

@@ -463,7 +463,7 @@ def test_lookup_reads_stored_contributions_that_match_explain(dash):
     sid = latest(dash, "enterprise")["subject_id"].iloc[5]
     stored = readmodel.stored_contributions(snap, "enterprise", sid)
     live = explanation.explain(sid, snap.as_of("enterprise"), home=dash)["models"]
-    for model in ("scorecard", "challenger"):
+    for model in ("scorecard", "boosted"):
         assert stored[model]["raw_output"] == pytest.approx(live[model]["raw_output"], abs=1e-6)
         assert stored[model]["base_value"] == pytest.approx(live[model]["base_value"], abs=1e-6)
     table = readmodel.contribution_table(stored["scorecard"], "enterprise", "zh", top=5)
@@ -484,7 +484,7 @@ def test_a_lookup_reads_and_never_explains(dash, tmp_path, monkeypatch):
         raise AssertionError("a read computed")
 
     for module, name in ((registered, "rating_models"), (snapshots, "stored_indicators"), (ex, "repair_paths"),
-                         (ex, "boosted_contributions" if hasattr(ex, "boosted_contributions") else "challenger_contributions")):
+                         (ex, "boosted_contributions")):
         monkeypatch.setattr(module, name, refuse)
     snap = readmodel.current(dash)
     sid = latest(dash, "enterprise")["subject_id"].iloc[7]

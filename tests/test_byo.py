@@ -48,10 +48,10 @@ def test_train_and_score_a_book(book, tmp_path):
     r = cli("train", "--data", str(book), "--target", "bad", "--id", "loan_id", "--name", "bank-a", "--json", home=home)
     assert r.returncode == 0, r.stderr
     result = json.loads(r.stdout)
-    assert set(result["models"]) == {"scorecard", "challenger"}
+    assert set(result["models"]) == {"scorecard", "boosted"}
     oracle = book_oracle(book)
     assert result["models"]["scorecard"]["auc"] > oracle - 0.06, (result, oracle)
-    assert result["models"]["challenger"]["auc"] > oracle - 0.10, (result, oracle)  # small books: no overfitting
+    assert result["models"]["boosted"]["auc"] > oracle - 0.10, (result, oracle)  # small books: no overfitting
     out = tmp_path / "scores.csv"
     r = cli("score", "--data", str(book), "--model", "bank-a@champion", "--id", "loan_id", "--out", str(out), "--json",
             home=home)
@@ -143,24 +143,24 @@ def test_recipe_tunes_calibrates_and_names_the_champion_on_the_fitting_rows(reci
     from sklearn.model_selection import StratifiedKFold
 
     X_fit, _, y_fit, fitted = recipe
-    assert set(fitted["models"]) == {"scorecard", "challenger"}
-    assert fitted["tuned"]["scorecard_C"] in grades.rating_config().training.scorecard.c_grid and fitted["tuned"]["challenger_trees"] >= 10
+    assert set(fitted["models"]) == {"scorecard", "boosted"}
+    assert fitted["tuned"]["scorecard_C"] in grades.rating_config().training.scorecard.c_grid and fitted["tuned"]["boosted_trees"] >= 10
     pairs = {k: m.calibrated_classifiers_ for k, m in fitted["models"].items()}
     assert {p.estimator.C for p in pairs["scorecard"]} == {fitted["tuned"]["scorecard_C"]}
-    assert {p.estimator.n_estimators for p in pairs["challenger"]} == {fitted["tuned"]["challenger_trees"]}
+    assert {p.estimator.n_estimators for p in pairs["boosted"]} == {fitted["tuned"]["boosted_trees"]}
     # each fold's AUC comes from a model that never saw that fold: refitting on the other folds
     # alone gives the very same predictions
     splits = list(StratifiedKFold(3).split(X_fit, y_fit))
-    for kind in ("scorecard", "challenger"):
+    for kind in ("scorecard", "boosted"):
         train, test = splits[1]
         again = clone(pairs[kind][1].estimator).fit(X_fit.iloc[train], y_fit[train])
         np.testing.assert_allclose(again.predict_proba(X_fit.iloc[test]), pairs[kind][1].estimator.predict_proba(X_fit.iloc[test]))
         assert len(fitted["cv_fold_auc"][kind]) == 3
         assert fitted["cv_auc"][kind] == pytest.approx(np.mean(fitted["cv_fold_auc"][kind]))
-    # the challenger is champion only when clearly ahead
-    gain = np.subtract(fitted["cv_fold_auc"]["challenger"], fitted["cv_fold_auc"]["scorecard"])
+    # the boosted model is champion only when clearly ahead
+    gain = np.subtract(fitted["cv_fold_auc"]["boosted"], fitted["cv_fold_auc"]["scorecard"])
     clearly = gain.mean() > gain.std(ddof=1) / np.sqrt(3)
-    assert fitted["champion"] == ("challenger" if clearly else "scorecard")
+    assert fitted["champion"] == ("boosted" if clearly else "scorecard")
 
 
 def test_train_book_never_lets_the_test_rows_choose(book, tmp_path, monkeypatch):

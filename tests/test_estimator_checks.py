@@ -2,7 +2,7 @@
 
 The models in `models/estimators.py` and `models/calibration.py` are checked twice over:
 
-1. As they are. `ScorecardModel` and `ChallengerModel` take a DataFrame with one named column per
+1. As they are. `ScorecardModel` and `BoostedModel` take a DataFrame with one named column per
    indicator and refuse numpy arrays by design, so most checks (which hand them arrays) stop at
    that TypeError; only the API checks (cloning, parameters, tags, repr, unfitted errors) reach them.
 2. Through `_AsFrame`, a test-only adapter that does nothing but name the columns of the check's
@@ -15,7 +15,7 @@ Every check an estimator cannot honour is listed below with the reason, and the 
 ``xfail_strict=True``: a listed check that starts passing fails this file, so the lists stay true.
 Reasons starting "BUG:" are defects in product code (reported, not fixed here).
 
-Parameters are chosen so that the checks test something: `ChallengerModel` with its default
+Parameters are chosen so that the checks test something: `BoostedModel` with its default
 `min_child_samples=100` grows no tree on the checks' 20-100 row data sets and predicts a
 constant, which passes invariance checks vacuously; `n_estimators=30, min_child_samples=5` lets it
 learn (and keeps it fast). `ScorecardModel(min_iv=0.0)` keeps every binned indicator, so the
@@ -38,7 +38,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from sklearn.utils.validation import check_is_fitted
 
 from chengxin.models.calibration import CalibratedRatingModel
-from chengxin.models.estimators import ChallengerModel, RescaledLogisticRegression, ScorecardModel
+from chengxin.models.estimators import BoostedModel, RescaledLogisticRegression, ScorecardModel
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::FutureWarning"),
@@ -161,8 +161,8 @@ SCORECARD_REASONS = _dataframe_only({
                                           "indicator names that are strings ('name must be a string')",
 })
 
-CHALLENGER = ChallengerModel(n_estimators=30, min_child_samples=5)
-CHALLENGER_REASONS = {k: v for k, v in _dataframe_only({}).items()}  # its pandas-Series check passes a DataFrame
+BOOSTED = BoostedModel(n_estimators=30, min_child_samples=5)
+BOOSTED_REASONS = {k: v for k, v in _dataframe_only({}).items()}  # its pandas-Series check passes a DataFrame
 
 SCORECARD_FRAMES = _AsFrame(ScorecardModel(min_iv=0.0))
 SCORECARD_FRAMES_REASONS = {
@@ -204,8 +204,8 @@ SCORECARD_FRAMES_REASONS = {
 }
 
 LIGHTGBM_ERROR = "refused by LightGBM with LightGBMError, which is not a ValueError"
-CHALLENGER_FRAMES = _AsFrame(ChallengerModel(n_estimators=30, min_child_samples=5))
-CHALLENGER_FRAMES_REASONS = {
+BOOSTED_FRAMES = _AsFrame(BoostedModel(n_estimators=30, min_child_samples=5))
+BOOSTED_FRAMES_REASONS = {
     "check_n_features_in_after_fitting": NO_N_FEATURES_IN,
     "check_n_features_in": NO_N_FEATURES_IN,
     "check_sample_weights_not_an_array": "sample_weight goes to LightGBM unconverted, which takes only a list, "
@@ -228,7 +228,7 @@ CHALLENGER_FRAMES_REASONS = {
     "check_estimator_sparse_matrix": SPARSE,
     "check_classifiers_one_label": "BUG: fitted where every row has the same label it predicts the other one: with "
                                    "y all 1 the booster's only class is 1, its predict_proba column 1 is that of "
-                                   "the encoded class that never occurs, and ChallengerModel reads it as the PD "
+                                   "the encoded class that never occurs, and BoostedModel reads it as the PD "
                                    "(~1e-15 for subjects that all defaulted), while claiming classes_ [0, 1]",
     "check_classifiers_classes": LABELS_01,
     "check_classifiers_train": "mismatched X and y lengths are " + LIGHTGBM_ERROR,
@@ -306,9 +306,9 @@ CASES = [
     (RLR, RLR_REASONS),
     (RLR_BINARY, RLR_BINARY_REASONS),
     (SCORECARD, SCORECARD_REASONS),
-    (CHALLENGER, CHALLENGER_REASONS),
+    (BOOSTED, BOOSTED_REASONS),
     (SCORECARD_FRAMES, SCORECARD_FRAMES_REASONS),
-    (CHALLENGER_FRAMES, CHALLENGER_FRAMES_REASONS),
+    (BOOSTED_FRAMES, BOOSTED_FRAMES_REASONS),
     (CALIBRATOR, CALIBRATOR_REASONS),
 ]
 
@@ -341,13 +341,13 @@ def _credit_like(n=600, seed=0):
 def test_the_checked_configurations_learn_something():
     """The configurations above are not constant predictors (which would pass invariance checks vacuously)."""
     X, y = _credit_like()
-    for model in (SCORECARD, CHALLENGER):
+    for model in (SCORECARD, BOOSTED):
         p = clone(model).fit(X, y).predict_proba(X)[:, 1]
         assert len(np.unique(p.round(9))) >= 3, model
         assert np.corrcoef(p, X["a"])[0, 1] > 0.3, model  # riskier with a, as generated
 
 
-@pytest.mark.parametrize("model", [SCORECARD, CHALLENGER], ids=["scorecard", "challenger"])
+@pytest.mark.parametrize("model", [SCORECARD, BOOSTED], ids=["scorecard", "boosted"])
 def test_pickle_round_trip_on_a_scorecard_that_ranks(model):
     """check_estimators_pickle runs on separable blobs, where the scorecard is flat."""
     X, y = _credit_like()

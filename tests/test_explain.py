@@ -30,14 +30,14 @@ def rated(trained):
 
 def test_contributions_add_up_to_each_models_output(rated):
     _, m, X = rated
-    card, boosted = ex.unwrap(m["scorecard"]), ex.unwrap(m["challenger"])
+    card, boosted = ex.unwrap(m["scorecard"]), ex.unwrap(m["boosted"])
     cols = list(card.feature_names_in_)
     base, contrib = ex.scorecard_contributions(card, X[cols])
     np.testing.assert_allclose(base + contrib.sum(axis=1), card.points(X[cols]), rtol=0, atol=1e-8)
-    base, contrib = ex.challenger_contributions(boosted, X[cols])
+    base, contrib = ex.boosted_contributions(boosted, X[cols])
     np.testing.assert_allclose(base + contrib.sum(axis=1), ex.raw_output(boosted, X[cols]), rtol=0, atol=1e-8)
     # the calibrated PD is a monotone function of that raw output
-    p = m["challenger"].predict_proba(X[cols])[:, 1]
+    p = m["boosted"].predict_proba(X[cols])[:, 1]
     order = np.argsort(ex.raw_output(boosted, X[cols]))
     assert np.all(np.diff(p[order]) >= -1e-12)
 
@@ -148,11 +148,11 @@ def test_batch_explanations_reuse_only_what_is_exactly_the_same(rated):
     result = stage.explain_all("enterprise", DAY, home=home)
     stored = pd.read_parquet(result["out"])
     assert result["reused"] + result["treeshap"] == len(stored) == len(X)
-    boosted = ex.unwrap(m["challenger"])
+    boosted = ex.unwrap(m["boosted"])
     cols = list(boosted.feature_names_in_)
-    base, fresh = ex.challenger_contributions(boosted, X.set_index("subject_id").loc[stored["subject_id"], cols].reset_index(drop=True))
+    base, fresh = ex.boosted_contributions(boosted, X.set_index("subject_id").loc[stored["subject_id"], cols].reset_index(drop=True))
     np.testing.assert_allclose(stored[[f"shap__{c}" for c in cols]].to_numpy(), fresh[cols].to_numpy(), atol=1e-9)
-    np.testing.assert_allclose(stored["challenger_base"], base, atol=1e-12)
+    np.testing.assert_allclose(stored["boosted_base"], base, atol=1e-12)
 
 
 def test_a_subject_in_default_is_explained_by_the_record_that_put_it_there(dashboard_home):

@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.metrics import roc_auc_score
 
 from chengxin.models import grades
-from chengxin.models.estimators import ChallengerModel, ScorecardModel
+from chengxin.models.estimators import BoostedModel, ScorecardModel
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +123,7 @@ def test_missing_values_get_their_own_bin(book):
 def test_single_row_and_round_trip(book):
     X, y, directions = book
     for model in (ScorecardModel(directions=directions, categorical=["sector"]),
-                  ChallengerModel(directions=directions, categorical=["sector"], n_estimators=50)):
+                  BoostedModel(directions=directions, categorical=["sector"], n_estimators=50)):
         model.fit(X, y)
         one = model.predict_proba(X.iloc[[7]])
         assert one.shape == (1, 2)
@@ -132,9 +132,9 @@ def test_single_row_and_round_trip(book):
         assert clone(model).get_params() == model.get_params()
 
 
-def test_challenger_respects_monotone_constraints(book):
+def test_the_boosted_model_respects_monotone_constraints(book):
     X, y, directions = book
-    model = ChallengerModel(directions=directions, categorical=["sector"], n_estimators=80).fit(X, y)
+    model = BoostedModel(directions=directions, categorical=["sector"], n_estimators=80).fit(X, y)
     assert roc_auc_score(y, model.predict_proba(X)[:, 1]) > 0.7
     probe = pd.concat([X.iloc[[0]]] * 8, ignore_index=True)
     probe["arrears"] = np.arange(8, dtype=float)
@@ -209,12 +209,12 @@ def test_decision_function_is_the_log_odds_platt_scaling_calibrates():
     import numpy as np
     import pandas as pd
 
-    from chengxin.models.estimators import ChallengerModel
+    from chengxin.models.estimators import BoostedModel
 
     rng = np.random.default_rng(1)
     X = pd.DataFrame({"a": rng.normal(size=3000), "b": rng.normal(size=3000)})
     y = (rng.random(3000) < 1 / (1 + np.exp(3 - 2 * X["a"]))).astype(int)
-    m = ChallengerModel(directions={"a": "higher_worse"}, n_estimators=50).fit(X, y)
+    m = BoostedModel(directions={"a": "higher_worse"}, n_estimators=50).fit(X, y)
     p = m.predict_proba(X)[:, 1]
     assert np.allclose(1 / (1 + np.exp(-m.decision_function(X))), p)
 

@@ -79,3 +79,44 @@ def test_alerts_keep_their_status_and_notes_when_the_month_is_raised_again(tmp_p
         desk.set_alert_status("2025-03-31", "91610102MA0000001X", "done", "", home=tmp_path)
     with pytest.raises(workspace.UserError, match="no alert"):
         desk.set_alert_status("2025-03-31", "nobody", "closed", "", home=tmp_path)
+
+
+def test_a_workspace_trained_before_the_kinds_were_renamed_reads_under_todays_names(tmp_path):
+    """Issue 20: the boosted model's kind was called `challenger`, like the role. What such a
+    workspace logged and stored reads under `boosted`; the roles keep their names."""
+    import pickle
+
+    import numpy as np
+
+    from chengxin import tracking
+    from chengxin.models import grades
+    from chengxin.models.estimators import BoostedModel
+    from chengxin.readmodel import explanation
+
+    assert tracking.MODEL_KINDS == ("scorecard", "boosted") and "challenger" in tracking.ALIASES
+    assert tracking.model_kind("challenger") == "boosted" and tracking.model_kind("scorecard") == "scorecard"
+    logged = {"challenger_oot_auc": 0.81, "challenger_oot_ks": 0.4, "scorecard_oot_auc": 0.78, "boosted_oot_ks": 0.5}
+    assert tracking.oot_metrics(logged, "boosted") == {"auc": 0.81, "ks": 0.5}  # today's name wins
+    assert tracking.oot_metrics(logged, "challenger") == tracking.oot_metrics(logged, "boosted")
+    assert tracking.oot_metrics(logged, "scorecard") == {"auc": 0.78}
+    assert tracking.renamed({"challenger_calibration": "quadratic"}) == {"boosted_calibration": "quadratic"}
+    assert tracking.validation_artifacts("boosted", "curves") == ["boosted_curves.csv", "challenger_curves.csv"]
+    # a workspace's rating.yaml of then, and a model pickled under the class's old name
+    assert grades.Calibration.model_validate({"scorecard": "platt", "challenger": "quadratic"}).boosted == "quadratic"
+    rng = np.random.default_rng(0)
+    X, y = pd.DataFrame({"a": rng.normal(size=200)}), (rng.random(200) < 0.3).astype(int)
+    model = BoostedModel(n_estimators=5, min_child_samples=5).fit(X, y)
+    then = pickle.dumps(model, protocol=0)  # names the class as text: "module\nname\n"
+    assert b"\nBoostedModel\n" in then
+    old = pickle.loads(then.replace(b"\nBoostedModel\n", b"\nChallengerModel\n"))
+    assert isinstance(old, BoostedModel) and np.allclose(old.predict_proba(X), model.predict_proba(X))
+    # explanations stored then
+    folder = tmp_path / "home" / "published" / "dashboard" / "snap"
+    (folder / "explanations").mkdir(parents=True)
+    pd.DataFrame({"subject_id": ["91610102MA0000001X"], "versions": ["1/2"], "scorecard_base": [500.0],
+                  "challenger_base": [-2.0], "points__a": [10.0], "shap__a": [0.5]}).to_parquet(
+        folder / "explanations" / "enterprise.parquet")
+    snap = published.Snapshot(folder, {"subjects": {}})
+    stored = explanation.stored_contributions(snap, "enterprise", "91610102MA0000001X")
+    assert stored["boosted"]["raw_output"] == -1.5 and stored["scorecard"]["raw_output"] == 510.0
+    assert explanation.stored_repair(snap, "enterprise", "91610102MA0000001X") is None  # no paths stored then

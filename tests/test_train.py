@@ -26,7 +26,7 @@ def test_out_of_time_split_is_ordered():
 
 def test_train_logs_both_models(trained):
     home, result = trained
-    assert set(result["models"]) == {"scorecard", "challenger"}
+    assert set(result["models"]) == {"scorecard", "boosted"}
     for name, m in result["models"].items():
         assert 0.6 < m["auc"] <= 1 and 0 <= m["brier"] < 0.2, (name, m)
     mlflow = tracking.setup(home)
@@ -34,15 +34,15 @@ def test_train_logs_both_models(trained):
     assert run.data.params["catalogue_version"]
     # the map each model's PDs come from (a quadratic asked for may fall back to Platt, and says so)
     assert run.data.params["scorecard_calibration"] == "platt"
-    assert run.data.params["challenger_calibration"] in ("quadratic", "platt")
-    assert "scorecard_oot_auc" in run.data.metrics and "challenger_oot_ks" in run.data.metrics
+    assert run.data.params["boosted_calibration"] in ("quadratic", "platt")
+    assert "scorecard_oot_auc" in run.data.metrics and "boosted_oot_ks" in run.data.metrics
     client = mlflow.MlflowClient()
     name = tracking.registered_name("enterprise")
     for alias in ("champion", "challenger", "scorecard"):
         assert client.get_model_version_by_alias(name, alias)
     assert (home / "mlflow.db").exists() and (home / "mlartifacts").exists()
     logged = {a.path for a in client.list_artifacts(result["run_id"], "validation")}
-    for kind in ("scorecard", "challenger"):
+    for kind in ("scorecard", "boosted"):
         for item in ("roc.png", "ks.png", "calibration.png", "model_card.md", "validation_by_grade.csv", "curves.csv"):
             assert f"validation/{kind}_{item}" in logged
     assert "validation/scorecard_table.csv" in logged
@@ -296,12 +296,12 @@ def test_the_champion_is_chosen_for_calibration_first_then_discrimination():
     def m(auc, within):
         return {"auc": auc, "grades_within_interval": within, "calibration_holds": float(within >= 0.8)}
 
-    assert choose_champion({"scorecard": m(0.75, 0.9), "challenger": m(0.78, 0.85)}) == "challenger"
-    assert choose_champion({"scorecard": m(0.75, 0.9), "challenger": m(0.78, 0.6)}) == "scorecard"  # only one holds
+    assert choose_champion({"scorecard": m(0.75, 0.9), "boosted": m(0.78, 0.85)}) == "boosted"
+    assert choose_champion({"scorecard": m(0.75, 0.9), "boosted": m(0.78, 0.6)}) == "scorecard"  # only one holds
     # none holds: the better calibrated, whatever the AUC; equally calibrated: the better AUC
-    assert choose_champion({"scorecard": m(0.75, 0.5), "challenger": m(0.78, 0.75)}) == "challenger"
-    assert choose_champion({"scorecard": m(0.75, 0.7), "challenger": m(0.78, 0.6)}) == "scorecard"
-    assert choose_champion({"scorecard": m(0.75, 0.6), "challenger": m(0.78, 0.6)}) == "challenger"
+    assert choose_champion({"scorecard": m(0.75, 0.5), "boosted": m(0.78, 0.75)}) == "boosted"
+    assert choose_champion({"scorecard": m(0.75, 0.7), "boosted": m(0.78, 0.6)}) == "scorecard"
+    assert choose_champion({"scorecard": m(0.75, 0.6), "boosted": m(0.78, 0.6)}) == "boosted"
 
 
 def cli(*args, home):
@@ -407,4 +407,4 @@ def test_a_small_city_trains_what_it_can_and_says_which_window_is_short(tmp_path
     assert "done before this: enterprise" in error[0]
     assert "enterprise: run" in r.stdout
     version = tracking.model_version(tracking.registered_name("enterprise"), "champion", "", home)
-    assert version.tags["kind"] in ("scorecard", "challenger")
+    assert version.tags["kind"] in ("scorecard", "boosted")

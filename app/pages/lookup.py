@@ -105,7 +105,7 @@ for (part, _), tab in zip(parts, tabs):
             st.plotly_chart(charts.waterfall(readmodel.contribution_table(card, result["subject_type"], lang), lang,
                                              ui.L("waterfall")), key="waterfall")
             if st.toggle(ui.L("waterfall_boosted"), key="lookup_boosted"):
-                boosted = result["contributions"]["challenger"]
+                boosted = result["contributions"]["boosted"]
                 st.plotly_chart(charts.waterfall(readmodel.contribution_table(boosted, result["subject_type"], lang), lang,
                                                  digits=3), key="waterfall_boosted")
         elif part == "history":

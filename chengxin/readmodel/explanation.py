@@ -9,9 +9,10 @@ import json
 
 import pandas as pd
 
+from chengxin import catalog
 from chengxin.readmodel.snapshot import Snapshot
 
-MODELS = (("scorecard", "points__", "scorecard_base"), ("challenger", "shap__", "challenger_base"))
+MODELS = (("scorecard", "points__", "scorecard_base"), ("boosted", "shap__", "boosted_base"))
 
 
 def _stored_row(snap: Snapshot, subject: str, subject_id: str) -> pd.Series | None:
@@ -20,7 +21,7 @@ def _stored_row(snap: Snapshot, subject: str, subject_id: str) -> pd.Series | No
     path = snap.path / "explanations" / f"{subject}.parquet"
     if not path.exists():
         return None
-    row = pq.read_table(path, filters=[("subject_id", "=", subject_id)]).to_pandas()
+    row = pq.read_table(path, filters=[("subject_id", "=", subject_id)]).to_pandas().rename(columns=catalog.EXPLANATION_RENAMES)
     return None if row.empty else row.iloc[0]
 
 

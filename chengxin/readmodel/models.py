@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from chengxin import config, i18n
+from chengxin import config, i18n, tracking
 from chengxin.readmodel.snapshot import Snapshot
 
 
@@ -22,12 +22,13 @@ def model_metrics(summary: dict, lang: str = "zh") -> pd.DataFrame:
     """One row per alias (champion, challenger, scorecard): kind, version, trained, the map from its
     log-odds to PD, out-of-time metrics."""
     rows = []
-    for alias in ("champion", "challenger", "scorecard"):
+    for alias in tracking.ALIASES:
         m = summary.get(alias)
         if not m:
             continue
-        row = {"alias": i18n.t(alias, lang), "kind": m["kind"], "version": m["version"], "trained": m["trained_at"],
-               "calibration": m.get("params", {}).get(f"{m['kind']}_calibration", "platt")}
+        kind = tracking.model_kind(m["kind"])  # a snapshot built before issue 20 says "challenger"
+        row = {"alias": i18n.t(alias, lang), "kind": kind, "version": m["version"], "trained": m["trained_at"],
+               "calibration": tracking.renamed(m.get("params", {})).get(f"{kind}_calibration", "platt")}
         row.update({k: round(float(m["metrics"][k]), 4) for k in METRICS if k in m["metrics"]})
         rows.append(row)
     return pd.DataFrame(rows)
