@@ -1,7 +1,11 @@
 """Configuration: the declarations and settings in ``chengxin/conf``, validated with pydantic.
 
-Package defaults live in ``chengxin/conf/*.yaml``. A workspace may override settings in
-``$CHENGXIN_HOME/settings.yaml`` (deep-merged over the defaults).
+Every file in ``chengxin/conf/*.yaml`` is read by one loader, `declared`, and validated by its
+schema. A workspace may change the files `DECLARATIONS` names a workspace file for (its settings
+and its roles and users) by one rule, `merge`: the workspace's file goes over the package's,
+mappings key by key; anything else (a list, a number, a text) is replaced whole, and so are the
+sections a declaration names `replaced_whole` (a workspace's `users` replace the demo accounts,
+never add to them).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from dataclasses import dataclass
 
 from chengxin import workspace
 
@@ -267,39 +272,75 @@ class Settings(Strict):
     dashboard: DashboardSettings = DashboardSettings()
 
 
-# --- loading -------------------------------------------------------------------------
+# --- loading: one loader, one rule ------------------------------------------------------
 
 
-def _package_yaml(name: str) -> dict:
-    return yaml.safe_load(resources.files("chengxin.conf").joinpath(name).read_text("utf-8"))
+@dataclass(frozen=True)
+class Declaration:
+    """A file of ``chengxin/conf``; `workspace_file`: the workspace's file merged over it, if
+    any; `replaced_whole`: top-level sections the workspace's file replaces instead of merging."""
+
+    file: str
+    workspace_file: str | None = None
+    replaced_whole: tuple[str, ...] = ()
 
 
-def deep_merge(base: dict, override: dict) -> dict:
+DECLARATIONS = {d.file.removesuffix(".yaml"): d for d in (
+    Declaration("sources.yaml"), Declaration("city.yaml"), Declaration("features.yaml"), Declaration("rating.yaml"),
+    Declaration("repair.yaml"), Declaration("warnings.yaml"), Declaration("lists.yaml"),
+    Declaration("settings.yaml", workspace_file="settings.yaml"),
+    Declaration("roles.yaml", workspace_file="users.yaml", replaced_whole=("users",)),
+)}
+
+
+def merge(base: dict, override: dict, replaced_whole: tuple[str, ...] = ()) -> dict:
+    """The one override rule: `override` over `base`, mappings key by key, anything else (and
+    the top-level sections in `replaced_whole`) replaced whole."""
     merged = dict(base)
     for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
+        if key not in replaced_whole and isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge(merged[key], value)
         else:
             merged[key] = value
     return merged
 
 
-@functools.cache
+def read_yaml(text: str, where) -> dict:
+    """A YAML document as a mapping; invalid YAML is the user's error, naming the file."""
+    try:
+        return yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise workspace.UserError(f"{where} is not valid YAML: {exc}") from None
+
+
+def declared(name: str, schema: type[BaseModel], home: Path | None = None, *, with_workspace: bool = True):
+    """The declaration `name` (a key of `DECLARATIONS`) validated by `schema`: the package's file,
+    and, when `with_workspace` and the declaration has one, the workspace's file merged over it.
+    Cached until either file changes."""
+    d = DECLARATIONS[name]
+    override = workspace.home(home) / d.workspace_file if d.workspace_file and with_workspace else None
+    stat = override.stat() if override is not None and override.exists() else None
+    stamp = (stat.st_mtime_ns, stat.st_size) if stat else None
+    return _declared(name, schema, override if stamp is not None else None, stamp)
+
+
+@functools.lru_cache(maxsize=64)
+def _declared(name: str, schema: type[BaseModel], override: Path | None, _stamp: tuple | None):
+    d = DECLARATIONS[name]
+    package = resources.files("chengxin.conf").joinpath(d.file)
+    data = read_yaml(package.read_text("utf-8"), package)
+    if override is not None:
+        data = merge(data, read_yaml(override.read_text("utf-8"), override), d.replaced_whole)
+    return schema.model_validate(data)
+
+
 def sources() -> SourceCatalogue:
-    return SourceCatalogue.model_validate(_package_yaml("sources.yaml"))
+    return declared("sources", SourceCatalogue)
 
 
-@functools.cache
 def city() -> City:
-    return City.model_validate(_package_yaml("city.yaml"))
+    return declared("city", City)
 
 
 def settings(home: Path | None = None) -> Settings:
-    data = _package_yaml("settings.yaml")
-    override = workspace.home(home) / "settings.yaml"
-    if override.exists():
-        try:
-            data = deep_merge(data, yaml.safe_load(override.read_text("utf-8")) or {})
-        except yaml.YAMLError as exc:
-            raise workspace.UserError(f"{override} is not valid YAML: {exc}") from None
-    return Settings.model_validate(data)
+    return declared("settings", Settings, home)

@@ -10,14 +10,11 @@ registers (the dashboard's Parquet snapshot), so the warehouse is never opened h
 from __future__ import annotations
 
 import datetime as dt
-import functools
-from importlib import resources
 from typing import Literal
 
 import duckdb
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chengxin import config
@@ -104,10 +101,8 @@ class ListsConfig(_Strict):
         return self
 
 
-@functools.cache
 def lists_config() -> ListsConfig:
-    text = resources.files("chengxin.conf").joinpath("lists.yaml").read_text("utf-8")
-    return ListsConfig.model_validate(yaml.safe_load(text))
+    return config.declared("lists", ListsConfig)
 
 
 def _months(dates: pd.Series, months: int) -> pd.Series:

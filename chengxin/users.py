@@ -8,13 +8,9 @@ column the data contract marks ``personal``) is masked for every role whose
 
 from __future__ import annotations
 
-import functools
-from importlib import resources
-from pathlib import Path
 from typing import Literal
 
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chengxin import config, identifiers, workspace
@@ -103,31 +99,15 @@ class RolesConfig(_Strict):
 
 
 def roles_config(home=None) -> RolesConfig:
-    """The package's roles and demo users; ``$CHENGXIN_HOME/users.yaml`` may override roles
-    (deep-merged) and replace the users."""
-    override = workspace.home(home) / "users.yaml"
-    return _roles_config(override, override.stat().st_mtime_ns if override.exists() else None)
+    """The package's roles and demo users; ``$CHENGXIN_HOME/users.yaml`` may change roles and
+    replaces the users (`config.declared`'s one rule)."""
+    return config.declared("roles", RolesConfig, home)
 
 
 def declared_roles() -> RolesConfig:
     """The package's own roles and demo users, without any workspace's override (what the
     README describes)."""
-    return _roles_config(Path("/nonexistent/users.yaml"), None)
-
-
-@functools.lru_cache(maxsize=8)
-def _roles_config(override: Path, _mtime: int | None) -> RolesConfig:
-    data = yaml.safe_load(resources.files("chengxin.conf").joinpath("roles.yaml").read_text("utf-8"))
-    if override.exists():
-        try:
-            extra = yaml.safe_load(override.read_text("utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise workspace.UserError(f"{override} is not valid YAML: {exc}") from None
-        if "roles" in extra:
-            data["roles"] = config.deep_merge(data["roles"], extra["roles"])
-        if "users" in extra:
-            data["users"] = extra["users"]
-    return RolesConfig.model_validate(data)
+    return config.declared("roles", RolesConfig, with_workspace=False)
 
 
 def role(name: str | None, home=None) -> Role:

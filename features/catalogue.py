@@ -17,7 +17,6 @@ import io
 from importlib import resources
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chengxin import config
@@ -138,7 +137,7 @@ def catalogue() -> Catalogue:
             continue
         text = entry.read_text("utf-8")
         digest.update(text.encode())
-        doc = yaml.safe_load(text)
+        doc = config.read_yaml(text, entry)  # the indicator declarations: a folder, not one file
         declared = doc.get("catalogue_version", declared)
         for item in doc.get("indicators", []):
             item.setdefault("subject", doc.get("subject"))

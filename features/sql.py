@@ -13,14 +13,11 @@ SQL portable.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
 from dataclasses import dataclass
 
 import pandas as pd
-from importlib import resources
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from chengxin import config
@@ -74,10 +71,8 @@ class FeatureSettings(BaseModel):
     outcome: Outcome
 
 
-@functools.cache
 def feature_settings() -> FeatureSettings:
-    text = resources.files("chengxin.conf").joinpath("features.yaml").read_text("utf-8")
-    return FeatureSettings.model_validate(yaml.safe_load(text))
+    return config.declared("features", FeatureSettings)
 
 
 def lit(day: dt.date | pd.Timestamp) -> str:

@@ -207,10 +207,10 @@ class ScorecardModel(_Predicts, ClassifierMixin, BaseEstimator):
         self.dropped_for_spread_ = {}
         # each indicator is binned on its own, so its snapped cuts hold for every refit: found once
         splits = self._snapped_splits(X[columns], y, sample_weight) if self.snap else None
-        for _ in range(10):
-            scorecard, selected = self._fit_once(X[columns], y, sample_weight, splits)
-            coef = scorecard.estimator_.coef_.ravel()
-            wrong = against_their_bins(selected, coef)
+
+        def reject(fitted, _columns) -> list[str]:
+            scorecard, selected = fitted
+            wrong = against_their_bins(selected, scorecard.estimator_.coef_.ravel())
             # each indicator is binned on its own, so a refit bins it the same: measure it once
             fresh = [c for c in selected if c not in self.stability_]
             if X_recent is not None and fresh:
@@ -222,12 +222,13 @@ class ScorecardModel(_Predicts, ClassifierMixin, BaseEstimator):
                 narrow = {c: spread[c] for c in selected if spread[c] < self.min_points_spread}
                 if len(narrow) == len(selected):  # none would be left: keep the widest
                     narrow.pop(max(narrow, key=narrow.get))
-            if not wrong and not unstable and not narrow:
-                break
             self.dropped_for_sign_ += wrong
             self.dropped_for_stability_ += unstable
             self.dropped_for_spread_.update(narrow)
-            columns = [c for c in columns if c not in wrong and c not in unstable and c not in narrow]
+            return [*wrong, *unstable, *narrow]
+
+        (scorecard, selected), columns = refit_dropping(
+            lambda cols: self._fit_once(X[cols], y, sample_weight, splits), columns, reject)
         self.scorecard_ = scorecard
         self.classes_ = np.array([0, 1])
         self.feature_names_in_ = np.array(X.columns)
@@ -329,12 +330,31 @@ class ScorecardModel(_Predicts, ClassifierMixin, BaseEstimator):
         return cached[1].copy()
 
 
+def refit_dropping(fit, columns: list[str], reject, rounds: int = 10):
+    """Fit on `columns`, drop the ones `reject(fitted, columns)` names, and refit, until none is
+    rejected (at most `rounds` fits). Returns the last fit and the columns it was fitted on. The
+    one home of the scorecard's refit loop (`ScorecardModel.fit`, `cross_validated_c`)."""
+    for round_ in range(rounds):
+        fitted = fit(columns)
+        dropped = reject(fitted, columns)
+        if not dropped or round_ == rounds - 1:
+            break
+        columns = [c for c in columns if c not in dropped]
+    return fitted, columns
+
+
 def against_their_bins(columns: list[str], coef) -> list[str]:
     """The indicators whose weight runs against their own bins. With WoE inputs every
     coefficient must be negative (more WoE, less risk); a positive one would earn points against
     the indicator's bins (a collinearity artefact): `ScorecardModel.fit` and `cross_validated_c`
     both drop such indicators and refit."""
     return [c for c, b in zip(columns, np.ravel(coef)) if b > 0]
+
+
+def _against_unless_all(lr, columns: list[str]) -> list[str]:
+    """The indicators against their bins, unless that is all of them."""
+    wrong = against_their_bins(columns, lr.coef_.ravel())
+    return [] if len(wrong) == len(columns) else wrong
 
 
 def cross_validated_c(scorecard: ScorecardModel, X: pd.DataFrame, y, splits, grid) -> tuple[float, dict[str, float]]:
@@ -360,13 +380,8 @@ def cross_validated_c(scorecard: ScorecardModel, X: pd.DataFrame, y, splits, gri
             aucs[i] = 0.5
             continue
         for j, c in enumerate(grid):
-            columns = list(woe_train.columns)
-            for _ in range(10):
-                lr = LogisticRegression(C=c, max_iter=1000).fit(woe_train[columns], y[train])
-                wrong = against_their_bins(columns, lr.coef_.ravel())
-                if not wrong or len(wrong) == len(columns):
-                    break
-                columns = [col for col in columns if col not in wrong]
+            lr, columns = refit_dropping(lambda cols: LogisticRegression(C=c, max_iter=1000).fit(woe_train[cols], y[train]),
+                                         list(woe_train.columns), _against_unless_all)
             aucs[i, j] = roc_auc_score(y[test], lr.decision_function(woe_test[columns]))
     mean = aucs.mean(axis=0)
     return float(grid[int(np.argmax(mean))]), {str(c): round(float(a), 4) for c, a in zip(grid, mean)}

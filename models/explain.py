@@ -13,17 +13,15 @@
 
 from __future__ import annotations
 
-import functools
 import itertools
-from importlib import resources
 
 import numpy as np
 import pandas as pd
-import yaml
 from typing import Annotated
 
 from pydantic import Field, model_validator
 
+from chengxin import config
 from chengxin.config import Strict
 from chengxin.features.catalogue import Text, catalogue
 from chengxin.models import grades
@@ -52,10 +50,12 @@ class RepairAction(Strict):
         return self
 
 
-@functools.cache
+class RepairActions(Strict):
+    actions: tuple[RepairAction, ...]
+
+
 def repair_actions() -> tuple[RepairAction, ...]:
-    text = resources.files("chengxin.conf").joinpath("repair.yaml").read_text("utf-8")
-    return tuple(RepairAction.model_validate(a) for a in yaml.safe_load(text)["actions"])
+    return config.declared("repair", RepairActions).actions
 
 
 def unwrap(calibrated):

@@ -6,14 +6,12 @@ pure and vectorised.
 
 from __future__ import annotations
 
-import functools
-from importlib import resources
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import AliasChoices, Field, field_validator, model_validator
 
+from chengxin import config
 from chengxin.config import Strict
 from chengxin.models.calibration import Method
 
@@ -133,10 +131,8 @@ class RatingConfig(Strict):
         return {*self.worst_grades, self.default_grade}
 
 
-@functools.cache
 def rating_config() -> RatingConfig:
-    text = resources.files("chengxin.conf").joinpath("rating.yaml").read_text("utf-8")
-    return RatingConfig.model_validate(yaml.safe_load(text))
+    return config.declared("rating", RatingConfig)
 
 
 def grade_of(pd_: np.ndarray | pd.Series, in_default: np.ndarray | None = None, cfg: RatingConfig | None = None) -> np.ndarray:

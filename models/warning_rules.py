@@ -5,13 +5,11 @@ stage (`pipelines/warn.py`) raises them; the dashboard and the docs read their t
 
 from __future__ import annotations
 
-import functools
-from importlib import resources
 
 import numpy as np
-import yaml
 from pydantic import Field, model_validator
 
+from chengxin import config
 from chengxin.config import Strict
 from chengxin.features.catalogue import Text
 
@@ -80,7 +78,5 @@ class WarningConfig(Strict):
     severity: Severity
 
 
-@functools.cache
 def warning_config() -> WarningConfig:
-    text = resources.files("chengxin.conf").joinpath("warnings.yaml").read_text("utf-8")
-    return WarningConfig.model_validate(yaml.safe_load(text))
+    return config.declared("warnings", WarningConfig)

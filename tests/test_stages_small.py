@@ -120,3 +120,35 @@ def test_a_workspace_trained_before_the_kinds_were_renamed_reads_under_todays_na
     stored = explanation.stored_contributions(snap, "enterprise", "91610102MA0000001X")
     assert stored["boosted"]["raw_output"] == -1.5 and stored["scorecard"]["raw_output"] == 510.0
     assert explanation.stored_repair(snap, "enterprise", "91610102MA0000001X") is None  # no paths stored then
+
+
+def test_every_declaration_is_read_by_the_one_loader_with_the_one_override_rule(tmp_path):
+    """Issue 20: one loader (`config.declared`), one rule (`config.merge`): mappings merge key by
+    key, anything else and the sections a declaration replaces whole are replaced."""
+    import ast
+    from importlib import resources
+    from pathlib import Path
+
+    from chengxin import config, users
+
+    files = {p.name for p in resources.files("chengxin.conf").iterdir() if p.name.endswith(".yaml")}
+    assert files == {d.file for d in config.DECLARATIONS.values()}
+    root = Path(__file__).resolve().parents[1]
+    for folder in ("chengxin", "features", "models", "pipelines", "app"):  # nobody else parses YAML
+        for path in (root / folder).rglob("*.py"):
+            calls = [n for n in ast.walk(ast.parse(path.read_text("utf-8"))) if isinstance(n, ast.Attribute)
+                     and n.attr in ("safe_load", "load") and isinstance(n.value, ast.Name) and n.value.id == "yaml"]
+            assert not calls or path.name == "config.py", f"{path} parses YAML itself: use config.declared"
+    assert config.merge({"a": {"b": 1, "c": [1, 2]}, "d": 1}, {"a": {"c": [3]}, "e": 2}) == {"a": {"b": 1, "c": [3]}, "d": 1, "e": 2}
+    assert config.merge({"u": {"x": 1}}, {"u": {"y": 2}}, replaced_whole=("u",)) == {"u": {"y": 2}}
+    # settings and roles: the workspace's file over the package's, by the same rule
+    (tmp_path / "settings.yaml").write_text("dashboard:\n  table_rows: 7\n", "utf-8")
+    assert config.settings(tmp_path).dashboard.table_rows == 7
+    assert config.settings(tmp_path).ingest == config.settings(tmp_path / "nowhere").ingest
+    (tmp_path / "users.yaml").write_text("roles:\n  lender:\n    zh: 银行\n", "utf-8")
+    merged = users.roles_config(tmp_path)
+    assert merged.roles["lender"].zh == "银行" and merged.roles["lender"].pages == users.declared_roles().roles["lender"].pages
+    assert set(merged.users) == set(users.declared_roles().users)  # no `users` section: the package's stay
+    (tmp_path / "settings.yaml").write_text("dashboard: [", "utf-8")
+    with pytest.raises(workspace.UserError, match="settings.yaml is not valid YAML"):
+        config.settings(tmp_path)
