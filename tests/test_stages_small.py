@@ -152,3 +152,48 @@ def test_every_declaration_is_read_by_the_one_loader_with_the_one_override_rule(
     (tmp_path / "settings.yaml").write_text("dashboard: [", "utf-8")
     with pytest.raises(workspace.UserError, match="settings.yaml is not valid YAML"):
         config.settings(tmp_path)
+
+
+class _StubChampion:
+    """A champion whose PD is a sum the test can read: a base per subject plus a fixed amount for
+    each problem still on the record."""
+
+    def predict_proba(self, X):
+        import numpy as np
+
+        p = (X["base"].to_numpy(float) + 0.02 * (X["p_loan_dpd_latest"].to_numpy(float) > 0)
+             + 0.03 * (X["p_card_utilisation"].to_numpy(float) > 0.5) + 0.05 * (X["p_dishonest_debtor"].to_numpy(float) > 0))
+        return np.column_stack([1 - p, p])
+
+
+def test_repair_paths_find_the_smallest_set_for_every_subject_at_once():
+    """`models.explain.repair_paths` on five made-up people and a champion whose PD the test can
+    work out by hand: no city, no trained model."""
+    from chengxin.models import explain as ex
+
+    zero = {c: 0.0 for c in ("p_loan_worst_dpd_12m", "p_loan_months_overdue_12m", "p_loan_months_overdue_3m",
+                             "p_utility_arrears_months_12m", "p_utility_arrears_months_3m", "p_enforcement_open")}
+    people = pd.DataFrame([
+        {**zero, "base": 0.03, "p_loan_dpd_latest": 40.0, "p_card_utilisation": 0.9, "p_dishonest_debtor": 1.0},  # 0.13 CC
+        {**zero, "base": 0.03, "p_loan_dpd_latest": 0.0, "p_card_utilisation": 0.2, "p_dishonest_debtor": 0.0},   # nothing to do
+        {**zero, "base": 0.03, "p_loan_dpd_latest": 0.0, "p_card_utilisation": 0.6, "p_dishonest_debtor": 0.0},   # 0.06 CCC
+        {**zero, "base": 0.50, "p_loan_dpd_latest": 30.0, "p_card_utilisation": 0.7, "p_dishonest_debtor": 1.0},  # out of reach
+        {**zero, "base": 0.03, "p_loan_dpd_latest": float("nan"), "p_card_utilisation": 0.9, "p_dishonest_debtor": 0.0},
+    ])
+    paths = ex.repair_paths(people, "individual", _StubChampion(), chunk=2)
+    names = [[a["name"] for a in p["actions"]] for p in paths]
+    # one action lifts the first from CC (0.13) to CCC (0.08): leaving the list helps most
+    assert names[0] == ["p_leave_dishonest_debtor_list"] and paths[0]["reachable"] and paths[0]["grade"] == "CC"
+    assert paths[0]["actions"][0]["grade"] == "CCC" and abs(paths[0]["actions"][0]["pd"] - 0.08) < 1e-12
+    assert paths[0]["actions"][0]["changes"] == {"p_dishonest_debtor": {"from": 1.0, "to": 0.0}}
+    assert names[1] == [] and paths[1]["reachable"] is False and paths[1]["grade"] == "B"
+    assert names[2] == ["p_reduce_card_utilisation"] and paths[2]["actions"][0]["grade"] == "B"
+    assert paths[2]["actions"][0]["changes"] == {"p_card_utilisation": {"from": 0.6, "to": 0.5}}
+    # out of reach (C whatever is done): every action that changes something, the most helpful first
+    assert paths[3]["reachable"] is False and names[3][0] == "p_leave_dishonest_debtor_list"
+    assert set(names[3]) == {"p_stay_current_on_loans", "p_clear_overdue_loans", "p_reduce_card_utilisation",
+                             "p_leave_dishonest_debtor_list"}
+    assert [a["grade"] for a in paths[3]["actions"]] == ["C"] * 4 and paths[3]["actions"][-1]["pd"] == 0.5
+    # a missing value is never "repaired"
+    assert names[4] == ["p_reduce_card_utilisation"]
+    assert paths == [ex.repair_path(people.iloc[[i]], "individual", _StubChampion()) for i in range(len(people))]
