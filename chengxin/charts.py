@@ -8,6 +8,8 @@ import plotly.graph_objects as go
 from chengxin import i18n
 
 TIER_COLOURS = {"A": "#2e7d32", "B": "#1976d2", "C": "#f9a825", "D": "#c62828"}
+# the PSI bands of `models.validation.PSI_BANDS`, in the tiers' colours
+PSI_COLOURS = {"stable": TIER_COLOURS["A"], "watch": TIER_COLOURS["C"], "shifted": TIER_COLOURS["D"]}
 FONT = "Noto Sans CJK SC, Noto Sans SC, Microsoft YaHei, PingFang SC, sans-serif"
 
 
@@ -96,15 +98,17 @@ def calibration(table: pd.DataFrame, lang: str = "zh", title: str | None = None)
 
 def psi(frame: pd.DataFrame, lang: str = "zh", title: str | None = None, top: int = 15) -> go.Figure:
     f = frame.sort_values("psi", ascending=False).head(top).iloc[::-1]
-    colours = f["status"].map({"stable": "#2e7d32", "watch": "#f9a825", "shifted": "#c62828"}).fillna("#888")
+    from chengxin.models.validation import PSI_BANDS
+
+    colours = f["status"].map(PSI_COLOURS).fillna("#888")
     fig = go.Figure(go.Bar(y=f["measure"], x=f["psi"], orientation="h", marker_color=colours,
                            hovertemplate="%{y}: %{x:.4f}<extra></extra>"))
-    for x, c in ((0.1, "#f9a825"), (0.25, "#c62828")):
-        fig.add_vline(x=x, line_dash="dash", line_color=c)
+    for band, x in PSI_BANDS:  # where each band starts
+        fig.add_vline(x=x, line_dash="dash", line_color=PSI_COLOURS[band])
     return _layout(fig, title, height=max(300, 24 * len(f) + 80))
 
 
-MODEL_COLOURS = {"champion": "#1976d2", "challenger": "#fb8c00"}
+MODEL_COLOURS = {"champion": "#1976d2", "challenger": "#fb8c00"}  # by role (alias)
 
 
 def roc(curves: pd.DataFrame, lang: str = "zh", title: str | None = None) -> go.Figure:
