@@ -155,7 +155,7 @@ def main() -> None:
         rows.append({"step": f"library: `search` by name, {kind} (a fragment of each firm's name)",
                      "first": f"{m['first_s']:.2f} s", "median": f"{m['median_s']:.3f} s", "p95": f"{m['p95_s']:.3f} s",
                      "max": f"{m['max_s']:.3f} s", "peak memory": ""})
-    rows.append({"step": "library: `repair` (the repair-path tab, computed when opened)",
+    rows.append({"step": "library: `repair` (the repair-path tab, read when opened)",
                  "first": f"{lib['repair']['first_s']:.2f} s", "median": f"{lib['repair']['median_s']:.3f} s",
                  "p95": f"{lib['repair']['p95_s']:.3f} s", "max": f"{lib['repair']['max_s']:.3f} s", "peak memory": ""})
     rows.append({"step": f"browser: Enter → name shown, run finished ({page['lookups']} enterprises, lender)",
@@ -174,10 +174,11 @@ def main() -> None:
         f"after first load — **{'met' if met else 'not met'}** (95th percentile {page['p95_s']:.2f} s in the browser).",
         "",
         "How: the snapshot's tables are sorted by subject id and searched by bisection; every subject's "
-        "contributions are stored by `chengxin explain --all` (sorted, 10,000-row Parquet row groups); the records "
+        "contributions and credit-repair path are stored by `chengxin explain --all` (sorted, 10,000-row Parquet "
+        "row groups; a look-up reads the contributions' columns, the repair tab the path's); the records "
         "sit in a DuckDB file in subject order; a name is found by a vectorised substring scan of the names, "
-        "their pinyin and initials, and rapidfuzz scores every name only when none contains the query; only the open tab of the look-up is built, and the repair path "
-        "(which re-scores the subject under each action) is computed when its tab opens. The browser runs on "
+        "their pinyin and initials, and rapidfuzz scores every name only when none contains the query; only the "
+        "open tab of the look-up is built. A look-up computes nothing. The browser runs on "
         "the same 2 cores as the server.",
     ])
     write_section("dashboard", body)

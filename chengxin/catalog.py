@@ -99,12 +99,21 @@ def rated_dates(subject: str, home=None) -> list[dt.date]:
 
 
 def explanations(subject: str, as_of: dt.date, home=None) -> Path:
-    """Both models' contributions and the credit-repair path of every subject rated on a date
-    (`explain --all`). Files stored before issue 20 name a column as `EXPLANATION_RENAMES` says."""
+    """Both models' contributions for every subject rated on a date (`explain --all`). Files
+    stored before issue 20 name a column as `EXPLANATION_RENAMES` says."""
     return published(home) / "explanations" / subject / f"as_of={as_of}" / "contributions.parquet"
 
 
+def repair_paths(subject: str, as_of: dt.date, home=None) -> Path:
+    """The credit-repair path (`REPAIR_COLUMNS`) of every subject rated on a date, beside the
+    contributions (`explain --all`): a file of its own, so a look-up reads no repair path."""
+    return explanations(subject, as_of, home).with_name("repair.parquet")
+
+
 EXPLANATION_RENAMES = {"challenger_base": "boosted_base"}  # old column -> today's
+# the columns of the repair file: the path as JSON, whether it reaches the next tier, and the note
+# for a subject in default
+REPAIR_COLUMNS = ("repair_path", "repair_reachable", "repair_note", "repair_note_zh")
 
 
 def monitoring(home=None) -> Path:

@@ -7,7 +7,10 @@ import plotly.graph_objects as go
 
 from chengxin import i18n
 
-TIER_COLOURS = {"A": "#2e7d32", "B": "#1976d2", "C": "#f9a825", "D": "#c62828"}
+# each public tier's colour, by the name Streamlit's badges know, and that colour for charts
+TIER_BADGES = {"A": "green", "B": "blue", "C": "orange", "D": "red"}
+BADGE_HEX = {"green": "#2e7d32", "blue": "#1976d2", "orange": "#f9a825", "red": "#c62828"}
+TIER_COLOURS = {tier: BADGE_HEX[name] for tier, name in TIER_BADGES.items()}
 # the PSI bands of `models.validation.PSI_BANDS`, in the tiers' colours
 PSI_COLOURS = {"stable": TIER_COLOURS["A"], "watch": TIER_COLOURS["C"], "shifted": TIER_COLOURS["D"]}
 FONT = "Noto Sans CJK SC, Noto Sans SC, Microsoft YaHei, PingFang SC, sans-serif"

@@ -1,6 +1,6 @@
 """The explain stage: both models' contributions and the credit-repair path of every subject
-rated on a date, stored for the read model (`catalog.explanations`), and one subject's
-explanation worked out afresh for `chengxin explain SUBJECT_ID`. The faces read the stored
+rated on a date, stored for the read model (`catalog.explanations`, `catalog.repair_paths`),
+and one subject's explanation worked out afresh for `chengxin explain SUBJECT_ID`. The faces read the stored
 ones (`chengxin.readmodel.explanation`); none of them computes an explanation.
 """
 
@@ -22,12 +22,12 @@ from chengxin.models import grades
 from chengxin.models import reasons as reason_codes
 from chengxin.models.registered import criteria_label, rating_models
 
-REPAIR_COLUMNS = ("repair_path", "repair_reachable", "repair_note", "repair_note_zh")
 
 
 def explain_all(subject: str, as_of: dt.date, *, home=None) -> dict:
     """Contributions of both models and the credit-repair path of every subject on `as_of`,
-    stored for the read model (one row per subject; the path as JSON in `repair_path`).
+    stored for the read model: one row per subject in each of two files, the contributions and
+    the repair path (as JSON in `repair_path`), so that a look-up reads no repair path.
 
     A subject whose every split decision is unchanged since the previous stored month, under the
     same model versions, keeps last month's TreeSHAP values (`decision_fingerprint`: exact, not an
@@ -51,8 +51,10 @@ def explain_all(subject: str, as_of: dt.date, *, home=None) -> dict:
     earlier = sorted(p for p in catalog.explanations(subject, as_of, home).parents[1].glob("as_of=*/contributions.parquet")
                      if p.parent.name < f"as_of={as_of}")
     if earlier:
-        last = pd.read_parquet(earlier[-1]).rename(columns=catalog.EXPLANATION_RENAMES)
-        last = last[[c for c in ("subject_id", "fingerprint", "versions", "boosted_base", *shap_cols) if c in last]]
+        stored = pq.read_schema(earlier[-1]).names
+        wanted = {catalog.EXPLANATION_RENAMES.get(c, c): c for c in stored}
+        keep = [wanted[c] for c in ("subject_id", "fingerprint", "versions", "boosted_base", *shap_cols) if c in wanted]
+        last = pd.read_parquet(earlier[-1], columns=keep).rename(columns=catalog.EXPLANATION_RENAMES)
         last = last[last["versions"] == versions]
         joined = out[["subject_id", "fingerprint"]].merge(last, on=["subject_id", "fingerprint"], how="left")
         reused = joined["boosted_base"].notna().to_numpy()
@@ -63,17 +65,20 @@ def explain_all(subject: str, as_of: dt.date, *, home=None) -> dict:
         b, contrib = ex.boosted_contributions(boosted, X[todo], n_jobs=os.cpu_count())  # a batch: every core
         shap.loc[todo, shap_cols] = contrib[cols].to_numpy()
         out.loc[todo, "boosted_base"] = b
-    out = pd.concat([out, points.add_prefix("points__").reset_index(drop=True), shap.reset_index(drop=True),
-                     _repair_paths(subject, as_of, feats["subject_id"], X, m, card, home)], axis=1)
+    out = pd.concat([out, points.add_prefix("points__").reset_index(drop=True), shap.reset_index(drop=True)], axis=1)
+    repair = _repair_paths(subject, as_of, feats["subject_id"], X, m, card, home)
+    repair.insert(0, "subject_id", feats["subject_id"].to_numpy())
     path = catalog.explanations(subject, as_of, home)
     path.parent.mkdir(parents=True, exist_ok=True)
     workspace.write_subject_table(out, path)
+    workspace.write_subject_table(repair, catalog.repair_paths(subject, as_of, home))
     return {"subject": subject, "as_of": str(as_of), "subjects": len(out), "treeshap": int(todo.sum()),
-            "reused": int(reused.sum()), "out": str(path), "seconds": round(time.perf_counter() - started, 1)}
+            "reused": int(reused.sum()), "out": str(path),
+            "repair_out": str(catalog.repair_paths(subject, as_of, home)), "seconds": round(time.perf_counter() - started, 1)}
 
 
 def _repair_paths(subject: str, as_of: dt.date, subject_ids: pd.Series, X: pd.DataFrame, m: dict, card, home) -> pd.DataFrame:
-    """The stored repair columns (`REPAIR_COLUMNS`) of every subject, in the order of `X`: a
+    """The stored repair columns (`catalog.REPAIR_COLUMNS`) of every subject, in the order of `X`: a
     subject in default starts from the record that put it there."""
     paths = ex.repair_paths(X, subject, m["champion"], card)
     in_default = _in_default(subject, as_of, subject_ids, home)
@@ -88,7 +93,7 @@ def _repair_paths(subject: str, as_of: dt.date, subject_ids: pd.Series, X: pd.Da
         row["repair_path"] = json.dumps(row["repair_path"], ensure_ascii=False)
         row.pop("default_record", None)
         rows.append(row)
-    return pd.DataFrame(rows, columns=list(REPAIR_COLUMNS))
+    return pd.DataFrame(rows, columns=list(catalog.REPAIR_COLUMNS))
 
 
 def _in_default(subject: str, as_of: dt.date, subject_ids, home=None) -> np.ndarray:

@@ -164,11 +164,15 @@ def _build(home, out: Path, inputs: dict) -> dict:
     # without them a look-up shows the published rating alone
     for subject, v in manifest["subjects"].items():
         if "as_of" in v:
-            stored = catalog.explanations(subject, dt.date.fromisoformat(v["as_of"]), home)
+            as_of = dt.date.fromisoformat(v["as_of"])
+            stored = catalog.explanations(subject, as_of, home)
             if stored.exists():
                 (out / "explanations").mkdir(exist_ok=True)
                 shutil.copy2(stored, out / "explanations" / f"{subject}.parquet")
                 v["explanations"] = True
+                if catalog.repair_paths(subject, as_of, home).exists():
+                    shutil.copy2(catalog.repair_paths(subject, as_of, home), out / "explanations" / f"{subject}_repair.parquet")
+                    v["repair_paths"] = True
             else:
                 manifest["warnings"].append(f"explanations {subject}: none stored for {v['as_of']}; run "
                                             f"`chengxin explain --all --as-of {v['as_of']} --subject {subject}`")

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chengxin import desk
+from chengxin import catalog, desk
 from chengxin.features import snapshots
 from chengxin.features.catalogue import catalogue
 from chengxin.models import explain as ex
@@ -148,6 +148,11 @@ def test_batch_explanations_reuse_only_what_is_exactly_the_same(rated):
     result = stage.explain_all("enterprise", DAY, home=home)
     stored = pd.read_parquet(result["out"])
     assert result["reused"] + result["treeshap"] == len(stored) == len(X)
+    # the repair paths are a file of their own, row for row beside the contributions
+    repair = pd.read_parquet(result["repair_out"])
+    assert list(repair.columns) == ["subject_id", *catalog.REPAIR_COLUMNS]
+    assert repair["subject_id"].tolist() == stored["subject_id"].tolist()
+    assert not set(catalog.REPAIR_COLUMNS) & set(stored.columns)
     boosted = ex.unwrap(m["boosted"])
     cols = list(boosted.feature_names_in_)
     base, fresh = ex.boosted_contributions(boosted, X.set_index("subject_id").loc[stored["subject_id"], cols].reset_index(drop=True))

@@ -69,7 +69,7 @@ if "model_changed" in result["notes"]:
 
 if result.get("tier"):
     words = result.get("tier_words") or {}
-    colour = {"A": "green", "B": "blue", "C": "orange", "D": "red"}.get(result["tier"], "gray")
+    colour = charts.TIER_BADGES.get(result["tier"], "gray")
     cols = st.columns(4)
     with cols[0]:
         st.caption(ui.L("tier"))

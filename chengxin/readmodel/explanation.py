@@ -15,20 +15,25 @@ from chengxin.readmodel.snapshot import Snapshot
 MODELS = (("scorecard", "points__", "scorecard_base"), ("boosted", "shap__", "boosted_base"))
 
 
-def _stored_row(snap: Snapshot, subject: str, subject_id: str) -> pd.Series | None:
+def _stored_row(snap: Snapshot, subject: str, subject_id: str, repair: bool) -> pd.Series | None:
+    """One subject's stored row: of the repair paths (`repair`) or of the contributions. They
+    are two files, so a look-up decodes nobody's repair path."""
     import pyarrow.parquet as pq
 
-    path = snap.path / "explanations" / f"{subject}.parquet"
+    path = snap.path / "explanations" / (f"{subject}_repair.parquet" if repair else f"{subject}.parquet")
     if not path.exists():
         return None
-    row = pq.read_table(path, filters=[("subject_id", "=", subject_id)]).to_pandas().rename(columns=catalog.EXPLANATION_RENAMES)
+    # contributions stored in one file with the repair path (one revision, before issue 20 landed)
+    columns = [c for c in pq.read_schema(path).names if repair or c not in catalog.REPAIR_COLUMNS]
+    row = pq.read_table(path, columns=columns, filters=[("subject_id", "=", subject_id)]).to_pandas()
+    row = row.rename(columns=catalog.EXPLANATION_RENAMES)
     return None if row.empty else row.iloc[0]
 
 
 def stored_contributions(snap: Snapshot, subject: str, subject_id: str) -> dict | None:
     """Both models' contributions for one subject from the stored explanations, in the shape
     `chengxin explain` gives them; None when not stored."""
-    row = _stored_row(snap, subject, subject_id)
+    row = _stored_row(snap, subject, subject_id, repair=False)
     if row is None:
         return None
     out = {}
@@ -43,8 +48,8 @@ def stored_contributions(snap: Snapshot, subject: str, subject_id: str) -> dict 
 def stored_repair(snap: Snapshot, subject: str, subject_id: str) -> dict | None:
     """One subject's stored credit-repair path: repair_path (the steps), repair_reachable,
     repair_note and repair_note_zh (a subject in default); None when not stored."""
-    row = _stored_row(snap, subject, subject_id)
-    if row is None or "repair_path" not in row.index:
+    row = _stored_row(snap, subject, subject_id, repair=True)
+    if row is None:
         return None
     note = {k: (None if pd.isna(row[k]) else str(row[k])) for k in ("repair_note", "repair_note_zh")}
     return {"repair_path": json.loads(row["repair_path"]), "repair_reachable": bool(row["repair_reachable"]), **note}
