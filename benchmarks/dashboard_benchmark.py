@@ -175,7 +175,7 @@ def main() -> None:
         "",
         "How: the snapshot's tables are sorted by subject id and searched by bisection; every subject's "
         "contributions and credit-repair path are stored by `chengxin explain --all` (sorted, 10,000-row Parquet "
-        "row groups; a look-up reads the contributions' columns, the repair tab the path's); the records "
+        "row groups; the repair paths in a file of their own, read only when the repair tab opens); the records "
         "sit in a DuckDB file in subject order; a name is found by a vectorised substring scan of the names, "
         "their pinyin and initials, and rapidfuzz scores every name only when none contains the query; only the "
         "open tab of the look-up is built. A look-up computes nothing. The browser runs on "
