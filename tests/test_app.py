@@ -9,6 +9,7 @@ import json
 
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
 from chengxin import dashboard, desk, i18n, identifiers, lists, readmodel, users, workspace
@@ -303,7 +304,7 @@ def test_analyst_opens_an_enterprise_alert_and_acknowledges_it(dash):
     stored = desk.stored_alerts(dash).set_index("subject_id").loc[pick]
     assert stored["status"] == "acknowledged"
     with desk.connect(dash) as con:
-        notes = con.execute("SELECT user, note FROM alert_notes WHERE subject_id = ?", (pick,)).fetchall()
+        notes = [tuple(r) for r in con.execute(sa.text("SELECT user, note FROM alert_notes WHERE subject_id = :s"), {"s": pick})]
     assert ("analyst1", "called the firm's finance director") in notes
     # heat maps of the portfolio
     assert len(at.get("plotly_chart")) >= 2
@@ -562,7 +563,7 @@ def test_repeated_failed_sign_ins_lock_the_name_for_a_while(tmp_path):
         users.authenticate("lender1", "lender-demo", tmp_path)
     assert users.authenticate("analyst1", "analyst-demo", tmp_path)  # other names are not affected
     with desk.connect(tmp_path) as con:  # the window passes
-        con.execute("UPDATE logins SET at = '2000-01-01T00:00:00' WHERE username = 'lender1'")
+        con.execute(sa.text("UPDATE logins SET at = '2000-01-01T00:00:00' WHERE username = 'lender1'"))
     assert users.authenticate("lender1", "lender-demo", tmp_path).role == "lender"
 
 

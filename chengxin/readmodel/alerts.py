@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import sqlalchemy as sa
 
 from chengxin import desk, i18n, users, workspace
 from chengxin.readmodel.lookup import NeedsPurpose, NotAllowed
 from chengxin.readmodel.snapshot import Snapshot, monitoring
+from chengxin.state import ALERT_NOTES
 from chengxin.users import Role
 
 
@@ -102,8 +104,9 @@ def open_alert(as_of: str, subject_id: str, r: Role, *, user: str | None = None,
             masked.append(users.mask_frame(g.dropna(axis=1, how="all"), r, source=source, name_col=None))
         evidence = pd.concat(masked, ignore_index=True)
     with desk.connect(home) as con:
-        notes = pd.read_sql_query("SELECT at, user, status, note FROM alert_notes WHERE as_of = ? AND subject_id = ? "
-                                  "ORDER BY at DESC", con, params=(as_of, subject_id))
+        n = ALERT_NOTES.c
+        notes = pd.read_sql_query(sa.select(n.at, n.user, n.status, n.note).where(n.as_of == as_of, n.subject_id == subject_id)
+                                  .order_by(n.at.desc()), con)
     alert["display_id"] = users.show_id(subject_id, alert["subject_type"], r)
     alert["evidence"] = evidence
     alert["notes"] = notes

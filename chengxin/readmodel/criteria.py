@@ -9,9 +9,11 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import sqlalchemy as sa
 
 from chengxin import catalog, config, desk, workspace
 from chengxin.readmodel.lookup import NotAllowed
+from chengxin.state import COMMENTS
 from chengxin.users import Role
 
 
@@ -48,10 +50,6 @@ def criteria_changes(new_folder: Path, old_folder: Path | None) -> list[str]:
     return crit.changes(new, old)
 
 
-_COMMENTS = """CREATE TABLE IF NOT EXISTS comments (
-    at TEXT NOT NULL, subject TEXT NOT NULL, criteria_version TEXT, name TEXT, contact TEXT, text TEXT NOT NULL)"""
-
-
 class CommentsPaused(workspace.UserError):
     pass
 
@@ -63,11 +61,11 @@ def add_comment(subject: str, version: str | None, text: str, *, name: str = "",
     limit = config.settings(home).dashboard.comments_per_hour
     since = (dt.datetime.now() - dt.timedelta(hours=1)).isoformat(timespec="seconds")
     with desk.connect(home) as con:
-        con.execute(_COMMENTS)
-        if con.execute("SELECT count(*) FROM comments WHERE at >= ?", (since,)).fetchone()[0] >= limit:
+        if con.scalar(sa.select(sa.func.count()).select_from(COMMENTS).where(COMMENTS.c.at >= since)) >= limit:
             raise CommentsPaused("many comments arrived in the last hour: please try again later")
-        con.execute("INSERT INTO comments VALUES (?, ?, ?, ?, ?, ?)",
-                    (desk.now(), subject, version, (name or "").strip()[:200], (contact or "").strip()[:200], text[:5000]))
+        con.execute(COMMENTS.insert().values(at=desk.now(), subject=subject, criteria_version=version,
+                                             name=(name or "").strip()[:200], contact=(contact or "").strip()[:200],
+                                             text=text[:5000]))
 
 
 def comments(r: Role, home=None) -> pd.DataFrame:
@@ -75,5 +73,4 @@ def comments(r: Role, home=None) -> pd.DataFrame:
     if not r.read_comments:
         raise NotAllowed("this role does not read the comments received")
     with desk.connect(home) as con:
-        con.execute(_COMMENTS)
-        return pd.read_sql_query("SELECT * FROM comments ORDER BY at DESC", con)
+        return pd.read_sql_query(sa.select(COMMENTS).order_by(COMMENTS.c.at.desc()), con)

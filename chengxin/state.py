@@ -1,0 +1,139 @@
+"""The state the platform's processes share, behind one module: the desk (alerts and their
+notes, public comments, sign-ins, the audit log of look-ups) and the credit services' keys,
+quotas and calls. Several dashboard sessions, API workers and later several machines read and
+write it at once.
+
+One SQLAlchemy engine per database: SQLite in the workspace by default (`catalog.desk`, the
+file the desk has always used, so an existing workspace keeps its alerts and audit log), and
+PostgreSQL when `CHENGXIN_DB_URL` names one (e.g. `postgresql+psycopg://user@host/chengxin`).
+Tables are declared here once (`METADATA`) and created when missing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+
+from chengxin import catalog, workspace
+
+URL_ENV = "CHENGXIN_DB_URL"
+
+# An alert is new until an analyst acknowledges it, then closed; `open` ones are the first two.
+ALERT_STATUSES = ("new", "acknowledged", "closed")
+
+METADATA = sa.MetaData()
+_text = sa.Text
+
+# --- the desk ---------------------------------------------------------------------------------
+AUDIT = sa.Table(  # who looked at what, when and why (the subject's "who looked me up" reads it)
+    "audit", METADATA,
+    sa.Column("at", _text, nullable=False), sa.Column("user", _text, nullable=False),
+    sa.Column("role", _text, nullable=False), sa.Column("action", _text, nullable=False),
+    sa.Column("subject_id", _text), sa.Column("purpose", _text), sa.Column("detail", _text))
+ALERTS = sa.Table(
+    "alerts", METADATA,
+    sa.Column("as_of", _text, primary_key=True), sa.Column("subject_id", _text, primary_key=True),
+    sa.Column("subject_type", _text, nullable=False), sa.Column("severity", _text, nullable=False),
+    sa.Column("score", sa.Float), sa.Column("signals", _text, nullable=False), sa.Column("reasons", _text),
+    sa.Column("reasons_zh", _text), sa.Column("evidence", _text), sa.Column("county", _text),
+    sa.Column("industry", _text), sa.Column("pd", sa.Float), sa.Column("grade", _text), sa.Column("prev_grade", _text),
+    sa.Column("created_at", _text, nullable=False),
+    sa.Column("status", _text, nullable=False, server_default="new"),
+    sa.CheckConstraint("status IN (" + ", ".join(f"'{s}'" for s in ALERT_STATUSES) + ")", name="alert_status"))
+ALERT_NOTES = sa.Table(
+    "alert_notes", METADATA,
+    sa.Column("as_of", _text, nullable=False), sa.Column("subject_id", _text, nullable=False),
+    sa.Column("at", _text, nullable=False), sa.Column("user", _text, nullable=False),
+    sa.Column("status", _text, nullable=False), sa.Column("note", _text))
+LOGINS = sa.Table(
+    "logins", METADATA,
+    sa.Column("at", _text, nullable=False), sa.Column("username", _text, nullable=False),
+    sa.Column("ok", sa.Integer, nullable=False))
+COMMENTS = sa.Table(  # the public's comments on the published criteria
+    "comments", METADATA,
+    sa.Column("at", _text, nullable=False), sa.Column("subject", _text, nullable=False),
+    sa.Column("criteria_version", _text), sa.Column("name", _text), sa.Column("contact", _text),
+    sa.Column("text", _text, nullable=False))
+
+# --- the credit services (`chengxin serve`) ---------------------------------------------------
+API_KEYS = sa.Table(  # a key is stored only as the SHA-256 of its secret
+    "api_keys", METADATA,
+    sa.Column("key_id", sa.String(32), primary_key=True), sa.Column("secret_sha256", sa.String(64), nullable=False),
+    sa.Column("institution", _text, nullable=False), sa.Column("role", _text, nullable=False),
+    sa.Column("rate_per_minute", sa.Integer, nullable=False), sa.Column("created_at", _text, nullable=False),
+    sa.Column("revoked_at", _text))
+API_QUOTA = sa.Table(  # units used per key and minute (a batch counts its ids), shared by the workers
+    "api_quota", METADATA,
+    sa.Column("key_id", sa.String(32), primary_key=True), sa.Column("minute", sa.BigInteger, primary_key=True),
+    sa.Column("used", sa.Integer, nullable=False))
+API_CALLS = sa.Table(  # every call: who, which endpoint, which subjects, why, how it ended
+    "api_calls", METADATA,
+    sa.Column("at", _text, nullable=False), sa.Column("key_id", _text), sa.Column("institution", _text),
+    sa.Column("role", _text, nullable=False), sa.Column("method", _text, nullable=False),
+    sa.Column("endpoint", _text, nullable=False), sa.Column("subjects", _text), sa.Column("n_subjects", sa.Integer),
+    sa.Column("purpose", _text), sa.Column("authorization_ref", _text), sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("ms", sa.Float))
+
+
+def url(home=None) -> str:
+    """The database of the shared state: `CHENGXIN_DB_URL`, else the workspace's SQLite file."""
+    return os.environ.get(URL_ENV) or f"sqlite:///{catalog.desk(home)}"
+
+
+def engine(home=None) -> sa.Engine:
+    """The engine of the shared state, its tables created when missing (one per database and
+    process)."""
+    target = url(home)
+    if target not in _ENGINES:
+        if target.startswith("sqlite:///"):
+            workspace.ensure(home)
+        _ENGINES[target] = _create(target)
+    return _ENGINES[target]
+
+
+_ENGINES: dict[str, sa.Engine] = {}
+
+
+def _create(target: str) -> sa.Engine:
+    if target.startswith("sqlite"):
+        eng = sa.create_engine(target, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @sa.event.listens_for(eng, "connect")
+        def _pragmas(con, _record):  # many readers beside one writer; a commit is on disk (FULL)
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=FULL")
+            con.execute("PRAGMA busy_timeout=30000")
+    else:
+        eng = sa.create_engine(target, pool_pre_ping=True)
+    METADATA.create_all(eng, checkfirst=True)
+    return eng
+
+
+def forget_engines() -> None:
+    """Close every engine: after a fork (a new worker) or when a test switches databases."""
+    while _ENGINES:
+        _ENGINES.popitem()[1].dispose()
+
+
+@contextmanager
+def connect(home=None):
+    """A connection in a transaction, committed when the block ends without an error."""
+    with engine(home).begin() as con:
+        yield con
+
+
+def now() -> str:
+    return dt.datetime.now().isoformat(timespec="seconds")
+
+
+def insert(con: sa.Connection, table: sa.Table):
+    """An INSERT of the connection's dialect, which knows `on_conflict_do_update` (SQLite and
+    PostgreSQL spell it alike)."""
+    if con.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert(table)
