@@ -13,6 +13,8 @@ DEMO_ENTERPRISES ?= 20000
 DEMO_INDIVIDUALS ?= 50000
 DEMO_MONTHS ?= 36
 DEMO_SEED ?= 2026
+DEMO_APP_PORT ?= 8501
+DEMO_API_PORT ?= 8000
 
 .PHONY: setup demo test docs benchmark clean
 
@@ -49,7 +51,10 @@ demo: setup
 	$(BIN)/chengxin explain --all --as-of latest
 	$(BIN)/chengxin warn --as-of latest --out "$(CHENGXIN_HOME)/published/alerts.csv"
 	$(BIN)/chengxin publish dashboard
-	$(BIN)/chengxin app --no-refresh
+	@$(BIN)/chengxin keys issue --institution "示范银行 Demo Bank" --role lender --rate 6000
+	@echo "dashboard: http://127.0.0.1:$(DEMO_APP_PORT)   credit services API: http://127.0.0.1:$(DEMO_API_PORT) (docs: /docs)"
+	$(BIN)/chengxin serve --port $(DEMO_API_PORT) & api=$$!; trap 'kill $$api 2>/dev/null' EXIT INT TERM; \
+		$(BIN)/chengxin app --no-refresh --port $(DEMO_APP_PORT)
 
 test: $(VENV)/.installed-test
 	$(BIN)/pytest -q --nbmake tests notebooks

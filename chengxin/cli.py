@@ -26,6 +26,10 @@ quarantine_app = typer.Typer(no_args_is_help=True, help="Rows held back by inges
 app.add_typer(quarantine_app, name="quarantine")
 publish_app = typer.Typer(no_args_is_help=True, help="Publish the rating criteria (and, later, the ratings list).")
 app.add_typer(publish_app, name="publish")
+from chengxin.api.commands import keys_app, serve  # noqa: E402  (the credit services' commands)
+
+app.add_typer(keys_app, name="keys")
+app.command("serve")(serve)
 features_app = typer.Typer(help="Indicators: compute them point-in-time, write the catalogue, build training snapshots.")
 app.add_typer(features_app, name="features")
 @app.command()

@@ -18,6 +18,8 @@ from chengxin import config, identifiers, workspace
 PUBLIC = "public"
 PAGES = ("overview", "lookup", "warning", "criteria", "models", "coverage", "publication", "audit")
 RATING_PARTS = ("tier", "grade", "pd", "score", "reasons", "contributions", "history", "records", "repair")
+# what a role may call in the credit services API (`chengxin serve`)
+API_SCOPES = ("subjects", "batch", "explanation", "lists", "criteria", "watchlist", "checks")
 # A hash of nothing anyone can type: unknown users cost as much time as known ones.
 _DUMMY = "$2b$12$KLTuPemuhoDn0YJM0f63vu3Hwx.KY6G2lL1CRbJlpImLbYCFFUnE."
 
@@ -39,6 +41,7 @@ class Role(_Strict):
     act_on_alerts: bool = False
     read_comments: bool = False
     refresh: bool = False
+    api: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _known(self):
@@ -48,6 +51,11 @@ class Role(_Strict):
         for r in self.rating:
             if r not in RATING_PARTS:
                 raise ValueError(f"unknown rating part {r!r}; parts are {', '.join(RATING_PARTS)}")
+        for scope in self.api:
+            if scope not in API_SCOPES:
+                raise ValueError(f"unknown API scope {scope!r}; scopes are {', '.join(API_SCOPES)}")
+        if "explanation" in self.api and not {"contributions", "repair"} <= set(self.rating):
+            raise ValueError("a role with the API's explanation must see contributions and repair paths")
         if "warning" in self.pages and "records" not in self.rating:
             raise ValueError("a role on the early-warning desk must see records (the alerts' evidence)")
         return self

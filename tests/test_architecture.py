@@ -3,7 +3,7 @@
 - Stages (`pipelines/`, import name `chengxin.pipelines`) do not import one another: what two
   stages share lives in the library layer (`chengxin`, `chengxin.features`, `chengxin.models`).
 - The library layer never imports a stage or a face (`chengxin.pipelines`, `chengxin.app`).
-  Faces (the CLI, the dashboard's pages) may call stages.
+  Faces (the CLI, the dashboard's pages, the API `chengxin.api`) may call stages.
 - The read model (`chengxin.readmodel`) reads what was published: it imports nothing that
   scores, explains, builds indicators or opens the warehouse.
 - Only the catalog (`chengxin/catalog.py`) names a location inside the workspace: no other
@@ -56,7 +56,7 @@ def _imports(path: Path) -> set[str]:
 def _layer(name: str) -> str:
     if name.startswith("chengxin.pipelines"):
         return "stage"
-    if name.startswith("chengxin.app") or name in FACES:
+    if name.startswith(("chengxin.app", "chengxin.api")) or name in FACES:
         return "face"
     return "library"
 

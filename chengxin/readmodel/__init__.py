@@ -11,6 +11,7 @@ criteria by `publish`). Its rooms:
 - `search`: finding a subject by code, name or pinyin, or ID number where the role allows
 - `lookup`: one subject as a role may see it, and its repair path (individuals audited)
 - `explanation`: one subject's stored explanation (contributions, repair path)
+- `subject`: cards of many subjects at once, as an institution's system asks (the API)
 - `criteria`: the published criteria and the public's comments
 - `alerts`: the early-warning desk
 - `publication`: the public list and the red and black lists
@@ -26,6 +27,7 @@ from chengxin.readmodel.snapshot import SUBJECTS, POINTER, RECORDS, SUMMARY, roo
 from chengxin.readmodel.overview import rated_count, distribution, tier_table, tiers_by
 from chengxin.readmodel.search import classify, search
 from chengxin.readmodel.explanation import stored_contributions, stored_repair
+from chengxin.readmodel.subject import subject_cards, rated_dates, list_feed
 from chengxin.readmodel.lookup import NeedsPurpose, NotAllowed, lookup, repair, records, contribution_table, record_columns, source_label, audit_log
 from chengxin.readmodel.criteria import criteria_versions, criteria_in_force, criteria_document, criteria_changes, CommentsPaused, add_comment, comments
 from chengxin.readmodel.alerts import open_alerts, alerts, alert_queue, filter_alerts, MODEL_SIGNALS, signal_label, signals_label, alert_signals, open_alert, set_alert_status, migration_long, risk_matrix
@@ -63,6 +65,9 @@ __all__ = [
     "NotAllowed",
     "stored_contributions",
     "stored_repair",
+    "subject_cards",
+    "rated_dates",
+    "list_feed",
     "lookup",
     "repair",
     "records",

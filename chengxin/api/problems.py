@@ -1,0 +1,72 @@
+"""Errors as RFC 9457 problem details (`application/problem+json`): a stable `type` per kind of
+problem, a title, and the detail in English (`detail`) and Chinese (`detail_zh`)."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+MEDIA_TYPE = "application/problem+json"
+TYPE_PREFIX = "urn:chengxin:problem:"
+
+# slug -> (status, title, detail in English, detail in Chinese)
+PROBLEMS = {
+    "invalid-request": (400, "Invalid request", "The request could not be read: {why}", "请求无法解析：{why}"),
+    "invalid-subject-id": (400, "Invalid subject id", "Not a unified social credit code or resident ID number.",
+                           "不是有效的统一社会信用代码或居民身份证号码。"),
+    "needs-purpose": (400, "Purpose required", "Looking up an individual needs `purpose` and `authorization_ref` "
+                      "(the subject's consent reference); the look-up is audited.",
+                      "查询个人需提供查询用途 purpose 和授权编号 authorization_ref；查询将留痕审计。"),
+    "unauthorized": (401, "Key required or not valid", "This needs a valid API key: send `Authorization: Bearer <key>`.",
+                     "需要有效的 API 密钥：请在请求头中发送 Authorization: Bearer <密钥>。"),
+    "forbidden": (403, "Not allowed for this role", "The role of this key may not {what}.", "该密钥的角色无权{what_zh}。"),
+    "individuals-not-allowed": (403, "Individuals not allowed", "The role of this key may not look up individuals.",
+                                "该密钥的角色无权查询个人信用信息。"),
+    "unknown-subject": (404, "Unknown subject", "No published rating or record for this id.", "未找到该主体的公开信用信息。"),
+    "not-rated-then": (404, "Not rated on that date", "This subject had no published rating on or before {as_of}.",
+                       "该主体在 {as_of} 及以前没有公开的信用评价。"),
+    "unknown-criteria": (404, "Unknown criteria version", "No published criteria {version} for {subject}.",
+                         "未找到 {subject} 的评价标准版本 {version}。"),
+    "not-found": (404, "Not found", "No such resource: {path}.", "资源不存在：{path}。"),
+    "method-not-allowed": (405, "Method not allowed", "{method} is not allowed here.", "此处不允许 {method} 方法。"),
+    "too-many-ids": (413, "Too many ids", "A batch takes at most {limit} ids.", "批量查询最多 {limit} 个主体。"),
+    "quota-exceeded": (429, "Quota exceeded", "This key used its {rate} requests (ids, in a batch) of this minute; "
+                       "retry after {retry} s.", "该密钥本分钟的 {rate} 次查询额度已用完，请 {retry} 秒后重试。"),
+    "no-snapshot": (503, "Nothing published yet", "No ratings have been published yet: run `chengxin publish dashboard`.",
+                    "尚未发布信用评价快照：请运行 chengxin publish dashboard。"),
+    "internal": (500, "Internal error", "The server failed; the call was logged.", "服务器内部错误，已记录。"),
+}
+
+
+class Problem(Exception):
+    """Raise to answer with a problem detail; `fields` fill the texts' {placeholders}."""
+
+    def __init__(self, slug: str, headers: dict | None = None, **fields):
+        super().__init__(slug)
+        self.slug, self.headers, self.fields = slug, headers or {}, fields
+
+    @property
+    def status(self) -> int:
+        return PROBLEMS[self.slug][0]
+
+    def body(self, instance: str) -> dict:
+        status, title, en, zh = PROBLEMS[self.slug]
+        return {"type": TYPE_PREFIX + self.slug, "title": title, "status": status,
+                "detail": en.format_map(_Blank(self.fields)), "detail_zh": zh.format_map(_Blank(self.fields)),
+                "instance": instance}
+
+
+class _Blank(dict):
+    def __missing__(self, key):
+        return ""
+
+
+def respond(problem: Problem, request: Request) -> JSONResponse:
+    return JSONResponse(problem.body(request.url.path), status_code=problem.status, headers=problem.headers,
+                        media_type=MEDIA_TYPE)
+
+
+def schema() -> dict:
+    """The OpenAPI description of a problem detail, for every error response."""
+    return {"description": "A problem detail (RFC 9457)",
+            "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}

@@ -1,0 +1,294 @@
+"""The credit services API on FastAPI: routes, who the caller is, quotas and the call log.
+
+Every request reads the snapshot current when it starts (`readmodel.current`) and nothing else,
+so an answer comes from one snapshot even while a new one is published, and the next request
+sees the new one. Run it with `chengxin serve` (uvicorn; `create_app` is its factory).
+"""
+
+# no `from __future__ import annotations`: FastAPI reads the routes' annotations at run time,
+# and some name objects local to `create_app`
+import datetime as dt
+import json
+import os
+import time
+from contextlib import asynccontextmanager
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi_offline import FastAPIOffline
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from chengxin import institutions, readmodel, users
+from chengxin.api.problems import Problem, respond, schema
+from chengxin.users import Role
+
+BATCH_LIMIT = 10_000
+ERRORS = {code: schema() for code in (400, 401, 403, 404, 413, 429, 503)}
+
+
+class Caller:
+    """Who is calling: a stored key and its role, or the public (no key)."""
+
+    def __init__(self, key: institutions.Key | None, role: Role):
+        self.key, self.role = key, role
+
+    @property
+    def user(self) -> str:
+        return f"api:{self.key['key_id']}" if self.key else "api:public"
+
+    def may(self, scope: str, what_en: str, what_zh: str) -> None:
+        if scope not in self.role.api:
+            if self.key is None:
+                raise Problem("unauthorized")
+            raise Problem("forbidden", what=what_en, what_zh=what_zh)
+
+
+# --- response shapes (the OpenAPI document and schemathesis read them) --------------------------
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Reason(BaseModel):
+    text_en: str | None = None
+    text_zh: str | None = None
+
+
+class ListEntry(_Open):
+    list: Literal["black", "red"]
+    rule: str
+    text_zh: str | None = None
+    text_en: str | None = None
+    start: str | None = None
+    ends: str | None = None
+    status: str | None = None
+
+
+class SubjectCard(_Open):
+    subject_id: str
+    found: bool
+    status: int = Field(description="200, or the status this id alone would have had")
+    problem: str | None = Field(None, description="why the id was not answered (a problem type's last part)")
+    subject_type: Literal["enterprise", "individual"] | None = None
+    display_id: str | None = None
+    name: str | None = None
+    county: str | None = None
+    industry: str | None = None
+    rated: bool | None = None
+    as_of: str | None = None
+    tier: str | None = None
+    grade: str | None = None
+    pd: float | None = None
+    score: float | None = None
+    reasons: list[Reason] | None = None
+    lists: list[ListEntry] | None = None
+    model_version: str | None = None
+    criteria_version: str | None = None
+    notes: list[str] | None = None
+
+
+class Batch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ids: list[str] = Field(min_length=1, description=f"at most {BATCH_LIMIT:,} subject ids")
+    purpose: str | None = Field(None, max_length=500)
+    authorization_ref: str | None = Field(None, max_length=200)
+
+
+class BatchAnswer(BaseModel):
+    snapshot: str
+    results: list[SubjectCard]
+
+
+class Health(BaseModel):
+    status: str
+    snapshot: str
+    created: str | None = None
+    as_of: dict[str, str | None]
+
+
+def create_app(home=None) -> FastAPI:
+    """The API over the workspace `home` (default `$CHENGXIN_HOME`)."""
+    home = home or os.environ.get("CHENGXIN_HOME") or None
+    log = institutions.CallLog(home)
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        log.start()
+        yield
+        log.stop()
+
+    app = FastAPIOffline(title="chengxin credit services", version="1",
+                         description="Ratings, lists and criteria of the city's public credit platform for lenders, "
+                                     "credit agencies and departments. Keys: `chengxin keys issue`; send "
+                                     "`Authorization: Bearer <key>`. Errors are RFC 9457 problem details.",
+                         lifespan=lifespan, responses=ERRORS)
+    app.state.call_log = log
+
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem):
+        return respond(exc, request)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        why = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5])
+        return respond(Problem("invalid-request", why=why), request)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "invalid-request")
+        return respond(Problem(slug, path=request.url.path, method=request.method, why=str(exc.detail)), request)
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception):
+        return respond(Problem("internal"), request)
+
+    @app.middleware("http")
+    async def _record(request: Request, call_next):
+        started = time.perf_counter()
+        request.state.subjects, request.state.purpose, request.state.authorization_ref = None, None, None
+        request.state.caller = None
+        try:
+            response = await call_next(request)
+        except Exception:
+            response = respond(Problem("internal"), request)
+        if request.url.path.startswith("/v1/"):
+            caller = request.state.caller
+            route = request.scope.get("route")
+            log.add(key=caller.key if caller else None, role=caller.role.name if caller else users.PUBLIC,
+                    method=request.method, endpoint=getattr(route, "path", request.url.path),
+                    subjects=request.state.subjects, purpose=request.state.purpose,
+                    authorization_ref=request.state.authorization_ref, status=response.status_code,
+                    ms=(time.perf_counter() - started) * 1000)
+        return response
+
+    def caller(request: Request) -> Caller:
+        header = request.headers.get("authorization")
+        if header is None:
+            found = Caller(None, users.role(users.PUBLIC, home))
+        else:
+            scheme, _, key = header.partition(" ")
+            stored = institutions.authenticate(key.strip(), home) if scheme.lower() == "bearer" and key.strip() else None
+            if stored is None:
+                raise Problem("unauthorized", headers={"WWW-Authenticate": "Bearer"})
+            found = Caller(stored, users.role(stored["role"], home))
+        request.state.caller = found
+        return found
+
+    def charge(who: Caller, units: int = 1) -> None:
+        if who.key is not None:
+            retry = institutions.take(who.key, units, home)
+            if retry:
+                raise Problem("quota-exceeded", headers={"Retry-After": str(retry)},
+                              rate=who.key["rate_per_minute"], retry=retry)
+
+    def snapshot():
+        snap = readmodel.current(home)
+        if snap is None:
+            raise Problem("no-snapshot")
+        return snap
+
+    Who = Annotated[Caller, Depends(caller)]
+
+    @app.get("/v1/health", response_model=Health, tags=["service"])
+    def health() -> dict:
+        """The snapshot this server answers from (no key needed)."""
+        snap = snapshot()
+        return {"status": "ok", "snapshot": snap.id, "created": snap.manifest.get("created"),
+                "as_of": {s: str(snap.as_of(s)) if snap.as_of(s) else None for s in readmodel.SUBJECTS}}
+
+    @app.get("/v1/subjects/{subject_id}", response_model=SubjectCard, response_model_exclude_none=True, tags=["subjects"])
+    def subject(request: Request, who: Who, subject_id: Annotated[str, Path(max_length=64)],
+                purpose: Annotated[str | None, Query(max_length=500)] = None,
+                authorization_ref: Annotated[str | None, Query(max_length=200)] = None,
+                as_of: dt.date | None = None) -> dict:
+        """One subject as the caller's role may see it; `as_of` answers with what was published
+        on or before that date. Individuals: roles that may see them, with `purpose` and
+        `authorization_ref`; audited before the answer."""
+        who.may("subjects", "look up subjects", "查询主体")
+        charge(who)
+        request.state.subjects, request.state.purpose = [subject_id], purpose
+        request.state.authorization_ref = authorization_ref
+        card = readmodel.subject_cards(snapshot(), [subject_id], who.role, purpose=purpose,
+                                       authorization_ref=authorization_ref, as_of=as_of, user=who.user, home=home)[0]
+        if card["status"] != 200:
+            raise Problem(card["problem"])
+        if as_of is not None and not card["rated"]:
+            raise Problem("not-rated-then", as_of=str(as_of))
+        return card
+
+    @app.post("/v1/subjects:batch", response_model=BatchAnswer, response_model_exclude_none=True, tags=["subjects"])
+    def batch(request: Request, who: Who, body: Batch) -> dict:
+        """Up to 10,000 subjects in one call, one result per id (found or not), the same policy
+        per id; the quota counts the ids."""
+        who.may("batch", "look up subjects in batches", "批量查询")
+        if len(body.ids) > BATCH_LIMIT:
+            raise Problem("too-many-ids", limit=f"{BATCH_LIMIT:,}")
+        charge(who, len(body.ids))
+        request.state.subjects, request.state.purpose = body.ids, body.purpose
+        request.state.authorization_ref = body.authorization_ref
+        snap = snapshot()
+        return {"snapshot": snap.id, "results": readmodel.subject_cards(
+            snap, body.ids, who.role, purpose=body.purpose, authorization_ref=body.authorization_ref, user=who.user,
+            home=home)}
+
+    @app.get("/v1/subjects/{subject_id}/explanation", tags=["subjects"])
+    def explanation(request: Request, who: Who, subject_id: Annotated[str, Path(max_length=64)],
+                    purpose: Annotated[str | None, Query(max_length=500)] = None,
+                    authorization_ref: Annotated[str | None, Query(max_length=200)] = None) -> dict[str, Any]:
+        """Both models' contributions with their base values, and the credit-repair path."""
+        who.may("explanation", "read explanations", "查看评分解释")
+        charge(who)
+        request.state.subjects, request.state.purpose = [subject_id], purpose
+        request.state.authorization_ref = authorization_ref
+        snap = snapshot()
+        card = readmodel.subject_cards(snap, [subject_id], who.role, purpose=purpose,
+                                       authorization_ref=authorization_ref, user=who.user, home=home)[0]
+        if card["status"] != 200:
+            raise Problem(card["problem"])
+        sid, kind = card["subject_id"], card["subject_type"]
+        models = readmodel.stored_contributions(snap, kind, sid) if card["rated"] else None
+        fix = readmodel.repair(snap, sid, who.role, user=who.user, purpose=purpose) if card["rated"] else None
+        notes = [] if models else ["explain_unavailable"]
+        return {"subject_id": sid, "subject_type": kind, "as_of": card.get("as_of"),
+                "models": {m: {"base_value": v["base_value"], "versions": str(v["versions"]),
+                               "contributions": v["contributions"]}
+                           for m, v in (models or {}).items()},
+                "repair": fix, "notes": notes + (fix or {}).get("notes", [])}
+
+    @app.get("/v1/lists/{which}", tags=["lists"])
+    def lists(request: Request, who: Who, which: Literal["black", "red"],
+              subject_type: Literal["enterprise", "individual"] | None = None,
+              county: Annotated[str | None, Query(max_length=12)] = None,
+              changed_since: dt.date | None = None) -> dict[str, Any]:
+        """Entries of the red or black list with rule, since, until and measures; by subject
+        type, county, and what changed since a date."""
+        who.may("lists", "read the lists", "查看红黑名单")
+        charge(who)
+        snap = snapshot()
+        entries = readmodel.list_feed(snap, who.role, which, subject_type=subject_type, county=county,
+                                      changed_since=changed_since)
+        return {"snapshot": snap.id, "list": which, "entries": entries}
+
+    @app.get("/v1/criteria/{subject_type}", tags=["criteria"])
+    def criteria(who: Who, subject_type: Literal["enterprise", "individual"],
+                 version: Annotated[str | None, Query(max_length=64)] = None) -> dict[str, Any]:
+        """The published rating criteria (the version in force, or `version`)."""
+        who.may("criteria", "read the criteria", "查看评价标准")
+        charge(who)
+        versions = readmodel.criteria_versions(subject_type, home)
+        chosen = (next((v for v in versions if v["version"] == version), None) if version
+                  else readmodel.criteria_in_force(subject_type, home))
+        if chosen is None:
+            raise Problem("unknown-criteria", subject=subject_type, version=version or "")
+        document = json.loads((chosen["folder"] / "criteria.json").read_text("utf-8"))
+        sql = chosen["folder"] / "criteria.sql"  # one SQL expression giving the same points
+        document["sql"] = sql.read_text("utf-8") if sql.exists() else None
+        return document
+
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The factory uvicorn's workers call (`chengxin serve`): the workspace from `CHENGXIN_HOME`."""
+    return create_app()

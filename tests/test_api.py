@@ -1,0 +1,237 @@
+"""The credit services API (issue 21): a real server (`chengxin serve`, uvicorn on a free port)
+over the small rated city, driven over HTTP: roles, keys, quotas, problem details, masking,
+the audit log, point-in-time replay and the call log."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pandas as pd
+import pytest
+
+from chengxin import desk, identifiers, institutions, readmodel, workspace
+from chengxin.api.problems import MEDIA_TYPE, TYPE_PREFIX
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def api_home(dashboard_home, tmp_path_factory):
+    """A copy of the rated city, so the keys, calls and audit entries of these tests stay here."""
+    home = tmp_path_factory.mktemp("api") / "home"
+    shutil.copytree(dashboard_home, home, ignore=shutil.ignore_patterns("desk.sqlite*"))
+    return home
+
+
+def _serve(home, *extra):
+    port = _free_port()
+    env = dict(os.environ, CHENGXIN_HOME=str(home))
+    log = open(home / "logs" / f"api_{port}.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "chengxin", "serve", "--port", str(port), *extra],
+                            env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base + "/v1/health", timeout=2).status_code == 200:
+                return proc, base
+        except httpx.TransportError:
+            time.sleep(0.3)
+        assert proc.poll() is None, (home / "logs" / f"api_{port}.log").read_text()
+    proc.terminate()
+    pytest.fail("the API did not start within 60 s")
+
+
+@pytest.fixture(scope="module")
+def api(api_home):
+    proc, base = _serve(api_home)
+    with httpx.Client(base_url=base, timeout=60) as client:
+        yield client
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def _key(home, role, rate=None) -> str:
+    return institutions.issue(f"test {role}", role, rate, home=home)["key"]
+
+
+def _auth(key: str) -> dict:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def _problem(response, status: int, slug: str) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(MEDIA_TYPE)
+    body = response.json()
+    assert body["type"] == TYPE_PREFIX + slug and body["status"] == status
+    assert body["title"] and body["detail"] and body["detail_zh"]
+    return body
+
+
+@pytest.fixture(scope="module")
+def picks(api_home):
+    snap = readmodel.current(api_home)
+    firms = readmodel.ratings(snap, "enterprise")
+    people = readmodel.ratings(snap, "individual")
+    return {"firm": firms.iloc[0], "person": people.iloc[0], "snap": snap}
+
+
+def test_health_names_the_snapshot_served_and_the_docs_need_nothing_outside(api, api_home):
+    health = api.get("/v1/health")
+    assert health.status_code == 200
+    assert health.json()["snapshot"] == readmodel.current(api_home).id
+    spec = api.get("/openapi.json").json()
+    assert {"/v1/health", "/v1/subjects/{subject_id}", "/v1/subjects:batch", "/v1/lists/{which}",
+            "/v1/criteria/{subject_type}"} <= set(spec["paths"])
+    docs = api.get("/docs").text
+    assets = re.findall(r'(?:src|href)="([^"]+)"', docs)
+    assert any(a.endswith("swagger-ui-bundle.js") for a in assets) and all(a.startswith("/") for a in assets), assets
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+        assert api.get(f"/static-offline-docs/{asset}").status_code == 200
+
+
+def test_the_public_sees_what_the_public_dashboard_shows(api, picks):
+    firm = picks["firm"]
+    card = api.get(f"/v1/subjects/{firm['subject_id']}").json()
+    assert card["tier"] == firm["tier"] and card["name"] == firm["name"]
+    assert not {"grade", "pd", "score", "reasons"} & set(card)
+    # an individual is indistinguishable from an unknown id
+    person = _problem(api.get(f"/v1/subjects/{picks['person']['subject_id']}"), 404, "unknown-subject")
+    unknown = _problem(api.get("/v1/subjects/91610300000000001X".replace("1X", _checked_tail())), 404, "unknown-subject")
+    assert {k: v for k, v in person.items() if k != "instance"} == {k: v for k, v in unknown.items() if k != "instance"}
+    _problem(api.get(f"/v1/subjects/{firm['subject_id']}/explanation"), 401, "unauthorized")
+    _problem(api.post("/v1/subjects:batch", json={"ids": [firm["subject_id"]]}), 401, "unauthorized")
+    lists = api.get("/v1/lists/black").json()["entries"]
+    assert lists and {e["subject_type"] for e in lists} == {"enterprise"}
+    criteria = api.get("/v1/criteria/enterprise").json()
+    assert criteria["subject"] == "enterprise" and "CASE" in criteria["sql"].upper()
+    assert api.get("/v1/criteria/enterprise", params={"version": criteria["criteria_version"]}).json() == criteria
+
+
+def _checked_tail() -> str:
+    """The check character that makes 916103000000000010? a valid code that nobody holds."""
+    for c in "0123456789ABCDEFGHJKLMNPQRTUWXY":
+        try:
+            identifiers.subject_type_of("91610300000000001" + c)
+            return "1" + c
+        except workspace.UserError:
+            continue
+    raise AssertionError("no check character fits")
+
+
+def test_keys_are_checked_and_a_lender_sees_grade_pd_and_reasons(api, api_home, picks):
+    firm = picks["firm"]
+    _problem(api.get(f"/v1/subjects/{firm['subject_id']}", headers=_auth("cx_nope_nope")), 401, "unauthorized")
+    _problem(api.get(f"/v1/subjects/{firm['subject_id']}", headers={"Authorization": "Basic abc"}), 401, "unauthorized")
+    key = _key(api_home, "lender")
+    card = api.get(f"/v1/subjects/{firm['subject_id']}", headers=_auth(key)).json()
+    assert card["grade"] == firm["grade"] and card["pd"] == pytest.approx(firm["pd"]) and card["score"] == firm["score"]
+    assert [r["text_zh"] for r in card["reasons"]] == [firm[f"reason_{k}_zh"] for k in (1, 2, 3) if isinstance(firm[f"reason_{k}_zh"], str)]
+    assert card["model_version"] == str(firm["model_version"]) and card["criteria_version"] == str(firm["criteria_version"])
+    stored = institutions.listed(api_home)
+    assert "secret_sha256" not in stored and key not in stored.to_string()
+    # a revoked key is refused (every worker within KEY_CACHE_SECONDS)
+    key_id = key.split("_")[1]
+    institutions.revoke(key_id, home=api_home)
+    time.sleep(institutions.KEY_CACHE_SECONDS + 0.2)
+    _problem(api.get(f"/v1/subjects/{firm['subject_id']}", headers=_auth(key)), 401, "unauthorized")
+
+
+def test_individuals_need_a_purpose_and_are_audited_before_the_answer(api, api_home, picks):
+    person = picks["person"]["subject_id"]
+    lender = _auth(_key(api_home, "lender"))
+    _problem(api.get(f"/v1/subjects/{person}", headers=lender), 400, "needs-purpose")
+    _problem(api.get(f"/v1/subjects/{person}", params={"purpose": "loan 7"}, headers=lender), 400, "needs-purpose")
+    before = len(desk.audit_log(api_home))
+    card = api.get(f"/v1/subjects/{person}", params={"purpose": "loan application 2025-117", "authorization_ref": "AUTH-9"},
+                   headers=lender).json()
+    assert card["display_id"] != person and "*" in card["display_id"] and "*" in card["name"]  # masked
+    log = desk.audit_log(api_home)  # read as soon as the answer is in: it was written before
+    assert len(log) == before + 1
+    entry = log.iloc[0]
+    assert entry["subject_id"] == person and entry["purpose"] == "loan application 2025-117"
+    assert entry["role"] == "lender" and entry["user"].startswith("api:") and json.loads(entry["detail"])["authorization_ref"] == "AUTH-9"
+    agency = _auth(_key(api_home, "agency"))
+    _problem(api.get(f"/v1/subjects/{person}", params={"purpose": "x", "authorization_ref": "y"}, headers=agency),
+             403, "individuals-not-allowed")
+    _problem(api.get(f"/v1/subjects/{picks['firm']['subject_id']}/explanation", headers=agency), 403, "forbidden")
+
+
+def test_a_batch_answers_every_id_under_the_same_policy(api, api_home, picks):
+    firm, person = picks["firm"]["subject_id"], picks["person"]["subject_id"]
+    nobody = "91610300000000001" + _checked_tail()[1]
+    ids = [firm, "not a code", nobody, person, firm.lower()]
+    answer = api.post("/v1/subjects:batch", json={"ids": ids}, headers=_auth(_key(api_home, "lender")))
+    assert answer.status_code == 200, answer.text
+    results = answer.json()["results"]
+    assert [r["status"] for r in results] == [200, 400, 404, 400, 200]
+    assert [r.get("problem") for r in results] == [None, "invalid-subject-id", "unknown-subject", "needs-purpose", None]
+    assert results[0]["grade"] == results[4]["grade"] == picks["firm"]["grade"]
+    assert answer.json()["snapshot"] == picks["snap"].id
+    _problem(api.post("/v1/subjects:batch", json={"ids": [firm] * 10_001}, headers=_auth(_key(api_home, "lender", rate=20_000))),
+             413, "too-many-ids")
+
+
+def test_quotas_count_ids_and_answer_429_with_retry_after(api, api_home, picks):
+    firm = picks["firm"]["subject_id"]
+    key = _auth(_key(api_home, "lender", rate=3))
+    assert [api.get(f"/v1/subjects/{firm}", headers=key).status_code for _ in range(3)] == [200, 200, 200]
+    refused = api.get(f"/v1/subjects/{firm}", headers=key)
+    _problem(refused, 429, "quota-exceeded")
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    batch_key = _auth(_key(api_home, "lender", rate=4))
+    _problem(api.post("/v1/subjects:batch", json={"ids": [firm] * 5}, headers=batch_key), 429, "quota-exceeded")
+    assert api.post("/v1/subjects:batch", json={"ids": [firm] * 4}, headers=batch_key).status_code == 200  # refused ids not counted
+
+
+def test_requests_the_server_cannot_read_are_4xx_problems(api, api_home, picks):
+    key = _auth(_key(api_home, "lender"))
+    _problem(api.post("/v1/subjects:batch", content=b"{not json", headers={**key, "content-type": "application/json"}),
+             400, "invalid-request")
+    _problem(api.post("/v1/subjects:batch", json={"ids": "abc"}, headers=key), 400, "invalid-request")
+    _problem(api.get(f"/v1/subjects/{picks['firm']['subject_id']}", params={"as_of": "yesterday"}, headers=key),
+             400, "invalid-request")
+    _problem(api.get("/v1/lists/grey"), 400, "invalid-request")
+    _problem(api.get("/v1/nothing-here"), 404, "not-found")
+    _problem(api.delete("/v1/health"), 405, "method-not-allowed")
+    _problem(api.get("/v1/criteria/enterprise", params={"version": "no-such"}), 404, "unknown-criteria")
+
+
+def test_as_of_replays_what_was_published_then(api, api_home, picks):
+    history = pd.read_parquet(picks["snap"].path / "history.parquet")
+    dates = sorted(history["as_of"].astype(str).str[:10].unique())
+    assert len(dates) >= 2  # the fixture rates enterprises on two month ends
+    firm = history[history["as_of"].astype(str).str[:10] == dates[0]].iloc[0]
+    key = _auth(_key(api_home, "lender"))
+    day = pd.Timestamp(dates[1]) - pd.Timedelta(days=1)  # between the two ratings
+    then = api.get(f"/v1/subjects/{firm['subject_id']}", params={"as_of": day.date().isoformat()}, headers=key).json()
+    assert then["as_of"] == dates[0] and then["grade"] == firm["grade"] and then["pd"] == pytest.approx(firm["pd"])
+    assert then["model_version"] == str(firm["model_version"]) and then["notes"] == ["reasons_not_kept"]
+    now = api.get(f"/v1/subjects/{firm['subject_id']}", headers=key).json()
+    assert now["as_of"] == dates[-1]
+    _problem(api.get(f"/v1/subjects/{firm['subject_id']}", params={"as_of": "2000-01-01"}, headers=key), 404, "not-rated-then")
+
+
+def test_every_call_is_logged_within_a_second(api, api_home, picks):
+    key = _key(api_home, "agency")
+    firm = picks["firm"]["subject_id"]
+    api.get(f"/v1/subjects/{firm}", headers=_auth(key))
+    api.get("/v1/lists/red", headers=_auth(key))
+    time.sleep(1.5)
+    calls = institutions.calls(api_home)
+    mine = calls[calls["key_id"] == key.split("_")[1]]
+    assert set(mine["endpoint"]) == {"/v1/subjects/{subject_id}", "/v1/lists/{which}"}
+    assert (mine["status"] == 200).all() and (mine["institution"] == "test agency").all()
+    assert json.loads(mine[mine["endpoint"] == "/v1/subjects/{subject_id}"]["subjects"].iloc[0]) == [firm]
