@@ -47,8 +47,9 @@ def audit_log(home=None) -> pd.DataFrame:
 
 
 def record_login(username: str, ok: bool, home=None) -> None:
+    at = dt.datetime.now().isoformat(timespec="microseconds")  # sign-ins in one second keep their order
     with connect(home) as con:
-        con.execute(LOGINS.insert().values(at=now(), username=username, ok=int(ok)))
+        con.execute(LOGINS.insert().values(at=at, username=username, ok=int(ok)))
 
 
 def failed_logins(username: str, minutes: int, home=None) -> int:
@@ -56,8 +57,9 @@ def failed_logins(username: str, minutes: int, home=None) -> int:
     since = (dt.datetime.now() - dt.timedelta(minutes=minutes)).isoformat(timespec="seconds")
     with connect(home) as con:
         last_ok = con.scalar(sa.select(sa.func.max(LOGINS.c.at)).where(LOGINS.c.username == username, LOGINS.c.ok == 1))
+        after = LOGINS.c.at > last_ok if last_ok and last_ok >= since else LOGINS.c.at >= since
         return con.scalar(sa.select(sa.func.count()).select_from(LOGINS).where(
-            LOGINS.c.username == username, LOGINS.c.ok == 0, LOGINS.c.at >= max(since, last_ok or "")))
+            LOGINS.c.username == username, LOGINS.c.ok == 0, after))
 
 
 # --- alerts (raised by the warn stage, worked by analysts) ----------------------------------

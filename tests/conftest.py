@@ -94,3 +94,45 @@ def dashboard_home(trained, tmp_path_factory) -> Path:
     coverage.coverage(home)
     snapshot.refresh(home)
     return home
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A throw-away PostgreSQL server (Debian's, installed by .ci/run) in a temporary folder,
+    for the shared state's tests; stopped when the session ends. Skipped where PostgreSQL is
+    not installed, except in CI, where its absence is a failure."""
+    import glob
+    import subprocess
+    import tempfile
+
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not found:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not installed: .ci/run installs Debian's postgresql")
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    bindir = Path(found[-1]).parent
+    folder = Path(tempfile.mkdtemp(prefix="chengxin-pg-"))
+    as_owner = []
+    if os.geteuid() == 0:  # initdb refuses root: run the server as Debian's postgres user
+        shutil.chown(folder, "postgres")
+        as_owner = ["runuser", "-u", "postgres", "--"]
+    port = free_port()
+    run = dict(check=True, capture_output=True, text=True)
+    subprocess.run([*as_owner, str(bindir / "initdb"), "-D", str(folder / "db"), "-A", "trust", "-U", "chengxin",
+                    "--no-sync", "-E", "UTF8"], **run)
+    subprocess.run([*as_owner, str(bindir / "pg_ctl"), "-D", str(folder / "db"), "-w", "-l", str(folder / "log"),
+                    "-o", f"-p {port} -h 127.0.0.1 -k {folder} -c fsync=off", "start"], **run)
+    try:
+        yield f"postgresql+psycopg://chengxin@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*as_owner, str(bindir / "pg_ctl"), "-D", str(folder / "db"), "-m", "fast", "stop"],
+                       capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)

@@ -17,7 +17,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from chengxin import desk, identifiers, institutions, readmodel, workspace
+from chengxin import desk, identifiers, institutions, readmodel, users, workspace
 from chengxin.api.problems import MEDIA_TYPE, TYPE_PREFIX
 
 
@@ -69,6 +69,12 @@ def _key(home, role, rate=None) -> str:
 
 def _auth(key: str) -> dict:
     return {"Authorization": f"Bearer {key}"}
+
+
+def _early_in_the_minute() -> None:
+    """Quotas count per clock minute: start a counted burst where it cannot straddle two."""
+    while time.time() % 60 > 40:
+        time.sleep(0.5)
 
 
 def _problem(response, status: int, slug: str) -> dict:
@@ -187,6 +193,7 @@ def test_a_batch_answers_every_id_under_the_same_policy(api, api_home, picks):
 def test_quotas_count_ids_and_answer_429_with_retry_after(api, api_home, picks):
     firm = picks["firm"]["subject_id"]
     key = _auth(_key(api_home, "lender", rate=3))
+    _early_in_the_minute()
     assert [api.get(f"/v1/subjects/{firm}", headers=key).status_code for _ in range(3)] == [200, 200, 200]
     refused = api.get(f"/v1/subjects/{firm}", headers=key)
     _problem(refused, 429, "quota-exceeded")
@@ -235,3 +242,77 @@ def test_every_call_is_logged_within_a_second(api, api_home, picks):
     assert set(mine["endpoint"]) == {"/v1/subjects/{subject_id}", "/v1/lists/{which}"}
     assert (mine["status"] == 200).all() and (mine["institution"] == "test agency").all()
     assert json.loads(mine[mine["endpoint"] == "/v1/subjects/{subject_id}"]["subjects"].iloc[0]) == [firm]
+
+
+def test_two_workers_share_one_quota_and_lose_no_audit_entry(api_home, picks):
+    """`chengxin serve --workers 2`: 40 clients at once against a key of 25 a minute get exactly
+    25 answers; every individual look-up answered is in the audit log, and every call in the
+    call log once the server has stopped."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    proc, base = _serve(api_home, "--workers", "2")
+    try:
+        issued = institutions.issue("two workers", "lender", 25, home=api_home)
+        person = picks["person"]["subject_id"]
+        before = len(desk.audit_log(api_home))
+
+        def call(_):
+            with httpx.Client(base_url=base, timeout=60) as client:  # a connection each: both workers serve
+                return client.get(f"/v1/subjects/{person}", headers=_auth(issued["key"]),
+                                  params={"purpose": "two workers", "authorization_ref": "AUTH-2"}).status_code
+
+        _early_in_the_minute()
+        with ThreadPoolExecutor(40) as pool:
+            codes = list(pool.map(call, range(40)))
+        assert codes.count(200) == 25 and codes.count(429) == 15
+        log = desk.audit_log(api_home)
+        assert len(log) - before == 25 and (log.head(25)["purpose"] == "two workers").all()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    calls = institutions.calls(api_home)
+    mine = calls[calls["key_id"] == issued["key_id"]]
+    assert len(mine) == 40 and sorted(mine["status"].value_counts().to_dict().items()) == [(200, 25), (429, 15)]
+
+
+def test_a_snapshot_published_while_clients_read_fails_no_request(api, api_home, picks):
+    """Clients keep asking while `chengxin publish dashboard --force` switches the snapshot: no
+    request fails, each answer names one snapshot and matches what the read model gives from
+    it, and a client that has seen the new snapshot never gets the old one again."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chengxin.pipelines import snapshot as snapshot_stage
+
+    key = _auth(_key(api_home, "lender", rate=100_000))
+    firms = list(readmodel.ratings(picks["snap"], "enterprise")["subject_id"].iloc[:50])
+    old = readmodel.current(api_home).id
+    stop = time.monotonic() + 30
+
+    def client(_):
+        seen = []
+        with httpx.Client(base_url=api.base_url, timeout=60) as c:
+            while time.monotonic() < stop and (len(seen) < 5 or seen[-1][0] == old):
+                r = c.post("/v1/subjects:batch", json={"ids": firms}, headers=key)
+                seen.append((r.json().get("snapshot"), r.status_code, r.json().get("results")))
+        return seen
+
+    with ThreadPoolExecutor(4) as pool:
+        running = [pool.submit(client, i) for i in range(4)]
+        time.sleep(1.0)
+        new = snapshot_stage.refresh(api_home, force=True)["snapshot"]
+        answers = [f.result() for f in running]
+    assert new != old
+    for seen in answers:
+        assert all(status == 200 for _, status, _ in seen)
+        ids = [s for s, _, _ in seen]
+        assert set(ids) <= {old, new} and ids[-1] == new
+        assert ids == sorted(ids, key=lambda s: s == new)  # old ones first, then only the new one
+    snaps = {name: readmodel.Snapshot(readmodel.root(api_home) / name,
+                                      json.loads((readmodel.root(api_home) / name / "manifest.json").read_text("utf-8")))
+             for name in (old, new)}
+    lender = users.role("lender", api_home)
+    expected = {name: [(c["subject_id"], c.get("grade"), c.get("as_of"), c.get("model_version"))
+                       for c in readmodel.subject_cards(snap, firms, lender, home=api_home)] for name, snap in snaps.items()}
+    for seen in answers:
+        for name, _, results in seen:
+            assert [(c["subject_id"], c.get("grade"), c.get("as_of"), c.get("model_version")) for c in results] == expected[name]
