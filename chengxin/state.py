@@ -78,6 +78,24 @@ API_CALLS = sa.Table(  # every call: who, which endpoint, which subjects, why, h
     sa.Column("ms", sa.Float))
 
 
+# --- what changed for a subject, and who watches it (`chengxin.changes`) --------------------
+SUBJECT_CHANGES = sa.Table(  # one row per change a published snapshot brought, in publication order
+    "subject_changes", METADATA,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("subject_id", sa.String(32), nullable=False, index=True), sa.Column("subject_type", _text),
+    sa.Column("kind", _text, nullable=False), sa.Column("previous", _text), sa.Column("current", _text),
+    sa.Column("reason", _text), sa.Column("reason_zh", _text), sa.Column("as_of", _text),
+    sa.Column("changed_at", _text, nullable=False), sa.Column("snapshot", _text, nullable=False))
+CHANGE_RUNS = sa.Table(  # the snapshots whose changes are recorded: the next diff starts from the last
+    "change_runs", METADATA,
+    sa.Column("snapshot", sa.String(64), primary_key=True), sa.Column("previous", _text),
+    sa.Column("recorded_at", _text, nullable=False), sa.Column("changes", sa.Integer, nullable=False))
+WATCHLIST = sa.Table(  # an institution's watched subjects; it sees changes after `from_seq`
+    "watchlist", METADATA,
+    sa.Column("owner", sa.String(200), primary_key=True), sa.Column("subject_id", sa.String(32), primary_key=True),
+    sa.Column("added_at", _text, nullable=False), sa.Column("from_seq", sa.BigInteger, nullable=False))
+
+
 def url(home=None) -> str:
     """The database of the shared state: `CHENGXIN_DB_URL`, else the workspace's SQLite file."""
     return os.environ.get(URL_ENV) or f"sqlite:///{catalog.desk(home)}"

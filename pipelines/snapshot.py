@@ -21,13 +21,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from chengxin import catalog, config, readmodel, workspace
+from chengxin import catalog, changes, config, readmodel, workspace
 
 
 def refresh(home=None, *, force: bool = False) -> dict:
     """Build a new snapshot from the published ratings, the warehouse (read-only, briefly)
     and MLflow, then switch the app to it. Unchanged inputs keep the current snapshot."""
     started = time.perf_counter()
+    changes.record(home)  # a snapshot switched to earlier whose changes were not recorded (a crash)
     inputs = readmodel.inputs(home)
     now = readmodel.current(home)
     if now and not force and now.manifest.get("inputs") == inputs:
@@ -52,8 +53,10 @@ def refresh(home=None, *, force: bool = False) -> dict:
     pointer_tmp = base / f".{readmodel.POINTER}.{sid}"
     pointer_tmp.write_text(sid, "utf-8")
     os.replace(pointer_tmp, base / readmodel.POINTER)
+    recorded = changes.record(home)  # what changed for each subject, for the watchlists
     _prune(home, keep=config.settings(home).dashboard.snapshots_kept)
-    return {"snapshot": sid, "new": True, "path": str(final), **{k: manifest[k] for k in ("subjects", "seconds")}}
+    return {"snapshot": sid, "new": True, "path": str(final), "changes": recorded["changes"],
+            **{k: manifest[k] for k in ("subjects", "seconds")}}
 
 
 def _prune(home, keep: int) -> None:

@@ -316,3 +316,63 @@ def test_a_snapshot_published_while_clients_read_fails_no_request(api, api_home,
     for seen in answers:
         for name, _, results in seen:
             assert [(c["subject_id"], c.get("grade"), c.get("as_of"), c.get("model_version")) for c in results] == expected[name]
+
+
+def test_the_watchlist_feed_follows_a_new_ratings_run_without_loss_or_repeat(api, api_home, picks):
+    """Watch the rated firms, rate a new month end and publish: the feed returns exactly the
+    tier and grade moves of the watched firms (worked out here from the two ratings files),
+    list entries added and ended, and paging by cursor neither loses nor repeats one."""
+    from chengxin import catalog, changes
+    from chengxin.pipelines import score
+    from chengxin.pipelines import snapshot as snapshot_stage
+
+    key = _auth(_key(api_home, "lender", rate=100_000))
+    changes.record(api_home)  # the snapshot served now is the baseline
+    firms = readmodel.ratings(readmodel.current(api_home), "enterprise")
+    watched = list(firms["subject_id"].iloc[::2])  # every other firm
+    person = picks["person"]["subject_id"]
+    edit = api.put("/v1/watchlist", json={"add": [*watched, person, "not a code"]}, headers=key).json()
+    assert edit["watching"] == len(watched) and sorted(edit["added"]) == sorted(watched)
+    assert [(r["subject_id"], r["problem"]) for r in edit["rejected"]] == [(person, "needs-purpose"), ("not a code", "invalid-subject-id")]
+    assert api.get("/v1/watchlist", headers=key).json()["subjects"] == sorted(watched)
+    quiet = api.get("/v1/watchlist/changes", headers=key).json()
+    assert quiet == {"changes": [], "next_cursor": "0", "more": False}
+
+    before = firms.set_index("subject_id")[["tier", "grade"]]
+    day = pd.Timestamp(readmodel.current(api_home).as_of("enterprise")) + pd.offsets.MonthEnd(1)
+    score.score(day.date(), "enterprise", home=api_home)
+    published = snapshot_stage.refresh(api_home)
+    assert published["new"] and published["changes"] > 0
+    after = pd.read_parquet(catalog.latest_ratings_run("enterprise", api_home)).set_index("subject_id")[["tier", "grade"]]
+    expected = {(sid, kind, before.loc[sid, kind], after.loc[sid, kind])
+                for sid in watched if sid in after.index for kind in ("tier", "grade")
+                if before.loc[sid, kind] != after.loc[sid, kind]}
+    assert expected  # a month later some watched firms moved
+
+    whole = api.get("/v1/watchlist/changes", headers=key).json()
+    assert not whole["more"]
+    moves = {(c["subject_id"], c["kind"], c["previous"], c["current"]) for c in whole["changes"] if c["kind"] in ("tier", "grade")}
+    assert moves == expected
+    assert {c["subject_id"] for c in whole["changes"]} <= set(watched)
+    assert {c["kind"] for c in whole["changes"]} <= set(changes.KINDS)
+    assert all(c["reason"] and c["reason_zh"] and c["snapshot"] == published["snapshot"] for c in whole["changes"])
+    # paging: three at a time, from the same start, gives the same changes once each
+    pages, cursor = [], "0"
+    while True:
+        page = api.get("/v1/watchlist/changes", params={"cursor": cursor, "limit": 3}, headers=key).json()
+        pages += page["changes"]
+        assert int(page["next_cursor"]) > int(cursor) if page["changes"] else page["next_cursor"] == cursor
+        cursor = page["next_cursor"]
+        if not page["more"]:
+            break
+    assert [c["seq"] for c in pages] == [c["seq"] for c in whole["changes"]]
+    assert api.get("/v1/watchlist/changes", params={"cursor": cursor}, headers=key).json()["changes"] == []
+    # another institution watches nothing; a role without the watchlist may not use it
+    other = _auth(institutions.issue("another bank", "lender", home=api_home)["key"])
+    assert api.get("/v1/watchlist/changes", headers=other).json()["changes"] == []
+    _problem(api.get("/v1/watchlist/changes", headers=_auth(_key(api_home, "department"))), 403, "forbidden")
+    _problem(api.get("/v1/watchlist/changes", params={"cursor": "abc"}, headers=key), 400, "invalid-request")
+    # removing stops the feed for that subject
+    api.put("/v1/watchlist", json={"remove": watched}, headers=key)
+    assert api.get("/v1/watchlist", headers=key).json()["subjects"] == []
+    assert api.get("/v1/watchlist/changes", headers=key).json()["changes"] == []

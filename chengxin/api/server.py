@@ -20,7 +20,7 @@ from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from chengxin import institutions, readmodel, users
+from chengxin import changes, institutions, readmodel, users
 from chengxin.api.problems import Problem, respond, schema
 from chengxin.users import Role
 
@@ -93,6 +93,34 @@ class Batch(BaseModel):
     ids: list[str] = Field(min_length=1, description=f"at most {BATCH_LIMIT:,} subject ids")
     purpose: str | None = Field(None, max_length=500)
     authorization_ref: str | None = Field(None, max_length=200)
+
+
+class WatchlistEdit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    add: list[str] = Field(default_factory=list, description=f"at most {BATCH_LIMIT:,} ids per call, with remove")
+    remove: list[str] = Field(default_factory=list)
+    purpose: str | None = Field(None, max_length=500, description="needed to watch an individual")
+    authorization_ref: str | None = Field(None, max_length=200, description="needed to watch an individual")
+
+
+class Change(BaseModel):
+    seq: int
+    subject_id: str
+    subject_type: str | None = None
+    kind: str = Field(description="tier | grade | list_entry_added | list_entry_ended | alert")
+    previous: Any = None
+    current: Any = None
+    reason: str | None = None
+    reason_zh: str | None = None
+    as_of: str | None = None
+    changed_at: str
+    snapshot: str
+
+
+class ChangeFeed(BaseModel):
+    changes: list[Change]
+    next_cursor: str = Field(description="pass it as `cursor` in the next poll")
+    more: bool = Field(description="more changes wait after next_cursor")
 
 
 class BatchAnswer(BaseModel):
@@ -194,7 +222,7 @@ def create_app(home=None) -> FastAPI:
     def health() -> dict:
         """The snapshot this server answers from (no key needed)."""
         snap = snapshot()
-        return {"status": "ok", "snapshot": snap.id, "created": snap.manifest.get("created"),
+        return {"status": "ok", "snapshot": snap.id, "created": snap.manifest.get("created_at"),
                 "as_of": {s: str(snap.as_of(s)) if snap.as_of(s) else None for s in readmodel.SUBJECTS}}
 
     @app.get("/v1/subjects/{subject_id}", response_model=SubjectCard, response_model_exclude_none=True, tags=["subjects"])
@@ -255,6 +283,43 @@ def create_app(home=None) -> FastAPI:
                                "contributions": v["contributions"]}
                            for m, v in (models or {}).items()},
                 "repair": fix, "notes": notes + (fix or {}).get("notes", [])}
+
+    @app.put("/v1/watchlist", tags=["watchlist"])
+    def watchlist_edit(request: Request, who: Who, body: WatchlistEdit) -> dict[str, Any]:
+        """Add subjects to the institution's watchlist and remove others. Each id added is
+        checked as a look-up is (an individual needs purpose and authorization_ref, and is
+        audited); `rejected` lists the ids not added and why."""
+        who.may("watchlist", "keep a watchlist", "使用关注名单")
+        if len(body.add) + len(body.remove) > BATCH_LIMIT:
+            raise Problem("too-many-ids", limit=f"{BATCH_LIMIT:,}")
+        charge(who, max(1, len(body.add) + len(body.remove)))
+        request.state.subjects, request.state.purpose = body.add + body.remove, body.purpose
+        request.state.authorization_ref = body.authorization_ref
+        cards = readmodel.subject_cards(snapshot(), body.add, who.role, purpose=body.purpose,
+                                        authorization_ref=body.authorization_ref, user=who.user, home=home)
+        ok = [c["subject_id"] for c in cards if c["status"] == 200]
+        rejected = [{"subject_id": c["subject_id"], "status": c["status"], "problem": c["problem"]}
+                    for c in cards if c["status"] != 200]
+        removed = [str(i).strip().upper() for i in body.remove]
+        result = changes.watch(who.key["institution"], ok, removed, home)
+        return {"added": ok, "removed": removed, "rejected": rejected, **result}
+
+    @app.get("/v1/watchlist", tags=["watchlist"])
+    def watchlist(who: Who) -> dict[str, Any]:
+        """The subjects the institution watches."""
+        who.may("watchlist", "keep a watchlist", "使用关注名单")
+        charge(who)
+        return {"subjects": changes.watched(who.key["institution"], home)}
+
+    @app.get("/v1/watchlist/changes", response_model=ChangeFeed, tags=["watchlist"])
+    def watchlist_changes(who: Who, cursor: Annotated[str | None, Query(max_length=20, pattern=r"^[0-9]*$")] = None,
+                          limit: Annotated[int, Query(ge=1, le=changes.FEED_LIMIT)] = changes.FEED_LIMIT) -> dict:
+        """Each change of a watched subject since `cursor` (tier, grade, list entry added or
+        ended, new early-warning alert), oldest first, with the next cursor: a change is never
+        lost or repeated between two polls."""
+        who.may("watchlist", "keep a watchlist", "使用关注名单")
+        charge(who)
+        return changes.feed(who.key["institution"], changes.parse_cursor(cursor), limit, home)
 
     @app.get("/v1/lists/{which}", tags=["lists"])
     def lists(request: Request, who: Who, which: Literal["black", "red"],
