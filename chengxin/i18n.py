@@ -40,6 +40,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "page_warning": ("风险预警", "Early warning"), "page_criteria": ("评级标准", "Rating criteria"),
     "page_models": ("模型与监测", "Models & monitoring"), "page_coverage": ("数据归集", "Data coverage"),
     "page_publication": ("评价结果公示", "Ratings publication"), "page_audit": ("查询审计日志", "Audit log"),
+    "page_checks": ("信用核查", "Credit checks"),
     # common
     "enterprise": ("企业", "Enterprises"), "individual": ("个人", "Individuals"),
     "subject_type": ("主体类型", "Subject type"), "as_of": ("评价基准日", "Rating date"),
@@ -121,6 +122,24 @@ TEXT: dict[str, tuple[str, str]] = {
     "public_list": ("公共信用评价结果", "Public ratings list"), "red_list": ("守信红名单", "Red list"),
     "black_list": ("失信黑名单", "Black list"), "start": ("列入日期", "Listed on"), "ends": ("到期 / 移出日期", "Expires / ended"),
     "rule": ("认定依据", "Basis"), "filter_name": ("按名称筛选", "Filter by name"),
+    "measure_catalogue": ("联合奖惩措施清单", "Measure catalogue"), "code": ("代码", "Code"),
+    "effect": ("类型", "Effect"), "basis": ("法律依据", "Legal basis"), "rules": ("触发的名单认定", "Triggered by"),
+    "actions": ("适用事项", "Applies to"),
+    # credit checks
+    "check_subject": ("主体代码（统一社会信用代码或身份证号）", "Subject (credit code or resident ID number)"),
+    "check_action": ("办理事项", "Decision"), "check_purpose": ("核查用途", "Purpose of the check"),
+    "case_ref": ("案卷编号", "Case reference"), "run_check": ("核查", "Check"), "verdict": ("核查结论", "Verdict"),
+    "entries": ("名单记录", "List entries"), "incentives": ("守信激励措施", "Incentives"),
+    "why": ("适用理由", "Why it applies"), "feedback": ("反馈实施情况", "Report what was applied"),
+    "applied": ("已实施的措施", "Measures applied"), "outcome": ("办理结果", "Outcome"),
+    "send_feedback": ("提交反馈", "Send"), "feedback_saved": ("反馈已记录。", "Feedback recorded."),
+    "check_statistics": ("各部门信用核查统计", "Credit checks by department"),
+    "institution": ("单位", "Institution"), "checks_run": ("核查次数", "Checks"),
+    "with_entries": ("查得名单记录", "Found entries"), "barred": ("禁止", "Barred"), "restricted": ("限制", "Restricted"),
+    "with_feedback": ("已反馈", "With feedback"), "measures_applied": ("实施措施数", "Measures applied"),
+    "list": ("名单", "List"), "reference": ("文书编号", "Reference"),
+    "check_refused": ("无法核查：{why}", "Cannot check: {why}"),
+    "check_needs": ("请填写主体代码、用途和案卷编号。", "Give the subject, the purpose and the case reference."),
     # audit
     "audit_log": ("个人信息查询审计日志", "Audit log of look-ups"), "user": ("用户", "User"), "action": ("操作", "Action"),
     "tier_meaning": ("等级含义", "Tier meaning"), "published_count": ("公示条数", "Published"),
@@ -130,6 +149,8 @@ TEXT: dict[str, tuple[str, str]] = {
 STATUS = {"active": ("有效", "active"), "repaired": ("已修复", "repaired"), "lifted": ("已移出", "lifted"),
           "expired": ("已到期", "expired"), "next evaluation": ("下次评价", "next evaluation"),
           "new": ("新预警", "new"), "acknowledged": ("已确认", "acknowledged"), "closed": ("已关闭", "closed")}
+VERDICT = {"clear": ("未发现失信限制", "clear"), "restricted": ("限制", "restricted"), "barred": ("禁止", "barred")}
+EFFECT = {"bar": ("禁止", "bar"), "restrict": ("限制", "restrict"), "reward": ("激励", "reward")}
 SEVERITY = {"high": ("高", "high"), "medium": ("中", "medium"), "low": ("低", "low")}
 
 

@@ -18,9 +18,10 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chengxin import config
+from chengxin.measures import measures_config
 
 COLUMNS = ["list", "rule", "text_zh", "text_en", "subject_id", "subject_type", "start", "ends", "status", "records",
-           "reference", "measures_zh", "measures_en"]
+           "reference", "measures", "measures_zh", "measures_en"]
 
 
 class _Strict(BaseModel):
@@ -47,7 +48,7 @@ class Rule(_Strict):
     list: Literal["red", "black"]
     subjects: tuple[config.SubjectType, ...]
     text: Words
-    measures: Words
+    measures: tuple[str, ...] = Field(min_length=1)  # codes of chengxin/conf/measures.yaml
     source: str | None = None
     where: str = "TRUE"
     start: str | None = None
@@ -98,6 +99,22 @@ class ListsConfig(_Strict):
         for r in self.rules:
             if r.publicity and r.publicity not in known:
                 raise ValueError(f"rule {r.name}: publicity {r.publicity!r} is none of {', '.join(known)}")
+        # the measures: lists.yaml's codes and measures.yaml's rules say the same
+        catalogue = measures_config().by_code
+        for r in self.rules:
+            for code in r.measures:
+                if code not in catalogue:
+                    raise ValueError(f"rule {r.name}: unknown measure {code!r} (chengxin/conf/measures.yaml)")
+                if r.name not in catalogue[code].rules:
+                    raise ValueError(f"rule {r.name} triggers {code}, but measures.yaml does not tie {code} to it")
+                if (catalogue[code].effect == "reward") != (r.list == "red"):
+                    raise ValueError(f"rule {r.name}: a {r.list}-list rule cannot trigger {code} ({catalogue[code].effect})")
+        for code, m in catalogue.items():
+            for rule in m.rules:
+                if rule not in names:
+                    raise ValueError(f"measure {code}: unknown list rule {rule!r}")
+                if code not in next(r for r in self.rules if r.name == rule).measures:
+                    raise ValueError(f"measure {code} names rule {rule}, but lists.yaml does not list {code} for it")
         return self
 
 
@@ -189,8 +206,10 @@ def build(con: duckdb.DuckDBPyConnection, ratings: pd.DataFrame, as_of: dt.date)
         rows["status"] = np.where(rows["active"], "active", rows["end_reason"])
         if rule.require_tiers:
             rows = rows[rows["subject_id"].map(tiers).isin(rule.require_tiers)]
+        words = [measures_config().by_code[c].text for c in rule.measures]
         rows = rows.assign(list=rule.list, rule=rule.name, text_zh=rule.text.zh, text_en=rule.text.en,
-                           measures_zh=rule.measures.zh, measures_en=rule.measures.en)
+                           measures=",".join(rule.measures), measures_zh="；".join(w.zh for w in words),
+                           measures_en="; ".join(w.en for w in words))
         parts.append(rows)
     if not parts:
         return pd.DataFrame(columns=COLUMNS)

@@ -96,6 +96,23 @@ WATCHLIST = sa.Table(  # an institution's watched subjects; it sees changes afte
     sa.Column("added_at", _text, nullable=False), sa.Column("from_seq", sa.BigInteger, nullable=False))
 
 
+# --- credit checks inside departments' decisions, and what they applied (`chengxin.checks`) --
+CREDIT_CHECKS = sa.Table(
+    "credit_checks", METADATA,
+    sa.Column("check_id", sa.String(40), primary_key=True), sa.Column("at", _text, nullable=False),
+    sa.Column("key_id", _text), sa.Column("institution", _text, nullable=False), sa.Column("role", _text, nullable=False),
+    sa.Column("subject_id", sa.String(32), nullable=False), sa.Column("subject_type", _text, nullable=False),
+    sa.Column("action", _text, nullable=False), sa.Column("purpose", _text, nullable=False),
+    sa.Column("case_ref", _text, nullable=False), sa.Column("verdict", _text, nullable=False),
+    sa.Column("entries", _text, nullable=False), sa.Column("measures", _text, nullable=False),
+    sa.Column("incentives", _text, nullable=False), sa.Column("snapshot", _text, nullable=False))
+CHECK_FEEDBACK = sa.Table(  # what the department did; a later report on the same check replaces it
+    "check_feedback", METADATA,
+    sa.Column("check_id", sa.String(40), nullable=False, index=True), sa.Column("at", _text, nullable=False),
+    sa.Column("key_id", _text), sa.Column("applied", _text, nullable=False), sa.Column("outcome", _text, nullable=False),
+    sa.Column("note", _text))
+
+
 def url(home=None) -> str:
     """The database of the shared state: `CHENGXIN_DB_URL`, else the workspace's SQLite file."""
     return os.environ.get(URL_ENV) or f"sqlite:///{catalog.desk(home)}"

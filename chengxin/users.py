@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from chengxin import config, identifiers, workspace
 
 PUBLIC = "public"
-PAGES = ("overview", "lookup", "warning", "criteria", "models", "coverage", "publication", "audit")
+PAGES = ("overview", "lookup", "warning", "criteria", "models", "coverage", "publication", "checks", "audit")
 RATING_PARTS = ("tier", "grade", "pd", "score", "reasons", "contributions", "history", "records", "repair")
 # what a role may call in the credit services API (`chengxin serve`)
 API_SCOPES = ("subjects", "batch", "explanation", "lists", "criteria", "watchlist", "checks")
@@ -42,6 +42,7 @@ class Role(_Strict):
     read_comments: bool = False
     refresh: bool = False
     api: tuple[str, ...] = ()
+    check_statistics: bool = False  # sees the office's count of credit checks per department and action
 
     @model_validator(mode="after")
     def _known(self):

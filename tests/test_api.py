@@ -376,3 +376,69 @@ def test_the_watchlist_feed_follows_a_new_ratings_run_without_loss_or_repeat(api
     api.put("/v1/watchlist", json={"remove": watched}, headers=key)
     assert api.get("/v1/watchlist", headers=key).json()["subjects"] == []
     assert api.get("/v1/watchlist/changes", headers=key).json()["changes"] == []
+
+
+def test_a_credit_check_returns_the_measures_its_entries_trigger_and_takes_feedback(api, api_home, picks):
+    """Departments check a subject inside a decision: the verdict follows the strongest measure
+    that the subject's active entries trigger for that action (measures.yaml), each measure with
+    its legal basis and why; the feedback is kept and counted per department and action."""
+    from chengxin.measures import measures_config
+
+    catalogue = measures_config().by_code
+    served = readmodel.current(api_home)  # what the server answers from now (earlier tests publish)
+    entries = readmodel.list_entries(served)
+    active = entries[(entries["status"] == "active") & (entries["subject_type"] == "enterprise")]
+    tax = _auth(institutions.issue("tax bureau", "department", home=api_home)["key"])
+
+    def run(sid, action, headers=tax):
+        return api.post("/v1/checks", json={"subject_id": sid, "action": action, "purpose": "licence renewal",
+                                            "case_ref": "TAX-2025-88"}, headers=headers)
+
+    seen_verdicts = set()
+    for sid, mine in list(active.groupby("subject_id"))[:15]:
+        for action in ("procurement", "supervision", "licence"):
+            out = run(sid, action).json()
+            codes = {c for rule in mine["rule"] for c in next(r.measures for r in readmodel_rules() if r.name == rule)
+                     if action in catalogue[c].actions}
+            want_measures = {c for c in codes if catalogue[c].effect != "reward"}
+            assert {m["code"] for m in out["measures"]} == want_measures
+            assert {m["code"] for m in out["incentives"]} == codes - want_measures
+            effects = {catalogue[c].effect for c in want_measures}
+            assert out["verdict"] == ("barred" if "bar" in effects else "restricted" if "restrict" in effects else "clear")
+            assert {e["rule"] for e in out["entries"]} == set(mine["rule"])
+            assert all(m["basis_zh"] and m["basis_en"] and m["why"]["en"] and m["why"]["zh"] for m in out["measures"])
+            seen_verdicts.add(out["verdict"])
+    assert "barred" in seen_verdicts
+    clean = next(s for s in readmodel.ratings(served, "enterprise")["subject_id"] if s not in set(entries["subject_id"]))
+    clear = run(clean, "procurement").json()
+    assert clear["verdict"] == "clear" and clear["entries"] == [] and clear["measures"] == []
+    # feedback: only measures the check returned; only by the institution that ran it
+    barred = next(sid for sid, g in active.groupby("subject_id") if run(sid, "procurement").json()["verdict"] == "barred")
+    done = run(barred, "procurement").json()
+    ok = api.post(f"/v1/checks/{done['check_id']}/feedback", json={"applied": ["BAR_PROCUREMENT"], "outcome": "bid refused"},
+                  headers=tax)
+    assert ok.status_code == 200 and ok.json()["applied"] == ["BAR_PROCUREMENT"]
+    _problem(api.post(f"/v1/checks/{done['check_id']}/feedback", json={"applied": ["AWARDS_FIRST"], "outcome": "x"},
+                      headers=tax), 400, "invalid-feedback")
+    other = _auth(institutions.issue("market regulator", "department", home=api_home)["key"])
+    _problem(api.post(f"/v1/checks/{done['check_id']}/feedback", json={"applied": [], "outcome": "x"}, headers=other),
+             404, "unknown-check")
+    _problem(run(barred, "space travel"), 400, "unknown-action")
+    _problem(run(barred, "procurement", headers=_auth(_key(api_home, "lender"))), 403, "forbidden")
+    _problem(run(barred, "procurement", headers={}), 401, "unauthorized")
+    # an individual: checked with the case as its reference, audited first
+    person = picks["person"]["subject_id"]
+    before = len(desk.audit_log(api_home))
+    assert run(person, "hiring").status_code == 200
+    assert len(desk.audit_log(api_home)) == before + 1 and desk.audit_log(api_home).iloc[0]["subject_id"] == person
+    stats = readmodel.check_statistics(users.role("admin", api_home), api_home).set_index(["institution", "action"])
+    with pytest.raises(readmodel.NotAllowed):
+        readmodel.check_statistics(users.role("department", api_home), api_home)
+    row = stats.loc[("tax bureau", "procurement")]
+    assert row["checks"] >= 17 and row["with_feedback"] == 1 and row["measures_applied"] == 1 and row["barred"] >= 2
+
+
+def readmodel_rules():
+    from chengxin import lists
+
+    return lists.lists_config().rules

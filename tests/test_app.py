@@ -17,7 +17,7 @@ from chengxin.pipelines import snapshot
 
 APP = str(dashboard.app_path())
 PAGES = {p: f"pages/{p}.py" for p in users.PAGES}
-LOGINS = {"lender": "lender1", "analyst": "analyst1", "admin": "admin1"}
+LOGINS = {"lender": "lender1", "analyst": "analyst1", "admin": "admin1", "department": "dept1"}
 
 
 @pytest.fixture
@@ -75,7 +75,7 @@ def latest(dash, subject: str) -> pd.DataFrame:
 
 
 def test_each_role_sees_its_pages_and_every_page_renders(dash):
-    for role in ("public", "lender", "analyst", "admin"):
+    for role in ("public", "lender", "analyst", "admin", "department"):
         r = users.role(None if role == "public" else role)
         at = app(role)
         assert not at.exception, (role, [e.value for e in at.exception])
@@ -632,3 +632,36 @@ def test_app_ships_with_the_package_and_the_cli_starts_it_headless():
     assert flags[flags.index("--server.headless") + 1] == "true"
     result = CliRunner().invoke(cli, ["app", "--help"])
     assert result.exit_code == 0 and "--port" in result.output
+
+
+def test_a_department_checks_a_listed_firm_and_reports_back_and_the_office_counts_it(dash):
+    """The Credit checks page: a department runs a check on a black-listed firm for public
+    procurement, sees the verdict and the measures with their legal basis, records what it
+    applied; the analyst sees it counted. The publication page shows the same catalogue."""
+    snap = readmodel.current(dash)
+    e = readmodel.list_entries(snap)
+    listed = e[(e["status"] == "active") & (e["rule"] == "dishonest_debtor") & (e["subject_type"] == "enterprise")]
+    assert len(listed)
+    firm = listed["subject_id"].iloc[0]
+    at = goto(app("department"), "checks")
+    at.text_input(key="check_subject").input(firm)
+    at.selectbox(key="check_action").set_value("procurement")
+    at.text_input(key="check_purpose").input("tender 2025-17 bid review")
+    at.text_input(key="check_case_ref").input("PROC-2025-17")
+    at.button[0].click().run()
+    assert not at.exception, [x.value for x in at.exception]
+    shown = text(at)
+    assert "禁止" in shown and "限制参与政府采购和招标投标活动" in shown and "《中华人民共和国政府采购法》第二十二条" in shown
+    before = readmodel.check_statistics(users.role("analyst"))
+    done = before[(before["institution"] == "市市场监管局 City market regulation bureau") & (before["action"] == "procurement")]
+    assert int(done["checks"].sum()) >= 1
+    at.text_input(key="check_outcome").input("bid refused")
+    at.button[1].click().run()
+    assert not at.exception and i18n.t("feedback_saved") in text(at)
+    after = readmodel.check_statistics(users.role("analyst"))
+    row = after[(after["institution"] == "市市场监管局 City market regulation bureau") & (after["action"] == "procurement")]
+    assert int(row["with_feedback"].sum()) >= 1 and int(row["measures_applied"].sum()) >= 1
+    stats = text(goto(app("analyst"), "checks"))
+    assert i18n.t("check_statistics") in stats and "市市场监管局" in stats
+    catalogue = text(goto(app("public"), "publication"))
+    assert "BAR_PROCUREMENT" in catalogue and "国发〔2016〕33号" in catalogue

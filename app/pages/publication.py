@@ -14,7 +14,8 @@ subject = "enterprise"
 if len(r.lists) > 1:
     subject = st.radio(ui.L("subject_type"), list(r.lists), horizontal=True, key="pub_subject",
                        format_func=lambda s: i18n.t(s, lang))
-public_tab, red_tab, black_tab = st.tabs([ui.L("public_list"), ui.L("red_list"), ui.L("black_list")])
+public_tab, red_tab, black_tab, measures_tab = st.tabs([ui.L("public_list"), ui.L("red_list"), ui.L("black_list"),
+                                                       ui.L("measure_catalogue")])
 
 with public_tab:
     rated = readmodel.ratings(snap, subject)
@@ -40,3 +41,7 @@ for which, tab in (("red", red_tab), ("black", black_tab)):
         ui.long_table(entries, {"subject_id": "subject_id", "name": "name", "county": "county", "rule": "rule",
                                 "start": "start", "ends": "ends", "status": "status", "records": "count",
                                 "measures": "measures"}, f"{which}_list_{subject}", key=which)
+
+with measures_tab:  # the same catalogue the credit checks apply (chengxin/conf/measures.yaml)
+    ui.table(readmodel.measure_catalogue(lang), {"code": "code", "effect": "effect", "text": "measures", "basis": "basis",
+                                                 "rules": "rules", "actions": "actions"})

@@ -17,6 +17,9 @@ PROBLEMS = {
     "needs-purpose": (400, "Purpose required", "Looking up an individual needs `purpose` and `authorization_ref` "
                       "(the subject's consent reference); the look-up is audited.",
                       "查询个人需提供查询用途 purpose 和授权编号 authorization_ref；查询将留痕审计。"),
+    "unknown-action": (400, "Unknown action", "{action!r} is not an action of the measure catalogue: {actions}.",
+                       "{action} 不是联合奖惩措施清单中的事项：{actions}。"),
+    "invalid-feedback": (400, "Invalid feedback", "{why}", "反馈无效：{why}"),
     "unauthorized": (401, "Key required or not valid", "This needs a valid API key: send `Authorization: Bearer <key>`.",
                      "需要有效的 API 密钥：请在请求头中发送 Authorization: Bearer <密钥>。"),
     "forbidden": (403, "Not allowed for this role", "The role of this key may not {what}.", "该密钥的角色无权{what_zh}。"),
@@ -27,6 +30,8 @@ PROBLEMS = {
                        "该主体在 {as_of} 及以前没有公开的信用评价。"),
     "unknown-criteria": (404, "Unknown criteria version", "No published criteria {version} for {subject}.",
                          "未找到 {subject} 的评价标准版本 {version}。"),
+    "unknown-check": (404, "Unknown check", "No credit check with this id for this institution.",
+                      "本机构没有该编号的信用核查记录。"),
     "not-found": (404, "Not found", "No such resource: {path}.", "资源不存在：{path}。"),
     "method-not-allowed": (405, "Method not allowed", "{method} is not allowed here.", "此处不允许 {method} 方法。"),
     "too-many-ids": (413, "Too many ids", "A batch takes at most {limit} ids.", "批量查询最多 {limit} 个主体。"),

@@ -20,7 +20,7 @@ from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from chengxin import changes, institutions, readmodel, users
+from chengxin import changes, institutions, readmodel, users, workspace
 from chengxin.api.problems import Problem, respond, schema
 from chengxin.users import Role
 
@@ -121,6 +121,21 @@ class ChangeFeed(BaseModel):
     changes: list[Change]
     next_cursor: str = Field(description="pass it as `cursor` in the next poll")
     more: bool = Field(description="more changes wait after next_cursor")
+
+
+class CheckRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    subject_id: str = Field(max_length=64)
+    action: str = Field(max_length=40, description="one of the actions of chengxin/conf/measures.yaml")
+    purpose: str = Field(min_length=1, max_length=500)
+    case_ref: str = Field(min_length=1, max_length=200, description="the decision's case or file number")
+
+
+class Feedback(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    applied: list[str] = Field(default_factory=list, description="codes of the measures applied")
+    outcome: str = Field(min_length=1, max_length=200, description="e.g. refused, approved with conditions")
+    note: str | None = Field(None, max_length=2000)
 
 
 class BatchAnswer(BaseModel):
@@ -320,6 +335,41 @@ def create_app(home=None) -> FastAPI:
         who.may("watchlist", "keep a watchlist", "使用关注名单")
         charge(who)
         return changes.feed(who.key["institution"], changes.parse_cursor(cursor), limit, home)
+
+    @app.post("/v1/checks", tags=["checks"])
+    def credit_check(request: Request, who: Who, body: CheckRequest) -> dict[str, Any]:
+        """A credit check inside a decision: the subject's active list entries, the measures
+        they trigger for this action (code, text, legal basis, why), the red list's incentives,
+        and the verdict `clear`, `restricted` or `barred`. Stored with its `check_id`."""
+        who.may("checks", "run credit checks", "进行信用核查")
+        charge(who)
+        request.state.subjects, request.state.purpose = [body.subject_id], body.purpose
+        request.state.authorization_ref = body.case_ref
+        try:
+            out = readmodel.credit_check(snapshot(), body.subject_id, body.action, who.role, purpose=body.purpose,
+                               case_ref=body.case_ref, institution=who.key["institution"], key_id=who.key["key_id"],
+                               user=who.user, home=home)
+        except readmodel.UnknownAction:
+            raise Problem("unknown-action", action=body.action, actions=", ".join(readmodel.check_actions()))
+        if out["status"] != 200:
+            raise Problem(out["problem"])
+        return out
+
+    @app.post("/v1/checks/{check_id}/feedback", tags=["checks"])
+    def check_feedback(who: Who, check_id: Annotated[str, Path(max_length=40)], body: Feedback) -> dict[str, Any]:
+        """What the department applied after the check (measure codes among those returned) and
+        the outcome of its decision."""
+        who.may("checks", "run credit checks", "进行信用核查")
+        charge(who)
+        try:
+            return readmodel.check_feedback(check_id, body.applied, body.outcome, body.note, institution=who.key["institution"],
+                                   key_id=who.key["key_id"], home=home)
+        except readmodel.UnknownCheck:
+            raise Problem("unknown-check")
+        except readmodel.NotYours:
+            raise Problem("unknown-check")  # another institution's check is not there for this one
+        except workspace.UserError as exc:
+            raise Problem("invalid-feedback", why=str(exc))
 
     @app.get("/v1/lists/{which}", tags=["lists"])
     def lists(request: Request, who: Who, which: Literal["black", "red"],

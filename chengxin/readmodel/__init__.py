@@ -12,6 +12,7 @@ criteria by `publish`). Its rooms:
 - `lookup`: one subject as a role may see it, and its repair path (individuals audited)
 - `explanation`: one subject's stored explanation (contributions, repair path)
 - `subject`: cards of many subjects at once, as an institution's system asks (the API)
+- `checks`: credit checks inside departments' decisions, their feedback and statistics
 - `criteria`: the published criteria and the public's comments
 - `alerts`: the early-warning desk
 - `publication`: the public list and the red and black lists
@@ -28,6 +29,7 @@ from chengxin.readmodel.overview import rated_count, distribution, tier_table, t
 from chengxin.readmodel.search import classify, search
 from chengxin.readmodel.explanation import stored_contributions, stored_repair
 from chengxin.readmodel.subject import subject_cards, rated_dates, list_feed
+from chengxin.readmodel.checks import UnknownAction, UnknownCheck, NotYours, check_actions, credit_check, check_feedback, check_statistics, measure_catalogue
 from chengxin.readmodel.lookup import NeedsPurpose, NotAllowed, lookup, repair, records, contribution_table, record_columns, source_label, audit_log
 from chengxin.readmodel.criteria import criteria_versions, criteria_in_force, criteria_document, criteria_changes, CommentsPaused, add_comment, comments
 from chengxin.readmodel.alerts import open_alerts, alerts, alert_queue, filter_alerts, MODEL_SIGNALS, signal_label, signals_label, alert_signals, open_alert, set_alert_status, migration_long, risk_matrix
@@ -68,6 +70,14 @@ __all__ = [
     "subject_cards",
     "rated_dates",
     "list_feed",
+    "UnknownAction",
+    "UnknownCheck",
+    "NotYours",
+    "check_actions",
+    "credit_check",
+    "check_feedback",
+    "check_statistics",
+    "measure_catalogue",
     "lookup",
     "repair",
     "records",

@@ -20,7 +20,8 @@ from chengxin import desk, identifiers, users, workspace
 from chengxin.readmodel.snapshot import Snapshot, rows_of, rows_of_many
 from chengxin.users import Role
 
-LIST_FIELDS = ["list", "rule", "text_zh", "text_en", "start", "ends", "status", "reference", "measures_zh", "measures_en"]
+LIST_FIELDS = ["list", "rule", "text_zh", "text_en", "start", "ends", "status", "reference", "measures", "measures_zh",
+               "measures_en"]
 
 
 def _value(v):

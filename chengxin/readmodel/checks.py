@@ -1,0 +1,156 @@
+"""Credit checks inside departments' decisions (联合奖惩: "一处失信，处处受限"): for one subject and
+one action (procurement, subsidies, licences, hiring, honours, financing, …) the subject's active
+list entries in the published snapshot, the measures of `chengxin/conf/measures.yaml` they
+trigger for that action, and the verdict: `barred` when a measure bars, `restricted` when one
+restricts, else `clear`; the red list's incentives beside them. The system that finds the entry
+triggers the measure; the department reports back what it applied (`feedback`), and the office
+counts checks, hits and measures applied per department and action (`statistics`).
+
+A check is policy-checked like a look-up (`readmodel.subject_cards`): an individual needs a role
+that may see individuals, a purpose and the case reference, and is audited before the answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+
+import pandas as pd
+import sqlalchemy as sa
+
+from chengxin import lists, state, workspace
+from chengxin.measures import EFFECTS, measures_config
+from chengxin.readmodel.lookup import NotAllowed
+from chengxin.readmodel.snapshot import Snapshot
+from chengxin.readmodel.subject import subject_cards
+from chengxin.state import CHECK_FEEDBACK, CREDIT_CHECKS
+from chengxin.users import Role
+
+VERDICTS = {"bar": "barred", "restrict": "restricted"}  # else clear
+
+
+class UnknownAction(workspace.UserError):
+    pass
+
+
+class UnknownCheck(workspace.UserError):
+    pass
+
+
+class NotYours(workspace.UserError):
+    pass
+
+
+def check_actions() -> dict:
+    """The actions a check is run for, with their names (measures.yaml)."""
+    return measures_config().actions
+
+
+def _why(entry: dict, action: str) -> dict:
+    act = check_actions()[action]
+    return {"en": f"{entry['text_en']} (rule {entry['rule']}, since {entry['start']}) triggers it for {act.en}",
+            "zh": f"{entry['text_zh']}（{entry['rule']}，自 {entry['start']}）触发，适用于{act.zh}"}
+
+
+def credit_check(snap: Snapshot, subject_id: str, action: str, r: Role, *, purpose: str, case_ref: str,
+          institution: str, key_id: str | None = None, user: str | None = None, home=None) -> dict:
+    """Run and store one credit check. Returns check_id, verdict, entries, measures, incentives
+    (each measure: code, effect, text, legal basis and why it applies), or the card's refusal
+    (`status` and `problem`) when the role may not check this subject."""
+    if action not in check_actions():
+        raise UnknownAction(f"unknown action {action!r}; actions are {', '.join(check_actions())}")
+    if not (purpose or "").strip() or not (case_ref or "").strip():
+        raise workspace.UserError("a credit check needs the purpose and the case reference of the decision")
+    card = subject_cards(snap, [subject_id], r, purpose=purpose, authorization_ref=case_ref, user=user, home=home)[0]
+    if card["status"] != 200:
+        return card
+    catalogue = measures_config().by_code
+    rule_codes = {rule.name: rule.measures for rule in lists.lists_config().rules}
+    entries = [e for e in card.get("lists") or [] if e.get("status") == "active"]
+    measures, incentives = [], []
+    for e in entries:
+        codes = str(e.get("measures") or "").split(",") if e.get("measures") else rule_codes.get(e["rule"], ())
+        for code in codes:
+            m = catalogue.get(code)
+            if m is None or action not in m.actions:
+                continue  # related and proportionate: only what the catalogue ties to this rule and action
+            item = {"code": m.code, "effect": m.effect, "text_zh": m.text.zh, "text_en": m.text.en,
+                    "basis_zh": m.basis.zh, "basis_en": m.basis.en, "rule": e["rule"], "why": _why(e, action)}
+            (incentives if m.effect == "reward" else measures).append(item)
+    strongest = min((EFFECTS.index(m["effect"]) for m in measures), default=None)
+    verdict = VERDICTS.get(EFFECTS[strongest], "clear") if strongest is not None else "clear"
+    shown = [{k: e.get(k) for k in ("list", "rule", "text_zh", "text_en", "start", "ends", "reference")} for e in entries]
+    out = {"check_id": "chk_" + secrets.token_hex(8), "subject_id": card["subject_id"], "subject_type": card["subject_type"],
+           "name": card.get("name"), "action": action, "verdict": verdict, "entries": shown, "measures": measures,
+           "incentives": incentives, "tier": card.get("tier"), "as_of": card.get("as_of"), "snapshot": snap.id,
+           "status": 200}
+    with state.connect(home or snap.home) as con:
+        con.execute(CREDIT_CHECKS.insert().values(
+            check_id=out["check_id"], at=dt.datetime.now().isoformat(timespec="milliseconds"), key_id=key_id,
+            institution=institution, role=r.name, subject_id=out["subject_id"], subject_type=out["subject_type"],
+            action=action, purpose=purpose.strip(), case_ref=case_ref.strip(), verdict=verdict,
+            entries=json.dumps(shown, ensure_ascii=False, default=str),
+            measures=json.dumps([m["code"] for m in measures]), incentives=json.dumps([m["code"] for m in incentives]),
+            snapshot=snap.id))
+    return out
+
+
+def check_feedback(check_id: str, applied: list[str], outcome: str, note: str | None, *, institution: str,
+             key_id: str | None = None, home=None) -> dict:
+    """What the department did with a check: the measure codes it applied (only among those the
+    check returned) and the outcome of its decision. A later report replaces the earlier one."""
+    with state.connect(home) as con:
+        row = con.execute(sa.select(CREDIT_CHECKS).where(CREDIT_CHECKS.c.check_id == check_id)).mappings().first()
+        if row is None:
+            raise UnknownCheck(f"no credit check {check_id!r}")
+        if row["institution"] != institution:
+            raise NotYours("a check's feedback comes from the institution that ran it")
+        offered = set(json.loads(row["measures"])) | set(json.loads(row["incentives"]))
+        wrong = sorted(set(applied) - offered)
+        if wrong:
+            raise workspace.UserError(f"{', '.join(wrong)} were not returned by this check; it returned "
+                                      f"{', '.join(sorted(offered)) or 'no measures'}")
+        if not (outcome or "").strip():
+            raise workspace.UserError("feedback needs the outcome of the decision")
+        con.execute(CHECK_FEEDBACK.insert().values(check_id=check_id, at=dt.datetime.now().isoformat(timespec="milliseconds"),
+                                                   key_id=key_id, applied=json.dumps(sorted(set(applied))),
+                                                   outcome=outcome.strip()[:200], note=(note or "")[:2000] or None))
+    return {"check_id": check_id, "applied": sorted(set(applied)), "outcome": outcome.strip()}
+
+
+def check_statistics(r: Role, home=None) -> pd.DataFrame:
+    """Per institution and action: checks run, checks that found list entries, checks with
+    feedback, and measures applied (by each check's latest feedback); for the office's roles."""
+    if not r.check_statistics:
+        raise NotAllowed("this role does not see the office's check statistics")
+    with state.connect(home) as con:
+        checks = pd.read_sql_query(sa.select(CREDIT_CHECKS.c.check_id, CREDIT_CHECKS.c.institution, CREDIT_CHECKS.c.action,
+                                             CREDIT_CHECKS.c.entries, CREDIT_CHECKS.c.verdict), con)
+        fb = pd.read_sql_query(sa.select(CHECK_FEEDBACK.c.check_id, CHECK_FEEDBACK.c.at, CHECK_FEEDBACK.c.applied), con)
+    cols = ["institution", "action", "checks", "with_entries", "barred", "restricted", "with_feedback", "measures_applied"]
+    if checks.empty:
+        return pd.DataFrame(columns=cols)
+    latest = fb.sort_values("at").drop_duplicates("check_id", keep="last").set_index("check_id")["applied"]
+    checks["with_entries"] = checks["entries"].map(lambda e: len(json.loads(e)) > 0)
+    checks["with_feedback"] = checks["check_id"].isin(latest.index)
+    checks["measures_applied"] = checks["check_id"].map(latest).map(lambda a: len(json.loads(a)) if isinstance(a, str) else 0)
+    checks["barred"] = checks["verdict"] == "barred"
+    checks["restricted"] = checks["verdict"] == "restricted"
+    out = checks.groupby(["institution", "action"], as_index=False).agg(
+        checks=("check_id", "size"), with_entries=("with_entries", "sum"), barred=("barred", "sum"),
+        restricted=("restricted", "sum"), with_feedback=("with_feedback", "sum"), measures_applied=("measures_applied", "sum"))
+    return out[cols]
+
+
+def measure_catalogue(lang: str = "zh") -> pd.DataFrame:
+    """The measure catalogue as the publication page shows it: code, effect, text, legal basis,
+    the list rules that trigger each measure and the actions it applies to."""
+    from chengxin import i18n
+
+    cfg = measures_config()
+    rules = {r.name: getattr(r.text, lang) for r in lists.lists_config().rules}
+    sep = "；" if lang == "zh" else "; "
+    return pd.DataFrame([{"code": m.code, "effect": i18n.word(i18n.EFFECT, m.effect, lang), "text": getattr(m.text, lang),
+                          "basis": getattr(m.basis, lang), "rules": sep.join(rules.get(r, r) for r in m.rules),
+                          "actions": sep.join(getattr(cfg.actions[a], lang) for a in m.actions)} for m in cfg.measures])
