@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:chengxin:problem:"
@@ -71,7 +72,17 @@ def respond(problem: Problem, request: Request) -> JSONResponse:
                         media_type=MEDIA_TYPE)
 
 
+class ProblemDetail(BaseModel):
+    """An error, as RFC 9457 describes it (`application/problem+json`)."""
+    type: str
+    title: str
+    status: int
+    detail: str
+    detail_zh: str
+    instance: str | None = None
+
+
 def schema() -> dict:
     """The OpenAPI description of a problem detail, for every error response."""
-    return {"description": "A problem detail (RFC 9457)",
-            "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+    return {"description": "A problem detail (RFC 9457)", "model": ProblemDetail,
+            "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDetail"}}}}
