@@ -136,3 +136,12 @@ def postgres_url():
         subprocess.run([*as_owner, str(bindir / "pg_ctl"), "-D", str(folder / "db"), "-m", "fast", "stop"],
                        capture_output=True)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def api_home(dashboard_home, tmp_path_factory):
+    """A copy of the rated city for the API's tests, so their keys, calls, checks and audit
+    entries (and the snapshots they publish) stay there."""
+    home = tmp_path_factory.mktemp("api") / "home"
+    shutil.copytree(dashboard_home, home, ignore=shutil.ignore_patterns("desk.sqlite*"))
+    return home

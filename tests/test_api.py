@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,24 +17,11 @@ import pytest
 
 from chengxin import desk, identifiers, institutions, readmodel, users, workspace
 from chengxin.api.problems import MEDIA_TYPE, TYPE_PREFIX
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def api_home(dashboard_home, tmp_path_factory):
-    """A copy of the rated city, so the keys, calls and audit entries of these tests stay here."""
-    home = tmp_path_factory.mktemp("api") / "home"
-    shutil.copytree(dashboard_home, home, ignore=shutil.ignore_patterns("desk.sqlite*"))
-    return home
+from conftest import free_port
 
 
 def _serve(home, *extra):
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, CHENGXIN_HOME=str(home))
     log = open(home / "logs" / f"api_{port}.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "chengxin", "serve", "--port", str(port), *extra],

@@ -17,7 +17,7 @@ from schemathesis.checks import (content_type_conformance, not_a_server_error, r
 
 from chengxin import institutions
 
-from test_api import _serve, api_home  # noqa: F401  (the real server over a copy of the rated city)
+from test_api import _serve  # the real server over a copy of the rated city (`api_home`)
 
 EXAMPLES = 25  # generated requests per operation
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
