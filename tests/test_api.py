@@ -83,6 +83,7 @@ def test_health_names_the_snapshot_served_and_the_docs_need_nothing_outside(api,
     health = api.get("/v1/health")
     assert health.status_code == 200
     assert health.json()["snapshot"] == readmodel.current(api_home).id
+    assert api.get("/v1/ping").json() == {"pong": True}
     spec = api.get("/openapi.json").json()
     assert {"/v1/health", "/v1/subjects/{subject_id}", "/v1/subjects:batch", "/v1/lists/{which}",
             "/v1/criteria/{subject_type}"} <= set(spec["paths"])

@@ -240,6 +240,12 @@ def create_app(home=None) -> FastAPI:
         return {"status": "ok", "snapshot": snap.id, "created": snap.manifest.get("created_at"),
                 "as_of": {s: str(snap.as_of(s)) if snap.as_of(s) else None for s in readmodel.SUBJECTS}}
 
+    @app.get("/v1/ping", tags=["service"])
+    def ping() -> dict[str, bool]:
+        """A constant answer: what the server costs with nothing read (load balancers; the
+        benchmark's baseline)."""
+        return {"pong": True}
+
     @app.get("/v1/subjects/{subject_id}", response_model=SubjectCard, response_model_exclude_none=True, tags=["subjects"])
     def subject(request: Request, who: Who, subject_id: Annotated[str, Path(max_length=64)],
                 purpose: Annotated[str | None, Query(max_length=500)] = None,

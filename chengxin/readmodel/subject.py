@@ -74,55 +74,66 @@ def subject_cards(snap: Snapshot, subject_ids: list[str], r: Role, *, purpose: s
     return out
 
 
+def _rows(path, ids: list[str]) -> pd.DataFrame:
+    """The rows of the ids in a snapshot table (one id: a slice, the cheapest read)."""
+    return rows_of(path, ids[0]) if len(ids) == 1 else rows_of_many(path, ids)
+
+
 def _cards(snap: Snapshot, allowed: dict[str, str], r: Role, as_of: dt.date | None) -> dict[str, dict]:
     from chengxin.models import grades
 
     if not allowed:
         return {}
     ids = list(allowed)
-    info = rows_of_many(snap.path / "subjects.parquet", ids).drop_duplicates("subject_id").set_index("subject_id")
+    info = _rows(snap.path / "subjects.parquet", ids).drop_duplicates("subject_id").set_index("subject_id")
     if as_of is None:
-        rated = rows_of_many(snap.path / "ratings.parquet", ids).drop_duplicates("subject_id", keep="last")
+        rated = _rows(snap.path / "ratings.parquet", ids).drop_duplicates("subject_id", keep="last")
     else:
-        rated = rows_of_many(snap.path / "history.parquet", ids)
+        rated = _rows(snap.path / "history.parquet", ids)
         rated = rated[pd.to_datetime(rated["as_of"]).dt.date <= as_of].sort_values("as_of")
         rated = rated.drop_duplicates("subject_id", keep="last")
     rated = rated.set_index("subject_id")
-    entries = rows_of_many(snap.path / "lists.parquet", ids) if r.lists else pd.DataFrame()
+    entries = _rows(snap.path / "lists.parquet", ids) if r.lists else pd.DataFrame()
     if len(entries) and as_of is not None:  # the entries in force on that date
         start = pd.to_datetime(entries["start"]).dt.date
         ends = pd.to_datetime(entries["ends"]).dt.date
         entries = entries[(start <= as_of) & (ends.isna() | (ends > as_of))].assign(status="active")
-    by_subject = {sid: g for sid, g in entries.groupby("subject_id")} if len(entries) else {}
-    words = {t.tier: t for t in grades.rating_config().public_tiers}
+    by_subject: dict[str, list[dict]] = {}
+    if len(entries):
+        keep = ["subject_id", *[c for c in LIST_FIELDS if c in entries]]
+        for e in entries[keep].to_dict("records"):
+            by_subject.setdefault(e.pop("subject_id"), []).append({k: _value(v) for k, v in e.items()})
+    words = {t.tier: t.model_dump() for t in grades.rating_config().public_tiers}
+    index = pd.Index(ids, name="subject_id")
+    has_info, has_rating = index.isin(info.index), index.isin(rated.index)
+    # one pass over plain records (a look-up by label per subject costs 1 ms; a batch has 10,000)
+    info_rows = info.reindex(index)[[c for c in ("name", "county", "industry") if c in info]].to_dict("records")
+    parts = [p for p in ("grade", "pd", "score") if r.sees(p)]
+    reasons = [f"reason_{k}{z}" for k in (1, 2, 3) for z in ("", "_zh")] if r.sees("reasons") and as_of is None else []
+    rated_cols = ["as_of", "tier", "model_version", "criteria_version", *parts, *[c for c in reasons if c in rated]]
+    rated_rows = rated.reindex(index)[rated_cols].to_dict("records")
     out = {}
-    for sid, kind in allowed.items():
-        if sid not in info.index and sid not in rated.index:
+    for sid, hi, hr, irow, rrow in zip(ids, has_info, has_rating, info_rows, rated_rows):
+        if not (hi or hr):
             continue
+        kind = allowed[sid]
         card = {"subject_id": sid, "subject_type": kind, "display_id": users.show_id(sid, kind, r), "found": True,
-                "status": 200, "name": None, "county": None, "industry": None, "rated": sid in rated.index}
-        if sid in info.index:
-            row = info.loc[sid]
-            card.update(name=users.show_name(row["name"], kind, r), county=_value(row.get("county")),
-                        industry=_value(row.get("industry")) if kind == "enterprise" else None)
-        if card["rated"]:
-            rec = rated.loc[sid]
-            card.update(as_of=_value(rec["as_of"]), tier=rec["tier"],
-                        tier_words=words[rec["tier"]].model_dump() if rec["tier"] in words else None,
-                        model_version=str(rec["model_version"]), criteria_version=str(rec["criteria_version"]))
-            for part in ("grade", "pd", "score"):
-                if r.sees(part):
-                    card[part] = _value(rec[part])
-            if r.sees("reasons"):
-                if as_of is None:
-                    card["reasons"] = [{"text_en": _value(rec[f"reason_{k}"]), "text_zh": _value(rec[f"reason_{k}_zh"])}
-                                       for k in (1, 2, 3) if isinstance(rec[f"reason_{k}"], str) and rec[f"reason_{k}"]]
-                else:
-                    card["notes"] = ["reasons_not_kept"]  # the snapshot keeps reasons of the latest rating only
+                "status": 200, "name": None, "county": None, "industry": None, "rated": bool(hr)}
+        if hi:
+            card.update(name=users.show_name(_value(irow.get("name")), kind, r), county=_value(irow.get("county")),
+                        industry=_value(irow.get("industry")) if kind == "enterprise" else None)
+        if hr:
+            tier = rrow["tier"]
+            card.update(as_of=_value(rrow["as_of"]), tier=tier, tier_words=words.get(tier),
+                        model_version=str(rrow["model_version"]), criteria_version=str(rrow["criteria_version"]))
+            card.update({part: _value(rrow[part]) for part in parts})
+            if reasons:
+                card["reasons"] = [{"text_en": rrow[f"reason_{k}"], "text_zh": _value(rrow.get(f"reason_{k}_zh"))}
+                                   for k in (1, 2, 3) if isinstance(rrow.get(f"reason_{k}"), str) and rrow[f"reason_{k}"]]
+            elif r.sees("reasons"):
+                card["notes"] = ["reasons_not_kept"]  # the snapshot keeps reasons of the latest rating only
         if kind in r.lists:
-            mine = by_subject.get(sid)
-            card["lists"] = [] if mine is None else [
-                {k: _value(v) for k, v in e.items()} for e in mine[[c for c in LIST_FIELDS if c in mine]].to_dict("records")]
+            card["lists"] = by_subject.get(sid, [])
         out[sid] = card
     return out
 
