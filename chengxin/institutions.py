@@ -108,23 +108,56 @@ def authenticate(key: str, home=None) -> Key | None:
     return found
 
 
+LEASE_FROM_RATE = 1000  # keys of at least this many units a minute are counted in leases
+LEASE_SHARE = 100  # a lease is 1/100 of the minute's quota
+_LEASES: dict[str, tuple[int, int]] = {}  # key_id -> (minute, units this worker may still use)
+_LEFT: dict[str, tuple[int, int]] = {}  # key_id -> (minute, most units the quota had left at a refusal)
+_LEASE_LOCK = threading.Lock()
+
+
 def take(key: Key, units: int, home=None, *, now: float | None = None) -> int:
     """Count `units` against the key's quota of this minute. Returns 0 when they fit, else the
     seconds until the next minute (the caller answers 429 with Retry-After); units refused are
-    not counted."""
+    not counted.
+
+    The count lives in the database, so every worker shares it and a quota is never served
+    twice over. A key of `LEASE_FROM_RATE` or more a minute is drawn in leases of 1/`LEASE_SHARE`
+    of its quota, so a worker writes once per lease instead of once per request; what a worker
+    leased and did not use by the end of the minute is not served (at most 1% per worker)."""
     now = time.time() if now is None else now
-    minute = int(now // 60)
-    with state.connect(home) as con:
-        stmt = state.insert(con, API_QUOTA).values(key_id=key["key_id"], minute=minute, used=units)
-        used = con.execute(stmt.on_conflict_do_update(index_elements=["key_id", "minute"],
-                                                      set_={"used": API_QUOTA.c.used + units})
-                           .returning(API_QUOTA.c.used)).scalar_one()
-        if used > key["rate_per_minute"]:
-            con.execute(API_QUOTA.update().where(API_QUOTA.c.key_id == key["key_id"], API_QUOTA.c.minute == minute)
-                        .values(used=API_QUOTA.c.used - units))
+    minute, rate, kid = int(now // 60), int(key["rate_per_minute"]), key["key_id"]
+    with _LEASE_LOCK:
+        held_minute, held = _LEASES.get(kid, (minute, 0))
+        held = held if held_minute == minute else 0
+        if held >= units:
+            _LEASES[kid] = (minute, held - units)
+            return 0
+        left_minute, left = _LEFT.get(kid, (None, 0))
+        if left_minute == minute and units > left:  # refused before in this minute: it only fills up
             return max(1, 60 - int(now % 60))
-        if used == units:  # the minute's first call: forget minutes long past
-            con.execute(API_QUOTA.delete().where(API_QUOTA.c.key_id == key["key_id"], API_QUOTA.c.minute < minute - 60))
+    lease = rate // LEASE_SHARE if rate >= LEASE_FROM_RATE else 0
+    want = units + lease
+    with state.connect(home) as con:
+        stmt = state.insert(con, API_QUOTA).values(key_id=kid, minute=minute, used=want)
+        used = con.execute(stmt.on_conflict_do_update(index_elements=["key_id", "minute"],
+                                                      set_={"used": API_QUOTA.c.used + want})
+                           .returning(API_QUOTA.c.used)).scalar_one()
+        granted = min(want, max(0, rate - (used - want)))  # what fits under the quota
+        if granted < want:  # give back what does not fit
+            con.execute(API_QUOTA.update().where(API_QUOTA.c.key_id == kid, API_QUOTA.c.minute == minute)
+                        .values(used=API_QUOTA.c.used - (want - granted)))
+        if used == want:  # the minute's first draw: forget minutes long past
+            con.execute(API_QUOTA.delete().where(API_QUOTA.c.key_id == kid, API_QUOTA.c.minute < minute - 60))
+    if granted < units:
+        with state.connect(home) as con:  # not even the units fit: give those back too
+            con.execute(API_QUOTA.update().where(API_QUOTA.c.key_id == kid, API_QUOTA.c.minute == minute)
+                        .values(used=API_QUOTA.c.used - granted))
+        with _LEASE_LOCK:
+            _LEFT[kid] = (minute, granted)
+        return max(1, 60 - int(now % 60))
+    with _LEASE_LOCK:
+        held_minute, held = _LEASES.get(kid, (minute, 0))
+        _LEASES[kid] = (minute, (held if held_minute == minute else 0) + granted - units)
     return 0
 
 

@@ -27,7 +27,8 @@ def db(request, tmp_path, monkeypatch):
         monkeypatch.delenv(state.URL_ENV, raising=False)
     yield tmp_path
     state.forget_engines()
-    institutions._KNOWN.clear()
+    for kept in (institutions._KNOWN, institutions._LEASES, institutions._LEFT):
+        kept.clear()
 
 
 def test_the_url_says_which_database(db):
@@ -110,3 +111,31 @@ def test_the_desk_works_the_same_on_either_database(db):
     for ok in (False, True):
         desk.record_login("lender1", ok, home=db)
     assert desk.failed_logins("lender1", 5, db) == 0
+
+
+def test_a_large_quota_is_drawn_in_leases_and_never_served_twice(db, monkeypatch):
+    """A key of 1,000 a minute is counted in leases of 10: two workers (two lease books) taking
+    turns are served at most 1,000 in the minute, and at least 1,000 less what each may hold
+    unused; the database is written about once per lease, not once per request."""
+    key = institutions.authenticate(institutions.issue("Big Bank", "lender", 1000, home=db)["key"], db)
+    minute = 2_000_000 * 60.0
+    books = [{}, {}]  # each worker's leases
+    served, writes = 0, []
+    real_connect = state.connect
+
+    def counting(home=None):
+        writes.append(1)
+        return real_connect(home)
+
+    monkeypatch.setattr(state, "connect", counting)
+    refusals = [{}, {}]
+    for i in range(1200):
+        monkeypatch.setattr(institutions, "_LEASES", books[i % 2])
+        monkeypatch.setattr(institutions, "_LEFT", refusals[i % 2])
+        served += institutions.take(key, 1, db, now=minute + i * 0.01) == 0
+    assert 1000 - 2 * 10 <= served <= 1000
+    assert len(writes) < 1000 / 10 + 10  # a write per lease (and a refusal per worker), not per request
+    monkeypatch.setattr(state, "connect", real_connect)
+    with state.connect(db) as con:
+        used = con.execute(state.API_QUOTA.select()).mappings().one()["used"]
+    assert used <= 1000

@@ -85,14 +85,20 @@ def _cards(snap: Snapshot, allowed: dict[str, str], r: Role, as_of: dt.date | No
     if not allowed:
         return {}
     ids = list(allowed)
-    info = _rows(snap.path / "subjects.parquet", ids).drop_duplicates("subject_id").set_index("subject_id")
+    info_sel = _rows(snap.path / "subjects.parquet", ids)
+    info: dict[str, dict] = {}
+    for row in info_sel[[c for c in ("subject_id", "name", "county", "industry") if c in info_sel]].to_dict("records"):
+        info.setdefault(row["subject_id"], row)
+    parts = [p for p in ("grade", "pd", "score") if r.sees(p)]
+    reasons = r.sees("reasons") and as_of is None
     if as_of is None:
-        rated = _rows(snap.path / "ratings.parquet", ids).drop_duplicates("subject_id", keep="last")
+        rated_sel = _rows(snap.path / "ratings.parquet", ids)
     else:
-        rated = _rows(snap.path / "history.parquet", ids)
-        rated = rated[pd.to_datetime(rated["as_of"]).dt.date <= as_of].sort_values("as_of")
-        rated = rated.drop_duplicates("subject_id", keep="last")
-    rated = rated.set_index("subject_id")
+        rated_sel = _rows(snap.path / "history.parquet", ids)
+        rated_sel = rated_sel[pd.to_datetime(rated_sel["as_of"]).dt.date <= as_of].sort_values("as_of", kind="stable")
+    cols = ["subject_id", "as_of", "tier", "model_version", "criteria_version", *parts,
+            *[f"reason_{k}{z}" for k in (1, 2, 3) for z in ("", "_zh") if reasons and f"reason_{k}{z}" in rated_sel]]
+    rated = {row["subject_id"]: row for row in rated_sel[cols].to_dict("records")}  # the last run of each
     entries = _rows(snap.path / "lists.parquet", ids) if r.lists else pd.DataFrame()
     if len(entries) and as_of is not None:  # the entries in force on that date
         start = pd.to_datetime(entries["start"]).dt.date
@@ -104,16 +110,10 @@ def _cards(snap: Snapshot, allowed: dict[str, str], r: Role, as_of: dt.date | No
         for e in entries[keep].to_dict("records"):
             by_subject.setdefault(e.pop("subject_id"), []).append({k: _value(v) for k, v in e.items()})
     words = {t.tier: t.model_dump() for t in grades.rating_config().public_tiers}
-    index = pd.Index(ids, name="subject_id")
-    has_info, has_rating = index.isin(info.index), index.isin(rated.index)
-    # one pass over plain records (a look-up by label per subject costs 1 ms; a batch has 10,000)
-    info_rows = info.reindex(index)[[c for c in ("name", "county", "industry") if c in info]].to_dict("records")
-    parts = [p for p in ("grade", "pd", "score") if r.sees(p)]
-    reasons = [f"reason_{k}{z}" for k in (1, 2, 3) for z in ("", "_zh")] if r.sees("reasons") and as_of is None else []
-    rated_cols = ["as_of", "tier", "model_version", "criteria_version", *parts, *[c for c in reasons if c in rated]]
-    rated_rows = rated.reindex(index)[rated_cols].to_dict("records")
     out = {}
-    for sid, hi, hr, irow, rrow in zip(ids, has_info, has_rating, info_rows, rated_rows):
+    for sid in ids:
+        irow, rrow = info.get(sid), rated.get(sid)
+        hi, hr = irow is not None, rrow is not None
         if not (hi or hr):
             continue
         kind = allowed[sid]
