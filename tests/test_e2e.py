@@ -76,6 +76,8 @@ def shoot(page, name: str):
 
 
 def go(page, title: str, wait_for: str | None = None):
+    # the navigation is disabled while a script run goes on (a slow run on a busy machine)
+    page.wait_for_function("() => !document.querySelector(\"[data-testid='stSidebarNavLinkContainer'][disabled]\")")
     page.locator("[data-testid='stSidebarNav']").get_by_text(title, exact=True).click()
     settle(page, wait_for or title)
 
@@ -159,7 +161,8 @@ def test_screenshots_of_every_page(server, browser, dashboard_home):
     shoot(page, "lookup")
     for title, name, wait_for in (("风险预警", "warning", "预警队列"), ("评级标准", "criteria", "公开征求意见"),
                                   ("模型与监测", "models", "样本外指标"), ("数据归集", "coverage", "上报完整率（部门 × 区县）"),
-                                  ("评价结果公示", "publication", "公共信用评价结果"), ("查询审计日志", "audit", "查询审计日志")):
+                                  ("评价结果公示", "publication", "公共信用评价结果"), ("信用核查", "checks", "各部门信用核查统计"),
+                                  ("查询审计日志", "audit", "查询审计日志")):
         go(page, title, wait_for)
         page.wait_for_timeout(1500)  # charts draw after the script run ends
         shoot(page, name)
