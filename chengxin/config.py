@@ -30,6 +30,12 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Words(Strict):
+    """A text in both languages of the platform."""
+    zh: str
+    en: str
+
+
 # --- record sources ----------------------------------------------------------------
 
 

@@ -28,11 +28,6 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Words(_Strict):
-    zh: str
-    en: str
-
-
 class Repaired(_Strict):
     flag: str
     date: str
@@ -47,7 +42,7 @@ class Rule(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     list: Literal["red", "black"]
     subjects: tuple[config.SubjectType, ...]
-    text: Words
+    text: config.Words
     measures: tuple[str, ...] = Field(min_length=1)  # codes of chengxin/conf/measures.yaml
     source: str | None = None
     where: str = "TRUE"
@@ -180,7 +175,7 @@ def build(con: duckdb.DuckDBPyConnection, ratings: pd.DataFrame, as_of: dt.date)
     """Every list entry on `as_of`: active entries, and entries that ended within
     `show_ended_months` (status repaired, lifted or expired). `con` holds the record tables
     (``rec_<source>``) as tables or views; `ratings` has subject_id, subject_type and tier."""
-    cfg = lists_config()
+    cfg, catalogue = lists_config(), measures_config().by_code
     day = pd.Timestamp(as_of)
     since = day - pd.DateOffset(months=cfg.show_ended_months)
     tiers = ratings.set_index("subject_id")["tier"] if len(ratings) else pd.Series(dtype=object)
@@ -206,7 +201,7 @@ def build(con: duckdb.DuckDBPyConnection, ratings: pd.DataFrame, as_of: dt.date)
         rows["status"] = np.where(rows["active"], "active", rows["end_reason"])
         if rule.require_tiers:
             rows = rows[rows["subject_id"].map(tiers).isin(rule.require_tiers)]
-        words = [measures_config().by_code[c].text for c in rule.measures]
+        words = [catalogue[c].text for c in rule.measures]
         rows = rows.assign(list=rule.list, rule=rule.name, text_zh=rule.text.zh, text_en=rule.text.en,
                            measures=",".join(rule.measures), measures_zh="；".join(w.zh for w in words),
                            measures_en="; ".join(w.en for w in words))

@@ -14,22 +14,17 @@ from chengxin import config
 EFFECTS = ("bar", "restrict", "reward")  # from the strongest; a check's verdict is its strongest measure
 
 
-class Words(config.Strict):
-    zh: str
-    en: str
-
-
 class Measure(config.Strict):
     code: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
     effect: Literal["bar", "restrict", "reward"]
-    text: Words
-    basis: Words
+    text: config.Words
+    basis: config.Words
     rules: tuple[str, ...] = Field(min_length=1)
     actions: tuple[str, ...] = Field(min_length=1)
 
 
 class MeasuresConfig(config.Strict):
-    actions: dict[str, Words]
+    actions: dict[str, config.Words]
     measures: tuple[Measure, ...]
 
     @model_validator(mode="after")

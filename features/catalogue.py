@@ -37,10 +37,7 @@ DIMENSIONS = {
 }
 
 
-class Text(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    zh: str
-    en: str
+Text = config.Words  # a text in both languages
 
 
 class Indicator(BaseModel):

@@ -21,17 +21,12 @@ class Grade(Strict):
     pd_max: float = Field(gt=0, le=1)
 
 
-class Words(Strict):
-    zh: str
-    en: str
-
-
 class Tier(Strict):
     tier: str
     zh: str
     en: str
     min_points: float
-    measures: Words
+    measures: config.Words
 
 
 class Scaling(Strict):
