@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from chengxin import catalog, changes, config, readmodel, workspace
+from chengxin.readmodel.snapshot import explanation_file
 
 
 def refresh(home=None, *, force: bool = False) -> dict:
@@ -168,13 +169,13 @@ def _build(home, out: Path, inputs: dict) -> dict:
     for subject, v in manifest["subjects"].items():
         if "as_of" in v:
             as_of = dt.date.fromisoformat(v["as_of"])
-            stored = catalog.explanations(subject, as_of, home)
+            stored, repair = catalog.explanations(subject, as_of, home), catalog.repair_paths(subject, as_of, home)
             if stored.exists():
-                (out / "explanations").mkdir(exist_ok=True)
-                shutil.copy2(stored, out / "explanations" / f"{subject}.parquet")
+                explanation_file(out, subject).parent.mkdir(exist_ok=True)
+                shutil.copy2(stored, explanation_file(out, subject))
                 v["explanations"] = True
-                if catalog.repair_paths(subject, as_of, home).exists():
-                    shutil.copy2(catalog.repair_paths(subject, as_of, home), out / "explanations" / f"{subject}_repair.parquet")
+                if repair.exists():
+                    shutil.copy2(repair, explanation_file(out, subject, repair=True))
                     v["repair_paths"] = True
             else:
                 manifest["warnings"].append(f"explanations {subject}: none stored for {v['as_of']}; run "

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from chengxin import desk, identifiers, institutions, readmodel, users, workspace
+from chengxin.api import server
 from chengxin.api.problems import MEDIA_TYPE, TYPE_PREFIX
 from conftest import free_port
 
@@ -84,6 +85,7 @@ def test_health_names_the_snapshot_served_and_the_docs_need_nothing_outside(api,
     assert health.status_code == 200
     assert health.json()["snapshot"] == readmodel.current(api_home).id
     assert api.get("/v1/ping").json() == {"pong": True}
+    assert set(server.SCOPE_WORDS) == set(users.API_SCOPES)  # every scope's 403 says what it forbids
     spec = api.get("/openapi.json").json()
     assert {"/v1/health", "/v1/subjects/{subject_id}", "/v1/subjects:batch", "/v1/lists/{which}",
             "/v1/criteria/{subject_type}"} <= set(spec["paths"])
@@ -384,7 +386,7 @@ def test_a_credit_check_returns_the_measures_its_entries_trigger_and_takes_feedb
     for sid, mine in list(active.groupby("subject_id"))[:15]:
         for action in ("procurement", "supervision", "licence"):
             out = run(sid, action).json()
-            codes = {c for rule in mine["rule"] for c in next(r.measures for r in readmodel_rules() if r.name == rule)
+            codes = {c for rule in mine["rule"] for c in next(r.measures for r in _list_rules() if r.name == rule)
                      if action in catalogue[c].actions}
             want_measures = {c for c in codes if catalogue[c].effect != "reward"}
             assert {m["code"] for m in out["measures"]} == want_measures
@@ -424,7 +426,7 @@ def test_a_credit_check_returns_the_measures_its_entries_trigger_and_takes_feedb
     assert row["checks"] >= 17 and row["with_feedback"] == 1 and row["measures_applied"] == 1 and row["barred"] >= 2
 
 
-def readmodel_rules():
+def _list_rules():
     from chengxin import lists
 
     return lists.lists_config().rules

@@ -28,10 +28,10 @@ from chengxin.readmodel.snapshot import SUBJECTS, POINTER, RECORDS, SUMMARY, roo
 from chengxin.readmodel.overview import rated_count, distribution, tier_table, tiers_by
 from chengxin.readmodel.search import classify, search
 from chengxin.readmodel.explanation import stored_contributions, stored_repair
-from chengxin.readmodel.subject import subject_cards, rated_dates, list_feed
+from chengxin.readmodel.subject import subject_cards, list_feed
 from chengxin.readmodel.checks import UnknownAction, UnknownCheck, NotYours, check_actions, credit_check, check_feedback, check_statistics, measure_catalogue
 from chengxin.readmodel.lookup import NeedsPurpose, NotAllowed, lookup, repair, records, contribution_table, record_columns, source_label, audit_log
-from chengxin.readmodel.criteria import criteria_versions, criteria_in_force, criteria_document, criteria_changes, CommentsPaused, add_comment, comments
+from chengxin.readmodel.criteria import criteria_versions, criteria_in_force, published_criteria, criteria_document, criteria_changes, CommentsPaused, add_comment, comments
 from chengxin.readmodel.alerts import open_alerts, alerts, alert_queue, filter_alerts, MODEL_SIGNALS, signal_label, signals_label, alert_signals, open_alert, set_alert_status, migration_long, risk_matrix
 from chengxin.readmodel.publication import public_list, red_black, to_csv, to_excel
 from chengxin.readmodel.models import models_summary, METRICS, model_metrics, validation_by_grade, model_file, model_curves, mlflow_link
@@ -68,7 +68,6 @@ __all__ = [
     "stored_contributions",
     "stored_repair",
     "subject_cards",
-    "rated_dates",
     "list_feed",
     "UnknownAction",
     "UnknownCheck",
@@ -87,6 +86,7 @@ __all__ = [
     "audit_log",
     "criteria_versions",
     "criteria_in_force",
+    "published_criteria",
     "criteria_document",
     "criteria_changes",
     "CommentsPaused",

@@ -12,7 +12,6 @@ that may see individuals, a purpose and the case reference, and is audited befor
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import secrets
 
@@ -78,8 +77,8 @@ def credit_check(snap: Snapshot, subject_id: str, action: str, r: Role, *, purpo
             item = {"code": m.code, "effect": m.effect, "text_zh": m.text.zh, "text_en": m.text.en,
                     "basis_zh": m.basis.zh, "basis_en": m.basis.en, "rule": e["rule"], "why": _why(e, action)}
             (incentives if m.effect == "reward" else measures).append(item)
-    strongest = min((EFFECTS.index(m["effect"]) for m in measures), default=None)
-    verdict = VERDICTS.get(EFFECTS[strongest], "clear") if strongest is not None else "clear"
+    effects = {m["effect"] for m in measures}
+    verdict = next((VERDICTS[e] for e in EFFECTS if e in effects and e in VERDICTS), "clear")  # the strongest
     shown = [{k: e.get(k) for k in ("list", "rule", "text_zh", "text_en", "start", "ends", "reference")} for e in entries]
     out = {"check_id": "chk_" + secrets.token_hex(8), "subject_id": card["subject_id"], "subject_type": card["subject_type"],
            "name": card.get("name"), "action": action, "verdict": verdict, "entries": shown, "measures": measures,
@@ -87,7 +86,7 @@ def credit_check(snap: Snapshot, subject_id: str, action: str, r: Role, *, purpo
            "status": 200}
     with state.connect(home or snap.home) as con:
         con.execute(CREDIT_CHECKS.insert().values(
-            check_id=out["check_id"], at=dt.datetime.now().isoformat(timespec="milliseconds"), key_id=key_id,
+            check_id=out["check_id"], at=state.now("milliseconds"), key_id=key_id,
             institution=institution, role=r.name, subject_id=out["subject_id"], subject_type=out["subject_type"],
             action=action, purpose=purpose.strip(), case_ref=case_ref.strip(), verdict=verdict,
             entries=json.dumps(shown, ensure_ascii=False, default=str),
@@ -113,7 +112,7 @@ def check_feedback(check_id: str, applied: list[str], outcome: str, note: str | 
                                       f"{', '.join(sorted(offered)) or 'no measures'}")
         if not (outcome or "").strip():
             raise workspace.UserError("feedback needs the outcome of the decision")
-        con.execute(CHECK_FEEDBACK.insert().values(check_id=check_id, at=dt.datetime.now().isoformat(timespec="milliseconds"),
+        con.execute(CHECK_FEEDBACK.insert().values(check_id=check_id, at=state.now("milliseconds"),
                                                    key_id=key_id, applied=json.dumps(sorted(set(applied))),
                                                    outcome=outcome.strip()[:200], note=(note or "")[:2000] or None))
     return {"check_id": check_id, "applied": sorted(set(applied)), "outcome": outcome.strip()}

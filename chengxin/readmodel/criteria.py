@@ -38,6 +38,19 @@ def criteria_in_force(subject: str = "enterprise", home=None) -> dict | None:
     return (live or versions or [None])[0]
 
 
+def published_criteria(subject: str, version: str | None = None, home=None) -> dict | None:
+    """The published criteria in force (or the `version` asked for) as data, with `sql`, the one
+    SQL expression giving the same points; None when there is no such version."""
+    versions = criteria_versions(subject, home)
+    chosen = next((v for v in versions if v["version"] == version), None) if version else criteria_in_force(subject, home)
+    if chosen is None:
+        return None
+    document = json.loads(criteria_document(chosen["folder"], "json"))
+    sql = chosen["folder"] / "criteria.sql"
+    document["sql"] = criteria_document(chosen["folder"], "sql").decode("utf-8") if sql.exists() else None
+    return document
+
+
 def criteria_document(folder: Path, kind: str = "md") -> bytes:
     return (Path(folder) / f"criteria.{kind}").read_bytes()
 

@@ -10,7 +10,7 @@ import json
 import pandas as pd
 
 from chengxin import catalog
-from chengxin.readmodel.snapshot import Snapshot
+from chengxin.readmodel.snapshot import Snapshot, explanation_file
 
 MODELS = (("scorecard", "points__", "scorecard_base"), ("boosted", "shap__", "boosted_base"))
 
@@ -20,7 +20,7 @@ def _stored_row(snap: Snapshot, subject: str, subject_id: str, repair: bool) -> 
     are two files, so a look-up decodes nobody's repair path."""
     import pyarrow.parquet as pq
 
-    path = snap.path / "explanations" / (f"{subject}_repair.parquet" if repair else f"{subject}.parquet")
+    path = explanation_file(snap.path, subject, repair)
     if not path.exists():
         return None
     # contributions stored in one file with the repair path (one revision, before issue 20 landed)

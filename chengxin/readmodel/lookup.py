@@ -83,12 +83,26 @@ def _allowed_subject(subject_id: str, r: Role, purpose: str | None) -> tuple[str
     permitted role and a stated purpose."""
     subject_id = (subject_id or "").strip().upper()
     subject = identifiers.subject_type_of(subject_id)
-    if subject == "individual":
-        if not r.individuals:
-            raise NotAllowed("this role may not look up individuals")
-        if not (purpose and purpose.strip()):
-            raise NeedsPurpose("looking up an individual needs a stated purpose; it is audited")
+    refused = refusal(subject, r, purpose)
+    if refused and refused[0] == 400:
+        raise NeedsPurpose("looking up an individual needs a stated purpose; it is audited")
+    if refused:
+        raise NotAllowed("this role may not look up individuals")
     return subject_id, subject
+
+
+def refusal(subject: str, r: Role, purpose: str | None, authorization_ref: str | None = None, *,
+            reference_needed: bool = False) -> tuple[int, str] | None:
+    """Why the role may not look up a subject of this type, as (status, problem), or None: an
+    individual needs a role that may see individuals (for the public one is an unknown id) and a
+    stated purpose, and where `reference_needed` (the API) the subject's authorization reference."""
+    if subject != "individual":
+        return None
+    if not r.individuals:
+        return (404, "unknown-subject") if r.name == users.PUBLIC else (403, "individuals-not-allowed")
+    if not (purpose or "").strip() or (reference_needed and not (authorization_ref or "").strip()):
+        return 400, "needs-purpose"
+    return None
 
 
 def repair(snap: Snapshot, subject_id: str, r: Role, *, user: str | None = None, purpose: str | None = None,

@@ -23,6 +23,11 @@ RECORDS = "records.duckdb"  # the records copied into a snapshot, one table per 
 SUMMARY = "summary.parquet"  # rated subjects counted by county, industry, tier and grade
 
 
+def explanation_file(folder: Path, subject: str, repair: bool = False) -> Path:
+    """Where a snapshot keeps one subject type's stored contributions, or its repair paths."""
+    return Path(folder) / "explanations" / (f"{subject}_repair.parquet" if repair else f"{subject}.parquet")
+
+
 def root(home=None) -> Path:
     return catalog.dashboard(home)
 
@@ -166,8 +171,10 @@ def rows_of(path: Path, subject_id: str, *, prefix: bool = False) -> pd.DataFram
 
 def rows_of_many(path: Path, subject_ids) -> pd.DataFrame:
     """The rows of many subjects at once (binary searches, vectorised), in the table's order."""
-    frame, ids = _sorted_ids(path)
     wanted = np.unique(np.asarray(list(subject_ids), dtype=object))
+    if len(wanted) == 1:  # one subject: a slice, the cheapest read
+        return rows_of(path, wanted[0])
+    frame, ids = _sorted_ids(path)
     if not len(ids) or not len(wanted):
         return frame.iloc[0:0]
     lo, hi = np.searchsorted(ids, wanted, "left"), np.searchsorted(ids, wanted, "right")

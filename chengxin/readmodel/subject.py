@@ -17,7 +17,8 @@ import datetime as dt
 import pandas as pd
 
 from chengxin import desk, identifiers, users, workspace
-from chengxin.readmodel.snapshot import Snapshot, rows_of, rows_of_many
+from chengxin.readmodel.lookup import refusal
+from chengxin.readmodel.snapshot import Snapshot, list_entries, rows_of_many
 from chengxin.users import Role
 
 LIST_FIELDS = ["list", "rule", "text_zh", "text_en", "start", "ends", "status", "reference", "measures", "measures_zh",
@@ -52,12 +53,9 @@ def subject_cards(snap: Snapshot, subject_ids: list[str], r: Role, *, purpose: s
         except workspace.UserError:
             cards.append(_refused(str(raw), 400, "invalid-subject-id"))
             continue
-        if kind == "individual" and not r.individuals:
-            cards.append(_refused(sid, 404, "unknown-subject") if r.name == users.PUBLIC
-                         else _refused(sid, 403, "individuals-not-allowed"))
-            continue
-        if kind == "individual" and not ((purpose or "").strip() and (authorization_ref or "").strip()):
-            cards.append(_refused(sid, 400, "needs-purpose"))
+        refused = refusal(kind, r, purpose, authorization_ref, reference_needed=True)  # the dashboard's policy
+        if refused:
+            cards.append(_refused(sid, *refused))
             continue
         allowed[sid] = kind
         cards.append(None)
@@ -74,32 +72,27 @@ def subject_cards(snap: Snapshot, subject_ids: list[str], r: Role, *, purpose: s
     return out
 
 
-def _rows(path, ids: list[str]) -> pd.DataFrame:
-    """The rows of the ids in a snapshot table (one id: a slice, the cheapest read)."""
-    return rows_of(path, ids[0]) if len(ids) == 1 else rows_of_many(path, ids)
-
-
 def _cards(snap: Snapshot, allowed: dict[str, str], r: Role, as_of: dt.date | None) -> dict[str, dict]:
     from chengxin.models import grades
 
     if not allowed:
         return {}
     ids = list(allowed)
-    info_sel = _rows(snap.path / "subjects.parquet", ids)
+    info_sel = rows_of_many(snap.path / "subjects.parquet", ids)
     info: dict[str, dict] = {}
     for row in info_sel[[c for c in ("subject_id", "name", "county", "industry") if c in info_sel]].to_dict("records"):
         info.setdefault(row["subject_id"], row)
     parts = [p for p in ("grade", "pd", "score") if r.sees(p)]
     reasons = r.sees("reasons") and as_of is None
     if as_of is None:
-        rated_sel = _rows(snap.path / "ratings.parquet", ids)
+        rated_sel = rows_of_many(snap.path / "ratings.parquet", ids)
     else:
-        rated_sel = _rows(snap.path / "history.parquet", ids)
+        rated_sel = rows_of_many(snap.path / "history.parquet", ids)
         rated_sel = rated_sel[pd.to_datetime(rated_sel["as_of"]).dt.date <= as_of].sort_values("as_of", kind="stable")
     cols = ["subject_id", "as_of", "tier", "model_version", "criteria_version", *parts,
             *[f"reason_{k}{z}" for k in (1, 2, 3) for z in ("", "_zh") if reasons and f"reason_{k}{z}" in rated_sel]]
     rated = {row["subject_id"]: row for row in rated_sel[cols].to_dict("records")}  # the last run of each
-    entries = _rows(snap.path / "lists.parquet", ids) if r.lists else pd.DataFrame()
+    entries = rows_of_many(snap.path / "lists.parquet", ids) if r.lists else pd.DataFrame()
     if len(entries) and as_of is not None:  # the entries in force on that date
         start = pd.to_datetime(entries["start"]).dt.date
         ends = pd.to_datetime(entries["ends"]).dt.date
@@ -138,18 +131,11 @@ def _cards(snap: Snapshot, allowed: dict[str, str], r: Role, as_of: dt.date | No
     return out
 
 
-def rated_dates(snap: Snapshot, subject_id: str) -> list[str]:
-    """The dates a subject's rating was published on, oldest first (for `as_of` replay)."""
-    return sorted(str(v)[:10] for v in rows_of(snap.path / "history.parquet", subject_id)["as_of"])
-
-
 def list_feed(snap: Snapshot, r: Role, which: str, *, subject_type: str | None = None, county: str | None = None,
               changed_since: dt.date | None = None) -> list[dict]:
     """The red or black list entries the role may see (codes, not labels; individuals masked as
     the role requires), by subject type and county; `changed_since`: entries that started or
     ended on or after that date (ended ones are listed while the snapshot keeps them)."""
-    from chengxin.readmodel.snapshot import list_entries
-
     e = list_entries(snap)
     if e.empty:
         return []
