@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 
 from chengxin import catalog, workspace
+from chengxin.api.commands import keys_app, serve  # the credit services' commands
 from chengxin.terminal import (Bar, Engine, JsonFlag, Subject, emit_json, err, for_each_subject, out_for, parse_date,
                                report, subject_types, table)
 from chengxin.workspace import UserError
@@ -26,8 +27,6 @@ quarantine_app = typer.Typer(no_args_is_help=True, help="Rows held back by inges
 app.add_typer(quarantine_app, name="quarantine")
 publish_app = typer.Typer(no_args_is_help=True, help="Publish the rating criteria (and, later, the ratings list).")
 app.add_typer(publish_app, name="publish")
-from chengxin.api.commands import keys_app, serve  # noqa: E402  (the credit services' commands)
-
 app.add_typer(keys_app, name="keys")
 app.command("serve")(serve)
 features_app = typer.Typer(help="Indicators: compute them point-in-time, write the catalogue, build training snapshots.")

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from chengxin import institutions, workspace
+from chengxin import workspace
 from chengxin.terminal import JsonFlag, emit_json, err, report, table
 
 keys_app = typer.Typer(no_args_is_help=True, help="API keys of the institutions: issue, list, revoke.")
@@ -24,6 +24,8 @@ def keys_issue(
     as_json: JsonFlag = False,
 ):
     """Issue a key and print it once: only its hash is stored."""
+    from chengxin import institutions
+
     result = institutions.issue(institution, role, rate)
     report(result, as_json, f"key {result['key_id']} for {result['institution']} ({result['role']}, "
                             f"{result['rate_per_minute']}/min):\n{result['key']}\nIt is shown this once; keep it secret.")
@@ -32,6 +34,8 @@ def keys_issue(
 @keys_app.command("list")
 def keys_list(as_json: JsonFlag = False):
     """The keys issued (never the keys themselves)."""
+    from chengxin import institutions
+
     rows = institutions.listed().to_dict("records")
     if as_json:
         emit_json({"keys": rows})
@@ -42,6 +46,8 @@ def keys_list(as_json: JsonFlag = False):
 @keys_app.command("revoke")
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (`chengxin keys list`).")], as_json: JsonFlag = False):
     """Revoke a key: every worker refuses it within seconds."""
+    from chengxin import institutions
+
     result = institutions.revoke(key_id)
     report(result, as_json, f"key {key_id} of {result['institution']} revoked")
 

@@ -8,7 +8,6 @@ sees the new one. Run it with `chengxin serve` (uvicorn; `create_app` is its fac
 # no `from __future__ import annotations`: FastAPI reads the routes' annotations at run time,
 # and some name objects local to `create_app`
 import datetime as dt
-import json
 import os
 import time
 from contextlib import asynccontextmanager
@@ -25,6 +24,11 @@ from chengxin.api.problems import Problem, respond, schema
 from chengxin.users import Role
 
 BATCH_LIMIT = 10_000
+# what each scope of `users.API_SCOPES` lets a caller do, for the 403's detail (English, Chinese)
+SCOPE_WORDS = {"subjects": ("look up subjects", "查询主体"), "batch": ("look up subjects in batches", "批量查询"),
+               "explanation": ("read explanations", "查看评分解释"), "lists": ("read the lists", "查看红黑名单"),
+               "criteria": ("read the criteria", "查看评价标准"), "watchlist": ("keep a watchlist", "使用关注名单"),
+               "checks": ("run credit checks", "进行信用核查")}
 ERRORS = {code: schema() for code in (400, 401, 403, 404, 413, 429, 503)}
 
 
@@ -38,11 +42,18 @@ class Caller:
     def user(self) -> str:
         return f"api:{self.key['key_id']}" if self.key else "api:public"
 
-    def may(self, scope: str, what_en: str, what_zh: str) -> None:
+    def may(self, scope: str) -> None:
         if scope not in self.role.api:
             if self.key is None:
                 raise Problem("unauthorized")
+            what_en, what_zh = SCOPE_WORDS[scope]
             raise Problem("forbidden", what=what_en, what_zh=what_zh)
+
+
+def on_record(request: Request, subjects: list[str], purpose: str | None = None,
+              authorization_ref: str | None = None) -> None:
+    """What the call log keeps of this call beyond its endpoint and status (`CallRecorder`)."""
+    request.state.subjects, request.state.purpose, request.state.authorization_ref = subjects, purpose, authorization_ref
 
 
 # --- response shapes (the OpenAPI document and schemathesis read them) --------------------------
@@ -197,7 +208,6 @@ def create_app(home=None) -> FastAPI:
                                      "credit agencies and departments. Keys: `chengxin keys issue`; send "
                                      "`Authorization: Bearer <key>`. Errors are RFC 9457 problem details.",
                          lifespan=lifespan, responses=ERRORS)
-    app.state.call_log = log
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem):
@@ -268,10 +278,9 @@ def create_app(home=None) -> FastAPI:
         """One subject as the caller's role may see it; `as_of` answers with what was published
         on or before that date. Individuals: roles that may see them, with `purpose` and
         `authorization_ref`; audited before the answer."""
-        who.may("subjects", "look up subjects", "查询主体")
+        who.may("subjects")
         charge(who)
-        request.state.subjects, request.state.purpose = [subject_id], purpose
-        request.state.authorization_ref = authorization_ref
+        on_record(request, [subject_id], purpose, authorization_ref)
         card = readmodel.subject_cards(snapshot(), [subject_id], who.role, purpose=purpose,
                                        authorization_ref=authorization_ref, as_of=as_of, user=who.user, home=home)[0]
         if card["status"] != 200:
@@ -284,12 +293,11 @@ def create_app(home=None) -> FastAPI:
     def batch(request: Request, who: Who, body: Batch) -> dict:
         """Up to 10,000 subjects in one call, one result per id (found or not), the same policy
         per id; the quota counts the ids."""
-        who.may("batch", "look up subjects in batches", "批量查询")
+        who.may("batch")
         if len(body.ids) > BATCH_LIMIT:
             raise Problem("too-many-ids", limit=f"{BATCH_LIMIT:,}")
         charge(who, len(body.ids))
-        request.state.subjects, request.state.purpose = body.ids, body.purpose
-        request.state.authorization_ref = body.authorization_ref
+        on_record(request, body.ids, body.purpose, body.authorization_ref)
         snap = snapshot()
         return {"snapshot": snap.id, "results": readmodel.subject_cards(
             snap, body.ids, who.role, purpose=body.purpose, authorization_ref=body.authorization_ref, user=who.user,
@@ -300,10 +308,9 @@ def create_app(home=None) -> FastAPI:
                     purpose: Annotated[str | None, Query(max_length=500)] = None,
                     authorization_ref: Annotated[str | None, Query(max_length=200)] = None) -> dict[str, Any]:
         """Both models' contributions with their base values, and the credit-repair path."""
-        who.may("explanation", "read explanations", "查看评分解释")
+        who.may("explanation")
         charge(who)
-        request.state.subjects, request.state.purpose = [subject_id], purpose
-        request.state.authorization_ref = authorization_ref
+        on_record(request, [subject_id], purpose, authorization_ref)
         snap = snapshot()
         card = readmodel.subject_cards(snap, [subject_id], who.role, purpose=purpose,
                                        authorization_ref=authorization_ref, user=who.user, home=home)[0]
@@ -324,12 +331,11 @@ def create_app(home=None) -> FastAPI:
         """Add subjects to the institution's watchlist and remove others. Each id added is
         checked as a look-up is (an individual needs purpose and authorization_ref, and is
         audited); `rejected` lists the ids not added and why."""
-        who.may("watchlist", "keep a watchlist", "使用关注名单")
+        who.may("watchlist")
         if len(body.add) + len(body.remove) > BATCH_LIMIT:
             raise Problem("too-many-ids", limit=f"{BATCH_LIMIT:,}")
         charge(who, max(1, len(body.add) + len(body.remove)))
-        request.state.subjects, request.state.purpose = body.add + body.remove, body.purpose
-        request.state.authorization_ref = body.authorization_ref
+        on_record(request, body.add + body.remove, body.purpose, body.authorization_ref)
         cards = readmodel.subject_cards(snapshot(), body.add, who.role, purpose=body.purpose,
                                         authorization_ref=body.authorization_ref, user=who.user, home=home)
         ok = [c["subject_id"] for c in cards if c["status"] == 200]
@@ -342,7 +348,7 @@ def create_app(home=None) -> FastAPI:
     @app.get("/v1/watchlist", tags=["watchlist"])
     def watchlist(who: Who) -> dict[str, Any]:
         """The subjects the institution watches."""
-        who.may("watchlist", "keep a watchlist", "使用关注名单")
+        who.may("watchlist")
         charge(who)
         return {"subjects": changes.watched(who.key["institution"], home)}
 
@@ -352,7 +358,7 @@ def create_app(home=None) -> FastAPI:
         """Each change of a watched subject since `cursor` (tier, grade, list entry added or
         ended, new early-warning alert), oldest first, with the next cursor: a change is never
         lost or repeated between two polls."""
-        who.may("watchlist", "keep a watchlist", "使用关注名单")
+        who.may("watchlist")
         charge(who)
         return changes.feed(who.key["institution"], changes.parse_cursor(cursor), limit, home)
 
@@ -361,10 +367,9 @@ def create_app(home=None) -> FastAPI:
         """A credit check inside a decision: the subject's active list entries, the measures
         they trigger for this action (code, text, legal basis, why), the red list's incentives,
         and the verdict `clear`, `restricted` or `barred`. Stored with its `check_id`."""
-        who.may("checks", "run credit checks", "进行信用核查")
+        who.may("checks")
         charge(who)
-        request.state.subjects, request.state.purpose = [body.subject_id], body.purpose
-        request.state.authorization_ref = body.case_ref
+        on_record(request, [body.subject_id], body.purpose, body.case_ref)
         try:
             out = readmodel.credit_check(snapshot(), body.subject_id, body.action, who.role, purpose=body.purpose,
                                case_ref=body.case_ref, institution=who.key["institution"], key_id=who.key["key_id"],
@@ -379,7 +384,7 @@ def create_app(home=None) -> FastAPI:
     def check_feedback(who: Who, check_id: Annotated[str, Path(max_length=40)], body: Feedback) -> dict[str, Any]:
         """What the department applied after the check (measure codes among those returned) and
         the outcome of its decision."""
-        who.may("checks", "run credit checks", "进行信用核查")
+        who.may("checks")
         charge(who)
         try:
             return readmodel.check_feedback(check_id, body.applied, body.outcome, body.note, institution=who.key["institution"],
@@ -398,7 +403,7 @@ def create_app(home=None) -> FastAPI:
               changed_since: dt.date | None = None) -> dict[str, Any]:
         """Entries of the red or black list with rule, since, until and measures; by subject
         type, county, and what changed since a date."""
-        who.may("lists", "read the lists", "查看红黑名单")
+        who.may("lists")
         charge(who)
         snap = snapshot()
         entries = readmodel.list_feed(snap, who.role, which, subject_type=subject_type, county=county,
@@ -409,16 +414,11 @@ def create_app(home=None) -> FastAPI:
     def criteria(who: Who, subject_type: Literal["enterprise", "individual"],
                  version: Annotated[str | None, Query(max_length=64)] = None) -> dict[str, Any]:
         """The published rating criteria (the version in force, or `version`)."""
-        who.may("criteria", "read the criteria", "查看评价标准")
+        who.may("criteria")
         charge(who)
-        versions = readmodel.criteria_versions(subject_type, home)
-        chosen = (next((v for v in versions if v["version"] == version), None) if version
-                  else readmodel.criteria_in_force(subject_type, home))
-        if chosen is None:
+        document = readmodel.published_criteria(subject_type, version, home)
+        if document is None:
             raise Problem("unknown-criteria", subject=subject_type, version=version or "")
-        document = json.loads((chosen["folder"] / "criteria.json").read_text("utf-8"))
-        sql = chosen["folder"] / "criteria.sql"  # one SQL expression giving the same points
-        document["sql"] = sql.read_text("utf-8") if sql.exists() else None
         return document
 
     return app
