@@ -12,7 +12,6 @@ stage; reading the feed computes nothing.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 
@@ -63,14 +62,12 @@ def _entry_json(frame: pd.DataFrame) -> pd.Series:
 def _list_changes(old: Path, new: Path, as_of: str) -> pd.DataFrame:
     key = ["list", "rule", "subject_id", "start"]
 
-    def active(folder: Path) -> pd.DataFrame:
+    def entries(folder: Path) -> pd.DataFrame:
         e = pd.read_parquet(folder / "lists.parquet")
-        e = e.assign(start=e["start"].astype(str).str[:10])
-        return e[e["status"] == "active"]
+        return e.assign(start=e["start"].astype(str).str[:10])
 
-    before, after = active(old), active(new)
-    allnew = pd.read_parquet(new / "lists.parquet")
-    allnew = allnew.assign(start=allnew["start"].astype(str).str[:10]).drop_duplicates(key).set_index(key)
+    before, now = entries(old), entries(new)
+    before, after = before[before["status"] == "active"], now[now["status"] == "active"]
     added = after.merge(before[key], on=key, how="left", indicator=True)
     added = added[added["_merge"] == "left_only"].drop(columns="_merge")
     ended = before.merge(after[key], on=key, how="left", indicator=True)
@@ -85,15 +82,15 @@ def _list_changes(old: Path, new: Path, as_of: str) -> pd.DataFrame:
             "reason_zh": "列入" + added["list"].map(lambda w: LIST_WORDS[w][1]) + "名单：" + added["text_zh"].astype(str)
                          + "（自 " + added["start"] + "）"}))
     if len(ended):
-        status = [allnew["status"].get(tuple(k), "removed") if tuple(k) in allnew.index else "removed"
-                  for k in ended[key].itertuples(index=False)]
+        status = ended[key].merge(now[[*key, "status"]].drop_duplicates(key), on=key, how="left")["status"]
+        status = pd.Series(status.fillna("removed").to_numpy(), index=ended.index)  # why it is no longer active
         out.append(pd.DataFrame({
             "subject_id": ended["subject_id"], "subject_type": ended["subject_type"], "kind": "list_entry_ended",
             "previous": _entry_json(ended), "current": [json.dumps(s) for s in status], "as_of": as_of,
             "reason": "Left the " + ended["list"].map(lambda w: LIST_WORDS[w][0]) + " list: " + ended["text_en"].astype(str)
-                      + " (" + pd.Series(status, index=ended.index) + ")",
+                      + " (" + status + ")",
             "reason_zh": "移出" + ended["list"].map(lambda w: LIST_WORDS[w][1]) + "名单：" + ended["text_zh"].astype(str)
-                         + "（" + pd.Series(status, index=ended.index) + "）"}))
+                         + "（" + status + "）"}))
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
 
 
@@ -132,7 +129,7 @@ def record(home=None) -> dict:
             frames += [_rating_changes(old, snap.path), _list_changes(old, snap.path, as_of)]
         frames.append(_alert_changes(con, last["recorded_at"] if last else None))
         changes = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) else pd.DataFrame()
-        now = dt.datetime.now().isoformat(timespec="microseconds")
+        now = state.now("microseconds")
         if len(changes):
             changes = changes.assign(changed_at=now, snapshot=snap.id).replace({np.nan: None})
             con.execute(SUBJECT_CHANGES.insert(), changes.to_dict("records"))

@@ -21,7 +21,6 @@ from chengxin.state import ALERT_NOTES, ALERT_STATUSES, ALERTS, AUDIT, LOGINS, c
 
 # An alert is new until an analyst acknowledges it, then closed; `open` ones are the first two.
 OPEN_ALERT_STATUSES = ALERT_STATUSES[:2]
-__all__ = ["ALERT_STATUSES", "OPEN_ALERT_STATUSES", "connect", "now"]
 
 
 def audit(action: str, subject_id: str | None, purpose: str | None, *, user: str | None = None,
@@ -47,7 +46,7 @@ def audit_log(home=None) -> pd.DataFrame:
 
 
 def record_login(username: str, ok: bool, home=None) -> None:
-    at = dt.datetime.now().isoformat(timespec="microseconds")  # sign-ins in one second keep their order
+    at = now("microseconds")  # sign-ins in one second keep their order
     with connect(home) as con:
         con.execute(LOGINS.insert().values(at=at, username=username, ok=int(ok)))
 

@@ -9,7 +9,6 @@ one row that every worker increments in the database, so two workers share one q
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import hmac
 import json
@@ -180,7 +179,7 @@ class CallLog:
 
     def add(self, *, key: Key | None, role: str, method: str, endpoint: str, subjects: list[str] | None,
             purpose: str | None, authorization_ref: str | None, status: int, ms: float) -> None:
-        row = {"at": dt.datetime.now().isoformat(timespec="milliseconds"), "key_id": key and key["key_id"],
+        row = {"at": state.now("milliseconds"), "key_id": key and key["key_id"],
                "institution": key and key["institution"], "role": role, "method": method, "endpoint": endpoint,
                "subjects": json.dumps(subjects, ensure_ascii=False) if subjects else None,
                "n_subjects": len(subjects) if subjects else 0, "purpose": purpose,

@@ -160,8 +160,10 @@ def connect(home=None):
         yield con
 
 
-def now() -> str:
-    return dt.datetime.now().isoformat(timespec="seconds")
+def now(timespec: str = "seconds") -> str:
+    """This moment as stored in the shared state (ISO text, which sorts in time); finer
+    `timespec` where rows of one second must keep their order."""
+    return dt.datetime.now().isoformat(timespec=timespec)
 
 
 def insert(con: sa.Connection, table: sa.Table):

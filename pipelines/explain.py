@@ -1,7 +1,7 @@
 """The explain stage: both models' contributions and the credit-repair path of every subject
 rated on a date, stored for the read model (`catalog.explanations`, `catalog.repair_paths`),
-and one subject's explanation worked out afresh for `chengxin explain SUBJECT_ID`. The faces read the stored
-ones (`chengxin.readmodel.explanation`); none of them computes an explanation.
+and one subject's explanation worked out afresh for `chengxin explain SUBJECT_ID`. The faces
+read the stored ones (`chengxin.readmodel.explanation`); none of them computes an explanation.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from chengxin.models import explain as ex
 from chengxin.models import grades
 from chengxin.models import reasons as reason_codes
 from chengxin.models.registered import criteria_label, rating_models
-
 
 
 def explain_all(subject: str, as_of: dt.date, *, home=None) -> dict:
@@ -68,13 +67,13 @@ def explain_all(subject: str, as_of: dt.date, *, home=None) -> dict:
     out = pd.concat([out, points.add_prefix("points__").reset_index(drop=True), shap.reset_index(drop=True)], axis=1)
     repair = _repair_paths(subject, as_of, feats["subject_id"], X, m, card, home)
     repair.insert(0, "subject_id", feats["subject_id"].to_numpy())
-    path = catalog.explanations(subject, as_of, home)
+    path, repair_path = catalog.explanations(subject, as_of, home), catalog.repair_paths(subject, as_of, home)
     path.parent.mkdir(parents=True, exist_ok=True)
     workspace.write_subject_table(out, path)
-    workspace.write_subject_table(repair, catalog.repair_paths(subject, as_of, home))
+    workspace.write_subject_table(repair, repair_path)
     return {"subject": subject, "as_of": str(as_of), "subjects": len(out), "treeshap": int(todo.sum()),
-            "reused": int(reused.sum()), "out": str(path),
-            "repair_out": str(catalog.repair_paths(subject, as_of, home)), "seconds": round(time.perf_counter() - started, 1)}
+            "reused": int(reused.sum()), "out": str(path), "repair_out": str(repair_path),
+            "seconds": round(time.perf_counter() - started, 1)}
 
 
 def _repair_paths(subject: str, as_of: dt.date, subject_ids: pd.Series, X: pd.DataFrame, m: dict, card, home) -> pd.DataFrame:
