@@ -35,9 +35,8 @@ def audit_many(action: str, subject_ids: list[str | None], purpose: str | None, 
     record before its answer leaves."""
     at, who = now(), user or getpass.getuser()
     text = json.dumps(detail, ensure_ascii=False) if detail else None
-    with connect(home) as con:
-        con.execute(AUDIT.insert(), [{"at": at, "user": who, "role": role, "action": action, "subject_id": sid,
-                                      "purpose": purpose, "detail": text} for sid in subject_ids])
+    state.write(AUDIT, [{"at": at, "user": who, "role": role, "action": action, "subject_id": sid,
+                         "purpose": purpose, "detail": text} for sid in subject_ids], home)
 
 
 def audit_log(home=None) -> pd.DataFrame:

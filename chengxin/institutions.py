@@ -107,11 +107,36 @@ def authenticate(key: str, home=None) -> Key | None:
     return found
 
 
+def address_quota(address: str, rate: int) -> Key:
+    """The quota of callers without a key, per client address: counted as a key's is, in the
+    shared state, so the workers share it (the address is stored as a digest)."""
+    return Key({"key_id": "ip_" + _digest(address)[:24], "institution": None, "role": users.PUBLIC,
+                "rate_per_minute": rate})
+
+
 LEASE_FROM_RATE = 1000  # keys of at least this many units a minute are counted in leases
 LEASE_SHARE = 100  # a lease is 1/100 of the minute's quota
 _LEASES: dict[str, tuple[int, int]] = {}  # key_id -> (minute, units this worker may still use)
 _LEFT: dict[str, tuple[int, int]] = {}  # key_id -> (minute, most units the quota had left at a refusal)
 _LEASE_LOCK = threading.Lock()
+
+
+def take_held(key: Key, units: int, *, now: float | None = None) -> int | None:
+    """`take` from what this worker holds, without the database: 0 when the units fit in its
+    lease, the seconds to wait when the quota was found spent earlier in this minute, else None
+    (ask the database: `take`)."""
+    now = time.time() if now is None else now
+    minute, kid = int(now // 60), key["key_id"]
+    with _LEASE_LOCK:
+        held_minute, held = _LEASES.get(kid, (minute, 0))
+        held = held if held_minute == minute else 0
+        if held >= units:
+            _LEASES[kid] = (minute, held - units)
+            return 0
+        left_minute, left = _LEFT.get(kid, (None, 0))
+        if left_minute == minute and units > left:  # refused before in this minute: it only fills up
+            return max(1, 60 - int(now % 60))
+    return None
 
 
 def take(key: Key, units: int, home=None, *, now: float | None = None) -> int:
@@ -124,16 +149,10 @@ def take(key: Key, units: int, home=None, *, now: float | None = None) -> int:
     of its quota, so a worker writes once per lease instead of once per request; what a worker
     leased and did not use by the end of the minute is not served (at most 1% per worker)."""
     now = time.time() if now is None else now
+    held = take_held(key, units, now=now)
+    if held is not None:
+        return held
     minute, rate, kid = int(now // 60), int(key["rate_per_minute"]), key["key_id"]
-    with _LEASE_LOCK:
-        held_minute, held = _LEASES.get(kid, (minute, 0))
-        held = held if held_minute == minute else 0
-        if held >= units:
-            _LEASES[kid] = (minute, held - units)
-            return 0
-        left_minute, left = _LEFT.get(kid, (None, 0))
-        if left_minute == minute and units > left:  # refused before in this minute: it only fills up
-            return max(1, 60 - int(now % 60))
     lease = rate // LEASE_SHARE if rate >= LEASE_FROM_RATE else 0
     want = units + lease
     with state.connect(home) as con:

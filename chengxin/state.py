@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 from contextlib import contextmanager
 
 import sqlalchemy as sa
@@ -158,6 +159,49 @@ def connect(home=None):
     """A connection in a transaction, committed when the block ends without an error."""
     with engine(home).begin() as con:
         yield con
+
+
+def write(table: sa.Table, rows: list[dict], home=None) -> None:
+    """Insert `rows` and return once they are committed (on disk). Writers on many threads
+    share transactions (group commit): while one commits, the others' rows gather and go in the
+    next transaction together, so a hundred concurrent look-ups cost a few commits, not a
+    hundred. An error reaches every writer whose rows were in the failed transaction."""
+    if rows:
+        _GROUPS.setdefault(url(home), _GroupCommit()).write(table, rows, home)
+
+
+class _GroupCommit:
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._pending: list[list] = []  # [table, rows, done, error]
+        self._busy = False
+
+    def write(self, table: sa.Table, rows: list[dict], home) -> None:
+        item = [table, rows, False, None]
+        with self._cond:
+            self._pending.append(item)
+            while self._busy and not item[2]:
+                self._cond.wait()
+            if not item[2]:  # nobody is committing: this writer commits what gathered
+                self._busy, batch, self._pending = True, self._pending, []
+        if not item[2]:
+            error = None
+            try:
+                with connect(home) as con:
+                    for table_, rows_, *_ in batch:
+                        con.execute(table_.insert(), rows_)
+            except Exception as exc:
+                error = exc
+            with self._cond:
+                for it in batch:
+                    it[2], it[3] = True, error
+                self._busy = False
+                self._cond.notify_all()
+        if item[3] is not None:
+            raise item[3]
+
+
+_GROUPS: dict[str, _GroupCommit] = {}
 
 
 def now(timespec: str = "seconds") -> str:

@@ -43,6 +43,8 @@ class Role(_Strict):
     refresh: bool = False
     api: tuple[str, ...] = ()
     check_statistics: bool = False  # sees the office's count of credit checks per department and action
+    # callers without a key (the public role): API requests per minute per client address, shared by the workers
+    api_rate_per_minute: int | None = Field(None, ge=1)
 
     @model_validator(mode="after")
     def _known(self):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -11,8 +12,12 @@ class UserError(Exception):
 
 
 def home(override: Path | str | None = None) -> Path:
-    path = Path(override or os.environ.get("CHENGXIN_HOME", ".chengxin")).expanduser()
-    return path.resolve()
+    return _resolved(str(override or os.environ.get("CHENGXIN_HOME", ".chengxin")), os.getcwd())
+
+
+@functools.lru_cache(maxsize=64)
+def _resolved(path: str, cwd: str) -> Path:  # resolving walks the file system: once per path and directory
+    return (Path(cwd) / Path(path).expanduser()).resolve()
 
 
 def ensure(override: Path | str | None = None) -> Path:

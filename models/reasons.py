@@ -21,12 +21,26 @@ def _text(value, missing: str = "no data") -> str:
     return str(value)
 
 
+# the columns of one reason, by suffix: English text, Chinese text, code (the indicator), points lost
+PARTS = ("", "_zh", "_code", "_points")
+DEFAULT_CODE = "in_default"  # the code of the reason "a record put the subject in default"
+
+
+def columns(k: int = REASONS) -> list[str]:
+    """The reason columns of a ratings table: reason_1..k, then their _zh, _code and _points."""
+    return [f"reason_{j + 1}{part}" for part in PARTS for j in range(k)]
+
+
 def reasons(card, X: pd.DataFrame, k: int = REASONS, by_indicator=None) -> pd.DataFrame:
-    """The top adverse factors as short sentences from the declarations and the subject's values."""
+    """The top adverse factors: short sentences in both languages from the declarations and the
+    subject's values, the indicator as the reason's code, and the points it costs (short of the
+    indicator's best bin)."""
     cat = catalogue()
     # a category (county, industry, legal form) is not something to hold against a subject or to fix
     categories = [c for c in card.selected_ if cat[c].kind == "category"]
-    picked = np.array(card.shortfalls(X, k, MATERIAL_POINTS, by_indicator, categories), dtype=object).reshape(len(X), k)
+    adverse = card.adverse(X, k, MATERIAL_POINTS, by_indicator, categories)
+    picked = np.array([[a[0] if a else None for a in row] for row in adverse], dtype=object).reshape(len(X), k)
+    lost = np.array([[a[1] if a else np.nan for a in row] for row in adverse], dtype=float).reshape(len(X), k)
     out = {}
     for j in range(k):
         en = np.full(len(X), None, dtype=object)
@@ -38,22 +52,27 @@ def reasons(card, X: pd.DataFrame, k: int = REASONS, by_indicator=None) -> pd.Da
             en[rows] = [f"{ind.description.en}: {_text(v)}" for v in raw]
             zh[rows] = [f"{ind.zh}：{_text(v, '无数据')}" for v in raw]
         out[f"reason_{j + 1}"], out[f"reason_{j + 1}_zh"] = en, zh
-    order = [f"reason_{j + 1}" for j in range(k)] + [f"reason_{j + 1}_zh" for j in range(k)]
-    return pd.DataFrame(out, index=X.index)[order]
+        out[f"reason_{j + 1}_code"], out[f"reason_{j + 1}_points"] = picked[:, j], np.round(lost[:, j], 1)
+    return pd.DataFrame(out, index=X.index)[columns(k)]
 
 
 def lead_with_default(reasons_frame: pd.DataFrame, feats: pd.DataFrame) -> pd.DataFrame:
     """For a subject in default, the record that put it there (`default_reason`, `_zh` from
-    `snapshots.in_default`) is the first reason, and the scorecard's reasons follow it."""
+    `snapshots.in_default`; code `in_default`, no points: the grade is D whatever the points) is
+    the first reason, and the scorecard's reasons follow it."""
     if "default_reason" not in feats:
         return reasons_frame
     lead = feats["default_reason"].notna().to_numpy() & feats["in_default"].fillna(False).astype(bool).to_numpy()
     if not lead.any():
         return reasons_frame
     out = reasons_frame.copy()
-    k = sum(1 for c in out.columns if c.startswith("reason_") and not c.endswith("_zh"))
-    for suffix, source in (("", "default_reason"), ("_zh", "default_reason_zh")):
+    k = sum(1 for c in out.columns if c.startswith("reason_") and c.removeprefix("reason_").isdigit())
+    first = {"": feats.loc[lead, "default_reason"].to_numpy(), "_zh": feats.loc[lead, "default_reason_zh"].to_numpy(),
+             "_code": DEFAULT_CODE, "_points": np.nan}
+    for suffix, value in first.items():
+        if f"reason_1{suffix}" not in out:
+            continue
         for j in range(k, 1, -1):  # shift the scorecard's reasons down by one
             out.loc[lead, f"reason_{j}{suffix}"] = out.loc[lead, f"reason_{j - 1}{suffix}"]
-        out.loc[lead, f"reason_1{suffix}"] = feats.loc[lead, source].to_numpy()
+        out.loc[lead, f"reason_1{suffix}"] = value
     return out

@@ -24,6 +24,7 @@ from chengxin import catalog, workspace
 from chengxin.features import engine, snapshots
 from chengxin.models import grades
 from chengxin.models.reasons import REASONS, lead_with_default, reasons
+from chengxin.models.reasons import columns as reason_columns
 from chengxin.models.registered import criteria_label, load, scorecard_of
 
 class Rater:
@@ -83,8 +84,7 @@ def _rate_spark(as_of: dt.date, subject: str, rate: Rater, home=None) -> pd.Data
         feats = (feats.withColumn("in_default", F.lit(False)).withColumn("default_reason", F.lit(None).cast("string"))
                  .withColumn("default_reason_zh", F.lit(None).cast("string")))
     schema = ("subject_id string, subject_type string, pd double, score double, grade string, tier string, "
-              + ", ".join(f"reason_{j + 1} string" for j in range(REASONS)) + ", "
-              + ", ".join(f"reason_{j + 1}_zh string" for j in range(REASONS))
+              + ", ".join(f"{c} {'double' if c.endswith('_points') else 'string'}" for c in reason_columns(REASONS))
               + ", model_version string, criteria_version string")
 
     def rate_partition(batches):

@@ -133,6 +133,15 @@ def test_keys_are_checked_and_a_lender_sees_grade_pd_and_reasons(api, api_home, 
     card = api.get(f"/v1/subjects/{firm['subject_id']}", headers=_auth(key)).json()
     assert card["grade"] == firm["grade"] and card["pd"] == pytest.approx(firm["pd"]) and card["score"] == firm["score"]
     assert [r["text_zh"] for r in card["reasons"]] == [firm[f"reason_{k}_zh"] for k in (1, 2, 3) if isinstance(firm[f"reason_{k}_zh"], str)]
+    # each reason names its indicator of the published criteria and the points it costs, worst first
+    rated = readmodel.ratings(picks["snap"], "enterprise")
+    firm = rated[rated["reason_2_code"].notna() & (rated["reason_1_code"] != "in_default")].iloc[0]
+    card = api.get(f"/v1/subjects/{firm['subject_id']}", headers=_auth(key)).json()
+    published = {i["name"] for i in api.get("/v1/criteria/enterprise").json()["indicators"]}
+    assert [r["code"] for r in card["reasons"]] == [firm[f"reason_{k}_code"] for k in (1, 2, 3) if isinstance(firm[f"reason_{k}_code"], str)]
+    assert {r["code"] for r in card["reasons"]} <= published
+    points = [r["points"] for r in card["reasons"]]
+    assert points == sorted(points, reverse=True) and min(points) >= 5.0
     assert card["model_version"] == str(firm["model_version"]) and card["criteria_version"] == str(firm["criteria_version"])
     stored = institutions.listed(api_home)
     assert "secret_sha256" not in stored and key not in stored.to_string()
@@ -189,6 +198,23 @@ def test_quotas_count_ids_and_answer_429_with_retry_after(api, api_home, picks):
     batch_key = _auth(_key(api_home, "lender", rate=4))
     _problem(api.post("/v1/subjects:batch", json={"ids": [firm] * 5}, headers=batch_key), 429, "quota-exceeded")
     assert api.post("/v1/subjects:batch", json={"ids": [firm] * 4}, headers=batch_key).status_code == 200  # refused ids not counted
+
+
+def test_the_public_has_a_quota_per_client_address(api, api_home, picks):
+    firm = picks["firm"]["subject_id"]
+    override = api_home / "users.yaml"
+    assert not override.exists()
+    override.write_text(json.dumps({"roles": {"public": {"api_rate_per_minute": 3}}}), "utf-8")
+    try:
+        _early_in_the_minute()
+        here, there = {"X-Forwarded-For": "203.0.113.7"}, {"X-Forwarded-For": "198.51.100.9"}  # uvicorn trusts its host's proxy
+        assert [api.get(f"/v1/subjects/{firm}", headers=here).status_code for _ in range(3)] == [200, 200, 200]
+        refused = _problem(api.get("/v1/lists/red", headers=here), 429, "quota-exceeded")
+        assert "address" in refused["detail"]
+        assert api.get(f"/v1/subjects/{firm}", headers=there).status_code == 200  # each address has its own
+        assert api.get("/v1/health", headers=here).status_code == 200  # health is never counted
+    finally:
+        override.unlink()
 
 
 def test_requests_the_server_cannot_read_are_4xx_problems(api, api_home, picks):

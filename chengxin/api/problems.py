@@ -36,8 +36,9 @@ PROBLEMS = {
     "not-found": (404, "Not found", "No such resource: {path}.", "资源不存在：{path}。"),
     "method-not-allowed": (405, "Method not allowed", "{method} is not allowed here.", "此处不允许 {method} 方法。"),
     "too-many-ids": (413, "Too many ids", "A batch takes at most {limit} ids.", "批量查询最多 {limit} 个主体。"),
-    "quota-exceeded": (429, "Quota exceeded", "This key used its {rate} requests (ids, in a batch) of this minute; "
-                       "retry after {retry} s.", "该密钥本分钟的 {rate} 次查询额度已用完，请 {retry} 秒后重试。"),
+    "quota-exceeded": (429, "Quota exceeded", "The {rate} requests (ids, in a batch) a minute of this key (without a "
+                       "key: of this address) are used up; retry after {retry} s.",
+                       "本分钟 {rate} 次查询额度已用完（按密钥计；无密钥时按来访地址计），请 {retry} 秒后重试。"),
     "no-snapshot": (503, "Nothing published yet", "No ratings have been published yet: run `chengxin publish dashboard`.",
                     "尚未发布信用评价快照：请运行 chengxin publish dashboard。"),
     "internal": (500, "Internal error", "The server failed; the call was logged.", "服务器内部错误，已记录。"),

@@ -28,8 +28,8 @@ from chengxin.readmodel.snapshot import SUBJECTS, POINTER, RECORDS, SUMMARY, roo
 from chengxin.readmodel.overview import rated_count, distribution, tier_table, tiers_by
 from chengxin.readmodel.search import classify, search
 from chengxin.readmodel.explanation import stored_contributions, stored_repair
-from chengxin.readmodel.subject import subject_cards, list_feed
-from chengxin.readmodel.checks import UnknownAction, UnknownCheck, NotYours, check_actions, credit_check, check_feedback, check_statistics, measure_catalogue
+from chengxin.readmodel.subject import subject_cards, writes_audit, cards_ready, warm_cards, list_feed
+from chengxin.readmodel.checks import UnknownAction, UnknownCheck, NotYours, check_actions, credit_check, judge_check, record_check, check_feedback, check_statistics, measure_catalogue
 from chengxin.readmodel.lookup import NeedsPurpose, NotAllowed, lookup, repair, records, contribution_table, record_columns, source_label, audit_log
 from chengxin.readmodel.criteria import criteria_versions, criteria_in_force, published_criteria, criteria_document, criteria_changes, CommentsPaused, add_comment, comments
 from chengxin.readmodel.alerts import open_alerts, alerts, alert_queue, filter_alerts, MODEL_SIGNALS, signal_label, signals_label, alert_signals, open_alert, set_alert_status, migration_long, risk_matrix
@@ -68,12 +68,19 @@ __all__ = [
     "stored_contributions",
     "stored_repair",
     "subject_cards",
+    "writes_audit",
+    "cards_ready",
+    "warm_cards",
     "list_feed",
     "UnknownAction",
     "UnknownCheck",
     "NotYours",
     "check_actions",
     "credit_check",
+    "judge_check",
+    "record_check",
+    "judge_check",
+    "record_check",
     "check_feedback",
     "check_statistics",
     "measure_catalogue",

@@ -53,10 +53,22 @@ def _why(entry: dict, action: str) -> dict:
 
 
 def credit_check(snap: Snapshot, subject_id: str, action: str, r: Role, *, purpose: str, case_ref: str,
-          institution: str, key_id: str | None = None, user: str | None = None, home=None) -> dict:
-    """Run and store one credit check. Returns check_id, verdict, entries, measures, incentives
-    (each measure: code, effect, text, legal basis and why it applies), or the card's refusal
-    (`status` and `problem`) when the role may not check this subject."""
+                 institution: str, key_id: str | None = None, user: str | None = None, home=None) -> dict:
+    """Run and store one credit check (`judge_check`, then `record_check`). Returns check_id,
+    verdict, entries, measures, incentives (each measure: code, effect, text, legal basis and
+    why it applies), or the card's refusal (`status` and `problem`) when the role may not check
+    this subject."""
+    out = judge_check(snap, subject_id, action, r, purpose=purpose, case_ref=case_ref, user=user, home=home)
+    if out["status"] == 200:
+        record_check(out, r, purpose=purpose, case_ref=case_ref, institution=institution, key_id=key_id,
+                     home=home or snap.home)
+    return out
+
+
+def judge_check(snap: Snapshot, subject_id: str, action: str, r: Role, *, purpose: str, case_ref: str,
+                user: str | None = None, home=None) -> dict:
+    """A credit check's answer, not yet stored (`record_check` stores it): reads the snapshot,
+    and for an individual writes the audit log first, as a look-up does."""
     if action not in check_actions():
         raise UnknownAction(f"unknown action {action!r}; actions are {', '.join(check_actions())}")
     if not (purpose or "").strip() or not (case_ref or "").strip():
@@ -80,19 +92,21 @@ def credit_check(snap: Snapshot, subject_id: str, action: str, r: Role, *, purpo
     effects = {m["effect"] for m in measures}
     verdict = next((VERDICTS[e] for e in EFFECTS if e in effects and e in VERDICTS), "clear")  # the strongest
     shown = [{k: e.get(k) for k in ("list", "rule", "text_zh", "text_en", "start", "ends", "reference")} for e in entries]
-    out = {"check_id": "chk_" + secrets.token_hex(8), "subject_id": card["subject_id"], "subject_type": card["subject_type"],
-           "name": card.get("name"), "action": action, "verdict": verdict, "entries": shown, "measures": measures,
-           "incentives": incentives, "tier": card.get("tier"), "as_of": card.get("as_of"), "snapshot": snap.id,
-           "status": 200}
-    with state.connect(home or snap.home) as con:
-        con.execute(CREDIT_CHECKS.insert().values(
-            check_id=out["check_id"], at=state.now("milliseconds"), key_id=key_id,
-            institution=institution, role=r.name, subject_id=out["subject_id"], subject_type=out["subject_type"],
-            action=action, purpose=purpose.strip(), case_ref=case_ref.strip(), verdict=verdict,
-            entries=json.dumps(shown, ensure_ascii=False, default=str),
-            measures=json.dumps([m["code"] for m in measures]), incentives=json.dumps([m["code"] for m in incentives]),
-            snapshot=snap.id))
-    return out
+    return {"check_id": "chk_" + secrets.token_hex(8), "subject_id": card["subject_id"], "subject_type": card["subject_type"],
+            "name": card.get("name"), "action": action, "verdict": verdict, "entries": shown, "measures": measures,
+            "incentives": incentives, "tier": card.get("tier"), "as_of": card.get("as_of"), "snapshot": snap.id,
+            "status": 200}
+
+
+def record_check(out: dict, r: Role, *, purpose: str, case_ref: str, institution: str, key_id: str | None = None,
+                 home=None) -> None:
+    """Store a judged check (committed before it is answered: the department's feedback names it)."""
+    state.write(CREDIT_CHECKS, [dict(
+        check_id=out["check_id"], at=state.now("milliseconds"), key_id=key_id, institution=institution, role=r.name,
+        subject_id=out["subject_id"], subject_type=out["subject_type"], action=out["action"], purpose=purpose.strip(),
+        case_ref=case_ref.strip(), verdict=out["verdict"], entries=json.dumps(out["entries"], ensure_ascii=False, default=str),
+        measures=json.dumps([m["code"] for m in out["measures"]]),
+        incentives=json.dumps([m["code"] for m in out["incentives"]]), snapshot=out["snapshot"])], home)
 
 
 def check_feedback(check_id: str, applied: list[str], outcome: str, note: str | None, *, institution: str,

@@ -5,6 +5,7 @@ snapshot's tables at a time: when another becomes current, every cached read is 
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
 import json
@@ -51,22 +52,32 @@ class Snapshot:
 
 
 def current(home=None) -> Snapshot | None:
-    """The published snapshot the app reads, or None before the first refresh."""
-    pointer = root(home) / POINTER
-    if not pointer.exists():
+    """The published snapshot the app reads, or None before the first refresh. Costs one `stat`
+    while the pointer is unchanged (a publication replaces it, `pipelines/snapshot.py`)."""
+    base = root(home)
+    pointer = base / POINTER
+    try:
+        st = pointer.stat()
+    except FileNotFoundError:
         return None
-    path = root(home) / pointer.read_text("utf-8").strip()
+    seen = (st.st_ino, st.st_mtime_ns, st.st_size)
+    kept = _POINTED.get(base)
+    if kept is not None and kept[0] == seen:
+        return kept[1]
+    path = base / pointer.read_text("utf-8").strip()
     manifest = path / "manifest.json"
     if not manifest.exists():
         return None
     snap = _snapshot(path, manifest.stat().st_mtime_ns)
-    if _CURRENT.get(root(home)) != snap.path:
-        if root(home) in _CURRENT:  # a new snapshot is current: let go of the old one's tables
+    _POINTED[base] = (seen, snap)
+    if _CURRENT.get(base) != snap.path:
+        if base in _CURRENT:  # a new snapshot is current: let go of the old one's tables
             forget_cached_tables()
-        _CURRENT[root(home)] = snap.path
+        _CURRENT[base] = snap.path
     return snap
 
 
+_POINTED: dict[Path, tuple] = {}  # per workspace: the pointer file's (inode, mtime, size) when read, its snapshot
 _CURRENT: dict[Path, Path] = {}  # the snapshot last seen current, per workspace
 _CACHES: list = []  # every cached read of a snapshot's files, in every module of the read model
 
@@ -87,6 +98,7 @@ def forget_cached_tables() -> None:
     `current()`, so sessions move to the new snapshot on their next run."""
     for kept in _CACHES:
         kept.cache_clear()
+    _READY.clear()
 
 
 @functools.lru_cache(maxsize=8)
@@ -140,24 +152,131 @@ def stale(snap: Snapshot, home=None) -> bool:
 
 
 @cached(maxsize=16)
-def _parquet(path: Path) -> pd.DataFrame:
-    """A snapshot table, each column in one contiguous Arrow chunk: picking rows from a column
-    read in many chunks (one per row group) costs pyarrow about 100x more (40 ms against 0.4
-    ms for one row of a million-row table), and every look-up picks rows."""
+def _table(path: Path):
+    """A snapshot table as Arrow, in subject-id order when it has ids, each column in one
+    contiguous chunk: picking rows from a column read in many chunks (one per row group) costs
+    pyarrow about 100x more (40 ms against 0.4 ms for one row of a million-row table), and
+    every look-up picks rows."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    return pq.read_table(path).combine_chunks().to_pandas() if path.exists() else pd.DataFrame()
+    if not path.exists():
+        return pa.table({})
+    table = pq.read_table(path).combine_chunks()
+    if "subject_id" in table.column_names and table.num_rows > 1:
+        ids = table["subject_id"]
+        if not pc.all(pc.less_equal(ids[:-1], ids[1:])).as_py():  # snapshots are written sorted; older ones may not be
+            table = table.sort_by("subject_id").combine_chunks()
+    return table
 
 
 @cached(maxsize=16)
+def _ids(path: Path) -> np.ndarray:
+    """A snapshot table's subject ids in order, for binary search."""
+    table = _table(path)
+    if "subject_id" not in table.column_names:
+        return np.array([], dtype=object)
+    return table["subject_id"].to_numpy(zero_copy_only=False)
+
+
+@cached(maxsize=16)
+def _parquet(path: Path) -> pd.DataFrame:
+    """A snapshot table as pandas (in subject-id order when it has ids)."""
+    table = _table(path)
+    return table.to_pandas() if table.num_columns else pd.DataFrame()
+
+
 def _sorted_ids(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
     """A snapshot table in subject-id order with its ids as an array, for binary search."""
-    frame = _parquet(path)
-    if frame.empty or "subject_id" not in frame:
-        return frame, np.array([], dtype=object)
-    if not frame["subject_id"].is_monotonic_increasing:  # snapshots are written sorted; older ones may not be
-        frame = frame.sort_values("subject_id", kind="stable", ignore_index=True)
-    return frame, frame["subject_id"].to_numpy(dtype=object)
+    return _parquet(path), _ids(path)
+
+
+MANY = 64  # from this many ids on, `records_of` picks rows in one vectorised take
+FEW_VALUES = 0.2  # a column with at most this share of distinct values is kept as codes into them
+
+
+class _Picker:
+    """A snapshot table ready to hand out single rows as Python values: its ids as a list (for
+    `bisect`), and each column either as small integer codes into its distinct values (tiers,
+    grades, counties, reasons, dates: a value costs a list index) or, when nearly every value
+    differs (names, PDs), read from Arrow one scalar at a time."""
+
+    def __init__(self, table):
+        self.table, self.names = table, set(table.column_names)
+        self.ids = table["subject_id"].to_numpy(zero_copy_only=False).tolist() if "subject_id" in self.names else []
+        self._getters: dict = {}
+
+    def getter(self, name: str):
+        got = self._getters.get(name)
+        if got is None:
+            got = self._getters[name] = self._build(name)
+        return got
+
+    def _build(self, name: str):
+        import array
+
+        import pyarrow.compute as pc
+
+        column = self.table.column(name)
+        encoded = pc.dictionary_encode(column).combine_chunks()
+        values = encoded.dictionary.to_pylist()
+        if len(values) > FEW_VALUES * max(1, len(column)):
+            return lambda i: column[i].as_py()
+        values.append(None)  # the code of a missing value
+        codes = encoded.indices.fill_null(len(values) - 1).to_numpy()
+        kind = "b" if len(values) < 2**7 else "h" if len(values) < 2**15 else "i"
+        codes = array.array(kind, codes.astype({"b": np.int8, "h": np.int16, "i": np.int32}[kind]).tobytes())
+        return lambda i: values[codes[i]]
+
+
+@cached(maxsize=16)
+def _picker(path: Path) -> _Picker:
+    return _Picker(_table(path))
+
+
+def warm(path: Path, columns: list[str]) -> None:
+    """Read a snapshot table and make its `columns` ready to pick (`records_of`)."""
+    if path in _READY:
+        return
+    picker = _picker(path)
+    for c in columns:
+        if c in picker.names:
+            picker.getter(c)
+    _READY.add(path)
+
+
+def ready(paths) -> bool:
+    """Has `warm` read all these tables (since the current snapshot's caches were last dropped)?"""
+    return all(p in _READY for p in paths)
+
+
+_READY: set[Path] = set()
+
+
+def records_of(path: Path, subject_ids, columns: list[str]) -> list[dict]:
+    """The rows of these subjects in a snapshot table as plain dicts of `columns` (those the
+    table has), in the table's order, with no pandas on the way: what an API look-up answers
+    from, in microseconds (a binary search per id, a list index per value)."""
+    picker = _picker(path)
+    ids = picker.ids
+    if not ids:
+        return []
+    cols = [c for c in columns if c in picker.names]
+    wanted = sorted({str(s) for s in subject_ids})
+    spans = []
+    for sid in wanted:
+        lo = bisect.bisect_left(ids, sid)
+        hi = bisect.bisect_right(ids, sid, lo)
+        if hi > lo:
+            spans.append((lo, hi))
+    if len(wanted) >= MANY:
+        import pyarrow as pa
+
+        rows = [i for lo, hi in spans for i in range(lo, hi)]
+        return picker.table.select(cols).take(pa.array(rows, type=pa.int64())).to_pylist() if rows else []
+    getters = [(c, picker.getter(c)) for c in cols]
+    return [{c: get(i) for c, get in getters} for lo, hi in spans for i in range(lo, hi)]
 
 
 def rows_of(path: Path, subject_id: str, *, prefix: bool = False) -> pd.DataFrame:

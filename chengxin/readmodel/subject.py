@@ -13,12 +13,15 @@ is the same as an unknown id.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pandas as pd
 
 from chengxin import desk, identifiers, users, workspace
+from chengxin.models.reasons import REASONS
+from chengxin.models.reasons import columns as reason_columns
 from chengxin.readmodel.lookup import refusal
-from chengxin.readmodel.snapshot import Snapshot, list_entries, rows_of_many
+from chengxin.readmodel.snapshot import Snapshot, list_entries, ready, records_of, warm
 from chengxin.users import Role
 
 LIST_FIELDS = ["list", "rule", "text_zh", "text_en", "start", "ends", "status", "reference", "measures", "measures_zh",
@@ -26,11 +29,27 @@ LIST_FIELDS = ["list", "rule", "text_zh", "text_en", "start", "ends", "status", 
 
 
 def _value(v):
-    if v is None or (not isinstance(v, str) and pd.isna(v)):
+    """A stored value as JSON has it: no NaN, dates as ISO days, numpy scalars as Python's."""
+    if v is None or (isinstance(v, float) and v != v):
         return None
     if isinstance(v, (pd.Timestamp, dt.date)):
         return v.isoformat()[:10]
+    if not isinstance(v, (str, int, float)) and pd.isna(v):
+        return None
     return v.item() if hasattr(v, "item") else v
+
+
+def writes_audit(subject_ids, r: Role, purpose: str | None, authorization_ref: str | None = None) -> bool:
+    """Would `subject_cards` write the audit log for these ids (an individual the role may look
+    up)? The API answers other look-ups on its event loop and these in a worker thread."""
+    for raw in subject_ids:
+        try:
+            kind = identifiers.subject_type_of(str(raw or "").strip().upper())
+        except workspace.UserError:
+            continue
+        if kind == "individual" and refusal(kind, r, purpose, authorization_ref, reference_needed=True) is None:
+            return True
+    return False
 
 
 def _refused(sid: str, status: int, problem: str) -> dict:
@@ -72,63 +91,102 @@ def subject_cards(snap: Snapshot, subject_ids: list[str], r: Role, *, purpose: s
     return out
 
 
+RATING_FIELDS = ["subject_id", "as_of", "tier", "grade", "pd", "score", "model_version", "criteria_version",
+                 "name", "county", "industry", *reason_columns()]
+INFO_FIELDS = ["subject_id", "name", "county", "industry"]
+
+
+CARD_TABLES = {"ratings.parquet": RATING_FIELDS, "history.parquet": RATING_FIELDS, "subjects.parquet": INFO_FIELDS,
+               "lists.parquet": ["subject_id", *LIST_FIELDS]}
+_WARMING = threading.Lock()
+
+
+def cards_ready(snap: Snapshot) -> bool:
+    """Are this snapshot's tables for cards in memory (`warm_cards`)? Until they are, a look-up
+    reads them (seconds on a city of a million): the API does that in a worker thread."""
+    return ready([snap.path / table for table in CARD_TABLES])
+
+
+def warm_cards(snap: Snapshot) -> None:
+    """Read the tables cards come from and make their values ready to pick, once however many
+    callers ask at the same time."""
+    with _WARMING:
+        for table, fields in CARD_TABLES.items():
+            warm(snap.path / table, fields)
+
+
+def _day(v) -> dt.date | None:
+    return None if v is None else (v.date() if isinstance(v, dt.datetime) else v)
+
+
 def _cards(snap: Snapshot, allowed: dict[str, str], r: Role, as_of: dt.date | None) -> dict[str, dict]:
+    """The cards of the ids the role may have, read row by row from the snapshot's tables (a
+    binary search per id, no pandas: a look-up costs microseconds on a city of a million)."""
     from chengxin.models import grades
 
     if not allowed:
         return {}
     ids = list(allowed)
-    info_sel = rows_of_many(snap.path / "subjects.parquet", ids)
-    info: dict[str, dict] = {}
-    for row in info_sel[[c for c in ("subject_id", "name", "county", "industry") if c in info_sel]].to_dict("records"):
-        info.setdefault(row["subject_id"], row)
-    parts = [p for p in ("grade", "pd", "score") if r.sees(p)]
-    reasons = r.sees("reasons") and as_of is None
     if as_of is None:
-        rated_sel = rows_of_many(snap.path / "ratings.parquet", ids)
-    else:
-        rated_sel = rows_of_many(snap.path / "history.parquet", ids)
-        rated_sel = rated_sel[pd.to_datetime(rated_sel["as_of"]).dt.date <= as_of].sort_values("as_of", kind="stable")
-    cols = ["subject_id", "as_of", "tier", "model_version", "criteria_version", *parts,
-            *[f"reason_{k}{z}" for k in (1, 2, 3) for z in ("", "_zh") if reasons and f"reason_{k}{z}" in rated_sel]]
-    rated = {row["subject_id"]: row for row in rated_sel[cols].to_dict("records")}  # the last run of each
-    entries = rows_of_many(snap.path / "lists.parquet", ids) if r.lists else pd.DataFrame()
-    if len(entries) and as_of is not None:  # the entries in force on that date
-        start = pd.to_datetime(entries["start"]).dt.date
-        ends = pd.to_datetime(entries["ends"]).dt.date
-        entries = entries[(start <= as_of) & (ends.isna() | (ends > as_of))].assign(status="active")
+        rated = {row["subject_id"]: row for row in records_of(snap.path / "ratings.parquet", ids, RATING_FIELDS)}
+    else:  # the last run on or before that day, from the history of every run
+        rated = {}
+        for row in records_of(snap.path / "history.parquet", ids, RATING_FIELDS):
+            day = _day(row["as_of"])
+            if day is not None and day <= as_of and (row["subject_id"] not in rated or day >= _day(rated[row["subject_id"]]["as_of"])):
+                rated[row["subject_id"]] = row
+    unrated = [sid for sid in ids if sid not in rated or "name" not in rated[sid]]
+    info = {row["subject_id"]: row for row in records_of(snap.path / "subjects.parquet", unrated, INFO_FIELDS)} if unrated else {}
     by_subject: dict[str, list[dict]] = {}
-    if len(entries):
-        keep = ["subject_id", *[c for c in LIST_FIELDS if c in entries]]
-        for e in entries[keep].to_dict("records"):
+    if r.lists:
+        for e in records_of(snap.path / "lists.parquet", ids, ["subject_id", *LIST_FIELDS]):
+            if as_of is not None:  # the entries in force on that day
+                start, ends = _day(e.get("start")), _day(e.get("ends"))
+                if start is None or start > as_of or (ends is not None and ends <= as_of):
+                    continue
+                e["status"] = "active"
             by_subject.setdefault(e.pop("subject_id"), []).append({k: _value(v) for k, v in e.items()})
-    words = {t.tier: t.model_dump() for t in grades.rating_config().public_tiers}
+    parts = [p for p in ("grade", "pd", "score") if r.sees(p)]
+    words = _tier_words(grades.rating_config())
     out = {}
     for sid in ids:
-        irow, rrow = info.get(sid), rated.get(sid)
-        hi, hr = irow is not None, rrow is not None
-        if not (hi or hr):
+        rrow = rated.get(sid)
+        irow = rrow if rrow is not None and "name" in rrow else info.get(sid)
+        if irow is None and rrow is None:
             continue
         kind = allowed[sid]
         card = {"subject_id": sid, "subject_type": kind, "display_id": users.show_id(sid, kind, r), "found": True,
-                "status": 200, "name": None, "county": None, "industry": None, "rated": bool(hr)}
-        if hi:
+                "status": 200, "name": None, "county": None, "industry": None, "rated": rrow is not None}
+        if irow is not None:
             card.update(name=users.show_name(_value(irow.get("name")), kind, r), county=_value(irow.get("county")),
                         industry=_value(irow.get("industry")) if kind == "enterprise" else None)
-        if hr:
+        if rrow is not None:
             tier = rrow["tier"]
             card.update(as_of=_value(rrow["as_of"]), tier=tier, tier_words=words.get(tier),
                         model_version=str(rrow["model_version"]), criteria_version=str(rrow["criteria_version"]))
-            card.update({part: _value(rrow[part]) for part in parts})
-            if reasons:
-                card["reasons"] = [{"text_en": rrow[f"reason_{k}"], "text_zh": _value(rrow.get(f"reason_{k}_zh"))}
-                                   for k in (1, 2, 3) if isinstance(rrow.get(f"reason_{k}"), str) and rrow[f"reason_{k}"]]
+            card.update({part: _value(rrow.get(part)) for part in parts})
+            if r.sees("reasons") and "reason_1" in rrow:
+                card["reasons"] = [{"code": rrow.get(f"reason_{k}_code"), "text_zh": rrow.get(f"reason_{k}_zh"),
+                                    "text_en": rrow[f"reason_{k}"], "points": _value(rrow.get(f"reason_{k}_points"))}
+                                   for k in range(1, REASONS + 1) if rrow.get(f"reason_{k}")]
             elif r.sees("reasons"):
                 card["notes"] = ["reasons_not_kept"]  # the snapshot keeps reasons of the latest rating only
         if kind in r.lists:
             card["lists"] = by_subject.get(sid, [])
         out[sid] = card
     return out
+
+
+_TIER_WORDS: dict[int, tuple] = {}
+
+
+def _tier_words(config) -> dict[str, dict]:
+    """The public tiers' words of this rating configuration (kept per configuration object: a
+    changed rating.yaml is a new object)."""
+    kept = _TIER_WORDS.get(id(config))
+    if kept is None or kept[0] is not config:
+        kept = _TIER_WORDS[id(config)] = (config, {t.tier: t.model_dump() for t in config.public_tiers})
+    return kept[1]
 
 
 def list_feed(snap: Snapshot, r: Role, which: str, *, subject_type: str | None = None, county: str | None = None,
