@@ -5,7 +5,6 @@ snapshot's tables at a time: when another becomes current, every cached read is 
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import functools
 import json
@@ -151,8 +150,7 @@ def stale(snap: Snapshot, home=None) -> bool:
     return any(now.get(s) != was.get(s) for s in SUBJECTS)
 
 
-@cached(maxsize=16)
-def _table(path: Path):
+def _read(path: Path):
     """A snapshot table as Arrow, in subject-id order when it has ids, each column in one
     contiguous chunk: picking rows from a column read in many chunks (one per row group) costs
     pyarrow about 100x more (40 ms against 0.4 ms for one row of a million-row table), and
@@ -169,6 +167,11 @@ def _table(path: Path):
         if not pc.all(pc.less_equal(ids[:-1], ids[1:])).as_py():  # snapshots are written sorted; older ones may not be
             table = table.sort_by("subject_id").combine_chunks()
     return table
+
+
+@cached(maxsize=16)
+def _table(path: Path):
+    return _read(path)
 
 
 @cached(maxsize=16)
@@ -197,53 +200,72 @@ FEW_VALUES = 0.2  # a column with at most this share of distinct values is kept 
 
 
 class _Picker:
-    """A snapshot table ready to hand out single rows as Python values: its ids as a list (for
-    `bisect`), and each column either as small integer codes into its distinct values (tiers,
-    grades, counties, reasons, dates: a value costs a list index) or, when nearly every value
-    differs (names, PDs), read from Arrow one scalar at a time."""
+    """A snapshot table ready to hand out single rows as Python values, kept compact: its ids as
+    fixed-width bytes (for binary search), and every column with few distinct values (tiers,
+    grades, counties, reasons, dates) as small integer codes into them, so a value costs a list
+    index and the reasons of a million subjects take a few megabytes instead of hundreds.
+    Columns where nearly every value differs (names, PDs) stay Arrow, read a scalar at a time."""
 
-    def __init__(self, table):
-        self.table, self.names = table, set(table.column_names)
-        self.ids = table["subject_id"].to_numpy(zero_copy_only=False).tolist() if "subject_id" in self.names else []
-        self._getters: dict = {}
-
-    def getter(self, name: str):
-        got = self._getters.get(name)
-        if got is None:
-            got = self._getters[name] = self._build(name)
-        return got
-
-    def _build(self, name: str):
+    def __init__(self, path: Path):
         import array
 
+        import pyarrow as pa
         import pyarrow.compute as pc
 
-        column = self.table.column(name)
-        encoded = pc.dictionary_encode(column).combine_chunks()
-        values = encoded.dictionary.to_pylist()
-        if len(values) > FEW_VALUES * max(1, len(column)):
-            return lambda i: column[i].as_py()
-        values.append(None)  # the code of a missing value
-        codes = encoded.indices.fill_null(len(values) - 1).to_numpy()
-        kind = "b" if len(values) < 2**7 else "h" if len(values) < 2**15 else "i"
-        codes = array.array(kind, codes.astype({"b": np.int8, "h": np.int16, "i": np.int32}[kind]).tobytes())
-        return lambda i: values[codes[i]]
+        table = _read(path)
+        self.names = set(table.column_names)
+        ids = table["subject_id"] if "subject_id" in self.names else pa.array([], pa.string())
+        self.ids = ids.cast(pa.binary()).to_numpy(zero_copy_only=False).astype(bytes)  # UTF-8 sorts as the text does
+        columns, self._getters = {}, {}
+        for name in table.column_names:
+            column = table.column(name)
+            if name == "subject_id":
+                self._getters[name] = functools.partial(_id, self.ids)
+            else:
+                encoded = pc.dictionary_encode(column).combine_chunks()
+                if len(encoded.dictionary) <= FEW_VALUES * max(1, len(column)):
+                    column = encoded
+                    values = encoded.dictionary.to_pylist() + [None]  # the last: a missing value
+                    kind = "b" if len(values) < 2**7 else "h" if len(values) < 2**15 else "i"
+                    codes = encoded.indices.fill_null(len(values) - 1).to_numpy()
+                    codes = array.array(kind, codes.astype({"b": np.int8, "h": np.int16, "i": np.int32}[kind]).tobytes())
+                    self._getters[name] = functools.partial(_coded, values, codes)
+                else:
+                    self._getters[name] = functools.partial(_scalar, column)
+            columns[name] = column
+        self.table = pa.table(columns) if columns else table
+
+    def getter(self, name: str):
+        return self._getters[name]
+
+    def span(self, subject_id: str) -> tuple[int, int]:
+        key = subject_id.encode()
+        lo = int(np.searchsorted(self.ids, key, "left"))
+        return lo, int(np.searchsorted(self.ids, key, "right")) if lo < len(self.ids) and self.ids[lo] == key else lo
+
+
+def _id(ids: np.ndarray, i: int) -> str:
+    return ids[i].decode()
+
+
+def _coded(values: list, codes, i: int):
+    return values[codes[i]]
+
+
+def _scalar(column, i: int):
+    return column[i].as_py()
 
 
 @cached(maxsize=16)
 def _picker(path: Path) -> _Picker:
-    return _Picker(_table(path))
+    return _Picker(path)
 
 
-def warm(path: Path, columns: list[str]) -> None:
-    """Read a snapshot table and make its `columns` ready to pick (`records_of`)."""
-    if path in _READY:
-        return
-    picker = _picker(path)
-    for c in columns:
-        if c in picker.names:
-            picker.getter(c)
-    _READY.add(path)
+def warm(path: Path) -> None:
+    """Read a snapshot table and make it ready to pick rows from (`records_of`)."""
+    if path not in _READY:
+        _picker(path)
+        _READY.add(path)
 
 
 def ready(paths) -> bool:
@@ -259,17 +281,11 @@ def records_of(path: Path, subject_ids, columns: list[str]) -> list[dict]:
     table has), in the table's order, with no pandas on the way: what an API look-up answers
     from, in microseconds (a binary search per id, a list index per value)."""
     picker = _picker(path)
-    ids = picker.ids
-    if not ids:
+    if not len(picker.ids):
         return []
     cols = [c for c in columns if c in picker.names]
     wanted = sorted({str(s) for s in subject_ids})
-    spans = []
-    for sid in wanted:
-        lo = bisect.bisect_left(ids, sid)
-        hi = bisect.bisect_right(ids, sid, lo)
-        if hi > lo:
-            spans.append((lo, hi))
+    spans = [span for span in map(picker.span, wanted) if span[1] > span[0]]
     if len(wanted) >= MANY:
         import pyarrow as pa
 

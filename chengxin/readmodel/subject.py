@@ -96,8 +96,7 @@ RATING_FIELDS = ["subject_id", "as_of", "tier", "grade", "pd", "score", "model_v
 INFO_FIELDS = ["subject_id", "name", "county", "industry"]
 
 
-CARD_TABLES = {"ratings.parquet": RATING_FIELDS, "history.parquet": RATING_FIELDS, "subjects.parquet": INFO_FIELDS,
-               "lists.parquet": ["subject_id", *LIST_FIELDS]}
+CARD_TABLES = ("ratings.parquet", "history.parquet", "subjects.parquet", "lists.parquet")  # what cards read
 _WARMING = threading.Lock()
 
 
@@ -111,8 +110,11 @@ def warm_cards(snap: Snapshot) -> None:
     """Read the tables cards come from and make their values ready to pick, once however many
     callers ask at the same time."""
     with _WARMING:
-        for table, fields in CARD_TABLES.items():
-            warm(snap.path / table, fields)
+        for table in CARD_TABLES:
+            warm(snap.path / table)
+        import pyarrow as pa
+
+        pa.default_memory_pool().release_unused()  # what reading took beyond the tables kept
 
 
 def _day(v) -> dt.date | None:
@@ -139,7 +141,10 @@ def _cards(snap: Snapshot, allowed: dict[str, str], r: Role, as_of: dt.date | No
     info = {row["subject_id"]: row for row in records_of(snap.path / "subjects.parquet", unrated, INFO_FIELDS)} if unrated else {}
     by_subject: dict[str, list[dict]] = {}
     if r.lists:
-        for e in records_of(snap.path / "lists.parquet", ids, ["subject_id", *LIST_FIELDS]):
+        for e in records_of(snap.path / "lists.parquet", ids, ["subject_id", *LIST_FIELDS, *INFO_FIELDS[1:]]):
+            named = {k: e.pop(k, None) for k in INFO_FIELDS[1:]}  # who a listed subject is, when nothing else says
+            if named.get("name") is not None:
+                info.setdefault(e["subject_id"], {"subject_id": e["subject_id"], **named})
             if as_of is not None:  # the entries in force on that day
                 start, ends = _day(e.get("start")), _day(e.get("ends"))
                 if start is None or start > as_of or (ends is not None and ends <= as_of):
@@ -152,8 +157,8 @@ def _cards(snap: Snapshot, allowed: dict[str, str], r: Role, as_of: dt.date | No
     for sid in ids:
         rrow = rated.get(sid)
         irow = rrow if rrow is not None and "name" in rrow else info.get(sid)
-        if irow is None and rrow is None:
-            continue
+        if irow is None and rrow is None and not (allowed[sid] in r.lists and sid in by_subject):
+            continue  # neither registered, rated nor listed: unknown
         kind = allowed[sid]
         card = {"subject_id": sid, "subject_type": kind, "display_id": users.show_id(sid, kind, r), "found": True,
                 "status": 200, "name": None, "county": None, "industry": None, "rated": rrow is not None}
