@@ -78,6 +78,7 @@ def check_resident_id(code: str) -> tuple[str, str]:
 CHECKERS = {"enterprise": check_uscc, "individual": check_resident_id}
 
 
+@functools.lru_cache(maxsize=4096)  # a look-up asks twice (policy, then the card); an invalid id raises, never kept
 def subject_type_of(subject_id: str) -> str:
     """`enterprise` for a valid unified social credit code, `individual` for a valid resident ID
     number; anything else is the user's error."""

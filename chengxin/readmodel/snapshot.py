@@ -265,11 +265,16 @@ def warm(path: Path) -> None:
     """Read a snapshot table and make it ready to pick rows from (`records_of`)."""
     if path not in _READY:
         _picker(path)
-        _READY.add(path)
+        mark_ready(path)
+
+
+def mark_ready(path: Path) -> None:
+    """Note that a table (or a snapshot's set of them) is in memory, until the caches are dropped."""
+    _READY.add(path)
 
 
 def ready(paths) -> bool:
-    """Has `warm` read all these tables (since the current snapshot's caches were last dropped)?"""
+    """Are all these in memory (`mark_ready`, since the current snapshot's caches were last dropped)?"""
     return all(p in _READY for p in paths)
 
 

@@ -21,7 +21,7 @@ from chengxin import desk, identifiers, users, workspace
 from chengxin.models.reasons import REASONS
 from chengxin.models.reasons import columns as reason_columns
 from chengxin.readmodel.lookup import refusal
-from chengxin.readmodel.snapshot import Snapshot, list_entries, ready, records_of, warm
+from chengxin.readmodel.snapshot import Snapshot, list_entries, mark_ready, ready, records_of, warm
 from chengxin.users import Role
 
 LIST_FIELDS = ["list", "rule", "text_zh", "text_en", "start", "ends", "status", "reference", "measures", "measures_zh",
@@ -103,7 +103,7 @@ _WARMING = threading.Lock()
 def cards_ready(snap: Snapshot) -> bool:
     """Are this snapshot's tables for cards in memory (`warm_cards`)? Until they are, a look-up
     reads them (seconds on a city of a million): the API does that in a worker thread."""
-    return ready([snap.path / table for table in CARD_TABLES])
+    return ready([snap.path])
 
 
 def warm_cards(snap: Snapshot) -> None:
@@ -112,6 +112,7 @@ def warm_cards(snap: Snapshot) -> None:
     with _WARMING:
         for table in CARD_TABLES:
             warm(snap.path / table)
+        mark_ready(snap.path)
         import pyarrow as pa
 
         pa.default_memory_pool().release_unused()  # what reading took beyond the tables kept
