@@ -8,50 +8,13 @@ the configured number of working days after the decision.
 
 from __future__ import annotations
 
-import datetime as dt
-import functools
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from chengxin import catalog, config, warehouse, workspace
+from chengxin.workdays import WorkingDays, working_days
 
-
-
-@dataclass
-class WorkingDays:
-    """Official working days (chinese_calendar, with holidays and swapped weekend days)
-    inside the years it knows; Monday to Friday outside them."""
-
-    start: dt.date
-    cumulative: np.ndarray
-    official_range: tuple[dt.date, dt.date]
-    fallback_used: bool = False
-
-    def between(self, a: pd.Series, b: pd.Series) -> np.ndarray:
-        """Working days after `a` up to and including `b`."""
-        ia = (a.to_numpy().astype("datetime64[D]") - np.datetime64(self.start)).astype(int)
-        ib = (b.to_numpy().astype("datetime64[D]") - np.datetime64(self.start)).astype(int)
-        lo, hi = self.official_range
-        outside = (a.dt.date < lo) | (b.dt.date > hi)
-        self.fallback_used |= bool(outside.any())
-        return self.cumulative[ib] - self.cumulative[ia]
-
-
-@functools.cache
-def working_days(start: dt.date = dt.date(1990, 1, 1), end: dt.date = dt.date(2100, 12, 31)) -> WorkingDays:
-    import chinese_calendar
-    from chinese_calendar import constants
-
-    lo, hi = min(constants.holidays), max(constants.holidays)
-    lo, hi = dt.date(lo.year, 1, 1), dt.date(hi.year, 12, 31)
-    days = pd.date_range(start, end, freq="D")
-    work = days.day_of_week < 5
-    inside = (days.date >= lo) & (days.date <= hi)
-    for k in np.nonzero(inside)[0]:
-        work[k] = chinese_calendar.is_workday(days[k].date())
-    return WorkingDays(start, np.concatenate([[0], np.cumsum(work)])[1:], (lo, hi))
 
 
 def _department_expr(source: config.Source) -> str:

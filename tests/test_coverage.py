@@ -1,7 +1,8 @@
 
 import pandas as pd
 
-from chengxin.pipelines.coverage import coverage, working_days
+from chengxin.pipelines.coverage import coverage
+from chengxin.workdays import working_days
 
 
 def test_working_days_know_the_national_day_holiday():

@@ -1,0 +1,78 @@
+"""The legal clocks of cases (``chengxin/conf/cases.yaml``): when a record under objection is
+flagged, and by when an objection, a repair application or a review must be decided, counted in
+official working days (`chengxin.workdays`) or calendar days as each clock says."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from chengxin import config, workspace
+from chengxin.workdays import working_days
+
+CASE_KINDS = ("objection", "repair", "review")
+
+
+class Clock(config.Strict):
+    flag: int = Field(0, ge=0, description="days until the record is flagged (0: the day it is filed)")
+    decide: int = Field(gt=0, description="days to decide")
+    extend_to: int | None = Field(None, gt=0, description="the longest the decision may take once extended")
+    days: Literal["working", "calendar"] = "working"
+    source: config.Words
+
+    @model_validator(mode="after")
+    def _extends(self):
+        if self.extend_to is not None and self.extend_to < self.decide:
+            raise ValueError(f"extend_to ({self.extend_to}) is shorter than decide ({self.decide})")
+        return self
+
+
+class CasesConfig(config.Strict):
+    clocks: dict[Literal["objection", "repair", "review"], Clock]
+
+    @model_validator(mode="after")
+    def _every_kind(self):
+        missing = set(CASE_KINDS) - set(self.clocks)
+        if missing:
+            raise ValueError(f"cases.yaml needs a clock for {', '.join(sorted(missing))}")
+        return self
+
+
+def cases_config(home=None) -> CasesConfig:
+    return config.declared("cases", CasesConfig, home)
+
+
+class Deadline(config.Strict):
+    kind: str
+    filed_on: dt.date
+    flag_by: dt.date
+    due: dt.date
+    extended: bool
+    days: Literal["working", "calendar"]
+    calendar_fallback: bool = Field(description="Monday to Friday stood in for the official calendar on the way")
+
+
+def deadline(kind: str, filed_on: dt.date, *, extended: bool = False, home=None) -> Deadline:
+    """When a case filed on `filed_on` must be flagged and decided (`extended`: with the one
+    extension its clock allows)."""
+    clock = cases_config(home).clocks[kind]
+    if extended and clock.extend_to is None:
+        raise workspace.UserError(f"a {kind} cannot be extended (cases.yaml gives it no extend_to)")
+    n = clock.extend_to if extended else clock.decide
+    if clock.days == "calendar":
+        return Deadline(kind=kind, filed_on=filed_on, flag_by=filed_on + dt.timedelta(days=clock.flag),
+                        due=filed_on + dt.timedelta(days=n), extended=extended, days="calendar", calendar_fallback=False)
+    wd = working_days()
+    flag_by, flag_fallback = wd.add(filed_on, clock.flag)
+    due, fallback = wd.add(filed_on, n)
+    return Deadline(kind=kind, filed_on=filed_on, flag_by=flag_by, due=due, extended=extended, days="working",
+                    calendar_fallback=fallback or flag_fallback)
+
+
+def days_left(d: Deadline, today: dt.date) -> int:
+    """Days from `today` to the deadline in the clock's own days (0: due today; negative: overdue)."""
+    if d.days == "calendar":
+        return (d.due - today).days
+    return working_days().count(today, d.due)
