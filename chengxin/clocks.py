@@ -5,14 +5,15 @@ official working days (`chengxin.workdays`) or calendar days as each clock says.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, model_validator
 
 from chengxin import config, workspace
 from chengxin.workdays import working_days
 
-CASE_KINDS = ("objection", "repair", "review")
+CaseKind = Literal["objection", "repair", "review"]
+CASE_KINDS = get_args(CaseKind)
 
 
 class Clock(config.Strict):
@@ -30,7 +31,7 @@ class Clock(config.Strict):
 
 
 class CasesConfig(config.Strict):
-    clocks: dict[Literal["objection", "repair", "review"], Clock]
+    clocks: dict[CaseKind, Clock]
 
     @model_validator(mode="after")
     def _every_kind(self):

@@ -79,8 +79,6 @@ __all__ = [
     "credit_check",
     "judge_check",
     "record_check",
-    "judge_check",
-    "record_check",
     "check_feedback",
     "check_statistics",
     "measure_catalogue",

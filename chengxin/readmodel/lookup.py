@@ -10,7 +10,7 @@ import pandas as pd
 
 from chengxin import config, desk, i18n, identifiers, users, workspace
 from chengxin.readmodel.explanation import stored_contributions, stored_repair
-from chengxin.readmodel.snapshot import Snapshot, _record_tables, _records_reader, records_of, rows_of
+from chengxin.readmodel.snapshot import Snapshot, _record_tables, _records_reader, rows_of
 from chengxin.users import Role
 
 
@@ -114,7 +114,7 @@ def repair(snap: Snapshot, subject_id: str, r: Role, *, user: str | None = None,
         raise NotAllowed("this role does not see repair paths")
     subject_id, subject = _allowed_subject(subject_id, r, purpose)
     out: dict = {"repair_path": [], "repair_reachable": None, "repair_note": None, "repair_note_zh": None, "notes": []}
-    if not records_of(snap.path / "ratings.parquet", [subject_id], ["subject_id"]) or snap.as_of(subject) is None:
+    if rows_of(snap.path / "ratings.parquet", subject_id).empty or snap.as_of(subject) is None:
         return out
     stored = stored_repair(snap, subject, subject_id)
     if stored is None:

@@ -68,16 +68,13 @@ def current(home=None) -> Snapshot | None:
     if not manifest.exists():
         return None
     snap = _snapshot(path, manifest.stat().st_mtime_ns)
+    if kept is not None and kept[1].path != snap.path:  # a new snapshot is current: let go of the old one's tables
+        forget_cached_tables()
     _POINTED[base] = (seen, snap)
-    if _CURRENT.get(base) != snap.path:
-        if base in _CURRENT:  # a new snapshot is current: let go of the old one's tables
-            forget_cached_tables()
-        _CURRENT[base] = snap.path
     return snap
 
 
 _POINTED: dict[Path, tuple] = {}  # per workspace: the pointer file's (inode, mtime, size) when read, its snapshot
-_CURRENT: dict[Path, Path] = {}  # the snapshot last seen current, per workspace
 _CACHES: list = []  # every cached read of a snapshot's files, in every module of the read model
 
 

@@ -183,16 +183,15 @@ def _cards(snap: Snapshot, allowed: dict[str, str], r: Role, as_of: dt.date | No
     return out
 
 
-_TIER_WORDS: dict[int, tuple] = {}
+_TIER_WORDS: list = [None, {}]  # the rating configuration last seen, and its tiers' words
 
 
 def _tier_words(config) -> dict[str, dict]:
-    """The public tiers' words of this rating configuration (kept per configuration object: a
-    changed rating.yaml is a new object)."""
-    kept = _TIER_WORDS.get(id(config))
-    if kept is None or kept[0] is not config:
-        kept = _TIER_WORDS[id(config)] = (config, {t.tier: t.model_dump() for t in config.public_tiers})
-    return kept[1]
+    """The public tiers' words of this rating configuration (recomputed when rating.yaml changes,
+    which makes a new configuration object)."""
+    if _TIER_WORDS[0] is not config:
+        _TIER_WORDS[:] = [config, {t.tier: t.model_dump() for t in config.public_tiers}]
+    return _TIER_WORDS[1]
 
 
 def list_feed(snap: Snapshot, r: Role, which: str, *, subject_type: str | None = None, county: str | None = None,
