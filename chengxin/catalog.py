@@ -90,6 +90,17 @@ def latest_ratings_run(subject: str, home=None) -> Path | None:
     return files[-1] if files else None
 
 
+def cases_stamp(home=None) -> Path:
+    """Touched whenever a case changes: readers reload the open objections when it moves."""
+    return root(home) / "cases.stamp"
+
+
+def restatements(subject: str, home=None) -> Path:
+    """The rating versions a case decision replaced (`pipelines.restate`), one file per
+    restatement: the ratings history keeps them beside the versions that replaced them."""
+    return ratings(subject, home) / "restated"
+
+
 def rated_dates(subject: str, home=None) -> list[dt.date]:
     """The as-of dates a subject type has been rated on, in order."""
     folder = ratings(subject, home)

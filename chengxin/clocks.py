@@ -30,8 +30,24 @@ class Clock(config.Strict):
         return self
 
 
+class RepairRule(config.Strict):
+    """How a source's record is repaired: its severity column (whose publicity period in
+    features.yaml gives the minimum period), the date that period runs from, and the columns an
+    approved repair sets."""
+
+    severity: str
+    since: str
+    repaired: str
+    repair_date: str
+
+
 class CasesConfig(config.Strict):
+    """cases.yaml: the clocks, who provides a record (谁产生、谁负责), what may be repaired."""
+
     clocks: dict[CaseKind, Clock]
+    provider_columns: dict[str, str] = Field(default_factory=dict)
+    repair: dict[str, RepairRule] = Field(default_factory=dict)
+    commitment_required: bool = True
 
     @model_validator(mode="after")
     def _every_kind(self):

@@ -384,8 +384,8 @@ def load_reference(con, settings: IngestSettings) -> None:
     with their codes, and the allow-list (settings and the warehouse's). Load it again after
     either changes. Also the codes found valid so far (kept for as long as the database
     instance of `con` lives)."""
-    con.execute("""CREATE OR REPLACE TEMP TABLE _regno AS SELECT old_regno, any_value(subject_id) AS subject_id
-                   FROM rec_regno_mapping WHERE _superseded_on IS NULL GROUP BY old_regno""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _regno AS SELECT old_regno, any_value(subject_id) AS subject_id
+                   FROM rec_regno_mapping WHERE {warehouse.CURRENT} GROUP BY old_regno""")
     con.execute("CREATE OR REPLACE TEMP TABLE _allowlist AS SELECT code FROM uscc_allowlist "
                 "UNION SELECT unnest(?::VARCHAR[])", [list(settings.uscc_allowlist)])
     # in memory, and shared by the cursors of `con`, so that files checked side by side share them

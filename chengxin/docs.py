@@ -111,12 +111,13 @@ def _pages() -> str:
 def _roles() -> str:
     from chengxin import i18n, users
 
-    lines = ["| role | pages | a look-up shows | individuals | personal data | API |", "|---|---|---|---|---|---|"]
+    lines = ["| role | pages | a look-up shows | individuals | personal data | API | cases |",
+             "|---|---|---|---|---|---|---|"]
     for name, role in users.declared_roles().roles.items():
         pages = ", ".join(i18n.TEXT[f"page_{p}"][1] for p in role.pages)
         lines.append(f"| `{name}` ({role.en}, {role.zh}) | {pages} | {', '.join(role.rating)} | "
                      f"{'with a stated purpose' if role.individuals else 'no'} | {role.personal_data} | "
-                     f"{', '.join(role.api) or '-'} |")
+                     f"{', '.join(role.api) or '-'} | {', '.join(role.cases) or '-'} |")
     return "\n" + "\n".join(lines) + "\n"
 
 

@@ -144,6 +144,43 @@ TEXT: dict[str, tuple[str, str]] = {
     "audit_log": ("个人信息查询审计日志", "Audit log of look-ups"), "user": ("用户", "User"), "action": ("操作", "Action"),
     "tier_meaning": ("等级含义", "Tier meaning"), "published_count": ("公示条数", "Published"),
     "late_count": ("超期条数", "Late"), "late_share": ("超期比例", "Late share"), "at": ("时间", "Time"), "purpose_col": ("用途", "Purpose"), "measure": ("指标", "Measure"),
+    # cases (objections, credit-repair applications, reviews) and the subject's own page
+    "page_cases": ("案件", "Cases"), "page_mine": ("我的信用", "My credit"),
+    "case_queue": ("案件队列", "Case queue"), "case_no": ("案件编号", "Case no."), "case_kind": ("案件类型", "Kind"),
+    "case_record": ("涉及记录", "Record"), "filed_on": ("受理日期", "Filed on"), "due_on": ("办理期限", "Due on"),
+    "days_left": ("剩余天数", "Days left"), "due_soon": ("一个工作日内到期", "Due within a working day"),
+    "overdue": ("已超期", "Overdue"), "eligible_from": ("可修复日期", "Eligible from"), "decision": ("处理决定", "Decision"),
+    "decided_by": ("决定人", "Decided by"), "decided_for": ("决定部门", "Decided for"), "decided_on": ("决定日期", "Decided on"),
+    "overdue_only": ("仅显示已超期", "Overdue only"), "open_cases": ("办理中案件", "Open cases"),
+    "cases_due_soon": ("一个工作日内到期", "Due within one working day"), "cases_overdue": ("已超期", "Overdue"),
+    "upheld_by_department": ("各提供部门异议成立情况", "Objections upheld per providing department"),
+    "provider": ("提供部门", "Providing department"), "decided_count": ("已处理异议", "Objections decided"),
+    "upheld": ("异议成立", "Upheld"), "upheld_share": ("成立比例", "Upheld share"),
+    "pick_case": ("查看案件", "Open a case"), "case_history": ("办理记录", "History"), "event": ("环节", "Step"),
+    "detail": ("详情", "Detail"), "filed_by": ("受理人", "Filed by"), "case_reason": ("申请理由", "Reason"),
+    "commitment": ("信用承诺", "Credit commitment"), "extended": ("已延期", "Extended"),
+    "eligibility": ("修复条件", "Repair eligibility"),
+    "decide_case": ("作出决定", "Decide"), "case_sets": ("修改内容（每行一项：字段=值）", "Changes (one COLUMN=VALUE per line)"),
+    "extend_once": ("延期一次（在处理说明中写明理由）", "Extend once (give the reason in the note)"),
+    "submit_decision": ("提交决定", "Submit decision"), "note_needed": ("请填写处理说明。", "Write the reasons in the note."),
+    "case_decided": ("案件 {case} 已处理：{decision}", "Case {case} decided: {decision}"),
+    "case_extended": ("案件 {case} 已延期，办理期限至 {due}", "Case {case} extended: due on {due}"),
+    "case_rerated": ("已重新评价：{before} → {after}（用时 {seconds} 秒）", "Re-rated: {before} → {after} ({seconds} s)"),
+    "file_case": ("窗口受理", "File a case at the counter"),
+    "case_record_input": ("涉及记录（来源:记录编号，如 penalty:处罚决定书文号；对评价结果本身提出异议或复核时留空）",
+                          "Record (SOURCE:NATURAL_KEY, e.g. penalty:DECISION_NO; empty for an objection to the rating or a review)"),
+    "commitment_input": ("信用承诺（申请信用修复时必填）", "Credit commitment (required for a repair)"),
+    "file_submit": ("受理", "File"), "case_filed": ("已受理案件 {case}，办理期限 {due}", "Filed case {case}: due on {due}"),
+    "repair_eligible": ("符合信用修复条件。", "Eligible for repair."),
+    "repair_not_yet": ("暂不符合信用修复条件：{why}；可于 {date} 起申请。", "Not eligible yet: {why}; eligible from {date}."),
+    "subject_needed": ("请填写主体代码。", "Give the subject."),
+    "my_cases": ("我的申请", "My cases"), "mine_file": ("提出异议、申请信用修复或人工复核", "Object, apply for credit repair or ask for a review"),
+    "mine_no_subject": ("当前账户未关联信用主体。", "This account is not linked to a subject."),
+    "the_rating": ("—（评价结果本身）", "— (the rating itself)"),
+    "under_objection": ("异议处理中：{record}（案件 {case}，{since} 起）", "Under objection: {record} (case {case}, since {since})"),
+    "restated": ("已因案件决定重新评价（{cause}，{at}）", "Re-rated after a case decision ({cause}, {at})"),
+    "grade_override": ("人工调整等级：{grade}（模型等级 {model}；案件 {case}：{reason}）",
+                       "Grade set by the office: {grade} (model grade {model}; case {case}: {reason})"),
 }
 
 STATUS = {"active": ("有效", "active"), "repaired": ("已修复", "repaired"), "lifted": ("已移出", "lifted"),
@@ -152,6 +189,17 @@ STATUS = {"active": ("有效", "active"), "repaired": ("已修复", "repaired"),
 VERDICT = {"clear": ("未发现失信限制", "clear"), "restricted": ("限制", "restricted"), "barred": ("禁止", "barred")}
 EFFECT = {"bar": ("禁止", "bar"), "restrict": ("限制", "restrict"), "reward": ("激励", "reward")}
 SEVERITY = {"high": ("高", "high"), "medium": ("中", "medium"), "low": ("低", "low")}
+CASE_KIND = {"objection": ("异议", "objection"), "repair": ("信用修复", "credit repair"), "review": ("人工复核", "review")}
+CASE_STATUS = {"open": ("办理中", "open"), "decided": ("已办结", "decided")}
+DECISION = {"correct": ("更正", "correct"), "delete": ("删除", "delete"), "add": ("补充记录", "add"),
+            "stop_publishing": ("停止公示", "stop publishing"), "remove_from_list": ("移出名单", "remove from list"),
+            "reject": ("驳回", "reject"), "approve": ("准予修复", "approve"), "confirm": ("维持", "confirm"),
+            "override": ("调整等级", "override")}
+CASE_EVENT = {"filed": ("受理", "filed"), "extended": ("延期", "extended"), "decided": ("决定", "decided"),
+              "rerated": ("重新评价", "re-rated")}
+NOT_YET = {"already_repaired": ("已修复", "already repaired"),
+           "minimum_period_not_passed": ("未满最短公示期", "the minimum publicity period has not passed"),
+           "no_commitment": ("未提交信用承诺", "no credit commitment")}
 
 
 def t(key: str, lang: str = "zh") -> str:

@@ -21,7 +21,7 @@ from chengxin import config
 from chengxin.measures import measures_config
 
 COLUMNS = ["list", "rule", "text_zh", "text_en", "subject_id", "subject_type", "start", "ends", "status", "records",
-           "reference", "measures", "measures_zh", "measures_en"]
+           "reference", "measures", "measures_zh", "measures_en", "repair_from"]
 
 
 class _Strict(BaseModel):
@@ -122,9 +122,12 @@ def _months(dates: pd.Series, months: int) -> pd.Series:
 
 
 def _record_entries(con: duckdb.DuckDBPyConnection, rule: Rule, as_of: dt.date) -> pd.DataFrame:
+    """The entries `rule` makes of the records held on `as_of`; a record a case decided on (a
+    version with `_case`) counts however late it was decided, and says which case (`decided_by_case`)."""
     from chengxin.features.sql import feature_settings
 
     src = config.sources()[rule.source]
+    decided = "_case" in con.table(src.table).columns
     key = " || ' ' || ".join(f"coalesce(CAST(\"{k}\" AS VARCHAR), '')" for k in src.key if k != "subject_id")
     typed = "subject_type" if "subject_type" in src.column_names else f"'{src.subjects[0]}'"
     cols = [f"subject_id, {typed} AS subject_type, CAST(\"{rule.start}\" AS DATE) AS start",
@@ -132,11 +135,12 @@ def _record_entries(con: duckdb.DuckDBPyConnection, rule: Rule, as_of: dt.date) 
             f"coalesce(CAST(\"{rule.repaired.flag}\" AS BOOLEAN), false) AS repaired, CAST(\"{rule.repaired.date}\" AS DATE) AS repair_date"
             if rule.repaired else "false AS repaired, CAST(NULL AS DATE) AS repair_date",
             f"CAST(\"{rule.lifted_by.match}\" AS VARCHAR) AS match_key" if rule.lifted_by else "NULL AS match_key",
-            f"{key or 'NULL'} AS reference"]
+            f"{key or 'NULL'} AS reference", "_case AS decided_by_case" if decided else "NULL AS decided_by_case"]
     subjects = ", ".join(f"'{s}'" for s in rule.subjects)
     day = f"DATE '{as_of}'"
+    known = f"(received_date <= {day} OR _case IS NOT NULL)" if decided else f"received_date <= {day}"
     rows = con.execute(f"SELECT {', '.join(cols)} FROM {src.table} WHERE ({rule.where}) AND {typed} IN ({subjects}) "
-                       f"AND received_date <= {day} AND \"{rule.start}\" <= {day}").df()
+                       f"AND {known} AND \"{rule.start}\" <= {day}").df()
     if rows.empty:
         return rows
     for c in ("start", "until", "repair_date"):
@@ -171,10 +175,14 @@ def _record_entries(con: duckdb.DuckDBPyConnection, rule: Rule, as_of: dt.date) 
     return rows
 
 
-def build(con: duckdb.DuckDBPyConnection, ratings: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+def build(con: duckdb.DuckDBPyConnection, ratings: pd.DataFrame, as_of: dt.date, known: dt.date | None = None) -> pd.DataFrame:
     """Every list entry on `as_of`: active entries, and entries that ended within
     `show_ended_months` (status repaired, lifted or expired). `con` holds the record tables
-    (``rec_<source>``) as tables or views; `ratings` has subject_id, subject_type and tier."""
+    (``rec_<source>``) as tables or views; `ratings` has subject_id, subject_type and tier.
+    `known`: an entry a case decision ended by then (an approved repair) has ended, however
+    late after `as_of` the decision came."""
+    from chengxin.features.sql import feature_settings
+
     cfg, catalogue = lists_config(), measures_config().by_code
     day = pd.Timestamp(as_of)
     since = day - pd.DateOffset(months=cfg.show_ended_months)
@@ -193,7 +201,10 @@ def build(con: duckdb.DuckDBPyConnection, ratings: pd.DataFrame, as_of: dt.date)
         rows = rows[rows["ends"] > since]
         if rows.empty:
             continue
-        rows = rows.assign(active=rows["ends"] > day)
+        active = rows["ends"] > day
+        if known is not None and "decided_by_case" in rows:
+            active &= ~(rows["decided_by_case"].notna() & (rows["ends"] <= pd.Timestamp(known)))
+        rows = rows.assign(active=active)
         # one entry per subject: the record whose entry lasts longest; `records` counts the active ones
         counts = rows.groupby("subject_id")["active"].sum()
         rows = rows.sort_values(["subject_id", "ends"]).groupby("subject_id", as_index=False).tail(1)
@@ -201,6 +212,9 @@ def build(con: duckdb.DuckDBPyConnection, ratings: pd.DataFrame, as_of: dt.date)
         rows["status"] = np.where(rows["active"], "active", rows["end_reason"])
         if rule.require_tiers:
             rows = rows[rows["subject_id"].map(tiers).isin(rule.require_tiers)]
+        # the repair notice (两书同达): from when its subject may apply for credit repair
+        min_months = feature_settings().publicity_months[rule.publicity].min if rule.publicity and rule.repaired else None
+        rows["repair_from"] = _months(pd.to_datetime(rows["start"]), min_months).dt.date if min_months is not None else None
         words = [catalogue[c].text for c in rule.measures]
         rows = rows.assign(list=rule.list, rule=rule.name, text_zh=rule.text.zh, text_en=rule.text.en,
                            measures=",".join(rule.measures), measures_zh="；".join(w.zh for w in words),
@@ -213,4 +227,5 @@ def build(con: duckdb.DuckDBPyConnection, ratings: pd.DataFrame, as_of: dt.date)
     out = out[~((out["list"] == "red") & out["subject_id"].isin(black))]
     out["start"] = pd.to_datetime(out["start"]).dt.date
     out["ends"] = pd.to_datetime(out["ends"]).dt.date
+    out["repair_from"] = pd.to_datetime(out["repair_from"]).dt.date
     return out.sort_values(["list", "rule", "ends"], ascending=[True, True, False], ignore_index=True)[COLUMNS]

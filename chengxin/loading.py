@@ -168,3 +168,57 @@ def _load_records(con, source: Source, checked: str, row_numbers: list[int] | No
     result.accepted = int(n_total - n_dup)
     result.superseded = int(n_super)
     con.execute("DROP TABLE fate")
+
+
+def write_decision(con: duckdb.DuckDBPyConnection, source: Source, current: dict | None, values: dict, *,
+                   subject_id: str, subject_type: str, case_no: int, status: str | None, on: dt.date) -> dict:
+    """Store what a case decided as a new version of the record, in one transaction, the way a
+    corrected re-upload is stored: the version held so far is superseded on `on` (and marked
+    corrected by a case, which restated ratings follow), never changed otherwise. `current`:
+    the version held (None: the decision adds a record); `values`: the columns it changes;
+    `status`: None for a live record, ``deleted`` (a tombstone) or ``unpublished``. The new
+    version's file in ``ingest_files`` is ``case:<number>``: its provenance."""
+    from chengxin import warehouse
+
+    row = {c: (current or {}).get(c) for c in source.column_names}
+    row.update(values)
+    row["subject_id"] = subject_id
+    if "subject_type" in row:
+        row["subject_type"] = subject_type
+    meta = {"received_date": on, "subject_type": subject_type, "_case": int(case_no), "_status": status,
+            "_row_number": FIRST_ROW, "_superseded_on": None, "_corrected_on": None}
+    if current is not None:
+        meta |= {"subject_county": current.get("subject_county"), "id_status": current.get("id_status") or "valid"}
+    else:
+        table = "rec_registration" if subject_type == "enterprise" else "rec_resident"
+        found = con.execute(f"SELECT subject_county, id_status FROM {table} WHERE subject_id = ? AND {warehouse.CURRENT} "
+                            "LIMIT 1", [subject_id]).fetchall()
+        meta |= {"subject_county": found[0][0] if found else None, "id_status": found[0][1] if found else "valid"}
+    columns = warehouse.record_columns(source)
+    key = warehouse.key_sql(source.key)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        file_id = con.execute("SELECT coalesce(max(file_id), 0) + 1 FROM ingest_files").fetchall()[0][0]
+        meta |= {"_file_id": file_id, "_seq": file_id * 4294967296 + FIRST_ROW}
+        full = {c: (row | meta).get(c) for c in columns if c not in ("_key", "_hash")}
+        cols = ", ".join(f'"{c}"' for c in full)
+        casts = ", ".join(f'CAST(? AS {columns[c].split(" NOT NULL")[0]})' for c in full)
+        con.execute(f"INSERT INTO {source.table} ({cols}, _key, _hash) SELECT *, 0, 0 FROM (SELECT {casts})",
+                    list(full.values()))
+        con.execute(f"UPDATE {source.table} SET _key = {key}, _hash = {warehouse.key_sql(source.column_names)} "
+                    "WHERE _seq = ?", [meta["_seq"]])
+        new_key = con.execute(f"SELECT _key FROM {source.table} WHERE _seq = ?", [meta["_seq"]]).fetchall()[0][0]
+        superseded = con.execute(f"""UPDATE {source.table} SET _superseded_on = coalesce(_superseded_on, $on),
+                                     _corrected_on = coalesce(_corrected_on, $on)
+                                     WHERE _key = $key AND _seq <> $seq AND (_superseded_on IS NULL OR _corrected_on IS NULL)
+                                     RETURNING _seq""",
+                                 {"on": on, "key": new_key, "seq": meta["_seq"]}).fetchall()
+        con.execute("INSERT INTO ingest_files VALUES (?, ?, '', ?, '', 1, 1, 0, 0, ?, 0, false, ?)",
+                    [file_id, f"case:{case_no}", source.name, int(bool(superseded)), dt.datetime.now()])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return {"source": source.name, "file_id": int(file_id), "provenance": f"case:{case_no}", "status": status,
+            "received_date": str(on), "supersedes": len(superseded),
+            "values": {k: (str(v) if isinstance(v, (dt.date, dt.datetime)) else v) for k, v in values.items()}}

@@ -114,6 +114,34 @@ CHECK_FEEDBACK = sa.Table(  # what the department did; a later report on the sam
     sa.Column("note", _text))
 
 
+# --- the subject's rights: objections, repair applications, reviews (`chengxin.cases`) ------
+CASE_STATUSES = ("open", "decided")
+CASES = sa.Table(  # one row per case; its steps are in case_events
+    "cases", METADATA,
+    sa.Column("case_no", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("kind", _text, nullable=False), sa.Column("subject_id", sa.String(32), nullable=False, index=True),
+    sa.Column("subject_type", _text, nullable=False),
+    sa.Column("record", _text), sa.Column("source", _text), sa.Column("provider", _text),  # SOURCE:NATURAL_KEY, its department
+    sa.Column("reason", _text), sa.Column("commitment", _text),
+    sa.Column("filed_on", _text, nullable=False), sa.Column("filed_at", _text, nullable=False),
+    sa.Column("filed_by", _text, nullable=False), sa.Column("filed_role", _text, nullable=False),
+    sa.Column("due_on", _text, nullable=False), sa.Column("extended", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("eligible", sa.Integer), sa.Column("eligible_from", _text), sa.Column("eligibility", _text),
+    sa.Column("status", _text, nullable=False, server_default="open"),
+    sa.Column("decision", _text), sa.Column("decided_on", _text), sa.Column("decided_at", _text),
+    sa.Column("decided_by", _text), sa.Column("decided_role", _text), sa.Column("decided_for", _text),
+    sa.Column("note", _text), sa.Column("changes", _text),
+    # what may have one open case at a time (the record, or the subject's rating or review); NULL once decided
+    sa.Column("open_key", sa.String(200), unique=True),
+    sa.CheckConstraint("status IN (" + ", ".join(f"'{s}'" for s in CASE_STATUSES) + ")", name="case_status"))
+CASE_EVENTS = sa.Table(  # every step of a case: filed, extended, decided, re-rated; never updated
+    "case_events", METADATA,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("case_no", sa.BigInteger, nullable=False, index=True), sa.Column("at", _text, nullable=False),
+    sa.Column("user", _text, nullable=False), sa.Column("role", _text, nullable=False),
+    sa.Column("event", _text, nullable=False), sa.Column("detail", _text))
+
+
 def url(home=None) -> str:
     """The database of the shared state: `CHENGXIN_DB_URL`, else the workspace's SQLite file."""
     return os.environ.get(URL_ENV) or f"sqlite:///{catalog.desk(home)}"

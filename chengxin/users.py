@@ -16,10 +16,16 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from chengxin import config, identifiers, workspace
 
 PUBLIC = "public"
-PAGES = ("overview", "lookup", "warning", "criteria", "models", "coverage", "publication", "checks", "audit")
+PAGES = ("overview", "lookup", "warning", "criteria", "models", "coverage", "publication", "checks", "audit", "cases",
+         "mine")
 RATING_PARTS = ("tier", "grade", "pd", "score", "reasons", "contributions", "history", "records", "repair")
 # what a role may call in the credit services API (`chengxin serve`)
-API_SCOPES = ("subjects", "batch", "explanation", "lists", "criteria", "watchlist", "checks")
+API_SCOPES = ("subjects", "batch", "explanation", "lists", "criteria", "watchlist", "checks", "cases")
+# what a role may do with cases (`chengxin.cases`): see every case (`desk`), file on a subject's
+# behalf at the counter (`file`), decide on the records its own department provided
+# (`decide_records`), decide on ratings and reviews (`decide_ratings`), record a department's
+# decision on its behalf (`on_behalf`), file and follow its own cases (`own`, the subject role)
+CASE_RIGHTS = ("desk", "file", "decide_records", "decide_ratings", "on_behalf", "own")
 # A hash of nothing anyone can type: unknown users cost as much time as known ones.
 _DUMMY = "$2b$12$KLTuPemuhoDn0YJM0f63vu3Hwx.KY6G2lL1CRbJlpImLbYCFFUnE."
 
@@ -45,6 +51,8 @@ class Role(_Strict):
     check_statistics: bool = False  # sees the office's count of credit checks per department and action
     # callers without a key (the public role): API requests per minute per client address, shared by the workers
     api_rate_per_minute: int | None = Field(None, ge=1)
+    cases: tuple[str, ...] = ()  # CASE_RIGHTS
+    own_only: bool = False  # a subject's own account: it reaches its own subject and nothing else
 
     @model_validator(mode="after")
     def _known(self):
@@ -54,6 +62,9 @@ class Role(_Strict):
         for r in self.rating:
             if r not in RATING_PARTS:
                 raise ValueError(f"unknown rating part {r!r}; parts are {', '.join(RATING_PARTS)}")
+        for right in self.cases:
+            if right not in CASE_RIGHTS:
+                raise ValueError(f"unknown case right {right!r}; rights are {', '.join(CASE_RIGHTS)}")
         for scope in self.api:
             if scope not in API_SCOPES:
                 raise ValueError(f"unknown API scope {scope!r}; scopes are {', '.join(API_SCOPES)}")
@@ -79,6 +90,8 @@ class User(_Strict):
     display: str = ""
     role: str
     password_bcrypt: str = Field(pattern=r"^\$2[aby]\$\d\d\$.{53}$")
+    department: str | None = None  # a department's user: the department (as its records name it)
+    subject: str | None = None  # a subject's own account: its USCC or ID number
 
 
 class RolesConfig(_Strict):
@@ -106,6 +119,11 @@ class RolesConfig(_Strict):
                 raise ValueError(f"user {u.username!r} has the unknown role {u.role!r}")
             if u.role == PUBLIC:
                 raise ValueError(f"user {u.username!r}: the public role needs no login")
+            r = self.roles[u.role]
+            if r.own_only and not u.subject:
+                raise ValueError(f"user {u.username!r} of role {u.role!r} needs `subject:` (its USCC or ID number)")
+            if "decide_records" in r.cases and not u.department:
+                raise ValueError(f"user {u.username!r} decides on its department's records: it needs `department:`")
         return self
 
 

@@ -9,6 +9,14 @@ Every record table carries the declared columns plus:
     _file_id, _row_number   where the record came from
     _seq            ingest order (unique)
     _superseded_on  received date of the version that replaced this one (NULL = current)
+    _case           the case whose decision wrote this version (NULL: a department's upload)
+    _status         NULL for a live record; `deleted` (a tombstone: the record should never have
+                    existed) or `unpublished` (no longer published) when a case decided so
+    _corrected_on   the day a case decision replaced this version (restated ratings skip it from then)
+
+A case decision writes a new version like a corrected re-upload does (`chengxin.cases`), so
+history is kept and point-in-time views of earlier days are unchanged; `CURRENT` is the filter
+of the records as the office holds them now.
 """
 
 from __future__ import annotations
@@ -27,7 +35,12 @@ META_COLUMNS = {
     "received_date": "DATE NOT NULL", "subject_type": "VARCHAR NOT NULL", "subject_county": "VARCHAR",
     "id_status": "VARCHAR NOT NULL", "_key": "UBIGINT NOT NULL", "_hash": "UBIGINT NOT NULL",
     "_file_id": "INTEGER NOT NULL", "_row_number": "INTEGER NOT NULL", "_seq": "BIGINT NOT NULL", "_superseded_on": "DATE",
+    "_case": "BIGINT", "_status": "VARCHAR", "_corrected_on": "DATE",
 }
+# Columns added after the first warehouses were built: added to an older warehouse when it opens.
+ADDED_COLUMNS = ("_case", "_status", "_corrected_on")
+# The current version of each record, tombstones and unpublished records left out.
+CURRENT = "_superseded_on IS NULL AND _status IS NULL"
 
 SYSTEM_TABLES = {
     "ingest_files": """file_id INTEGER PRIMARY KEY, path VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, source VARCHAR NOT NULL,
@@ -69,6 +82,8 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({body})")
     for source in config.sources():
         con.execute(record_ddl(source))
+        for column in ADDED_COLUMNS:
+            con.execute(f'ALTER TABLE {source.table} ADD COLUMN IF NOT EXISTS "{column}" {META_COLUMNS[column]}')
     check_hash_function(con)
 
 

@@ -107,11 +107,12 @@ def run_spark(compiled: fsql.Compiled, spark=None, home=None) -> pd.DataFrame:
 
 
 def compute(as_of: dt.date, subject: str = "enterprise", engine: str = "duckdb", *, home=None, con=None,
-            spark=None) -> pd.DataFrame:
-    """Every indicator of `subject` as the office knew it on `as_of`, one row per subject."""
+            spark=None, known: dt.date | None = None) -> pd.DataFrame:
+    """Every indicator of `subject` as the office knew it on `as_of`, one row per subject
+    (`known`: restated with the case decisions made until then)."""
     if engine not in ENGINES:
         raise workspace.UserError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
-    compiled = fsql.compile_subject(subject, as_of)
+    compiled = fsql.compile_subject(subject, as_of, known=known)
     if engine == "duckdb":
         return run_duckdb(compiled, con=con, home=home)
     return run_spark(compiled, spark=spark, home=home)

@@ -30,7 +30,7 @@ def _outcome_events(subject: str, with_ref: bool = False) -> str:
         src = sources[rule.source]
         type_filter = f" AND subject_type = '{subject}'" if len(src.subjects) > 1 else ""
         ref = f", CAST({rule.ref or 'NULL'} AS VARCHAR) AS ref" if with_ref else ""
-        parts.append(f"SELECT subject_id, \"{src.event_date}\" AS event_date, received_date, _superseded_on, "
+        parts.append(f"SELECT subject_id, \"{src.event_date}\" AS event_date, received_date, _superseded_on, _case, _status, _corrected_on, "
                      f"'{rule.kind}' AS kind{ref} FROM {src.table} WHERE ({rule.where}){type_filter}")
     return " UNION ALL ".join(parts)
 
@@ -45,7 +45,7 @@ def labels(con, subject: str, as_of: dt.date) -> pd.DataFrame:
     return con.execute(f"""
         WITH ev AS ({events}),
         future AS (SELECT subject_id, min(event_date) AS outcome_date, arg_min(kind, event_date) AS outcome_kind
-                   FROM ev WHERE _superseded_on IS NULL AND event_date > {lit(as_of)} AND event_date <= {lit(end)}
+                   FROM ev WHERE {warehouse.CURRENT} AND event_date > {lit(as_of)} AND event_date <= {lit(end)}
                    GROUP BY subject_id),
         past AS (SELECT DISTINCT subject_id FROM ev
                  WHERE {fsql.visible(as_of)} AND event_date > {lit(start)} AND event_date <= {lit(as_of)})
@@ -59,12 +59,13 @@ DEFAULT_COLUMNS = ["subject_id", "in_default", "default_kind", "default_date", "
                    "default_reason_zh", "default_repair", "default_repair_zh"]
 
 
-def in_default(subject: str, as_of: dt.date, home=None, subject_ids=None) -> pd.DataFrame:
+def in_default(subject: str, as_of: dt.date, home=None, subject_ids=None, known: dt.date | None = None) -> pd.DataFrame:
     """The subjects with an outcome record in the lookback before `as_of`, as the office knew them
     then (`in_default` True; others have no row), and the record that put each there: the first
     such record in the lookback (`default_kind`, `default_date`, `default_reason` and `_zh` in
     plain words with its reference, `default_repair` and `_zh`: how to put it right) and the day
-    the last one leaves the lookback (`default_until`). `subject_ids`: only these subjects."""
+    the last one leaves the lookback (`default_until`). `subject_ids`: only these subjects;
+    `known`: restated with the case decisions made until then (`features.sql.visible`)."""
     fs = fsql.feature_settings()
     start = fsql.months_before(as_of, fs.default_lookback_months)
     only = ""
@@ -77,7 +78,7 @@ def in_default(subject: str, as_of: dt.date, home=None, subject_ids=None) -> pd.
             SELECT subject_id, arg_min(kind, (event_date, kind, ref)) AS default_kind,
                    min(event_date) AS default_date, arg_min(ref, (event_date, kind, ref)) AS default_ref,
                    max(event_date) AS last_date
-            FROM ev WHERE {fsql.visible(as_of)} AND event_date > {fsql.lit(start)} AND event_date <= {fsql.lit(as_of)} {only}
+            FROM ev WHERE {fsql.visible(as_of, known)} AND event_date > {fsql.lit(start)} AND event_date <= {fsql.lit(as_of)} {only}
             GROUP BY subject_id ORDER BY subject_id""").df()
     rules = {r.kind: r for r in getattr(fs.outcome, subject)}
     past["in_default"] = True

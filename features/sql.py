@@ -87,22 +87,41 @@ def months_after(day: dt.date, months: int) -> dt.date:
     return (pd.Timestamp(day) + pd.DateOffset(months=months)).date()
 
 
-def visible(as_of: dt.date) -> str:
-    """The version of a record the platform held on `as_of`."""
-    return f"received_date <= {lit(as_of)} AND (_superseded_on IS NULL OR _superseded_on > {lit(as_of)})"
+def visible(as_of: dt.date, known: dt.date | None = None) -> str:
+    """The version of a record the platform held on `as_of` (point in time: what any earlier
+    run saw, tombstones and unpublished records left out).
+
+    `known`: restated, the records of `as_of` with the case decisions made until `known`
+    applied (a corrected, deleted or added record as decided, however late the decision came),
+    which is what a rating publishes once a case changed its records. Only case decisions are
+    brought forward: departments' uploads count as received."""
+    day = lit(as_of)
+    live = f"_status IS NULL AND (_superseded_on IS NULL OR _superseded_on > {day})"
+    if known is None:
+        return f"received_date <= {day} AND {live}"
+    k = lit(known)
+    return (f"{live} AND (_corrected_on IS NULL OR _corrected_on > {k}) "
+            f"AND (received_date <= {day} OR (_case IS NOT NULL AND received_date <= {k}))")
 
 
-def in_publicity(as_of: dt.date, fs: FeatureSettings) -> str:
+def in_publicity(as_of: dt.date, fs: FeatureSettings, known: dt.date | None = None) -> str:
     """A penalty counts while published: before its maximum period ends, and (if so
-    configured) not after a repair once its minimum period has passed."""
+    configured) not after a repair once its minimum period has passed. Restated (`known`), a
+    repair a case approved until `known` counts, its minimum period reckoned to `known`; a
+    department's own record of a repair still counts from its repair date up to `as_of`."""
     still = " ".join(f"WHEN '{sev}' THEN decision_date > {lit(months_before(as_of, p.max))}"
                      for sev, p in fs.publicity_months.items())
     sql = f"(CASE severity {still} ELSE TRUE END)"
     if fs.repaired_stops_after_min:
-        past_min = " ".join(f"WHEN '{sev}' THEN decision_date <= {lit(months_before(as_of, p.min))}"
-                            for sev, p in fs.publicity_months.items())
-        sql += (f" AND NOT (COALESCE(repaired, FALSE) AND repair_date IS NOT NULL AND repair_date <= {lit(as_of)}"
-                f" AND (CASE severity {past_min} ELSE FALSE END))")
+        def repaired_by(day: dt.date) -> str:
+            past_min = " ".join(f"WHEN '{sev}' THEN decision_date <= {lit(months_before(day, p.min))}"
+                                for sev, p in fs.publicity_months.items())
+            return f"repair_date <= {lit(day)} AND (CASE severity {past_min} ELSE FALSE END)"
+
+        ended = repaired_by(as_of)
+        if known is not None:
+            ended = f"CASE WHEN _case IS NULL THEN {ended} ELSE {repaired_by(max(as_of, known))} END"
+        sql += f" AND NOT (COALESCE(repaired, FALSE) AND repair_date IS NOT NULL AND ({ended}))"
     return sql
 
 
@@ -122,10 +141,10 @@ def in_min_publicity(as_of: dt.date, fs: FeatureSettings) -> str:
     return f"(CASE severity {inside} ELSE FALSE END)"
 
 
-def _macro(text: str | None, as_of: dt.date, fs: FeatureSettings) -> str | None:
+def _macro(text: str | None, as_of: dt.date, fs: FeatureSettings, known: dt.date | None = None) -> str | None:
     if text is None:
         return None
-    return (text.replace("{in_publicity}", f"({in_publicity(as_of, fs)})")
+    return (text.replace("{in_publicity}", f"({in_publicity(as_of, fs, known)})")
             .replace("{in_min_publicity}", in_min_publicity(as_of, fs)).replace("{as_of}", lit(as_of)))
 
 
@@ -179,15 +198,15 @@ def _exact_sum(value: str, filt: str = "") -> str:
     return f"CAST(sum(CAST({value} AS DECIMAL(18, 4))){filt} AS DOUBLE)"
 
 
-def _agg_sql(ind: Indicator, start: dt.date | None, as_of: dt.date, fs: FeatureSettings) -> str:
+def _agg_sql(ind: Indicator, start: dt.date | None, as_of: dt.date, fs: FeatureSettings, known: dt.date | None) -> str:
     conds = []
     if start is not None:
         conds.append(f"_event > {lit(start)}")
-    where = _macro(ind.where, as_of, fs)
+    where = _macro(ind.where, as_of, fs, known)
     if where:
         conds.append(f"({where})")
     filt = f" FILTER (WHERE {' AND '.join(conds)})" if conds else ""
-    v = _macro(ind.value, as_of, fs)
+    v = _macro(ind.value, as_of, fs, known)
     match ind.agg:
         case "count":
             return f"count(*){filt}"
@@ -209,8 +228,9 @@ def _agg_sql(ind: Indicator, start: dt.date | None, as_of: dt.date, fs: FeatureS
 
 
 def compile_subject(subject: str, as_of: dt.date, cat: Catalogue | None = None,
-                    only: set[str] | None = None) -> Compiled:
-    """The SQL computing every indicator of `subject` as the office knew it on `as_of`."""
+                    only: set[str] | None = None, known: dt.date | None = None) -> Compiled:
+    """The SQL computing every indicator of `subject` as the office knew it on `as_of`
+    (`known`: restated with the case decisions made until then, see `visible`)."""
     cat = cat or catalogue()
     fs = feature_settings()
     sources = config.sources()
@@ -220,11 +240,11 @@ def compile_subject(subject: str, as_of: dt.date, cat: Catalogue | None = None,
     other_needed = _required(other, {i.linked for i in linked}, cat) if linked else []
 
     ctes: dict[str, str] = {}
-    ctes["reg"] = f"SELECT * FROM rec_registration WHERE {visible(as_of)} AND registration_date <= {lit(as_of)}"
+    ctes["reg"] = f"SELECT * FROM rec_registration WHERE {visible(as_of, known)} AND registration_date <= {lit(as_of)}"
     ctes["links"] = "SELECT subject_id AS firm_id, legal_rep_id AS rep_id FROM reg WHERE status = 'active' AND legal_rep_id IS NOT NULL"
     for side, inds in ((subject, mine), (other, other_needed)):
         if inds or side == subject:
-            _side_ctes(ctes, side, [i for i in inds if i.agg != "linked"], as_of, fs, sources, cat)
+            _side_ctes(ctes, side, [i for i in inds if i.agg != "linked"], as_of, fs, sources, cat, known)
 
     # linked indicators
     final_cols = [f"f.{c}" for c in ["subject_id"] + [i.name for i in mine if i.agg != "linked"]] + \
@@ -261,12 +281,12 @@ def _coverage_sources(inds: list[Indicator], cat: Catalogue) -> list[str]:
 
 
 def _side_ctes(ctes: dict, subject: str, inds: list[Indicator], as_of: dt.date, fs: FeatureSettings,
-               sources, cat: Catalogue) -> None:
+               sources, cat: Catalogue, known: dt.date | None = None) -> None:
     """Add the CTEs that compute `inds` (base and formula) for one subject type as feat_<subject>."""
     if subject == "enterprise":
         ctes["pop_enterprise"] = "SELECT subject_id, subject_county AS _county FROM reg WHERE status = 'active'"
     else:
-        ctes["res"] = f"SELECT * FROM rec_resident WHERE {visible(as_of)}"
+        ctes["res"] = f"SELECT * FROM rec_resident WHERE {visible(as_of, known)}"
         ctes["pop_individual"] = "SELECT subject_id, subject_county AS _county FROM res"
     pop = f"pop_{subject}"
     base = [i for i in inds if i.agg != "formula"]
@@ -294,11 +314,11 @@ def _side_ctes(ctes: dict, subject: str, inds: list[Indicator], as_of: dt.date, 
             # only the columns this side's indicators read, so nothing wide is materialised
             cols = {"subject_id", "subject_county", src.event_date}
             for i in mine:
-                cols |= _columns(_macro(i.value, as_of, fs)) | _columns(_macro(i.where, as_of, fs))
-            cols &= set(src.column_names) | {"subject_county"}
+                cols |= _columns(_macro(i.value, as_of, fs, known)) | _columns(_macro(i.where, as_of, fs, known))
+            cols &= set(src.column_names) | {"subject_county", "_case"}
             listed = ", ".join(f'"{c}"' for c in sorted(cols))
             type_filter = f" AND subject_type = '{subject}'" if len(src.subjects) > 1 else ""
-            rows = f"SELECT {listed} FROM {src.table} WHERE {visible(as_of)}{type_filter}"
+            rows = f"SELECT {listed} FROM {src.table} WHERE {visible(as_of, known)}{type_filter}"
         # rows older than every window this side reads (and than the 12 coverage months) are not read
         windows = [i.window_months for i in mine]
         horizon = None if (not mine or None in windows) else max(windows + [12])
@@ -308,7 +328,7 @@ def _side_ctes(ctes: dict, subject: str, inds: list[Indicator], as_of: dt.date, 
         ctes[f"src_{alias}"] = src_sql
         simple = [i for i in mine if i.agg not in LATEST]
         if simple:
-            aggs = ", ".join(f"{_agg_sql(i, months_before(as_of, i.window_months) if i.window_months else None, as_of, fs)} AS {i.name}"
+            aggs = ", ".join(f"{_agg_sql(i, months_before(as_of, i.window_months) if i.window_months else None, as_of, fs, known)} AS {i.name}"
                              for i in simple)
             ctes[f"agg_{alias}"] = f"SELECT subject_id, {aggs} FROM src_{alias} GROUP BY subject_id"
             joins.append(f"LEFT JOIN agg_{alias} ON agg_{alias}.subject_id = {pop}.subject_id")
@@ -318,7 +338,7 @@ def _side_ctes(ctes: dict, subject: str, inds: list[Indicator], as_of: dt.date, 
         for i in mine:
             if i.agg in LATEST:
                 conds = [f"_event > {lit(months_before(as_of, i.window_months))}"] if i.window_months else []
-                where = _macro(i.where, as_of, fs)
+                where = _macro(i.where, as_of, fs, known)
                 if where:
                     conds.append(f"({where})")
                 groups.setdefault(" AND ".join(conds) or "TRUE", []).append(i)
@@ -328,7 +348,7 @@ def _side_ctes(ctes: dict, subject: str, inds: list[Indicator], as_of: dt.date, 
                 if i.agg == "age_years":
                     exprs.append(f"max(CAST(date_diff('day', s.{i.value}, {lit(as_of)}) AS DOUBLE) / 365.25) AS {i.name}")
                     continue
-                v = _macro(i.value, as_of, fs)
+                v = _macro(i.value, as_of, fs, known)
                 if i.agg == "sum_latest":
                     exprs.append(f"{_exact_sum(v)} AS {i.name}")
                 else:

@@ -66,12 +66,12 @@ def _measure(home=None, source: str | None = None) -> tuple[pd.DataFrame, dict]:
                 SELECT '{src.name}' AS source, {_department_expr(src)} AS department, subject_county AS county,
                        CAST({_month_expr(src)} AS DATE) AS month, count(*) AS received,
                        median(date_diff('day', CAST({_month_expr(src)} + INTERVAL 1 MONTH AS DATE), received_date)) AS median_upload_lag_days
-                FROM {src.table} WHERE _superseded_on IS NULL GROUP BY ALL""").df())
+                FROM {src.table} WHERE {warehouse.CURRENT} GROUP BY ALL""").df())
             if src.double_publicity:
                 late_frames.append(con.execute(f"""
                     SELECT '{src.name}' AS source, {_department_expr(src)} AS department, subject_county AS county,
                            CAST({_month_expr(src)} AS DATE) AS month, "{src.event_date}" AS decision_date, publication_date
-                    FROM {src.table} WHERE _superseded_on IS NULL AND publication_date IS NOT NULL""").df())
+                    FROM {src.table} WHERE {warehouse.CURRENT} AND publication_date IS NOT NULL""").df())
     cells = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if cells.empty:
         return cells, {"cells": 0}

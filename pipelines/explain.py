@@ -35,8 +35,23 @@ def explain_all(subject: str, as_of: dt.date, *, home=None) -> dict:
 
     started = time.perf_counter()
     m = rating_models(subject, home)
-    card, boosted = ex.unwrap(m["scorecard"]), ex.unwrap(m["boosted"])
     feats = snapshots.stored_indicators(subject, as_of, home=home)
+    out, repair, todo, reused = explanations(subject, as_of, feats, m, home)
+    path, repair_path = catalog.explanations(subject, as_of, home), catalog.repair_paths(subject, as_of, home)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    workspace.write_subject_table(out, path)
+    workspace.write_subject_table(repair, repair_path)
+    return {"subject": subject, "as_of": str(as_of), "subjects": len(out), "treeshap": int(todo.sum()),
+            "reused": int(reused.sum()), "out": str(path), "repair_out": str(repair_path),
+            "seconds": round(time.perf_counter() - started, 1)}
+
+
+def explanations(subject: str, as_of: dt.date, feats: pd.DataFrame, m: dict, home=None, *, known: dt.date | None = None):
+    """Both models' contributions and the credit-repair path of the subjects in `feats` (their
+    indicators on `as_of`): the two stored tables' rows, TreeSHAP run only where last month's
+    values cannot be reused; also which rows went through TreeSHAP and which were reused.
+    `known`: the records restated with the case decisions made until then."""
+    card, boosted = ex.unwrap(m["scorecard"]), ex.unwrap(m["boosted"])
     cols = list(card.feature_names_in_)
     X = feats[cols]
     fingerprint = ex.decision_fingerprint(boosted, X)
@@ -65,23 +80,18 @@ def explain_all(subject: str, as_of: dt.date, *, home=None) -> dict:
         shap.loc[todo, shap_cols] = contrib[cols].to_numpy()
         out.loc[todo, "boosted_base"] = b
     out = pd.concat([out, points.add_prefix("points__").reset_index(drop=True), shap.reset_index(drop=True)], axis=1)
-    repair = _repair_paths(subject, as_of, feats["subject_id"], X, m, card, home)
+    repair = _repair_paths(subject, as_of, feats["subject_id"], X, m, card, home, known=known)
     repair.insert(0, "subject_id", feats["subject_id"].to_numpy())
-    path, repair_path = catalog.explanations(subject, as_of, home), catalog.repair_paths(subject, as_of, home)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    workspace.write_subject_table(out, path)
-    workspace.write_subject_table(repair, repair_path)
-    return {"subject": subject, "as_of": str(as_of), "subjects": len(out), "treeshap": int(todo.sum()),
-            "reused": int(reused.sum()), "out": str(path), "repair_out": str(repair_path),
-            "seconds": round(time.perf_counter() - started, 1)}
+    return out, repair, todo, reused
 
 
-def _repair_paths(subject: str, as_of: dt.date, subject_ids: pd.Series, X: pd.DataFrame, m: dict, card, home) -> pd.DataFrame:
+def _repair_paths(subject: str, as_of: dt.date, subject_ids: pd.Series, X: pd.DataFrame, m: dict, card, home,
+                  known: dt.date | None = None) -> pd.DataFrame:
     """The stored repair columns (`catalog.REPAIR_COLUMNS`) of every subject, in the order of `X`: a
     subject in default starts from the record that put it there."""
     paths = ex.repair_paths(X, subject, m["champion"], card)
     in_default = _in_default(subject, as_of, subject_ids, home)
-    records = snapshots.in_default(subject, as_of, home).set_index("subject_id") if in_default.any() else None
+    records = snapshots.in_default(subject, as_of, home, known=known).set_index("subject_id") if in_default.any() else None
     tiers = grades.tier_of(card.points(X))
     rows = []
     for sid, path, d, tier in zip(subject_ids, paths, in_default, tiers):

@@ -78,10 +78,10 @@ def publish_ratings(subject: str = "enterprise", *, home=None) -> dict:
     with warehouse.connect(home, read_only=True) as con:
         if subject == "enterprise":
             names = con.execute("SELECT subject_id, name, industry, subject_county AS county FROM rec_registration "
-                                "WHERE _superseded_on IS NULL").df()
+                                f"WHERE {warehouse.CURRENT}").df()
         else:
             names = con.execute("SELECT subject_id, name, subject_county AS county FROM rec_resident "
-                                "WHERE _superseded_on IS NULL").df()
+                                f"WHERE {warehouse.CURRENT}").df()
     public = ratings[["subject_id", "as_of", "tier", "criteria_version"]].merge(names, on="subject_id", how="left")
     if subject == "individual":
         public["name"] = public["name"].map(identifiers.mask_name)

@@ -61,18 +61,18 @@ def rater(subject: str, home=None) -> Rater:
     return Rater(subject, champion, champion_version, published, scorecard_version)
 
 
-def _rate_duckdb(as_of: dt.date, subject: str, rate: Rater, home=None) -> pd.DataFrame:
-    feats = engine.compute(as_of, subject, home=home)
-    return rate(feats.merge(snapshots.in_default(subject, as_of, home), on="subject_id", how="left"))
+def _rate_duckdb(as_of: dt.date, subject: str, rate: Rater, home=None, known: dt.date | None = None) -> pd.DataFrame:
+    feats = engine.compute(as_of, subject, home=home, known=known)
+    return rate(feats.merge(snapshots.in_default(subject, as_of, home, known=known), on="subject_id", how="left"))
 
 
-def _rate_spark(as_of: dt.date, subject: str, rate: Rater, home=None) -> pd.DataFrame:
+def _rate_spark(as_of: dt.date, subject: str, rate: Rater, home=None, known: dt.date | None = None) -> pd.DataFrame:
     """Indicators computed on Spark and rated there, partition by partition (mapInPandas)."""
     from chengxin.features import sql as fsql
 
     spark = engine.spark_session(home)
-    compiled = fsql.compile_subject(subject, as_of)
-    lab = snapshots.in_default(subject, as_of, home)[["subject_id", "in_default", "default_reason", "default_reason_zh"]]
+    compiled = fsql.compile_subject(subject, as_of, known=known)
+    lab = snapshots.in_default(subject, as_of, home, known=known)[["subject_id", "in_default", "default_reason", "default_reason_zh"]]
     feats = engine.spark_frame(compiled, spark, home)
     if len(lab):
         feats = feats.join(spark.createDataFrame(
@@ -113,16 +113,8 @@ def write_ratings(results: list[dict], out: Path) -> None:
         r["out"] = str(out)
 
 
-def score(as_of: dt.date, subject: str = "enterprise", *, home=None, out: Path | None = None,
-          engine_name: str = "duckdb") -> dict:
-    started = time.perf_counter()
-    rate = rater(subject, home)
-    if engine_name not in engine.ENGINES:
-        raise workspace.UserError(f"unknown engine {engine_name!r}: use one of {', '.join(engine.ENGINES)}")
-    ratings = (_rate_duckdb if engine_name == "duckdb" else _rate_spark)(as_of, subject, rate, home)
-    ratings = ratings.sort_values("subject_id", ignore_index=True)
-    ratings.insert(2, "as_of", pd.Timestamp(as_of))
-    ratings["rated_at"] = pd.Timestamp.now().floor("s")
+def store_run(ratings: pd.DataFrame, subject: str, as_of: dt.date, home=None) -> Path:
+    """Store a ratings run of `as_of` under its own stamp (never overwriting one) and return it."""
     stamp = f"{time.strftime('%Y%m%dT%H%M%S')}_{uuid.uuid4().hex[:6]}"  # two runs in one second stay apart
     workspace.ensure(home)
     path = catalog.ratings_run(subject, as_of, stamp, home)
@@ -130,6 +122,21 @@ def score(as_of: dt.date, subject: str = "enterprise", *, home=None, out: Path |
     partial = path.with_name(f".{path.name}.partial")  # readers never see a half-written file
     workspace.write_subject_table(ratings, partial)
     partial.replace(path)
+    return path
+
+
+def score(as_of: dt.date, subject: str = "enterprise", *, home=None, out: Path | None = None,
+          engine_name: str = "duckdb") -> dict:
+    started = time.perf_counter()
+    rate = rater(subject, home)
+    if engine_name not in engine.ENGINES:
+        raise workspace.UserError(f"unknown engine {engine_name!r}: use one of {', '.join(engine.ENGINES)}")
+    # restated: the records of `as_of` with every case decision made so far (`features.sql.visible`)
+    ratings = (_rate_duckdb if engine_name == "duckdb" else _rate_spark)(as_of, subject, rate, home, known=dt.date.today())
+    ratings = ratings.sort_values("subject_id", ignore_index=True)
+    ratings.insert(2, "as_of", pd.Timestamp(as_of))
+    ratings["rated_at"] = pd.Timestamp.now().floor("s")
+    path = store_run(ratings, subject, as_of, home)
     if out:
         write_out(ratings, out)
     conc = grades.concentration(ratings["grade"].to_numpy())

@@ -46,18 +46,26 @@ def refresh(home=None, *, force: bool = False) -> dict:
         manifest.update({"id": sid, "created_at": dt.datetime.now().isoformat(timespec="seconds"), "inputs": inputs,
                          "seconds": round(time.perf_counter() - started, 1)})
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1, default=str), "utf-8")
-        final = base / sid
-        tmp.rename(final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    final, recorded = _switch(home, tmp, sid)
+    return {"snapshot": sid, "new": True, "path": str(final), "changes": recorded["changes"],
+            **{k: manifest[k] for k in ("subjects", "seconds")}}
+
+
+def _switch(home, tmp: Path, sid: str) -> tuple[Path, dict]:
+    """Make the snapshot built in `tmp` the current one (one rename of the pointer), record what
+    changed for each subject (the watchlists' feed) and prune old snapshots."""
+    base = readmodel.root(home)
+    final = base / sid
+    tmp.rename(final)
     pointer_tmp = base / f".{readmodel.POINTER}.{sid}"
     pointer_tmp.write_text(sid, "utf-8")
     os.replace(pointer_tmp, base / readmodel.POINTER)
-    recorded = changes.record(home)  # what changed for each subject, for the watchlists
+    recorded = changes.record(home)
     _prune(home, keep=config.settings(home).dashboard.snapshots_kept)
-    return {"snapshot": sid, "new": True, "path": str(final), "changes": recorded["changes"],
-            **{k: manifest[k] for k in ("subjects", "seconds")}}
+    return final, recorded
 
 
 def _prune(home, keep: int) -> None:
@@ -80,7 +88,7 @@ def _pinyin(names: pd.Series) -> tuple[list[str], list[str]]:
 
 
 def _build(home, out: Path, inputs: dict) -> dict:
-    from chengxin import lists, warehouse
+    from chengxin import warehouse
 
     manifest: dict = {"subjects": {}, "warnings": []}
     settings = config.settings(home)
@@ -93,33 +101,27 @@ def _build(home, out: Path, inputs: dict) -> dict:
             if f is None:
                 continue
             latest_day, latest = day, pd.read_parquet(f)
-            history.append(latest[["subject_id", "subject_type", "as_of", "pd", "score", "grade", "tier", "model_version",
-                                   "criteria_version"]])
+            history.append(latest.reindex(columns=HISTORY_COLUMNS))
         if latest is None:
             continue
+        history.append(restated_versions(subject, home))
         ratings.append(latest)
         manifest["subjects"][subject] = {"as_of": latest_day, "ratings_file": str(files[latest_day]),
                                          "rated": len(latest), "dates": sorted(files)}
     with warehouse.connect(home, read_only=True) as con:
         firms = con.execute("SELECT subject_id, name, entity_type, industry, subject_county AS county, status, "
                             "registration_date, registered_capital, legal_rep_id FROM rec_registration "
-                            "WHERE _superseded_on IS NULL").df()
+                            f"WHERE {warehouse.CURRENT}").df()
         people = con.execute("SELECT subject_id, name, subject_county AS county FROM rec_resident "
-                             "WHERE _superseded_on IS NULL").df()
+                             f"WHERE {warehouse.CURRENT}").df()
         stamp = con.execute("SELECT count(*), coalesce(max(file_id), 0) FROM ingest_files").fetchall()[0]
         manifest["warehouse"] = {"files": int(stamp[0]), "last_file": int(stamp[1])}
         latest_as_of = max((dt.date.fromisoformat(v["as_of"]) for v in manifest["subjects"].values()), default=dt.date.today())
         since = (pd.Timestamp(latest_as_of) - pd.DateOffset(months=settings.dashboard.records_months)).date()
         con.execute(f"ATTACH '{out / readmodel.RECORDS}' AS snap (READ_WRITE)")
-        for src in config.sources():
-            if src.is_reference or src.name in ("registration", "resident"):
-                continue
-            keep = ", ".join(f'"{c}"' for c in src.column_names if c != "subject_type")
-            typed = "subject_type" if "subject_type" in src.column_names else f"'{src.subjects[0]}' AS subject_type"
-            window = f" AND \"{src.event_date}\" > DATE '{since}'" if src.grain == "monthly" else ""
+        for src in _record_sources():
             # a DuckDB file in subject order: one subject's records are a few row groups away (zone maps)
-            con.execute(f"CREATE TABLE snap.{src.table} AS SELECT {keep}, {typed}, received_date FROM {src.table} "
-                        f"WHERE _superseded_on IS NULL{window} ORDER BY subject_id, \"{src.event_date}\" DESC")
+            con.execute(f"CREATE TABLE snap.{src.table} AS {_records_sql(src, since)} ORDER BY subject_id, \"{src.event_date}\" DESC")
         con.execute("DETACH snap")
     firms["subject_type"] = "enterprise"
     firms["pinyin"], firms["initials"] = _pinyin(firms["name"])
@@ -131,18 +133,9 @@ def _build(home, out: Path, inputs: dict) -> dict:
     rated = rated.merge(info, on="subject_id", how="left")
     rated.sort_values("subject_id").to_parquet(out / "ratings.parquet", index=False)
     # the overview's counts, so the landing page never loads a city's ratings
-    rated.groupby(["subject_type", "county", "industry", "tier", "grade"], dropna=False).size().rename("count") \
-        .reset_index().to_parquet(out / readmodel.SUMMARY, index=False)
-    pd.concat(history, ignore_index=True).sort_values(["subject_id", "as_of"]).to_parquet(out / "history.parquet", index=False)
-    # the red and black lists, over the records just copied and the tiers
-    mem = readmodel.records_con(out)
-    try:
-        entries = lists.build(mem, rated, latest_as_of)
-    finally:
-        mem.close()
-    entries = entries.merge(info, on="subject_id", how="left")
-    entries.sort_values("subject_id").to_parquet(out / "lists.parquet", index=False)
-    manifest["lists"] = entries.groupby(["list", "status"]).size().rename("n").reset_index().to_dict("records")
+    _summary(rated, out)
+    _history(pd.concat(history, ignore_index=True), out)
+    manifest["lists"] = _lists(out, rated, info, latest_as_of)
     # data coverage, as `chengxin coverage` measured and stored it
     if catalog.coverage_summary(home).exists():
         shutil.copy2(catalog.coverage_summary(home), out / "coverage.json")
@@ -181,6 +174,140 @@ def _build(home, out: Path, inputs: dict) -> dict:
                 manifest["warnings"].append(f"explanations {subject}: none stored for {v['as_of']}; run "
                                             f"`chengxin explain --all --as-of {v['as_of']} --subject {subject}`")
     return manifest
+
+
+HISTORY_COLUMNS = ["subject_id", "subject_type", "as_of", "pd", "score", "grade", "tier", "model_version",
+                   "criteria_version", "rated_at", "cause"]
+
+
+def restated_versions(subject: str, home=None) -> pd.DataFrame:
+    """The rating versions case decisions replaced (kept in the history beside their successors)."""
+    files = sorted(catalog.restatements(subject, home).glob("*.parquet"))
+    frames = [pd.read_parquet(f).reindex(columns=HISTORY_COLUMNS) for f in files]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=HISTORY_COLUMNS)
+
+
+def _history(history: pd.DataFrame, out: Path) -> None:
+    """Every rated date's grades, and on a date a case re-rated, each version in the order rated."""
+    history = history.dropna(axis=1, how="all").reindex(columns=HISTORY_COLUMNS) if len(history) else history
+    history["rated_at"] = pd.to_datetime(history["rated_at"])
+    history.sort_values(["subject_id", "as_of", "rated_at"], na_position="first").to_parquet(out / "history.parquet", index=False)
+
+
+def _summary(rated: pd.DataFrame, out: Path) -> None:
+    """The overview's counts, so the landing page never loads a city's ratings."""
+    rated.groupby(["subject_type", "county", "industry", "tier", "grade"], dropna=False).size().rename("count") \
+        .reset_index().to_parquet(out / readmodel.SUMMARY, index=False)
+
+
+def _lists(out: Path, rated: pd.DataFrame, info: pd.DataFrame, as_of: dt.date) -> list[dict]:
+    """The red and black lists over the snapshot's records and tiers (`lists.parquet`); a case
+    decision taken until today counts (`lists.build` `known`)."""
+    from chengxin import lists
+
+    mem = readmodel.records_con(out)
+    try:
+        entries = lists.build(mem, rated, as_of, known=dt.date.today())
+    finally:
+        mem.close()
+    entries = entries.merge(info, on="subject_id", how="left")
+    entries.sort_values("subject_id").to_parquet(out / "lists.parquet", index=False)
+    return entries.groupby(["list", "status"]).size().rename("n").reset_index().to_dict("records")
+
+
+def _record_sources() -> list:
+    return [s for s in config.sources() if not s.is_reference and s.name not in ("registration", "resident")]
+
+
+def _records_sql(src, since: dt.date) -> str:
+    """A source's current records as a snapshot keeps them (monthly ones since `since`)."""
+    from chengxin import warehouse
+
+    keep = ", ".join(f'"{c}"' for c in src.column_names if c != "subject_type")
+    typed = "subject_type" if "subject_type" in src.column_names else f"'{src.subjects[0]}' AS subject_type"
+    window = f" AND \"{src.event_date}\" > DATE '{since}'" if src.grain == "monthly" else ""
+    return f"SELECT {keep}, {typed}, received_date, _case FROM {src.table} WHERE {warehouse.CURRENT}{window}"
+
+
+def restate(subject_ids: list[str], cause: str, home=None) -> dict:
+    """A new snapshot in which these subjects are as the published ratings and the record store
+    now say (after a case decision re-rated them), everything else as in the current one: the
+    unchanged tables are hard links, the subjects' records and ratings are replaced, the lists
+    and the overview's counts made again. Then switch to it and record the changes."""
+    started = time.perf_counter()
+    changes.record(home)  # the current snapshot's own changes first (or it becomes the baseline)
+    now = readmodel.current(home)
+    if now is None:
+        raise workspace.UserError("no dashboard snapshot yet: run `chengxin publish dashboard` first")
+    base = readmodel.root(home)
+    sid = f"{time.strftime('%Y%m%dT%H%M%S')}_{uuid.uuid4().hex[:6]}"
+    tmp = base / f".building-{sid}"
+    rewritten = {"ratings.parquet", "history.parquet", "lists.parquet", readmodel.SUMMARY, "manifest.json", readmodel.RECORDS}
+    try:
+        for f in now.path.rglob("*"):
+            if f.is_dir():
+                continue
+            rel = f.relative_to(now.path)
+            target = tmp / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if str(rel) == readmodel.RECORDS:
+                shutil.copy2(f, target)  # changed below
+            elif str(rel) not in rewritten and rel.parts[0] != "explanations":
+                os.link(f, target)
+        manifest = json.loads((now.path / "manifest.json").read_text("utf-8"))
+        _restate_tables(home, tmp, now, manifest, list(subject_ids))
+        manifest.update({"id": sid, "created_at": dt.datetime.now().isoformat(timespec="seconds"),
+                         "inputs": readmodel.inputs(home), "restated": {"cause": cause, "subjects": list(subject_ids),
+                                                                        "from": now.id},
+                         "seconds": round(time.perf_counter() - started, 1)})
+        (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1, default=str), "utf-8")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    final, recorded = _switch(home, tmp, sid)
+    return {"snapshot": sid, "from": now.id, "changes": recorded["changes"], "seconds": round(time.perf_counter() - started, 2)}
+
+
+def _restate_tables(home, out: Path, now, manifest: dict, ids: list[str]) -> None:
+    from chengxin import warehouse
+
+    # the subjects' current records replace theirs in the snapshot's copy
+    latest_as_of = max(dt.date.fromisoformat(v["as_of"]) for v in manifest["subjects"].values() if "as_of" in v)
+    since = (pd.Timestamp(latest_as_of) - pd.DateOffset(months=config.settings(home).dashboard.records_months)).date()
+    with warehouse.connect(home, read_only=True) as con:
+        con.execute(f"ATTACH '{out / readmodel.RECORDS}' AS snap (READ_WRITE)")
+        for src in _record_sources():
+            con.execute(f"DELETE FROM snap.{src.table} WHERE subject_id IN (SELECT unnest($ids))", {"ids": ids})
+            con.execute(f"INSERT INTO snap.{src.table} {_records_sql(src, since)} AND subject_id IN (SELECT unnest($ids))",
+                        {"ids": ids})
+        con.execute("DETACH snap")
+    # ratings: the latest run of each subject type, with the names the snapshot holds
+    old = pd.read_parquet(now.path / "ratings.parquet")
+    info_cols = ["subject_id", "name", "county", "industry", "entity_type"]
+    rated = []
+    for subject, v in manifest["subjects"].items():
+        if "ratings_file" not in v:
+            continue
+        latest = catalog.latest_ratings_run(subject, home)
+        v["ratings_file"] = str(latest)
+        rated.append(pd.read_parquet(latest))
+    rated = pd.concat(rated, ignore_index=True).merge(old[info_cols], on="subject_id", how="left")
+    rated.sort_values("subject_id").to_parquet(out / "ratings.parquet", index=False)
+    _summary(rated, out)
+    # history: the new versions beside the ones they replaced
+    history = pd.read_parquet(now.path / "history.parquet")
+    new_rows = rated[rated["subject_id"].isin(ids)].reindex(columns=HISTORY_COLUMNS)
+    _history(pd.concat([history.reindex(columns=HISTORY_COLUMNS), new_rows], ignore_index=True), out)
+    subjects = pd.read_parquet(now.path / "subjects.parquet", columns=["subject_id", "name", "county", "industry", "entity_type"])
+    _lists(out, rated, subjects, latest_as_of)
+    # explanations: the stored ones, which the restatement updated
+    for subject, v in manifest["subjects"].items():
+        if v.get("explanations"):
+            as_of = dt.date.fromisoformat(v["as_of"])
+            explanation_file(out, subject).parent.mkdir(exist_ok=True)
+            shutil.copy2(catalog.explanations(subject, as_of, home), explanation_file(out, subject))
+            if v.get("repair_paths"):
+                shutil.copy2(catalog.repair_paths(subject, as_of, home), explanation_file(out, subject, repair=True))
 
 
 def _models(home, out: Path) -> dict:

@@ -130,7 +130,7 @@ def _evidence(subject: str, signals: pd.DataFrame, as_of: dt.date, home=None) ->
             typed = " AND subject_type = ?" if len(src.subjects) > 1 else ""
             rows = con.execute(
                 f"SELECT * EXCLUDE (_key, _hash) FROM {src.table} WHERE subject_id IN (SELECT unnest(?)) "
-                f"AND _superseded_on IS NULL AND {src.event_date} > ? AND {src.event_date} <= ? AND ({rule.evidence.where}){typed} "
+                f"AND {warehouse.CURRENT} AND {src.event_date} > ? AND {src.event_date} <= ? AND ({rule.evidence.where}){typed} "
                 f"ORDER BY {src.event_date} DESC",
                 [ids, pd.Timestamp(start) - pd.DateOffset(months=2), pd.Timestamp(as_of)] + ([subject] if typed else [])).df()
             keep = [c for c in src.column_names if c in rows.columns]

@@ -21,7 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # import name -> folder (pyproject's package-dir)
 PACKAGES = {"chengxin.pipelines": ROOT / "pipelines", "chengxin.features": ROOT / "features",
             "chengxin.models": ROOT / "models", "chengxin.app": ROOT / "app", "chengxin": ROOT / "chengxin"}
-FACES = {"chengxin.cli", "chengxin.__main__", "chengxin.ui"}
+# chengxin.rerate: the flow a case decision starts (score, explain, publish, snapshot for one
+# subject), called by the faces that decide cases, like `make demo` composes the whole pipeline
+FACES = {"chengxin.cli", "chengxin.__main__", "chengxin.ui", "chengxin.rerate"}
 WORKSPACE_NAMES = {"published", "features", "lake", "desk.sqlite", "mlflow.db", "warehouse.duckdb"}
 
 

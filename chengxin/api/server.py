@@ -32,8 +32,8 @@ BATCH_LIMIT = 10_000
 SCOPE_WORDS = {"subjects": ("look up subjects", "查询主体"), "batch": ("look up subjects in batches", "批量查询"),
                "explanation": ("read explanations", "查看评分解释"), "lists": ("read the lists", "查看红黑名单"),
                "criteria": ("read the criteria", "查看评价标准"), "watchlist": ("keep a watchlist", "使用关注名单"),
-               "checks": ("run credit checks", "进行信用核查")}
-ERRORS = {code: schema() for code in (400, 401, 403, 404, 413, 429, 503)}
+               "checks": ("run credit checks", "进行信用核查"), "cases": ("handle cases", "办理异议、修复和复核案件")}
+ERRORS = {code: schema() for code in (400, 401, 403, 404, 409, 413, 429, 503)}
 
 
 class Caller:
@@ -108,6 +108,14 @@ class ListEntry(_Open):
     status: str | None = None
 
 
+class Objection(BaseModel):
+    case: int
+    record: str = Field(description="SOURCE:NATURAL_KEY of the record, or `rating`")
+    since: str
+    text_zh: str = "异议处理中"
+    text_en: str = "under objection"
+
+
 class SubjectCard(_Open):
     subject_id: str
     found: bool
@@ -128,6 +136,10 @@ class SubjectCard(_Open):
     lists: list[ListEntry] | None = None
     model_version: str | None = None
     criteria_version: str | None = None
+    under_objection: list[Objection] | None = Field(None, description="records of the subject under objection "
+                                                                       "(异议处理中), flagged the day the objection is filed")
+    restated: dict | None = Field(None, description="re-rated after a case decision: its `cause` (case:N) and when")
+    grade_override: dict | None = Field(None, description="a grade a person set on review, beside the model's grade")
     notes: list[str] | None = None
 
 
@@ -172,6 +184,25 @@ class CheckRequest(BaseModel):
     action: str = Field(max_length=40, description="one of the actions of chengxin/conf/measures.yaml")
     purpose: str = Field(min_length=1, max_length=500)
     case_ref: str = Field(min_length=1, max_length=200, description="the decision's case or file number")
+
+
+class CaseFiling(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["objection", "repair", "review"]
+    subject_id: str = Field(max_length=64)
+    record: str | None = Field(None, max_length=300, description="SOURCE:NATURAL_KEY of the record (objection, repair)")
+    reason: str | None = Field(None, max_length=2000)
+    commitment: str | None = Field(None, max_length=2000, description="a repair's credit commitment (信用承诺)")
+    filed_on: dt.date | None = Field(None, description="the day it was received (counter or post); default today")
+
+
+class CaseDecision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    decision: str | None = Field(None, max_length=40, description="objection: correct, delete, add, stop_publishing, "
+                                 "remove_from_list, reject; repair: approve, reject; review: confirm, override")
+    set: dict[str, str] = Field(default_factory=dict, description="a corrected or added record's values; an override's grade")
+    note: str = Field(min_length=1, max_length=4000, description="the reasons, kept with the case")
+    extend: bool = Field(False, description="take the case's one extension (the note says why) instead of deciding")
 
 
 class Feedback(BaseModel):
@@ -460,6 +491,71 @@ def create_app(home=None) -> FastAPI:
             raise Problem("unknown-check")  # another institution's check is not there for this one
         except workspace.UserError as exc:
             raise Problem("invalid-feedback", why=str(exc))
+
+    def case_actor(who: Caller):
+        """The key acting on cases: its role's case rights, its institution standing for the
+        department whose records it decides on."""
+        from chengxin import cases
+
+        who.may("cases")
+        charge(who)
+        return cases.Actor(f"{who.user} {who.key['institution']}", who.role, department=who.key["institution"])
+
+    def case_call(call):
+        from chengxin import cases
+
+        try:
+            return call()
+        except cases.UnknownCase as exc:
+            raise Problem("unknown-case", case_no=str(exc).removeprefix("no case "))
+        except cases.NotAllowed as exc:
+            raise Problem("case-forbidden", why=str(exc))
+        except cases.Conflict as exc:
+            raise Problem("case-conflict", why=str(exc))
+        except workspace.UserError as exc:
+            raise Problem("invalid-case", why=str(exc))
+
+    @app.get("/v1/cases", tags=["cases"])
+    def list_cases(who: Who, status: Literal["open", "decided"] | None = None, overdue: bool = False,
+                   subject_id: Annotated[str | None, Query(max_length=64)] = None) -> dict[str, Any]:
+        """The cases this key may see (the office's desk every case, a department those about its
+        own records), with their clocks: days left, due within one working day, overdue."""
+        from chengxin import cases
+
+        me = case_actor(who)
+        return case_call(lambda: {"cases": cases.list_cases(status=status, overdue=overdue, subject=subject_id, viewer=me,
+                                                            home=home)})
+
+    @app.get("/v1/cases/{case_no}", tags=["cases"])
+    def show_case(who: Who, case_no: int) -> dict[str, Any]:
+        """One case and every step of its history."""
+        from chengxin import cases
+
+        me = case_actor(who)
+        return case_call(lambda: cases.show(case_no, viewer=me, home=home))
+
+    @app.post("/v1/cases", status_code=201, tags=["cases"])
+    def file_case(who: Who, body: CaseFiling) -> dict[str, Any]:
+        """File a case (the office's counter): its number, deadline and, for a repair, whether it
+        is eligible and from when. A record under objection is flagged at once."""
+        from chengxin import cases
+
+        me = case_actor(who)
+        return case_call(lambda: cases.file(body.kind, body.subject_id, record=body.record, reason=body.reason,
+                                            commitment=body.commitment, filed_on=body.filed_on, by=me, home=home))
+
+    @app.post("/v1/cases/{case_no}/decision", tags=["cases"])
+    def decide_case(who: Who, case_no: int, body: CaseDecision) -> dict[str, Any]:
+        """Decide a case (the department that provided the record, the office on ratings and
+        reviews): a decision that changes a record writes its new version and re-rates the subject
+        at once; the answer carries the re-rating."""
+        from chengxin import rerate
+
+        me = case_actor(who)
+        if not body.extend and not body.decision:
+            raise Problem("invalid-case", why="`decision` is required (or `extend`)")
+        return case_call(lambda: rerate.decide(case_no, body.decision or "", by=me, note=body.note,
+                                               sets=[f"{k}={v}" for k, v in body.set.items()], extend=body.extend, home=home))
 
     @app.get("/v1/lists/{which}", tags=["lists"])
     def lists(request: Request, who: Who, which: Literal["black", "red"],

@@ -17,7 +17,7 @@ import threading
 
 import pandas as pd
 
-from chengxin import desk, identifiers, users, workspace
+from chengxin import cases, desk, identifiers, users, workspace
 from chengxin.models.reasons import REASONS
 from chengxin.models.reasons import columns as reason_columns
 from chengxin.readmodel.lookup import refusal
@@ -25,7 +25,10 @@ from chengxin.readmodel.snapshot import Snapshot, list_entries, mark_ready, read
 from chengxin.users import Role
 
 LIST_FIELDS = ["list", "rule", "text_zh", "text_en", "start", "ends", "status", "reference", "measures", "measures_zh",
-               "measures_en"]
+               "measures_en", "repair_from"]
+REPAIR_NOTICE = {"zh": "自{day}起可申请信用修复：提交信用承诺书，向认定部门或信用办申请（chengxin cases file --kind repair）",
+                 "en": "Credit repair may be applied for from {day}: file a credit commitment with the deciding department "
+                       "or the credit office (chengxin cases file --kind repair)"}
 
 
 def _value(v):
@@ -92,7 +95,8 @@ def subject_cards(snap: Snapshot, subject_ids: list[str], r: Role, *, purpose: s
 
 
 RATING_FIELDS = ["subject_id", "as_of", "tier", "grade", "pd", "score", "model_version", "criteria_version",
-                 "name", "county", "industry", *reason_columns()]
+                 "name", "county", "industry", *reason_columns(), "rated_at", "cause", "grade_override", "override_reason",
+                 "override_case"]
 INFO_FIELDS = ["subject_id", "name", "county", "industry"]
 
 
@@ -118,6 +122,17 @@ def warm_cards(snap: Snapshot) -> None:
         pa.default_memory_pool().release_unused()  # what reading took beyond the tables kept
 
 
+def in_force(row: dict, day: dt.date) -> bool:
+    """Was this version of a rating published on `day`? A run's version from its as-of date; a
+    version a case decision made (`cause`) only from the day it was rated."""
+    rated_on = _day(row["as_of"])
+    if rated_on is None or rated_on > day:
+        return False
+    if row.get("cause") and row.get("rated_at") is not None:
+        return _day(row["rated_at"]) <= day
+    return True
+
+
 def _day(v) -> dt.date | None:
     return None if v is None else (v.date() if isinstance(v, dt.datetime) else v)
 
@@ -132,11 +147,10 @@ def _cards(snap: Snapshot, allowed: dict[str, str], r: Role, as_of: dt.date | No
     ids = list(allowed)
     if as_of is None:
         rated = {row["subject_id"]: row for row in records_of(snap.path / "ratings.parquet", ids, RATING_FIELDS)}
-    else:  # the last run on or before that day, from the history of every run
+    else:  # what was published on that day: the last run on or before it, in the version then in force
         rated = {}
         for row in records_of(snap.path / "history.parquet", ids, RATING_FIELDS):
-            day = _day(row["as_of"])
-            if day is not None and day <= as_of and (row["subject_id"] not in rated or day >= _day(rated[row["subject_id"]]["as_of"])):
+            if in_force(row, as_of):  # rows are in (as_of, rated) order: the last one in force wins
                 rated[row["subject_id"]] = row
     unrated = [sid for sid in ids if sid not in rated or "name" not in rated[sid]]
     info = {row["subject_id"]: row for row in records_of(snap.path / "subjects.parquet", unrated, INFO_FIELDS)} if unrated else {}
@@ -151,8 +165,13 @@ def _cards(snap: Snapshot, allowed: dict[str, str], r: Role, as_of: dt.date | No
                 if start is None or start > as_of or (ends is not None and ends <= as_of):
                     continue
                 e["status"] = "active"
-            by_subject.setdefault(e.pop("subject_id"), []).append({k: _value(v) for k, v in e.items()})
+            owner = e.pop("subject_id")
+            entry = {k: _value(v) for k, v in e.items()}
+            if entry.get("repair_from") and entry.get("status") == "active":  # the repair notice (两书同达)
+                entry["repair_notice"] = {f"text_{k}": t.format(day=entry["repair_from"]) for k, t in REPAIR_NOTICE.items()}
+            by_subject.setdefault(owner, []).append(entry)
     parts = [p for p in ("grade", "pd", "score") if r.sees(p)]
+    objections = cases.under_objection(snap.home)  # flagged at once, before any re-publication
     words = _tier_words(grades.rating_config())
     out = {}
     for sid in ids:
@@ -171,6 +190,11 @@ def _cards(snap: Snapshot, allowed: dict[str, str], r: Role, as_of: dt.date | No
             card.update(as_of=_value(rrow["as_of"]), tier=tier, tier_words=words.get(tier),
                         model_version=str(rrow["model_version"]), criteria_version=str(rrow["criteria_version"]))
             card.update({part: _value(rrow.get(part)) for part in parts})
+            if rrow.get("cause"):  # re-rated after a case decision, not by the monthly run
+                card["restated"] = {"cause": rrow["cause"], "rated_at": _value(rrow.get("rated_at"))}
+            if rrow.get("grade_override") and r.sees("grade"):  # a person's grade, beside the model's
+                card["grade_override"] = {"grade": rrow["grade_override"], "reason": rrow.get("override_reason"),
+                                          "case": rrow.get("override_case"), "model_grade": _value(rrow.get("grade"))}
             if r.sees("reasons") and "reason_1" in rrow:
                 card["reasons"] = [{"code": rrow.get(f"reason_{k}_code"), "text_zh": rrow.get(f"reason_{k}_zh"),
                                     "text_en": rrow[f"reason_{k}"], "points": _value(rrow.get(f"reason_{k}_points"))}
@@ -179,6 +203,7 @@ def _cards(snap: Snapshot, allowed: dict[str, str], r: Role, as_of: dt.date | No
                 card["notes"] = ["reasons_not_kept"]  # the snapshot keeps reasons of the latest rating only
         if kind in r.lists:
             card["lists"] = by_subject.get(sid, [])
+        card["under_objection"] = objections.get(sid, []) if as_of is None else []
         out[sid] = card
     return out
 

@@ -1,0 +1,146 @@
+"""Re-rate one subject at once, after a case decision changed its records (or a person
+overrode its grade), and publish it everywhere without waiting for the monthly run.
+
+A flow over the stages (score, explain, publish, snapshot), like `make demo` is over the whole
+pipeline: the faces that decide cases (the CLI, the case desk, the API) call `decide`, which
+decides through the library (`chengxin.cases`) and then re-rates here.
+
+The subject is rated on the date of the latest published ratings, with the records of that date
+restated by every case decision made until today (`features.sql.visible`): indicators, both
+models, grade, tier, reasons, contributions and repair path. Its new version goes into a new
+ratings run (the version it replaces is kept: `catalog.restatements`, shown in the ratings
+history with its cause), the public list is published again, and a new dashboard snapshot
+(`pipelines.snapshot.restate`) carries the subject's records, rating and list entries to the
+dashboard, the API and the watchlists' feed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import pandas as pd
+
+from chengxin import cases, catalog, identifiers, state, workspace
+from chengxin.features import engine, snapshots
+from chengxin.pipelines import explain, publish, score
+from chengxin.pipelines import snapshot as dashboard
+
+OVERRIDE_COLUMNS = ["grade_override", "override_reason", "override_case"]
+
+
+def _replace_rows(path, ids: list[str], rows: pd.DataFrame) -> None:
+    """Replace these subjects' rows of a stored subject table (atomically: readers see the old
+    file or the new one)."""
+    table = pd.read_parquet(path)
+    table = pd.concat([table[~table["subject_id"].isin(ids)], rows.reindex(columns=table.columns)], ignore_index=True)
+    partial = path.with_name(f".{path.name}.partial")
+    workspace.write_subject_table(table, partial)
+    partial.replace(path)
+
+
+def restate(subject_id: str, cause: str, *, override: dict | None = None, home=None) -> dict:
+    """Re-rate `subject_id` now and publish the result; `cause` (e.g. ``case:12``) is kept with
+    the new version. `override`: a grade a person set on review ({grade, reason, case}), kept
+    beside the model's grade."""
+    timings: dict[str, float] = {}
+    started = last = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal last
+        now = time.perf_counter()
+        timings[name] = round(now - last, 2)
+        last = now
+
+    sid = subject_id.strip().upper()
+    subject = identifiers.subject_type_of(sid)
+    latest = catalog.latest_ratings_run(subject, home)
+    if latest is None:
+        raise workspace.UserError(f"no {subject} ratings yet: run `chengxin score --as-of latest` first")
+    as_of = dt.date.fromisoformat(latest.parent.name.split("=", 1)[1])
+    today = dt.date.today()
+    feats = engine.compute(as_of, subject, home=home, known=today)
+    mine = feats[feats["subject_id"] == sid].reset_index(drop=True)
+    lap("indicators")
+    ratings = pd.read_parquet(latest)
+    previous = ratings[ratings["subject_id"] == sid]
+    rows = pd.DataFrame(columns=ratings.columns)
+    if len(mine):
+        rate = score.rater(subject, home)
+        rows = rate(mine.merge(snapshots.in_default(subject, as_of, home, [sid], known=today), on="subject_id", how="left"))
+        rows.insert(2, "as_of", pd.Timestamp(as_of))
+        rows["rated_at"] = pd.Timestamp.now().floor("s")
+        rows["cause"] = cause
+        for c in OVERRIDE_COLUMNS:  # a person's grade stays until another decision replaces it
+            rows[c] = previous[c].iloc[0] if c in previous and len(previous) else None
+        if override:
+            rows["grade_override"], rows["override_reason"], rows["override_case"] = (
+                override["grade"], override["reason"], str(override.get("case", "")))
+    lap("rating")
+    for c in ["cause", *OVERRIDE_COLUMNS]:
+        if c not in ratings:
+            ratings[c] = None
+    new = pd.concat([ratings[ratings["subject_id"] != sid], rows.reindex(columns=ratings.columns)], ignore_index=True)
+    for c in ["cause", *OVERRIDE_COLUMNS]:
+        new[c] = new[c].astype(object).where(new[c].notna(), None)
+    run = score.store_run(new, subject, as_of, home)
+    if len(previous):  # the version replaced, for the ratings history
+        folder = catalog.restatements(subject, home)
+        folder.mkdir(parents=True, exist_ok=True)
+        kept = previous.reindex(columns=dashboard.HISTORY_COLUMNS)
+        kept.to_parquet(folder / f"{run.stem.removeprefix('ratings_')}.parquet", index=False)
+    lap("ratings_run")
+    stored = catalog.explanations(subject, as_of, home)
+    if len(mine) and stored.exists():
+        from chengxin.models.registered import rating_models
+
+        indicators = catalog.indicator_snapshot(subject, as_of, home)
+        if indicators.exists():
+            _replace_rows(indicators, [sid], mine)
+        out, repair, _, _ = explain.explanations(subject, as_of, mine, rating_models(subject, home), home, known=today)
+        _replace_rows(stored, [sid], out)
+        repair_file = catalog.repair_paths(subject, as_of, home)
+        if repair_file.exists():
+            _replace_rows(repair_file, [sid], repair)
+    lap("explanations")
+    public = publish.publish_ratings(subject, home=home)
+    lap("public_list")
+    snap = dashboard.restate([sid], cause, home=home)
+    lap("snapshot")
+    before = previous.iloc[0] if len(previous) else None
+    after = rows.iloc[0] if len(rows) else None
+    return {"subject_id": sid, "subject_type": subject, "as_of": str(as_of), "cause": cause, "ratings_run": str(run),
+            "previous": None if before is None else {k: _plain(before[k]) for k in ("grade", "tier", "pd", "score")},
+            "current": None if after is None else {k: _plain(after[k]) for k in ("grade", "tier", "pd", "score", "grade_override")},
+            "public_list": public["out"], "snapshot": snap["snapshot"], "changes": snap["changes"],
+            "timings": timings, "seconds": round(time.perf_counter() - started, 2)}
+
+
+def _plain(v):
+    if v is None or (isinstance(v, float) and v != v):
+        return None
+    return v.item() if hasattr(v, "item") else v
+
+
+def decide(case_no: int, decision: str, *, by: str, note: str, sets: list[str] | None = None, extend: bool = False,
+           home=None) -> dict:
+    """Decide a case (`chengxin.cases.decide`) and, when the decision changed a record or set a
+    grade, re-rate its subject at once (`rerate_case`); the result carries the re-rating."""
+    result = cases.decide(case_no, decision, by=by, note=note, sets=sets, extend=extend, home=home)
+    if not extend and cases.rerates(result):
+        result["rerated"] = rerate_case(case_no, home=home)
+    return result
+
+
+def rerate_case(case_no: int, home=None) -> dict:
+    """Re-rate the case's subject at once and publish it everywhere; the case's history records
+    how long it took. Safe to run again (e.g. after a failure: `chengxin cases rerate CASE`)."""
+    case = cases.show(case_no, home=home)
+    override = None
+    if case["decision"] == "override":
+        override = {"grade": (case.get("changes") or {}).get("sets", {}).get("grade"), "reason": case["note"],
+                    "case": case_no}
+    result = restate(case["subject_id"], f"case:{case_no}", override=override, home=home)
+    with state.connect(home) as con:
+        cases.record_event(con, case_no, cases.actor(None, home), "rerated", result)
+    return result
