@@ -177,6 +177,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "my_cases": ("我的申请", "My cases"), "mine_file": ("提出异议、申请信用修复或人工复核", "Object, apply for credit repair or ask for a review"),
     "mine_no_subject": ("当前账户未关联信用主体。", "This account is not linked to a subject."),
     "the_rating": ("—（评价结果本身）", "— (the rating itself)"),
+    "repair_from": ("可申请信用修复日期", "repair from"),
     "under_objection": ("异议处理中：{record}（案件 {case}，{since} 起）", "Under objection: {record} (case {case}, since {since})"),
     "restated": ("已因案件决定重新评价（{cause}，{at}）", "Re-rated after a case decision ({cause}, {at})"),
     "grade_override": ("人工调整等级：{grade}（模型等级 {model}；案件 {case}：{reason}）",

@@ -456,3 +456,43 @@ def _list_rules():
     from chengxin import lists
 
     return lists.lists_config().rules
+
+
+def test_cases_over_the_api_flag_at_once_and_a_departments_key_decides_its_own_records(api, api_home, picks):
+    """The office files through its key, the look-up flags the record at once, another
+    department's key may not decide, the providing department's key decides and the answer
+    carries the re-rating; problems are problem+json."""
+    import duckdb
+
+    from chengxin import catalog
+
+    with duckdb.connect(str(catalog.warehouse(api_home)), read_only=True) as con:
+        firm, decision_no, department = con.execute(
+            "SELECT subject_id, decision_no, deciding_department FROM rec_penalty WHERE _superseded_on IS NULL "
+            "AND _status IS NULL ORDER BY subject_id LIMIT 1").fetchall()[0]
+    office, lender = _key(api_home, "admin"), _key(api_home, "lender")
+    theirs = institutions.issue(department, "department", None, home=api_home)["key"]
+    other = institutions.issue("not " + department, "department", None, home=api_home)["key"]
+    body = {"kind": "objection", "subject_id": firm, "record": f"penalty:{decision_no}", "reason": "wrong fine"}
+    _problem(api.post("/v1/cases", json=body), 401, "unauthorized")
+    _problem(api.post("/v1/cases", json=body, headers=_auth(lender)), 403, "forbidden")
+    _problem(api.post("/v1/cases", json=body, headers=_auth(theirs)), 403, "case-forbidden")  # departments do not file
+    filed = api.post("/v1/cases", json=body, headers=_auth(office))
+    assert filed.status_code == 201, filed.text
+    case = filed.json()
+    _problem(api.post("/v1/cases", json=body, headers=_auth(office)), 409, "case-conflict")
+    card = api.get(f"/v1/subjects/{firm}", headers=_auth(lender)).json()
+    assert card["under_objection"][0]["case"] == case["case_no"] and card["under_objection"][0]["text_zh"] == "异议处理中"
+    assert [c["case_no"] for c in api.get("/v1/cases", headers=_auth(theirs)).json()["cases"]] == [case["case_no"]]
+    assert api.get("/v1/cases", headers=_auth(other)).json()["cases"] == []
+    _problem(api.get(f"/v1/cases/{case['case_no']}", headers=_auth(other)), 404, "unknown-case")
+    decision = {"decision": "correct", "set": {"fine_amount": "1000"}, "note": "the fine was 1000"}
+    _problem(api.post(f"/v1/cases/{case['case_no']}/decision", json=decision, headers=_auth(other)), 403, "case-forbidden")
+    _problem(api.post(f"/v1/cases/{case['case_no']}/decision", json={**decision, "set": {"fine_amount": "x"}},
+                      headers=_auth(theirs)), 400, "invalid-case")
+    done = api.post(f"/v1/cases/{case['case_no']}/decision", json=decision, headers=_auth(theirs))
+    assert done.status_code == 200, done.text
+    assert done.json()["decided_for"] == department and done.json()["rerated"]["cause"] == f"case:{case['case_no']}"
+    card = api.get(f"/v1/subjects/{firm}", headers=_auth(lender)).json()
+    assert card["under_objection"] == [] and card["restated"]["cause"] == f"case:{case['case_no']}"
+    _problem(api.post(f"/v1/cases/{case['case_no']}/decision", json=decision, headers=_auth(theirs)), 409, "case-conflict")

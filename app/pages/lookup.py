@@ -67,6 +67,16 @@ if "explain_unavailable" in result["notes"]:
 if "model_changed" in result["notes"]:
     st.caption(ui.L("model_changed"))
 
+for flag in result.get("under_objection", []):  # flagged the day the objection was filed
+    what = ui.L("the_rating") if flag["record"] == "rating" else flag["record"]
+    st.warning(ui.L("under_objection").format(record=what, case=flag["case"], since=flag["since"]))
+if result.get("restated"):
+    st.caption(ui.L("restated").format(cause=result["restated"]["cause"], at=result["restated"]["rated_at"]))
+if result.get("grade_override"):
+    o = result["grade_override"]
+    st.info(ui.L("grade_override").format(grade=o["grade"], model=o["model_grade"], case=o.get("case") or "—",
+                                          reason=o.get("reason") or "—"))
+
 if result.get("tier"):
     words = result.get("tier_words") or {}
     colour = charts.TIER_BADGES.get(result["tier"], "gray")
@@ -149,7 +159,8 @@ for (part, _), tab in zip(parts, tabs):
             if e.empty:
                 st.caption(ui.L("no_data"))
             else:
+                shown = ["list", f"text_{lang}", "status", "start", "ends", f"measures_{lang}", "repair_from"]
                 ui.table(e.assign(status=e["status"].map(lambda s: i18n.word(i18n.STATUS, s, lang)))[
-                    ["list", f"text_{lang}", "status", "start", "ends", f"measures_{lang}"]],
+                    [c for c in shown if c in e]],
                     {f"text_{lang}": "rule", "status": "status", "start": "start", "ends": "ends",
-                     f"measures_{lang}": "measures"})
+                     f"measures_{lang}": "measures", "repair_from": "repair_from"})

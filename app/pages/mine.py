@@ -79,6 +79,9 @@ if card and card.get("found"):
         ui.table(e.assign(status=e["status"].map(lambda s: i18n.word(i18n.STATUS, s, lang)))[
             ["list", f"text_{lang}", "status", "start", "ends", f"measures_{lang}"]],
             {f"text_{lang}": "rule", "status": "status", "start": "start", "ends": "ends", f"measures_{lang}": "measures"})
+        for entry in card["lists"]:  # the repair notice (两书同达): when and how it can be repaired
+            if entry.get("repair_notice"):
+                st.info(f"{entry[f'text_{lang}']}（{entry.get('reference') or ''}）: {entry['repair_notice'][f'text_{lang}']}")
     if r.sees("repair") and card.get("rated"):
         try:
             fix = readmodel.repair(snap, sid, r, user=account.username, purpose=PURPOSE)

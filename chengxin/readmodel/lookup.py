@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from chengxin import config, desk, i18n, identifiers, users, workspace
+from chengxin import cases, config, desk, i18n, identifiers, users, workspace
 from chengxin.readmodel.explanation import stored_contributions, stored_repair
 from chengxin.readmodel.snapshot import Snapshot, _record_tables, _records_reader, rows_of
 from chengxin.users import Role
@@ -54,6 +54,12 @@ def lookup(snap: Snapshot, subject_id: str, r: Role, *, user: str | None = None,
             out["reasons_zh"] = [x for x in (rec[f"reason_{k}_zh"] for k in (1, 2, 3)) if isinstance(x, str) and x]
         out["model_version"] = str(rec["model_version"])
         out["criteria_version"] = str(rec["criteria_version"])
+        if isinstance(rec.get("cause"), str):  # re-rated after a case decision
+            out["restated"] = {"cause": rec["cause"], "rated_at": str(rec.get("rated_at"))[:19]}
+        if isinstance(rec.get("grade_override"), str) and r.sees("grade"):  # a person's grade, beside the model's
+            out["grade_override"] = {"grade": rec["grade_override"], "reason": rec.get("override_reason"),
+                                     "case": rec.get("override_case"), "model_grade": rec["grade"]}
+    out["under_objection"] = cases.under_objection(home).get(subject_id, [])  # flagged at once
     if r.sees("contributions") and out["rated"]:
         stored = stored_contributions(snap, subject, subject_id)
         if stored:
@@ -69,7 +75,7 @@ def lookup(snap: Snapshot, subject_id: str, r: Role, *, user: str | None = None,
         out.update(audited=True, purpose=purpose)  # the page passes the purpose on to `repair`
     if r.sees("history"):
         h = rows_of(snap.path / "history.parquet", subject_id).sort_values("as_of")
-        out["history"] = h[["as_of", "grade", "tier", "pd", "score"]].reset_index(drop=True)
+        out["history"] = h[[c for c in ("as_of", "grade", "tier", "pd", "score", "cause") if c in h]].reset_index(drop=True)
     if r.sees("records"):
         out["records"] = records(snap, subject_id, r)
     if subject in r.lists:
