@@ -36,28 +36,28 @@ def refresh(home=None, *, force: bool = False) -> dict:
         return {"snapshot": now.id, "new": False, "path": str(now.path)}
     if not any(inputs[s] for s in readmodel.SUBJECTS):
         raise workspace.UserError("no ratings yet: run `chengxin score --as-of latest` first")
+    sid, final, recorded, manifest = _publish(home, started, lambda tmp: _build(home, tmp, inputs) | {"inputs": inputs})
+    return {"snapshot": sid, "new": True, "path": str(final), "changes": recorded["changes"],
+            **{k: manifest[k] for k in ("subjects", "seconds")}}
+
+
+def _publish(home, started: float, fill) -> tuple[str, Path, dict, dict]:
+    """Build a snapshot in a new folder (`fill(folder)` writes its tables and returns its
+    manifest), stamp the manifest, then make it the current one (one rename of the pointer),
+    record what changed for each subject (the watchlists' feed) and prune old snapshots."""
     base = readmodel.root(home)
     base.mkdir(parents=True, exist_ok=True)
     sid = f"{time.strftime('%Y%m%dT%H%M%S')}_{uuid.uuid4().hex[:6]}"
     tmp = base / f".building-{sid}"
     tmp.mkdir()
     try:
-        manifest = _build(home, tmp, inputs)
-        manifest.update({"id": sid, "created_at": dt.datetime.now().isoformat(timespec="seconds"), "inputs": inputs,
+        manifest = fill(tmp)
+        manifest.update({"id": sid, "created_at": dt.datetime.now().isoformat(timespec="seconds"),
                          "seconds": round(time.perf_counter() - started, 1)})
         (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1, default=str), "utf-8")
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    final, recorded = _switch(home, tmp, sid)
-    return {"snapshot": sid, "new": True, "path": str(final), "changes": recorded["changes"],
-            **{k: manifest[k] for k in ("subjects", "seconds")}}
-
-
-def _switch(home, tmp: Path, sid: str) -> tuple[Path, dict]:
-    """Make the snapshot built in `tmp` the current one (one rename of the pointer), record what
-    changed for each subject (the watchlists' feed) and prune old snapshots."""
-    base = readmodel.root(home)
     final = base / sid
     tmp.rename(final)
     pointer_tmp = base / f".{readmodel.POINTER}.{sid}"
@@ -65,7 +65,7 @@ def _switch(home, tmp: Path, sid: str) -> tuple[Path, dict]:
     os.replace(pointer_tmp, base / readmodel.POINTER)
     recorded = changes.record(home)
     _prune(home, keep=config.settings(home).dashboard.snapshots_kept)
-    return final, recorded
+    return sid, final, recorded, manifest
 
 
 def _prune(home, keep: int) -> None:
@@ -239,11 +239,9 @@ def restate(subject_ids: list[str], cause: str, home=None) -> dict:
     now = readmodel.current(home)
     if now is None:
         raise workspace.UserError("no dashboard snapshot yet: run `chengxin publish dashboard` first")
-    base = readmodel.root(home)
-    sid = f"{time.strftime('%Y%m%dT%H%M%S')}_{uuid.uuid4().hex[:6]}"
-    tmp = base / f".building-{sid}"
     rewritten = {"ratings.parquet", "history.parquet", "lists.parquet", readmodel.SUMMARY, "manifest.json", readmodel.RECORDS}
-    try:
+
+    def fill(tmp: Path) -> dict:
         for f in now.path.rglob("*"):
             if f.is_dir():
                 continue
@@ -256,15 +254,10 @@ def restate(subject_ids: list[str], cause: str, home=None) -> dict:
                 os.link(f, target)
         manifest = json.loads((now.path / "manifest.json").read_text("utf-8"))
         _restate_tables(home, tmp, now, manifest, list(subject_ids))
-        manifest.update({"id": sid, "created_at": dt.datetime.now().isoformat(timespec="seconds"),
-                         "inputs": readmodel.inputs(home), "restated": {"cause": cause, "subjects": list(subject_ids),
-                                                                        "from": now.id},
-                         "seconds": round(time.perf_counter() - started, 1)})
-        (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1, default=str), "utf-8")
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    final, recorded = _switch(home, tmp, sid)
+        return manifest | {"inputs": readmodel.inputs(home),
+                           "restated": {"cause": cause, "subjects": list(subject_ids), "from": now.id}}
+
+    sid, _, recorded, _ = _publish(home, started, fill)
     return {"snapshot": sid, "from": now.id, "changes": recorded["changes"], "seconds": round(time.perf_counter() - started, 2)}
 
 
