@@ -22,7 +22,9 @@ import sqlalchemy as sa
 from chengxin import state, workspace
 from chengxin.state import ALERTS, CHANGE_RUNS, SUBJECT_CHANGES, WATCHLIST
 
-KINDS = ("tier", "grade", "list_entry_added", "list_entry_ended", "alert")
+# `under_objection` and `objection_decided` are appended by the case desk (`chengxin.cases`) the
+# moment an objection is filed or decided, not by a publication (their `snapshot` is `case:<n>`)
+KINDS = ("tier", "grade", "list_entry_added", "list_entry_ended", "alert", "under_objection", "objection_decided")
 LIST_WORDS = {"black": ("black", "黑"), "red": ("red", "红")}
 FEED_LIMIT = 1000
 

@@ -162,7 +162,7 @@ class Change(BaseModel):
     seq: int
     subject_id: str
     subject_type: str | None = None
-    kind: str = Field(description="tier | grade | list_entry_added | list_entry_ended | alert")
+    kind: str = Field(description=" | ".join(changes.KINDS))
     previous: Any = None
     current: Any = None
     reason: str | None = None
