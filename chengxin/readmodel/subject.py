@@ -26,9 +26,9 @@ from chengxin.users import Role
 
 LIST_FIELDS = ["list", "rule", "text_zh", "text_en", "start", "ends", "status", "reference", "measures", "measures_zh",
                "measures_en", "repair_from"]
-REPAIR_NOTICE = {"zh": "自{day}起可申请信用修复：提交信用承诺书，向认定部门或信用办申请（chengxin cases file --kind repair）",
-                 "en": "Credit repair may be applied for from {day}: file a credit commitment with the deciding department "
-                       "or the credit office (chengxin cases file --kind repair)"}
+REPAIR_NOTICE = {"zh": "自{day}起可申请信用修复：提交信用承诺书，在“我的信用”页、信用办窗口或向认定部门提出申请",
+                 "en": "Credit repair may be applied for from {day}: file a credit commitment on the My credit page, "
+                       "at the credit office's counter or with the deciding department"}
 
 
 def _value(v):
