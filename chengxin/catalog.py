@@ -90,6 +90,12 @@ def latest_ratings_run(subject: str, home=None) -> Path | None:
     return files[-1] if files else None
 
 
+def report_key(home=None) -> Path:
+    """The key that signs credit reports (made on first use, readable by its owner only; never in
+    the repository)."""
+    return root(home) / "keys" / "reports.key"
+
+
 def cases_stamp(home=None) -> Path:
     """Touched whenever a case changes: readers reload the open objections when it moves."""
     return root(home) / "cases.stamp"

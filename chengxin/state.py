@@ -142,6 +142,18 @@ CASE_EVENTS = sa.Table(  # every step of a case: filed, extended, decided, re-ra
     sa.Column("event", _text, nullable=False), sa.Column("detail", _text))
 
 
+# --- credit reports (`chengxin.reports`) -------------------------------------------------------
+REPORTS = sa.Table(  # every report issued: what, about whom, to whom, and the digests that verify it
+    "reports", METADATA,
+    sa.Column("number", sa.String(40), primary_key=True), sa.Column("subject_id", sa.String(32), nullable=False, index=True),
+    sa.Column("subject_type", _text, nullable=False), sa.Column("kind", _text, nullable=False),
+    sa.Column("as_of", _text, nullable=False), sa.Column("format", _text, nullable=False),
+    sa.Column("content_sha256", sa.String(64), nullable=False), sa.Column("file_sha256", sa.String(64), nullable=False, index=True),
+    sa.Column("code", sa.String(40), nullable=False), sa.Column("issued_at", _text, nullable=False),
+    sa.Column("issued_to", _text, nullable=False), sa.Column("role", _text, nullable=False), sa.Column("purpose", _text),
+    sa.Column("own", sa.Integer, nullable=False, server_default="0"))  # issued to the subject itself
+
+
 def url(home=None) -> str:
     """The database of the shared state: `CHENGXIN_DB_URL`, else the workspace's SQLite file."""
     return os.environ.get(URL_ENV) or f"sqlite:///{catalog.desk(home)}"
