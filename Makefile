@@ -52,6 +52,7 @@ demo: setup
 	$(BIN)/chengxin warn --as-of latest --out "$(CHENGXIN_HOME)/published/alerts.csv"
 	$(BIN)/chengxin publish dashboard
 	@$(BIN)/chengxin keys issue --institution "示范银行 Demo Bank" --role lender --rate 6000
+	@$(BIN)/python -c "from chengxin import reports; reports.fonts_found() or print('note: no CJK font for PDF credit reports: apt-get install fonts-noto-cjk (HTML reports need none)')"
 	@echo "dashboard: http://127.0.0.1:$(DEMO_APP_PORT)   credit services API: http://127.0.0.1:$(DEMO_API_PORT) (docs: /docs)"
 	$(BIN)/chengxin serve --port $(DEMO_API_PORT) & api=$$!; trap 'kill $$api 2>/dev/null' EXIT INT TERM; \
 		$(BIN)/chengxin app --no-refresh --port $(DEMO_APP_PORT)

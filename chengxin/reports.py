@@ -77,6 +77,12 @@ class Reader:
     subject: str | None = None
 
 
+def reader(username: str | None, home=None) -> Reader:
+    """A user of users.yaml as a report's reader (None: the office's counter, with the admin's role)."""
+    who = cases.actor(username, home)
+    return Reader(who.user, who.role, who.subject)
+
+
 def _check(subject_id: str, kind: str, reader: Reader, purpose: str | None, authorization_ref: str | None) -> tuple[str, str, bool]:
     if kind not in KINDS:
         raise UserError(f"--kind must be one of {', '.join(KINDS)}, got {kind!r}")
@@ -137,9 +143,11 @@ def _last_received(path: str) -> dict[str, str]:
 
 
 def content(snap, subject_id: str, kind: str, reader: Reader, *, purpose: str | None = None,
-            authorization_ref: str | None = None, years: int | None = None, home=None) -> dict:
+            authorization_ref: str | None = None, years: int | None = None, as_of: dt.date | None = None,
+            home=None) -> dict:
     """A report's content from the read model: plain data, the same for the same subject, kind
-    and snapshot (no number, no time)."""
+    and snapshot (no number, no time). `as_of`: the rating published on that day and the
+    records dated until then."""
     from chengxin import readmodel
     from chengxin.features.sql import feature_settings
     from chengxin.readmodel.subject import subject_cards
@@ -149,10 +157,12 @@ def content(snap, subject_id: str, kind: str, reader: Reader, *, purpose: str | 
     role = reader.role
     shown_role = role.model_copy(update={"personal_data": "full"}) if own else role
     card = subject_cards(snap, [sid], shown_role, purpose=purpose or ("本人查询" if own else None),
-                         authorization_ref=authorization_ref or ("self" if own else None), user=reader.name, home=home)[0]
+                         authorization_ref=authorization_ref or ("self" if own else None), user=reader.name, as_of=as_of,
+                   home=home)[0]
     if card["status"] != 200:
-        raise UserError(f"no published credit information for {subject_id}")
-    as_of = card.get("as_of") or str(snap.as_of(stype) or "")
+        raise UserError(f"no published credit information for {subject_id}" + (f" on {as_of}" if as_of else ""))
+    until = as_of
+    as_of = str(as_of) if as_of else (card.get("as_of") or str(snap.as_of(stype) or ""))
     info = readmodel.rows_of(snap.path / "subjects.parquet", sid)
     reg = info.iloc[0].to_dict() if len(info) else {}
     masked = stype == "individual" and not own
@@ -161,6 +171,8 @@ def content(snap, subject_id: str, kind: str, reader: Reader, *, purpose: str | 
               ["数据截止日期 Data as of", as_of], ["报告类型 Kind", f"{TITLES[kind][0]} ({kind})"]]
     sections: list[dict] = []
     records = _records(snap, sid, shown_role)
+    if until is not None:  # what was on record on that day
+        records = {k: f[pd.to_datetime(f[config.sources()[k].event_date]) <= pd.Timestamp(until)] for k, f in records.items()}
     flags = {f["record"]: f for f in card.get("under_objection", [])}
     fs = feature_settings()
 
@@ -239,15 +251,15 @@ def content(snap, subject_id: str, kind: str, reader: Reader, *, purpose: str | 
     if own:
         sections.append(_who_looked(sid, home))
         if stype == "individual":
-            used = free_reports_used(sid, dt.date.today().year, home)
+            this = free_reports_used(sid, dt.date.today().year, home) + 1  # this one is recorded once issued
             sections.append({"title": "免费报告 Free reports", "paragraphs": [
-                f"本年度已出具本人信用报告 {used} 份（含本份），每年免费 {cfg.free_per_year} 份。"]})
+                f"本年度已出具本人信用报告 {this} 份（含本份），每年免费 {cfg.free_per_year} 份。"]})
     dates = _source_dates(snap)
     sections.append({"title": "数据来源 Data sources", "table": _table(
         ["来源", "提供部门", "最近接收日期"],
         [[s.zh, s.department.zh, dates.get(s.name, "")] for s in config.sources() if s.name in dates],
         "—", [1.5, 2, 1])})
-    notes = [f"行政处罚按失信程度公示：" + "；".join(f"{k} 最短 {p.min} 个月、最长 {p.max} 个月" for k, p in fs.publicity_months.items())
+    notes = ["行政处罚按失信程度公示：" + "；".join(f"{k} 最短 {p.min} 个月、最长 {p.max} 个月" for k, p in fs.publicity_months.items())
              + "。公示期满的记录不再公示，不计入评价；经信用修复的记录满最短公示期后不再公示。",
              "标注“异议处理中”的信息正在核查，核查期间不作为不利依据的唯一理由。"]
     sections.append({"title": "说明 Notes", "paragraphs": notes})
@@ -295,8 +307,8 @@ def _certificate(snap, sid, stype, card, records, years, cfg) -> list[dict]:
                 hits = con.execute(f"SELECT * FROM {src.table} WHERE {' AND '.join(where)} ORDER BY \"{src.event_date}\"",
                                    [sid] + ([dept] if dept else [])).df()
                 for _, r in hits.iterrows():
-                    ref = cases.record_ref(src.name, r.to_dict())
-                    found.append(f"{src.zh} {ref.split(':', 1)[1]} {_day(r[src.event_date])}")
+                    ref, day = cases.record_ref(src.name, r.to_dict()).split(":", 1)[1], _day(r[src.event_date])
+                    found.append(f"{src.zh} {ref}" + ("" if ref == day else f" {day}"))
             if found:
                 verdict = "；".join(found)
             elif covered:
@@ -414,8 +426,10 @@ def _qr_svg(text: str) -> str:
     import qrcode
     import qrcode.image.svg
 
-    img = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=10, border=1)
-    return img.to_string(encoding="unicode")
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=10, border=1, mask_pattern=0,
+                       image_factory=qrcode.image.svg.SvgPathImage)  # a fixed mask: no search, still a valid code
+    qr.add_data(text)
+    return qr.make_image().to_string(encoding="unicode")
 
 
 @dataclass
@@ -435,7 +449,8 @@ def free_reports_used(sid: str, year: int, home=None) -> int:
 
 
 def issue(snap, subject_id: str, kind: str, reader: Reader, *, purpose: str | None = None,
-          authorization_ref: str | None = None, years: int | None = None, fmt: str = "pdf", home=None) -> Issued:
+          authorization_ref: str | None = None, years: int | None = None, as_of: dt.date | None = None,
+          fmt: str = "pdf", home=None) -> Issued:
     """Issue a report: content from the read model, a new number and verification code, the
     PDF or HTML, and its record (with the file's digest) in the shared state."""
     if fmt not in FORMATS:
@@ -447,7 +462,8 @@ def issue(snap, subject_id: str, kind: str, reader: Reader, *, purpose: str | No
         used = free_reports_used(sid, dt.date.today().year, home)
         if used >= cfg.free_per_year:
             raise UserError(f"{used} of {cfg.free_per_year} free reports used this year; ask the credit office's counter")
-    body = content(snap, sid, kind, reader, purpose=purpose, authorization_ref=authorization_ref, years=years, home=home)
+    body = content(snap, sid, kind, reader, purpose=purpose, authorization_ref=authorization_ref, years=years, as_of=as_of,
+                   home=home)
     charts = {k: v for s in body["sections"] for k, v in s.pop("_charts", {}).items()}
     digest = hashlib.sha256(json.dumps(body, ensure_ascii=False, sort_keys=True, default=str).encode()).hexdigest()
     now = dt.datetime.now().replace(microsecond=0)
@@ -482,11 +498,16 @@ def _compiler(font_paths: tuple[str, ...]):
 
 def fonts_found(home=None) -> list[str]:
     """The configured CJK font families installed on this machine."""
+    cfg = reports_config(home)
+    return _families(cfg.font_paths, cfg.fonts)
+
+
+@functools.lru_cache(maxsize=4)
+def _families(font_paths: tuple[str, ...], wanted: tuple[str, ...]) -> list[str]:
     import typst
 
-    cfg = reports_config(home)
-    have = set(typst.Fonts(include_system_fonts=False, font_paths=[p for p in cfg.font_paths if os.path.isdir(p)]).families())
-    return [f for f in cfg.fonts if f in have]
+    have = set(typst.Fonts(include_system_fonts=False, font_paths=[p for p in font_paths if os.path.isdir(p)]).families())
+    return [f for f in wanted if f in have]
 
 
 def _pdf(doc: dict, charts: dict[str, str], home=None) -> bytes:

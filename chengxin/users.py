@@ -17,7 +17,7 @@ from chengxin import config, identifiers, workspace
 
 PUBLIC = "public"
 PAGES = ("overview", "lookup", "warning", "criteria", "models", "coverage", "publication", "checks", "audit", "cases",
-         "mine")
+         "mine", "verify")
 RATING_PARTS = ("tier", "grade", "pd", "score", "reasons", "contributions", "history", "records", "repair")
 # what a role may call in the credit services API (`chengxin serve`)
 API_SCOPES = ("subjects", "batch", "explanation", "lists", "criteria", "watchlist", "checks", "cases")

@@ -496,3 +496,21 @@ def test_cases_over_the_api_flag_at_once_and_a_departments_key_decides_its_own_r
     card = api.get(f"/v1/subjects/{firm}", headers=_auth(lender)).json()
     assert card["under_objection"] == [] and card["restated"]["cause"] == f"case:{case['case_no']}"
     _problem(api.post(f"/v1/cases/{case['case_no']}/decision", json=decision, headers=_auth(theirs)), 409, "case-conflict")
+
+
+def test_a_report_over_the_api_is_a_pdf_that_verifies_by_number(api, api_home, picks):
+    from chengxin import reports
+
+    if not reports.fonts_found(api_home):
+        pytest.skip("no CJK font installed (apt-get install fonts-noto-cjk)")
+    firm = picks["firm"]["subject_id"]
+    got = api.get(f"/v1/subjects/{firm}/report", params={"kind": "public"})
+    assert got.status_code == 200 and got.headers["content-type"] == "application/pdf" and got.content.startswith(b"%PDF")
+    number, code = got.headers["X-Report-Number"], got.headers["X-Report-Code"]
+    assert reports.verify_file(got.content, api_home)["number"] == number
+    checked = api.get(f"/v1/reports/{number}/verify", params={"code": code}).json()
+    assert checked["authentic"] and checked["subject"] == firm and checked["kind"] == "public"
+    _problem(api.get(f"/v1/reports/{number}/verify", params={"code": "NOTTHECODE"}), 404, "unknown-report")
+    _problem(api.get(f"/v1/subjects/{firm}/report", params={"kind": "lender"}), 401, "unauthorized")
+    lender = api.get(f"/v1/subjects/{firm}/report", params={"kind": "lender"}, headers=_auth(_key(api_home, "lender")))
+    assert lender.status_code == 200 and lender.headers["content-type"] == "application/pdf"

@@ -86,7 +86,7 @@ def test_each_role_sees_its_pages_and_every_page_renders(dash):
                 at.switch_page(PAGES[page]).run()
                 assert [w.value for w in at.main.warning] == [i18n.t("not_allowed")], (role, page)
                 assert not (at.title or at.dataframe or at.metric or at.get("plotly_chart")), (role, page)
-    assert set(users.role(None).pages) == {"overview", "lookup", "criteria", "publication"}
+    assert set(users.role(None).pages) == {"overview", "lookup", "criteria", "publication", "verify"}
 
 
 def test_overview_for_the_public_has_tiers_criteria_and_no_grades_or_alerts(dash):

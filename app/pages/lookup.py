@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from chengxin import charts, i18n, readmodel, ui
+from chengxin import charts, i18n, readmodel, reports, ui
 from chengxin.models import grades
+from chengxin.workspace import UserError
 
 lang, r = ui.lang(), ui.role()
 snap = ui.guard("lookup")
@@ -164,3 +165,28 @@ for (part, _), tab in zip(parts, tabs):
                     [c for c in shown if c in e]],
                     {f"text_{lang}": "rule", "status": "status", "start": "start", "ends": "ends",
                      f"measures_{lang}": "measures", "repair_from": "repair_from"})
+
+# --- credit report ---------------------------------------------------------------------------
+st.subheader(ui.L("report"))
+kinds = [k for k in reports.KINDS if k != "lender" or r.name in reports.LENDER_ROLES]
+person = result["subject_type"] == "individual"
+c = st.columns([2, 3])
+report_kind = c[0].selectbox(ui.L("report_kind"), kinds, key="report_kind",
+                             format_func=lambda k: reports.TITLES[k][0 if lang == "zh" else 1])
+authorization = c[1].text_input(ui.L("report_authorization"), key="report_authorization") if person else None
+if st.button(ui.L("report_issue"), key="report_issue"):
+    try:
+        with st.spinner(ui.L("report_issuing")):
+            issued = reports.issue(snap, subject_id, report_kind, reports.Reader(ui.username() or "public", r),
+                                   purpose=result.get("purpose") if person else None,
+                                   authorization_ref=authorization if person else None)
+    except UserError as exc:
+        st.error(str(exc))
+    else:  # kept for the reruns: the download button outlives the click that made the report
+        st.session_state["lookup_report"] = (ui.username(), subject_id, issued)
+held = st.session_state.get("lookup_report")
+if held and held[:2] == (ui.username(), subject_id):  # not another user's, nor another subject's
+    issued = held[2]
+    st.success(ui.L("report_issued").format(number=issued.number))
+    st.download_button(ui.L("report_download"), issued.data, file_name=issued.filename, mime="application/pdf",
+                       key="report_download", on_click="ignore")

@@ -3,10 +3,12 @@ with its reasons and repair path, follows its own cases and files an objection, 
 application or a review. The subject is the user's own (users.yaml `subject:`): it can never
 enter another."""
 
+import datetime as dt
+
 import pandas as pd
 import streamlit as st
 
-from chengxin import cases, charts, clocks, i18n, readmodel, ui, users
+from chengxin import cases, charts, clocks, i18n, readmodel, reports, ui, users
 from chengxin.workspace import UserError
 
 lang, r = ui.lang(), ui.role()
@@ -104,6 +106,29 @@ elif snap is not None:
 for flag in cases.under_objection().get(sid, []):  # at once, before any re-publication
     what = ui.L("the_rating") if flag["record"] == "rating" else flag["record"]
     st.warning(ui.L("under_objection").format(record=what, case=flag["case"], since=flag["since"]))
+
+# --- its own credit report ----------------------------------------------------------------
+if card and card.get("found"):
+    st.subheader(ui.L("report"))
+    if card.get("subject_type") == "individual":  # a person has a few free reports a year
+        st.caption(ui.L("report_free_used").format(used=reports.free_reports_used(sid, dt.date.today().year),
+                                                   total=reports.reports_config().free_per_year))
+    report_kind = st.selectbox(ui.L("report_kind"), ["public", "certificate"], key="mine_report_kind",
+                               format_func=lambda k: reports.TITLES[k][0 if lang == "zh" else 1])
+    if st.button(ui.L("report_issue"), key="mine_report_issue"):
+        try:
+            with st.spinner(ui.L("report_issuing")):
+                issued = reports.issue(snap, sid, report_kind, reports.Reader(account.username, r, subject=sid))
+        except UserError as exc:
+            st.error(str(exc))
+        else:  # kept for the reruns: the download button outlives the click that made the report
+            st.session_state["mine_report"] = (account.username, issued)
+            st.rerun()  # the count of free reports above includes this one
+    held = st.session_state.get("mine_report")
+    if held and held[0] == account.username:
+        st.success(ui.L("report_issued").format(number=held[1].number))
+        st.download_button(ui.L("report_download"), held[1].data, file_name=held[1].filename, mime="application/pdf",
+                           key="mine_report_download", on_click="ignore")
 
 # --- its cases -----------------------------------------------------------------------------
 st.subheader(ui.L("my_cases"))

@@ -37,6 +37,8 @@ PROBLEMS = {
     "case-forbidden": (403, "Not allowed on this case", "{why}", "无权办理该案件：{why}"),
     "unknown-case": (404, "Unknown case", "No case {case_no} for this caller.", "未找到案件 {case_no}。"),
     "case-conflict": (409, "Case conflict", "{why}", "案件状态冲突：{why}"),
+    "unknown-report": (404, "Altered or unknown", "The platform issued no report with this number and code.",
+                       "平台未出具该编号和验证码的报告（不存在或已被篡改）。"),
     "not-found": (404, "Not found", "No such resource: {path}.", "资源不存在：{path}。"),
     "method-not-allowed": (405, "Method not allowed", "{method} is not allowed here.", "此处不允许 {method} 方法。"),
     "too-many-ids": (413, "Too many ids", "A batch takes at most {limit} ids.", "批量查询最多 {limit} 个主体。"),

@@ -515,6 +515,47 @@ def create_app(home=None) -> FastAPI:
         except workspace.UserError as exc:
             raise Problem("invalid-case", why=str(exc))
 
+    @app.get("/v1/subjects/{subject_id}/report", tags=["reports"],
+             responses={200: {"content": {"application/pdf": {}}, "description": "the report (PDF)"}, **ERRORS})
+    def subject_report(who: Who, subject_id: Annotated[str, Path(max_length=64)],
+                       kind: Literal["public", "certificate", "lender"] = "public",
+                       as_of: dt.date | None = None, years: Annotated[int | None, Query(ge=1, le=20)] = None,
+                       purpose: Annotated[str | None, Query(max_length=500)] = None,
+                       authorization_ref: Annotated[str | None, Query(max_length=200)] = None) -> Response:
+        """A credit report as PDF, numbered and signed: `public` (公共信用信息报告), `certificate` (in
+        place of no-violation certificates, per domain over `years`) or `lender` (lender, analyst
+        and admin roles). Its number and verification code are in the file and in the headers
+        `X-Report-Number` and `X-Report-Code`."""
+        from chengxin import cases, reports
+
+        who.may("subjects")
+        charge(who)
+        name = who.key["institution"] if who.key else "public"
+        try:
+            issued = reports.issue(snapshot(), subject_id, kind, reports.Reader(name, who.role), purpose=purpose,
+                                   authorization_ref=authorization_ref, years=years, as_of=as_of, home=home)
+        except cases.NotAllowed as exc:
+            if who.key is None:
+                raise Problem("unauthorized")
+            raise Problem("case-forbidden", why=str(exc))
+        except workspace.UserError as exc:
+            raise Problem("invalid-request", why=str(exc))
+        return Response(issued.data, media_type=issued.media_type,
+                        headers={"Content-Disposition": f'attachment; filename="{issued.filename}"',
+                                 "X-Report-Number": issued.number, "X-Report-Code": issued.record["code"]})
+
+    @app.get("/v1/reports/{number}/verify", tags=["reports"])
+    def verify_report(number: Annotated[str, Path(max_length=40)],
+                      code: Annotated[str | None, Query(max_length=40)] = None) -> dict[str, Any]:
+        """Did the platform issue this report number (with this verification code)? What it
+        issued: kind, subject, as-of date, time, and the SHA-256 of the file, to compare with yours."""
+        from chengxin import reports
+
+        found = reports.verify_number(number, code, home=home)
+        if found is None:
+            raise Problem("unknown-report")
+        return {"authentic": True, **found}
+
     @app.get("/v1/cases", tags=["cases"])
     def list_cases(who: Who, status: Literal["open", "decided"] | None = None, overdue: bool = False,
                    subject_id: Annotated[str | None, Query(max_length=64)] = None) -> dict[str, Any]:

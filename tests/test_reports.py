@@ -1,0 +1,167 @@
+"""Credit reports on the small rated city: what each report says (read back from the PDF's
+text), masking, the certificate's "none found" against "not covered", verification against a
+changed byte, the free reports of a person, who looked a subject up, and reproducibility."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import shutil
+
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from chengxin import readmodel, reports, users
+from chengxin.cases import NotAllowed
+from chengxin.readmodel.subject import subject_cards
+from chengxin.workspace import UserError
+
+
+@pytest.fixture(scope="module")
+def report_home(dashboard_home, tmp_path_factory):
+    home = tmp_path_factory.mktemp("reports") / "home"
+    shutil.copytree(dashboard_home, home, ignore=shutil.ignore_patterns("desk.sqlite*"))
+    return home
+
+
+@pytest.fixture(scope="module")
+def fonts(report_home):
+    if not reports.fonts_found(report_home):
+        pytest.skip("no CJK font installed (apt-get install fonts-noto-cjk; .ci/run installs it)")
+
+
+def _text(data: bytes) -> str:
+    """The PDF's text without white space (a table cell may wrap anywhere)."""
+    from pypdf import PdfReader
+
+    return re.sub(r"\s", "", "".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages))
+
+
+def _firm(home, listed=True):
+    snap = readmodel.current(home)
+    entries = pd.read_parquet(snap.path / "lists.parquet")
+    black = entries[(entries["rule"] == "serious_penalty") & (entries["status"] == "active")]
+    return snap, black.iloc[0]
+
+
+def test_the_public_report_says_what_the_read_model_says_and_verifies(report_home, fonts, tmp_path):
+    snap, entry = _firm(report_home)
+    firm = entry["subject_id"]
+    admin = reports.Reader("admin1", users.role("admin", report_home))
+    issued = reports.issue(snap, firm, "public", admin, home=report_home)
+    text = _text(issued.data)
+    card = subject_cards(snap, [firm], users.role("public", report_home), home=report_home)[0]
+    for needed in ("公共信用信息报告", "基本信息", "行政处罚", "失信名单", "守信激励", "司法信息", "数据来源", "说明",
+                   card["name"], firm, issued.number, issued.record["code"], f"等级：{card['tier']}", entry["reference"]):
+        assert re.sub(r"\s", "", str(needed)) in text, needed
+    assert issued.data.startswith(b"%PDF") and "NotoSerifCJK" in issued.data.decode("latin-1")  # the font is embedded
+    # every page rendered for the artefacts, not blank
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(issued.data)
+    for k in range(len(pdf)):
+        image = pdf[k].render(scale=1).to_pil()
+        image.save(tmp_path / f"public_{k + 1}.png")
+        assert image.convert("L").getextrema()[0] < 100  # some ink
+    # authentic byte for byte; one changed byte, or a number never issued, is not
+    assert reports.verify_file(issued.data, report_home)["number"] == issued.number
+    changed = bytearray(issued.data)
+    changed[len(changed) // 2] ^= 1
+    assert reports.verify_file(bytes(changed), report_home) is None
+    assert reports.verify_number(issued.number, issued.record["code"], report_home)["subject"] == firm
+    assert reports.verify_number(issued.number, "WRONGCODE", report_home) is None
+    assert reports.verify_number("CX20260101-0000000000", None, report_home) is None
+
+
+def test_the_cli_writes_and_verifies_a_report(report_home, fonts, tmp_path, monkeypatch):
+    from chengxin.cli import app
+
+    monkeypatch.setenv("CHENGXIN_HOME", str(report_home))
+    snap, entry = _firm(report_home)
+    out = tmp_path / "r.pdf"
+    runner = CliRunner()
+    made = runner.invoke(app, ["report", entry["subject_id"], "--kind", "public", "--out", str(out)])
+    assert made.exit_code == 0, made.output
+    ok = runner.invoke(app, ["report", "verify", str(out)])
+    assert ok.exit_code == 0 and "authentic" in ok.stdout
+    out.write_bytes(out.read_bytes().replace(b"%%EOF", b"%%EOG"))
+    bad = runner.invoke(app, ["report", "verify", str(out)])
+    assert bad.exit_code == 1 and "altered or unknown" in bad.output
+    html = tmp_path / "r.html"
+    assert runner.invoke(app, ["report", entry["subject_id"], "--format", "html", "--out", str(html)]).exit_code == 0
+    assert "公共信用信息报告" in html.read_text("utf-8")
+
+
+def test_the_certificate_says_none_found_only_where_the_domain_is_covered(report_home, fonts):
+    snap, entry = _firm(report_home)
+    (report_home / "reports.yaml").write_text(yaml.safe_dump({"domains": {"nowhere": {
+        "zh": "未上报领域", "en": "a department that never uploaded",
+        "records": [{"source": "penalty", "department": "不存在的部门"}]}}}, allow_unicode=True), "utf-8")
+    try:
+        admin = reports.Reader("admin1", users.role("admin", report_home))
+        body = reports.content(snap, entry["subject_id"], "certificate", admin, years=3, home=report_home)
+    finally:
+        (report_home / "reports.yaml").unlink()
+    rows = {r[0]: r for r in next(s for s in body["sections"] if "分领域" in s["title"])["table"]["rows"]}
+    assert rows["未上报领域"][1].startswith("本领域数据提供部门未覆盖") and rows["未上报领域"][3] == "未覆盖"
+    assert any(r[1].startswith("近 3 年未发现") and r[3] == "已覆盖" for r in rows.values())
+    market = rows["市场监管"][1] if "市场监督管理局" in str(entry["reference"]) else None
+    assert market is None or entry["reference"] in market
+
+
+def test_the_lender_report_is_for_lenders_and_carries_the_rating(report_home, fonts):
+    snap, entry = _firm(report_home)
+    firm = entry["subject_id"]
+    with pytest.raises(NotAllowed):
+        reports.issue(snap, firm, "lender", reports.Reader("public", users.role("public", report_home)), home=report_home)
+    lender = reports.Reader("lender1", users.role("lender", report_home))
+    issued = reports.issue(snap, firm, "lender", lender, home=report_home)
+    text = _text(issued.data)
+    card = subject_cards(snap, [firm], users.role("lender", report_home), home=report_home)[0]
+    assert f"信用等级{card['grade']}" in text and "信用修复路径" in text and card["model_version"] in text
+    body = reports.content(snap, firm, "lender", lender, home=report_home)
+    charts = next(s for s in body["sections"] if s.get("images"))
+    assert set(charts["images"]) == {"chart_contributions", "chart_history"}
+
+
+def test_individuals_masking_free_reports_and_who_looked_them_up(report_home, fonts, tmp_path):
+    snap = readmodel.current(report_home)
+    person = readmodel.ratings(snap, "individual").iloc[0]["subject_id"]
+    lender = reports.Reader("lender1", users.role("lender", report_home))
+    with pytest.raises(UserError, match="authorization"):
+        reports.issue(snap, person, "public", lender, purpose="loan", home=report_home)
+    # a lender looks the person up (audited), then has a report: masked
+    subject_cards(snap, [person], users.role("lender", report_home), purpose="贷款审批", authorization_ref="AUTH-1",
+                  user="lender1", home=report_home)
+    theirs = _text(reports.issue(snap, person, "public", lender, purpose="贷款审批", authorization_ref="AUTH-1",
+                                 home=report_home).data)
+    assert person not in theirs and person[:6] + "********" in theirs
+    # the person's own reports: unmasked, with who looked it up, two free a year
+    (report_home / "users.yaml").write_text(yaml.safe_dump({"users": {"self1": {
+        "role": "subject", "subject": person, "password_bcrypt": users.hash_password("x")}}}), "utf-8")
+    try:
+        me = reports.reader("self1", report_home)
+        first = _text(reports.issue(snap, person, "public", me, home=report_home).data)
+        assert person in first and "查询记录" in first and "贷款审批" in first and "已出具本人信用报告1份" in first
+        reports.issue(snap, person, "certificate", me, home=report_home)
+        with pytest.raises(UserError, match="2 of 2 free reports"):
+            reports.issue(snap, person, "public", me, home=report_home)
+        other = readmodel.ratings(snap, "individual").iloc[1]["subject_id"]
+        with pytest.raises(NotAllowed):
+            reports.issue(snap, other, "public", me, home=report_home)
+    finally:
+        (report_home / "users.yaml").unlink()
+
+
+def test_the_same_subject_kind_and_date_give_the_same_content(report_home, fonts):
+    snap, entry = _firm(report_home)
+    admin = reports.Reader("admin1", users.role("admin", report_home))
+    a = reports.issue(snap, entry["subject_id"], "certificate", admin, home=report_home)
+    b = reports.issue(snap, entry["subject_id"], "certificate", admin, home=report_home)
+    assert a.number != b.number and a.record["content_sha256"] == b.record["content_sha256"]
+    assert a.data != b.data  # the number, code and time differ
+    earlier = reports.content(snap, entry["subject_id"], "public", admin, as_of=dt.date(2025, 2, 28), home=report_home)
+    assert earlier["as_of"] == "2025-02-28"
