@@ -392,8 +392,12 @@ def _who_looked(sid: str, home=None) -> dict:
     log = desk.audit_log(home)
     since = (dt.date.today() - dt.timedelta(days=365)).isoformat()
     log = log[(log["subject_id"] == sid) & (log["at"] >= since)]
-    names = users.roles_config(home).users
-    rows = [[str(a)[:10], names[u].display if u in names else u, r, p or ""]
+    from chengxin import institutions
+
+    names = {u: v.display for u, v in users.roles_config(home).users.items()}
+    keys = institutions.listed(home)
+    names |= {f"api:{k}": i for k, i in zip(keys["key_id"], keys["institution"])}  # an API key: its institution
+    rows = [[str(a)[:10], names.get(u, u), r, p or ""]
             for a, u, r, p in zip(log["at"], log["user"], log["role"], log["purpose"])]
     return {"title": "查询记录（近12个月）Who looked you up", "table": _table(
         ["日期", "查询机构/用户", "角色", "用途"], rows, "近12个月无查询记录。", [0.8, 2, 0.8, 2])}
