@@ -231,6 +231,34 @@ def t(key: str, lang: str = "zh") -> str:
     return zh if lang == "zh" else en
 
 
+# Coded values of records as people read them (reports, look-ups), by column name.
+RECORD_VALUES = {
+    "entity_type": {"company": ("有限责任公司", "company"), "individual_business": ("个体工商户", "sole trader"),
+                    "cooperative": ("农民专业合作社", "cooperative")},
+    "status": {"active": ("存续", "active"), "cancelled": ("注销", "cancelled"), "revoked": ("吊销", "revoked")},
+    "severity": {"minor": ("轻微", "minor"), "general": ("一般", "general"), "serious": ("严重", "serious"),
+                 "none": ("无", "none"), "major": ("较大", "major"), "severe": ("重大", "severe")},
+    "action": {"granted": ("准予许可", "granted"), "suspended": ("暂扣", "suspended"), "revoked": ("吊销", "revoked")},
+    "event_type": {"civil_judgment": ("民事判决", "civil judgment"), "enforcement_opened": ("执行立案", "enforcement opened"),
+                   "enforcement_closed": ("执行结案", "enforcement closed"),
+                   "dishonest_listed": ("列入失信被执行人名单", "listed as dishonest debtor"),
+                   "dishonest_removed": ("移出失信被执行人名单", "removed from the dishonest debtor list"),
+                   "consumption_restriction": ("限制消费", "consumption restriction"),
+                   "abnormal_listed": ("列入经营异常名录", "listed for abnormal operations"),
+                   "abnormal_removed": ("移出经营异常名录", "removed from abnormal operations"),
+                   "serious_dishonest_listed": ("列入严重违法失信名单", "put on the serious illegal-and-dishonest list")},
+    "honour": {"a_grade_taxpayer": ("纳税信用A级纳税人", "A-grade taxpayer"), "model_integrity": ("诚信示范企业", "model-integrity enterprise"),
+               "award": ("表彰奖励", "award")},
+}
+
+
+def record_value(column: str, value, lang: str = "zh") -> str:
+    """A record's coded value in words (the code itself when it has none)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return word(RECORD_VALUES.get(column, {}), value, lang)
+
+
 def word(table: dict, key, lang: str = "zh") -> str:
     pair = table.get(key)
     return str(key) if pair is None else pair[0 if lang == "zh" else 1]

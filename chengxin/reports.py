@@ -31,7 +31,7 @@ import pandas as pd
 import sqlalchemy as sa
 from pydantic import Field
 
-from chengxin import cases, catalog, config, desk, identifiers, state, users
+from chengxin import cases, catalog, config, desk, i18n, identifiers, state, users
 from chengxin.state import REPORTS
 from chengxin.users import Role
 from chengxin.workspace import UserError
@@ -181,12 +181,14 @@ def content(snap, subject_id: str, kind: str, reader: Reader, *, purpose: str | 
 
     # basic registration facts
     if stype == "enterprise":
-        facts = [["企业名称", reg.get("name")], ["统一社会信用代码", sid], ["市场主体类型", reg.get("entity_type")],
-                 ["行业", reg.get("industry")], ["所在区县", reg.get("county")], ["登记状态", reg.get("status")],
+        facts = [["企业名称", reg.get("name")], ["统一社会信用代码", sid],
+                 ["市场主体类型", i18n.record_value("entity_type", reg.get("entity_type"))],
+                 ["行业", i18n.industry(reg.get("industry"))], ["所在区县", i18n.county(reg.get("county"))],
+                 ["登记状态", i18n.record_value("status", reg.get("status"))],
                  ["成立日期", _day(reg.get("registration_date"))], ["注册资本（万元）", reg.get("registered_capital")],
                  ["法定代表人", identifiers.mask_resident_id(reg["legal_rep_id"]) if reg.get("legal_rep_id") else ""]]
     else:
-        facts = [["姓名", name], ["身份证号", card["display_id"]], ["所在区县", card.get("county")]]
+        facts = [["姓名", name], ["身份证号", card["display_id"]], ["所在区县", i18n.county(card.get("county"))]]
     sections.append({"title": "一、基本信息 Basic information", "table": _table(["项目", "内容"], facts, "—", [1, 3])})
 
     if kind != "certificate":
@@ -201,7 +203,8 @@ def content(snap, subject_id: str, kind: str, reader: Reader, *, purpose: str | 
         lic = records.get("licence", pd.DataFrame())
         sections.append({"title": "三、行政许可 Administrative licences", "table": _table(
             ["许可文号", "许可机关", "事项", "决定日期"],
-            [[r["licence_no"], r["deciding_department"], r["action"], _day(r["decision_date"])] for _, r in lic.iterrows()],
+            [[r["licence_no"], r["deciding_department"], i18n.record_value("action", r["action"]), _day(r["decision_date"])]
+             for _, r in lic.iterrows()],
             "无行政许可记录。", [2, 2, 1, 1])})
         pen = records.get("penalty", pd.DataFrame())
         rows = []
@@ -211,7 +214,8 @@ def content(snap, subject_id: str, kind: str, reader: Reader, *, purpose: str | 
             repair_from = (pd.Timestamp(r["decision_date"]) + pd.DateOffset(months=period.min)).date() if period else None
             status = (f"已修复 {_day(r.get('repair_date'))}" if bool(r.get("repaired")) else
                       f"可于 {repair_from} 起申请修复" if repair_from else "")
-            rows.append([r["decision_no"], r["deciding_department"], _day(r["decision_date"]), r.get("severity"),
+            rows.append([r["decision_no"], r["deciding_department"], _day(r["decision_date"]),
+                         i18n.record_value("severity", r.get("severity")),
                          r.get("fine_amount"), f"至 {ends}" if ends else "", status,
                          marked(f"penalty:{r['decision_no']}")])
         sections.append({"title": "四、行政处罚 Administrative penalties", "table": _table(
@@ -221,9 +225,9 @@ def content(snap, subject_id: str, kind: str, reader: Reader, *, purpose: str | 
         black = [e for e in entries if e["list"] == "black"]
         sections.append({"title": "五、失信名单与经营异常 Dishonesty lists and abnormal operations", "table": _table(
             ["名单", "依据", "列入日期", "到期/移出", "状态", "修复"],
-            [[e["text_zh"], e.get("reference") or "", e.get("start"), e.get("ends"), e.get("status"),
+            [[e["text_zh"], e.get("reference") or "", e.get("start"), e.get("ends"), i18n.word(i18n.STATUS, e.get("status")),
               (e.get("repair_notice") or {}).get("text_zh", "")] for e in black] +
-            [["经营异常名录", r["event_type"], _day(r["event_date"]), "", "", ""]
+            [["经营异常名录", i18n.record_value("event_type", r["event_type"]), _day(r["event_date"]), "", "", ""]
              for _, r in records.get("annual_report", pd.DataFrame()).iterrows() if r["event_type"] == "abnormal_listed"],
             "未被列入失信名单或经营异常名录。", [1.4, 1.6, 0.9, 0.9, 0.7, 2])})
         red = [e for e in entries if e["list"] == "red"]
@@ -231,12 +235,14 @@ def content(snap, subject_id: str, kind: str, reader: Reader, *, purpose: str | 
         sections.append({"title": "六、守信激励与荣誉 Red list and honours", "table": _table(
             ["名单/荣誉", "编号", "起始", "有效期至"],
             [[e["text_zh"], e.get("reference") or "", e.get("start"), e.get("ends")] for e in red] +
-            [[r["honour"], r["honour_no"], _day(r["event_date"]), _day(r["valid_until"])] for _, r in hon.iterrows()],
+            [[i18n.record_value("honour", r["honour"]), r["honour_no"], _day(r["event_date"]), _day(r["valid_until"])]
+             for _, r in hon.iterrows()],
             "无守信激励或荣誉记录。", [2, 1.5, 1, 1])})
         crt = records.get("courts", pd.DataFrame())
         sections.append({"title": "七、司法信息 Court enforcement and judgments", "table": _table(
             ["案号", "事项", "日期", "标的（元）"],
-            [[r["case_no"], r["event_type"], _day(r["event_date"]), r.get("amount")] for _, r in crt.iterrows()],
+            [[r["case_no"], i18n.record_value("event_type", r["event_type"]), _day(r["event_date"]), r.get("amount")]
+             for _, r in crt.iterrows()],
             "无司法记录。", [2, 1.4, 1, 1])})
     else:
         sections += _certificate(snap, sid, stype, card, records, years or cfg.lookback_years, cfg)
