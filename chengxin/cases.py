@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from chengxin import catalog, clocks, config, identifiers, state, users
 from chengxin.clocks import CASE_KINDS
-from chengxin.state import CASE_EVENTS, CASES
+from chengxin.state import CASE_EVENTS, CASES, SUBJECT_CHANGES
 from chengxin.workspace import UserError
 
 # What each kind of case may be decided as. `changes_record`: the decisions that write a new
@@ -147,20 +147,19 @@ def eligibility(src: config.Source, record: dict, filed_on: dt.date, commitment:
     """Whether a repair filed on `filed_on` may be granted: the record's severity class, its
     publicity period, whether the minimum period has passed and whether a commitment was given;
     when not, the first date from which it may be."""
-    from chengxin.features.sql import feature_settings, months_after
+    from chengxin.features.sql import feature_settings
 
     rule = rules(home).repair.get(src.name)
     if rule is None:
         raise UserError(f"a repair applies to records of {', '.join(rules(home).repair) or 'no source'} "
                         f"(cases.yaml `repair`); {src.name} records are not repaired by application")
     severity = record.get(rule.severity)
-    period = feature_settings().publicity_months.get(str(severity))
+    fs = feature_settings()
+    period = fs.publicity_months.get(str(severity))
     since = record.get(rule.since)
-    since = since.date() if hasattr(since, "date") and not isinstance(since, dt.date) else since
-    if isinstance(since, dt.datetime):
+    if isinstance(since, dt.datetime):  # a pandas Timestamp too
         since = since.date()
-    min_until = months_after(since, period.min) if period and since else None
-    max_until = months_after(since, period.max) if period and since else None
+    min_until, max_until = fs.publicity(severity, since)
     passed = min_until is None or filed_on >= min_until
     committed = bool((commitment or "").strip()) or not rules(home).commitment_required
     already = bool(record.get(rule.repaired))
@@ -264,8 +263,6 @@ def record_event(con, case_no: int, who: Actor, event: str, detail: dict | None 
 
 def _subject_change(con, case: dict, kind: str) -> None:
     """A change in the watchlists' feed: a record put under objection, or its objection decided."""
-    from chengxin.state import SUBJECT_CHANGES
-
     what = case["record"] or "rating"
     if kind == "under_objection":
         current, reason = {"case": case["case_no"], "record": what}, f"Under objection: {what} (case {case['case_no']})"

@@ -39,9 +39,16 @@ def audit_many(action: str, subject_ids: list[str | None], purpose: str | None, 
                          "purpose": purpose, "detail": text} for sid in subject_ids], home)
 
 
-def audit_log(home=None) -> pd.DataFrame:
+def audit_log(home=None, *, subject_id: str | None = None, since: str | None = None) -> pd.DataFrame:
+    """The audit log, newest first; `subject_id` and `since` (ISO text): only that subject's
+    entries from then on (what a report tells its subject)."""
+    q = sa.select(AUDIT).order_by(AUDIT.c.at.desc())
+    if subject_id is not None:
+        q = q.where(AUDIT.c.subject_id == subject_id)
+    if since is not None:
+        q = q.where(AUDIT.c.at >= since)
     with connect(home) as con:
-        return pd.read_sql_query(sa.select(AUDIT).order_by(AUDIT.c.at.desc()), con)
+        return pd.read_sql_query(q, con)
 
 
 def record_login(username: str, ok: bool, home=None) -> None:

@@ -209,9 +209,7 @@ def content(snap, subject_id: str, kind: str, reader: Reader, *, purpose: str | 
         pen = records.get("penalty", pd.DataFrame())
         rows = []
         for _, r in pen.iterrows():
-            period = fs.publicity_months.get(str(r.get("severity")))
-            ends = (pd.Timestamp(r["decision_date"]) + pd.DateOffset(months=period.max)).date() if period else None
-            repair_from = (pd.Timestamp(r["decision_date"]) + pd.DateOffset(months=period.min)).date() if period else None
+            repair_from, ends = fs.publicity(r.get("severity"), r["decision_date"])
             status = (f"已修复 {_day(r.get('repair_date'))}" if bool(r.get("repaired")) else
                       f"可于 {repair_from} 起申请修复" if repair_from else "")
             rows.append([r["decision_no"], r["deciding_department"], _day(r["decision_date"]),
@@ -395,9 +393,7 @@ def _svg(fig) -> str:
 
 def _who_looked(sid: str, home=None) -> dict:
     """Who looked the subject up in the last 12 months (institution, date, purpose)."""
-    log = desk.audit_log(home)
-    since = (dt.date.today() - dt.timedelta(days=365)).isoformat()
-    log = log[(log["subject_id"] == sid) & (log["at"] >= since)]
+    log = desk.audit_log(home, subject_id=sid, since=(dt.date.today() - dt.timedelta(days=365)).isoformat())
     from chengxin import institutions
 
     names = {u: v.display for u, v in users.roles_config(home).users.items()}

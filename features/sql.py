@@ -70,6 +70,15 @@ class FeatureSettings(BaseModel):
     default_lookback_months: int = Field(gt=0)
     outcome: Outcome
 
+    def publicity(self, severity, since) -> tuple[dt.date | None, dt.date | None]:
+        """When a record of this severity class dated `since` may first be repaired (its minimum
+        publicity period ends) and when it stops being published (the maximum); None, None when
+        the class has no period or the record no date."""
+        period = self.publicity_months.get(str(severity))
+        if period is None or since is None or pd.isna(since):
+            return None, None
+        return months_after(since, period.min), months_after(since, period.max)
+
 
 def feature_settings() -> FeatureSettings:
     return config.declared("features", FeatureSettings)
