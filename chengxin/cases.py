@@ -15,11 +15,13 @@ for whom, when and why.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import sqlalchemy as sa
-from chengxin import catalog, clocks, config, identifiers, state, users
+from chengxin import catalog, clocks, config, identifiers, state, users, workspace
 from chengxin.clocks import CASE_KINDS
 from chengxin.state import CASE_EVENTS, CASES, SUBJECT_CHANGES
 from chengxin.workspace import UserError
@@ -379,13 +381,11 @@ _OPEN: dict = {}  # stamp file -> (its stamp, {subject_id: [open objections]})
 def under_objection(home=None) -> dict[str, list[dict]]:
     """The open objections by subject: what is flagged "异议处理中 / under objection". Read again
     only when a case changed (one stat per call otherwise), so a look-up can ask every time."""
-    path = catalog.cases_stamp(home)
-    try:
-        st = path.stat()
-        stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
-    except FileNotFoundError:
+    path = _stamp_file(workspace.home(home))
+    stamp = workspace.stamp(path)
+    if stamp is None:
         return {}
-    cached = _OPEN.get(str(path))
+    cached = _OPEN.get(path)
     if cached and cached[0] == stamp:
         return cached[1]
     c = CASES.c
@@ -395,8 +395,13 @@ def under_objection(home=None) -> dict[str, list[dict]]:
                              .where(c.kind == "objection", c.status == "open").order_by(c.case_no)).mappings():
             out.setdefault(r["subject_id"], []).append({"case": r["case_no"], "record": r["record"] or "rating",
                                                         "since": r["filed_on"], **{f"text_{k}": v for k, v in FLAG.items()}})
-    _OPEN[str(path)] = (stamp, out)
+    _OPEN[path] = (stamp, out)
     return out
+
+
+@functools.lru_cache(maxsize=64)
+def _stamp_file(home: Path) -> str:
+    return str(catalog.cases_stamp(home))
 
 
 # --- deciding ---------------------------------------------------------------------------------

@@ -324,20 +324,24 @@ def declared(name: str, schema: type[BaseModel], home: Path | None = None, *, wi
     """The declaration `name` (a key of `DECLARATIONS`) validated by `schema`: the package's file,
     and, when `with_workspace` and the declaration has one, the workspace's file merged over it.
     Cached until either file changes."""
-    d = DECLARATIONS[name]
-    override = workspace.home(home) / d.workspace_file if d.workspace_file and with_workspace else None
-    stat = override.stat() if override is not None and override.exists() else None
-    stamp = (stat.st_mtime_ns, stat.st_size) if stat else None
+    override = _workspace_file(name, workspace.home(home)) if with_workspace else None
+    stamp = workspace.stamp(override) if override is not None else None
     return _declared(name, schema, override if stamp is not None else None, stamp)
 
 
+@functools.lru_cache(maxsize=256)
+def _workspace_file(name: str, home: Path) -> str | None:
+    d = DECLARATIONS[name]
+    return str(home / d.workspace_file) if d.workspace_file else None
+
+
 @functools.lru_cache(maxsize=64)
-def _declared(name: str, schema: type[BaseModel], override: Path | None, _stamp: tuple | None):
+def _declared(name: str, schema: type[BaseModel], override: str | None, _stamp: tuple | None):
     d = DECLARATIONS[name]
     package = resources.files("chengxin.conf").joinpath(d.file)
     data = read_yaml(package.read_text("utf-8"), package)
     if override is not None:
-        data = merge(data, read_yaml(override.read_text("utf-8"), override), d.replaced_whole)
+        data = merge(data, read_yaml(Path(override).read_text("utf-8"), override), d.replaced_whole)
     return schema.model_validate(data)
 
 

@@ -9,6 +9,7 @@ one row that every worker increments in the database, so two workers share one q
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -198,26 +199,33 @@ class CallLog:
 
     def add(self, *, key: Key | None, role: str, method: str, endpoint: str, subjects: list[str] | None,
             purpose: str | None, authorization_ref: str | None, status: int, ms: float) -> None:
-        row = {"at": state.now("milliseconds"), "key_id": key and key["key_id"],
-               "institution": key and key["institution"], "role": role, "method": method, "endpoint": endpoint,
-               "subjects": json.dumps(subjects, ensure_ascii=False) if subjects else None,
-               "n_subjects": len(subjects) if subjects else 0, "purpose": purpose,
-               "authorization_ref": authorization_ref, "status": status, "ms": round(ms, 2)}
+        """Keep a call for the next flush; its row is written out there, off the request's path."""
+        call = (dt.datetime.now(), key, role, method, endpoint, subjects, purpose, authorization_ref, status, ms)
         with self._lock:
-            self._rows.append(row)
+            self._rows.append(call)
+
+    @staticmethod
+    def _row(call: tuple) -> dict:
+        at, key, role, method, endpoint, subjects, purpose, authorization_ref, status, ms = call
+        return {"at": at.isoformat(timespec="milliseconds"), "key_id": key and key["key_id"],
+                "institution": key and key["institution"], "role": role, "method": method, "endpoint": endpoint,
+                "subjects": json.dumps(subjects, ensure_ascii=False) if subjects else None,
+                "n_subjects": len(subjects) if subjects else 0, "purpose": purpose,
+                "authorization_ref": authorization_ref, "status": status, "ms": round(ms, 2)}
 
     def flush(self) -> int:
         with self._lock:
-            rows, self._rows = self._rows, []
-        if rows:
+            calls, self._rows = self._rows, []
+        if calls:
+            rows = [self._row(c) for c in calls]
             try:
                 with state.connect(self.home) as con:
                     con.execute(API_CALLS.insert(), rows)
-            except Exception:  # the database is away: keep the rows for the next flush
+            except Exception:  # the database is away: keep the calls for the next flush
                 with self._lock:
-                    self._rows = rows + self._rows
+                    self._rows = calls + self._rows
                 raise
-        return len(rows)
+        return len(calls)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):

@@ -12,12 +12,24 @@ class UserError(Exception):
 
 
 def home(override: Path | str | None = None) -> Path:
-    return _resolved(str(override or os.environ.get("CHENGXIN_HOME", ".chengxin")), os.getcwd())
+    path = str(override or os.environ.get("CHENGXIN_HOME", ".chengxin"))
+    return _resolved(path, "" if path.startswith("/") else os.getcwd())  # the directory matters to relative paths only
 
 
 @functools.lru_cache(maxsize=64)
 def _resolved(path: str, cwd: str) -> Path:  # resolving walks the file system: once per path and directory
     return (Path(cwd) / Path(path).expanduser()).resolve()
+
+
+def stamp(path: str) -> tuple[int, int, int] | None:
+    """A file's (inode, mtime in ns, size), or None when it is missing: one system call, for
+    caches that must notice when a file is replaced or changed (snapshot pointer, declarations,
+    the cases stamp) on every request without costing it."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
 
 
 def ensure(override: Path | str | None = None) -> Path:

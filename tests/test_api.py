@@ -230,6 +230,42 @@ def test_requests_the_server_cannot_read_are_4xx_problems(api, api_home, picks):
     _problem(api.get("/v1/criteria/enterprise", params={"version": "no-such"}), 404, "unknown-criteria")
 
 
+def test_the_lean_look_up_answers_exactly_as_fastapi_would(api_home, picks):
+    """The look-up is served by `LeanRoute`, which reads its key and parameters itself; the same
+    requests to the same endpoint served by FastAPI's own handling get the same answers, byte
+    for byte: statuses, problem details, headers that matter, cards."""
+    from fastapi.testclient import TestClient
+
+    lender, agency = _auth(_key(api_home, "lender", 100_000)), _auth(_key(api_home, "agency", 100_000))
+    firm, person = picks["firm"]["subject_id"], picks["person"]["subject_id"]
+    asked = {"purpose": "loan application 2025-118", "authorization_ref": "AUTH-10"}
+    requests = [
+        (f"/v1/subjects/{firm}", {}, lender), (f"/v1/subjects/{firm}", {}, {}), (f"/v1/subjects/{firm}", {}, agency),
+        (f"/v1/subjects/{firm.lower()}", {"unknown": "ignored"}, lender),
+        (f"/v1/subjects/{firm}", {"as_of": "yesterday"}, lender), (f"/v1/subjects/{firm}", {"as_of": ""}, lender),
+        (f"/v1/subjects/{firm}", {"as_of": "2000-01-01"}, lender),
+        (f"/v1/subjects/{firm}", {"as_of": str(picks["snap"].as_of("enterprise"))}, lender),
+        ("/v1/subjects/" + "9" * 65, {}, lender), ("/v1/subjects/" + "9" * 65, {}, _auth("cx_no_such")),
+        (f"/v1/subjects/{firm}", {}, _auth("")), (f"/v1/subjects/{firm}", {}, {"Authorization": "Basic abc"}),
+        ("/v1/subjects/not-a-code", {}, lender), (f"/v1/subjects/{person}", {}, {}),
+        (f"/v1/subjects/{person}", {}, lender), (f"/v1/subjects/{person}", {"purpose": "x" * 501, "authorization_ref": "A"}, lender),
+        (f"/v1/subjects/{person}", asked, lender), (f"/v1/subjects/{person}", asked, agency),
+        (f"/v1/subjects/{person}?purpose=first&purpose=second&authorization_ref=A", None, lender),
+    ]
+    answers = {}
+    for lean in (True, False):
+        with TestClient(server.create_app(api_home, lean_lookup=lean)) as client:
+            route = next(r for r in client.app.routes if getattr(r, "path", "") == "/v1/subjects/{subject_id}")
+            assert isinstance(route, server.LeanRoute) == lean
+            answers[lean] = []
+            for path, params, headers in requests:
+                r = client.get(path, params=params, headers=headers)
+                answers[lean].append((path, params, r.status_code, r.headers.get("content-type"),
+                                      r.headers.get("www-authenticate"), r.json()))
+    assert answers[True] == answers[False]
+    assert {a[2] for a in answers[True]} >= {200, 400, 401, 403, 404}  # every kind of answer was compared
+
+
 def test_as_of_replays_what_was_published_then(api, api_home, picks):
     history = pd.read_parquet(picks["snap"].path / "history.parquet")
     dates = sorted(history["as_of"].astype(str).str[:10].unique())

@@ -15,7 +15,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from chengxin import catalog
+from chengxin import catalog, workspace
 
 SUBJECTS = ("enterprise", "individual")
 POINTER = "CURRENT"  # the file naming the current snapshot's folder
@@ -45,25 +45,31 @@ class Snapshot:
         day = self.manifest["subjects"].get(subject, {}).get("as_of")
         return dt.date.fromisoformat(day) if day else None
 
-    @property
+    @functools.cached_property
     def home(self) -> Path:
         return self.path.parents[2]
+
+    def file(self, name: str) -> Path:
+        """One of the snapshot's files (`ratings.parquet`, ...): the same Path object every time,
+        so the caches keyed by it cost a look-up, not a path to build and hash."""
+        files = self.__dict__.setdefault("_files", {})
+        found = files.get(name)
+        if found is None:
+            found = files[name] = self.path / name
+        return found
 
 
 def current(home=None) -> Snapshot | None:
     """The published snapshot the app reads, or None before the first refresh. Costs one `stat`
     while the pointer is unchanged (a publication replaces it, `pipelines/snapshot.py`)."""
-    base = root(home)
-    pointer = base / POINTER
-    try:
-        st = pointer.stat()
-    except FileNotFoundError:
+    base, pointer = _pointer(workspace.home(home))
+    seen = workspace.stamp(pointer)
+    if seen is None:
         return None
-    seen = (st.st_ino, st.st_mtime_ns, st.st_size)
     kept = _POINTED.get(base)
     if kept is not None and kept[0] == seen:
         return kept[1]
-    path = base / pointer.read_text("utf-8").strip()
+    path = base / Path(pointer).read_text("utf-8").strip()
     manifest = path / "manifest.json"
     if not manifest.exists():
         return None
@@ -72,6 +78,12 @@ def current(home=None) -> Snapshot | None:
         forget_cached_tables()
     _POINTED[base] = (seen, snap)
     return snap
+
+
+@functools.lru_cache(maxsize=64)
+def _pointer(home: Path) -> tuple[Path, str]:
+    base = root(home)
+    return base, str(base / POINTER)
 
 
 _POINTED: dict[Path, tuple] = {}  # per workspace: the pointer file's (inode, mtime, size) when read, its snapshot
@@ -213,7 +225,7 @@ class _Picker:
         self.names = set(table.column_names)
         ids = table["subject_id"] if "subject_id" in self.names else pa.array([], pa.string())
         self.ids = ids.cast(pa.binary()).to_numpy(zero_copy_only=False).astype(bytes)  # UTF-8 sorts as the text does
-        columns, self._getters = {}, {}
+        columns, self._getters, self._chosen = {}, {}, {}
         for name in table.column_names:
             column = table.column(name)
             if name == "subject_id":
@@ -235,10 +247,21 @@ class _Picker:
     def getter(self, name: str):
         return self._getters[name]
 
+    def getters(self, columns: tuple[str, ...]) -> list[tuple[str, object]]:
+        """(column, getter) of those of `columns` the table has, worked out once per set of columns."""
+        found = self._chosen.get(columns)
+        if found is None:
+            found = self._chosen[columns] = [(c, self._getters[c]) for c in columns if c in self.names]
+        return found
+
     def span(self, subject_id: str) -> tuple[int, int]:
-        key = subject_id.encode()
-        lo = int(np.searchsorted(self.ids, key, "left"))
-        return lo, int(np.searchsorted(self.ids, key, "right")) if lo < len(self.ids) and self.ids[lo] == key else lo
+        """Rows [lo, hi) of one subject: a binary search, then a step per further row."""
+        key, ids = subject_id.encode(), self.ids
+        lo = hi = int(ids.searchsorted(key))
+        n = len(ids)
+        while hi < n and ids[hi] == key:
+            hi += 1
+        return lo, hi
 
 
 def _id(ids: np.ndarray, i: int) -> str:
@@ -285,15 +308,15 @@ def records_of(path: Path, subject_ids, columns: list[str]) -> list[dict]:
     picker = _picker(path)
     if not len(picker.ids):
         return []
-    cols = [c for c in columns if c in picker.names]
+    getters = picker.getters(tuple(columns))
     wanted = sorted({str(s) for s in subject_ids})
     spans = [span for span in map(picker.span, wanted) if span[1] > span[0]]
     if len(wanted) >= MANY:
         import pyarrow as pa
 
         rows = [i for lo, hi in spans for i in range(lo, hi)]
+        cols = [c for c, _ in getters]
         return picker.table.select(cols).take(pa.array(rows, type=pa.int64())).to_pylist() if rows else []
-    getters = [(c, picker.getter(c)) for c in cols]
     return [{c: get(i) for c, get in getters} for lo, hi in spans for i in range(lo, hi)]
 
 

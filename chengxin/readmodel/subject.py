@@ -33,8 +33,11 @@ REPAIR_NOTICE = {"zh": "自{day}起可申请信用修复：提交信用承诺书
 
 def _value(v):
     """A stored value as JSON has it: no NaN, dates as ISO days, numpy scalars as Python's."""
-    if v is None or (isinstance(v, float) and v != v):
-        return None
+    kind = type(v)
+    if kind is str or kind is int or kind is bool or v is None:  # most values: as they are
+        return v
+    if kind is float:
+        return None if v != v else v
     if isinstance(v, (pd.Timestamp, dt.date)):
         return v.isoformat()[:10]
     if not isinstance(v, (str, int, float)) and pd.isna(v):
@@ -146,17 +149,17 @@ def _cards(snap: Snapshot, allowed: dict[str, str], r: Role, as_of: dt.date | No
         return {}
     ids = list(allowed)
     if as_of is None:
-        rated = {row["subject_id"]: row for row in records_of(snap.path / "ratings.parquet", ids, RATING_FIELDS)}
+        rated = {row["subject_id"]: row for row in records_of(snap.file("ratings.parquet"), ids, RATING_FIELDS)}
     else:  # what was published on that day: the last run on or before it, in the version then in force
         rated = {}
-        for row in records_of(snap.path / "history.parquet", ids, RATING_FIELDS):
+        for row in records_of(snap.file("history.parquet"), ids, RATING_FIELDS):
             if in_force(row, as_of):  # rows are in (as_of, rated) order: the last one in force wins
                 rated[row["subject_id"]] = row
     unrated = [sid for sid in ids if sid not in rated or "name" not in rated[sid]]
-    info = {row["subject_id"]: row for row in records_of(snap.path / "subjects.parquet", unrated, INFO_FIELDS)} if unrated else {}
+    info = {row["subject_id"]: row for row in records_of(snap.file("subjects.parquet"), unrated, INFO_FIELDS)} if unrated else {}
     by_subject: dict[str, list[dict]] = {}
     if r.lists:
-        for e in records_of(snap.path / "lists.parquet", ids, ["subject_id", *LIST_FIELDS, *INFO_FIELDS[1:]]):
+        for e in records_of(snap.file("lists.parquet"), ids, ["subject_id", *LIST_FIELDS, *INFO_FIELDS[1:]]):
             named = {k: e.pop(k, None) for k in INFO_FIELDS[1:]}  # who a listed subject is, when nothing else says
             if named.get("name") is not None:
                 info.setdefault(e["subject_id"], {"subject_id": e["subject_id"], **named})
