@@ -84,10 +84,10 @@ def subject_type_of(subject_id: str) -> str:
     number; anything else is the user's error."""
     from chengxin.workspace import UserError
 
-    ok = [t for t, check in CHECKERS.items() if check(subject_id)[0] == VALID]
-    if not ok:
-        raise UserError(f"{subject_id!r} is neither a unified social credit code nor a resident ID number")
-    return ok[0]
+    for kind, check in CHECKERS.items():
+        if check(subject_id)[0] == VALID:
+            return kind
+    raise UserError(f"{subject_id!r} is neither a unified social credit code nor a resident ID number")
 
 
 def mask_resident_id(code: str) -> str:

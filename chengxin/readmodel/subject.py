@@ -48,6 +48,8 @@ def _value(v):
 def writes_audit(subject_ids, r: Role, purpose: str | None, authorization_ref: str | None = None) -> bool:
     """Would `subject_cards` write the audit log for these ids (an individual the role may look
     up)? The API answers other look-ups on its event loop and these in a worker thread."""
+    if refusal("individual", r, purpose, authorization_ref, reference_needed=True) is not None:
+        return False  # no individual is answered to this role with this purpose: nothing to audit
     for raw in subject_ids:
         try:
             kind = identifiers.subject_type_of(str(raw or "").strip().upper())
