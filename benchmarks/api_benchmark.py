@@ -10,6 +10,8 @@ round, in this order:
 - `GET /v1/subjects/{id}` for random rated enterprises with a lender key: throughput, latency;
 - `GET /v1/subjects/{id}` for random rated individuals, with purpose and authorization
   reference (each written to the audit log before the answer);
+- `GET /v1/subjects/{id}?as_of=` for random rated enterprises (a replay, whose reasons are read
+  from the snapshot's history file);
 - `POST /v1/checks` (procurement) for random listed and unlisted enterprises;
 - `POST /v1/subjects:batch` with 10,000 random ids (enterprises and unknown codes).
 
@@ -113,7 +115,8 @@ def main() -> None:
         asyncio.run(_load(base, [("POST", "/v1/checks", {"json": {"subject_id": s, "action": "procurement",
                                   "purpose": "warm-up", "case_ref": "BENCH-0"}}) for s in firms[:20 * args.workers]],
                           c, {"Authorization": f"Bearer {dept}"}))
-        rounds = {k: [] for k in ("ping", "enterprise", "individual", "check", "batch")}
+        rounds = {k: [] for k in ("ping", "enterprise", "individual", "replay", "check", "batch")}
+        replay_day = str(snap.as_of("enterprise"))  # the rating in force that day, with its reasons from the history file
         for _ in range(args.rounds):
             rounds["ping"].append(asyncio.run(_load(base, [("GET", "/v1/ping", {})] * n, c, {})))
             rounds["enterprise"].append(asyncio.run(_load(
@@ -121,6 +124,9 @@ def main() -> None:
             rounds["individual"].append(asyncio.run(_load(
                 base, [("GET", f"/v1/subjects/{s}", {"params": {"purpose": "loan application", "authorization_ref": "AUTH-1"}})
                        for s in rng.choice(people, n // 3)], c, auth)))
+            rounds["replay"].append(asyncio.run(_load(
+                base, [("GET", f"/v1/subjects/{s}", {"params": {"as_of": replay_day}}) for s in rng.choice(firms, n // 10)],
+                c, auth)))
             picks = np.concatenate([rng.choice(listed, n // 6), rng.choice(firms, n // 6)]) if len(listed) else rng.choice(firms, n // 3)
             rounds["check"].append(asyncio.run(_load(
                 base, [("POST", "/v1/checks", {"json": {"subject_id": s, "action": "procurement", "purpose": "tender review",
@@ -156,6 +162,9 @@ def main() -> None:
         {"measurement": "`GET /v1/subjects/{id}`, individuals (audited before the answer)",
          "throughput": f"{med('individual', 'rps'):,.0f}/s", "p50": f"{med('individual', 'p50_ms'):.1f} ms",
          "p95": f"{med('individual', 'p95_ms'):.1f} ms", "errors": sum(r["errors"] for r in rounds["individual"]), "target": "report"},
+        {"measurement": "`GET /v1/subjects/{id}?as_of=`, enterprises (a replay: past reasons read from the history file)",
+         "throughput": f"{med('replay', 'rps'):,.0f}/s", "p50": f"{med('replay', 'p50_ms'):.1f} ms",
+         "p95": f"{med('replay', 'p95_ms'):.1f} ms", "errors": sum(r["errors"] for r in rounds["replay"]), "target": "report"},
         {"measurement": "`POST /v1/checks` (procurement; half listed firms)", "throughput": f"{med('check', 'rps'):,.0f}/s",
          "p50": f"{med('check', 'p50_ms'):.1f} ms", "p95": f"{med('check', 'p95_ms'):.1f} ms",
          "errors": sum(r["errors"] for r in rounds["check"]), "target": "p95 <= 100 ms"},

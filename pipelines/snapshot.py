@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from chengxin import catalog, changes, config, readmodel, workspace
+from chengxin.models.reasons import columns as reason_columns
 from chengxin.readmodel.snapshot import explanation_file
 
 
@@ -177,7 +178,7 @@ def _build(home, out: Path, inputs: dict) -> dict:
 
 
 HISTORY_COLUMNS = ["subject_id", "subject_type", "as_of", "pd", "score", "grade", "tier", "model_version",
-                   "criteria_version", "rated_at", "cause"]
+                   "criteria_version", "rated_at", "cause", *reason_columns()]  # the reasons stay on disk (readmodel.ON_DISK_ONLY)
 
 
 def restated_versions(subject: str, home=None) -> pd.DataFrame:
@@ -191,7 +192,9 @@ def _history(history: pd.DataFrame, out: Path) -> None:
     """Every rated date's grades, and on a date a case re-rated, each version in the order rated."""
     history = history.dropna(axis=1, how="all").reindex(columns=HISTORY_COLUMNS) if len(history) else history
     history["rated_at"] = pd.to_datetime(history["rated_at"])
-    history.sort_values(["subject_id", "as_of", "rated_at"], na_position="first").to_parquet(out / "history.parquet", index=False)
+    # in subject row groups: a replay reads one subject's reasons from the file (`readmodel.disk_rows`)
+    workspace.write_subject_table(history.sort_values(["subject_id", "as_of", "rated_at"], na_position="first"),
+                                  out / "history.parquet")
 
 
 def _summary(rated: pd.DataFrame, out: Path) -> None:

@@ -270,12 +270,16 @@ def test_as_of_replays_what_was_published_then(api, api_home, picks):
     history = pd.read_parquet(picks["snap"].path / "history.parquet")
     dates = sorted(history["as_of"].astype(str).str[:10].unique())
     assert len(dates) >= 2  # the fixture rates enterprises on two month ends
-    firm = history[history["as_of"].astype(str).str[:10] == dates[0]].iloc[0]
+    firm = history[(history["as_of"].astype(str).str[:10] == dates[0]) & history["reason_1"].notna()].iloc[0]
     key = _auth(_key(api_home, "lender"))
     day = pd.Timestamp(dates[1]) - pd.Timedelta(days=1)  # between the two ratings
     then = api.get(f"/v1/subjects/{firm['subject_id']}", params={"as_of": day.date().isoformat()}, headers=key).json()
     assert then["as_of"] == dates[0] and then["grade"] == firm["grade"] and then["pd"] == pytest.approx(firm["pd"])
-    assert then["model_version"] == str(firm["model_version"]) and then["notes"] == ["reasons_not_kept"]
+    assert then["model_version"] == str(firm["model_version"]) and "notes" not in then
+    # the reasons published with that rating, as the history keeps them (on disk, read for the replay)
+    published = [{"code": firm[f"reason_{k}_code"], "text_zh": firm[f"reason_{k}_zh"], "text_en": firm[f"reason_{k}"]}
+                 for k in (1, 2, 3) if isinstance(firm[f"reason_{k}"], str)]
+    assert published and [{k: r.get(k) for k in ("code", "text_zh", "text_en")} for r in then["reasons"]] == published
     now = api.get(f"/v1/subjects/{firm['subject_id']}", headers=key).json()
     assert now["as_of"] == dates[-1]
     _problem(api.get(f"/v1/subjects/{firm['subject_id']}", params={"as_of": "2000-01-01"}, headers=key), 404, "not-rated-then")

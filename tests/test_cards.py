@@ -72,3 +72,23 @@ def test_as_of_reads_the_history_and_the_entries_in_force(tmp_path):
     assert not subject_cards(snap, [ids["rated"]], lender, as_of=dt.date(2025, 6, 1))[0]["rated"]
     before = subject_cards(snap, [ids["listed"]], lender, as_of=dt.date(2025, 2, 1))[0]
     assert before["status"] == 404  # not yet listed, and known from nothing else
+
+
+def test_a_replay_answers_the_reasons_published_then_which_stay_on_disk(tmp_path):
+    snap, ids = _snapshot(tmp_path)
+    march = pd.DataFrame({"subject_id": [ids["rated"]], "subject_type": "enterprise", "as_of": [pd.Timestamp("2025-03-31")],
+                          "pd": [0.05], "score": [571.0], "grade": ["B"], "tier": ["B"], "model_version": ["2"],
+                          "criteria_version": ["1-1"], "reason_1": ["Tax arrears: 5"], "reason_1_zh": ["欠税次数：5"],
+                          "reason_1_code": ["tax_arrears"], "reason_1_points": [44.0]})
+    june = pd.read_parquet(snap.path / "ratings.parquet").drop(columns=["name", "county", "industry"])
+    workspace.write_subject_table(pd.concat([march, june], ignore_index=True), snap.path / "history.parquet")
+    snapshot.forget_cached_tables()
+    lender = users.role("lender")
+    then = subject_cards(snap, [ids["rated"]], lender, as_of=dt.date(2025, 5, 1))[0]
+    assert then["grade"] == "B" and then["model_version"] == "2" and "notes" not in then
+    assert then["reasons"] == [{"code": "tax_arrears", "text_zh": "欠税次数：5", "text_en": "Tax arrears: 5", "points": 44.0}]
+    later = subject_cards(snap, [ids["rated"]], lender, as_of=dt.date(2025, 7, 1))[0]
+    assert later["grade"] == "BB" and [r["text_en"] for r in later["reasons"]] == ["Tax arrears: 2"]
+    assert "reasons" not in subject_cards(snap, [ids["rated"]], users.role(users.PUBLIC), as_of=dt.date(2025, 5, 1))[0]
+    # what a worker keeps in memory of the history has no reasons: they are read for the replay
+    assert not {c for c in snapshot._picker(snap.path / "history.parquet").names if c.startswith("reason")}

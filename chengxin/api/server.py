@@ -412,9 +412,10 @@ def create_app(home=None, *, lean_lookup: bool = True) -> FastAPI:
         snap = await ready(snapshot())
         read = functools.partial(readmodel.subject_cards, snap, [subject_id], who.role, purpose=purpose,
                                  authorization_ref=authorization_ref, as_of=as_of, user=who.user, home=home)
-        # a look-up of an individual writes the audit log first: a worker thread, not the event loop
-        card = (await run_in_threadpool(read) if readmodel.writes_audit([subject_id], who.role, purpose, authorization_ref)
-                else read())[0]
+        # a look-up of an individual writes the audit log first, and a replay reads past reasons from
+        # the snapshot's file: both in a worker thread, not on the event loop
+        blocking = as_of is not None or readmodel.writes_audit([subject_id], who.role, purpose, authorization_ref)
+        card = (await run_in_threadpool(read) if blocking else read())[0]
         if card["status"] != 200:
             raise Problem(card["problem"])
         if as_of is not None and not card["rated"]:

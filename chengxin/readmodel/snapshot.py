@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from chengxin import catalog, workspace
+from chengxin.models.reasons import columns as reason_columns
 
 SUBJECTS = ("enterprise", "individual")
 POINTER = "CURRENT"  # the file naming the current snapshot's folder
@@ -159,18 +160,25 @@ def stale(snap: Snapshot, home=None) -> bool:
     return any(now.get(s) != was.get(s) for s in SUBJECTS)
 
 
+# columns of a snapshot table that are never read into memory: `disk_rows` reads them for one
+# subject when asked (the reasons of every past rating, for a replay, would take hundreds of MB)
+ON_DISK_ONLY = {"history.parquet": frozenset(reason_columns())}
+
+
 def _read(path: Path):
-    """A snapshot table as Arrow, in subject-id order when it has ids, each column in one
-    contiguous chunk: picking rows from a column read in many chunks (one per row group) costs
-    pyarrow about 100x more (40 ms against 0.4 ms for one row of a million-row table), and
-    every look-up picks rows."""
+    """A snapshot table as Arrow (without its `ON_DISK_ONLY` columns), in subject-id order when
+    it has ids, each column in one contiguous chunk: picking rows from a column read in many
+    chunks (one per row group) costs pyarrow about 100x more (40 ms against 0.4 ms for one row
+    of a million-row table), and every look-up picks rows."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     if not path.exists():
         return pa.table({})
-    table = pq.read_table(path).combine_chunks()
+    lazy = ON_DISK_ONLY.get(path.name, ())
+    columns = [c for c in pq.read_schema(path).names if c not in lazy] if lazy else None
+    table = pq.read_table(path, columns=columns).combine_chunks()
     if "subject_id" in table.column_names and table.num_rows > 1:
         ids = table["subject_id"]
         if not pc.all(pc.less_equal(ids[:-1], ids[1:])).as_py():  # snapshots are written sorted; older ones may not be
@@ -318,6 +326,21 @@ def records_of(path: Path, subject_ids, columns: list[str]) -> list[dict]:
         cols = [c for c, _ in getters]
         return picker.table.select(cols).take(pa.array(rows, type=pa.int64())).to_pylist() if rows else []
     return [{c: get(i) for c, get in getters} for lo, hi in spans for i in range(lo, hi)]
+
+
+def disk_rows(path: Path, subject_id: str, columns: list[str]) -> list[dict]:
+    """One subject's rows of a snapshot table read from the file, not from memory (the row
+    groups whose statistics may hold it: a few milliseconds), as dicts of those of `columns`
+    the file has; for `ON_DISK_ONLY` columns. Blocking: the API calls it in a worker thread."""
+    import pyarrow.parquet as pq
+
+    if not path.exists():
+        return []
+    names = pq.read_schema(path).names
+    picked = [c for c in columns if c in names]
+    if "subject_id" not in picked:
+        return []
+    return pq.read_table(path, columns=picked, filters=[("subject_id", "=", subject_id)]).to_pylist()
 
 
 def rows_of(path: Path, subject_id: str, *, prefix: bool = False) -> pd.DataFrame:

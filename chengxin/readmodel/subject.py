@@ -21,7 +21,7 @@ from chengxin import cases, desk, identifiers, users, workspace
 from chengxin.models.reasons import REASONS
 from chengxin.models.reasons import columns as reason_columns
 from chengxin.readmodel.lookup import refusal
-from chengxin.readmodel.snapshot import Snapshot, list_entries, mark_ready, ready, records_of, warm
+from chengxin.readmodel.snapshot import Snapshot, disk_rows, list_entries, mark_ready, ready, records_of, warm
 from chengxin.users import Role
 
 LIST_FIELDS = ["list", "rule", "text_zh", "text_en", "start", "ends", "status", "reference", "measures", "measures_zh",
@@ -157,6 +157,9 @@ def _cards(snap: Snapshot, allowed: dict[str, str], r: Role, as_of: dt.date | No
         for row in records_of(snap.file("history.parquet"), ids, RATING_FIELDS):
             if in_force(row, as_of):  # rows are in (as_of, rated) order: the last one in force wins
                 rated[row["subject_id"]] = row
+        if r.sees("reasons"):
+            for row in rated.values():
+                row.update(reasons_then(snap, row))
     unrated = [sid for sid in ids if sid not in rated or "name" not in rated[sid]]
     info = {row["subject_id"]: row for row in records_of(snap.file("subjects.parquet"), unrated, INFO_FIELDS)} if unrated else {}
     by_subject: dict[str, list[dict]] = {}
@@ -205,12 +208,23 @@ def _cards(snap: Snapshot, allowed: dict[str, str], r: Role, as_of: dt.date | No
                                     "text_en": rrow[f"reason_{k}"], "points": _value(rrow.get(f"reason_{k}_points"))}
                                    for k in range(1, REASONS + 1) if rrow.get(f"reason_{k}")]
             elif r.sees("reasons"):
-                card["notes"] = ["reasons_not_kept"]  # the snapshot keeps reasons of the latest rating only
+                card["notes"] = ["reasons_not_kept"]  # a snapshot made before past ratings kept their reasons
         if kind in r.lists:
             card["lists"] = by_subject.get(sid, [])
         card["under_objection"] = objections.get(sid, []) if as_of is None else []
         out[sid] = card
     return out
+
+
+def reasons_then(snap: Snapshot, version: dict) -> dict:
+    """The reasons published with a past version of a rating (a history row: subject, as_of,
+    rated_at), read from the snapshot's history file, where they stay on disk; {} when the
+    snapshot predates keeping them."""
+    columns = reason_columns()
+    for kept in disk_rows(snap.file("history.parquet"), version["subject_id"], ["subject_id", "as_of", "rated_at", *columns]):
+        if kept["as_of"] == version["as_of"] and kept.get("rated_at") == version.get("rated_at"):
+            return {c: kept[c] for c in columns if c in kept}
+    return {}
 
 
 _TIER_WORDS: list = [None, {}]  # the rating configuration last seen, and its tiers' words
