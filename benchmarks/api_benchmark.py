@@ -6,8 +6,9 @@ and `publish dashboard`).
 one process, on the same machine: it competes with the server for the same cores). For each
 round, in this order:
 
-- `GET /v1/ping` (a constant answer from the same server): the baseline throughput;
-- `GET /v1/subjects/{id}` for random rated enterprises with a lender key: throughput, latency;
+- `GET /v1/ping` (a constant answer from the same server), the baseline throughput, and
+  `GET /v1/subjects/{id}` for random rated enterprises with a lender key: throughput, latency;
+  the two in alternating slices of a tenth each, so that their ratio compares the same moments;
 - `GET /v1/subjects/{id}` for random rated individuals, with purpose and authorization
   reference (each written to the audit log before the answer);
 - `GET /v1/subjects/{id}?as_of=` for random rated enterprises (a replay, whose reasons are read
@@ -63,9 +64,26 @@ async def _load(base: str, requests: list[tuple[str, str, dict]], concurrency: i
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         wall = time.perf_counter() - started
+    return _figures(latencies, wall, errors)
+
+
+def _figures(latencies: list[float], wall: float, errors: int) -> dict:
     lat = np.array(latencies)
     return {"requests": len(lat), "rps": len(lat) / wall, "p50_ms": float(np.percentile(lat, 50) * 1000),
-            "p95_ms": float(np.percentile(lat, 95) * 1000), "errors": errors}
+            "p95_ms": float(np.percentile(lat, 95) * 1000), "errors": errors, "latencies": latencies, "wall": wall}
+
+
+def _paired(base: str, loads: dict[str, tuple[list, dict]], concurrency: int, slices: int = 10) -> dict[str, dict]:
+    """Several loads measured in alternating slices (a slice of the first, of the second, ...,
+    `slices` times), each load's figures summed over its slices: two loads whose ratio is the
+    target then see the same moments of a machine whose speed drifts (other work, a shared host)."""
+    parts: dict[str, list[dict]] = {name: [] for name in loads}
+    for i in range(slices):
+        for name, (requests, headers) in loads.items():
+            part = requests[i * len(requests) // slices:(i + 1) * len(requests) // slices]
+            parts[name].append(asyncio.run(_load(base, part, concurrency, headers)))
+    return {name: _figures([x for p in ps for x in p["latencies"]], sum(p["wall"] for p in ps), sum(p["errors"] for p in ps))
+            for name, ps in parts.items()}
 
 
 def _rss_mib(pid: int) -> float:
@@ -118,9 +136,10 @@ def main() -> None:
         rounds = {k: [] for k in ("ping", "enterprise", "individual", "replay", "check", "batch")}
         replay_day = str(snap.as_of("enterprise"))  # the rating in force that day, with its reasons from the history file
         for _ in range(args.rounds):
-            rounds["ping"].append(asyncio.run(_load(base, [("GET", "/v1/ping", {})] * n, c, {})))
-            rounds["enterprise"].append(asyncio.run(_load(
-                base, [("GET", f"/v1/subjects/{s}", {}) for s in rng.choice(firms, n)], c, auth)))
+            paired = _paired(base, {"ping": ([("GET", "/v1/ping", {})] * n, {}),
+                                    "enterprise": ([("GET", f"/v1/subjects/{s}", {}) for s in rng.choice(firms, n)], auth)}, c)
+            rounds["ping"].append(paired["ping"])
+            rounds["enterprise"].append(paired["enterprise"])
             rounds["individual"].append(asyncio.run(_load(
                 base, [("GET", f"/v1/subjects/{s}", {"params": {"purpose": "loan application", "authorization_ref": "AUTH-1"}})
                        for s in rng.choice(people, n // 3)], c, auth)))
@@ -142,7 +161,7 @@ def main() -> None:
                 r = httpx.post(f"{base}/v1/subjects:batch", json={"ids": ids}, headers=auth, timeout=300)
                 batch.append({"seconds": time.perf_counter() - t, "ok": r.status_code == 200 and len(r.json()["results"]) == len(ids)})
             rounds["batch"].append({"seconds": statistics.median(b["seconds"] for b in batch), "ok": all(b["ok"] for b in batch)})
-            print({k: v[-1] for k, v in rounds.items()}, flush=True)
+            print({k: {f: x for f, x in v[-1].items() if f != "latencies"} for k, v in rounds.items()}, flush=True)
         rss = _rss_mib(server.pid)
     finally:
         server.terminate()
@@ -162,7 +181,7 @@ def main() -> None:
         {"measurement": "`GET /v1/subjects/{id}`, individuals (audited before the answer)",
          "throughput": f"{med('individual', 'rps'):,.0f}/s", "p50": f"{med('individual', 'p50_ms'):.1f} ms",
          "p95": f"{med('individual', 'p95_ms'):.1f} ms", "errors": sum(r["errors"] for r in rounds["individual"]), "target": "report"},
-        {"measurement": "`GET /v1/subjects/{id}?as_of=`, enterprises (a replay: past reasons read from the history file)",
+        {"measurement": "`GET /v1/subjects/{id}?as_of=`, enterprises (a replay: its reasons read from the history's reasons file)",
          "throughput": f"{med('replay', 'rps'):,.0f}/s", "p50": f"{med('replay', 'p50_ms'):.1f} ms",
          "p95": f"{med('replay', 'p95_ms'):.1f} ms", "errors": sum(r["errors"] for r in rounds["replay"]), "target": "report"},
         {"measurement": "`POST /v1/checks` (procurement; half listed firms)", "throughput": f"{med('check', 'rps'):,.0f}/s",

@@ -87,7 +87,7 @@ def restate(subject_id: str, cause: str, *, override: dict | None = None, home=N
     if len(previous):  # the version replaced, for the ratings history
         folder = catalog.restatements(subject, home)
         folder.mkdir(parents=True, exist_ok=True)
-        kept = previous.reindex(columns=dashboard.HISTORY_COLUMNS)
+        kept = previous.reindex(columns=dashboard.VERSION_COLUMNS)
         kept.to_parquet(folder / f"{run.stem.removeprefix('ratings_')}.parquet", index=False)
     lap("ratings_run")
     stored = catalog.explanations(subject, as_of, home)

@@ -102,7 +102,7 @@ def _build(home, out: Path, inputs: dict) -> dict:
             if f is None:
                 continue
             latest_day, latest = day, pd.read_parquet(f)
-            history.append(latest.reindex(columns=HISTORY_COLUMNS))
+            history.append(latest.reindex(columns=VERSION_COLUMNS))
         if latest is None:
             continue
         history.append(restated_versions(subject, home))
@@ -178,23 +178,41 @@ def _build(home, out: Path, inputs: dict) -> dict:
 
 
 HISTORY_COLUMNS = ["subject_id", "subject_type", "as_of", "pd", "score", "grade", "tier", "model_version",
-                   "criteria_version", "rated_at", "cause", *reason_columns()]  # the reasons stay on disk (readmodel.ON_DISK_ONLY)
+                   "criteria_version", "rated_at", "cause"]
+VERSION_COLUMNS = [*HISTORY_COLUMNS, *reason_columns()]  # what the history keeps of a rating version: also its reasons
+
+
+HISTORY_ROW_GROUP = 1_000  # a replay decodes about a millisecond's worth: 1,000 rows of reasons
 
 
 def restated_versions(subject: str, home=None) -> pd.DataFrame:
     """The rating versions case decisions replaced (kept in the history beside their successors)."""
     files = sorted(catalog.restatements(subject, home).glob("*.parquet"))
-    frames = [pd.read_parquet(f).reindex(columns=HISTORY_COLUMNS) for f in files]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=HISTORY_COLUMNS)
+    frames = [pd.read_parquet(f).reindex(columns=VERSION_COLUMNS) for f in files]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=VERSION_COLUMNS)
 
 
 def _history(history: pd.DataFrame, out: Path) -> None:
-    """Every rated date's grades, and on a date a case re-rated, each version in the order rated."""
-    history = history.dropna(axis=1, how="all").reindex(columns=HISTORY_COLUMNS) if len(history) else history
+    """Every rated date's grades, and on a date a case re-rated, each version in the order rated
+    (`history.parquet`, which workers keep in memory), and beside it in the same row order each
+    version's reasons (`history_reasons.parquet`, in small row groups: a replay decodes one)."""
+    history = history.dropna(axis=1, how="all").reindex(columns=VERSION_COLUMNS) if len(history) else history
     history["rated_at"] = pd.to_datetime(history["rated_at"])
-    # in subject row groups: a replay reads one subject's reasons from the file (`readmodel.disk_rows`)
-    workspace.write_subject_table(history.sort_values(["subject_id", "as_of", "rated_at"], na_position="first"),
-                                  out / "history.parquet")
+    history = history.sort_values(["subject_id", "as_of", "rated_at"], na_position="first")
+    history.reindex(columns=HISTORY_COLUMNS).to_parquet(out / "history.parquet", index=False)
+    history.reindex(columns=["subject_id", "as_of", "rated_at", *reason_columns()]).to_parquet(
+        out / readmodel.HISTORY_REASONS, index=False, row_group_size=HISTORY_ROW_GROUP)
+
+
+def _versions(snapshot_path: Path) -> pd.DataFrame:
+    """A snapshot's history with each version's reasons (the two files, row beside row)."""
+    history = pd.read_parquet(snapshot_path / "history.parquet")
+    kept = snapshot_path / readmodel.HISTORY_REASONS
+    if kept.exists():
+        reasons = pd.read_parquet(kept, columns=reason_columns())
+        if len(reasons) == len(history):
+            history = pd.concat([history, reasons.set_axis(history.index)], axis=1)
+    return history.reindex(columns=VERSION_COLUMNS)
 
 
 def _summary(rated: pd.DataFrame, out: Path) -> None:
@@ -242,7 +260,8 @@ def restate(subject_ids: list[str], cause: str, home=None) -> dict:
     now = readmodel.current(home)
     if now is None:
         raise workspace.UserError("no dashboard snapshot yet: run `chengxin publish dashboard` first")
-    rewritten = {"ratings.parquet", "history.parquet", "lists.parquet", readmodel.SUMMARY, "manifest.json", readmodel.RECORDS}
+    rewritten = {"ratings.parquet", "history.parquet", readmodel.HISTORY_REASONS, "lists.parquet", readmodel.SUMMARY,
+                 "manifest.json", readmodel.RECORDS}
 
     def fill(tmp: Path) -> dict:
         for f in now.path.rglob("*"):
@@ -291,9 +310,8 @@ def _restate_tables(home, out: Path, now, manifest: dict, ids: list[str]) -> Non
     rated.sort_values("subject_id").to_parquet(out / "ratings.parquet", index=False)
     _summary(rated, out)
     # history: the new versions beside the ones they replaced
-    history = pd.read_parquet(now.path / "history.parquet")
-    new_rows = rated[rated["subject_id"].isin(ids)].reindex(columns=HISTORY_COLUMNS)
-    _history(pd.concat([history.reindex(columns=HISTORY_COLUMNS), new_rows], ignore_index=True), out)
+    new_rows = rated[rated["subject_id"].isin(ids)].reindex(columns=VERSION_COLUMNS)
+    _history(pd.concat([_versions(now.path), new_rows], ignore_index=True), out)
     subjects = pd.read_parquet(now.path / "subjects.parquet", columns=["subject_id", "name", "county", "industry", "entity_type"])
     _lists(out, rated, subjects, latest_as_of)
     # explanations: the stored ones, which the restatement updated

@@ -268,6 +268,9 @@ def test_the_lean_look_up_answers_exactly_as_fastapi_would(api_home, picks):
 
 def test_as_of_replays_what_was_published_then(api, api_home, picks):
     history = pd.read_parquet(picks["snap"].path / "history.parquet")
+    kept = pd.read_parquet(picks["snap"].path / readmodel.HISTORY_REASONS)  # each version's reasons, row beside row
+    assert (kept["subject_id"].to_numpy() == history["subject_id"].to_numpy()).all()
+    history = pd.concat([history, kept.drop(columns=["subject_id", "as_of", "rated_at"])], axis=1)
     dates = sorted(history["as_of"].astype(str).str[:10].unique())
     assert len(dates) >= 2  # the fixture rates enterprises on two month ends
     firm = history[(history["as_of"].astype(str).str[:10] == dates[0]) & history["reason_1"].notna()].iloc[0]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+import pytest
 
 from chengxin import identifiers, users, workspace
 from chengxin.readmodel import snapshot, subject_cards
@@ -81,7 +82,10 @@ def test_a_replay_answers_the_reasons_published_then_which_stay_on_disk(tmp_path
                           "criteria_version": ["1-1"], "reason_1": ["Tax arrears: 5"], "reason_1_zh": ["欠税次数：5"],
                           "reason_1_code": ["tax_arrears"], "reason_1_points": [44.0]})
     june = pd.read_parquet(snap.path / "ratings.parquet").drop(columns=["name", "county", "industry"])
-    workspace.write_subject_table(pd.concat([march, june], ignore_index=True), snap.path / "history.parquet")
+    versions = pd.concat([march, june], ignore_index=True)  # in (subject, as_of) order, as the snapshot writes them
+    versions.drop(columns=[c for c in versions if c.startswith("reason")]).to_parquet(snap.path / "history.parquet")
+    versions[["subject_id", "as_of", *[c for c in versions if c.startswith("reason")]]].to_parquet(
+        snap.path / snapshot.HISTORY_REASONS, row_group_size=1)  # a replay finds its row among several row groups
     snapshot.forget_cached_tables()
     lender = users.role("lender")
     then = subject_cards(snap, [ids["rated"]], lender, as_of=dt.date(2025, 5, 1))[0]
@@ -90,5 +94,9 @@ def test_a_replay_answers_the_reasons_published_then_which_stay_on_disk(tmp_path
     later = subject_cards(snap, [ids["rated"]], lender, as_of=dt.date(2025, 7, 1))[0]
     assert later["grade"] == "BB" and [r["text_en"] for r in later["reasons"]] == ["Tax arrears: 2"]
     assert "reasons" not in subject_cards(snap, [ids["rated"]], users.role(users.PUBLIC), as_of=dt.date(2025, 5, 1))[0]
-    # what a worker keeps in memory of the history has no reasons: they are read for the replay
-    assert not {c for c in snapshot._picker(snap.path / "history.parquet").names if c.startswith("reason")}
+    # a file of reasons not row beside row with the history is refused, not misread
+    mixed = pd.concat([versions.iloc[:1].assign(subject_id=ids["registered"]), versions.iloc[1:]])
+    mixed[["subject_id", "as_of", "reason_1"]].sort_values("subject_id").to_parquet(snap.path / snapshot.HISTORY_REASONS)
+    snapshot.forget_cached_tables()
+    with pytest.raises(ValueError, match="row beside row"):
+        subject_cards(snap, [ids["rated"]], lender, as_of=dt.date(2025, 5, 1))

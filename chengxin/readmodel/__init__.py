@@ -24,7 +24,7 @@ importable from the package itself (`from chengxin import readmodel; readmodel.s
 
 from __future__ import annotations
 
-from chengxin.readmodel.snapshot import SUBJECTS, POINTER, RECORDS, SUMMARY, root, Snapshot, current, forget_cached_tables, ratings_files, inputs, stale, rows_of, ratings, subjects, list_entries, monitoring, coverage_cells, coverage_summary, records_con
+from chengxin.readmodel.snapshot import SUBJECTS, POINTER, RECORDS, SUMMARY, HISTORY_REASONS, root, Snapshot, current, forget_cached_tables, ratings_files, inputs, stale, rows_of, ratings, subjects, list_entries, monitoring, coverage_cells, coverage_summary, records_con
 from chengxin.readmodel.overview import rated_count, distribution, tier_table, tiers_by
 from chengxin.readmodel.search import classify, search
 from chengxin.readmodel.explanation import stored_contributions, stored_repair
@@ -42,6 +42,7 @@ __all__ = [
     "POINTER",
     "RECORDS",
     "SUMMARY",
+    "HISTORY_REASONS",
     "root",
     "Snapshot",
     "current",

@@ -16,12 +16,12 @@ import numpy as np
 import pandas as pd
 
 from chengxin import catalog, workspace
-from chengxin.models.reasons import columns as reason_columns
 
 SUBJECTS = ("enterprise", "individual")
 POINTER = "CURRENT"  # the file naming the current snapshot's folder
 RECORDS = "records.duckdb"  # the records copied into a snapshot, one table per source
 SUMMARY = "summary.parquet"  # rated subjects counted by county, industry, tier and grade
+HISTORY_REASONS = "history_reasons.parquet"  # each history row's reasons, row beside row: read for a replay, never kept
 
 
 def explanation_file(folder: Path, subject: str, repair: bool = False) -> Path:
@@ -160,25 +160,18 @@ def stale(snap: Snapshot, home=None) -> bool:
     return any(now.get(s) != was.get(s) for s in SUBJECTS)
 
 
-# columns of a snapshot table that are never read into memory: `disk_rows` reads them for one
-# subject when asked (the reasons of every past rating, for a replay, would take hundreds of MB)
-ON_DISK_ONLY = {"history.parquet": frozenset(reason_columns())}
-
-
 def _read(path: Path):
-    """A snapshot table as Arrow (without its `ON_DISK_ONLY` columns), in subject-id order when
-    it has ids, each column in one contiguous chunk: picking rows from a column read in many
-    chunks (one per row group) costs pyarrow about 100x more (40 ms against 0.4 ms for one row
-    of a million-row table), and every look-up picks rows."""
+    """A snapshot table as Arrow, in subject-id order when it has ids, each column in one
+    contiguous chunk: picking rows from a column read in many chunks (one per row group) costs
+    pyarrow about 100x more (40 ms against 0.4 ms for one row of a million-row table), and
+    every look-up picks rows. One thread: fewer buffers left to the allocator afterwards."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     if not path.exists():
         return pa.table({})
-    lazy = ON_DISK_ONLY.get(path.name, ())
-    columns = [c for c in pq.read_schema(path).names if c not in lazy] if lazy else None
-    table = pq.read_table(path, columns=columns).combine_chunks()
+    table = pq.read_table(path, use_threads=False).combine_chunks()
     if "subject_id" in table.column_names and table.num_rows > 1:
         ids = table["subject_id"]
         if not pc.all(pc.less_equal(ids[:-1], ids[1:])).as_py():  # snapshots are written sorted; older ones may not be
@@ -328,19 +321,40 @@ def records_of(path: Path, subject_ids, columns: list[str]) -> list[dict]:
     return [{c: get(i) for c, get in getters} for lo, hi in spans for i in range(lo, hi)]
 
 
-def disk_rows(path: Path, subject_id: str, columns: list[str]) -> list[dict]:
-    """One subject's rows of a snapshot table read from the file, not from memory (the row
-    groups whose statistics may hold it: a few milliseconds), as dicts of those of `columns`
-    the file has; for `ON_DISK_ONLY` columns. Blocking: the API calls it in a worker thread."""
+def rows_beside(index: Path, beside: Path, subject_id: str, columns: list[str]) -> list[dict]:
+    """One subject's rows of `beside`, a file written row beside row with the snapshot table
+    `index` (the same rows in the same order) and never read into memory: `index`, in memory,
+    says at which rows the subject stands, and this decodes the row groups of `beside` holding
+    them (about a millisecond on a city of a million), as dicts of those of `columns` it has.
+    [] when `beside` is missing. Blocking: the API calls it off its event loop."""
     import pyarrow.parquet as pq
 
-    if not path.exists():
+    if not beside.exists():
         return []
-    names = pq.read_schema(path).names
-    picked = [c for c in columns if c in names]
-    if "subject_id" not in picked:
+    lo, hi = _picker(index).span(subject_id)
+    if hi <= lo:
         return []
-    return pq.read_table(path, columns=picked, filters=[("subject_id", "=", subject_id)]).to_pylist()
+    metadata, starts = _row_groups(beside)
+    picked = [c for c in dict.fromkeys(["subject_id", *columns]) if c in metadata.schema.names]
+    reader = pq.ParquetFile(beside, metadata=metadata)  # a reader per call: callers run in several threads
+    out = []
+    for group in range(int(np.searchsorted(starts, lo, "right")) - 1, int(np.searchsorted(starts, hi - 1, "right"))):
+        first = int(starts[group])
+        rows = reader.read_row_group(group, columns=picked, use_threads=False)
+        out += rows.slice(max(lo, first) - first, min(hi, int(starts[group + 1])) - max(lo, first)).to_pylist()
+    if any(row["subject_id"] != subject_id for row in out):
+        raise ValueError(f"{beside} is not row beside row with {index}")
+    return out
+
+
+@cached(maxsize=16)
+def _row_groups(path: Path):
+    """A Parquet file's metadata and the first row of each of its row groups (and the row count)."""
+    import pyarrow.parquet as pq
+
+    metadata = pq.read_metadata(path)
+    sizes = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+    return metadata, np.concatenate([[0], np.cumsum(sizes)])
 
 
 def rows_of(path: Path, subject_id: str, *, prefix: bool = False) -> pd.DataFrame:

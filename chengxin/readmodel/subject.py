@@ -21,7 +21,8 @@ from chengxin import cases, desk, identifiers, users, workspace
 from chengxin.models.reasons import REASONS
 from chengxin.models.reasons import columns as reason_columns
 from chengxin.readmodel.lookup import refusal
-from chengxin.readmodel.snapshot import Snapshot, disk_rows, list_entries, mark_ready, ready, records_of, warm
+from chengxin.readmodel.snapshot import (HISTORY_REASONS, Snapshot, list_entries, mark_ready, ready, records_of,
+                                         rows_beside, warm)
 from chengxin.users import Role
 
 LIST_FIELDS = ["list", "rule", "text_zh", "text_en", "start", "ends", "status", "reference", "measures", "measures_zh",
@@ -218,10 +219,11 @@ def _cards(snap: Snapshot, allowed: dict[str, str], r: Role, as_of: dt.date | No
 
 def reasons_then(snap: Snapshot, version: dict) -> dict:
     """The reasons published with a past version of a rating (a history row: subject, as_of,
-    rated_at), read from the snapshot's history file, where they stay on disk; {} when the
-    snapshot predates keeping them."""
+    rated_at), read from the snapshot's file of the history's reasons, which stays on disk; {}
+    when the snapshot predates keeping them."""
     columns = reason_columns()
-    for kept in disk_rows(snap.file("history.parquet"), version["subject_id"], ["subject_id", "as_of", "rated_at", *columns]):
+    for kept in rows_beside(snap.file("history.parquet"), snap.file(HISTORY_REASONS), version["subject_id"],
+                            ["as_of", "rated_at", *columns]):
         if kept["as_of"] == version["as_of"] and kept.get("rated_at") == version.get("rated_at"):
             return {c: kept[c] for c in columns if c in kept}
     return {}
