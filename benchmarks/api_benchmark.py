@@ -11,8 +11,8 @@ round, in this order:
   the two in alternating slices of a tenth each, so that their ratio compares the same moments;
 - `GET /v1/subjects/{id}` for random rated individuals, with purpose and authorization
   reference (each written to the audit log before the answer);
-- `GET /v1/subjects/{id}?as_of=` for random rated enterprises (a replay, whose reasons are read
-  from the snapshot's history file);
+- `GET /v1/subjects/{id}?as_of=` for random rated enterprises (a replay, whose history and reasons are read
+  from the snapshot's files on disk);
 - `POST /v1/checks` (procurement) for random listed and unlisted enterprises;
 - `POST /v1/subjects:batch` with 10,000 random ids (enterprises and unknown codes).
 
@@ -181,7 +181,7 @@ def main() -> None:
         {"measurement": "`GET /v1/subjects/{id}`, individuals (audited before the answer)",
          "throughput": f"{med('individual', 'rps'):,.0f}/s", "p50": f"{med('individual', 'p50_ms'):.1f} ms",
          "p95": f"{med('individual', 'p95_ms'):.1f} ms", "errors": sum(r["errors"] for r in rounds["individual"]), "target": "report"},
-        {"measurement": "`GET /v1/subjects/{id}?as_of=`, enterprises (a replay: its reasons read from the history's reasons file)",
+        {"measurement": "`GET /v1/subjects/{id}?as_of=`, enterprises (a replay: its history and reasons read from disk)",
          "throughput": f"{med('replay', 'rps'):,.0f}/s", "p50": f"{med('replay', 'p50_ms'):.1f} ms",
          "p95": f"{med('replay', 'p95_ms'):.1f} ms", "errors": sum(r["errors"] for r in rounds["replay"]), "target": "report"},
         {"measurement": "`POST /v1/checks` (procurement; half listed firms)", "throughput": f"{med('check', 'rps'):,.0f}/s",

@@ -182,7 +182,7 @@ HISTORY_COLUMNS = ["subject_id", "subject_type", "as_of", "pd", "score", "grade"
 VERSION_COLUMNS = [*HISTORY_COLUMNS, *reason_columns()]  # what the history keeps of a rating version: also its reasons
 
 
-HISTORY_ROW_GROUP = 1_000  # a replay decodes about a millisecond's worth: 1,000 rows of reasons
+HISTORY_ROW_GROUP = 1_000  # a replay decodes about a millisecond's worth: 1,000 rows of the history and its reasons
 
 
 def restated_versions(subject: str, home=None) -> pd.DataFrame:
@@ -194,12 +194,13 @@ def restated_versions(subject: str, home=None) -> pd.DataFrame:
 
 def _history(history: pd.DataFrame, out: Path) -> None:
     """Every rated date's grades, and on a date a case re-rated, each version in the order rated
-    (`history.parquet`, which workers keep in memory), and beside it in the same row order each
-    version's reasons (`history_reasons.parquet`, in small row groups: a replay decodes one)."""
+    (`history.parquet`), and beside it, row beside row, each version's reasons
+    (`history_reasons.parquet`): both in the same small row groups, so that a replay decodes one
+    of each (`readmodel.rows_on_disk`) and no worker keeps the history in memory."""
     history = history.dropna(axis=1, how="all").reindex(columns=VERSION_COLUMNS) if len(history) else history
     history["rated_at"] = pd.to_datetime(history["rated_at"])
     history = history.sort_values(["subject_id", "as_of", "rated_at"], na_position="first")
-    history.reindex(columns=HISTORY_COLUMNS).to_parquet(out / "history.parquet", index=False)
+    history.reindex(columns=HISTORY_COLUMNS).to_parquet(out / "history.parquet", index=False, row_group_size=HISTORY_ROW_GROUP)
     history.reindex(columns=["subject_id", "as_of", "rated_at", *reason_columns()]).to_parquet(
         out / readmodel.HISTORY_REASONS, index=False, row_group_size=HISTORY_ROW_GROUP)
 

@@ -83,9 +83,11 @@ def test_a_replay_answers_the_reasons_published_then_which_stay_on_disk(tmp_path
                           "reason_1_code": ["tax_arrears"], "reason_1_points": [44.0]})
     june = pd.read_parquet(snap.path / "ratings.parquet").drop(columns=["name", "county", "industry"])
     versions = pd.concat([march, june], ignore_index=True)  # in (subject, as_of) order, as the snapshot writes them
-    versions.drop(columns=[c for c in versions if c.startswith("reason")]).to_parquet(snap.path / "history.parquet")
+    # row beside row, in row groups of one row: a replay finds its rows among several row groups
+    versions.drop(columns=[c for c in versions if c.startswith("reason")]).to_parquet(snap.path / "history.parquet",
+                                                                                         row_group_size=1)
     versions[["subject_id", "as_of", *[c for c in versions if c.startswith("reason")]]].to_parquet(
-        snap.path / snapshot.HISTORY_REASONS, row_group_size=1)  # a replay finds its row among several row groups
+        snap.path / snapshot.HISTORY_REASONS, row_group_size=1)
     snapshot.forget_cached_tables()
     lender = users.role("lender")
     then = subject_cards(snap, [ids["rated"]], lender, as_of=dt.date(2025, 5, 1))[0]
@@ -96,7 +98,13 @@ def test_a_replay_answers_the_reasons_published_then_which_stay_on_disk(tmp_path
     assert "reasons" not in subject_cards(snap, [ids["rated"]], users.role(users.PUBLIC), as_of=dt.date(2025, 5, 1))[0]
     # a file of reasons not row beside row with the history is refused, not misread
     mixed = pd.concat([versions.iloc[:1].assign(subject_id=ids["registered"]), versions.iloc[1:]])
-    mixed[["subject_id", "as_of", "reason_1"]].sort_values("subject_id").to_parquet(snap.path / snapshot.HISTORY_REASONS)
+    mixed[["subject_id", "as_of", "reason_1"]].sort_values("subject_id").to_parquet(snap.path / snapshot.HISTORY_REASONS,
+                                                                                   row_group_size=1)
     snapshot.forget_cached_tables()
     with pytest.raises(ValueError, match="row beside row"):
         subject_cards(snap, [ids["rated"]], lender, as_of=dt.date(2025, 5, 1))
+    # what a worker reads into memory for cards holds no history: a replay reads it from disk
+    from chengxin.readmodel import warm_cards
+
+    warm_cards(snap)
+    assert snapshot.ready([snap.path / "ratings.parquet"]) and not snapshot.ready([snap.path / "history.parquet"])

@@ -321,40 +321,63 @@ def records_of(path: Path, subject_ids, columns: list[str]) -> list[dict]:
     return [{c: get(i) for c, get in getters} for lo, hi in spans for i in range(lo, hi)]
 
 
-def rows_beside(index: Path, beside: Path, subject_id: str, columns: list[str]) -> list[dict]:
-    """One subject's rows of `beside`, a file written row beside row with the snapshot table
-    `index` (the same rows in the same order) and never read into memory: `index`, in memory,
-    says at which rows the subject stands, and this decodes the row groups of `beside` holding
-    them (about a millisecond on a city of a million), as dicts of those of `columns` it has.
-    [] when `beside` is missing. Blocking: the API calls it off its event loop."""
+def rows_on_disk(path: Path, subject_id: str, columns: list[str], beside: Path | None = None) -> list[dict]:
+    """One subject's rows of a snapshot table read from its file, never kept in memory: the row
+    groups whose statistics may hold the subject are decoded (about a millisecond with the
+    history's small row groups on a city of a million), as dicts of those of `columns` the file
+    has. `beside`: a file written row beside row with this one (the same rows in the same order
+    and row groups; the history's reasons), whose columns among `columns` are added to each row;
+    ignored when missing. Blocking: the API calls it off its event loop."""
     import pyarrow.parquet as pq
 
-    if not beside.exists():
+    if not path.exists():
         return []
-    lo, hi = _picker(index).span(subject_id)
-    if hi <= lo:
-        return []
-    metadata, starts = _row_groups(beside)
-    picked = [c for c in dict.fromkeys(["subject_id", *columns]) if c in metadata.schema.names]
-    reader = pq.ParquetFile(beside, metadata=metadata)  # a reader per call: callers run in several threads
+    groups = _row_groups(path)
+    extra = _row_groups(beside) if beside is not None and beside.exists() else None
+    if extra is not None and not np.array_equal(extra.starts, groups.starts):
+        raise ValueError(f"{beside} is not row beside row with {path}")
+    picked = [c for c in dict.fromkeys(["subject_id", *columns]) if c in groups.names]
+    more = [c for c in columns if extra is not None and c in extra.names and c not in picked]
     out = []
-    for group in range(int(np.searchsorted(starts, lo, "right")) - 1, int(np.searchsorted(starts, hi - 1, "right"))):
-        first = int(starts[group])
-        rows = reader.read_row_group(group, columns=picked, use_threads=False)
-        out += rows.slice(max(lo, first) - first, min(hi, int(starts[group + 1])) - max(lo, first)).to_pylist()
-    if any(row["subject_id"] != subject_id for row in out):
-        raise ValueError(f"{beside} is not row beside row with {index}")
+    for group in groups.holding(subject_id):  # a reader per call: callers run in several threads
+        part = pq.ParquetFile(path, metadata=groups.metadata).read_row_group(group, columns=picked, use_threads=False)
+        hits = [i for i, s in enumerate(part.column("subject_id").to_pylist()) if s == subject_id]
+        if not hits:
+            continue
+        rows = part.take(hits).to_pylist()
+        if more:
+            side = pq.ParquetFile(beside, metadata=extra.metadata).read_row_group(
+                group, columns=["subject_id", *more], use_threads=False).take(hits).to_pylist()
+            for row, kept in zip(rows, side):
+                if kept.pop("subject_id") != subject_id:
+                    raise ValueError(f"{beside} is not row beside row with {path}")
+                row.update(kept)
+        out += rows
     return out
 
 
-@cached(maxsize=16)
-def _row_groups(path: Path):
-    """A Parquet file's metadata and the first row of each of its row groups (and the row count)."""
-    import pyarrow.parquet as pq
+class _RowGroups:
+    """A Parquet file's metadata, the first row of each row group (and the row count), and each
+    row group's smallest and largest subject id."""
 
-    metadata = pq.read_metadata(path)
-    sizes = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
-    return metadata, np.concatenate([[0], np.cumsum(sizes)])
+    def __init__(self, path: Path):
+        import pyarrow.parquet as pq
+
+        self.metadata = m = pq.read_metadata(path)
+        self.names = m.schema.names
+        self.starts = np.concatenate([[0], np.cumsum([m.row_group(g).num_rows for g in range(m.num_row_groups)])])
+        k = self.names.index("subject_id") if "subject_id" in self.names else None
+        stats = [m.row_group(g).column(k).statistics if k is not None else None for g in range(m.num_row_groups)]
+        self.bounds = [(st.min, st.max) if st is not None and st.has_min_max else None for st in stats]
+
+    def holding(self, subject_id: str) -> list[int]:
+        """The row groups that may hold the subject (every one without statistics)."""
+        return [g for g, b in enumerate(self.bounds) if b is None or b[0] <= subject_id <= b[1]]
+
+
+@cached(maxsize=16)
+def _row_groups(path: Path) -> _RowGroups:
+    return _RowGroups(path)
 
 
 def rows_of(path: Path, subject_id: str, *, prefix: bool = False) -> pd.DataFrame:

@@ -22,7 +22,7 @@ from chengxin.models.reasons import REASONS
 from chengxin.models.reasons import columns as reason_columns
 from chengxin.readmodel.lookup import refusal
 from chengxin.readmodel.snapshot import (HISTORY_REASONS, Snapshot, list_entries, mark_ready, ready, records_of,
-                                         rows_beside, warm)
+                                         rows_on_disk, warm)
 from chengxin.users import Role
 
 LIST_FIELDS = ["list", "rule", "text_zh", "text_en", "start", "ends", "status", "reference", "measures", "measures_zh",
@@ -106,7 +106,7 @@ RATING_FIELDS = ["subject_id", "as_of", "tier", "grade", "pd", "score", "model_v
 INFO_FIELDS = ["subject_id", "name", "county", "industry"]
 
 
-CARD_TABLES = ("ratings.parquet", "history.parquet", "subjects.parquet", "lists.parquet")  # what cards read
+CARD_TABLES = ("ratings.parquet", "subjects.parquet", "lists.parquet")  # what cards keep in memory (not the history)
 _WARMING = threading.Lock()
 
 
@@ -154,13 +154,13 @@ def _cards(snap: Snapshot, allowed: dict[str, str], r: Role, as_of: dt.date | No
     if as_of is None:
         rated = {row["subject_id"]: row for row in records_of(snap.file("ratings.parquet"), ids, RATING_FIELDS)}
     else:  # what was published on that day: the last run on or before it, in the version then in force
-        rated = {}
-        for row in records_of(snap.file("history.parquet"), ids, RATING_FIELDS):
-            if in_force(row, as_of):  # rows are in (as_of, rated) order: the last one in force wins
-                rated[row["subject_id"]] = row
-        if r.sees("reasons"):
-            for row in rated.values():
-                row.update(reasons_then(snap, row))
+        rated = {}  # the history and its reasons are read from disk: workers keep neither in memory
+        reasons = r.sees("reasons")
+        for sid in ids:
+            for row in rows_on_disk(snap.file("history.parquet"), sid, RATING_FIELDS,
+                                    beside=snap.file(HISTORY_REASONS) if reasons else None):
+                if in_force(row, as_of):  # rows are in (as_of, rated) order: the last one in force wins
+                    rated[sid] = row
     unrated = [sid for sid in ids if sid not in rated or "name" not in rated[sid]]
     info = {row["subject_id"]: row for row in records_of(snap.file("subjects.parquet"), unrated, INFO_FIELDS)} if unrated else {}
     by_subject: dict[str, list[dict]] = {}
@@ -215,18 +215,6 @@ def _cards(snap: Snapshot, allowed: dict[str, str], r: Role, as_of: dt.date | No
         card["under_objection"] = objections.get(sid, []) if as_of is None else []
         out[sid] = card
     return out
-
-
-def reasons_then(snap: Snapshot, version: dict) -> dict:
-    """The reasons published with a past version of a rating (a history row: subject, as_of,
-    rated_at), read from the snapshot's file of the history's reasons, which stays on disk; {}
-    when the snapshot predates keeping them."""
-    columns = reason_columns()
-    for kept in rows_beside(snap.file("history.parquet"), snap.file(HISTORY_REASONS), version["subject_id"],
-                            ["as_of", "rated_at", *columns]):
-        if kept["as_of"] == version["as_of"] and kept.get("rated_at") == version.get("rated_at"):
-            return {c: kept[c] for c in columns if c in kept}
-    return {}
 
 
 _TIER_WORDS: list = [None, {}]  # the rating configuration last seen, and its tiers' words
