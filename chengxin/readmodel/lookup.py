@@ -10,7 +10,7 @@ import pandas as pd
 
 from chengxin import cases, config, desk, i18n, identifiers, users, workspace
 from chengxin.readmodel.explanation import stored_contributions, stored_repair
-from chengxin.readmodel.snapshot import Snapshot, _record_tables, _records_reader, rows_of
+from chengxin.readmodel.snapshot import Snapshot, _record_tables, _records_reader, rows_of, rows_on_disk
 from chengxin.users import Role
 
 
@@ -74,8 +74,10 @@ def lookup(snap: Snapshot, subject_id: str, r: Role, *, user: str | None = None,
     if subject == "individual":
         out.update(audited=True, purpose=purpose)  # the page passes the purpose on to `repair`
     if r.sees("history"):
-        h = rows_of(snap.path / "history.parquet", subject_id).sort_values("as_of")
-        out["history"] = h[[c for c in ("as_of", "grade", "tier", "pd", "score", "cause") if c in h]].reset_index(drop=True)
+        kept = ["as_of", "grade", "tier", "pd", "score", "cause"]  # read from disk: no process keeps the history
+        h = pd.DataFrame(rows_on_disk(snap.file("history.parquet"), subject_id, kept), columns=["subject_id", *kept])
+        out["history"] = h.assign(as_of=pd.to_datetime(h["as_of"])).sort_values("as_of", kind="stable")[kept] \
+            .reset_index(drop=True)
     if r.sees("records"):
         out["records"] = records(snap, subject_id, r)
     if subject in r.lists:
