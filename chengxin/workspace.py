@@ -42,8 +42,8 @@ def ensure(override: Path | str | None = None) -> Path:
 SUBJECT_ROW_GROUP = 10_000
 
 
-def write_subject_table(frame, path: Path | str, row_group_size: int = SUBJECT_ROW_GROUP) -> None:
+def write_subject_table(frame, path: Path | str) -> None:
     """Write a table with one or more rows per subject as Parquet, sorted by subject id in row
-    groups of `row_group_size` rows: a reader filtering on one subject id then decodes one
+    groups of `SUBJECT_ROW_GROUP` rows: a reader filtering on one subject id then decodes one
     row group instead of the file (row-group statistics), which keeps a look-up fast at city scale."""
-    frame.sort_values("subject_id", kind="stable").to_parquet(path, index=False, row_group_size=row_group_size)
+    frame.sort_values("subject_id", kind="stable").to_parquet(path, index=False, row_group_size=SUBJECT_ROW_GROUP)

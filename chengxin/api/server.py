@@ -432,6 +432,8 @@ def create_app(home=None, *, lean_lookup: bool = True) -> FastAPI:
             raise Problem("not-rated-then", as_of=str(as_of))
         return json_response(card)
 
+    EMPTY_LOOKUP = LookupQuery()  # a look-up without a query string
+
     async def serve_subject(request: Request) -> Response:
         """`subject` with its caller and parameters read as FastAPI would (the key first, then the
         same checks and the same 400s)."""
@@ -445,7 +447,6 @@ def create_app(home=None, *, lean_lookup: bool = True) -> FastAPI:
             raise invalid([{**e, "loc": ("query", *e["loc"])} for e in exc.errors()])
         return await subject(request, who, subject_id, query)
 
-    EMPTY_LOOKUP = LookupQuery()
     app.router.add_api_route("/v1/subjects/{subject_id}", subject, methods=["GET"], response_model=SubjectCard,
                              response_model_exclude_none=True, tags=["subjects"],
                              route_class_override=functools.partial(LeanRoute, serve=serve_subject) if lean_lookup else None)

@@ -10,7 +10,7 @@ import json
 import pandas as pd
 
 from chengxin import catalog
-from chengxin.readmodel.snapshot import Snapshot, explanation_file
+from chengxin.readmodel.snapshot import Snapshot, explanation_file, rows_on_disk
 
 MODELS = (("scorecard", "points__", "scorecard_base"), ("boosted", "shap__", "boosted_base"))
 
@@ -25,9 +25,8 @@ def _stored_row(snap: Snapshot, subject: str, subject_id: str, repair: bool) -> 
         return None
     # contributions stored in one file with the repair path (one revision, before issue 20 landed)
     columns = [c for c in pq.read_schema(path).names if repair or c not in catalog.REPAIR_COLUMNS]
-    row = pq.read_table(path, columns=columns, filters=[("subject_id", "=", subject_id)]).to_pandas()
-    row = row.rename(columns=catalog.EXPLANATION_RENAMES)
-    return None if row.empty else row.iloc[0]
+    rows = rows_on_disk(path, subject_id, columns)
+    return pd.Series(rows[0]).rename(catalog.EXPLANATION_RENAMES) if rows else None
 
 
 def stored_contributions(snap: Snapshot, subject: str, subject_id: str) -> dict | None:

@@ -245,9 +245,6 @@ class _Picker:
             columns[name] = column
         self.table = pa.table(columns) if columns else table
 
-    def getter(self, name: str):
-        return self._getters[name]
-
     def getters(self, columns: tuple[str, ...]) -> list[tuple[str, object]]:
         """(column, getter) of those of `columns` the table has, worked out once per set of columns."""
         found = self._chosen.get(columns)
