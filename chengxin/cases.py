@@ -14,6 +14,7 @@ for whom, when and why.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import json
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
-from chengxin import catalog, clocks, config, identifiers, state, users, workspace
+from chengxin import catalog, clocks, config, state, users, workspace
 from chengxin.clocks import CASE_KINDS
 from chengxin.state import CASE_EVENTS, CASES, SUBJECT_CHANGES
 from chengxin.workspace import UserError
@@ -182,20 +183,15 @@ def eligibility(src: config.Source, record: dict, filed_on: dt.date, commitment:
 # --- filing -----------------------------------------------------------------------------------
 
 
-def _subject(subject_id: str) -> tuple[str, str]:
-    sid = str(subject_id or "").strip().upper()
+def _subject(subject_id: str, home=None) -> tuple[str, str, bool]:
+    """The cleaned id, its type as the record store's registry says (`chengxin.registry`), and
+    whether the registry knows it (a case is filed on a registered subject only)."""
+    from chengxin import registry
+
     try:
-        return sid, identifiers.subject_type_of(sid)
+        return registry.subject(subject_id, home)
     except UserError as exc:
         raise UserError(f"--subject: {exc}") from None
-
-
-def _subject_known(sid: str, kind: str, home=None) -> bool:
-    from chengxin import warehouse
-
-    table = "rec_registration" if kind == "enterprise" else "rec_resident"
-    with warehouse.connect(home, read_only=True) as con:
-        return bool(con.execute(f"SELECT count(*) FROM {table} WHERE subject_id = ? AND {warehouse.CURRENT}", [sid]).fetchall()[0][0])
 
 
 def file(kind: str, subject_id: str, *, record: str | None = None, reason: str | None = None,
@@ -205,18 +201,22 @@ def file(kind: str, subject_id: str, *, record: str | None = None, reason: str |
     if kind not in CASE_KINDS:
         raise UserError(f"--kind must be one of {', '.join(CASE_KINDS)}, got {kind!r}")
     who = actor(by, home)
-    sid, stype = _subject(subject_id)
+    sid, stype, registered = _subject(subject_id, home)
     if who.role.own_only:
         if sid != (who.subject or "").upper():
             raise NotAllowed(f"{who.user} may file only for its own subject {who.subject}")
     elif not who.may("file"):
         raise NotAllowed(f"{who.user} ({who.role.name}) may not file cases; the office's counter or the subject itself files")
+    if not registered:
+        raise UserError(f"no subject {sid} in the record store")
     today = dt.date.today()
     filed_on = filed_on or today
     if filed_on > today:
         raise UserError(f"--filed-on {filed_on} is in the future")
-    if not _subject_known(sid, stype, home):
-        raise UserError(f"no subject {sid} in the record store")
+    if not record:  # about the rating: not before the subject's first rating (a record's case: not before the record)
+        first = catalog.rated_dates(stype, home)
+        if first and filed_on < first[0]:
+            raise UserError(f"--filed-on {filed_on} is before the first rating of {sid} could be objected to ({first[0]})")
     src = found = None
     if kind in ("objection", "repair") and record:
         src, key = parse_record(record)
@@ -225,6 +225,10 @@ def file(kind: str, subject_id: str, *, record: str | None = None, reason: str |
             raise UserError(f"no record {record} of {sid}: check the source and natural key (`chengxin cases file "
                             f"--record SOURCE:NATURAL_KEY`)")
         record = record_ref(src.name, found)
+        happened = found.get(src.event_date)
+        happened = happened.date() if isinstance(happened, dt.datetime) else happened
+        if isinstance(happened, dt.date) and filed_on < happened:
+            raise UserError(f"--filed-on {filed_on} is before the record's date {happened}")
     elif kind == "repair":
         raise UserError("a repair application names the record to repair: --record SOURCE:NATURAL_KEY")
     elif record:
@@ -512,21 +516,79 @@ def _effect(case: dict, decision: str, sets: dict[str, str], decided_on: dt.date
     return {"source": src, "current": current, "values": values, "status": CHANGES_RECORD[decision]}
 
 
+def _writes_own_source(case: dict, source: str | None) -> None:
+    """谁产生、谁负责: a decision writes only into the source of the record under objection; a case
+    about a rating writes no record. Refused before anything is written."""
+    n = case["case_no"]
+    if case["source"] is None:
+        raise NotAllowed(f"case {n} is about a rating, not a record: its decision writes no record (a missing record "
+                         f"is added by the department that provides it, deciding an objection to one of its records)")
+    if source != case["source"]:
+        raise NotAllowed(f"case {n} is about a {case['source']} record: its decision writes only {case['source']} "
+                         f"records, not {source}")
+
+
+def _keeps_its_provider(case: dict, effect: dict, decided_for: str | None, home=None) -> None:
+    """The record a decision writes stays the providing department's (the one deciding, or the one
+    the office decides for): an added record names it, a correction may not hand it to another."""
+    column = rules(home).provider_columns.get(effect["source"].name)
+    if column is None:
+        return
+    owner = decided_for or case["provider"]
+    named = effect["values"].get(column, (effect["current"] or {}).get(column))
+    if effect["current"] is None and named is None:
+        effect["values"][column] = owner  # an added record: the deciding department provides it
+    elif named != owner:
+        raise NotAllowed(f"case {case['case_no']}: the record would name {named} as its {column}; {owner} decides "
+                         f"only on its own records (谁产生、谁负责)")
+
+
 def rerates(case: dict) -> bool:
     """Does this decided case re-rate its subject (a record changed, or a person set a grade)?"""
     return case["status"] == "decided" and (case["decision"] in CHANGES_RECORD or case["decision"] == "override")
 
 
+# A decision's write side (deciding, then re-rating and publishing: `chengxin.rerate`) holds this
+# workspace lock, one at a time across the API's workers, the dashboard and the CLI: a decider
+# who waited for it reads the case afresh and finds it decided (`Conflict`).
+DECISIONS_LOCK = "decisions"
+
+
+def _claim(con, case_no: int, values: dict, open_only=None) -> None:
+    """Take the case for this decider, in the caller's transaction: one UPDATE of an open case
+    (`open_only`: a further condition), whose row count says who won, so that deciders that do
+    not share a lock (two hosts sharing the state database) cannot both decide; the loser's
+    UPDATE waits for the winner's transaction and then finds the case closed: `Conflict`."""
+    where = [CASES.c.case_no == int(case_no), CASES.c.status == "open"]
+    if open_only is not None:
+        where.append(open_only)
+    if con.execute(CASES.update().where(*where).values(**values)).rowcount == 1:
+        return
+    now = con.execute(sa.select(CASES).where(CASES.c.case_no == int(case_no))).mappings().first()
+    if now is None:
+        raise UnknownCase(f"no case {case_no}")
+    if now["status"] == "open":
+        raise Conflict(f"case {case_no} was extended once already")
+    raise Conflict(f"case {case_no} is closed: decided {now['decision']} on {now['decided_on']} by {now['decided_by']}")
+
+
+@workspace.locked(DECISIONS_LOCK)
 def decide(case_no: int, decision: str, *, by: str, note: str, sets: list[str] | None = None,
            extend: bool = False, home=None) -> dict:
     """Decide a case (or, with `extend`, take its one extension, `note` saying why). A decision
     that changes a record writes its new version and closes the case; every check comes before
-    anything is written. Re-rating the subject is the faces' next step (`chengxin.rerate.decide`)."""
+    anything is written. Re-rating the subject is the faces' next step (`chengxin.rerate.decide`).
+    One decision at a time per workspace (`DECISIONS_LOCK`), and the case is claimed in SQL
+    (`_claim`) in the one transaction that records the decision, committed after the record's
+    new version: a decision failing midway (or its process killed) leaves the case open, never
+    claimed but undecided (at worst, a failure between the two commits, the new version is kept
+    and a second decision supersedes it)."""
     who = actor(by, home)
     if not (note or "").strip():
         raise UserError("a decision needs --note (the reasons, kept with the case)")
     with state.connect(home) as con:
-        found = con.execute(sa.select(CASES).where(CASES.c.case_no == int(case_no))).mappings().first()
+        # a case the decider may not see is no case to it: a refusal reveals no more than a GET would
+        found = con.execute(sa.select(CASES).where(CASES.c.case_no == int(case_no), visible_to(who))).mappings().first()
     if found is None:
         raise UnknownCase(f"no case {case_no}")
     case = _row(found)
@@ -543,21 +605,29 @@ def decide(case_no: int, decision: str, *, by: str, note: str, sets: list[str] |
         elig = case.get("eligibility") or {}
         raise UserError(f"case {case_no} is not eligible for repair: {', '.join(elig.get('not_yet', []))}; "
                         f"eligible from {case['eligible_from']} (file again then, with a commitment)")
+    if decision == "add":  # who may write where, before what is written is even read
+        _writes_own_source(case, values.get("source"))
     effect = _effect(case, decision, dict(values), today, home)
-    written = None
     if effect is not None:
-        from chengxin import loading, warehouse
-
-        with warehouse.connect(home) as wcon:
-            written = loading.write_decision(wcon, effect["source"], effect["current"], effect["values"],
-                                             subject_id=case["subject_id"], subject_type=case["subject_type"],
-                                             case_no=int(case_no), status=effect["status"], on=today)
-    changes = {"sets": values, "record": written}
+        _writes_own_source(case, effect["source"].name)
+        _keeps_its_provider(case, effect, decided_for, home)
+    changes = {"sets": values, "record": None}
     update = {"status": "decided", "decision": decision, "decided_on": str(today), "decided_at": state.now(),
               "decided_by": who.user, "decided_role": who.role.name, "decided_for": decided_for, "note": note,
               "changes": json.dumps(changes, ensure_ascii=False, default=str), "open_key": None}
-    with state.connect(home) as con:
-        con.execute(CASES.update().where(CASES.c.case_no == int(case_no)).values(**update))
+    from chengxin import loading, warehouse
+
+    # the warehouse opened first, then one state transaction: claim, write the record's new
+    # version, record the decision; an error (or a lost claim) anywhere rolls the claim back
+    with (warehouse.connect(home) if effect is not None else contextlib.nullcontext()) as wcon, \
+            state.connect(home) as con:
+        _claim(con, case_no, update)
+        if effect is not None:
+            changes["record"] = loading.write_decision(
+                wcon, effect["source"], effect["current"], effect["values"], subject_id=case["subject_id"],
+                subject_type=case["subject_type"], case_no=int(case_no), status=effect["status"], on=today)
+            update["changes"] = json.dumps(changes, ensure_ascii=False, default=str)
+            con.execute(CASES.update().where(CASES.c.case_no == int(case_no)).values(changes=update["changes"]))
         record_event(con, case_no, who, "decided", {"decision": decision, "for": decided_for, "note": note, **changes})
         if case["kind"] == "objection":
             _subject_change(con, case | update | {"case_no": case_no}, "objection_decided")
@@ -569,7 +639,7 @@ def _extend(case: dict, who: Actor, note: str, home=None) -> dict:
     if case["extended"]:
         raise Conflict(f"case {case['case_no']} was extended once already")
     due = clocks.deadline(case["kind"], dt.date.fromisoformat(case["filed_on"]), extended=True, home=home)
-    with state.connect(home) as con:
-        con.execute(CASES.update().where(CASES.c.case_no == case["case_no"]).values(extended=1, due_on=str(due.due)))
+    with state.connect(home) as con:  # claimed like a decision: extended once, and only while open
+        _claim(con, case["case_no"], {"extended": 1, "due_on": str(due.due)}, open_only=CASES.c.extended == 0)
         record_event(con, case["case_no"], who, "extended", {"due": str(due.due), "note": note})
     return show(case["case_no"], home=home)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -140,43 +141,68 @@ def record(home=None) -> dict:
     return {"snapshot": snap.id, "changes": len(changes), "since": last["snapshot"] if last else None}
 
 
-def watch(owner: str, add: list[str], remove: list[str], home=None) -> dict:
-    """Add and remove subjects of an owner's watchlist; a subject added sees the changes recorded
-    after this moment. Adding twice keeps the first time."""
+class Owner(NamedTuple):
+    """Whose watchlist: an institution in the role its key is issued for (a lender's and a credit
+    agency's keys under one institution name keep two lists)."""
+    institution: str
+    role: str
+
+    def mine(self):
+        w = WATCHLIST.c
+        return (w.institution == self.institution) & (w.role == self.role)
+
+
+def watch(owner: Owner, add: dict[str, str], remove: list[str], *, purpose: str | None = None,
+          authorization_ref: str | None = None, added_by: str | None = None, home=None) -> dict:
+    """Add subjects (id -> subject type) to an owner's watchlist and remove others; a subject
+    added sees the changes recorded after this moment, and keeps the purpose and authorization
+    it was added with (what its changes are read under). Adding twice keeps the first time."""
     with state.connect(home) as con:
         top = con.scalar(sa.select(sa.func.coalesce(sa.func.max(SUBJECT_CHANGES.c.seq), 0)))
         now = state.now()
         if add:
             stmt = state.insert(con, WATCHLIST)
-            con.execute(stmt.on_conflict_do_nothing(index_elements=["owner", "subject_id"]),
-                        [{"owner": owner, "subject_id": s, "added_at": now, "from_seq": top} for s in dict.fromkeys(add)])
+            con.execute(stmt.on_conflict_do_nothing(index_elements=["institution", "role", "subject_id"]),
+                        [{"institution": owner.institution, "role": owner.role, "subject_id": s, "subject_type": kind,
+                          "added_at": now, "from_seq": top, "added_by": added_by, "purpose": purpose,
+                          "authorization_ref": authorization_ref} for s, kind in add.items()])
         if remove:
-            con.execute(WATCHLIST.delete().where(WATCHLIST.c.owner == owner, WATCHLIST.c.subject_id.in_(list(remove))))
-        watching = con.scalar(sa.select(sa.func.count()).select_from(WATCHLIST).where(WATCHLIST.c.owner == owner))
+            con.execute(WATCHLIST.delete().where(owner.mine(), WATCHLIST.c.subject_id.in_(list(remove))))
+        watching = con.scalar(sa.select(sa.func.count()).select_from(WATCHLIST).where(owner.mine()))
     return {"watching": watching}
 
 
-def watched(owner: str, home=None) -> list[str]:
+def watched(owner: Owner, home=None) -> list[dict]:
+    """The owner's watched subjects (id, type, when and why added), by id."""
+    w = WATCHLIST.c
     with state.connect(home) as con:
-        return list(con.scalars(sa.select(WATCHLIST.c.subject_id).where(WATCHLIST.c.owner == owner)
-                                .order_by(WATCHLIST.c.subject_id)))
+        return [dict(r) for r in con.execute(sa.select(w.subject_id, w.subject_type, w.added_at, w.purpose,
+                                                       w.authorization_ref).where(owner.mine())
+                                             .order_by(w.subject_id)).mappings()]
+
+
+CURSOR_MAX = 2**63 - 1  # changes are numbered in a 64-bit column
 
 
 def parse_cursor(cursor: str | None) -> int:
     if cursor in (None, ""):
         return 0
-    if not str(cursor).isdigit():
+    text = str(cursor)
+    if not (text.isascii() and text.isdigit()) or int(text) > CURSOR_MAX:
         raise workspace.UserError("a cursor is the `next_cursor` of an earlier answer (digits)")
-    return int(cursor)
+    return int(text)
 
 
-def feed(owner: str, cursor: int = 0, limit: int = FEED_LIMIT, home=None) -> dict:
-    """The changes of the owner's watched subjects after `cursor`, oldest first, at most `limit`;
-    `next_cursor` is where the next poll starts (the same cursor again gives the same answer)."""
+def feed(owner: Owner, cursor: int = 0, limit: int = FEED_LIMIT, home=None) -> dict:
+    """The changes of the owner's watched subjects after `cursor`, oldest first, at most `limit`,
+    each with the purpose and authorization its subject was watched under; `next_cursor` is
+    where the next poll starts (the same cursor again gives the same answer). Raw: the read
+    model (`readmodel.watch_feed`) applies the reader's role policy."""
     c, w = SUBJECT_CHANGES.c, WATCHLIST.c
     q = (sa.select(c.seq, c.subject_id, c.subject_type, c.kind, c.previous, c.current, c.reason, c.reason_zh, c.as_of,
-                   c.changed_at, c.snapshot)
-         .join_from(SUBJECT_CHANGES, WATCHLIST, (w.subject_id == c.subject_id) & (w.owner == owner))
+                   c.changed_at, c.snapshot, w.purpose.label("watch_purpose"),
+                   w.authorization_ref.label("watch_authorization_ref"))
+         .join_from(SUBJECT_CHANGES, WATCHLIST, (w.subject_id == c.subject_id) & owner.mine())
          .where(c.seq > cursor, c.seq > w.from_seq).order_by(c.seq).limit(limit + 1))
     with state.connect(home) as con:
         rows = [dict(r) for r in con.execute(q).mappings()]

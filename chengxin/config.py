@@ -207,11 +207,38 @@ class DashboardSettings(Strict):
     # Long lists (the public ratings list, the red and black lists): rows shown on the page; filters
     # narrow them and the downloads hold every row.
     table_rows: int = Field(2000, gt=0)
-    # Sign-in: this many failed attempts for one user name within the window lock it for the window.
+    # Sign-in: this many failed attempts for one user name from one client (address) within the
+    # window lock the name for that client for the window; this many from all clients together lock
+    # it for every client that never signed in to it successfully (guessing from many addresses).
     login_max_failures: int = Field(5, gt=0)
+    login_max_failures_all_clients: int = Field(50, gt=0)
     login_lockout_minutes: int = Field(15, gt=0)
+    # Proxies in front of the dashboard whose X-Forwarded-For is believed (addresses or networks;
+    # the dashboard's own machine is 127.0.0.1): none by default, so a sign-in's client is the
+    # address that connected, which no header changes.
+    trusted_proxies: tuple[str, ...] = ()
     # Public comments on the criteria: at most this many from everyone in an hour (a spam guard).
     comments_per_hour: int = Field(60, gt=0)
+
+    @model_validator(mode="after")
+    def _proxies(self):
+        import ipaddress
+
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(f"dashboard.trusted_proxies: {proxy!r} is not an address or network") from None
+        return self
+
+
+class ApiSettings(Strict):
+    # A request body larger than this is refused with 413 before it is read (a batch of 10,000
+    # ids is about 250 kB).
+    max_body_bytes: int = Field(2_097_152, ge=1024)
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or networks);
+    # none by default: the public's quota counts the address that connected, which no header changes.
+    trusted_proxies: tuple[str, ...] = ()
 
 
 class Downturn(Strict):
@@ -276,6 +303,7 @@ class Settings(Strict):
     coverage: CoverageSettings
     generator: GeneratorSettings
     dashboard: DashboardSettings = DashboardSettings()
+    api: ApiSettings = ApiSettings()
 
 
 # --- loading: one loader, one rule ------------------------------------------------------

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
+import unicodedata
 
 from stdnum.cn import ric, uscc
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_DIGITS = frozenset("0123456789")
+_RESIDENT_SHAPE = re.compile(r"[0-9]{17}[0-9X]", re.ASCII)
+_ID_CHARACTERS = re.compile(r"[0-9A-Z]{1,64}", re.ASCII)
 ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 _ORG_VALUES = {c: i for i, c in enumerate("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")}
 
@@ -46,11 +51,11 @@ OLD_REGNO = "old_regno"  # a 15-digit registration number
 
 @functools.lru_cache(maxsize=65_536)
 def check_uscc(code: str) -> tuple[str, str]:
-    if len(code) == 15 and code.isdigit():
+    if len(code) == 15 and set(code) <= _DIGITS:
         return OLD_REGNO, "old 15-digit registration number"
     if len(code) != 18:
         return INVALID, f"unified social credit code must have 18 characters, has {len(code)}"
-    bad = sorted({c for c in code[8:] if c not in USCC_ALPHABET} | {c for c in code[:8] if not c.isdigit()})
+    bad = sorted({c for c in code[8:] if c not in USCC_ALPHABET} | {c for c in code[:8] if c not in _DIGITS})
     if bad:
         return INVALID, f"unified social credit code contains characters not allowed: {''.join(bad)}"
     expected = uscc.calc_check_digit(code[:17])
@@ -63,7 +68,7 @@ def check_uscc(code: str) -> tuple[str, str]:
 def check_resident_id(code: str) -> tuple[str, str]:
     if len(code) != 18:
         return INVALID, f"resident ID number must have 18 characters, has {len(code)}"
-    if not code[:17].isdigit() or not (code[17].isdigit() or code[17] == "X"):
+    if not _RESIDENT_SHAPE.fullmatch(code):  # ASCII digits only: str.isdigit() also takes ٣ and ³
         return INVALID, "resident ID number must be 17 digits and a digit or X"
     try:
         dt.date(int(code[6:10]), int(code[10:12]), int(code[12:14]))
@@ -76,16 +81,40 @@ def check_resident_id(code: str) -> tuple[str, str]:
 
 
 CHECKERS = {"enterprise": check_uscc, "individual": check_resident_id}
+# the stricter policy first: an id valid both ways that the registry does not know is a person's
+STRICTER_FIRST = ("individual", "enterprise")
 
 
-@functools.lru_cache(maxsize=4096)  # a look-up asks twice (policy, then the card); an invalid id raises, never kept
-def subject_type_of(subject_id: str) -> str:
-    """`enterprise` for a valid unified social credit code, `individual` for a valid resident ID
-    number; anything else is the user's error."""
+def normalise(raw) -> str:
+    """A subject id as the platform keeps it: what Unicode folds folded (NFKC: full-width digits
+    and letters, as ingestion folds them), white space trimmed, upper case. An id that still holds
+    anything but ASCII letters and digits (Arabic-Indic or other digits, punctuation) is the
+    user's error: nothing else reaches a checksum or a table."""
     from chengxin.workspace import UserError
 
-    for kind, check in CHECKERS.items():
-        if check(subject_id)[0] == VALID:
+    text = unicodedata.normalize("NFKC", str(raw or "")).strip().upper()
+    if not _ID_CHARACTERS.fullmatch(text):
+        raise UserError(f"{str(raw)[:40]!r} is neither a unified social credit code nor a resident ID number "
+                        "(ASCII letters and digits only)")
+    return text
+
+
+@functools.lru_cache(maxsize=4096)  # a look-up asks more than once; an invalid id raises, never kept
+def subject_type_of(subject_id: str, registered: frozenset[str] = frozenset()) -> str:
+    """The kind of subject an id is. A subject's type is a fact of the registry: `registered` holds
+    the types the registry has for the id (registration records make enterprises, resident
+    records make individuals), and a person is never served as a firm (individual wins). An id
+    the registry does not know is typed by its check characters, the stricter kind first: a valid
+    resident ID number is an individual even when it also passes the credit-code check (about 1
+    in 31 do). Anything else is the user's error. Callers pass what their registry says
+    (`readmodel.subject_types`, `chengxin.registry`)."""
+    from chengxin.workspace import UserError
+
+    for kind in STRICTER_FIRST:
+        if kind in registered:
+            return kind
+    for kind in STRICTER_FIRST:
+        if CHECKERS[kind](subject_id)[0] == VALID:
             return kind
     raise UserError(f"{subject_id!r} is neither a unified social credit code nor a resident ID number")
 

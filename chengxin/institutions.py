@@ -21,7 +21,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from chengxin import state, users, workspace
-from chengxin.state import API_CALLS, API_KEYS, API_QUOTA
+from chengxin.state import API_CALLS, API_KEYS, API_QUOTA, AUDIT
 
 PREFIX = "cx"
 DEFAULT_RATE = 600  # units per minute when `keys issue` names none
@@ -198,15 +198,29 @@ class CallLog:
             self._thread.start()
 
     def add(self, *, key: Key | None, role: str, method: str, endpoint: str, subjects: list[str] | None,
-            purpose: str | None, authorization_ref: str | None, status: int, ms: float) -> None:
-        """Keep a call for the next flush; its row is written out there, off the request's path."""
-        call = (dt.datetime.now(), key, role, method, endpoint, subjects, purpose, authorization_ref, status, ms)
+            purpose: str | None, authorization_ref: str | None, status: int, ms: float,
+            looked_up: list[str] | None = None) -> None:
+        """Keep a call for the next flush; its row is written out there, off the request's path.
+        `looked_up`: enterprises the call answered to an institution's key, written to the audit
+        log with the flush (what the firm's report shows as "who looked me up"; individuals are
+        audited before the answer, by the read model)."""
+        call = (dt.datetime.now(), key, role, method, endpoint, subjects, purpose, authorization_ref, status, ms,
+                looked_up)
         with self._lock:
             self._rows.append(call)
 
     @staticmethod
+    def _looked_up(call: tuple) -> list[dict]:
+        at, key, role, _, endpoint, _, purpose, _, status, _, looked_up = call
+        if not looked_up or key is None or status >= 400:
+            return []
+        detail = json.dumps({"endpoint": endpoint, "institution": key["institution"]}, ensure_ascii=False)
+        return [{"at": at.isoformat(timespec="seconds"), "user": f"api:{key['key_id']}", "role": role,
+                 "action": "api_lookup", "subject_id": sid, "purpose": purpose, "detail": detail} for sid in looked_up]
+
+    @staticmethod
     def _row(call: tuple) -> dict:
-        at, key, role, method, endpoint, subjects, purpose, authorization_ref, status, ms = call
+        at, key, role, method, endpoint, subjects, purpose, authorization_ref, status, ms, _ = call
         return {"at": at.isoformat(timespec="milliseconds"), "key_id": key and key["key_id"],
                 "institution": key and key["institution"], "role": role, "method": method, "endpoint": endpoint,
                 "subjects": json.dumps(subjects, ensure_ascii=False) if subjects else None,
@@ -218,9 +232,12 @@ class CallLog:
             calls, self._rows = self._rows, []
         if calls:
             rows = [self._row(c) for c in calls]
+            looked_up = [row for c in calls for row in self._looked_up(c)]
             try:
                 with state.connect(self.home) as con:
                     con.execute(API_CALLS.insert(), rows)
+                    if looked_up:
+                        con.execute(AUDIT.insert(), looked_up)
             except Exception:  # the database is away: keep the calls for the next flush
                 with self._lock:
                     self._rows = calls + self._rows

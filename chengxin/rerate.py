@@ -21,7 +21,7 @@ import time
 
 import pandas as pd
 
-from chengxin import cases, catalog, identifiers, state, workspace
+from chengxin import cases, catalog, registry, state, workspace
 from chengxin.features import engine, snapshots
 from chengxin.pipelines import explain, publish, score
 from chengxin.pipelines import snapshot as dashboard
@@ -39,10 +39,12 @@ def _replace_rows(path, ids: list[str], rows: pd.DataFrame) -> None:
     partial.replace(path)
 
 
+@workspace.locked(cases.DECISIONS_LOCK)
 def restate(subject_id: str, cause: str, *, override: dict | None = None, home=None) -> dict:
     """Re-rate `subject_id` now and publish the result; `cause` (e.g. ``case:12``) is kept with
     the new version. `override`: a grade a person set on review ({grade, reason, case}), kept
-    beside the model's grade."""
+    beside the model's grade. Holds the decisions lock (`cases.DECISIONS_LOCK`): one re-rating
+    at a time per workspace, so none is built on files another is replacing."""
     timings: dict[str, float] = {}
     started = last = time.perf_counter()
 
@@ -52,8 +54,7 @@ def restate(subject_id: str, cause: str, *, override: dict | None = None, home=N
         timings[name] = round(now - last, 2)
         last = now
 
-    sid = subject_id.strip().upper()
-    subject = identifiers.subject_type_of(sid)
+    sid, subject, _ = registry.subject(subject_id, home)  # the registry's type, as the case desk's
     latest = catalog.latest_ratings_run(subject, home)
     if latest is None:
         raise workspace.UserError(f"no {subject} ratings yet: run `chengxin score --as-of latest` first")
@@ -122,16 +123,22 @@ def _plain(v):
     return v.item() if hasattr(v, "item") else v
 
 
+@workspace.locked(cases.DECISIONS_LOCK)
 def decide(case_no: int, decision: str, *, by: str, note: str, sets: list[str] | None = None, extend: bool = False,
            home=None) -> dict:
     """Decide a case (`chengxin.cases.decide`) and, when the decision changed a record or set a
-    grade, re-rate its subject at once (`rerate_case`); the result carries the re-rating."""
+    grade, re-rate its subject at once (`rerate_case`); the result carries the re-rating.
+    Deciding, re-rating and publishing hold the workspace's decisions lock together (across
+    processes): a re-rating reads the latest ratings run, the stored explanations and the
+    current snapshot, replaces its subject's rows and publishes a new version of each, so two at
+    once would lose one's result; and a decider who waited finds the case decided (`Conflict`)."""
     result = cases.decide(case_no, decision, by=by, note=note, sets=sets, extend=extend, home=home)
     if not extend and cases.rerates(result):
         result["rerated"] = rerate_case(case_no, home=home)
     return result
 
 
+@workspace.locked(cases.DECISIONS_LOCK)
 def rerate_case(case_no: int, home=None) -> dict:
     """Re-rate the case's subject at once and publish it everywhere; the case's history records
     how long it took. Safe to run again (e.g. after a failure: `chengxin cases rerate CASE`)."""

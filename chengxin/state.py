@@ -49,10 +49,10 @@ ALERT_NOTES = sa.Table(
     sa.Column("as_of", _text, nullable=False), sa.Column("subject_id", _text, nullable=False),
     sa.Column("at", _text, nullable=False), sa.Column("user", _text, nullable=False),
     sa.Column("status", _text, nullable=False), sa.Column("note", _text))
-LOGINS = sa.Table(
+LOGINS = sa.Table(  # every sign-in to the dashboard; `client`: the address it came from ('' unknown, NULL before it was kept)
     "logins", METADATA,
     sa.Column("at", _text, nullable=False), sa.Column("username", _text, nullable=False),
-    sa.Column("ok", sa.Integer, nullable=False))
+    sa.Column("ok", sa.Integer, nullable=False), sa.Column("client", _text))
 COMMENTS = sa.Table(  # the public's comments on the published criteria
     "comments", METADATA,
     sa.Column("at", _text, nullable=False), sa.Column("subject", _text, nullable=False),
@@ -91,10 +91,12 @@ CHANGE_RUNS = sa.Table(  # the snapshots whose changes are recorded: the next di
     "change_runs", METADATA,
     sa.Column("snapshot", sa.String(64), primary_key=True), sa.Column("previous", _text),
     sa.Column("recorded_at", _text, nullable=False), sa.Column("changes", sa.Integer, nullable=False))
-WATCHLIST = sa.Table(  # an institution's watched subjects; it sees changes after `from_seq`
-    "watchlist", METADATA,
-    sa.Column("owner", sa.String(200), primary_key=True), sa.Column("subject_id", sa.String(32), primary_key=True),
-    sa.Column("added_at", _text, nullable=False), sa.Column("from_seq", sa.BigInteger, nullable=False))
+WATCHLIST = sa.Table(  # what a key's institution watches in the role the key is issued for; changes after `from_seq`
+    "watchlists", METADATA,  # (`watchlist`, of institutions by name alone, is no longer read: one name, many roles)
+    sa.Column("institution", sa.String(200), primary_key=True), sa.Column("role", sa.String(40), primary_key=True),
+    sa.Column("subject_id", sa.String(32), primary_key=True), sa.Column("subject_type", _text, nullable=False),
+    sa.Column("added_at", _text, nullable=False), sa.Column("from_seq", sa.BigInteger, nullable=False),
+    sa.Column("added_by", _text), sa.Column("purpose", _text), sa.Column("authorization_ref", _text))
 
 
 # --- credit checks inside departments' decisions, and what they applied (`chengxin.checks`) --
@@ -185,7 +187,27 @@ def _create(target: str) -> sa.Engine:
     else:
         eng = sa.create_engine(target, pool_pre_ping=True)
     METADATA.create_all(eng, checkfirst=True)
+    _add_columns(eng)
     return eng
+
+
+# Columns declared after their table was first released: a database made before them gets them
+# (nullable, so its rows stay as they were) when its engine is created.
+ADDED_COLUMNS = {"logins": ("client",)}
+
+
+def _add_columns(eng: sa.Engine) -> None:
+    for name, columns in ADDED_COLUMNS.items():
+        for column in columns:
+            if column in {c["name"] for c in sa.inspect(eng).get_columns(name)}:
+                continue
+            kind = METADATA.tables[name].c[column].type.compile(eng.dialect)
+            try:
+                with eng.begin() as con:
+                    con.execute(sa.text(f"ALTER TABLE {name} ADD COLUMN {column} {kind}"))
+            except sa.exc.DBAPIError:  # another process added it meanwhile
+                if column not in {c["name"] for c in sa.inspect(eng).get_columns(name)}:
+                    raise
 
 
 def forget_engines() -> None:

@@ -4,6 +4,8 @@ from the read model (`chengxin.readmodel`); nothing here decides what a role may
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import streamlit as st
 
@@ -25,6 +27,32 @@ def lang() -> str:
 
 def L(key: str) -> str:
     return i18n.t(key, lang())
+
+
+# Markdown gives every ASCII punctuation character a meaning or lets it be escaped with a backslash
+_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+# where GitHub's autolinks start (http:// and https://, www., e-mail addresses): Streamlit finds
+# them in the text after Markdown is parsed, so escaping cannot stop them; an invisible word
+# joiner (U+2060) there does
+_AUTOLINK = re.compile(r"(?i)(?<=http:)(?=//)|(?<=https:)(?=//)|(?<=www)(?=\.)|(?<=@)(?=[-\w])")
+_JOINER = "\u2060"
+
+
+def plain(text) -> str:
+    """`text` as Markdown that shows it as it is written: for user-supplied and record text
+    (a case's reason, a record, a name, a refusal that repeats what was typed) inside
+    st.markdown, st.caption, st.info, st.header and the like, which render Markdown. No
+    image, link, emphasis, heading, list, colour, HTML or LaTeX comes of it, line breaks stay
+    line breaks and leading spaces stay spaces. Emoji short codes (:smile:) may still show as
+    emoji. st.text shows a whole block as text without any of this."""
+    if text is None:
+        return ""
+    lines = []
+    for line in str(text).splitlines():
+        line = _PUNCTUATION.sub(r"\\\1", _AUTOLINK.sub(_JOINER, line))
+        body = line.lstrip(" \t")  # indentation would make a code block: non-breaking spaces instead
+        lines.append("&#160;" * (len(line) - len(body)) + body if body else "&#160;")
+    return "  \n".join(lines)
 
 
 def home():
@@ -62,6 +90,35 @@ def page_link(key: str) -> str:
     return PAGE_FILES[key]
 
 
+def client() -> str:
+    """The address a session comes from, which tells sign-in clients apart (`users.authenticate`):
+    the address that connected, or, from a proxy settings.yaml `dashboard.trusted_proxies`
+    names, the address that proxy saw (X-Forwarded-For); '' when unknown."""
+    ip = st.context.ip_address  # None for this machine (AppTest's stand-in is no address either)
+    return client_address(ip if isinstance(ip, str) else None, st.context.headers.get("X-Forwarded-For"),
+                          config.settings().dashboard.trusted_proxies)
+
+
+def client_address(peer: str | None, forwarded: str | None, trusted: tuple[str, ...]) -> str:
+    """The client behind a connection from `peer` (None: this machine): `peer` itself, unless it
+    is a trusted proxy; then the last address in `forwarded` (X-Forwarded-For) that is not one
+    (as uvicorn reads it), each proxy having appended the address it saw."""
+    import ipaddress
+
+    def believed(address: str) -> bool:
+        try:
+            found = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(found in ipaddress.ip_network(proxy, strict=False) for proxy in trusted)
+
+    if trusted and believed(peer or "127.0.0.1"):
+        for hop in reversed([h.strip() for h in (forwarded or "").split(",") if h.strip()]):
+            if not believed(hop):
+                return hop
+    return peer or ""
+
+
 def sidebar() -> None:
     with st.sidebar:
         st.radio(i18n.t("language", lang()), options=["zh", "en"], key="lang", horizontal=True,
@@ -74,7 +131,7 @@ def sidebar() -> None:
                 password = st.text_input(L("password"), type="password", key="login_password")
                 if st.form_submit_button(L("login"), key="login_submit"):
                     try:
-                        found = users.authenticate(name, password)
+                        found = users.authenticate(name, password, client=client())
                     except users.LockedOut:
                         found = None
                         st.session_state["login_locked"] = True
@@ -88,7 +145,7 @@ def sidebar() -> None:
                         st.error(L("login_failed"))
         else:
             r = role()
-            st.markdown(f"**{L('signed_in_as')}:** {u.username}  \n{u.display}  \n{L('role')}: {r.label(lang())}")
+            st.markdown(f"**{L('signed_in_as')}:** {plain(u.username)}  \n{plain(u.display)}  \n{L('role')}: {r.label(lang())}")
             if st.button(L("logout"), key="logout"):
                 for k in ("user", "lookup_result", "alert_open"):
                     st.session_state.pop(k, None)

@@ -51,6 +51,8 @@ class Role(_Strict):
     check_statistics: bool = False  # sees the office's count of credit checks per department and action
     # callers without a key (the public role): API requests per minute per client address, shared by the workers
     api_rate_per_minute: int | None = Field(None, ge=1)
+    # callers without a key: credit reports per minute per client address (each costs the server ~0.4 s)
+    report_rate_per_minute: int | None = Field(None, ge=1)
     cases: tuple[str, ...] = ()  # CASE_RIGHTS
     own_only: bool = False  # a subject's own account: it reaches its own subject and nothing else
 
@@ -145,25 +147,43 @@ def role(name: str | None, home=None) -> Role:
 
 
 class LockedOut(workspace.UserError):
-    """Too many failed sign-ins for one user name: refused for a while, even with the right password."""
+    """Too many failed sign-ins for one user name from one client (or from everywhere): refused
+    for a while, even with the right password."""
 
 
-def authenticate(username: str, password: str, home=None) -> User | None:
+def authenticate(username: str, password: str, home=None, client: str | None = None) -> User | None:
     """The user when the password matches its bcrypt hash, else None. Every attempt is recorded
-    (desk.sqlite); after `login_max_failures` failures within `login_lockout_minutes` the name is
-    locked for that long (LockedOut), which stops guessing passwords."""
+    (the shared state's `logins`, with `client`: the address it came from, '' or None when
+    unknown). Guessing stops in two ways (LockedOut, before the password is checked):
+
+    - `login_max_failures` failures for a name from one client within `login_lockout_minutes`
+      (since that client's last success) lock the name for that client only: a stranger's
+      failures never lock the name for its user on another client;
+    - `login_max_failures_all_clients` (much higher) failures for a name from all clients
+      together within the window (since the name's last success anywhere) lock the name for
+      every client it was never signed in from successfully: guessing from many addresses
+      stops too, while its user's known clients keep their own limit only.
+
+    Clients are told apart by address alone (`ui.client`: the address that connected, or the
+    one a proxy named in `dashboard.trusted_proxies` forwarded): people behind one address (an
+    office's NAT, or an unnamed proxy) share its limit."""
     import bcrypt
 
     from chengxin import desk
 
     name = (username or "").strip()
+    client = (client or "").strip()[:200]
     limits = config.settings(home).dashboard
-    if desk.failed_logins(name, limits.login_lockout_minutes, home) >= limits.login_max_failures:
-        raise LockedOut(f"too many failed sign-ins for {name!r}: try again in {limits.login_lockout_minutes} minutes")
+    window = limits.login_lockout_minutes
+    locked = desk.failed_logins(name, window, home, client=client) >= limits.login_max_failures
+    if not locked and desk.failed_logins(name, window, home) >= limits.login_max_failures_all_clients:
+        locked = not desk.known_client(name, client, home)
+    if locked:
+        raise LockedOut(f"too many failed sign-ins for {name!r}: try again in {window} minutes")
     user = roles_config(home).users.get(name)
     hashed = user.password_bcrypt if user else _DUMMY
     ok = bcrypt.checkpw((password or "").encode("utf-8"), hashed.encode("ascii")) and user is not None
-    desk.record_login(name, ok, home)
+    desk.record_login(name, ok, home, client=client)
     return user if ok else None
 
 

@@ -21,6 +21,8 @@ of the records as the office holds them now.
 
 from __future__ import annotations
 
+import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -115,14 +117,42 @@ def duckdb_config(home: Path | None = None, read_only: bool = False) -> dict:
             "temp_directory": str(spill), "preserve_insertion_order": False}
 
 
-@contextmanager
-def connect(home: Path | None = None, read_only: bool = False):
-    """Open the warehouse (creating it and its tables when writing)."""
-    path = catalog.warehouse(home)
-    if read_only and not path.exists():
-        raise workspace.UserError(f"no warehouse at {path}: run `chengxin ingest PATH` first")
-    if not read_only:
-        workspace.ensure(home)
+# One DuckDB database per warehouse file and process, shared by its threads through cursors.
+# DuckDB refuses a second database on a file this process has open with another configuration
+# (read-only beside read-write, or another memory budget): "Can't open a connection to same
+# database file with a different configuration". So the first user opens the database in its
+# mode and every later one gets a cursor of it (a reader a cursor of the read-write database too);
+# a writer that finds it open read-only waits until its readers are done, then opens it
+# read-write (readers arriving meanwhile wait for it, so a stream of readers cannot starve it).
+# The last user closes it: other processes may open the file again (DuckDB: one writing process,
+# or any number of reading ones).
+_DATABASES: dict[str, "_Database"] = {}
+_GUARD = threading.Condition()
+WAIT_SECONDS = 600.0  # how long a writer waits for the readers of its own process
+
+
+class _Database:
+    def __init__(self):
+        self.con: duckdb.DuckDBPyConnection | None = None  # the database, open read-only or read-write
+        self.read_only = True
+        self.opening = False  # a thread is opening it (outside the guard)
+        self.writers_waiting = 0
+        self.users: dict[int, int] = {}  # thread -> cursors it holds
+
+    def grants(self, read_only: bool, thread: int) -> bool:
+        if self.opening:
+            return False
+        if self.con is None or not self.read_only:
+            return True
+        if not read_only:  # open read-only: a writer waits for the readers
+            if self.users.get(thread):
+                raise RuntimeError("this thread holds a read-only warehouse connection and asks for a read-write one: "
+                                   "close the read-only one first (or open read-write from the start)")
+            return False
+        return not self.writers_waiting or bool(self.users.get(thread))  # a writer waits: new readers queue behind it
+
+
+def _open(path: Path, home, read_only: bool) -> duckdb.DuckDBPyConnection:
     try:
         con = duckdb.connect(str(path), read_only=read_only, config=duckdb_config(home, read_only))
     except duckdb.IOException as exc:
@@ -130,12 +160,91 @@ def connect(home: Path | None = None, read_only: bool = False):
             raise WarehouseBusy(f"the warehouse {path} is being written by another process; wait for it to finish") from None
         raise
     try:
+        if not read_only:
+            create_schema(con)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _cursor(path: Path, home, read_only: bool, me: int) -> duckdb.DuckDBPyConnection:
+    """A cursor of the process's database on `path` for thread `me`, opening the database (or
+    re-opening it read-write) when needed; give it back with `_release`."""
+    key = str(path)
+    deadline = time.monotonic() + WAIT_SECONDS
+    with _GUARD:
+        db = _DATABASES.setdefault(key, _Database())
+        if not read_only:
+            db.writers_waiting += 1
+        try:
+            while not db.grants(read_only, me):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise WarehouseBusy(f"the warehouse {path} stayed open read-only in this process for "
+                                        f"{WAIT_SECONDS:.0f} s; a writer cannot wait longer")
+                _GUARD.wait(left)
+            if db.con is None:  # open it, outside the guard (creating the schema may take a moment)
+                db.opening, db.read_only = True, read_only and not db.writers_waiting
+                _GUARD.release()
+                try:
+                    con = _open(path, home, db.read_only)
+                finally:
+                    _GUARD.acquire()
+                    db.opening = False
+                    _GUARD.notify_all()
+                db.con = con
+        finally:
+            if not read_only:
+                db.writers_waiting -= 1
+        db.users[me] = db.users.get(me, 0) + 1
+        try:
+            return db.con.cursor()
+        except BaseException:
+            _give_back(db, me)
+            raise
+
+
+def _give_back(db: _Database, me: int) -> None:
+    """One cursor of thread `me` is done (call holding the guard); the last one closes the database."""
+    db.users[me] -= 1
+    if not db.users[me]:
+        del db.users[me]
+    if not db.users:  # so that other processes may open the file
+        con, db.con = db.con, None
+        try:
+            con.close()
+        finally:
+            _GUARD.notify_all()
+
+
+def _release(path: Path, cursor, me: int) -> None:
+    key = str(path)
+    with _GUARD:
+        db = _DATABASES[key]
+        try:
+            cursor.close()
+        finally:
+            _give_back(db, me)
+
+
+@contextmanager
+def connect(home: Path | None = None, read_only: bool = False):
+    """Open the warehouse (creating it and its tables when writing): a connection of its own
+    (a DuckDB cursor) on the process's one database on the file, so any thread may open it in
+    either mode while others have it open (see `_DATABASES`)."""
+    path = catalog.warehouse(home)
+    if read_only and not path.exists():
+        raise workspace.UserError(f"no warehouse at {path}: run `chengxin ingest PATH` first")
+    if not read_only:
+        workspace.ensure(home)
+    me = threading.get_ident()
+    con = _cursor(path, home, read_only, me)
+    try:
         try:
             con.execute("SET enable_progress_bar = false")
         except duckdb.InvalidInputException:  # inside Jupyter without ipywidgets DuckDB refuses to touch it
             pass
-        if not read_only:
-            create_schema(con)
         yield con
     finally:
-        con.close()
+        _release(path, con, me)

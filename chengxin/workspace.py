@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import functools
+import inspect
 import os
+import threading
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -37,6 +42,69 @@ def ensure(override: Path | str | None = None) -> Path:
     for sub in ("artifacts", "published", "logs"):
         (root / sub).mkdir(parents=True, exist_ok=True)
     return root
+
+
+class Busy(UserError):
+    """A workspace lock was not had in time: another process or thread holds it."""
+
+
+_HELD = threading.local()  # the locks this thread holds: path -> [file descriptor, depth]
+
+
+@contextmanager
+def lock(name: str, override: Path | str | None = None, *, timeout: float = 600.0, poll: float = 0.05):
+    """Hold the workspace's lock `name` (``$CHENGXIN_HOME/locks/NAME.lock``, an exclusive
+    `flock`) for the block: one holder at a time across the processes and threads of this
+    machine (each acquisition opens the file itself, and flock locks belong to the open file, so
+    two threads of one process exclude each other too). Re-entrant in the thread that holds it;
+    released when the block ends or the process dies. Raises `Busy` after `timeout` seconds."""
+    root = home(override)
+    path = str(root / "locks" / f"{name}.lock")
+    held = getattr(_HELD, "locks", None)
+    if held is None:
+        held = _HELD.locks = {}
+    if path in held:
+        held[path][1] += 1
+        try:
+            yield
+        finally:
+            held[path][1] -= 1
+        return
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise Busy(f"the workspace's {name} lock ({path}) is held by another process or thread; try again "
+                               f"when it finishes") from None
+                time.sleep(poll)
+        held[path] = [fd, 1]
+        try:
+            yield
+        finally:
+            del held[path]
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def locked(name: str):
+    """A decorator: the function runs holding the workspace lock `name` (`lock`) of the
+    workspace its `home` argument names (None: `$CHENGXIN_HOME`)."""
+    def decorate(fn):
+        signature = inspect.signature(fn)
+
+        @functools.wraps(fn)
+        def run(*args, **kwargs):
+            with lock(name, signature.bind_partial(*args, **kwargs).arguments.get("home")):
+                return fn(*args, **kwargs)
+        return run
+    return decorate
 
 
 SUBJECT_ROW_GROUP = 10_000

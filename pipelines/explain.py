@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from chengxin import catalog, desk, identifiers, workspace
+from chengxin import catalog, desk, registry, workspace
 from chengxin.features import snapshots
 from chengxin.models import explain as ex
 from chengxin.models import grades
@@ -149,8 +149,7 @@ def explain(subject_id: str, as_of: dt.date | None = None, *, purpose: str | Non
     latest rated date) and the registered models: grade, PD, score, reasons, both models'
     contributions and the credit-repair path. A look-up of an individual needs a stated
     purpose and is audited."""
-    subject_id = subject_id.strip().upper()
-    subject = identifiers.subject_type_of(subject_id)
+    subject_id, subject, _ = registry.subject(subject_id, home)  # the registry's type, never a checksum's guess
     if subject == "individual" and not (purpose and purpose.strip()):
         raise workspace.UserError("looking up an individual needs a stated purpose (--purpose \"...\"); it is audited")
     if as_of is None:

@@ -21,11 +21,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from chengxin import catalog, changes, config, readmodel, workspace
+from chengxin import cases, catalog, changes, config, readmodel, workspace
 from chengxin.models.reasons import columns as reason_columns
 from chengxin.readmodel.snapshot import explanation_file
 
 
+@workspace.locked(cases.DECISIONS_LOCK)  # never beside a case's re-rating, which publishes a snapshot too
 def refresh(home=None, *, force: bool = False) -> dict:
     """Build a new snapshot from the published ratings, the warehouse (read-only, briefly)
     and MLflow, then switch the app to it. Unchanged inputs keep the current snapshot."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from schemathesis.checks import (content_type_conformance, not_a_server_error, response_headers_conformance,
                                  response_schema_conformance, status_code_conformance)
 
@@ -20,6 +21,10 @@ from chengxin import institutions
 from test_api import _serve  # the real server over a copy of the rated city (`api_home`)
 
 EXAMPLES = 25  # generated requests per operation
+# what a path parameter may also be, beyond what its schema generates (issue 32): digits of other
+# scripts, full-width and superscript digits, integers past 64 bits, encoded separators
+ODD_PATH_VALUES = st.sampled_from(["٩١٦١٠٣٠٠٠٠٠٠٠٠٠٠٠١", "¹²³⁴⁵⁶⁷⁸", "９１６１０３", "91610300\u0660000000001X", str(2**70),
+                                   str(2**63), "-1", "0", "%2e%2e", "\u200b", "ＡＢＣ", "9" * 64]) | st.text(max_size=24)
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance]
 
@@ -42,8 +47,10 @@ def test_every_operation_answers_as_documented(served):
     for operation in operations:
         @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                   suppress_health_check=list(HealthCheck))
-        @given(case=operation.as_strategy())
-        def run(case):
+        @given(case=operation.as_strategy(), odd=ODD_PATH_VALUES, swap=st.booleans())
+        def run(case, odd, swap):
+            if swap and case.path_parameters:  # half the examples put an odd value in a path parameter
+                case.path_parameters[sorted(case.path_parameters)[0]] = odd
             case.call_and_validate(base_url=base, headers=headers, checks=CHECKS)
 
         try:

@@ -1,15 +1,20 @@
 """The case desk's pages with Streamlit's AppTest: the office's queue, a department's own
 queue, deciding and filing at the counter (app/pages/cases.py), and a subject's own page
 (app/pages/mine.py), refused to every other role. On the small ingested city (no published
-snapshot: the desk reads the shared state and the record store)."""
+snapshot: the desk reads the shared state and the record store). What a subject or a record
+says is shown as text, never as Markdown (`ui.plain`)."""
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 import yaml
+from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
-from chengxin import cases, dashboard, i18n, identifiers, users, warehouse
+from chengxin import cases, dashboard, i18n, identifiers, ui, users, warehouse
 from chengxin.workspace import UserError
 
 APP = str(dashboard.app_path())
@@ -64,6 +69,26 @@ def metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
+MARKDOWN = MarkdownIt("commonmark").enable(["table", "strikethrough"])  # the syntax Streamlit parses (GFM)
+# GitHub's autolinks, which Streamlit finds in the text once the Markdown is parsed (its own pattern)
+AUTOLINK = re.compile(r"(?i)(https?://|www(?=\.))[-.\w]+|[-.\w+]+@[-\w]+(\.[-\w]+)+")
+
+
+def rendered(body: str) -> str:
+    return MARKDOWN.render(body)
+
+
+def shown(body: str) -> str:
+    """The text a Markdown body shows (its invisible word joiners dropped)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", rendered(body))).replace("\u2060", "").replace("\xa0", " ")
+
+
+def bodies(at: AppTest) -> list[str]:
+    """Every Markdown body on the page (the elements that render Markdown)."""
+    return [e.value for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error",
+                                 "success") for e in getattr(at, kind)]
+
+
 def test_the_desk_sees_every_case_and_the_departments_feedback(city):
     at = ok(app("admin1", "cases"))
     assert [t.value for t in at.title] == ["案件"]
@@ -116,7 +141,7 @@ def test_a_decision_needs_a_note_and_refusals_are_one_line(city):
     assert [w.value for w in at.warning] == [i18n.t("note_needed", "en")]
     at.text_area(key="decide_note").input("no values given")
     ok(at.button(key="decide_submit").click().run())
-    assert len(at.error) == 1 and "--set" in at.error[0].value  # the library's reason, as it gave it
+    assert len(at.error) == 1 and "--set" in shown(at.error[0].value)  # the library's reason, as it gave it
     assert cases.show(2)["status"] == "open"
 
 
@@ -170,8 +195,63 @@ def test_a_subject_follows_and_files_its_own_cases_only(city):
     mine = cases.list_cases(subject=city["own"])
     assert [(c["record"], c["filed_by"], c["filed_role"]) for c in mine] == [(record, SUBJECT_USER, "subject")]
     assert list(at.dataframe[0].value["涉及记录"]) == [record]
-    assert any(record in w.value for w in at.warning)  # flagged under objection at once
+    assert any(record in shown(w.value) for w in at.warning)  # flagged under objection at once
     # the desk sees the subject's case too
     assert metrics(ok(app("admin1", "cases")))["办理中案件"] == "3"
     with pytest.raises(UserError, match="only for its own subject"):
         cases.file("objection", city["market"][0], by=SUBJECT_USER)  # never another subject
+
+
+REASON = "![x](http://example.com/x.png) **bold**"
+COMMITMENT = "# we promise\n\n    <img src=http://example.com/y.png> :red[paid] $x$ - see www.example.com or a@example.com"
+
+
+def test_a_subjects_words_are_shown_as_text_on_the_desk_and_its_own_page(city):
+    """A reason and commitment a subject files (an image link, emphasis, a heading, HTML, an
+    indented block, colour, LaTeX, links) reach the desk's browser as the text it typed:
+    nothing of it becomes an image, a link or formatting."""
+    _, record = penalty("市场监督管理局")
+    at = ok(app(SUBJECT_USER, "mine"))
+    at.selectbox(key="mine_kind").set_value("objection")
+    at.text_input(key="mine_record_text").input(record)
+    at.text_area(key="mine_reason").input(REASON)
+    at.text_area(key="mine_commitment").input(COMMITMENT)
+    ok(at.button(key="mine_submit").click().run())
+    assert len(at.success) == 1, [e.value for e in at.error]
+    (case,) = cases.list_cases(subject=city["own"])
+    assert (case["reason"], case["commitment"]) == (REASON, COMMITMENT)
+    pages = {"mine": bodies(at)}
+
+    at = ok(app("admin1", "cases", lang="en"))
+    at.selectbox(key="cases_pick").set_value(case["case_no"]).run()
+    pages["cases"] = bodies(ok(at))
+    facts = "\n".join(shown(b) for b in pages["cases"])
+    assert f"Reason: {REASON}" in facts  # literally, asterisks and brackets included
+    for line in COMMITMENT.splitlines():
+        assert line.strip() in facts
+    theirs = 0
+    for page, found in pages.items():
+        for body in found:
+            out = rendered(body)
+            assert not re.search(r"<(img|a)\b", out), (page, body, out)  # no image, no link anywhere
+            assert not AUTOLINK.search(html.unescape(re.sub(r"<[^>]+>", "", out))), (page, body)
+            if "example.com" in shown(body):  # the subject's words: no formatting either (but the labels')
+                theirs += 1
+                assert not re.search(r"<(em|h\d|code|pre|ul|ol|blockquote|table|del)\b", out), (page, body, out)
+                assert "bold" not in re.findall(r"<strong>(.*?)</strong>", out), (page, body, out)
+    assert theirs
+
+
+def test_plain_shows_text_as_written():
+    written = (REASON, COMMITMENT, "# title\n\n    four spaces\n- item\n1. one\n> quote\n| a | b |\n|---|---|\n---",
+               "<b>html</b> &amp; `code` ~~struck~~ _under_ \\ :blue[colour] $x^2$ [link](http://example.com)",
+               "http://example.com https://example.com/a WWW.example.com someone@example.com")
+    for text in written:
+        body = ui.plain(text)
+        out = rendered(body)
+        assert not re.search(r"<(img|a|strong|em|h\d|hr|code|pre|ul|ol|li|blockquote|table|del)\b", out), (text, out)
+        assert not AUTOLINK.search(html.unescape(re.sub(r"<[^>]+>", "", out))), (text, out)
+        assert not re.search(r"(?<!\\)[:$\[]", body)  # Streamlit's colours, icons and LaTeX start there
+        assert [line.strip() for line in shown(body).splitlines()] == [line.strip() for line in text.splitlines()]
+    assert ui.plain(None) == "" and ui.plain("") == ""
+    assert ui.plain("no markup here") == "no markup here"

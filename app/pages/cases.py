@@ -9,7 +9,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from chengxin import cases, clocks, i18n, rerate, ui, users
+from chengxin import cases, clocks, i18n, readmodel, rerate, ui
 from chengxin.workspace import UserError
 
 lang, r = ui.lang(), ui.role()
@@ -21,7 +21,7 @@ if ui.username() is None:  # no sign-in is the office counter to the library: ne
 try:
     who = cases.actor(ui.username())
 except UserError as exc:
-    st.error(str(exc))
+    st.error(ui.plain(str(exc)))
     st.stop()
 
 QUEUE = ["case_no", "kind", "subject_id", "record", "status", "filed_on", "due_on", "days_left", "due_soon", "overdue",
@@ -34,9 +34,8 @@ DECIDES = ("decide_records", "decide_ratings", "on_behalf")
 
 
 def words(frame: pd.DataFrame) -> pd.DataFrame:
-    """Cases as people read them: kinds, statuses and decisions in the current language, and
-    individuals' ID numbers masked as the role requires."""
-    frame = users.mask_frame(frame, r, name_col=None)
+    """Cases as people read them (masked by the read model): kinds, statuses and decisions in the
+    current language."""
     return frame.assign(kind=frame["kind"].map(lambda k: i18n.word(i18n.CASE_KIND, k, lang)),
                         status=frame["status"].map(lambda s: i18n.word(i18n.CASE_STATUS, s, lang)),
                         decision=frame["decision"].map(lambda d: i18n.word(i18n.DECISION, d, lang) if d else None))
@@ -58,9 +57,9 @@ def rating(x: dict | None) -> str:
 queue: list[dict] = []
 if who.may("desk") or any(who.may(right) for right in DECIDES):
     try:
-        open_now = cases.list_cases(status="open", viewer=who)
+        open_now = readmodel.list_cases(who, r, status="open")
     except UserError as exc:
-        st.error(str(exc))
+        st.error(ui.plain(str(exc)))
         open_now = []
     c = st.columns(3)
     c[0].metric(ui.L("open_cases"), len(open_now))
@@ -73,9 +72,9 @@ if who.may("desk") or any(who.may(right) for right in DECIDES):
                         format_func=lambda s: i18n.t("all", lang) if s == "all" else i18n.word(i18n.CASE_STATUS, s, lang))
     overdue = c[1].toggle(ui.L("overdue_only"), key="cases_overdue")
     try:
-        queue = cases.list_cases(status=None if status == "all" else status, overdue=overdue, viewer=who)
+        queue = readmodel.list_cases(who, r, status=None if status == "all" else status, overdue=overdue)
     except UserError as exc:
-        st.error(str(exc))
+        st.error(ui.plain(str(exc)))
     if queue:
         ui.table(words(pd.DataFrame(queue))[QUEUE], LABELS, height=320)
     else:
@@ -101,15 +100,15 @@ if queue:
     shown = {x["case_no"]: x for x in queue}
     pick = st.selectbox(ui.L("pick_case"), list(shown), key="cases_pick", label_visibility="collapsed",
                         format_func=lambda n: f"{n} · {i18n.word(i18n.CASE_KIND, shown[n]['kind'], lang)} · "
-                                              f"{users.show_id(shown[n]['subject_id'], shown[n]['subject_type'], r)} · "
+                                              f"{shown[n]['subject_id']} · "
                                               f"{shown[n]['record'] or i18n.t('the_rating', lang)}")
     try:
-        case = cases.show(pick, viewer=who)
+        case = readmodel.show_case(pick, who, r)  # the subject masked as the role requires, everywhere in it
     except UserError as exc:
-        st.error(str(exc))
+        st.error(ui.plain(str(exc)))
         case = None
     if case:
-        shown_id = users.show_id(case["subject_id"], case["subject_type"], r)
+        shown_id = case["subject_id"]
         facts = {
             "case_kind": i18n.word(i18n.CASE_KIND, case["kind"], lang), "subject_id": shown_id,
             "case_record": case["record"] or ui.L("the_rating"), "provider": case["provider"] or "—",
@@ -124,15 +123,15 @@ if queue:
         if case["status"] == "decided":
             facts.update(decision=i18n.word(i18n.DECISION, case["decision"], lang), decided_on=case["decided_on"],
                          decided_by=case["decided_by"], decided_for=case["decided_for"] or "—", note=case["note"])
-        st.markdown("  \n".join(f"**{ui.L(k)}:** {v}" for k, v in facts.items()))
+        # the reason and commitment are the filer's words, the rest the record's: shown as text (ui.plain)
+        st.markdown("  \n".join(f"**{ui.L(k)}:** {ui.plain(v)}" for k, v in facts.items()))
         if case["overdue"]:
             st.warning(ui.L("cases_overdue"))
 
         st.markdown(f"**{ui.L('case_history')}**")  # a step's detail names the subject as the role may see it
         ui.table(pd.DataFrame([{"at": e["at"], "user": e["user"], "role": e["role"],
                                 "event": i18n.word(i18n.CASE_EVENT, e["event"], lang),
-                                "detail": json.dumps(e["detail"], ensure_ascii=False, default=str)
-                                .replace(case["subject_id"], shown_id) if e["detail"] else ""}
+                                "detail": json.dumps(e["detail"], ensure_ascii=False, default=str) if e["detail"] else ""}
                                for e in case["events"]]),
                  {"at": "at", "user": "user", "role": "role", "event": "event", "detail": "detail"})
 
@@ -155,7 +154,7 @@ if queue:
                                                   sets=[line.strip() for line in sets.splitlines() if line.strip()],
                                                   extend=extend)
                     except UserError as exc:
-                        st.error(str(exc))
+                        st.error(ui.plain(str(exc)))
                     else:
                         if extend:
                             message = ui.L("case_extended").format(case=result["case_no"], due=result["due_on"])
@@ -195,7 +194,7 @@ if who.may("file"):
                 new = cases.file(kind, subject_id, record=record.strip() or None, reason=reason.strip() or None,
                                  commitment=commitment.strip() or None, filed_on=filed_on, by=ui.username())
             except UserError as exc:
-                st.error(str(exc))
+                st.error(ui.plain(str(exc)))
             else:
                 message = ui.L("case_filed").format(case=new["case_no"], due=new["due_on"])
                 if new.get("eligibility"):

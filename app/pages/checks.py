@@ -35,7 +35,7 @@ if "checks" in r.api:
     if out and out.get("status") != 200:
         st.error(ui.L("no_match") if out.get("problem") == "unknown-subject" else ui.L("check_refused").format(why=out.get("problem")))
     elif out:
-        st.subheader(f"{out.get('name') or out['subject_id']} · {getattr(actions[out['action']], lang)}")
+        st.subheader(ui.plain(f"{out.get('name') or out['subject_id']} · {getattr(actions[out['action']], lang)}"))
         colour = {"clear": "green", "restricted": "orange", "barred": "red"}[out["verdict"]]
         st.markdown(f"**{ui.L('verdict')}:** :{colour}-badge[{i18n.word(i18n.VERDICT, out['verdict'], lang)}]")
         st.markdown(f"**{ui.L('entries')}**")

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from chengxin import charts, i18n, readmodel, reports, ui
+from chengxin import charts, i18n, identifiers, readmodel, reports, ui
 from chengxin.models import grades
 from chengxin.workspace import UserError
 
@@ -18,7 +18,7 @@ if r.individuals:
 if not query.strip():
     st.stop()
 
-kind = readmodel.classify(query)
+kind = readmodel.classify(query, snap)
 if kind == "resident_id" and not r.individuals:
     st.warning(ui.L("individuals_not_allowed"))
     st.stop()
@@ -32,7 +32,8 @@ if len(found) > 1:
 else:
     pick = 0
 chosen = found.iloc[pick]
-subject_id = query.strip().upper() if kind == "resident_id" else chosen["subject_id"]
+# an ID number typed in full is the subject (the search shows it masked), as the platform keeps it
+subject_id = identifiers.normalise(query) if kind == "resident_id" else chosen["subject_id"]
 
 if chosen["subject_type"] == "individual":
     held = st.session_state.get("lookup_result")
@@ -56,9 +57,9 @@ else:
     result = readmodel.lookup(snap, subject_id, r, user=ui.username())
 
 # --- the subject --------------------------------------------------------------------------
-st.header(result["name"] or result["display_id"])
+st.header(ui.plain(result["name"] or result["display_id"]))
 where = [i18n.county(result["county"], lang)] + ([i18n.industry(result["industry"], lang)] if result.get("industry") else [])
-st.caption(f"{result['display_id']} · " + " · ".join(where) + f" · {ui.L('as_of')} {result['as_of'] or '—'}")
+st.caption(ui.plain(f"{result['display_id']} · " + " · ".join(where) + f" · {ui.L('as_of')} {result['as_of'] or '—'}"))
 if result.get("audited"):
     st.caption(ui.L("audited_note"))
 if not result["rated"]:
@@ -70,13 +71,13 @@ if "model_changed" in result["notes"]:
 
 for flag in result.get("under_objection", []):  # flagged the day the objection was filed
     what = ui.L("the_rating") if flag["record"] == "rating" else flag["record"]
-    st.warning(ui.L("under_objection").format(record=what, case=flag["case"], since=flag["since"]))
+    st.warning(ui.L("under_objection").format(record=ui.plain(what), case=flag["case"], since=flag["since"]))
 if result.get("restated"):
     st.caption(ui.L("restated").format(cause=result["restated"]["cause"], at=result["restated"]["rated_at"]))
 if result.get("grade_override"):
     o = result["grade_override"]
     st.info(ui.L("grade_override").format(grade=o["grade"], model=o["model_grade"], case=o.get("case") or "—",
-                                          reason=o.get("reason") or "—"))
+                                          reason=ui.plain(o.get("reason") or "—")))
 
 if result.get("tier"):
     words = result.get("tier_words") or {}
@@ -181,7 +182,7 @@ if st.button(ui.L("report_issue"), key="report_issue"):
                                    purpose=result.get("purpose") if person else None,
                                    authorization_ref=authorization if person else None)
     except UserError as exc:
-        st.error(str(exc))
+        st.error(ui.plain(str(exc)))
     else:  # kept for the reruns: the download button outlives the click that made the report
         st.session_state["lookup_report"] = (ui.username(), subject_id, issued)
 held = st.session_state.get("lookup_report")

@@ -25,7 +25,7 @@ if not sid:
 try:
     who = cases.actor(account.username)
 except UserError as exc:
-    st.error(str(exc))
+    st.error(ui.plain(str(exc)))
     st.stop()
 PURPOSE, SELF = "本人查询 own record", "self"  # an individual's card is audited: the subject asked for its own
 
@@ -39,16 +39,16 @@ if snap is not None:
                                             user=account.username)[0]
             mine = readmodel.records(snap, sid, r) if r.sees("records") else {}
         except UserError as exc:
-            st.error(str(exc))
+            st.error(ui.plain(str(exc)))
             found, mine = {"found": False}, {}
         held = ((snap.id, sid), found, mine)
         st.session_state["mine_card"] = held
     card, records = held[1], held[2]
 
 if card and card.get("found"):
-    st.header(card.get("name") or card["display_id"])
+    st.header(ui.plain(card.get("name") or card["display_id"]))  # record text, shown as text
     where = [i18n.county(card.get("county"), lang)] + ([i18n.industry(card["industry"], lang)] if card.get("industry") else [])
-    st.caption(f"{card['display_id']} · " + " · ".join(where) + f" · {ui.L('as_of')} {card.get('as_of') or '—'}")
+    st.caption(f"{ui.plain(card['display_id'])} · " + " · ".join(where) + f" · {ui.L('as_of')} {card.get('as_of') or '—'}")
     if not card.get("rated"):
         st.info(ui.L("no_data"))
     if card.get("tier"):
@@ -69,8 +69,8 @@ if card and card.get("found"):
         st.caption(ui.L("restated").format(cause=card["restated"]["cause"], at=card["restated"].get("rated_at") or "—"))
     if card.get("grade_override"):
         o = card["grade_override"]
-        st.info(ui.L("grade_override").format(grade=o["grade"], model=o.get("model_grade") or "—", case=o.get("case") or "—",
-                                              reason=o.get("reason") or "—"))
+        st.info(ui.L("grade_override").format(grade=ui.plain(o["grade"]), model=o.get("model_grade") or "—",
+                                              case=o.get("case") or "—", reason=ui.plain(o.get("reason") or "—")))
     if card.get("reasons"):
         st.subheader(ui.L("reasons"))
         for reason in card["reasons"]:
@@ -83,7 +83,7 @@ if card and card.get("found"):
             {f"text_{lang}": "rule", "status": "status", "start": "start", "ends": "ends", f"measures_{lang}": "measures"})
         for entry in card["lists"]:  # the repair notice (两书同达): when and how it can be repaired
             if entry.get("repair_notice"):
-                st.info(f"{entry[f'text_{lang}']}（{entry.get('reference') or ''}）: {entry['repair_notice'][f'text_{lang}']}")
+                st.info(f"{entry[f'text_{lang}']}（{ui.plain(entry.get('reference'))}）: {entry['repair_notice'][f'text_{lang}']}")
     if r.sees("repair") and card.get("rated"):
         try:
             fix = readmodel.repair(snap, sid, r, user=account.username, purpose=PURPOSE)
@@ -105,7 +105,7 @@ elif snap is not None:
 
 for flag in cases.under_objection().get(sid, []):  # at once, before any re-publication
     what = ui.L("the_rating") if flag["record"] == "rating" else flag["record"]
-    st.warning(ui.L("under_objection").format(record=what, case=flag["case"], since=flag["since"]))
+    st.warning(ui.L("under_objection").format(record=ui.plain(what), case=flag["case"], since=flag["since"]))
 
 # --- its own credit report ----------------------------------------------------------------
 if card and card.get("found"):
@@ -120,7 +120,7 @@ if card and card.get("found"):
             with st.spinner(ui.L("report_issuing")):
                 issued = reports.issue(snap, sid, report_kind, reports.Reader(account.username, r, subject=sid))
         except UserError as exc:
-            st.error(str(exc))
+            st.error(ui.plain(str(exc)))
         else:  # kept for the reruns: the download button outlives the click that made the report
             st.session_state["mine_report"] = (account.username, issued)
             st.rerun()  # the count of free reports above includes this one
@@ -136,9 +136,9 @@ filed = st.session_state.pop("mine_filed", None)
 if filed:
     st.success(filed)
 try:
-    mine_cases = cases.list_cases(viewer=who)
+    mine_cases = readmodel.list_cases(who, r)
 except UserError as exc:
-    st.error(str(exc))
+    st.error(ui.plain(str(exc)))
     mine_cases = []
 if mine_cases:
     frame = pd.DataFrame(mine_cases)
@@ -176,7 +176,7 @@ if go:
         new = cases.file(kind, sid, record=(record or "").strip() or None, reason=reason.strip() or None,
                          commitment=commitment.strip() or None, by=account.username)
     except UserError as exc:
-        st.error(str(exc))
+        st.error(ui.plain(str(exc)))
     else:
         message = ui.L("case_filed").format(case=new["case_no"], due=new["due_on"])
         elig = new.get("eligibility")

@@ -20,7 +20,8 @@ def show(found: dict) -> None:
             ("report_subject", found["subject"]), ("report_as_of", found["as_of"]),
             ("report_issued_at", found["issued_at"]), ("report_sha256", found["file_sha256"])]
     for key, value in rows:
-        st.markdown(f"**{ui.L(key)}:** `{value}`" if key in ("report_number", "report_sha256") else f"**{ui.L(key)}:** {value}")
+        shown = f"`{value}`" if key in ("report_number", "report_sha256") and "`" not in str(value) else ui.plain(value)
+        st.markdown(f"**{ui.L(key)}:** {shown}")
 
 
 # the file itself: authentic only byte for byte

@@ -57,11 +57,17 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to serve on.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes (they share keys, quotas and the log).")] = 1,
 ):
-    """Serve the credit services API (FastAPI on uvicorn) from the last published snapshot."""
+    """Serve the credit services API (FastAPI on uvicorn) from the last published snapshot.
+    Forwarded headers are believed only from the proxies settings.yaml `api.trusted_proxies` names."""
+    from chengxin import config
+
     env = dict(os.environ, CHENGXIN_HOME=str(workspace.home()))
+    env.pop("FORWARDED_ALLOW_IPS", None)  # uvicorn would read it: only settings.yaml names trusted proxies
+    proxies = config.settings().api.trusted_proxies
     err.print(f"chengxin API on http://{host}:{port} (docs http://{host}:{port}/docs; Ctrl+C stops it)")
     sys.stdout.flush()
     sys.stderr.flush()
     cmd = [sys.executable, "-m", "uvicorn", "chengxin.api.server:app_from_environment", "--factory", "--host", host,
-           "--port", str(port), "--workers", str(workers), "--no-server-header", "--log-level", "warning"]
+           "--port", str(port), "--workers", str(workers), "--no-server-header", "--log-level", "warning",
+           *(["--proxy-headers", "--forwarded-allow-ips", ",".join(proxies)] if proxies else ["--no-proxy-headers"])]
     os.execve(sys.executable, cmd, env)  # become the server: nothing left behind when stopped

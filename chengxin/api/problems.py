@@ -41,6 +41,8 @@ PROBLEMS = {
                        "平台未出具该编号和验证码的报告（不存在或已被篡改）。"),
     "not-found": (404, "Not found", "No such resource: {path}.", "资源不存在：{path}。"),
     "method-not-allowed": (405, "Method not allowed", "{method} is not allowed here.", "此处不允许 {method} 方法。"),
+    "body-too-large": (413, "Request body too large", "A request body may have at most {limit} bytes.",
+                       "请求体最多 {limit} 字节。"),
     "too-many-ids": (413, "Too many ids", "A batch takes at most {limit} ids.", "批量查询最多 {limit} 个主体。"),
     "quota-exceeded": (429, "Quota exceeded", "The {rate} requests (ids, in a batch) a minute of this key (without a "
                        "key: of this address) are used up; retry after {retry} s.",

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from chengxin import changes, institutions, readmodel, users, workspace
+from chengxin import changes, config, identifiers, institutions, readmodel, users, workspace
 from chengxin.api.problems import Problem, respond, schema
 from chengxin.users import Role
 
@@ -53,6 +53,13 @@ class Caller:
             return self.key
         rate = self.role.api_rate_per_minute
         return institutions.address_quota(self.address, rate) if rate and self.address else None
+
+    @property
+    def report_quota(self) -> institutions.Key | None:
+        """Reports without a key also count against their own, lower quota per client address
+        (`report_rate_per_minute` of the role in roles.yaml)."""
+        rate = self.role.report_rate_per_minute
+        return institutions.address_quota("report:" + self.address, rate) if self.key is None and rate and self.address else None
 
     @property
     def user(self) -> str:
@@ -117,6 +124,16 @@ def on_record(request: Request, subjects: list[str], purpose: str | None = None,
               authorization_ref: str | None = None) -> None:
     """What the call log keeps of this call beyond its endpoint and status (`CallRecorder`)."""
     request.state.subjects, request.state.purpose, request.state.authorization_ref = subjects, purpose, authorization_ref
+
+
+def on_looked_up(request: Request, cards: list[dict]) -> None:
+    """The enterprises this call answered, for the audit log (`CallLog`: written with the call,
+    after the answer; individuals were audited before it). Only institutions' keys count: the
+    public's look-ups are no institution's."""
+    caller = request.state.caller
+    if caller.key is not None:
+        request.state.looked_up = [c["subject_id"] for c in cards
+                                   if c.get("status", 200) == 200 and c.get("subject_type") == "enterprise"]
 
 
 # --- response shapes (the OpenAPI document and schemathesis read them) --------------------------
@@ -187,6 +204,8 @@ class LookupQuery(BaseModel):
 
 
 SUBJECT_ID_MAX = 64
+INT64_MAX = 2**63 - 1  # case numbers and cursors are stored in 64-bit columns: a larger one is no case
+CaseNumber = Annotated[int, Path(ge=1, le=INT64_MAX, description="the case's number")]
 
 
 class Batch(BaseModel):
@@ -270,6 +289,62 @@ class Health(BaseModel):
     as_of: dict[str, str | None]
 
 
+class BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """Refuses a request body over `limit` bytes with 413: at once when its Content-Length says
+    so (before anything is read, before the key is looked at), else as soon as the bytes
+    received pass it. Plain ASGI, outermost."""
+
+    def __init__(self, app, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            return await self._refuse(scope, send)
+        received, over, answered = 0, [False], [False]
+
+        async def receiving():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    over[0] = True
+                    raise BodyTooLarge
+            return message
+
+        async def sending(message):
+            if over[0]:  # whatever the app made of the cut body (a 400), the answer is the 413
+                if message["type"] == "http.response.start" and not answered[0]:
+                    answered[0] = True
+                    await self._refuse(scope, send)
+                return
+            answered[0] = answered[0] or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receiving, sending)
+        except BodyTooLarge:
+            pass
+        if over[0] and not answered[0]:
+            await self._refuse(scope, send)
+
+    async def _refuse(self, scope, send):
+        response = respond(Problem("body-too-large", limit=f"{self.limit:,}"), Request(scope))
+        response.headers["Connection"] = "close"
+        await response(scope, _nothing, send)
+
+
+async def _nothing():
+    return {"type": "http.disconnect"}
+
+
 class CallRecorder:
     """Logs every call to /v1/ (key, role, endpoint, subjects, purpose, status, time) in the call
     log: plain ASGI, so it adds next to nothing to a request. Endpoints put the subjects and the
@@ -298,7 +373,7 @@ class CallRecorder:
                          method=scope["method"], endpoint=getattr(scope.get("route"), "path", scope["path"]),
                          subjects=st.get("subjects"), purpose=st.get("purpose"),
                          authorization_ref=st.get("authorization_ref"), status=status[0],
-                         ms=(time.perf_counter() - started) * 1000)
+                         ms=(time.perf_counter() - started) * 1000, looked_up=st.get("looked_up"))
 
 
 def create_app(home=None, *, lean_lookup: bool = True) -> FastAPI:
@@ -324,7 +399,8 @@ def create_app(home=None, *, lean_lookup: bool = True) -> FastAPI:
                          description="Ratings, lists and criteria of the city's public credit platform for lenders, "
                                      "credit agencies and departments. Keys: `chengxin keys issue`; send "
                                      "`Authorization: Bearer <key>`. Errors are RFC 9457 problem details.",
-                         lifespan=lifespan, responses=ERRORS)
+                         lifespan=lifespan, responses=ERRORS, redirect_slashes=False)  # never a redirect
+    # built from the caller's Host header: a path with a trailing slash is answered 404
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem):
@@ -344,6 +420,7 @@ def create_app(home=None, *, lean_lookup: bool = True) -> FastAPI:
         return respond(Problem("internal"), request)
 
     app.add_middleware(CallRecorder, log=log)
+    app.add_middleware(BodyLimit, limit=config.settings(home).api.max_body_bytes)  # outermost: before anything reads
 
     async def caller(request: Request) -> Caller:  # on the event loop: a known key is a dict look-up
         header = request.headers.get("authorization")
@@ -422,7 +499,7 @@ def create_app(home=None, *, lean_lookup: bool = True) -> FastAPI:
         # individual writes the audit log first (a worker thread): neither on the event loop
         if as_of is not None:
             card = (await asyncio.get_running_loop().run_in_executor(disk, read))[0]
-        elif readmodel.writes_audit([subject_id], who.role, purpose, authorization_ref):
+        elif readmodel.writes_audit(snap, [subject_id], who.role, purpose, authorization_ref):
             card = (await run_in_threadpool(read))[0]
         else:
             card = read()[0]
@@ -430,6 +507,7 @@ def create_app(home=None, *, lean_lookup: bool = True) -> FastAPI:
             raise Problem(card["problem"])
         if as_of is not None and not card["rated"]:
             raise Problem("not-rated-then", as_of=str(as_of))
+        on_looked_up(request, [card])
         return json_response(card)
 
     EMPTY_LOOKUP = LookupQuery()  # a look-up without a query string
@@ -461,9 +539,10 @@ def create_app(home=None, *, lean_lookup: bool = True) -> FastAPI:
         charge(who, len(body.ids))
         on_record(request, body.ids, body.purpose, body.authorization_ref)
         snap = snapshot()
-        return json_response({"snapshot": snap.id, "results": readmodel.subject_cards(
-            snap, body.ids, who.role, purpose=body.purpose, authorization_ref=body.authorization_ref, user=who.user,
-            home=home)})
+        cards = readmodel.subject_cards(snap, body.ids, who.role, purpose=body.purpose,
+                                        authorization_ref=body.authorization_ref, user=who.user, home=home)
+        on_looked_up(request, cards)
+        return json_response({"snapshot": snap.id, "results": cards})
 
     @app.get("/v1/subjects/{subject_id}/explanation", tags=["subjects"])
     def explanation(request: Request, who: Who, subject_id: Annotated[str, Path(max_length=64)],
@@ -478,6 +557,7 @@ def create_app(home=None, *, lean_lookup: bool = True) -> FastAPI:
                                        authorization_ref=authorization_ref, user=who.user, home=home)[0]
         if card["status"] != 200:
             raise Problem(card["problem"])
+        on_looked_up(request, [card])
         sid, kind = card["subject_id"], card["subject_type"]
         models = readmodel.stored_contributions(snap, kind, sid) if card["rated"] else None
         fix = readmodel.repair(snap, sid, who.role, user=who.user, purpose=purpose) if card["rated"] else None
@@ -500,29 +580,47 @@ def create_app(home=None, *, lean_lookup: bool = True) -> FastAPI:
         on_record(request, body.add + body.remove, body.purpose, body.authorization_ref)
         cards = readmodel.subject_cards(snapshot(), body.add, who.role, purpose=body.purpose,
                                         authorization_ref=body.authorization_ref, user=who.user, home=home)
-        ok = [c["subject_id"] for c in cards if c["status"] == 200]
+        ok = {c["subject_id"]: c["subject_type"] for c in cards if c["status"] == 200}
+        on_looked_up(request, cards)
         rejected = [{"subject_id": c["subject_id"], "status": c["status"], "problem": c["problem"]}
                     for c in cards if c["status"] != 200]
-        removed = [str(i).strip().upper() for i in body.remove]
-        result = changes.watch(who.key["institution"], ok, removed, home)
-        return {"added": ok, "removed": removed, "rejected": rejected, **result}
+        removed = []
+        for raw in body.remove:
+            try:
+                removed.append(identifiers.normalise(raw))
+            except workspace.UserError:
+                rejected.append({"subject_id": str(raw)[:SUBJECT_ID_MAX], "status": 400, "problem": "invalid-subject-id"})
+        people = any(kind == "individual" for kind in ok.values())
+        result = changes.watch(owner(who), ok, removed, purpose=body.purpose if people else None,
+                               authorization_ref=body.authorization_ref if people else None, added_by=who.user, home=home)
+        return {"added": list(ok), "removed": removed, "rejected": rejected, **result}
+
+    def owner(who: Caller) -> changes.Owner:
+        """Whose watchlist a key reaches: its institution's, in the role the key is issued for."""
+        return changes.Owner(who.key["institution"], who.role.name)
 
     @app.get("/v1/watchlist", tags=["watchlist"])
     def watchlist(who: Who) -> dict[str, Any]:
-        """The subjects the institution watches."""
+        """The subjects the institution watches in this key's role, as the role may see them
+        (individuals masked where the role masks)."""
         who.may("watchlist")
         charge(who)
-        return {"subjects": changes.watched(who.key["institution"], home)}
+        return readmodel.watchlist(owner(who), who.role, home)
 
     @app.get("/v1/watchlist/changes", response_model=ChangeFeed, tags=["watchlist"])
     def watchlist_changes(who: Who, cursor: Annotated[str | None, Query(max_length=20, pattern=r"^[0-9]*$")] = None,
                           limit: Annotated[int, Query(ge=1, le=changes.FEED_LIMIT)] = changes.FEED_LIMIT) -> dict:
         """Each change of a watched subject since `cursor` (tier, grade, list entry added or
         ended, new early-warning alert), oldest first, with the next cursor: a change is never
-        lost or repeated between two polls."""
+        lost or repeated between two polls. A person's changes are read under the purpose it was
+        watched with, and audited."""
         who.may("watchlist")
         charge(who)
-        return changes.feed(who.key["institution"], changes.parse_cursor(cursor), limit, home)
+        try:
+            at = changes.parse_cursor(cursor)
+        except workspace.UserError as exc:
+            raise Problem("invalid-request", why=str(exc))
+        return readmodel.watch_feed(owner(who), who.role, at, limit, user=who.user, home=home)
 
     @app.post("/v1/checks", tags=["checks"])
     async def credit_check(request: Request, who: Who, body: CheckRequest) -> dict[str, Any]:
@@ -533,10 +631,11 @@ def create_app(home=None, *, lean_lookup: bool = True) -> FastAPI:
         who.may("checks")
         await charge_async(who)
         on_record(request, [body.subject_id], body.purpose, body.case_ref)
-        judge = functools.partial(readmodel.judge_check, await ready(snapshot()), body.subject_id, body.action, who.role,
+        snap = await ready(snapshot())
+        judge = functools.partial(readmodel.judge_check, snap, body.subject_id, body.action, who.role,
                                   purpose=body.purpose, case_ref=body.case_ref, user=who.user, home=home)
         try:  # the judgement is a read (on the event loop) unless it audits an individual
-            out = (await run_in_threadpool(judge) if readmodel.writes_audit([body.subject_id], who.role, body.purpose,
+            out = (await run_in_threadpool(judge) if readmodel.writes_audit(snap, [body.subject_id], who.role, body.purpose,
                                                                             body.case_ref) else judge())
         except readmodel.UnknownAction:
             raise Problem("unknown-action", action=body.action, actions=", ".join(readmodel.check_actions()))
@@ -544,6 +643,7 @@ def create_app(home=None, *, lean_lookup: bool = True) -> FastAPI:
             raise Problem("invalid-request", why=str(exc))
         if out["status"] != 200:
             raise Problem(out["problem"])
+        on_looked_up(request, [out])
         await run_in_threadpool(readmodel.record_check, out, who.role, purpose=body.purpose, case_ref=body.case_ref,
                                 institution=who.key["institution"], key_id=who.key["key_id"], home=home)
         return json_response(out)
@@ -602,6 +702,9 @@ def create_app(home=None, *, lean_lookup: bool = True) -> FastAPI:
 
         who.may("subjects")
         charge(who)
+        reports_quota = who.report_quota
+        if reports_quota is not None:  # a report costs the server about 0.4 s: its own, lower quota
+            refuse_over_quota(reports_quota, institutions.take(reports_quota, 1, home))
         name = who.key["institution"] if who.key else "public"
         try:
             issued = reports.issue(snapshot(), subject_id, kind, reports.Reader(name, who.role), purpose=purpose,
@@ -618,9 +721,11 @@ def create_app(home=None, *, lean_lookup: bool = True) -> FastAPI:
 
     @app.get("/v1/reports/{number}/verify", tags=["reports"])
     def verify_report(number: Annotated[str, Path(max_length=40)],
-                      code: Annotated[str | None, Query(max_length=40)] = None) -> dict[str, Any]:
-        """Did the platform issue this report number (with this verification code)? What it
-        issued: kind, subject, as-of date, time, and the SHA-256 of the file, to compare with yours."""
+                      code: Annotated[str, Query(min_length=1, max_length=40, description="the verification code "
+                                                 "printed on the report: a number alone confirms nothing")]) -> dict[str, Any]:
+        """Did the platform issue this report number with this verification code? What it
+        issued: kind, subject (an individual masked), as-of date, time, and the SHA-256 of the
+        file, to compare with yours."""
         from chengxin import reports
 
         found = reports.verify_number(number, code, home=home)
@@ -633,19 +738,15 @@ def create_app(home=None, *, lean_lookup: bool = True) -> FastAPI:
                    subject_id: Annotated[str | None, Query(max_length=64)] = None) -> dict[str, Any]:
         """The cases this key may see (the office's desk every case, a department those about its
         own records), with their clocks: days left, due within one working day, overdue."""
-        from chengxin import cases
-
         me = case_actor(who)
-        return case_call(lambda: {"cases": cases.list_cases(status=status, overdue=overdue, subject=subject_id, viewer=me,
-                                                            home=home)})
+        return case_call(lambda: {"cases": readmodel.list_cases(me, who.role, status=status, overdue=overdue,
+                                                                subject=subject_id, home=home)})
 
     @app.get("/v1/cases/{case_no}", tags=["cases"])
-    def show_case(who: Who, case_no: int) -> dict[str, Any]:
+    def show_case(who: Who, case_no: CaseNumber) -> dict[str, Any]:
         """One case and every step of its history."""
-        from chengxin import cases
-
         me = case_actor(who)
-        return case_call(lambda: cases.show(case_no, viewer=me, home=home))
+        return case_call(lambda: readmodel.show_case(case_no, me, who.role, home=home))
 
     @app.post("/v1/cases", status_code=201, tags=["cases"])
     def file_case(who: Who, body: CaseFiling) -> dict[str, Any]:
@@ -654,11 +755,12 @@ def create_app(home=None, *, lean_lookup: bool = True) -> FastAPI:
         from chengxin import cases
 
         me = case_actor(who)
-        return case_call(lambda: cases.file(body.kind, body.subject_id, record=body.record, reason=body.reason,
-                                            commitment=body.commitment, filed_on=body.filed_on, by=me, home=home))
+        return case_call(lambda: readmodel.case_view(cases.file(
+            body.kind, body.subject_id, record=body.record, reason=body.reason, commitment=body.commitment,
+            filed_on=body.filed_on, by=me, home=home), who.role))
 
     @app.post("/v1/cases/{case_no}/decision", tags=["cases"])
-    def decide_case(who: Who, case_no: int, body: CaseDecision) -> dict[str, Any]:
+    def decide_case(who: Who, case_no: CaseNumber, body: CaseDecision) -> dict[str, Any]:
         """Decide a case (the department that provided the record, the office on ratings and
         reviews): a decision that changes a record writes its new version and re-rates the subject
         at once; the answer carries the re-rating."""
@@ -667,8 +769,9 @@ def create_app(home=None, *, lean_lookup: bool = True) -> FastAPI:
         me = case_actor(who)
         if not body.extend and not body.decision:
             raise Problem("invalid-case", why="`decision` is required (or `extend`)")
-        return case_call(lambda: rerate.decide(case_no, body.decision or "", by=me, note=body.note,
-                                               sets=[f"{k}={v}" for k, v in body.set.items()], extend=body.extend, home=home))
+        return case_call(lambda: readmodel.case_view(rerate.decide(
+            case_no, body.decision or "", by=me, note=body.note, sets=[f"{k}={v}" for k, v in body.set.items()],
+            extend=body.extend, home=home), who.role))
 
     @app.get("/v1/lists/{which}", tags=["lists"])
     def lists(request: Request, who: Who, which: Literal["black", "red"],

@@ -8,10 +8,13 @@ criteria by `publish`). Its rooms:
 
 - `snapshot`: the published snapshot and cached reads of its tables
 - `overview`: counts by county, industry, tier and grade
+- `identity`: what kind of subject an id is, as the registry says (every face asks here)
 - `search`: finding a subject by code, name or pinyin, or ID number where the role allows
 - `lookup`: one subject as a role may see it, and its repair path (individuals audited)
 - `explanation`: one subject's stored explanation (contributions, repair path)
 - `subject`: cards of many subjects at once, as an institution's system asks (the API)
+- `casework`: cases as a role may see them (masked the same way in every face)
+- `watchlist`: an institution's watchlist and its subjects' changes, as the reader's role may see them
 - `checks`: credit checks inside departments' decisions, their feedback and statistics
 - `criteria`: the published criteria and the public's comments
 - `alerts`: the early-warning desk
@@ -28,7 +31,10 @@ from chengxin.readmodel.snapshot import SUBJECTS, POINTER, RECORDS, SUMMARY, HIS
 from chengxin.readmodel.overview import rated_count, distribution, tier_table, tiers_by
 from chengxin.readmodel.search import classify, search
 from chengxin.readmodel.explanation import stored_contributions, stored_repair
+from chengxin.readmodel.identity import subject_types, subject_type
 from chengxin.readmodel.subject import subject_cards, writes_audit, cards_ready, warm_cards, list_feed
+from chengxin.readmodel.watchlist import watchlist, watch_feed
+from chengxin.readmodel.casework import case_view, list_cases, show_case
 from chengxin.readmodel.checks import UnknownAction, UnknownCheck, NotYours, check_actions, credit_check, judge_check, record_check, check_feedback, check_statistics, measure_catalogue
 from chengxin.readmodel.lookup import NeedsPurpose, NotAllowed, lookup, repair, records, contribution_table, record_columns, source_label, audit_log
 from chengxin.readmodel.criteria import criteria_versions, criteria_in_force, published_criteria, criteria_document, criteria_changes, CommentsPaused, add_comment, comments
@@ -70,6 +76,13 @@ __all__ = [
     "stored_repair",
     "subject_cards",
     "writes_audit",
+    "subject_types",
+    "subject_type",
+    "watchlist",
+    "watch_feed",
+    "case_view",
+    "list_cases",
+    "show_case",
     "cards_ready",
     "warm_cards",
     "list_feed",

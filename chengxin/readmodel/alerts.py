@@ -17,11 +17,17 @@ from chengxin.users import Role
 
 
 def open_alerts(home=None, r: Role | None = None) -> pd.DataFrame:
-    """Open (new or acknowledged) alerts of the latest month, masked as the role requires."""
+    """Open (new or acknowledged) alerts of the latest month that the role may see, masked as it
+    requires. Alerts on individuals only for the roles that work the warning desk
+    (`act_on_alerts`): anyone else may see a person only by looking the person up, with a
+    purpose and an audit entry, and an alert is no way around that. Without a role: the
+    enterprises' alerts only."""
     a = alerts(home)
     if a.empty:
         return a
     a = a[(a["as_of"] == a["as_of"].max()) & a["status"].isin(desk.OPEN_ALERT_STATUSES)]
+    if r is None or not r.act_on_alerts:
+        a = a[a["subject_type"] != "individual"]
     return users.mask_frame(a, r, name_col=None) if r else a
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from chengxin import cases, config, desk, i18n, identifiers, users, workspace
+from chengxin import cases, config, desk, i18n, users, workspace
+from chengxin.readmodel.identity import subject_type
 from chengxin.readmodel.explanation import stored_contributions, stored_repair
 from chengxin.readmodel.snapshot import Snapshot, _record_tables, _records_reader, rows_of, rows_on_disk
 from chengxin.users import Role
@@ -23,14 +24,15 @@ class NotAllowed(workspace.UserError):
 
 
 def lookup(snap: Snapshot, subject_id: str, r: Role, *, user: str | None = None, purpose: str | None = None,
-           home=None) -> dict:
+           record: bool = True, home=None) -> dict:
     """One subject as the role may see it: the published rating, its contributions (stored by
     `chengxin explain --all`, else explained now), grade history, records by source and list
     entries; `repair` is True when the role may ask `repair()` for the repair path. A look-up
-    of an individual needs a permitted role and a stated purpose, and is audited."""
+    of an individual needs a permitted role and a stated purpose, and is audited; so is an
+    institution's look-up of a firm (`record`: False where the caller records it itself)."""
     from chengxin.models import grades
 
-    subject_id, subject = _allowed_subject(subject_id, r, purpose)
+    subject_id, subject = _allowed_subject(snap, subject_id, r, purpose)
     home = home or snap.home
     as_of = snap.as_of(subject) or snap.as_of("enterprise")
     row = rows_of(snap.path / "ratings.parquet", subject_id)
@@ -68,7 +70,9 @@ def lookup(snap: Snapshot, subject_id: str, r: Role, *, user: str | None = None,
                 out["notes"].append("model_changed")
         else:  # `chengxin explain --all` was not run for this date: the published rating alone
             out["notes"].append("explain_unavailable")
-    if subject == "individual":
+    if subject == "individual":  # always, before the answer
+        desk.audit("lookup", subject_id, purpose, user=user, role=r.name, detail={"as_of": str(as_of)}, home=home)
+    elif record and r.name != users.PUBLIC and not r.own_only:  # a firm is told who looked it up
         desk.audit("lookup", subject_id, purpose, user=user, role=r.name, detail={"as_of": str(as_of)}, home=home)
     out["repair"] = bool(r.sees("repair") and out["rated"] and as_of)  # `repair()` reads it when asked
     if subject == "individual":
@@ -86,11 +90,10 @@ def lookup(snap: Snapshot, subject_id: str, r: Role, *, user: str | None = None,
     return out
 
 
-def _allowed_subject(subject_id: str, r: Role, purpose: str | None) -> tuple[str, str]:
-    """The cleaned id and its subject type, if the role may look it up: an individual needs a
-    permitted role and a stated purpose."""
-    subject_id = (subject_id or "").strip().upper()
-    subject = identifiers.subject_type_of(subject_id)
+def _allowed_subject(snap: Snapshot, subject_id: str, r: Role, purpose: str | None) -> tuple[str, str]:
+    """The cleaned id and its subject type (the registry's), if the role may look it up: an
+    individual needs a permitted role and a stated purpose."""
+    subject_id, subject = subject_type(snap, subject_id)
     refused = refusal(subject, r, purpose)
     if refused and refused[0] == 400:
         raise NeedsPurpose("looking up an individual needs a stated purpose; it is audited")
@@ -120,7 +123,7 @@ def repair(snap: Snapshot, subject_id: str, r: Role, *, user: str | None = None,
     repair_reachable, repair_note, repair_note_zh, notes."""
     if not r.sees("repair"):
         raise NotAllowed("this role does not see repair paths")
-    subject_id, subject = _allowed_subject(subject_id, r, purpose)
+    subject_id, subject = _allowed_subject(snap, subject_id, r, purpose)
     out: dict = {"repair_path": [], "repair_reachable": None, "repair_note": None, "repair_note_zh": None, "notes": []}
     if rows_of(snap.path / "ratings.parquet", subject_id).empty or snap.as_of(subject) is None:
         return out

@@ -29,8 +29,18 @@ def public_list(snap: Snapshot, r: Role, subject: str = "enterprise", *, countie
         if wanted and column in frame:
             keep &= frame[column].isin(list(wanted)).to_numpy()
     if name:
-        keep &= frame["_name"].str.contains(name, regex=False).to_numpy()
-    return frame[keep].drop(columns=["_county", "_industry", "_name"], errors="ignore").reset_index(drop=True)
+        keep &= shown_match(frame["_name"], frame["_id"], name).to_numpy()
+    return frame[keep].drop(columns=["_county", "_industry", "_name", "_id"], errors="ignore").reset_index(drop=True)
+
+
+def shown_match(shown_names: pd.Series, ids: pd.Series, text: str) -> pd.Series:
+    """Which rows a name filter keeps, using only what the role already holds: the name as shown
+    to it (masked where the role masks, so typing a real name finds nothing a masked name would
+    not) or the whole code or ID number, typed in full. A filter over a real name that is shown
+    masked would give the name away a character at a time."""
+    text = str(text or "").strip()
+    hit = shown_names.fillna("").astype(str).str.contains(text, regex=False)
+    return hit | ids.astype(str).eq(text.upper())
 
 
 @cached(maxsize=8)
@@ -52,7 +62,10 @@ def _public_table(folder: Path, subject: str, lang: str, r: Role) -> pd.DataFram
     if subject == "enterprise":
         out.insert(4, "industry", _labels(frame["industry"], lambda x: i18n.industry(x, lang)))
         out["_industry"] = frame["industry"]
+    out["_id"] = out["subject_id"]  # the whole id: found when typed in full
     out = users.mask_frame(out, r)
+    if subject == "individual" and r.masked:  # in the order of what the role sees, not of the real ID numbers
+        out = out.sort_values("subject_id", kind="stable")
     out["_name"] = out["name"].fillna("")  # a masked name is searched as shown
     return out.drop(columns=["subject_type"]).reset_index(drop=True)
 
@@ -69,9 +82,11 @@ def red_black(snap: Snapshot, r: Role, which: str, subject: str = "enterprise", 
     e = e[(e["list"] == which) & (e["subject_type"] == subject)]
     if statuses:
         e = e[e["status"].isin(statuses)]
+    ids = e["subject_id"]
+    e = users.mask_frame(e, r)  # first: the name filter sees what the role sees (`shown_match`)
     if name:
-        e = e[e["name"].fillna("").str.contains(name, regex=False)]
-    e = users.mask_frame(e, r)
+        e = e[shown_match(e["name"], ids, name)]
+    e = e.sort_values(["start", "subject_id"], kind="stable")  # by what the role sees
     return pd.DataFrame({
         "subject_id": e["subject_id"], "name": e["name"], "county": _labels(e["county"], lambda c: i18n.county(c, lang)),
         "rule": e[f"text_{lang}"], "start": e["start"], "ends": e["ends"],

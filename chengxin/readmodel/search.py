@@ -10,26 +10,36 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from chengxin import identifiers, users
+from chengxin import identifiers, users, workspace
+from chengxin.readmodel.identity import subject_types
 from chengxin.readmodel.snapshot import Snapshot, _parquet, cached, rows_of
 from chengxin.users import Role
-
-
-_RESIDENT = re.compile(r"^\d{17}[\dX]$")
 
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
 
-def classify(query: str) -> str:
-    """'enterprise_code', 'resident_id', 'code_prefix' or 'name'."""
-    q = (query or "").strip().upper()
-    if len(q) == 18 and identifiers.check_uscc(q)[0] in (identifiers.VALID, identifiers.CHECK_FAILED) and not _RESIDENT.match(q):
-        return "enterprise_code"
-    if _RESIDENT.match(q) and identifiers.check_resident_id(q)[0] == identifiers.VALID:
-        return "resident_id"
-    if len(q) == 18 and identifiers.check_uscc(q)[0] == identifiers.VALID:
-        return "enterprise_code"
+def _folded(query: str) -> str | None:
+    """The query as a subject id would be kept (`identifiers.normalise`), or None when it cannot be one."""
+    try:
+        return identifiers.normalise(query)
+    except workspace.UserError:
+        return None
+
+
+def classify(query: str, snap: Snapshot | None = None) -> str:
+    """'enterprise_code', 'resident_id', 'code_prefix' or 'name'. A complete id is typed by the
+    snapshot's registry (`identity.subject_types`): a person whose ID number also passes the
+    credit-code check is a person, and an id nobody registered is typed the stricter way."""
+    q = _folded(query)
+    if q is None:
+        return "name"
+    if len(q) == 18:
+        kind = subject_types(snap, [q]).get(q)
+        if kind is not None:
+            return "resident_id" if kind == "individual" else "enterprise_code"
+        if identifiers.check_uscc(q)[0] == identifiers.CHECK_FAILED:  # mistyped, or a pilot-region code
+            return "enterprise_code"
     if re.fullmatch(r"[0-9][0-9A-Z]{5,16}", q):  # codes begin with a digit; pinyin may hold digits too
         return "code_prefix"
     return "name"
@@ -43,18 +53,19 @@ def search(snap: Snapshot, query: str, r: Role, limit: int = 10) -> pd.DataFrame
     q = (query or "").strip()
     if not q:
         return pd.DataFrame(columns=cols)
-    kind = classify(q)
+    kind = classify(q, snap)
     table = snap.path / "subjects.parquet"
     if kind == "resident_id":
         if not r.individuals:
             return pd.DataFrame(columns=cols)
-        hit = rows_of(table, q.upper())
+        sid = _folded(q)
+        hit = rows_of(table, sid)
         hit = hit[hit["subject_type"] == "individual"]
         if hit.empty:
-            hit = pd.DataFrame({"subject_id": [q.upper()], "subject_type": ["individual"], "name": [None], "county": [q[:6]]})
+            hit = pd.DataFrame({"subject_id": [sid], "subject_type": ["individual"], "name": [None], "county": [sid[:6]]})
         out = hit.assign(match=100.0)
     elif kind in ("enterprise_code", "code_prefix"):
-        out = rows_of(table, q.upper(), prefix=True)
+        out = rows_of(table, _folded(q), prefix=True)
         out = out[out["subject_type"] == "enterprise"].head(limit).assign(match=100.0)
     if kind == "name" or (kind == "code_prefix" and out.empty):  # a code-like query that no code begins with
         firms = _firms(snap.path)

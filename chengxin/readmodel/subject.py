@@ -18,6 +18,7 @@ import threading
 import pandas as pd
 
 from chengxin import cases, desk, identifiers, users, workspace
+from chengxin.readmodel.identity import subject_types
 from chengxin.models.reasons import REASONS
 from chengxin.models.reasons import columns as reason_columns
 from chengxin.readmodel.lookup import refusal
@@ -46,19 +47,25 @@ def _value(v):
     return v.item() if hasattr(v, "item") else v
 
 
-def writes_audit(subject_ids, r: Role, purpose: str | None, authorization_ref: str | None = None) -> bool:
+def _typed(snap: Snapshot, subject_ids) -> list[tuple[str, str | None, str | None]]:
+    """(raw id, cleaned id, type) per id asked, in order; an id that is not a subject id has
+    neither (`identity.subject_types`: the registry's type, never a checksum's guess)."""
+    cleaned = []
+    for raw in subject_ids:
+        try:
+            cleaned.append((raw, identifiers.normalise(raw)))
+        except workspace.UserError:
+            cleaned.append((raw, None))
+    kinds = subject_types(snap, [sid for _, sid in cleaned if sid is not None])
+    return [(raw, sid, kinds.get(sid)) for raw, sid in cleaned]
+
+
+def writes_audit(snap: Snapshot, subject_ids, r: Role, purpose: str | None, authorization_ref: str | None = None) -> bool:
     """Would `subject_cards` write the audit log for these ids (an individual the role may look
     up)? The API answers other look-ups on its event loop and these in a worker thread."""
     if refusal("individual", r, purpose, authorization_ref, reference_needed=True) is not None:
         return False  # no individual is answered to this role with this purpose: nothing to audit
-    for raw in subject_ids:
-        try:
-            kind = identifiers.subject_type_of(str(raw or "").strip().upper())
-        except workspace.UserError:
-            continue
-        if kind == "individual" and refusal(kind, r, purpose, authorization_ref, reference_needed=True) is None:
-            return True
-    return False
+    return any(kind == "individual" for _, _, kind in _typed(snap, subject_ids))
 
 
 def _refused(sid: str, status: int, problem: str) -> dict:
@@ -71,19 +78,19 @@ def subject_cards(snap: Snapshot, subject_ids: list[str], r: Role, *, purpose: s
     """One card per id, in the order asked. A card the role may not have, or of an unknown id,
     says so: `status` 400 (not a code or ID number; an individual without purpose and
     authorization reference), 403 (a role that may not see individuals), 404 (unknown; for the
-    public also every individual), else 200 with the subject."""
+    public also every individual), else 200 with the subject. An id's type is the registry's
+    (`identity.subject_types`), so a person whose ID number also passes the credit-code check
+    is a person."""
     cards: list[dict | None] = []
     allowed: dict[str, str] = {}
-    for raw in subject_ids:
-        sid = str(raw or "").strip().upper()
-        try:
-            kind = identifiers.subject_type_of(sid)
-        except workspace.UserError:
-            cards.append(_refused(str(raw), 400, "invalid-subject-id"))
+    typed = _typed(snap, subject_ids)
+    for raw, sid, kind in typed:
+        if kind is None:
+            cards.append(_refused(str(raw)[:SHOWN_ID], 400, "invalid-subject-id"))
             continue
         refused = refusal(kind, r, purpose, authorization_ref, reference_needed=True)  # the dashboard's policy
         if refused:
-            cards.append(_refused(sid, *refused))
+            cards.append(_refused(sid, *refused))  # the id as the caller sent it, cleaned
             continue
         allowed[sid] = kind
         cards.append(None)
@@ -94,10 +101,12 @@ def subject_cards(snap: Snapshot, subject_ids: list[str], r: Role, *, purpose: s
                         home=home or snap.home)
     found = _cards(snap, allowed, r, as_of)
     out = []
-    for raw, card in zip(subject_ids, cards):
-        sid = str(raw or "").strip().upper()
+    for (raw, sid, kind), card in zip(typed, cards):
         out.append(card if card is not None else found.get(sid) or _refused(sid, 404, "unknown-subject"))
     return out
+
+
+SHOWN_ID = 64  # an id that is not one is echoed back at most this long
 
 
 RATING_FIELDS = ["subject_id", "as_of", "tier", "grade", "pd", "score", "model_version", "criteria_version",
@@ -242,6 +251,7 @@ def list_feed(snap: Snapshot, r: Role, which: str, *, subject_type: str | None =
     if changed_since is not None:
         start, ends = pd.to_datetime(e["start"]).dt.date, pd.to_datetime(e["ends"]).dt.date
         e = e[(start >= changed_since) | ((e["status"] != "active") & (ends >= changed_since))]
-    e = users.mask_frame(e.sort_values(["start", "subject_id"]), r)
+    e = users.mask_frame(e, r)  # then sorted by what the role sees: an order of real ids would leak them
+    e = e.sort_values(["start", "subject_id"], kind="stable")
     keep = ["subject_id", "subject_type", "name", "county", *LIST_FIELDS, "records"]
     return [{k: _value(v) for k, v in row.items()} for row in e[[c for c in keep if c in e]].to_dict("records")]
