@@ -132,12 +132,10 @@ def _source_dates(snap) -> dict[str, str]:
 
 @functools.lru_cache(maxsize=4)
 def _last_received(path: str) -> dict[str, str]:
-    import duckdb
-
-    from chengxin.readmodel.snapshot import RECORDS
+    from chengxin.readmodel.snapshot import records_cursor
 
     out = {}
-    with duckdb.connect(os.path.join(path, RECORDS), read_only=True) as con:
+    with records_cursor(path) as con:
         tables = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         for src in config.sources():
             if src.table in tables:
@@ -279,17 +277,15 @@ def content(snap, subject_id: str, kind: str, reader: Reader, *, purpose: str | 
 def _certificate(snap, sid, stype, card, records, years, cfg) -> list[dict]:
     """Per domain: the records found over the look-back, or that none was found, or that the
     domain's department has not uploaded for the subject's county (so no claim is made)."""
-    import duckdb
-
     from chengxin import readmodel
-    from chengxin.readmodel.snapshot import RECORDS
+    from chengxin.readmodel.snapshot import records_cursor
 
     as_of = pd.Timestamp(card.get("as_of") or snap.as_of(stype))
     since = as_of - pd.DateOffset(years=years)
     cells = readmodel.coverage_cells(snap)
     county = str(card.get("county") or "")
     rows = []
-    with duckdb.connect(str(snap.path / RECORDS), read_only=True) as con:
+    with records_cursor(snap.path) as con:
         tables = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         for name, domain in cfg.domains.items():
             found, covered, sources = [], False, []

@@ -448,6 +448,14 @@ def _records_reader(folder: Path) -> duckdb.DuckDBPyConnection:
     return records_con(folder)
 
 
+def records_cursor(folder: Path) -> duckdb.DuckDBPyConnection:
+    """A cursor of the snapshot's one records reader in this process (`_records_reader`): every
+    reader of a snapshot's records opens the file the same way, so none can clash with another
+    over its configuration, and each caller (a Streamlit session, an API thread) has its own
+    cursor. Close it when done (`with records_cursor(folder) as con:`)."""
+    return _records_reader(Path(folder)).cursor()
+
+
 @cached(maxsize=2)
 def _record_tables(folder: Path) -> frozenset[str]:
     with _records_reader(folder).cursor() as con:
