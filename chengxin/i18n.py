@@ -210,7 +210,11 @@ TEXT: dict[str, tuple[str, str]] = {
 STATUS = {"active": ("有效", "active"), "repaired": ("已修复", "repaired"), "lifted": ("已移出", "lifted"),
           "expired": ("已到期", "expired"), "next evaluation": ("下次评价", "next evaluation"),
           "new": ("新预警", "new"), "acknowledged": ("已确认", "acknowledged"), "closed": ("已关闭", "closed")}
-VERDICT = {"clear": ("未发现失信限制", "clear"), "restricted": ("限制", "restricted"), "barred": ("禁止", "barred")}
+VERDICT = {"clear": ("无限制措施", "no restriction"), "restricted": ("限制", "restricted"), "barred": ("禁止", "barred")}
+FINDING = {"no_entries": ("未发现在列的红黑名单记录", "no list entry found"),
+           "no_measure_for_action": ("有在列名单记录，但本事项无对应惩戒措施", "listed, but no measure applies to this action"),
+           "incentives_only": ("有守信激励措施适用", "only incentives apply"),
+           "measures": ("有惩戒措施适用", "measures apply")}
 EFFECT = {"bar": ("禁止", "bar"), "restrict": ("限制", "restrict"), "reward": ("激励", "reward")}
 SEVERITY = {"high": ("高", "high"), "medium": ("中", "medium"), "low": ("低", "low")}
 CASE_KIND = {"objection": ("异议", "objection"), "repair": ("信用修复", "credit repair"), "review": ("人工复核", "review")}

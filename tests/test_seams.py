@@ -439,3 +439,37 @@ def _wait_for_a_fresh_minute() -> None:
     """Quotas count per clock minute: start early in one."""
     if time.time() % 60 > 40:
         time.sleep(61 - time.time() % 60)
+
+
+# --- issue 33, point 5: a check never says "nothing found" next to an entry ---------------------
+
+
+def test_a_check_says_what_it_found_beside_its_verdict(seams_home):
+    from chengxin.measures import measures_config
+
+    snap = readmodel.current(seams_home)
+    dept = users.role("department", seams_home)
+    entries = readmodel.list_entries(snap)
+    black = entries[(entries["list"] == "black") & (entries["status"] == "active") & (entries["subject_type"] == "enterprise")]
+    by_code = measures_config().by_code
+    actions = list(readmodel.check_actions())
+
+    def covered(sid) -> set:  # the actions the measures of the subject's active entries apply to
+        mine = entries[(entries["subject_id"] == sid) & (entries["status"] == "active")]
+        codes = set().union(*(str(m).split(",") for m in mine["measures"].dropna()))
+        return set().union(*(set(by_code[c].actions) for c in codes if c in by_code))
+
+    def check(sid, action):
+        return readmodel.judge_check(snap, sid, action, dept, purpose="p", case_ref="c", home=seams_home)
+
+    firm = next(sid for sid in black["subject_id"] if covered(sid) and set(actions) - covered(sid))
+    hit = check(firm, next(a for a in actions if a in covered(firm)))
+    assert hit["verdict"] in ("restricted", "barred") and hit["finding"] == "measures"
+    # listed, but this action has no measure: clear, and it says it found the entry
+    quiet = check(firm, next(a for a in actions if a not in covered(firm)))
+    assert quiet["verdict"] == "clear" and quiet["entries"] and quiet["finding"] == "no_measure_for_action"
+    assert "无对应惩戒措施" in quiet["finding_zh"]
+    listed = set(entries.loc[entries["status"] == "active", "subject_id"])
+    clean = next(s for s in readmodel.ratings(snap, "enterprise")["subject_id"] if s not in listed)
+    nothing = check(clean, actions[0])
+    assert nothing["verdict"] == "clear" and not nothing["entries"] and nothing["finding"] == "no_entries"

@@ -37,7 +37,8 @@ if "checks" in r.api:
     elif out:
         st.subheader(ui.plain(f"{out.get('name') or out['subject_id']} · {getattr(actions[out['action']], lang)}"))
         colour = {"clear": "green", "restricted": "orange", "barred": "red"}[out["verdict"]]
-        st.markdown(f"**{ui.L('verdict')}:** :{colour}-badge[{i18n.word(i18n.VERDICT, out['verdict'], lang)}]")
+        st.markdown(f"**{ui.L('verdict')}:** :{colour}-badge[{i18n.word(i18n.VERDICT, out['verdict'], lang)}] "
+                    f"{i18n.word(i18n.FINDING, out['finding'], lang)}")
         st.markdown(f"**{ui.L('entries')}**")
         ui.table(pd.DataFrame(out["entries"]), {"list": "list", f"text_{lang}": "rule", "start": "start",
                                                           "ends": "ends", "reference": "reference"})

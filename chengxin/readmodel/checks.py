@@ -2,7 +2,9 @@
 one action (procurement, subsidies, licences, hiring, honours, financing, …) the subject's active
 list entries in the published snapshot, the measures of `chengxin/conf/measures.yaml` they
 trigger for that action, and the verdict: `barred` when a measure bars, `restricted` when one
-restricts, else `clear`; the red list's incentives beside them. The system that finds the entry
+restricts, else `clear`; the red list's incentives beside them, and what was found (`finding`:
+no entry, entries with no measure for this action, incentives only, measures), so a `clear`
+beside an entry never reads as "nothing found". The system that finds the entry
 triggers the measure; the department reports back what it applied (`feedback`), and the office
 counts checks, hits and measures applied per department and action (`statistics`).
 
@@ -18,7 +20,7 @@ import secrets
 import pandas as pd
 import sqlalchemy as sa
 
-from chengxin import lists, state, workspace
+from chengxin import i18n, lists, state, workspace
 from chengxin.measures import EFFECTS, measures_config
 from chengxin.readmodel.lookup import NotAllowed
 from chengxin.readmodel.snapshot import Snapshot
@@ -27,6 +29,18 @@ from chengxin.state import CHECK_FEEDBACK, CREDIT_CHECKS
 from chengxin.users import Role
 
 VERDICTS = {"bar": "barred", "restrict": "restricted"}  # else clear
+# what a check found, beside its verdict: a `clear` verdict is either no entry at all or entries
+# that trigger no measure for this action, and a department must never read the second as the first
+FINDINGS = ("no_entries", "no_measure_for_action", "incentives_only", "measures")
+
+
+def finding(entries: list, measures: list, incentives: list) -> str:
+    """One of `FINDINGS`: what the check found, in the order a department reads it."""
+    if measures:
+        return "measures"
+    if incentives:
+        return "incentives_only"
+    return "no_measure_for_action" if entries else "no_entries"
 
 
 class UnknownAction(workspace.UserError):
@@ -91,9 +105,12 @@ def judge_check(snap: Snapshot, subject_id: str, action: str, r: Role, *, purpos
             (incentives if m.effect == "reward" else measures).append(item)
     effects = {m["effect"] for m in measures}
     verdict = next((VERDICTS[e] for e in EFFECTS if e in effects and e in VERDICTS), "clear")  # the strongest
+    found = finding(entries, measures, incentives)
     shown = [{k: e.get(k) for k in ("list", "rule", "text_zh", "text_en", "start", "ends", "reference")} for e in entries]
     return {"check_id": "chk_" + secrets.token_hex(8), "subject_id": card["subject_id"], "subject_type": card["subject_type"],
-            "name": card.get("name"), "action": action, "verdict": verdict, "entries": shown, "measures": measures,
+            "name": card.get("name"), "action": action, "verdict": verdict, "finding": found,
+            "finding_zh": i18n.word(i18n.FINDING, found, "zh"), "finding_en": i18n.word(i18n.FINDING, found, "en"),
+            "entries": shown, "measures": measures,
             "incentives": incentives, "tier": card.get("tier"), "as_of": card.get("as_of"), "snapshot": snap.id,
             "status": 200}
 
