@@ -8,7 +8,6 @@ Driven against a real server (`chengxin serve`) over a copy of the small rated c
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import shutil
 import time
@@ -17,9 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pandas as pd
 import pytest
-import sqlalchemy as sa
 
-from chengxin import cases, desk, identifiers, institutions, readmodel, state, users
+from chengxin import cases, desk, identifiers, institutions, readmodel, users
 from chengxin.api.problems import TYPE_PREFIX
 from test_api import _serve
 
