@@ -439,6 +439,17 @@ def _wait_for_a_fresh_minute() -> None:
         time.sleep(61 - time.time() % 60)
 
 
+def test_a_checks_feedback_comes_from_its_institution_in_its_role(api, seams_home):
+    firm = readmodel.ratings(readmodel.current(seams_home), "enterprise")["subject_id"].iloc[2]
+    dept = _key(seams_home, "department", "市税务局 Checks")
+    same_name = _key(seams_home, "analyst", "市税务局 Checks")  # another role's key under the same name
+    check = api.post("/v1/checks", headers=dept, json={"subject_id": firm, "action": next(iter(readmodel.check_actions())),
+                                                       "purpose": "p", "case_ref": "c"}).json()
+    feedback = {"applied": [], "outcome": "approved"}
+    _problem(api.post(f"/v1/checks/{check['check_id']}/feedback", json=feedback, headers=same_name), 404, "unknown-check")
+    assert api.post(f"/v1/checks/{check['check_id']}/feedback", json=feedback, headers=dept).status_code == 200
+
+
 # --- issue 33, point 5: a check never says "nothing found" next to an entry ---------------------
 
 

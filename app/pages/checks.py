@@ -58,7 +58,8 @@ if "checks" in r.api:
             sent = st.form_submit_button(ui.L("send_feedback"))
         if sent and outcome.strip():
             u = ui.user()
-            readmodel.check_feedback(out["check_id"], applied, outcome, note, institution=u.display if u else r.en)
+            readmodel.check_feedback(out["check_id"], applied, outcome, note, institution=u.display if u else r.en,
+                                     role=r.name)
             st.success(ui.L("feedback_saved"))
 
 if r.check_statistics:

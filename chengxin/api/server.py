@@ -656,7 +656,7 @@ def create_app(home=None, *, lean_lookup: bool = True) -> FastAPI:
         charge(who)
         try:
             return readmodel.check_feedback(check_id, body.applied, body.outcome, body.note, institution=who.key["institution"],
-                                   key_id=who.key["key_id"], home=home)
+                                            role=who.role.name, key_id=who.key["key_id"], home=home)
         except readmodel.UnknownCheck:
             raise Problem("unknown-check")
         except readmodel.NotYours:

@@ -127,15 +127,17 @@ def record_check(out: dict, r: Role, *, purpose: str, case_ref: str, institution
 
 
 def check_feedback(check_id: str, applied: list[str], outcome: str, note: str | None, *, institution: str,
-             key_id: str | None = None, home=None) -> dict:
+             role: str | None = None, key_id: str | None = None, home=None) -> dict:
     """What the department did with a check: the measure codes it applied (only among those the
-    check returned) and the outcome of its decision. A later report replaces the earlier one."""
+    check returned) and the outcome of its decision. A later report replaces the earlier one.
+    Only the institution that ran the check, in the role it ran it in (`role`: another role's
+    key under the same institution name is another desk), reports on it."""
     with state.connect(home) as con:
         row = con.execute(sa.select(CREDIT_CHECKS).where(CREDIT_CHECKS.c.check_id == check_id)).mappings().first()
         if row is None:
             raise UnknownCheck(f"no credit check {check_id!r}")
-        if row["institution"] != institution:
-            raise NotYours("a check's feedback comes from the institution that ran it")
+        if row["institution"] != institution or (role is not None and row["role"] != role):
+            raise NotYours("a check's feedback comes from the institution that ran it, in the role it ran it in")
         offered = set(json.loads(row["measures"])) | set(json.loads(row["incentives"]))
         wrong = sorted(set(applied) - offered)
         if wrong:
