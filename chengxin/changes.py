@@ -181,14 +181,11 @@ def watched(owner: Owner, home=None) -> list[dict]:
                                              .order_by(w.subject_id)).mappings()]
 
 
-CURSOR_MAX = 2**63 - 1  # changes are numbered in a 64-bit column
-
-
 def parse_cursor(cursor: str | None) -> int:
     if cursor in (None, ""):
         return 0
     text = str(cursor)
-    if not (text.isascii() and text.isdigit()) or int(text) > CURSOR_MAX:
+    if not (text.isascii() and text.isdigit()) or int(text) > state.BIGINT_MAX:  # changes are numbered in 64 bits
         raise workspace.UserError("a cursor is the `next_cursor` of an earlier answer (digits)")
     return int(text)
 

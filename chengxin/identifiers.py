@@ -17,7 +17,8 @@ from stdnum.cn import ric, uscc
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _DIGITS = frozenset("0123456789")
 _RESIDENT_SHAPE = re.compile(r"[0-9]{17}[0-9X]", re.ASCII)
-_ID_CHARACTERS = re.compile(r"[0-9A-Z]{1,64}", re.ASCII)
+ID_MAX_LENGTH = 64  # no subject id is longer; what a caller sends beyond it is refused (or echoed cut to it)
+_ID_CHARACTERS = re.compile(rf"[0-9A-Z]{{1,{ID_MAX_LENGTH}}}", re.ASCII)
 ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 _ORG_VALUES = {c: i for i, c in enumerate("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")}
 
@@ -97,6 +98,17 @@ def normalise(raw) -> str:
         raise UserError(f"{str(raw)[:40]!r} is neither a unified social credit code nor a resident ID number "
                         "(ASCII letters and digits only)")
     return text
+
+
+def normalised_or_none(raw) -> str | None:
+    """`normalise(raw)`, or None when `raw` cannot be a subject id (a batch answers it with its
+    own 400 and goes on)."""
+    from chengxin.workspace import UserError
+
+    try:
+        return normalise(raw)
+    except UserError:
+        return None
 
 
 @functools.lru_cache(maxsize=4096)  # a look-up asks more than once; an invalid id raises, never kept

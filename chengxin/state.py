@@ -26,6 +26,7 @@ URL_ENV = "CHENGXIN_DB_URL"
 ALERT_STATUSES = ("new", "acknowledged", "closed")
 
 METADATA = sa.MetaData()
+BIGINT_MAX = 2**63 - 1  # the largest number a BigInteger column holds: a larger case number or cursor names nothing
 _text = sa.Text
 
 # --- the desk ---------------------------------------------------------------------------------

@@ -231,6 +231,12 @@ def mask_frame(frame: pd.DataFrame, r: Role, *, source: str | None = None, id_co
         out.loc[people, name_col] = out.loc[people, name_col].map(identifiers.mask_name)
     for col in personal_columns(source) if source else []:
         if col in out and col != id_col:
-            out[col] = out[col].map(lambda v: identifiers.mask_resident_id(v) if isinstance(v, str) and len(v) >= 15
-                                    else (identifiers.mask_name(v) if isinstance(v, str) else v))
+            out[col] = out[col].map(mask_personal)
     return out
+
+
+def mask_personal(value):
+    """A value of a personal column, masked: an ID number as 610302********123X, a name as 张**."""
+    if not isinstance(value, str):
+        return value
+    return identifiers.mask_resident_id(value) if len(value) >= 15 else identifiers.mask_name(value)

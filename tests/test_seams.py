@@ -25,10 +25,9 @@ PURPOSE = {"purpose": "loan application 42", "authorization_ref": "consent-42"}
 
 
 @pytest.fixture(scope="module")
-def seams_home(dashboard_home, tmp_path_factory):
-    home = tmp_path_factory.mktemp("seams") / "home"
-    shutil.copytree(dashboard_home, home, ignore=shutil.ignore_patterns("desk.sqlite*"))
-    return home
+def seams_home(api_home):
+    """This module's own copy of the rated city (`api_home` copies it once per module)."""
+    return api_home
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from chengxin import changes, config, identifiers, institutions, readmodel, users, workspace
+from chengxin import changes, config, identifiers, institutions, readmodel, state, users, workspace
 from chengxin.api.problems import Problem, respond, schema
 from chengxin.users import Role
 
@@ -203,9 +203,9 @@ class LookupQuery(BaseModel):
     as_of: dt.date | None = Field(None, description="answer with what was published on or before this date")
 
 
-SUBJECT_ID_MAX = 64
-INT64_MAX = 2**63 - 1  # case numbers and cursors are stored in 64-bit columns: a larger one is no case
-CaseNumber = Annotated[int, Path(ge=1, le=INT64_MAX, description="the case's number")]
+SUBJECT_ID_MAX = identifiers.ID_MAX_LENGTH
+# case numbers are stored in 64-bit columns: a larger one is no case
+CaseNumber = Annotated[int, Path(ge=1, le=state.BIGINT_MAX, description="the case's number")]
 
 
 class Batch(BaseModel):
@@ -245,7 +245,7 @@ class ChangeFeed(BaseModel):
 
 class CheckRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    subject_id: str = Field(max_length=64)
+    subject_id: str = Field(max_length=SUBJECT_ID_MAX)
     action: str = Field(max_length=40, description="one of the actions of chengxin/conf/measures.yaml")
     purpose: str = Field(min_length=1, max_length=500)
     case_ref: str = Field(min_length=1, max_length=200, description="the decision's case or file number")
@@ -254,7 +254,7 @@ class CheckRequest(BaseModel):
 class CaseFiling(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["objection", "repair", "review"]
-    subject_id: str = Field(max_length=64)
+    subject_id: str = Field(max_length=SUBJECT_ID_MAX)
     record: str | None = Field(None, max_length=300, description="SOURCE:NATURAL_KEY of the record (objection, repair)")
     reason: str | None = Field(None, max_length=2000)
     commitment: str | None = Field(None, max_length=2000, description="a repair's credit commitment (信用承诺)")
@@ -545,7 +545,7 @@ def create_app(home=None, *, lean_lookup: bool = True) -> FastAPI:
         return json_response({"snapshot": snap.id, "results": cards})
 
     @app.get("/v1/subjects/{subject_id}/explanation", tags=["subjects"])
-    def explanation(request: Request, who: Who, subject_id: Annotated[str, Path(max_length=64)],
+    def explanation(request: Request, who: Who, subject_id: Annotated[str, Path(max_length=SUBJECT_ID_MAX)],
                     purpose: Annotated[str | None, Query(max_length=500)] = None,
                     authorization_ref: Annotated[str | None, Query(max_length=200)] = None) -> dict[str, Any]:
         """Both models' contributions with their base values, and the credit-repair path."""
@@ -586,10 +586,11 @@ def create_app(home=None, *, lean_lookup: bool = True) -> FastAPI:
                     for c in cards if c["status"] != 200]
         removed = []
         for raw in body.remove:
-            try:
-                removed.append(identifiers.normalise(raw))
-            except workspace.UserError:
+            sid = identifiers.normalised_or_none(raw)
+            if sid is None:
                 rejected.append({"subject_id": str(raw)[:SUBJECT_ID_MAX], "status": 400, "problem": "invalid-subject-id"})
+            else:
+                removed.append(sid)
         people = any(kind == "individual" for kind in ok.values())
         result = changes.watch(owner(who), ok, removed, purpose=body.purpose if people else None,
                                authorization_ref=body.authorization_ref if people else None, added_by=who.user, home=home)
@@ -689,7 +690,7 @@ def create_app(home=None, *, lean_lookup: bool = True) -> FastAPI:
 
     @app.get("/v1/subjects/{subject_id}/report", tags=["reports"],
              responses={200: {"content": {"application/pdf": {}}, "description": "the report (PDF)"}, **ERRORS})
-    def subject_report(who: Who, subject_id: Annotated[str, Path(max_length=64)],
+    def subject_report(who: Who, subject_id: Annotated[str, Path(max_length=SUBJECT_ID_MAX)],
                        kind: Literal["public", "certificate", "lender"] = "public",
                        as_of: dt.date | None = None, years: Annotated[int | None, Query(ge=1, le=20)] = None,
                        purpose: Annotated[str | None, Query(max_length=500)] = None,
@@ -735,7 +736,7 @@ def create_app(home=None, *, lean_lookup: bool = True) -> FastAPI:
 
     @app.get("/v1/cases", tags=["cases"])
     def list_cases(who: Who, status: Literal["open", "decided"] | None = None, overdue: bool = False,
-                   subject_id: Annotated[str | None, Query(max_length=64)] = None) -> dict[str, Any]:
+                   subject_id: Annotated[str | None, Query(max_length=SUBJECT_ID_MAX)] = None) -> dict[str, Any]:
         """The cases this key may see (the office's desk every case, a department those about its
         own records), with their clocks: days left, due within one working day, overdue."""
         me = case_actor(who)

@@ -23,9 +23,7 @@ def _masker(case: dict, r: Role):
         if isinstance(value, list):
             return [mask(v, key) for v in value]
         if isinstance(value, str):
-            if key in personal:
-                return identifiers.mask_resident_id(value) if len(value) >= 15 else identifiers.mask_name(value)
-            return value.replace(sid, shown)
+            return users.mask_personal(value) if key in personal else value.replace(sid, shown)
         return value
 
     return mask

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from chengxin import identifiers, users, workspace
+from chengxin import identifiers, users
 from chengxin.readmodel.identity import subject_types
 from chengxin.readmodel.snapshot import Snapshot, _parquet, cached, rows_of
 from chengxin.users import Role
@@ -19,19 +19,11 @@ from chengxin.users import Role
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
 
-def _folded(query: str) -> str | None:
-    """The query as a subject id would be kept (`identifiers.normalise`), or None when it cannot be one."""
-    try:
-        return identifiers.normalise(query)
-    except workspace.UserError:
-        return None
-
-
 def classify(query: str, snap: Snapshot | None = None) -> str:
     """'enterprise_code', 'resident_id', 'code_prefix' or 'name'. A complete id is typed by the
     snapshot's registry (`identity.subject_types`): a person whose ID number also passes the
     credit-code check is a person, and an id nobody registered is typed the stricter way."""
-    q = _folded(query)
+    q = identifiers.normalised_or_none(query)
     if q is None:
         return "name"
     if len(q) == 18:
@@ -58,14 +50,14 @@ def search(snap: Snapshot, query: str, r: Role, limit: int = 10) -> pd.DataFrame
     if kind == "resident_id":
         if not r.individuals:
             return pd.DataFrame(columns=cols)
-        sid = _folded(q)
+        sid = identifiers.normalise(q)
         hit = rows_of(table, sid)
         hit = hit[hit["subject_type"] == "individual"]
         if hit.empty:
             hit = pd.DataFrame({"subject_id": [sid], "subject_type": ["individual"], "name": [None], "county": [sid[:6]]})
         out = hit.assign(match=100.0)
     elif kind in ("enterprise_code", "code_prefix"):
-        out = rows_of(table, _folded(q), prefix=True)
+        out = rows_of(table, identifiers.normalise(q), prefix=True)
         out = out[out["subject_type"] == "enterprise"].head(limit).assign(match=100.0)
     if kind == "name" or (kind == "code_prefix" and out.empty):  # a code-like query that no code begins with
         firms = _firms(snap.path)

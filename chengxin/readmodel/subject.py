@@ -17,7 +17,7 @@ import threading
 
 import pandas as pd
 
-from chengxin import cases, desk, identifiers, users, workspace
+from chengxin import cases, desk, identifiers, users
 from chengxin.readmodel.identity import subject_types
 from chengxin.models.reasons import REASONS
 from chengxin.models.reasons import columns as reason_columns
@@ -50,12 +50,7 @@ def _value(v):
 def _typed(snap: Snapshot, subject_ids) -> list[tuple[str, str | None, str | None]]:
     """(raw id, cleaned id, type) per id asked, in order; an id that is not a subject id has
     neither (`identity.subject_types`: the registry's type, never a checksum's guess)."""
-    cleaned = []
-    for raw in subject_ids:
-        try:
-            cleaned.append((raw, identifiers.normalise(raw)))
-        except workspace.UserError:
-            cleaned.append((raw, None))
+    cleaned = [(raw, identifiers.normalised_or_none(raw)) for raw in subject_ids]
     kinds = subject_types(snap, [sid for _, sid in cleaned if sid is not None])
     return [(raw, sid, kinds.get(sid)) for raw, sid in cleaned]
 
@@ -86,7 +81,7 @@ def subject_cards(snap: Snapshot, subject_ids: list[str], r: Role, *, purpose: s
     typed = _typed(snap, subject_ids)
     for raw, sid, kind in typed:
         if kind is None:
-            cards.append(_refused(str(raw)[:SHOWN_ID], 400, "invalid-subject-id"))
+            cards.append(_refused(str(raw)[:identifiers.ID_MAX_LENGTH], 400, "invalid-subject-id"))
             continue
         refused = refusal(kind, r, purpose, authorization_ref, reference_needed=True)  # the dashboard's policy
         if refused:
@@ -104,9 +99,6 @@ def subject_cards(snap: Snapshot, subject_ids: list[str], r: Role, *, purpose: s
     for (raw, sid, kind), card in zip(typed, cards):
         out.append(card if card is not None else found.get(sid) or _refused(sid, 404, "unknown-subject"))
     return out
-
-
-SHOWN_ID = 64  # an id that is not one is echoed back at most this long
 
 
 RATING_FIELDS = ["subject_id", "as_of", "tier", "grade", "pd", "score", "model_version", "criteria_version",
