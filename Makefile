@@ -37,7 +37,7 @@ demo: setup
 	@if [ ! -f "$(DEMO_CITY)/_truth/summary.json" ]; then \
 		rm -rf "$(DEMO_CITY)"; \
 		$(BIN)/chengxin generate --out "$(DEMO_CITY)" --enterprises $(DEMO_ENTERPRISES) \
-			--individuals $(DEMO_INDIVIDUALS) --months $(DEMO_MONTHS) --seed $(DEMO_SEED); \
+			--individuals $(DEMO_INDIVIDUALS) --months $(DEMO_MONTHS) --end last --seed $(DEMO_SEED); \
 	else echo "using the city already generated in $(DEMO_CITY)"; fi
 	$(BIN)/chengxin ingest "$(DEMO_CITY)"
 	$(BIN)/chengxin coverage --out "$(CHENGXIN_HOME)/published/coverage.csv"

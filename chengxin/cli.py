@@ -41,11 +41,24 @@ def generate(
     months: Annotated[int, typer.Option(min=1, max=240, help="Months of history.")] = 36,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 1,
     start: Annotated[str, typer.Option(help="First month, YYYY-MM.")] = "2023-01",
+    end: Annotated[Optional[str], typer.Option(help="Last month instead of --start: YYYY-MM, or `last` for the last "
+                                                    "complete month before today (a demo publishes current statuses).")] = None,
     as_json: JsonFlag = False,
 ):
     """Generate a synthetic city: every department's uploads, with realistic mess, and the truth in _truth/."""
+    import datetime as dt
+
     from chengxin.city import generate as run
 
+    if end is not None:
+        if end == "last":
+            first_of_month = dt.date.today().replace(day=1)
+            end = (first_of_month - dt.timedelta(days=1)).strftime("%Y-%m")
+        if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", end):
+            raise UserError(f"--end must be YYYY-MM or `last`, got {end!r}")
+        y, m = map(int, end.split("-"))
+        k = y * 12 + (m - 1) - (months - 1)
+        start = f"{k // 12:04d}-{k % 12 + 1:02d}"
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", start):
         raise UserError(f"--start must be YYYY-MM, got {start!r}")
     with Bar(quiet=False) as bar:
@@ -551,18 +564,44 @@ def publish_ratings(subject: Subject = None, as_json: JsonFlag = False):
 
 @publish_app.command("dashboard")
 def publish_dashboard(
-    force: Annotated[bool, typer.Option("--force", help="Build a new snapshot even when nothing changed.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Build a new snapshot even when nothing changed, and publish it "
+                                        "even when the consistency check finds contradictions.")] = False,
     as_json: JsonFlag = False,
 ):
     """The dashboard's read-only data snapshot (ratings, records, lists, coverage, models), switched
     atomically: a running dashboard shows it on its next page view. Run it after coverage, score,
-    explain --all and warn: it reads what they stored."""
+    explain --all and warn: it reads what they stored. A snapshot with contradictions (`chengxin
+    consistency`) is refused unless `--force`, saying which."""
     from chengxin.pipelines import snapshot
 
     with err.status("building the dashboard snapshot"):
         result = snapshot.refresh(force=force)
     report(result, as_json, f"dashboard snapshot {result['snapshot']} "
                             f"{'published' if result['new'] else 'unchanged (same inputs)'} -> {result['path']}")
+
+
+@app.command()
+def consistency(as_json: JsonFlag = False):
+    """Scan what the current dashboard snapshot publishes for contradictions (a tier better than a
+    direct rule's entry allows, an ended entry shown in force, a red-list entry whose basis is
+    gone, a record twice, a forced tier without its entry): each kind with its count and
+    examples; exit 1 if any is found."""
+    from chengxin import consistency as checks
+    from chengxin import readmodel
+
+    snap = readmodel.current()
+    if snap is None:
+        raise workspace.UserError("no dashboard snapshot yet: run `chengxin publish dashboard` first")
+    result = checks.check(snap.path)
+    if as_json:
+        emit_json({"snapshot": snap.id, "found": checks.found(result), "kinds": result})
+    else:
+        rows = [{"kind": k, "count": v["count"], "what": checks.KINDS[k][1],
+                 "examples": "; ".join(", ".join(f"{a}={b}" for a, b in e.items()) for e in v["examples"][:3])}
+                for k, v in result.items()]
+        Console().print(table(f"Contradictions in snapshot {snap.id}", rows))
+    if checks.found(result):
+        raise typer.Exit(1)
 
 
 @app.command("app")

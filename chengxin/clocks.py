@@ -5,12 +5,22 @@ official working days (`chengxin.workdays`) or calendar days as each clock says.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from typing import Literal, get_args
 
 from pydantic import Field, model_validator
 
 from chengxin import config, workspace
 from chengxin.workdays import working_days
+
+def today(rated: dt.date | None = None) -> dt.date:
+    """The day statuses are shown for: today. `CHENGXIN_TODAY` pins it: an ISO date, or `rated`
+    for the rating date `rated` (replaying a past city as it was published then)."""
+    pinned = os.environ.get("CHENGXIN_TODAY", "").strip()
+    if pinned == "rated":
+        return rated or dt.date.today()
+    return dt.date.fromisoformat(pinned) if pinned else dt.date.today()
+
 
 CaseKind = Literal["objection", "repair", "review"]
 CASE_KINDS = get_args(CaseKind)

@@ -320,7 +320,7 @@ class Declaration:
 
 
 DECLARATIONS = {d.file.removesuffix(".yaml"): d for d in (
-    Declaration("sources.yaml"), Declaration("city.yaml"), Declaration("features.yaml"), Declaration("rating.yaml"),
+    Declaration("sources.yaml"), Declaration("city.yaml"), Declaration("features.yaml"), Declaration("rating.yaml"), Declaration("evaluation.yaml"),
     Declaration("repair.yaml"), Declaration("warnings.yaml"), Declaration("lists.yaml"), Declaration("measures.yaml"),
     Declaration("settings.yaml", workspace_file="settings.yaml"), Declaration("cases.yaml", workspace_file="cases.yaml"),
     Declaration("reports.yaml", workspace_file="reports.yaml"),

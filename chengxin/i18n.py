@@ -45,6 +45,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "enterprise": ("企业", "Enterprises"), "individual": ("个人", "Individuals"),
     "subject_type": ("主体类型", "Subject type"), "as_of": ("评价基准日", "Rating date"),
     "county": ("区县", "County"), "industry": ("行业", "Industry"), "tier": ("公共信用等级", "Public tier"),
+    "tier_rule": ("直接评级规则", "Tier set by rule"),
     "grade": ("信用等级", "Grade"), "pd": ("违约概率", "Probability of default"), "score": ("评分", "Score"),
     "name": ("名称", "Name"), "subject_id": ("统一社会信用代码 / 身份证号", "Credit code / ID number"),
     "subjects": ("主体数", "Subjects"), "share": ("占比", "Share"), "count": ("数量", "Count"),

@@ -38,6 +38,16 @@ class LiftedBy(_Strict):
     match: str
 
 
+class Basis(_Strict):
+    """What a red-list entry rests on: the subject's latest value of a source's column (an
+    A-grade taxpayer: the tax bureau's latest grade is A). When it no longer holds, the entry is
+    lifted."""
+
+    source: str
+    column: str
+    equals: str
+
+
 class Rule(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     list: Literal["red", "black"]
@@ -54,6 +64,7 @@ class Rule(_Strict):
     lifted_by: LiftedBy | None = None
     tiers: tuple[str, ...] = ()
     require_tiers: tuple[str, ...] = ()
+    basis: Basis | None = None
 
     @model_validator(mode="after")
     def _check(self):
@@ -74,6 +85,8 @@ class Rule(_Strict):
             raise ValueError(f"rule {self.name}: give `months` or `publicity` (how an entry ends)")
         if self.repaired and not self.publicity:
             raise ValueError(f"rule {self.name}: a repaired entry ends after its minimum publicity period: give `publicity`")
+        if self.basis and self.basis.column not in config.sources()[self.basis.source].column_names:
+            raise ValueError(f"rule {self.name}: {self.basis.column!r} is not a column of {self.basis.source}")
         if self.list == "black" and self.require_tiers:
             raise ValueError(f"rule {self.name}: require_tiers is for red-list rules")
         return self
@@ -121,13 +134,16 @@ def _months(dates: pd.Series, months: int) -> pd.Series:
     return dates + pd.DateOffset(months=int(months))
 
 
-def _record_entries(con: duckdb.DuckDBPyConnection, rule: Rule, as_of: dt.date) -> pd.DataFrame:
+def _record_entries(con: duckdb.DuckDBPyConnection, rule: Rule, as_of: dt.date, current: str | None = None) -> pd.DataFrame:
     """The entries `rule` makes of the records held on `as_of`; a record a case decided on (a
-    version with `_case`) counts however late it was decided, and says which case (`decided_by_case`)."""
+    version with `_case`) counts however late it was decided, and says which case (`decided_by_case`).
+    `current`: a condition picking the current version of each record (the warehouse keeps them
+    all; a snapshot holds the current ones only)."""
     from chengxin.features.sql import feature_settings
 
     src = config.sources()[rule.source]
     decided = "_case" in con.table(src.table).columns
+    table = f"(SELECT * FROM {src.table} WHERE {current})" if current else src.table
     key = " || ' ' || ".join(f"coalesce(CAST(\"{k}\" AS VARCHAR), '')" for k in src.key if k != "subject_id")
     typed = "subject_type" if "subject_type" in src.column_names else f"'{src.subjects[0]}'"
     cols = [f"subject_id, {typed} AS subject_type, CAST(\"{rule.start}\" AS DATE) AS start",
@@ -139,7 +155,7 @@ def _record_entries(con: duckdb.DuckDBPyConnection, rule: Rule, as_of: dt.date) 
     subjects = ", ".join(f"'{s}'" for s in rule.subjects)
     day = f"DATE '{as_of}'"
     known = f"(received_date <= {day} OR _case IS NOT NULL)" if decided else f"received_date <= {day}"
-    rows = con.execute(f"SELECT {', '.join(cols)} FROM {src.table} WHERE ({rule.where}) AND {typed} IN ({subjects}) "
+    rows = con.execute(f"SELECT {', '.join(cols)} FROM {table} WHERE ({rule.where}) AND {typed} IN ({subjects}) "
                        f"AND {known} AND \"{rule.start}\" <= {day}").df()
     if rows.empty:
         return rows
@@ -163,7 +179,7 @@ def _record_entries(con: duckdb.DuckDBPyConnection, rule: Rule, as_of: dt.date) 
         reason = reason.where(~earlier, "repaired")
     if rule.lifted_by:
         lifts = con.execute(f"SELECT CAST(\"{rule.lifted_by.match}\" AS VARCHAR) AS match_key, subject_id, "
-                            f"min(CAST(\"{src.event_date}\" AS DATE)) AS lifted FROM {src.table} "
+                            f"min(CAST(\"{src.event_date}\" AS DATE)) AS lifted FROM {table} "
                             f"WHERE ({rule.lifted_by.where}) AND received_date <= {day} GROUP BY ALL").df()
         lifts["lifted"] = pd.to_datetime(lifts["lifted"])
         rows = rows.merge(lifts, on=["match_key", "subject_id"], how="left")
@@ -173,6 +189,61 @@ def _record_entries(con: duckdb.DuckDBPyConnection, rule: Rule, as_of: dt.date) 
     rows["ends"] = pd.to_datetime(ends)
     rows["end_reason"] = reason
     return rows
+
+
+def latest_values(con: duckdb.DuckDBPyConnection, basis: Basis, as_of: dt.date) -> pd.Series:
+    """Each subject's latest value of the basis's column known on `as_of` (by subject id)."""
+    src = config.sources()[basis.source]
+    day = f"DATE '{as_of}'"
+    frame = con.execute(
+        f"SELECT subject_id, arg_max(CAST(\"{basis.column}\" AS VARCHAR), \"{src.event_date}\") AS latest FROM {src.table} "
+        f"WHERE \"{basis.column}\" IS NOT NULL AND \"{src.event_date}\" <= {day} AND received_date <= {day} "
+        "GROUP BY subject_id").df()
+    return frame.set_index("subject_id")["latest"]
+
+
+def shown_on(entries: pd.DataFrame, day: dt.date) -> pd.DataFrame:
+    """The entries with their status on `day`, the day they are shown: an entry published as in
+    force whose end has come by then has expired (statuses are computed for the day shown, not
+    the rating date)."""
+    if entries.empty or "status" not in entries:
+        return entries
+    ends = pd.to_datetime(entries["ends"])
+    over = (entries["status"] == "active") & ends.notna() & (ends <= pd.Timestamp(day))
+    if not over.any():
+        return entries
+    out = entries.copy()
+    out.loc[over, "status"] = "expired"
+    return out
+
+
+def _active(rows: pd.DataFrame, day: pd.Timestamp, known: dt.date | None) -> pd.Series:
+    """Which entries are in force on `day`: not ended by then, nor ended by a case decision
+    taken until `known` (an approved repair), however late after `day` it came."""
+    active = rows["ends"] > day
+    if known is not None and "decided_by_case" in rows:
+        active &= ~(rows["decided_by_case"].notna() & (rows["ends"] <= pd.Timestamp(known)))
+    return active
+
+
+def in_force(con: duckdb.DuckDBPyConnection, rule_names, subject: str, as_of: dt.date, known: dt.date | None = None,
+             current: str | None = None) -> pd.DataFrame:
+    """The entries of the named record rules in force on `as_of`, for the `subject` type: one row
+    per subject and rule (the entry lasting longest) with `reference`, `start` and `ends`. The
+    same entries `build` lists as active, so a tier a direct rule forces and the list agree."""
+    by_name = {r.name: r for r in lists_config().rules}
+    parts = []
+    for name in rule_names:
+        rule = by_name[name]
+        rows = _record_entries(con, rule, as_of, current)
+        if rows.empty:
+            continue
+        rows = rows[(rows["subject_type"] == subject) & _active(rows, pd.Timestamp(as_of), known)]
+        rows = rows.sort_values(["subject_id", "ends"]).groupby("subject_id", as_index=False).tail(1)
+        parts.append(rows.assign(rule=name)[["subject_id", "rule", "reference", "start", "ends"]])
+    if not parts:
+        return pd.DataFrame(columns=["subject_id", "rule", "reference", "start", "ends"])
+    return pd.concat(parts, ignore_index=True)
 
 
 def build(con: duckdb.DuckDBPyConnection, ratings: pd.DataFrame, as_of: dt.date, known: dt.date | None = None) -> pd.DataFrame:
@@ -201,10 +272,13 @@ def build(con: duckdb.DuckDBPyConnection, ratings: pd.DataFrame, as_of: dt.date,
         rows = rows[rows["ends"] > since]
         if rows.empty:
             continue
-        active = rows["ends"] > day
-        if known is not None and "decided_by_case" in rows:
-            active &= ~(rows["decided_by_case"].notna() & (rows["ends"] <= pd.Timestamp(known)))
-        rows = rows.assign(active=active)
+        rows = rows.assign(active=_active(rows, day, known))
+        if rule.basis:  # a red-list entry whose basis no longer holds is lifted
+            latest = latest_values(con, rule.basis, as_of)
+            now = rows["subject_id"].map(latest)
+            gone = rows["active"] & now.notna() & (now.astype(str) != rule.basis.equals)
+            rows.loc[gone, "end_reason"] = "lifted"
+            rows["active"] = rows["active"] & ~gone
         # one entry per subject: the record whose entry lasts longest; `records` counts the active ones
         counts = rows.groupby("subject_id")["active"].sum()
         rows = rows.sort_values(["subject_id", "ends"]).groupby("subject_id", as_index=False).tail(1)

@@ -68,7 +68,7 @@ def restate(subject_id: str, cause: str, *, override: dict | None = None, home=N
     rows = pd.DataFrame(columns=ratings.columns)
     if len(mine):
         rate = score.rater(subject, home)
-        rows = rate(mine.merge(snapshots.in_default(subject, as_of, home, [sid], known=today), on="subject_id", how="left"))
+        rows = rate(mine.merge(snapshots.standing(subject, as_of, home, known=today, subject_ids=[sid]), on="subject_id", how="left"))
         rows.insert(2, "as_of", pd.Timestamp(as_of))
         rows["rated_at"] = pd.Timestamp.now().floor("s")
         rows["cause"] = cause

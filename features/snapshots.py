@@ -91,6 +91,51 @@ def in_default(subject: str, as_of: dt.date, home=None, subject_ids=None, known:
     return past.reindex(columns=DEFAULT_COLUMNS)
 
 
+FORCED_COLUMNS = ["forced_tier", "forced_rule", "forced_reason", "forced_reason_zh"]
+STANDING_COLUMNS = ["subject_id", "in_default", "default_reason", "default_reason_zh", *FORCED_COLUMNS]
+
+
+def standing(subject: str, as_of: dt.date, home=None, known: dt.date | None = None, subject_ids=None) -> pd.DataFrame:
+    """What stands against each subject on `as_of` that the points do not decide: in default (the
+    outcome records of the lookback, `snapshots.in_default`) and the tier a declared direct rule
+    forces (`evaluation.yaml` `direct_tiers`: the worst, the first declared among equals), with
+    that rule and its record in words. One row per subject with either; the list entries are the
+    ones the red and black lists show as in force (`lists.in_force`, the same current records)."""
+    from chengxin import lists
+    from chengxin.models import evaluation, grades
+
+    lab = in_default(subject, as_of, home, subject_ids=subject_ids, known=known)
+    decl = evaluation.declaration(subject)
+    wanted = [t.list_rule for t in decl.direct_tiers if t.list_rule]
+    with warehouse.connect(home, read_only=True) as con:
+        entries = lists.in_force(con, wanted, subject, as_of, known, current=warehouse.CURRENT)
+    if subject_ids is not None:
+        entries = entries[entries["subject_id"].isin(list(subject_ids))]
+    rules = {r.name: r for r in lists.lists_config().rules}
+    order = [t.tier for t in grades.rating_config().public_tiers]
+    forced = []
+    for rank, t in sorted(enumerate(decl.direct_tiers), key=lambda x: (-order.index(x[1].tier), x[0])):
+        if t.in_default:
+            hit = lab[lab["in_default"].fillna(False).astype(bool)]
+            en, zh = hit["default_reason"].astype(str), hit["default_reason_zh"].astype(str)
+        else:
+            hit = entries[entries["rule"] == t.list_rule]
+            text = t.text or rules[t.list_rule].text
+            ref = [f"{r}, " if isinstance(r, str) and r.strip() else "" for r in hit["reference"]]
+            since = pd.to_datetime(hit["start"]).dt.date.astype(str)
+            en = pd.Series([f"{text.en} ({r}since {d})" for r, d in zip(ref, since)], index=hit.index)
+            zh = pd.Series([f"{text.zh}（{r.replace(', ', '，')}{d}起）" for r, d in zip(ref, since)], index=hit.index)
+        forced.append(pd.DataFrame({
+            "subject_id": hit["subject_id"].to_numpy(), "forced_tier": t.tier, "forced_rule": t.name,
+            "forced_reason": [f"{e}: tier {t.tier} by rule ({t.basis.en})" for e in en],
+            "forced_reason_zh": [f"{z}：依{t.basis.zh}直接评为{t.tier}级" for z in zh]}))
+    forced = pd.concat(forced, ignore_index=True) if forced else pd.DataFrame(columns=["subject_id", *FORCED_COLUMNS])
+    forced = forced.drop_duplicates("subject_id", keep="first")  # sorted worst tier first
+    out = lab[["subject_id", "in_default", "default_reason", "default_reason_zh"]].merge(forced, on="subject_id", how="outer")
+    out["in_default"] = out["in_default"].astype("boolean").fillna(False).astype(bool)
+    return out.reindex(columns=STANDING_COLUMNS)
+
+
 def snapshot(as_of: dt.date, subject: str, *, con, eng: str = "duckdb", spark=None, home=None) -> pd.DataFrame:
     """Indicators on `as_of` with label and in_default (0 / False for subjects without events)."""
     feats = engine.compute(as_of, subject, eng, con=con if eng == "duckdb" else None, spark=spark, home=home)

@@ -57,24 +57,44 @@ def whole_percents(shares: list[float]) -> list[int]:
     return out
 
 
-def dimensions(indicators: list[dict]) -> list[dict]:
-    """Per dimension (in the catalogue's order): its scoring indicators, the lowest and highest
-    total they can give, and its share of the whole range of points (the shares add to 1)."""
+def dimensions(indicators: list[dict], budgets: dict[str, int] | None = None) -> list[dict]:
+    """Per dimension (in the catalogue's order): its declared budget, its scoring indicators, the
+    lowest and highest total they can give, and its share of the whole range of points (the
+    shares add to 1)."""
     out = []
     for dim, (dzh, den) in DIMENSIONS.items():
         group = [i for i in indicators if i["dimension"] == dim]
         if group:
             lo, hi = sum(i["min_points"] for i in group), sum(i["max_points"] for i in group)
             out.append({"dimension": dim, "zh": dzh, "en": den, "indicators": len(group),
-                        "min_points": _points(lo), "max_points": _points(hi)})
+                        "budget": (budgets or {}).get(dim), "min_points": _points(lo), "max_points": _points(hi),
+                        "declared": sum(1 for i in group if i.get("scoring") == "declared")})
     span = sum(d["max_points"] - d["min_points"] for d in out)
     for d in out:
         d["share"] = (d["max_points"] - d["min_points"]) / span if span else 0.0
     return out
 
 
-def _considered(card, cat, stability: dict) -> list[dict]:
-    """The indicators the scorecard was offered but gives no points, each with why."""
+def _not_in_evaluation(ev, cat) -> list[dict]:
+    """The indicators the scorecard weights that the public evaluation does not score, each with why."""
+    out = []
+    for name in [n for n in ev.scorecard.selected_ if n not in ev.selected_]:
+        ind = cat[name]
+        if ind.kind == "category":
+            why, reason = {"zh": "类别不计分：不因所在区县、行业或组织形式评价主体",
+                           "en": "a category is not scored: no subject is rated on where it is, what it does or its legal form"}, "category"
+        else:
+            why, reason = {"zh": f"所属维度（{DIMENSIONS[ind.dimension][0]}）不在公共信用综合评价之内",
+                           "en": f"its dimension ({DIMENSIONS[ind.dimension][1]}) is not part of the public evaluation"}, "dimension"
+        out.append({"name": name, "zh": ind.zh, "dimension": ind.dimension, "reason": reason, "why": why,
+                    "points_spread": None})
+    return out
+
+
+def _considered(card, cat, stability: dict, declared=()) -> list[dict]:
+    """The indicators the scorecard was offered but gives no points, each with why (an indicator
+    the public evaluation scores by declared points is not among them)."""
+    declared = set(declared)
     spread = getattr(card, "dropped_for_spread_", {})
     floor = getattr(card, "min_points_spread", 0.0)
     sign = set(getattr(card, "dropped_for_sign_", []))
@@ -84,7 +104,7 @@ def _considered(card, cat, stability: dict) -> list[dict]:
     except Exception:  # noqa: BLE001 - a binning process without a summary: no IV to quote
         summary = {}
     out = []
-    for name in [str(n) for n in card.feature_names_in_ if n not in card.selected_]:
+    for name in [str(n) for n in card.feature_names_in_ if n not in card.selected_ and n not in declared]:
         if name in spread:
             why = {"zh": f"各档分值相差不足 {floor:g} 分（{spread[name]:g} 分），对总分几乎没有影响",
                    "en": f"its points spread {spread[name]:g}, under the minimum of {floor:g}: it would move no total"}
@@ -114,59 +134,85 @@ def _considered(card, cat, stability: dict) -> list[dict]:
     return out
 
 
-def criteria_json(card, *, subject: str, version: str, effective_date: str, validation: dict | None = None) -> dict:
-    """Every selected indicator with its bins and points, the tiers, the master scale and the rules."""
+def relation() -> dict:
+    """How the public evaluation and the lender's PD relate, in words the criteria publish."""
+    return {"zh": "公共信用综合评价（本标准，A/B/C/D）与面向金融机构的违约概率（PD）及内部等级是两个产品：二者读取同一套指标，"
+                  "评价为规则（维度分值、直接评级规则、等级分数线），PD 为经校准的模型。直接评级规则对二者一致：违约主体 PD 为100%、"
+                  "内部等级为 D，公共评价亦为 D；列入失信被执行人名单等主体公共评价直接评级，其 PD 仍按模型计算并与评价并列展示。",
+            "en": "The public evaluation (these criteria, tiers A-D) and the lenders' probability of default (PD) with its "
+                  "master-scale grade are two products reading the same indicators: the evaluation is a rule (dimension "
+                  "budgets, direct-tier rules, cut-offs), the PD a calibrated model. Both agree on default: a subject in "
+                  "default has PD 100%, grade D and tier D; a subject on a list that forces its tier keeps its modelled "
+                  "PD, shown beside the forced tier."}
+
+
+def criteria_json(ev, *, subject: str, version: str, effective_date: str, validation: dict | None = None,
+                  distribution: dict | None = None) -> dict:
+    """The public evaluation as published: dimensions with budgets, direct-tier rules, every
+    scored indicator with its bins and whole points, the tiers (with their distribution on the
+    current city when given), the master scale and the rules. `ev`: a fitted `PublicEvaluation`."""
+    from chengxin.lists import lists_config
+
     cat = catalogue()
-    table = card.table()
-    process = card.scorecard_.binning_process_
+    card = ev.scorecard
     # models trained before stability was measured carry none of it
     stability = getattr(card, "stability_", {})
     units = getattr(card, "units", None) or {}
     indicators = []
-    for name in card.selected_:
+    for name in ev.selected_:
         ind = cat[name]
-        rows = table[table["indicator"] == name]
-        points = rows["points"].to_numpy(dtype=float)
-        labels = rows["bin"].astype(str).to_list()
-        missing = _points(points[labels.index("Missing")])
-        binned = process.get_binned_variable(name)
-        bins = []
-        if binned.dtype == "categorical":
-            for cats, p in zip(binned.splits, points):
-                bins.append({"categories": sorted(str(c) for c in list(cats)), "points": _points(p)})
-        else:
-            edges = [-math.inf, *[float(s) for s in binned.splits], math.inf]
-            for lo, hi, p in zip(edges[:-1], edges[1:], points):
-                bins.append({"lower": _num(lo), "upper": _num(hi), "points": _points(p)})
-        bins = _merge_equal(bins)
+        published = ev.published_bins(name)
+        bins = _merge_equal(published["bins"])
+        points = [b["points"] for b in bins] + [published["missing_points"]]
         # a linked indicator's records come from the linked subject's source (a firm's
         # representative's loans are the banks' records)
         origin = cat[ind.linked] if ind.agg == "linked" else ind
         src = config.sources()[origin.source] if origin.source else None
         indicators.append({
-            "name": name, "zh": ind.zh, "description": ind.description.model_dump(), "dimension": ind.dimension,
+            "name": name, "zh": ind.zh, "description": ind.description.model_dump(), "dimension": ev.dimension_of_[name],
             "source": origin.source, "department": src.department.model_dump() if src else None,
             "linked": ind.agg == "linked", "window_months": origin.window_months, "direction": ind.direction, "mutable": ind.mutable,
-            "type": "category" if binned.dtype == "categorical" else "numeric",
-            "unit": None if binned.dtype == "categorical" else units.get(name) or unit_of(ind, cat),
-            "bins": bins, "missing_points": missing,
-            "max_points": _points(points.max()), "min_points": _points(points.min()),
-            "points_spread": _points(points.max() - points.min()),
+            "scoring": published["kind"] if published["kind"] == "declared" else "learnt",
+            "type": "category" if published["type"] == "category" else "numeric",
+            "unit": None if published["type"] == "category" else units.get(name) or unit_of(ind, cat),
+            "bins": bins, "missing_points": published["missing_points"],
+            "max_points": _points(max(points)), "min_points": _points(min(points)),
+            "points_spread": _points(max(points) - min(points)),
             "stability_psi": stability.get(name),
         })
     cfg = grades.rating_config()
     fs = feature_settings()
+    rules = {r.name: r for r in lists_config().rules}
+    tiers = []
+    for t in cfg.public_tiers:
+        floor = ev.cut_offs_.get(t.tier, 0)
+        row = {"tier": t.tier, "zh": t.zh, "en": t.en, "min_points": floor, "measures": t.measures.model_dump()}
+        row.update((distribution or {}).get("tiers", {}).get(t.tier, {}))
+        tiers.append(row)
+    direct = []
+    for t in ev.direct_tiers_:
+        text = t.text or rules[t.list_rule].text
+        holds = ({"zh": "名单记录有效期间（移出、修复或期满即止）", "en": "while the list entry is in force (until removed, repaired or expired)"}
+                 if t.list_rule else {"zh": f"最近一条违约记录后 {fs.default_lookback_months} 个月内",
+                                      "en": f"for {fs.default_lookback_months} months after the last default record"})
+        direct.append({"name": t.name, "tier": t.tier, "text": text.model_dump(), "basis": t.basis.model_dump(),
+                       "list_rule": t.list_rule, "in_default": t.in_default, "holds": holds})
     return {
         "criteria_version": version, "subject": subject, "effective_date": effective_date,
-        "catalogue_version": cat.version, "scaling": cfg.scorecard_scaling.model_dump(),
-        "dimensions": dimensions(indicators),
+        "catalogue_version": cat.version, "total_points": ev.total_points_, "scaling": cfg.scorecard_scaling.model_dump(),
+        "dimensions": dimensions(indicators, ev.budgets_),
+        "unscored_dimensions": list(ev.unscored_dimensions_),
+        "direct_tiers": direct,
         "indicators": indicators,
-        "considered_not_weighted": _considered(card, cat, stability),
-        "public_tiers": [t.model_dump() for t in cfg.public_tiers],
+        "considered_not_weighted": _considered(card, cat, stability, ev.records_) + _not_in_evaluation(ev, cat),
+        "public_tiers": tiers,
+        "distribution": distribution or {},
         "master_scale": [g.model_dump() for g in cfg.master_scale] + [{"grade": cfg.default_grade, "pd_max": None}],
+        "relation": relation(),
         "rules": {"publicity_months": {k: v.model_dump() for k, v in fs.publicity_months.items()},
                   "repaired_stops_after_min": fs.repaired_stops_after_min,
-                  "default_lookback_months": fs.default_lookback_months},
+                  "default_lookback_months": fs.default_lookback_months,
+                  "missing": ev.declaration_.missing},
         "selection": {"min_iv": card.min_iv, "max_psi": getattr(card, "max_psi", None), "C": card.C,
                       "dropped_for_stability": {n: stability.get(n) for n in getattr(card, "dropped_for_stability_", [])},
                       "dropped_for_sign": list(getattr(card, "dropped_for_sign_", [])),
@@ -230,21 +276,75 @@ def _pts(x) -> str:
 
 
 def _dimension_lines(c: dict) -> list[str]:
-    """The summary table of dimensions: each one's range of points and share of the whole range."""
+    """The summary table of dimensions: each one's declared budget, its indicators and its share."""
     dims = c.get("dimensions") or dimensions(c["indicators"])
     if not dims:
         return []
     percents = whole_percents([d["share"] for d in dims])
     lines = ["## 评价维度与分值 Dimensions and their points", "",
-             "| 维度 Dimension | 计分指标 Indicators | 分值区间 Points (lowest–highest) | 占比 Share of the range |",
-             "|---|---|---|---|"]
-    lines += [f"| {d['zh']} {d['en']} | {d['indicators']} | {_pts(d['min_points'])}–{_pts(d['max_points'])} | {p}% |"
+             "| 维度 Dimension | 分值预算 Budget | 计分指标 Indicators (规则 declared) | 分值区间 Points (lowest–highest) | 占比 Share of the range |",
+             "|---|---|---|---|---|"]
+    lines += [f"| {d['zh']} {d['en']} | {d.get('budget') if d.get('budget') is not None else '—'} | {d['indicators']} "
+              f"({d.get('declared', 0)}) | {_pts(d['min_points'])}–{_pts(d['max_points'])} | {p}% |"
               for d, p in zip(dims, percents)]
     lo, hi = sum(d["min_points"] for d in dims), sum(d["max_points"] for d in dims)
-    lines += [f"| 合计 Total | {sum(d['indicators'] for d in dims)} | {_pts(lo)}–{_pts(hi)} | 100% |", "",
-              "分值区间：该维度各指标最低得分之和至最高得分之和；占比：该区间占全部指标分值区间之和的比例。 "
-              "Points: from the sum of the dimension's indicators' lowest points to the sum of their highest; share: "
-              "that range's part of the sum of all the dimensions' ranges.", ""]
+    lines += [f"| 合计 Total | {c.get('total_points', '—')} | {sum(d['indicators'] for d in dims)} | {_pts(lo)}–{_pts(hi)} | 100% |", "",
+              "分值预算由信用办设定并公开征求意见；维度内，规则计分指标按声明分值计分，其余指标的相对分值由数据学习后缩放到预算之内。"
+              "分值区间：该维度各指标最低得分之和至最高得分之和。 Budgets are set by the office and put to public comment; "
+              "inside a dimension, the declared indicators score their declared points and the others' relative points, "
+              "learnt from data, are scaled into the rest of the budget. Points: from the sum of the dimension's "
+              "indicators' lowest points to the sum of their highest.", ""]
+    if c.get("unscored_dimensions"):
+        lines += ["本版本无可计分指标、预算按比例分给其他维度的维度 Dimensions with nothing to score this version (their budget "
+                  "went to the others in proportion): " + ", ".join(c["unscored_dimensions"]), ""]
+    return lines
+
+
+def _direct_lines(c: dict) -> list[str]:
+    """The direct-tier rules (一票否决), applied before the points."""
+    rules = c.get("direct_tiers") or []
+    if not rules:
+        return []
+    lines = ["## 直接评级规则 Direct tiers (applied before the points)", "",
+             "以下情形直接评定等级（取最低者），分数更低时按分数评级。 These force a tier whatever the points (the worst "
+             "applies); points that give a worse tier still do.", "",
+             "| 情形 Rule | 直接评为 Tier | 期限 Holds | 依据 Legal basis |", "|---|---|---|---|"]
+    lines += [f"| {r['text']['zh']} {r['text']['en']} | {r['tier']} | {r['holds']['zh']}；{r['holds']['en']} | "
+              f"{r['basis']['zh']} {r['basis']['en']} |" for r in rules]
+    return lines + [""]
+
+
+def _percent(x) -> str:
+    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}%"
+
+
+def _tier_lines(c: dict) -> list[str]:
+    """The tiers with their cut-offs, measures and distribution on the current city."""
+    dist = c.get("distribution") or {}
+    lines = ["## 评价等级与分级分类监管 Tiers and differential supervision", "",
+             "| 等级 Tier | 含义 Meaning | 最低分 Minimum points | 占比 Share | 12个月失信违约率 12-month outcome rate | 监管措施 Supervision measures |",
+             "|---|---|---|---|---|---|"]
+    for t in c["public_tiers"]:
+        floor = "—" if t["min_points"] is None or t["min_points"] <= 0 else f"{t['min_points']:g}"
+        lines.append(f"| {t['tier']} | {t['zh']} {t['en']} | {floor} | {_percent(t.get('share'))} | "
+                     f"{_percent(t.get('outcome_rate'))} | {t['measures']['zh']}；{t['measures']['en']} |")
+    lines.append("")
+    if dist:
+        lines += [f"占比：{dist.get('rated_as_of', '')} 评价的 {dist.get('rated', 0):,} 个主体；失信违约率：按本标准回溯评价 "
+                  f"{dist.get('outcome_as_of', '—')}（{dist.get('outcome_rated', 0):,} 个主体）后12个月内发生失信或违约的比例。 "
+                  f"Share: the {dist.get('rated', 0):,} subjects rated on {dist.get('rated_as_of', '')}; outcome rate: the "
+                  f"subjects rated by these criteria on {dist.get('outcome_as_of', '—')} ({dist.get('outcome_rated', 0):,}) that "
+                  "met serious dishonesty or default within 12 months.", ""]
+        for key, (zh, en) in (("county", ("区县", "county")), ("industry", ("行业", "industry"))):
+            groups = dist.get("by_" + key) or []
+            if not groups:
+                continue
+            tiers = [t["tier"] for t in c["public_tiers"]]
+            lines += [f"### 按{zh} By {en}", "", f"| {zh} {en.title()} | 主体 Subjects | " + " | ".join(tiers) + " |",
+                      "|---|---|" + "---|" * len(tiers)]
+            lines += [f"| {g['name']} | {g['rated']:,} | " + " | ".join(_percent(g['shares'].get(t, 0.0)) for t in tiers) + " |"
+                      for g in groups]
+            lines.append("")
     return lines
 
 
@@ -318,16 +418,17 @@ def _selection_lines(c: dict) -> list[str]:
 
 def criteria_markdown(c: dict, change_lines: list[str]) -> str:
     subject_zh = "企业" if c["subject"] == "enterprise" else "个人"
+    total = c.get("total_points")
     lines = [f"# 公共信用综合评价标准（{subject_zh}）", f"# Public credit evaluation criteria ({c['subject']})", "",
              f"- 版本 Version: **{c['criteria_version']}** (indicator catalogue {c['catalogue_version']})",
              f"- 生效日期 Effective date: **{c['effective_date']}**",
-             "- 总分 = 各指标得分之和；分数越高，信用越好。 Total points = the sum of the indicators' points; more points, better credit.",
-             "", *_dimension_lines(c), "## 评价等级与分级分类监管 Tiers and differential supervision", "",
-             "| 等级 Tier | 含义 Meaning | 最低分 Minimum points | 监管措施 Supervision measures |", "|---|---|---|---|"]
-    for t in c["public_tiers"]:
-        floor = "—" if t["min_points"] < -1e6 else f"{t['min_points']:g}"
-        lines.append(f"| {t['tier']} | {t['zh']} {t['en']} | {floor} | {t['measures']['zh']}；{t['measures']['en']} |")
-    lines += ["", "已列为失信被执行人或发生严重失信、违约的主体直接评为 D。 Subjects already in default are tier D.", ""]
+             f"- 总分 = 各维度得分之和{f'（满分 {total} 分）' if total else ''}；分数越高，信用越好；直接评级规则先于分数。 "
+             f"Total points = the sum of the dimensions' points{f' (at most {total})' if total else ''}; more points, "
+             "better credit; the direct-tier rules come before the points.",
+             "", *_dimension_lines(c), *_direct_lines(c), *_tier_lines(c)]
+    if c.get("relation"):
+        lines += ["## 与违约概率（PD）的关系 How the evaluation relates to the lenders' PD", "", c["relation"]["zh"], "",
+                  c["relation"]["en"], ""]
     lines += ["## 评价指标与分值 Indicators and points", ""]
     for dim, (dzh, den) in DIMENSIONS.items():
         group = [i for i in c["indicators"] if i["dimension"] == dim]
@@ -338,8 +439,9 @@ def criteria_markdown(c: dict, change_lines: list[str]) -> str:
             dept = i["department"] or {"zh": "", "en": ""}
             window = f"{i['window_months']} 个月 months" if i["window_months"] else "全部 / 当前 all or current"
             via = "（关联主体的记录 records of the linked subject）" if i.get("linked") else ""
+            how = ("规则计分 declared points" if i.get("scoring") == "declared" else "数据学习 points learnt from data")
             lines += [f"**{i['zh']}** (`{i['name']}`) — {i['description']['zh']} {i['description']['en']}  ",
-                      f"来源 Source: {dept['zh']} {dept['en']}{via}; 时间窗 Window: {window}; "
+                      f"计分 Scoring: {how}; 来源 Source: {dept['zh']} {dept['en']}{via}; 时间窗 Window: {window}; "
                       f"{'可通过自身行为改善 can be improved by the subject' if i['mutable'] else '客观事实 a fixed fact'}", "",
                       "| 取值 Value | 得分 Points |", "|---|---|"]
             lines += [f"| {_range(b, i.get('unit'))} | {_pts(b['points'])} |" for b in i["bins"]]
@@ -357,7 +459,8 @@ def criteria_markdown(c: dict, change_lines: list[str]) -> str:
                "- 已修复记录仍计入至最长公示期满。 Repaired records count until their maximum period."), ""]
     v = c.get("validation") or {}
     if v:
-        lines += ["## 模型验证 Validation (out of time)", "", "| 指标 Measure | 值 Value |", "|---|---|"]
+        lines += ["## 指标权重模型验证 Validation of the scorecard whose weights are scaled in (out of time)", "",
+                  "| 指标 Measure | 值 Value |", "|---|---|"]
         lines += [f"| {k} | {val:.4f} |" for k, val in v.items() if isinstance(val, (int, float))]
         lines.append("")
     lines += ["## 版本变更 What changed", ""] + [f"- {x}" for x in change_lines] + ["",

@@ -86,7 +86,35 @@ class RescaledLogisticRegression(ClassifierMixin, BaseEstimator):
         return (self.decision_function(X) > 0).astype(int)
 
 
-class ScorecardModel(_Predicts, ClassifierMixin, BaseEstimator):
+class Shortfalls:
+    """The top adverse factors of a points model (one with `points_by_indicator`, `max_points`
+    and `selected_`): the scorecard and the public evaluation rank them alike."""
+
+    def shortfalls(self, X, k: int = 3, material: float = 5.0, by_indicator=None, exclude=()) -> list[list[str | None]]:
+        """For each row, the `k` indicators where it falls furthest short of their best points
+        (None where the shortfall is under `material` points): the top adverse factors."""
+        return [[a[0] if a else None for a in row] for row in self.adverse(X, k, material, by_indicator, exclude)]
+
+    def adverse(self, X, k: int = 3, material: float = 5.0, by_indicator=None,
+                exclude=()) -> list[list[tuple[str, float] | None]]:
+        """For each row, the `k` top adverse factors as (indicator, points short of its best
+        bin), worst first; None where the shortfall is under `material` points. `by_indicator`:
+        `points_by_indicator(X)` when the caller has it already; `exclude`: indicators never
+        given as a reason."""
+        by = self.points_by_indicator(X) if by_indicator is None else by_indicator
+        gaps = self.max_points()[self.selected_] - by
+        gaps = gaps.drop(columns=[c for c in exclude if c in gaps.columns])
+        values = gaps.to_numpy()
+        order = np.argsort(-values, axis=1)[:, :k]
+        names = np.array(gaps.columns, dtype=object)
+        picked = np.take_along_axis(values, order, axis=1)
+        # always k entries: a scorecard that kept fewer than k indicators pads with None
+        pad = [None] * max(0, k - order.shape[1])
+        return [[(names[j], float(g)) if g >= material else None for j, g in zip(row, gap)] + pad
+                for row, gap in zip(order, picked)]
+
+
+class ScorecardModel(Shortfalls, _Predicts, ClassifierMixin, BaseEstimator):
     """Binned, WoE-encoded logistic regression scaled to points.
 
     Parameters
@@ -295,29 +323,6 @@ class ScorecardModel(_Predicts, ClassifierMixin, BaseEstimator):
             # a category never seen in training scores like a missing value (WoE 0)
             out[name] = bins[name].astype(str).map(lookup).fillna(lookup["Missing"]).to_numpy(dtype=float)
         return pd.DataFrame(out, index=X.index)
-
-    def shortfalls(self, X, k: int = 3, material: float = 5.0, by_indicator=None, exclude=()) -> list[list[str | None]]:
-        """For each row, the `k` indicators where it falls furthest short of their best points
-        (None where the shortfall is under `material` points): the top adverse factors."""
-        return [[a[0] if a else None for a in row] for row in self.adverse(X, k, material, by_indicator, exclude)]
-
-    def adverse(self, X, k: int = 3, material: float = 5.0, by_indicator=None,
-                exclude=()) -> list[list[tuple[str, float] | None]]:
-        """For each row, the `k` top adverse factors as (indicator, points short of its best
-        bin), worst first; None where the shortfall is under `material` points. `by_indicator`:
-        `points_by_indicator(X)` when the caller has it already; `exclude`: indicators never
-        given as a reason."""
-        by = self.points_by_indicator(X) if by_indicator is None else by_indicator
-        gaps = self.max_points()[self.selected_] - by
-        gaps = gaps.drop(columns=[c for c in exclude if c in gaps.columns])
-        values = gaps.to_numpy()
-        order = np.argsort(-values, axis=1)[:, :k]
-        names = np.array(gaps.columns, dtype=object)
-        picked = np.take_along_axis(values, order, axis=1)
-        # always k entries: a scorecard that kept fewer than k indicators pads with None
-        pad = [None] * max(0, k - order.shape[1])
-        return [[(names[j], float(g)) if g >= material else None for j, g in zip(row, gap)] + pad
-                for row, gap in zip(order, picked)]
 
     def max_points(self) -> pd.Series:
         """The most points each selected indicator can give (its best bin)."""

@@ -1,13 +1,13 @@
 """Why a subject got its rating, and what would improve it.
 
-- Contributions: for the scorecard, each indicator's points against its neutral point (the
-  points a WoE of zero earns, i.e. an indicator that says nothing); they add up, with the sum of
-  neutral points as base value, exactly to the subject's total points. For the boosted model,
+- Contributions: for the public evaluation, each indicator's points short of its best
+  (`PublicEvaluation.contributions`: the ranking the reasons read); with the best total as base
+  value they add up exactly to the subject's points. For the boosted model,
   TreeSHAP values (LightGBM's native `pred_contrib`) in log-odds; with the base value they add
   up exactly to the model's raw score before calibration.
 - Repair path: the smallest set of the credit-repair actions declared in
   ``chengxin/conf/repair.yaml`` that lifts the subject at least one master-scale grade under the
-  champion. Actions touch mutable indicators only and only in their better direction; penalties
+  champion, ordered by the public evaluation's points each wins back. Actions touch mutable indicators only and only in their better direction; penalties
   still inside their minimum publicity period stay (the `*_locked` helper indicators).
 """
 
@@ -85,13 +85,6 @@ def neutral_points(card) -> pd.Series:
         special = t[t["bin"].astype(str) == "Special"].set_index("indicator")["points"]
         neutral = special.reindex(neutral.index).fillna(neutral.round())
     return neutral
-
-
-def scorecard_contributions(card, X: pd.DataFrame, by_indicator=None) -> tuple[float, pd.DataFrame]:
-    """(base value, points above or below neutral per indicator); base + row sums = total points."""
-    neutral = neutral_points(card)
-    by = card.points_by_indicator(X) if by_indicator is None else by_indicator
-    return float(neutral[by.columns].sum()), by - neutral[by.columns]
 
 
 def boosted_contributions(model, X: pd.DataFrame, n_jobs: int | None = None) -> tuple[np.ndarray, pd.DataFrame]:
@@ -181,8 +174,10 @@ def repair_paths(X: pd.DataFrame, subject: str, champion, card=None, max_actions
     changes something, and `reachable` is False.
 
     Returns, per row, {"grade", "pd", "reachable", "actions": [{name, text_en, text_zh, months,
-    changes, grade, pd, tier}]}: the chosen actions ordered by how much each helps alone, each
-    with the grade reached once it and the ones before it are done. Subjects are searched
+    changes, grade, pd, tier}]}: the chosen actions ordered by the public evaluation's points each
+    wins back alone (`card`: the public evaluation; the ranking the reasons read), then by how much
+    each lowers the PD alone, each with the grade and tier reached once it and the ones before it
+    are done; the action winning back the most points is added when the set has room. Subjects are searched
     together, a set of actions at a time, in chunks of `chunk` rows."""
     X = X.reset_index(drop=True)
     out: list[dict] = []
@@ -246,8 +241,25 @@ def _repair_chunk(X: pd.DataFrame, subject: str, champion, card, max_actions: in
         open_[tried["row"].unique()] = False
     for r in np.flatnonzero(open_):  # no better grade within reach: every action that helps
         best[r] = tuple(np.flatnonzero(candidate[r]))
-    # the chosen actions by how much each helps alone, and the grade reached step by step
-    ranked = {r: [combo[j] for j in np.argsort(alone[r, list(combo)].round(12), kind="stable")]  # ties: declared order
+    # the chosen actions in the order of the public evaluation's points each wins back alone (the
+    # ranking the reasons and the contribution chart read), then of how much each lowers the PD
+    # alone; the action winning back the most points joins the path when there is room
+    gain = np.zeros(candidate.shape)
+    if card is not None and hasattr(card, "points") and len(X) and actions:
+        now = np.asarray(card.points(X), float)
+        everyone = np.arange(len(X))
+        for a in range(len(actions)):
+            if candidate[:, a].any():
+                gain[:, a] = np.where(candidate[:, a], np.asarray(card.points(
+                    _frame(X, everyone, cols, _apply_values(base.copy(), columns, actions[a]))), float) - now, 0.0)
+    added = [None] * len(X)  # the action joined for the public evaluation's points, not the grade
+    for r, combo in enumerate(best):
+        top = int(np.argmax(gain[r])) if gain.shape[1] else 0
+        if combo and gain.shape[1] and gain[r, top] > 0 and top not in combo and len(combo) < max_actions:
+            best[r], added[r] = (*combo, top), top
+            if np.isnan(alone[r, top]):
+                alone[r, top] = 1.0
+    ranked = {r: [combo[j] for j in np.lexsort((alone[r, list(combo)].round(12), -gain[r, list(combo)]))]
               for r, combo in enumerate(best) if combo}
     steps: dict[int, list] = {r: [] for r in ranked}
     current = base.copy()
@@ -259,7 +271,7 @@ def _repair_chunk(X: pd.DataFrame, subject: str, champion, card, max_actions: in
                 current[mine] = _apply_values(current[mine], columns, actions[a])
         frame = _frame(X, at, cols, current[at])
         p = champion.predict_proba(frame)[:, 1]
-        tiers = grades.tier_of(np.asarray(card.points(frame), float)) if card is not None else [None] * len(at)
+        tiers = card.tier(np.asarray(card.points(frame), float)) if card is not None else [None] * len(at)
         for r, pj, g, t in zip(at, p, grades.grade_of(p), tiers):
             steps[r].append((float(pj), g, None if t is None else str(t)))
     out = []
@@ -271,7 +283,7 @@ def _repair_chunk(X: pd.DataFrame, subject: str, champion, card, max_actions: in
                 "name": action.name, "text_en": action.text.en, "text_zh": action.text.zh, "months": action.months,
                 "changes": {k: {"from": _num(base[r, columns[k]]), "to": _num(after[a][r, i])}
                             for i, k in enumerate(own) if changed[a][r, i]},
-                "grade": g, "pd": pj, "tier": t})
+                "grade": g, "pd": pj, "tier": t, "for_points": a == added[r]})
         out.append(result)
     return out
 

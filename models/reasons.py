@@ -13,7 +13,11 @@ REASONS = 3
 MATERIAL_POINTS = 5.0  # a shortfall smaller than this is not worth a reason
 
 
-def _text(value, missing: str = "no data") -> str:
+MISSING_EN = "no data reported (scored as the criteria set for missing data)"
+MISSING_ZH = "无数据（按评价标准的缺失值计分）"
+
+
+def _text(value, missing: str = MISSING_EN) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return missing
     if isinstance(value, float):
@@ -34,7 +38,8 @@ def columns(k: int = REASONS) -> list[str]:
 def reasons(card, X: pd.DataFrame, k: int = REASONS, by_indicator=None) -> pd.DataFrame:
     """The top adverse factors: short sentences in both languages from the declarations and the
     subject's values, the indicator as the reason's code, and the points it costs (short of the
-    indicator's best bin)."""
+    indicator's best bin). `card`: the public evaluation (or a scorecard): the reasons rank what
+    the contribution chart shows, points short of each indicator's best."""
     cat = catalogue()
     # a category (county, industry, legal form) is not something to hold against a subject or to fix
     categories = [c for c in card.selected_ if cat[c].kind == "category"]
@@ -49,30 +54,39 @@ def reasons(card, X: pd.DataFrame, k: int = REASONS, by_indicator=None) -> pd.Da
             rows = picked[:, j] == name
             ind = cat[name]
             raw = X[name].to_numpy()[rows]
-            en[rows] = [f"{ind.description.en}: {_text(v)}" for v in raw]
-            zh[rows] = [f"{ind.zh}：{_text(v, '无数据')}" for v in raw]
+            # a missing value is no fact about the subject: said as missing data, scored as declared
+            en[rows] = [f"{ind.description.en}: {_text(v, MISSING_EN)}" for v in raw]
+            zh[rows] = [f"{ind.zh}：{_text(v, MISSING_ZH)}" for v in raw]
         out[f"reason_{j + 1}"], out[f"reason_{j + 1}_zh"] = en, zh
         out[f"reason_{j + 1}_code"], out[f"reason_{j + 1}_points"] = picked[:, j], np.round(lost[:, j], 1)
     return pd.DataFrame(out, index=X.index)[columns(k)]
 
 
-def lead_with_default(reasons_frame: pd.DataFrame, feats: pd.DataFrame) -> pd.DataFrame:
-    """For a subject in default, the record that put it there (`default_reason`, `_zh` from
-    `snapshots.in_default`; code `in_default`, no points: the grade is D whatever the points) is
-    the first reason, and the scorecard's reasons follow it."""
-    if "default_reason" not in feats:
+def rule_code(rule: str) -> str:
+    """The reason code of a direct-tier rule: `in_default` for the rule of subjects in default."""
+    return DEFAULT_CODE if rule == DEFAULT_CODE else f"tier_rule:{rule}"
+
+
+def lead_with_rule(reasons_frame: pd.DataFrame, feats: pd.DataFrame) -> pd.DataFrame:
+    """For a subject whose tier a direct rule forces, that rule and its record (`forced_reason`,
+    `_zh`, `forced_rule` from `score.standing`; no points: the tier holds whatever the points) are
+    the first reason, and the points' reasons follow it."""
+    if "forced_reason" not in feats:
         return reasons_frame
-    lead = feats["default_reason"].notna().to_numpy() & feats["in_default"].fillna(False).astype(bool).to_numpy()
+    lead = feats["forced_reason"].notna().to_numpy()
     if not lead.any():
         return reasons_frame
     out = reasons_frame.copy()
     k = sum(1 for c in out.columns if c.startswith("reason_") and c.removeprefix("reason_").isdigit())
-    first = {"": feats.loc[lead, "default_reason"].to_numpy(), "_zh": feats.loc[lead, "default_reason_zh"].to_numpy(),
-             "_code": DEFAULT_CODE, "_points": np.nan}
+    first = {"": feats.loc[lead, "forced_reason"].to_numpy(), "_zh": feats.loc[lead, "forced_reason_zh"].to_numpy(),
+             "_code": [rule_code(r) for r in feats.loc[lead, "forced_rule"]], "_points": np.nan}
     for suffix, value in first.items():
         if f"reason_1{suffix}" not in out:
             continue
-        for j in range(k, 1, -1):  # shift the scorecard's reasons down by one
+        for j in range(k, 0, -1):
+            if suffix != "_points":  # texts and codes: a column of None alone must take text
+                out[f"reason_{j}{suffix}"] = out[f"reason_{j}{suffix}"].astype(object)
+        for j in range(k, 1, -1):  # shift the points' reasons down by one
             out.loc[lead, f"reason_{j}{suffix}"] = out.loc[lead, f"reason_{j - 1}{suffix}"]
         out.loc[lead, f"reason_1{suffix}"] = value
     return out

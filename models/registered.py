@@ -22,9 +22,19 @@ def scorecard_of(calibrated):
     return unwrap(calibrated)
 
 
+def evaluation_of(published, subject: str):
+    """The public evaluation (`models.evaluation.PublicEvaluation`) the published scorecard and
+    the declared dimensions, direct rules and cut-offs make."""
+    from chengxin.models.evaluation import PublicEvaluation
+
+    return PublicEvaluation(scorecard_of(published), subject).fit()
+
+
 def criteria_label(scorecard_version) -> str:
     """The criteria version a rating was made under: the published criteria folder's name."""
-    return f"{scorecard_version}-{catalogue().version}"
+    from chengxin.models.evaluation import digest
+
+    return f"{scorecard_version}-{catalogue().version}-{digest()}"
 
 
 @functools.lru_cache(maxsize=4)
@@ -40,4 +50,5 @@ def rating_models(subject: str, home=None) -> dict:
     return {"champion": champion, "champion_version": str(champion_version),
             "champion_kind": "boosted" if isinstance(unwrap(champion), BoostedModel) else "scorecard",
             "scorecard": published, "scorecard_version": str(scorecard_version),
+            "evaluation": evaluation_of(published, subject),
             "boosted": boosted, "boosted_version": str(boosted_version)}

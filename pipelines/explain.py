@@ -51,12 +51,12 @@ def explanations(subject: str, as_of: dt.date, feats: pd.DataFrame, m: dict, hom
     indicators on `as_of`): the two stored tables' rows, TreeSHAP run only where last month's
     values cannot be reused; also which rows went through TreeSHAP and which were reused.
     `known`: the records restated with the case decisions made until then."""
-    card, boosted = ex.unwrap(m["scorecard"]), ex.unwrap(m["boosted"])
-    cols = list(card.feature_names_in_)
-    X = feats[cols]
+    ev, boosted = m["evaluation"], ex.unwrap(m["boosted"])
+    X = feats[list(ev.feature_names_in_)]
+    cols = list(boosted.feature_names_in_)
     fingerprint = ex.decision_fingerprint(boosted, X)
     versions = f"{m['scorecard_version']}/{m['boosted_version']}"
-    base, points = ex.scorecard_contributions(card, X)
+    base, points = ev.contributions(X)  # points short of each indicator's best: the reasons' ranking
     out = pd.DataFrame({"subject_id": feats["subject_id"].to_numpy(), "fingerprint": fingerprint, "versions": versions,
                         "scorecard_base": base, "boosted_base": np.nan})
     shap_cols = [f"shap__{c}" for c in cols]
@@ -80,19 +80,19 @@ def explanations(subject: str, as_of: dt.date, feats: pd.DataFrame, m: dict, hom
         shap.loc[todo, shap_cols] = contrib[cols].to_numpy()
         out.loc[todo, "boosted_base"] = b
     out = pd.concat([out, points.add_prefix("points__").reset_index(drop=True), shap.reset_index(drop=True)], axis=1)
-    repair = _repair_paths(subject, as_of, feats["subject_id"], X, m, card, home, known=known)
+    repair = _repair_paths(subject, as_of, feats["subject_id"], X, m, ev, home, known=known)
     repair.insert(0, "subject_id", feats["subject_id"].to_numpy())
     return out, repair, todo, reused
 
 
-def _repair_paths(subject: str, as_of: dt.date, subject_ids: pd.Series, X: pd.DataFrame, m: dict, card, home,
+def _repair_paths(subject: str, as_of: dt.date, subject_ids: pd.Series, X: pd.DataFrame, m: dict, ev, home,
                   known: dt.date | None = None) -> pd.DataFrame:
     """The stored repair columns (`catalog.REPAIR_COLUMNS`) of every subject, in the order of `X`: a
     subject in default starts from the record that put it there."""
-    paths = ex.repair_paths(X, subject, m["champion"], card)
+    paths = ex.repair_paths(X, subject, m["champion"], ev)
     in_default = _in_default(subject, as_of, subject_ids, home)
     records = snapshots.in_default(subject, as_of, home, known=known).set_index("subject_id") if in_default.any() else None
-    tiers = grades.tier_of(card.points(X))
+    tiers = ev.tier(ev.points(X))
     rows = []
     for sid, path, d, tier in zip(subject_ids, paths, in_default, tiers):
         row = {"repair_path": path["actions"], "repair_reachable": path["reachable"], "repair_note": None, "repair_note_zh": None}
@@ -163,43 +163,45 @@ def explain(subject_id: str, as_of: dt.date | None = None, *, purpose: str | Non
     if row.empty:
         raise workspace.UserError(f"{subject_id} has no records as of {as_of}")
     m = rating_models(subject, home)
-    card = ex.unwrap(m["scorecard"])
-    boosted = ex.unwrap(m["boosted"])
-    X = row[list(card.feature_names_in_)]
+    ev, boosted = m["evaluation"], ex.unwrap(m["boosted"])
+    X = row[list(ev.feature_names_in_)]
     in_default = bool(_in_default(subject, as_of, [subject_id], home)[0])
     pd_ = float(m["champion"].predict_proba(X)[:, 1][0])
-    by = card.points_by_indicator(X)  # once: points, reasons and contributions all come from it
+    by = ev.points_by_indicator(X)  # once: points, reasons and contributions all come from it
     points = float(by.sum(axis=1).iloc[0])
+    standing = snapshots.standing(subject, as_of, home, known=dt.date.today(), subject_ids=[subject_id])
+    mine = standing.iloc[0] if len(standing) else pd.Series({c: None for c in snapshots.STANDING_COLUMNS})
+    tier = ev.tier(np.array([points]), np.array([mine["forced_tier"]], dtype=object))[0]
+    decided = mine["forced_tier"] is not None and mine["forced_tier"] == tier
+    led = pd.DataFrame([{c: (mine[c] if decided else None) for c in snapshots.FORCED_COLUMNS}], index=X.index)
+    reasons = reason_codes.lead_with_rule(reason_codes.reasons(ev, X, by_indicator=by), led)
     found = snapshots.in_default(subject, as_of, home, subject_ids=[subject_id]) if in_default else []
     record = found.iloc[0].to_dict() if len(found) else None
-    reasons = reason_codes.reasons(card, X, by_indicator=by)
-    if record is not None:  # the record that put the subject in default comes first
-        reasons = reason_codes.lead_with_default(reasons, pd.DataFrame([record], index=reasons.index))
     k = reason_codes.REASONS
     out = {
         "subject_id": subject_id, "subject_type": subject, "as_of": str(as_of), "in_default": in_default,
         "grade": grades.grade_of(np.array([pd_]), np.array([in_default]))[0],
-        "tier": grades.tier_of(np.array([points]), np.array([in_default]))[0],
+        "tier": tier, "tier_rule": mine["forced_rule"] if decided else None,
         "pd": 1.0 if in_default else pd_, "score": round(points, 1),
         "reasons": [r for r in reasons[[f"reason_{j + 1}" for j in range(k)]].iloc[0] if r],
         "reasons_zh": [r for r in reasons[[f"reason_{j + 1}_zh" for j in range(k)]].iloc[0] if r],
         "champion": m["champion_kind"], "model_version": m["champion_version"],
         "criteria_version": criteria_label(m["scorecard_version"]),
     }
-    base, contrib = ex.scorecard_contributions(card, X, by_indicator=by)
-    out_models = {"scorecard": {"version": m["scorecard_version"], "output": "points", "base_value": base,
-                                "contributions": _clean(contrib.iloc[0]), "raw_output": points}}
+    base, contrib = ev.contributions(X, by_indicator=by)
+    out_models = {"scorecard": {"version": m["scorecard_version"], "output": "points short of each indicator's best",
+                                "base_value": base, "contributions": _clean(contrib.iloc[0]), "raw_output": points}}
     base, contrib = ex.boosted_contributions(boosted, X)
     out_models["boosted"] = {"version": m["boosted_version"], "output": "log-odds before calibration",
                                 "base_value": float(base[0]), "contributions": _clean(contrib.iloc[0]),
                                 "raw_output": float(ex.raw_output(boosted, X)[0])}
     out["models"] = out_models
-    path = ex.repair_paths(X, subject, m["champion"], card)[0]
+    path = ex.repair_paths(X, subject, m["champion"], ev)[0]
     out["repair_path"] = path["actions"]
     out["repair_reachable"] = path["reachable"]
     if in_default:
-        out.update(default_repair(record, path, tier=grades.tier_of(np.array([points]))[0]))
-    out["indicators"] = _clean(row[list(card.feature_names_in_)].iloc[0])
+        out.update(default_repair(record, path, tier=ev.tier(np.array([points]))[0]))
+    out["indicators"] = _clean(X.iloc[0])
     return out
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from chengxin import catalog, tracking, workspace
 from chengxin.models import criteria as crit
 from chengxin.models import grades
-from chengxin.models.registered import criteria_label, load, scorecard_of
+from chengxin.models.registered import criteria_label, evaluation_of, load
 
 
 def _previous(folder: Path, version: str) -> dict | None:
@@ -30,11 +30,76 @@ def _validation(subject: str, version: str, home=None) -> dict:
     return tracking.oot_metrics(metrics, "scorecard")
 
 
+def _tier_stats(frame, tiers: list[str]) -> dict:
+    """Per tier: how many, their share and (with `label`) the share reaching the outcome."""
+    out = {}
+    n = len(frame)
+    for t in tiers:
+        mine = frame[frame["tier"] == t]
+        row = {"subjects": int(len(mine)), "share": round(len(mine) / n, 4) if n else 0.0}
+        if "label" in frame:
+            row["outcome_rate"] = round(float(mine["label"].mean()), 4) if len(mine) else None
+        out[t] = row
+    return out
+
+
+def distribution(subject: str, ev, home=None) -> dict:
+    """The tiers the evaluation `ev` gives on the current city, published beside the cut-offs: the
+    share of each tier among the latest ratings, overall and by county and industry, and the
+    12-month outcome rate of each tier when the city is rated by the same criteria on the latest
+    month whose outcome is fully observed (point in time: the records held then)."""
+    import pandas as pd
+
+    from chengxin import config, warehouse
+    from chengxin.features import snapshots
+    from chengxin.features import sql as fsql
+
+    tiers = [t.tier for t in grades.rating_config().public_tiers]
+    out: dict = {}
+    first, last = catalog.monthly_span(home)
+    horizon = fsql.feature_settings().outcome.horizon_months
+    if last is not None:
+        back = (pd.Timestamp(last) - pd.DateOffset(months=horizon) + pd.offsets.MonthEnd(0)).date()
+        if first is not None and back > first:
+            with warehouse.connect(home, read_only=True) as con:
+                snap = snapshots.snapshot(back, subject, con=con, home=home)
+            forced = snapshots.standing(subject, back, home)[["subject_id", "forced_tier"]]
+            snap = snap.merge(forced, on="subject_id", how="left")
+            frame = pd.DataFrame({"tier": ev.tier(ev.points(snap[list(ev.feature_names_in_)]), snap["forced_tier"]),
+                                  "label": snap["label"].to_numpy()})
+            out.update({"outcome_as_of": str(back), "outcome_rated": len(frame)})
+            back_stats = _tier_stats(frame, tiers)
+        else:
+            back_stats = {}
+    latest = catalog.latest_ratings_run(subject, home)
+    if latest is None:
+        return out
+    rated = pd.read_parquet(latest, columns=["subject_id", "as_of", "tier"])
+    with warehouse.connect(home, read_only=True) as con:
+        table, cols = (("rec_registration", "subject_county AS county, industry") if subject == "enterprise"
+                       else ("rec_resident", "subject_county AS county, NULL AS industry"))
+        info = con.execute(f"SELECT subject_id, {cols} FROM {table} WHERE {warehouse.CURRENT}").df()
+    rated = rated.merge(info.drop_duplicates("subject_id"), on="subject_id", how="left")
+    current = _tier_stats(rated, tiers)
+    out.update({"rated_as_of": str(pd.Timestamp(rated["as_of"].iloc[0]).date()) if len(rated) else None,
+                "rated": len(rated),
+                "tiers": {t: {**current[t], **{"outcome_rate": back_stats.get(t, {}).get("outcome_rate")}} for t in tiers}})
+    city = config.city()
+    names = {"county": {c.code: c.zh for c in city.counties}, "industry": {i.section: i.zh for i in city.industries}}
+    for key in ("county", "industry"):
+        groups = []
+        for code, g in rated.dropna(subset=[key]).groupby(key):
+            groups.append({"code": str(code), "name": f"{names[key].get(str(code), code)} ({code})", "rated": int(len(g)),
+                           "shares": {t: round(float((g["tier"] == t).mean()), 4) for t in tiers}})
+        out["by_" + key] = groups
+    return out
+
+
 def publish_criteria(subject: str = "enterprise", *, effective_date: dt.date | None = None, home=None) -> dict:
     from markdown_it import MarkdownIt
 
     model, version = load(subject, "scorecard", home)
-    card = scorecard_of(model)
+    ev = evaluation_of(model, subject)
     label = criteria_label(version)
     workspace.ensure(home)
     folder = catalog.criteria(subject, home)
@@ -42,8 +107,8 @@ def publish_criteria(subject: str = "enterprise", *, effective_date: dt.date | N
     if (target / "criteria.json").exists():
         return {"subject": subject, "version": label, "folder": str(target), "new": False}
     effective = str(effective_date or dt.date.today())
-    c = crit.criteria_json(card, subject=subject, version=label, effective_date=effective,
-                           validation=_validation(subject, str(version), home))
+    c = crit.criteria_json(ev, subject=subject, version=label, effective_date=effective,
+                           validation=_validation(subject, str(version), home), distribution=distribution(subject, ev, home))
     lines = crit.changes(c, _previous(folder, label))
     md = crit.criteria_markdown(c, lines)
     target.mkdir(parents=True, exist_ok=True)

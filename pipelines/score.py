@@ -1,8 +1,10 @@
 """The score stage: rate every subject on an as-of date with the registered models.
 
 The lender-facing PD and master-scale grade come from the `champion`; the public tier and the
-points always come from the published `scorecard`, so anyone can recompute them from the
-criteria. Subjects already in default are graded D and tiered D. Ratings are versioned, never
+points from the public evaluation (`models.evaluation`: the declared dimensions over the
+published `scorecard`'s learnt points), so anyone can recompute them from the criteria; a
+declared direct rule forces its tier while its list entry is in force. Subjects already in
+default are graded D. Ratings are versioned, never
 overwritten: each run writes a new file under ``$CHENGXIN_HOME/published/ratings``.
 
 On Spark (`engine_name="spark"`) the indicators are computed by Spark and the registered models
@@ -22,34 +24,45 @@ import pandas as pd
 
 from chengxin import catalog, workspace
 from chengxin.features import engine, snapshots
-from chengxin.models import grades
-from chengxin.models.reasons import REASONS, lead_with_default, reasons
+from chengxin.models import evaluation, grades
+from chengxin.models.reasons import REASONS, lead_with_rule, reasons
 from chengxin.models.reasons import columns as reason_columns
-from chengxin.models.registered import criteria_label, load, scorecard_of
+from chengxin.models.registered import criteria_label, evaluation_of, load, scorecard_of
 
 class Rater:
-    """Rates a frame of indicators (with `in_default`): PD and grade from the champion, points
-    and tier from the published scorecard, reasons. Small and picklable, so Spark can ship it to
-    its workers and apply it partition by partition."""
+    """Rates a frame of indicators (with `snapshots.standing`'s columns): PD and grade from the champion,
+    points and tier from the public evaluation (its direct rules first), reasons. Small and
+    picklable, so Spark can ship it to its workers and apply it partition by partition."""
 
     def __init__(self, subject: str, champion, champion_version, published, scorecard_version):
         self.subject = subject
         self.champion = champion
-        self.card = scorecard_of(published)
+        self.columns = list(scorecard_of(published).feature_names_in_)
+        self.evaluation = evaluation_of(published, subject)
         self.model_version = str(champion_version)
         self.criteria_version = criteria_label(scorecard_version)
 
     def __call__(self, feats: pd.DataFrame) -> pd.DataFrame:
         in_default = feats["in_default"].fillna(False).astype(bool).to_numpy()
-        X = feats[list(self.card.feature_names_in_)]
+        forced = feats["forced_tier"].to_numpy(dtype=object) if "forced_tier" in feats else None
+        X = feats[self.columns]
+        E = feats[list(self.evaluation.feature_names_in_)]
         pd_ = self.champion.predict_proba(X)[:, 1] if len(X) else np.array([])
-        points = self.card.points(X) if len(X) else np.array([])
+        by = self.evaluation.points_by_indicator(E) if len(E) else None
+        points = by.sum(axis=1).to_numpy(dtype=float) if len(E) else np.array([])
+        tier = self.evaluation.tier(points, forced)
+        # the rule decided the tier when the points alone give a better one, or the same
+        decided = (pd.Series(forced, index=feats.index, dtype=object) == tier).to_numpy() if forced is not None \
+            else np.zeros(len(feats), dtype=bool)
+        rule = feats["forced_rule"].where(decided, None) if "forced_rule" in feats else None
         ratings = pd.DataFrame({
             "subject_id": feats["subject_id"].to_numpy(), "subject_type": self.subject,
             "pd": np.where(in_default, 1.0, pd_), "score": np.round(points, 1),
-            "grade": grades.grade_of(pd_, in_default), "tier": grades.tier_of(points, in_default),
+            "grade": grades.grade_of(pd_, in_default), "tier": tier,
+            "tier_rule": None if rule is None else rule.to_numpy(dtype=object),
         }, index=feats.index)
-        ratings = pd.concat([ratings, lead_with_default(reasons(self.card, X), feats)], axis=1)
+        led = feats.assign(**{c: feats[c].where(decided, None) for c in snapshots.FORCED_COLUMNS if c in feats})
+        ratings = pd.concat([ratings, lead_with_rule(reasons(self.evaluation, E, by_indicator=by), led)], axis=1)
         ratings["model_version"] = self.model_version
         ratings["criteria_version"] = self.criteria_version
         return ratings.reset_index(drop=True)
@@ -63,7 +76,7 @@ def rater(subject: str, home=None) -> Rater:
 
 def _rate_duckdb(as_of: dt.date, subject: str, rate: Rater, home=None, known: dt.date | None = None) -> pd.DataFrame:
     feats = engine.compute(as_of, subject, home=home, known=known)
-    return rate(feats.merge(snapshots.in_default(subject, as_of, home, known=known), on="subject_id", how="left"))
+    return rate(feats.merge(snapshots.standing(subject, as_of, home, known=known), on="subject_id", how="left"))
 
 
 def _rate_spark(as_of: dt.date, subject: str, rate: Rater, home=None, known: dt.date | None = None) -> pd.DataFrame:
@@ -72,24 +85,26 @@ def _rate_spark(as_of: dt.date, subject: str, rate: Rater, home=None, known: dt.
 
     spark = engine.spark_session(home)
     compiled = fsql.compile_subject(subject, as_of, known=known)
-    lab = snapshots.in_default(subject, as_of, home, known=known)[["subject_id", "in_default", "default_reason", "default_reason_zh"]]
+    lab = snapshots.standing(subject, as_of, home, known=known)
+    kept_columns = [c for c in snapshots.STANDING_COLUMNS if c != "subject_id"]
     feats = engine.spark_frame(compiled, spark, home)
     if len(lab):
         feats = feats.join(spark.createDataFrame(
-            lab, "subject_id string, in_default boolean, default_reason string, default_reason_zh string"),
+            lab, "subject_id string, in_default boolean, " + ", ".join(f"{c} string" for c in kept_columns[1:])),
             on="subject_id", how="left")
     else:
         from pyspark.sql import functions as F
 
-        feats = (feats.withColumn("in_default", F.lit(False)).withColumn("default_reason", F.lit(None).cast("string"))
-                 .withColumn("default_reason_zh", F.lit(None).cast("string")))
-    schema = ("subject_id string, subject_type string, pd double, score double, grade string, tier string, "
+        feats = feats.withColumn("in_default", F.lit(False))
+        for c in kept_columns[1:]:
+            feats = feats.withColumn(c, F.lit(None).cast("string"))
+    schema = ("subject_id string, subject_type string, pd double, score double, grade string, tier string, tier_rule string, "
               + ", ".join(f"{c} {'double' if c.endswith('_points') else 'string'}" for c in reason_columns(REASONS))
               + ", model_version string, criteria_version string")
 
     def rate_partition(batches):
         for batch in batches:
-            kept = {c: batch.pop(c).to_numpy() for c in ("in_default", "default_reason", "default_reason_zh")}
+            kept = {c: batch.pop(c).to_numpy() for c in kept_columns}
             batch = engine.finish(batch, compiled)
             for c, values in kept.items():
                 batch[c] = values

@@ -38,7 +38,20 @@ def refresh(home=None, *, force: bool = False) -> dict:
         return {"snapshot": now.id, "new": False, "path": str(now.path)}
     if not any(inputs[s] for s in readmodel.SUBJECTS):
         raise workspace.UserError("no ratings yet: run `chengxin score --as-of latest` first")
-    sid, final, recorded, manifest = _publish(home, started, lambda tmp: _build(home, tmp, inputs) | {"inputs": inputs})
+    def fill(tmp: Path) -> dict:
+        from chengxin import consistency
+
+        manifest = _build(home, tmp, inputs) | {"inputs": inputs}
+        found = consistency.check(tmp)  # one truth across faces: nothing published contradicts itself
+        manifest["consistency"] = {k: v["count"] for k, v in found.items()}
+        if consistency.found(found) and not force:
+            raise workspace.UserError("the snapshot contradicts itself, so it was not published: "
+                                      + "; ".join(consistency.describe(found))
+                                      + " (`chengxin consistency` after a forced publish shows examples; "
+                                      "`publish dashboard --force` publishes it anyway)")
+        return manifest
+
+    sid, final, recorded, manifest = _publish(home, started, fill)
     return {"snapshot": sid, "new": True, "path": str(final), "changes": recorded["changes"],
             **{k: manifest[k] for k in ("subjects", "seconds")}}
 

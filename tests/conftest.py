@@ -15,6 +15,10 @@ from chengxin.city import generate
 # CI replays the same examples every run (a red CI then means a change broke something);
 # local runs keep exploring new ones.
 settings.register_profile("ci", derandomize=True, print_blob=True)
+# The test cities are fixed past cities: faces show their statuses for the rating date, as
+# published then (`clocks.today`); the tests of statuses on a later day pin that day themselves.
+os.environ.setdefault("CHENGXIN_TODAY", "rated")
+
 if os.environ.get("CI"):
     settings.load_profile("ci")
 

@@ -30,10 +30,19 @@ def rated(trained):
 
 def test_contributions_add_up_to_each_models_output(rated):
     _, m, X = rated
-    card, boosted = ex.unwrap(m["scorecard"]), ex.unwrap(m["boosted"])
-    cols = list(card.feature_names_in_)
-    base, contrib = ex.scorecard_contributions(card, X[cols])
-    np.testing.assert_allclose(base + contrib.sum(axis=1), card.points(X[cols]), rtol=0, atol=1e-8)
+    ev, boosted = m["evaluation"], ex.unwrap(m["boosted"])
+    cols = list(ev.scorecard.feature_names_in_)
+    # the public evaluation: each indicator's points short of its best, from the best total
+    base, contrib = ev.contributions(X[list(ev.feature_names_in_)])
+    assert base == ev.max_points().sum() and (contrib.to_numpy() <= 0).all()
+    np.testing.assert_allclose(base + contrib.sum(axis=1), ev.points(X[list(ev.feature_names_in_)]), rtol=0, atol=1e-8)
+    # and the reasons rank the same shortfalls: the first reason's points are the largest loss
+    from chengxin.models.reasons import reasons
+
+    first = reasons(ev, X[list(ev.feature_names_in_)])[["reason_1_code", "reason_1_points"]]
+    lost = -contrib
+    named = first["reason_1_code"].notna().to_numpy()
+    np.testing.assert_allclose(first.loc[named, "reason_1_points"], lost.max(axis=1)[named], atol=0.05)
     base, contrib = ex.boosted_contributions(boosted, X[cols])
     np.testing.assert_allclose(base + contrib.sum(axis=1), ex.raw_output(boosted, X[cols]), rtol=0, atol=1e-8)
     # the calibrated PD is a monotone function of that raw output
@@ -59,7 +68,7 @@ def test_explain_json_has_the_contract(rated):
 
 def test_repair_paths_change_only_mutable_indicators_in_their_better_direction(rated):
     home, m, X = rated
-    card = ex.unwrap(m["scorecard"])
+    card = m["evaluation"]
     cols = list(card.feature_names_in_)
     cat = catalogue()
     p = m["champion"].predict_proba(X[cols])[:, 1]
@@ -85,7 +94,7 @@ def test_repair_paths_of_a_batch_are_each_subjects_own_and_the_smallest(rated):
     """The stored paths are searched for every subject at once: each equals the subject's path
     searched alone, and no smaller set of the actions that change something reaches a better grade."""
     _, m, X = rated
-    card = ex.unwrap(m["scorecard"])
+    card = m["evaluation"]
     cols = list(card.feature_names_in_)
     order = grades.rating_config().grades
     p = m["champion"].predict_proba(X[cols])[:, 1]
@@ -102,7 +111,10 @@ def test_repair_paths_of_a_batch_are_each_subjects_own_and_the_smallest(rated):
             continue
         row = pick.iloc[i]
         helps = [a for a in actions.values() if a.subject == "enterprise" and not ex._apply(row, a).equals(row)]
-        for combo in itertools.combinations(helps, len(path["actions"]) - 1):
+        # the action that wins back the most public points may join beyond the smallest set
+        smallest = [a for a in path["actions"] if not a["for_points"]]
+        assert len(smallest) >= len(path["actions"]) - 1
+        for combo in itertools.combinations(helps, len(smallest) - 1):
             after = row
             for a in combo:
                 after = ex._apply(after, a)

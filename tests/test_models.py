@@ -313,16 +313,11 @@ def test_a_split_snaps_to_a_value_a_person_reads():
     assert snap_splits(np.ones(10), [1.0], "count") == [] and snap_splits([np.nan], [0.5], "share") == []
 
 
-def test_points_are_whole_numbers_and_explanations_still_add_up(book):
-    from chengxin.models import explain as ex
-
+def test_points_are_whole_numbers(book):
     X, y, directions = book
     model = ScorecardModel(directions=directions, categorical=["sector"]).fit(X, y)
     assert _whole(model.table()["points"])
     assert _whole(model.points(X)) and _whole(model.points_by_indicator(X).to_numpy())
-    base, contrib = ex.scorecard_contributions(model, X)
-    assert _whole([base]) and _whole(contrib.to_numpy())
-    np.testing.assert_allclose(base + contrib.sum(axis=1), model.points(X), rtol=0, atol=1e-9)
     raw = ScorecardModel(directions=directions, categorical=["sector"], integer_points=False).fit(X, y)
     assert not _whole(raw.table()["points"])  # what rounding changes
 
@@ -411,8 +406,26 @@ def test_criteria_read_as_dimensions_indicators_and_points():
     card = ScorecardModel(directions=directions, categorical=["industry"], units=units, min_iv=0.0, C=0.3,
                           min_points_spread=3).fit(X, y)
     assert "honours_valid" in card.dropped_for_spread_ and card.dropped_for_spread_["honours_valid"] < 3
-    c = crit.criteria_json(card, subject="enterprise", version="t1", effective_date="2026-01-01")
-    assert [i["name"] for i in c["indicators"]] == card.selected_
+    from chengxin.models.evaluation import PublicEvaluation, SubjectEvaluation
+
+    declared = SubjectEvaluation.model_validate({
+        "total_points": 1000, "cut_offs": {"A": 850, "B": 700, "C": 550}, "dimensions": [
+            {"dimension": "basic", "budget": 200}, {"dimension": "honours", "budget": 100},
+            {"dimension": "finance_tax", "budget": 700, "records": [
+                {"indicator": "tax_arrears_months_12m", "bins": [{"from": 0, "points": 100}, {"from": 1, "points": 40},
+                                                                 {"from": 3, "points": 0}]}]}]})
+    ev = PublicEvaluation(card, "enterprise", declared).fit()
+    c = crit.criteria_json(ev, subject="enterprise", version="t1", effective_date="2026-01-01")
+    assert [i["name"] for i in c["indicators"]] == ev.selected_
+    # the budgets hold: honours has nothing to score (its one indicator moved no total), so its
+    # budget went to the others in proportion; each dimension's points run from 0 to its budget
+    assert c["unscored_dimensions"] == ["honours"] and sum(ev.budgets_.values()) == 1000
+    assert {d["dimension"]: (d["min_points"], d["max_points"]) for d in c["dimensions"]} == \
+        {d: (0, b) for d, b in ev.budgets_.items()}
+    arrears = next(i for i in c["indicators"] if i["name"] == "tax_arrears_months_12m")
+    assert arrears["scoring"] == "declared" and [b["points"] for b in arrears["bins"]] == [100, 40, 0]
+    # a category is never scored, and says why
+    assert "industry" not in ev.selected_
     for i in c["indicators"]:
         assert all(isinstance(b["points"], int) for b in i["bins"]) and isinstance(i["missing_points"], int)
         assert i["points_spread"] >= 3
@@ -426,6 +439,7 @@ def test_criteria_read_as_dimensions_indicators_and_points():
     # considered, not weighted: listed with why, and no points anywhere
     considered = {i["name"]: i for i in c["considered_not_weighted"]}
     assert considered["honours_valid"]["reason"] == "spread" and "spread" in considered["honours_valid"]["why"]["en"]
+    assert considered["industry"]["reason"] == "category"
     assert "honours_valid" not in [i["name"] for i in c["indicators"]]
     sql = crit.criteria_sql(c)
     assert "honours_valid" not in sql
@@ -448,7 +462,7 @@ def test_criteria_read_as_dimensions_indicators_and_points():
     con = duckdb.connect()
     con.register("features", X)
     points = con.execute(f"SELECT {sql} AS points FROM features").df()["points"].to_numpy()
-    np.testing.assert_array_equal(points, card.points(X))
+    np.testing.assert_array_equal(points, ev.points(X))
     assert _whole(points)
 
 

@@ -92,6 +92,10 @@ if result.get("tier"):
         cols[2].metric(ui.L("pd"), i18n.pct(result["pd"], lang))
     if "score" in result:
         cols[3].metric(ui.L("score"), i18n.number(result["score"], lang, 1))
+    if result.get("tier_rule"):
+        rule = result["tier_rule"]
+        st.markdown(f"**{ui.L('tier_rule')}:** {ui.plain(rule['text'][lang])} → {rule['tier']} "
+                    f"({ui.plain(rule['basis'][lang])})")
     if words.get("measures"):
         st.markdown(f"**{ui.L('measures')}:** {words['measures'][lang]}")
     if not r.sees("grade"):

@@ -85,7 +85,9 @@ def lookup(snap: Snapshot, subject_id: str, r: Role, *, user: str | None = None,
     if r.sees("records"):
         out["records"] = records(snap, subject_id, r)
     if subject in r.lists:
-        mine = rows_of(snap.path / "lists.parquet", subject_id)
+        from chengxin import clocks, lists
+
+        mine = lists.shown_on(rows_of(snap.path / "lists.parquet", subject_id), clocks.today(snap.as_of()))
         out["lists"] = mine.drop(columns=["name"], errors="ignore").reset_index(drop=True)
     return out
 

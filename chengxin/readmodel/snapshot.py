@@ -418,7 +418,10 @@ def subjects(snap: Snapshot) -> pd.DataFrame:
 
 
 def list_entries(snap: Snapshot) -> pd.DataFrame:
-    return _parquet(snap.path / "lists.parquet")
+    """The red and black list entries, each with its status on the day shown (`clocks.today`)."""
+    from chengxin import clocks, lists
+
+    return lists.shown_on(_parquet(snap.path / "lists.parquet"), clocks.today(snap.as_of()))
 
 
 def monitoring(snap: Snapshot, subject: str, view: str) -> pd.DataFrame:

@@ -101,7 +101,7 @@ def subject_cards(snap: Snapshot, subject_ids: list[str], r: Role, *, purpose: s
     return out
 
 
-RATING_FIELDS = ["subject_id", "as_of", "tier", "grade", "pd", "score", "model_version", "criteria_version",
+RATING_FIELDS = ["subject_id", "as_of", "tier", "tier_rule", "grade", "pd", "score", "model_version", "criteria_version",
                  "name", "county", "industry", *reason_columns(), "rated_at", "cause", "grade_override", "override_reason",
                  "override_case"]
 INFO_FIELDS = ["subject_id", "name", "county", "industry"]
@@ -166,6 +166,9 @@ def _cards(snap: Snapshot, allowed: dict[str, str], r: Role, as_of: dt.date | No
     info = {row["subject_id"]: row for row in records_of(snap.file("subjects.parquet"), unrated, INFO_FIELDS)} if unrated else {}
     by_subject: dict[str, list[dict]] = {}
     if r.lists:
+        from chengxin import clocks
+
+        shown_on = clocks.today(snap.as_of())
         for e in records_of(snap.file("lists.parquet"), ids, ["subject_id", *LIST_FIELDS, *INFO_FIELDS[1:]]):
             named = {k: e.pop(k, None) for k in INFO_FIELDS[1:]}  # who a listed subject is, when nothing else says
             if named.get("name") is not None:
@@ -175,6 +178,8 @@ def _cards(snap: Snapshot, allowed: dict[str, str], r: Role, as_of: dt.date | No
                 if start is None or start > as_of or (ends is not None and ends <= as_of):
                     continue
                 e["status"] = "active"
+            elif e.get("status") == "active" and _day(e.get("ends")) is not None and _day(e.get("ends")) <= shown_on:
+                e["status"] = "expired"  # statuses are the day shown's, not the rating date's
             owner = e.pop("subject_id")
             entry = {k: _value(v) for k, v in e.items()}
             if entry.get("repair_from") and entry.get("status") == "active":  # the repair notice (两书同达)
@@ -200,6 +205,10 @@ def _cards(snap: Snapshot, allowed: dict[str, str], r: Role, as_of: dt.date | No
             card.update(as_of=_value(rrow["as_of"]), tier=tier, tier_words=words.get(tier),
                         model_version=str(rrow["model_version"]), criteria_version=str(rrow["criteria_version"]))
             card.update({part: _value(rrow.get(part)) for part in parts})
+            if rrow.get("tier_rule"):  # the direct rule that decided the tier (一票否决), beside the points
+                from chengxin.models.evaluation import rule_words
+
+                card["tier_rule"] = rule_words(kind, str(rrow["tier_rule"]))
             if rrow.get("cause"):  # re-rated after a case decision, not by the monthly run
                 card["restated"] = {"cause": rrow["cause"], "rated_at": _value(rrow.get("rated_at"))}
             if rrow.get("grade_override") and r.sees("grade"):  # a person's grade, beside the model's
