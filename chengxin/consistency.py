@@ -31,12 +31,14 @@ def _examples(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
     return [{k: (str(v)[:10] if isinstance(v, (dt.date, pd.Timestamp)) else v) for k, v in r.items()} for r in rows]
 
 
-def _direct_rules() -> dict[str, dict[str, str]]:
-    """Per subject type: list rule -> the tier its direct rule forces."""
+def _direct_rules() -> pd.DataFrame:
+    """The declared direct-tier rules over list entries: subject type, rule, list rule, tier."""
     from chengxin.models.evaluation import evaluation_config
 
     cfg = evaluation_config()
-    return {s: {t.list_rule: t.tier for t in getattr(cfg, s).direct_tiers if t.list_rule} for s in ("enterprise", "individual")}
+    return pd.DataFrame([(s, t.name, t.list_rule, t.tier) for s in ("enterprise", "individual")
+                         for t in getattr(cfg, s).direct_tiers if t.list_rule],
+                        columns=["subject_type", "tier_rule", "rule", "forced"])
 
 
 def check(folder: Path, day: dt.date | None = None) -> dict[str, dict]:
@@ -56,13 +58,10 @@ def check(folder: Path, day: dt.date | None = None) -> dict[str, dict]:
     active = entries[entries["status"] == "active"]
 
     # 1. an entry of a direct-tier rule in force and a better tier than the rule forces
-    rows = []
-    for subject, rules in _direct_rules().items():
-        hit = active[(active["subject_type"] == subject) & active["rule"].isin(list(rules))]
-        hit = hit.merge(ratings[["subject_id", "tier"]], on="subject_id", how="inner")
-        hit = hit.assign(forced=hit["rule"].map(rules))  # before filtering: an empty frame would take a Series' index
-        rows.append(hit[hit["tier"].map(rank) < hit["forced"].map(rank)])
-    bad = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    direct = _direct_rules()
+    hit = active.merge(direct[["subject_type", "rule", "forced"]], on=["subject_type", "rule"])
+    hit = hit.merge(ratings[["subject_id", "tier"]], on="subject_id", how="inner")
+    bad = hit[hit["tier"].map(rank) < hit["forced"].map(rank)]
     out["direct_tier_better"] = {"count": len(bad), "examples": _examples(bad, ["subject_id", "rule", "tier", "forced"]) if len(bad) else []}
 
     # 2. an entry published as in force whose end has come by the day shown
@@ -103,14 +102,9 @@ def check(folder: Path, day: dt.date | None = None) -> dict[str, dict]:
     # 5. a tier a rule forced with no entry of that rule in force
     if "tier_rule" in ratings:
         ruled = ratings[ratings["tier_rule"].notna()][["subject_id", "subject_type", "tier_rule"]]
-        from chengxin.models.evaluation import evaluation_config
-
-        cfg = evaluation_config()
-        to_list = {(s, t.name): t.list_rule for s in ("enterprise", "individual") for t in getattr(cfg, s).direct_tiers}
-        ruled = ruled.assign(list_rule=[to_list.get((s, r)) for s, r in zip(ruled["subject_type"], ruled["tier_rule"])])
-        ruled = ruled[ruled["list_rule"].notna()]
+        ruled = ruled.merge(direct[["subject_type", "tier_rule", "rule"]], on=["subject_type", "tier_rule"])
         have = set(zip(active["subject_id"], active["rule"]))
-        bad = ruled[[(s, r) not in have for s, r in zip(ruled["subject_id"], ruled["list_rule"])]]
+        bad = ruled[[(s, r) not in have for s, r in zip(ruled["subject_id"], ruled["rule"])]]
     else:
         bad = pd.DataFrame()
     out["tier_rule_without_entry"] = {"count": len(bad), "examples": _examples(bad, ["subject_id", "tier_rule"]) if len(bad) else []}

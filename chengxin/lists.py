@@ -217,6 +217,11 @@ def shown_on(entries: pd.DataFrame, day: dt.date) -> pd.DataFrame:
     return out
 
 
+def _longest(rows: pd.DataFrame) -> pd.DataFrame:
+    """One entry per subject: the one lasting longest."""
+    return rows.sort_values(["subject_id", "ends"]).groupby("subject_id", as_index=False).tail(1)
+
+
 def _active(rows: pd.DataFrame, day: pd.Timestamp, known: dt.date | None) -> pd.Series:
     """Which entries are in force on `day`: not ended by then, nor ended by a case decision
     taken until `known` (an approved repair), however late after `day` it came."""
@@ -239,7 +244,7 @@ def in_force(con: duckdb.DuckDBPyConnection, rule_names, subject: str, as_of: dt
         if rows.empty:
             continue
         rows = rows[(rows["subject_type"] == subject) & _active(rows, pd.Timestamp(as_of), known)]
-        rows = rows.sort_values(["subject_id", "ends"]).groupby("subject_id", as_index=False).tail(1)
+        rows = _longest(rows)
         parts.append(rows.assign(rule=name)[["subject_id", "rule", "reference", "start", "ends"]])
     if not parts:
         return pd.DataFrame(columns=["subject_id", "rule", "reference", "start", "ends"])
@@ -281,7 +286,7 @@ def build(con: duckdb.DuckDBPyConnection, ratings: pd.DataFrame, as_of: dt.date,
             rows["active"] = rows["active"] & ~gone
         # one entry per subject: the record whose entry lasts longest; `records` counts the active ones
         counts = rows.groupby("subject_id")["active"].sum()
-        rows = rows.sort_values(["subject_id", "ends"]).groupby("subject_id", as_index=False).tail(1)
+        rows = _longest(rows)
         rows["records"] = rows["subject_id"].map(counts).astype(int)
         rows["status"] = np.where(rows["active"], "active", rows["end_reason"])
         if rule.require_tiers:

@@ -105,7 +105,7 @@ def standing(subject: str, as_of: dt.date, home=None, known: dt.date | None = No
     from chengxin.models import evaluation, grades
 
     lab = in_default(subject, as_of, home, subject_ids=subject_ids, known=known)
-    decl = evaluation.declaration(subject)
+    decl = evaluation.declared_for(subject)
     wanted = [t.list_rule for t in decl.direct_tiers if t.list_rule]
     with warehouse.connect(home, read_only=True) as con:
         entries = lists.in_force(con, wanted, subject, as_of, known, current=warehouse.CURRENT)
@@ -114,7 +114,7 @@ def standing(subject: str, as_of: dt.date, home=None, known: dt.date | None = No
     rules = {r.name: r for r in lists.lists_config().rules}
     order = [t.tier for t in grades.rating_config().public_tiers]
     forced = []
-    for rank, t in sorted(enumerate(decl.direct_tiers), key=lambda x: (-order.index(x[1].tier), x[0])):
+    for t in sorted(decl.direct_tiers, key=lambda t: -order.index(t.tier)):  # worst first, stable: declared order
         if t.in_default:
             hit = lab[lab["in_default"].fillna(False).astype(bool)]
             en, zh = hit["default_reason"].astype(str), hit["default_reason_zh"].astype(str)

@@ -174,7 +174,7 @@ def digest() -> str:
     return "e" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:6]
 
 
-def declaration(subject: str) -> SubjectEvaluation:
+def declared_for(subject: str) -> SubjectEvaluation:
     return getattr(evaluation_config(), subject)
 
 
@@ -183,7 +183,7 @@ def rule_words(subject: str, name: str) -> dict | None:
     basis in both languages; None for a rule no longer declared."""
     from chengxin.lists import lists_config
 
-    rule = next((t for t in declaration(subject).direct_tiers if t.name == name), None)
+    rule = next((t for t in declared_for(subject).direct_tiers if t.name == name), None)
     if rule is None:
         return None
     text = rule.text or next(r.text for r in lists_config().rules if r.name == rule.list_rule)
@@ -219,7 +219,7 @@ class PublicEvaluation(Shortfalls, BaseEstimator):
     def fit(self, X=None, y=None):
         """Works out each indicator's whole points from the declaration and the scorecard (X and
         y are not used: the scorecard was fitted already)."""
-        decl = self.declaration or globals()["declaration"](self.subject)
+        decl = self.declaration or declared_for(self.subject)
         cat, card = catalogue(), self.scorecard
         records = {r.indicator: r for d in decl.dimensions for r in d.records}
         declared_dims = {d.dimension for d in decl.dimensions}

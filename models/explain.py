@@ -204,12 +204,13 @@ def _repair_chunk(X: pd.DataFrame, subject: str, champion, card, max_actions: in
     g0 = grades.grade_of(p0)
     g0_rank = np.array([rank[g] for g in g0], dtype=int)
     # what each action changes for each subject, alone
-    changed, after = [], []
+    changed, after, applied = [], [], []
     for a in actions:
         v = _apply_values(base.copy(), columns, a)
         own = [columns[k] for k in a.sets if k in columns]
         changed.append(~np.isnan(base[:, own]) & (v[:, own] != base[:, own]))
         after.append(v[:, own])
+        applied.append(v)
     candidate = np.column_stack([c.any(axis=1) for c in changed]) if actions else np.zeros((len(X), 0), bool)
     open_ = candidate.any(axis=1)
     best: list[tuple | None] = [None] * len(X)
@@ -251,7 +252,7 @@ def _repair_chunk(X: pd.DataFrame, subject: str, champion, card, max_actions: in
         for a in range(len(actions)):
             if candidate[:, a].any():
                 gain[:, a] = np.where(candidate[:, a], np.asarray(card.points(
-                    _frame(X, everyone, cols, _apply_values(base.copy(), columns, actions[a]))), float) - now, 0.0)
+                    _frame(X, everyone, cols, applied[a])), float) - now, 0.0)
     added = [None] * len(X)  # the action joined for the public evaluation's points, not the grade
     for r, combo in enumerate(best):
         top = int(np.argmax(gain[r])) if gain.shape[1] else 0

@@ -607,8 +607,14 @@ def test_list_rules_end_dates_repair_and_lifting():
                 "honours": "subject_id VARCHAR, honour_no VARCHAR, honour VARCHAR, event_date DATE, valid_until DATE, received_date DATE"}[table]
         con.execute(f"CREATE TABLE rec_{table} ({cols})")
     con.execute("INSERT INTO rec_honours VALUES ('F1', 'H1', 'a_grade_taxpayer', DATE '2024-05-01', DATE '2025-05-01', DATE '2024-05-02'),"
-                "('F5', 'H2', 'a_grade_taxpayer', DATE '2024-05-01', DATE '2025-05-01', DATE '2024-05-02')")
-    ratings = pd.DataFrame({"subject_id": ["F1", "F5", "F6"], "subject_type": "enterprise", "tier": ["A", "A", "D"]})
+                "('F5', 'H2', 'a_grade_taxpayer', DATE '2024-05-01', DATE '2025-05-01', DATE '2024-05-02'),"
+                "('F7', 'H3', 'a_grade_taxpayer', DATE '2024-05-01', DATE '2025-05-01', DATE '2024-05-02')")
+    # the tax bureau's latest grades: F5 still A; F7 fell to C after its honour was granted
+    con.execute("CREATE TABLE rec_tax AS SELECT * FROM (VALUES "
+                "('F5', DATE '2024-04-01', 'A', DATE '2024-04-20'), ('F7', DATE '2024-04-01', 'A', DATE '2024-04-20'),"
+                "('F7', DATE '2024-10-01', 'C', DATE '2024-10-20'), ('F5', DATE '2025-02-01', 'C', DATE '2025-02-20')) "
+                "t(subject_id, period, tax_credit_grade, received_date)")
+    ratings = pd.DataFrame({"subject_id": ["F1", "F5", "F6", "F7"], "subject_type": "enterprise", "tier": ["A", "A", "D", "A"]})
     out = lists.build(con, ratings, dt.date(2024, 12, 31)).set_index(["rule", "subject_id"])
     assert out.loc[("serious_penalty", "F1"), "status"] == "active"
     assert out.loc[("serious_penalty", "F1"), "ends"] == dt.date(2027, 1, 10)  # 36 months of publicity
@@ -622,6 +628,10 @@ def test_list_rules_end_dates_repair_and_lifting():
     assert out.loc[("tier_d", "F6"), "ends"] == dt.date(2025, 12, 31)
     # the red list leaves out a subject with an active black-list entry
     assert ("a_grade_taxpayer", "F5") in out.index and ("a_grade_taxpayer", "F1") not in out.index
+    # an honour whose basis is gone (the latest grade known on the day is no longer A) is lifted;
+    # a grade received after the day does not count yet
+    assert out.loc[("a_grade_taxpayer", "F7"), "status"] == "lifted"
+    assert out.loc[("a_grade_taxpayer", "F5"), "status"] == "active"
     assert out["measures_zh"].str.len().gt(0).all()
 
 

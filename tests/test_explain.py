@@ -186,11 +186,18 @@ def test_a_subject_in_default_is_explained_by_the_record_that_put_it_there(dashb
     d = ratings[ratings["grade"] == grades.rating_config().default_grade]
     assert len(d) > 5
     records = snapshots.in_default("enterprise", DAY, dashboard_home).set_index("subject_id")
+    # the first reason: the record, then the direct rule it triggers (declared first among the D rules)
+    stood = snapshots.standing("enterprise", DAY, dashboard_home).set_index("subject_id")
     assert set(d["subject_id"]) <= set(records.index)  # every subject graded D has its record (some with one are not rated)
     kinds = {r.kind: r for r in fsql.feature_settings().outcome.enterprise}
     for sid, row in d.set_index("subject_id").iterrows():
         record = records.loc[sid]
-        assert row["reason_1"] == record["default_reason"] and row["reason_1_zh"] == record["default_reason_zh"]
+        lead = stood.loc[sid]
+        assert lead["forced_rule"] == "in_default" and lead["forced_tier"] == "D" and row["tier"] == "D"
+        assert row["reason_1"] == lead["forced_reason"] and row["reason_1_zh"] == lead["forced_reason_zh"]
+        assert row["reason_1"].startswith(record["default_reason"] + ": tier D by rule")
+        assert row["reason_1_zh"].startswith(record["default_reason_zh"] + "：依")
+        assert row["reason_1_code"] == "in_default"
         assert str(record["default_date"])[:7] in row["reason_1"]  # when: the record's date (or month)
     # every kind of record reads as its declaration says, e.g. "Listed as a dishonest judgment debtor on ..., case ..."
     for kind, group in records.groupby("default_kind"):
@@ -201,11 +208,11 @@ def test_a_subject_in_default_is_explained_by_the_record_that_put_it_there(dashb
     # the look-up and explain say the same first
     sid = d["subject_id"].iloc[0]
     looked = readmodel.lookup(readmodel.current(dashboard_home), sid, users.role("lender"))
-    assert looked["reasons"][0] == records.loc[sid, "default_reason"]
-    assert looked["reasons_zh"][0] == records.loc[sid, "default_reason_zh"]
+    assert looked["reasons"][0] == stood.loc[sid, "forced_reason"]
+    assert looked["reasons_zh"][0] == stood.loc[sid, "forced_reason_zh"]
     out = explanation.explain(sid, DAY, home=dashboard_home)
-    assert out["grade"] == "D" and out["reasons"][0] == records.loc[sid, "default_reason"]
-    assert out["reasons_zh"][0] == records.loc[sid, "default_reason_zh"]
+    assert out["grade"] == "D" and out["reasons"][0] == stood.loc[sid, "forced_reason"]
+    assert out["reasons_zh"][0] == stood.loc[sid, "forced_reason_zh"]
     first = out["repair_path"][0]
     assert first["name"] == f"resolve_{records.loc[sid, 'default_kind']}" and first["text_en"] == records.loc[sid, "default_repair"]
     assert first["from"] == str(records.loc[sid, "default_until"]) and records.loc[sid, "default_reason"] in out["repair_note"]

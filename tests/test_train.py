@@ -123,7 +123,7 @@ def test_published_criteria_give_the_same_points_in_sql(trained):
 
     from chengxin.features import compute
     from chengxin.pipelines import publish
-    from chengxin.models.registered import load, scorecard_of
+    from chengxin.models.registered import evaluation_of, load, scorecard_of
 
     home, _ = trained
     result = publish.publish_criteria("enterprise", effective_date=dt.date(2026, 1, 1), home=home)
@@ -133,12 +133,16 @@ def test_published_criteria_give_the_same_points_in_sql(trained):
     text = (folder / "criteria.md").read_text("utf-8")
     assert "评价等级" in text and "Missing" in text and "2026-01-01" in text
     criteria = json.loads((folder / "criteria.json").read_text("utf-8"))
-    card = scorecard_of(load("enterprise", "scorecard", home)[0])
-    assert [i["name"] for i in criteria["indicators"]] == card.selected_
-    # how the indicators were chosen, from the fitted card itself: its C, each one's stability
+    published = load("enterprise", "scorecard", home)[0]
+    card, ev = scorecard_of(published), evaluation_of(published, "enterprise")
+    # the public evaluation publishes what it scores: learnt indicators and declared records
+    assert [i["name"] for i in criteria["indicators"]] == ev.selected_
+    assert {i["name"] for i in criteria["indicators"] if i["scoring"] == "declared"} == set(ev.records_)
+    # how the learnt indicators were chosen, from the fitted card itself: its C, each one's stability
     assert "How the indicators were chosen" in text and f"C = {card.C:g}" in text
     assert criteria["selection"]["C"] == card.C and criteria["selection"]["max_psi"] == card.max_psi
-    assert all(i["stability_psi"] == card.stability_[i["name"]] <= card.max_psi for i in criteria["indicators"])
+    assert all(i["stability_psi"] == card.stability_[i["name"]] <= card.max_psi
+               for i in criteria["indicators"] if i["scoring"] == "learnt")
     assert set(criteria["selection"]["dropped_for_stability"]) == set(card.dropped_for_stability_)
     # a linked indicator names where its records come from: the linked subject's department
     assert all(i["department"] for i in criteria["indicators"] if i["linked"])
@@ -147,7 +151,7 @@ def test_published_criteria_give_the_same_points_in_sql(trained):
     con = duckdb.connect()
     con.register("features", features)
     points = con.execute(f"SELECT {sql} AS points FROM features").df()["points"].to_numpy()
-    np.testing.assert_allclose(points, card.points(features[list(card.feature_names_in_)]), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(points, ev.points(features[list(ev.feature_names_in_)]), rtol=1e-9, atol=1e-9)
     # publishing again leaves the version as it was
     assert publish.publish_criteria("enterprise", home=home)["new"] is False
 
@@ -164,16 +168,18 @@ def test_published_criteria_read_like_criteria_not_a_model_dump(trained):
     from chengxin.features import compute
     from chengxin.models import criteria as crit
     from chengxin.pipelines import publish
-    from chengxin.models.registered import load, scorecard_of
+    from chengxin.models.registered import evaluation_of, load, scorecard_of
 
     home, _ = trained
     folder = Path(publish.publish_criteria("enterprise", effective_date=dt.date(2026, 1, 1), home=home)["folder"])
     c = json.loads((folder / "criteria.json").read_text("utf-8"))
-    card = scorecard_of(load("enterprise", "scorecard", home)[0])
+    published = load("enterprise", "scorecard", home)[0]
+    card, ev = scorecard_of(published), evaluation_of(published, "enterprise")
     floor = grades.rating_config().training.scorecard.min_points_spread
     assert card.min_points_spread == floor == c["selection"]["min_points_spread"] > 0
     for i in c["indicators"]:
-        assert all(isinstance(b["points"], int) for b in i["bins"]) and i["points_spread"] >= floor, i["name"]
+        assert all(isinstance(b["points"], int) for b in i["bins"]) and isinstance(i["missing_points"], int), i["name"]
+        assert i["points_spread"] > 0, i["name"]  # an indicator that moves no total is not published as scored
         bounds = [b[k] for b in i["bins"] for k in ("lower", "upper") if b.get(k) is not None]
         grid = {"share": 100, "count": 1, "days": 1, "years": 1}.get(i["unit"])
         if grid:
@@ -181,9 +187,14 @@ def test_published_criteria_read_like_criteria_not_a_model_dump(trained):
         elif i["unit"] == "amount":
             assert all(float(f"{v:.2g}") == v for v in bounds), (i["name"], bounds)
     considered = {i["name"]: i for i in c["considered_not_weighted"]}
-    for name, spread in card.dropped_for_spread_.items():
-        assert spread < floor and considered[name]["reason"] == "spread" and name not in card.selected_
-    assert set(considered) == set(card.feature_names_in_) - set(card.selected_)
+    for name, spread in card.dropped_for_spread_.items():  # (a record the rules declare is scored by them)
+        assert spread < floor and name not in card.selected_
+        assert name in ev.records_ or considered[name]["reason"] == "spread"
+    # each indicator offered is scored or listed as considered, never both: what the card left out
+    # (less the declared records) and what it weighted that the evaluation does not score
+    left_out = set(card.feature_names_in_) - set(card.selected_) - set(ev.records_)
+    assert set(considered) == left_out | (set(card.selected_) - set(ev.selected_))
+    assert not set(considered) & {i["name"] for i in c["indicators"]}
     assert sum(d["share"] for d in c["dimensions"]) == pytest.approx(1.0)
     text = (folder / "criteria.md").read_text("utf-8")
     assert "Dimensions and their points" in text and "considered, not weighted" in text
@@ -192,7 +203,7 @@ def test_published_criteria_read_like_criteria_not_a_model_dump(trained):
     con.register("features", features)
     points = con.execute(f"SELECT {crit.criteria_sql(c)} AS points FROM features").df()["points"].to_numpy()
     assert np.all(points == np.round(points))
-    np.testing.assert_array_equal(points, card.points(features[list(card.feature_names_in_)]))
+    np.testing.assert_array_equal(points, ev.points(features[list(ev.feature_names_in_)]))
 
 
 def test_promote_moves_the_alias_only_when_earned(trained):
