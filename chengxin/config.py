@@ -357,6 +357,19 @@ def declared(name: str, schema: type[BaseModel], home: Path | None = None, *, wi
     return _declared(name, schema, override if stamp is not None else None, stamp)
 
 
+def fingerprint(name: str, home: Path | None = None) -> str:
+    """A short digest of the declaration `name` as read (the package's file and the workspace's
+    over it): what a stage that reads it records among its inputs, so a changed declaration is
+    a changed input."""
+    import hashlib
+
+    h = hashlib.sha256(resources.files("chengxin.conf").joinpath(DECLARATIONS[name].file).read_bytes())
+    override = _workspace_file(name, workspace.home(home))
+    if override is not None and Path(override).exists():
+        h.update(Path(override).read_bytes())
+    return h.hexdigest()[:12]
+
+
 @functools.lru_cache(maxsize=256)
 def _workspace_file(name: str, home: Path) -> str | None:
     d = DECLARATIONS[name]

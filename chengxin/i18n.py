@@ -72,7 +72,12 @@ TEXT: dict[str, tuple[str, str]] = {
     "individuals_not_allowed": ("当前角色不能查询个人信息。", "Your role may not look up individuals."),
     "no_match": ("没有找到匹配的主体。", "No subject matches."), "matches": ("匹配结果", "Matches"),
     "pick": ("选择主体", "Choose a subject"), "reasons": ("主要扣分原因", "Main reasons"),
-    "waterfall": ("指标贡献（评分卡分值）", "Indicator contributions (scorecard points)"),
+    "waterfall": ("指标得分（公共信用综合评价分值）", "Indicator points (public evaluation)"),
+    "waterfall_caption": ("从满分（各指标最高档分值之和）起，每条为该主体比该指标最高档少得的分数（扣分），"
+                          "与主要原因的顺序相同；合计即评价得分。",
+                          "From the best total (every indicator's best points), each bar is the points this subject "
+                          "is short of that indicator's best, in the order of the main reasons; the total is its "
+                          "evaluation points."),
     "waterfall_boosted": ("指标贡献（梯度提升模型，对数几率）", "Contributions (boosted model, log-odds)"),
     "history": ("等级历史", "Grade history"), "records": ("归集记录（按来源）", "Records by source"),
     "repair": ("信用修复路径", "Credit-repair path"), "repair_none": ("暂无可行的修复措施。", "No repair action applies."),

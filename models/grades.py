@@ -25,7 +25,7 @@ class Tier(Strict):
     tier: str
     zh: str
     en: str
-    min_points: float
+    scorecard_min_points: float  # a lender's own book (byo), on the scorecard's scale
     measures: config.Words
 
 
@@ -111,7 +111,7 @@ class RatingConfig(Strict):
         unknown = set(self.worst_grades) - {g.grade for g in self.master_scale}
         if unknown:
             raise ValueError(f"worst_grades {sorted(unknown)} are not on the master scale")
-        points = [t.min_points for t in self.public_tiers]
+        points = [t.scorecard_min_points for t in self.public_tiers]
         if any(b >= a for a, b in zip(points, points[1:])):
             raise ValueError("public tiers must be listed from the highest points down")
         return self
@@ -143,12 +143,14 @@ def grade_of(pd_: np.ndarray | pd.Series, in_default: np.ndarray | None = None, 
 
 
 def tier_of(points: np.ndarray | pd.Series, in_default: np.ndarray | None = None, cfg: RatingConfig | None = None) -> np.ndarray:
-    """Public tier (A/B/C/D) of each scorecard score; subjects in default are the lowest tier."""
+    """The tier band (A/B/C/D) of each score on the scorecard's scale (`scorecard_min_points`),
+    for a lender's own book; the public evaluation's tiers are `PublicEvaluation.tier`. Subjects
+    in default are the lowest."""
     cfg = cfg or rating_config()
     pts = np.asarray(points, dtype=float)
     out = np.full(len(pts), cfg.public_tiers[-1].tier, dtype=object)
     for tier in reversed(cfg.public_tiers):
-        out = np.where(pts >= tier.min_points, tier.tier, out)
+        out = np.where(pts >= tier.scorecard_min_points, tier.tier, out)
     if in_default is not None:
         out = np.where(np.asarray(in_default, dtype=bool), cfg.public_tiers[-1].tier, out)
     return out

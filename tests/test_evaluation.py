@@ -65,6 +65,19 @@ def test_an_ended_entry_is_not_shown_in_force(dashboard_home, monkeypatch):
     assert len(ended) and not (ended["status"] == "active").any()
     assert ((shown["status"] == "active") == ((stored["status"] == "active")
                                               & (pd.to_datetime(stored["ends"]).dt.date > first_end))).all()
+    # the subject's card (look-up, reports) and a credit check read the same status for that day
+    from chengxin import users
+
+    gone = active[pd.to_datetime(active["ends"]).dt.date == first_end].iloc[0]  # in force as published, ended by then
+    sid, rule = gone["subject_id"], gone["rule"]
+    card = readmodel.lookup(snap, sid, users.role("admin"), purpose="test", record=False)
+    mine = card["lists"][card["lists"]["rule"] == rule]
+    assert len(mine) and (mine["status"] != "active").all()
+    check = readmodel.judge_check(snap, sid, "procurement", users.role("admin"), purpose="tender", case_ref="T-2")
+    assert rule not in {e["rule"] for e in check["entries"]}
+    monkeypatch.setenv("CHENGXIN_TODAY", "rated")
+    card = readmodel.lookup(snap, sid, users.role("admin"), purpose="test", record=False)
+    assert ((card["lists"]["rule"] == rule) & (card["lists"]["status"] == "active")).any()
 
 
 def _planted(folder, tmp_path):

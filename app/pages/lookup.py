@@ -120,6 +120,7 @@ for (part, _), tab in zip(parts, tabs):
             card = result["contributions"]["scorecard"]
             st.plotly_chart(charts.waterfall(readmodel.contribution_table(card, result["subject_type"], lang), lang,
                                              ui.L("waterfall")), key="waterfall")
+            st.caption(ui.L("waterfall_caption"))
             if st.toggle(ui.L("waterfall_boosted"), key="lookup_boosted"):
                 boosted = result["contributions"]["boosted"]
                 st.plotly_chart(charts.waterfall(readmodel.contribution_table(boosted, result["subject_type"], lang), lang,

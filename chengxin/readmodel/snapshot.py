@@ -15,7 +15,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from chengxin import catalog, workspace
+from chengxin import catalog, config, workspace
 
 SUBJECTS = ("enterprise", "individual")
 POINTER = "CURRENT"  # the file naming the current snapshot's folder
@@ -140,6 +140,9 @@ def _readable(files: list[Path]) -> Path | None:
     return None
 
 
+SNAPSHOT_DECLARATIONS = ("lists", "measures", "evaluation")
+
+
 def inputs(home) -> dict:
     """What a snapshot is made from: refreshing again with the same inputs changes nothing."""
     key = {}
@@ -148,6 +151,9 @@ def inputs(home) -> dict:
     for name, p in (("warehouse.duckdb", catalog.warehouse(home)), ("mlflow.db", catalog.mlflow_store(home)),
                     ("coverage", catalog.coverage_summary(home))):
         key[name] = p.stat().st_mtime_ns if p.exists() else None
+    # the declarations the snapshot's lists and checks are built from (the ratings carry the
+    # evaluation's own digest in their criteria version)
+    key["declarations"] = {name: config.fingerprint(name, home) for name in SNAPSHOT_DECLARATIONS}
     mon = catalog.monitoring(home)
     key["monitoring"] = sorted(str(p.relative_to(mon)) for p in mon.glob("*/as_of=*/*.parquet")) if mon.exists() else []
     return key
