@@ -197,6 +197,9 @@ def content(snap, subject_id: str, kind: str, reader: Reader, *, purpose: str | 
         words = card.get("tier_words") or {}
         lines = [f"公共信用综合评价等级：{tier or '未评价'} {words.get('zh', '')}（评价标准 {card.get('criteria_version', '—')}，"
                  f"评价基准日 {as_of}）。" + (f"监管措施：{words['measures']['zh']}。" if words.get("measures") else "")]
+        rule = card.get("tier_rule")  # the direct rule that decided the tier, before the points;
+        if rule and (rule["list_rule"] or kind == "lender"):  # default (banks' records) is not public information
+            lines.append(f"直接评级：{rule['text']['zh']}，依{rule['basis']['zh']}直接评为 {rule['tier']} 级（不论得分）。")
         if card.get("restated"):
             lines.append(f"本评价已因案件决定重新评价（{card['restated']['cause']}，{card['restated']['rated_at']}）。")
         sections.append({"title": "二、公共信用综合评价 Public credit tier", "paragraphs": lines})
@@ -366,7 +369,7 @@ def _charts(result: dict) -> dict[str, str]:
         top = contrib.reindex(contrib.abs().sort_values(ascending=False).index[:10])[::-1]
         fig, ax = plt.subplots(figsize=(7, 3))
         ax.barh(top.index, top.values, color=["#c0392b" if v < 0 else "#2e86c1" for v in top.values])
-        ax.set_title("Scorecard points by indicator")
+        ax.set_title("Points short of each indicator's best (public evaluation)")
         ax.tick_params(labelsize=7)
         charts["chart_contributions"] = _svg(fig)
     h = result.get("history")

@@ -187,7 +187,8 @@ def rule_words(subject: str, name: str) -> dict | None:
     if rule is None:
         return None
     text = rule.text or next(r.text for r in lists_config().rules if r.name == rule.list_rule)
-    return {"rule": rule.name, "tier": rule.tier, "text": text.model_dump(), "basis": rule.basis.model_dump()}
+    return {"rule": rule.name, "tier": rule.tier, "text": text.model_dump(), "basis": rule.basis.model_dump(),
+            "list_rule": rule.list_rule}
 
 
 def whole_shares(weights: list[float], total: int) -> list[int]:

@@ -111,6 +111,14 @@ def test_the_public_sees_what_the_public_dashboard_shows(api, picks):
     assert lists and {e["subject_type"] for e in lists} == {"enterprise"}
     criteria = api.get("/v1/criteria/enterprise").json()
     assert criteria["subject"] == "enterprise" and "CASE" in criteria["sql"].upper()
+    # a tier a list's rule decided says so, as on the dashboard; default (a bank's record) is not public
+    firms = readmodel.ratings(picks["snap"], "enterprise")
+    for rule, shown in (("dishonest_debtor", True), ("in_default", False)):
+        row = firms[firms["tier_rule"] == rule].iloc[0]
+        card = api.get(f"/v1/subjects/{row['subject_id']}").json()
+        page = readmodel.lookup(picks["snap"], row["subject_id"], users.role("public"), record=False)
+        assert card["tier"] == row["tier"] == "D" and card.get("tier_rule") == page.get("tier_rule")
+        assert (card.get("tier_rule") or {}).get("rule") == (rule if shown else None)
     assert api.get("/v1/criteria/enterprise", params={"version": criteria["criteria_version"]}).json() == criteria
 
 
@@ -135,7 +143,8 @@ def test_keys_are_checked_and_a_lender_sees_grade_pd_and_reasons(api, api_home, 
     assert [r["text_zh"] for r in card["reasons"]] == [firm[f"reason_{k}_zh"] for k in (1, 2, 3) if isinstance(firm[f"reason_{k}_zh"], str)]
     # each reason names its indicator of the published criteria and the points it costs, worst first
     rated = readmodel.ratings(picks["snap"], "enterprise")
-    firm = rated[rated["reason_2_code"].notna() & (rated["reason_1_code"] != "in_default")].iloc[0]
+    forced = rated["tier_rule"].notna()  # a forced tier's first reason is its rule (below)
+    firm = rated[rated["reason_2_code"].notna() & ~forced].iloc[0]
     card = api.get(f"/v1/subjects/{firm['subject_id']}", headers=_auth(key)).json()
     published = {i["name"] for i in api.get("/v1/criteria/enterprise").json()["indicators"]}
     assert [r["code"] for r in card["reasons"]] == [firm[f"reason_{k}_code"] for k in (1, 2, 3) if isinstance(firm[f"reason_{k}_code"], str)]
@@ -143,6 +152,13 @@ def test_keys_are_checked_and_a_lender_sees_grade_pd_and_reasons(api, api_home, 
     points = [r["points"] for r in card["reasons"]]
     assert points == sorted(points, reverse=True) and min(points) >= 5.0
     assert card["model_version"] == str(firm["model_version"]) and card["criteria_version"] == str(firm["criteria_version"])
+    # a lender sees the rule that forced a tier, default included, and it leads the reasons
+    for rule in ("in_default", "dishonest_debtor"):
+        firm = rated[rated["tier_rule"] == rule].iloc[0]
+        card = api.get(f"/v1/subjects/{firm['subject_id']}", headers=_auth(key)).json()
+        assert card["tier"] == "D" and card["tier_rule"]["rule"] == rule and card["tier_rule"]["tier"] == "D"
+        assert card["reasons"][0]["code"] == ("in_default" if rule == "in_default" else f"tier_rule:{rule}")
+        assert card["reasons"][0]["text_en"] == firm["reason_1"] and card["reasons"][0].get("points") is None
     stored = institutions.listed(api_home)
     assert "secret_sha256" not in stored and key not in stored.to_string()
     # a revoked key is refused (every worker within KEY_CACHE_SECONDS)

@@ -194,6 +194,22 @@ def test_lender_lookup_of_an_enterprise(dash):
     assert len(mine) and set(mine["role"]) == {"lender"} and set(mine["action"]) == {"lookup"}
 
 
+def test_a_tier_a_rule_decided_shows_the_rule_beside_grade_and_pd(dash):
+    """The lender's view shows both products: grade and PD beside the public tier, and the direct
+    rule that decided the tier; the public sees a list's rule, not a default."""
+    rated = latest(dash, "enterprise")
+    listed = rated[rated["tier_rule"] == "dishonest_debtor"].iloc[0]
+    at = goto(app("lender"), "lookup", lookup_query=listed["subject_id"])
+    metrics = {m.label: m.value for m in at.metric}
+    page = text(at)
+    assert metrics["信用等级"] == listed["grade"] and "违约概率" in metrics
+    assert "直接评级规则" in page and "失信被执行人" in page and "《最高人民法院关于公布失信被执行人名单信息的若干规定》" in page
+    defaulted = rated[rated["tier_rule"] == "in_default"].iloc[0]
+    assert "直接评级规则" in text(goto(app("lender"), "lookup", lookup_query=defaulted["subject_id"]))
+    assert "直接评级规则" not in text(goto(app("public"), "lookup", lookup_query=defaulted["subject_id"]))
+    assert "直接评级规则" in text(goto(app("public"), "lookup", lookup_query=listed["subject_id"]))
+
+
 def test_lookup_by_name_in_characters_and_pinyin(dash):
     snap = readmodel.current(dash)
     firms = readmodel.subjects(snap).sort_values("subject_id")  # the snapshot's row order is not fixed

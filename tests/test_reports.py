@@ -127,6 +127,23 @@ def test_the_lender_report_is_for_lenders_and_carries_the_rating(report_home, fo
     assert set(charts["images"]) == {"chart_contributions", "chart_history"}
 
 
+def test_a_tier_a_direct_rule_decided_says_so_and_default_stays_out_of_the_public_report(report_home):
+    snap = readmodel.current(report_home)
+    rated = readmodel.ratings(snap, "enterprise")
+    admin = reports.Reader("admin1", users.role("admin", report_home))
+    lender = reports.Reader("lender1", users.role("lender", report_home))
+
+    def tier_text(sid, kind, reader):
+        body = reports.content(snap, sid, kind, reader, home=report_home)
+        return "".join(next(s for s in body["sections"] if s["title"].startswith("二、"))["paragraphs"])
+
+    listed = rated[rated["tier_rule"] == "dishonest_debtor"]["subject_id"].iloc[0]
+    assert "直接评级：" in tier_text(listed, "public", admin) and "失信被执行人" in tier_text(listed, "public", admin)
+    defaulted = rated[rated["tier_rule"] == "in_default"]["subject_id"].iloc[0]
+    assert "直接评级：" not in tier_text(defaulted, "public", admin)  # whoever issues it
+    assert "直接评级：" in tier_text(defaulted, "lender", lender)
+
+
 def test_individuals_masking_free_reports_and_who_looked_them_up(report_home, fonts, tmp_path):
     snap = readmodel.current(report_home)
     person = readmodel.ratings(snap, "individual").iloc[0]["subject_id"]

@@ -142,11 +142,27 @@ class _Open(BaseModel):
 
 
 class Reason(BaseModel):
-    code: str | None = Field(None, description="the indicator of the published criteria (`in_default`: a record "
-                                               "put the subject in default)")
+    code: str | None = Field(None, description="the indicator of the published criteria; `tier_rule:<rule>`: a direct "
+                                               "rule of the criteria forced the tier; `in_default`: a record put the "
+                                               "subject in default, which forces tier D and grade D")
     text_zh: str | None = None
     text_en: str | None = None
     points: float | None = Field(None, description="points the subject is short of the indicator's best bin")
+
+
+class Words(BaseModel):
+    zh: str
+    en: str
+
+
+class TierRule(BaseModel):
+    """The direct rule of the published criteria that decided the public tier (一票否决)."""
+    rule: str = Field(description="the rule's name in the criteria's `direct_tiers`")
+    tier: str = Field(description="the tier it forces, whatever the points")
+    text: Words = Field(description="what the rule is about")
+    basis: Words = Field(description="its legal basis")
+    list_rule: str | None = Field(None, description="the list rule whose entry in force triggers it (`/v1/lists`); "
+                                                    "none for the rule of subjects in default")
 
 
 class ListEntry(_Open):
@@ -180,6 +196,7 @@ class SubjectCard(_Open):
     rated: bool | None = None
     as_of: str | None = None
     tier: str | None = None
+    tier_rule: TierRule | None = Field(None, description="the direct rule that decided the tier, when one did")
     grade: str | None = None
     pd: float | None = None
     score: float | None = None

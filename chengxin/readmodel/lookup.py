@@ -23,6 +23,18 @@ class NotAllowed(workspace.UserError):
     pass
 
 
+def tier_rule_shown(kind: str, name, r: Role) -> dict | None:
+    """The direct rule that decided a tier (一票否决), as the role may see it beside the tier: a
+    list's rule is as public as the list; default (banks' and bureaus' records) is a reason, for
+    the roles that see reasons. None when no rule decided it."""
+    if not isinstance(name, str) or not name:
+        return None
+    from chengxin.models.evaluation import rule_words
+
+    rule = rule_words(kind, name)
+    return rule if rule is not None and (rule["list_rule"] or r.sees("reasons")) else None
+
+
 def lookup(snap: Snapshot, subject_id: str, r: Role, *, user: str | None = None, purpose: str | None = None,
            record: bool = True, home=None) -> dict:
     """One subject as the role may see it: the published rating, its contributions (stored by
@@ -56,6 +68,9 @@ def lookup(snap: Snapshot, subject_id: str, r: Role, *, user: str | None = None,
             out["reasons_zh"] = [x for x in (rec[f"reason_{k}_zh"] for k in (1, 2, 3)) if isinstance(x, str) and x]
         out["model_version"] = str(rec["model_version"])
         out["criteria_version"] = str(rec["criteria_version"])
+        rule = tier_rule_shown(subject, rec.get("tier_rule"), r)
+        if rule:
+            out["tier_rule"] = rule
         if isinstance(rec.get("cause"), str):  # re-rated after a case decision
             out["restated"] = {"cause": rec["cause"], "rated_at": str(rec.get("rated_at"))[:19]}
         if isinstance(rec.get("grade_override"), str) and r.sees("grade"):  # a person's grade, beside the model's

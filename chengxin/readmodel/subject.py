@@ -21,7 +21,7 @@ from chengxin import cases, desk, identifiers, users
 from chengxin.readmodel.identity import subject_types
 from chengxin.models.reasons import REASONS
 from chengxin.models.reasons import columns as reason_columns
-from chengxin.readmodel.lookup import refusal
+from chengxin.readmodel.lookup import refusal, tier_rule_shown
 from chengxin.readmodel.snapshot import (HISTORY_REASONS, Snapshot, list_entries, mark_ready, ready, records_of,
                                          rows_on_disk, warm)
 from chengxin.users import Role
@@ -205,10 +205,9 @@ def _cards(snap: Snapshot, allowed: dict[str, str], r: Role, as_of: dt.date | No
             card.update(as_of=_value(rrow["as_of"]), tier=tier, tier_words=words.get(tier),
                         model_version=str(rrow["model_version"]), criteria_version=str(rrow["criteria_version"]))
             card.update({part: _value(rrow.get(part)) for part in parts})
-            if rrow.get("tier_rule"):  # the direct rule that decided the tier (一票否决), beside the points
-                from chengxin.models.evaluation import rule_words
-
-                card["tier_rule"] = rule_words(kind, str(rrow["tier_rule"]))
+            rule = tier_rule_shown(kind, rrow.get("tier_rule"), r)
+            if rule:
+                card["tier_rule"] = rule
             if rrow.get("cause"):  # re-rated after a case decision, not by the monthly run
                 card["restated"] = {"cause": rrow["cause"], "rated_at": _value(rrow.get("rated_at"))}
             if rrow.get("grade_override") and r.sees("grade"):  # a person's grade, beside the model's
