@@ -193,10 +193,13 @@ def monthly_span(home=None) -> tuple[dt.date | None, dt.date | None]:
     return as_date(first), as_date(last)
 
 
-def latest_as_of(home=None) -> dt.date:
-    """The month end after the latest month of monthly uploads: by then that month's uploads
-    have arrived."""
+def latest_as_of(home=None, today: dt.date | None = None) -> dt.date:
+    """The month end after the latest month of monthly uploads (by then that month's uploads
+    have arrived), never after `today`: a city whose last month has just ended is rated at the
+    last month end that has passed, on what was known by then."""
     _, last = monthly_span(home)
     if last is None:
         raise workspace.UserError("no monthly records yet: run `chengxin ingest PATH` first")
-    return (pd.Timestamp(last) + pd.DateOffset(months=1) + pd.offsets.MonthEnd(0)).date()
+    after = pd.Timestamp(last) + pd.DateOffset(months=1) + pd.offsets.MonthEnd(0)
+    passed = pd.offsets.MonthEnd(0).rollback(pd.Timestamp(today or dt.date.today()))
+    return min(after, passed).date()

@@ -13,13 +13,24 @@ from pydantic import Field, model_validator
 from chengxin import config, workspace
 from chengxin.workdays import working_days
 
+
 def today(rated: dt.date | None = None) -> dt.date:
     """The day statuses are shown for: today. `CHENGXIN_TODAY` pins it: an ISO date, or `rated`
     for the rating date `rated` (replaying a past city as it was published then)."""
     pinned = os.environ.get("CHENGXIN_TODAY", "").strip()
     if pinned == "rated":
         return rated or dt.date.today()
-    return dt.date.fromisoformat(pinned) if pinned else dt.date.today()
+    if not pinned:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(pinned) if len(pinned) == 10 else _refuse(pinned)
+    except ValueError:
+        return _refuse(pinned)
+
+
+def _refuse(pinned: str):
+    raise workspace.UserError(f"CHENGXIN_TODAY must be a date (YYYY-MM-DD) or `rated`, got {pinned!r}: "
+                              "unset it to show statuses for today")
 
 
 CaseKind = Literal["objection", "repair", "review"]

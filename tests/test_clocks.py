@@ -43,3 +43,17 @@ def test_an_office_sets_its_own_clocks(tmp_path):
     (tmp_path / "cases.yaml").write_text("clocks:\n  objection:\n    decide: 9\n    extend_to: 3\n", "utf-8")
     with pytest.raises(Exception, match="shorter than decide"):
         clocks.cases_config(tmp_path)
+
+
+def test_the_day_shown_is_today_a_pinned_date_or_the_rating_date_and_nothing_else(monkeypatch):
+    rated = dt.date(2025, 3, 31)
+    monkeypatch.delenv("CHENGXIN_TODAY", raising=False)
+    assert clocks.today(rated) == dt.date.today()
+    monkeypatch.setenv("CHENGXIN_TODAY", "rated")
+    assert clocks.today(rated) == rated
+    monkeypatch.setenv("CHENGXIN_TODAY", " 2025-06-01 ")
+    assert clocks.today(rated) == dt.date(2025, 6, 1)
+    for bad in ("yesterday", "2025-13-01", "20250601", "2025-06-01T00:00"):
+        monkeypatch.setenv("CHENGXIN_TODAY", bad)
+        with pytest.raises(workspace.UserError, match="CHENGXIN_TODAY"):
+            clocks.today(rated)

@@ -39,6 +39,17 @@ def test_the_calendar_comes_from_the_monthly_sources(tmp_path):
         catalog.latest_as_of(tmp_path)
 
 
+def test_the_latest_rating_date_is_after_the_last_month_and_never_in_the_future(ingested_home):
+    _, last = catalog.monthly_span(ingested_home)  # the first day of the last month of monthly uploads
+    month_end = (pd.Timestamp(last) + pd.offsets.MonthEnd(0)).date()
+    after = (pd.Timestamp(month_end) + pd.offsets.MonthEnd(1)).date()  # by then that month's uploads have arrived
+    assert catalog.latest_as_of(ingested_home, today=after + dt.timedelta(days=40)) == after
+    assert catalog.latest_as_of(ingested_home, today=after) == after
+    # a city whose last month ended a week ago is rated at the last month end that has passed
+    assert catalog.latest_as_of(ingested_home, today=month_end + dt.timedelta(days=7)) == month_end
+    assert catalog.latest_as_of(ingested_home, today=month_end) == month_end
+
+
 def test_coverage_is_stored_whole_and_an_empty_measure_leaves_no_old_cells(tmp_path):
     cells = pd.DataFrame({"source": ["tax", "tax"], "county": ["610102", "610103"], "month": ["2025-01", "2025-01"],
                           "received": [10, 0]})
