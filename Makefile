@@ -61,7 +61,7 @@ test: $(VENV)/.installed-test
 	$(BIN)/pytest -q --nbmake tests notebooks
 
 docs: setup
-	$(BIN)/python -c 'from pathlib import Path; from chengxin import docs; print("README updated" if docs.refresh_readme(Path("README.md")) else "README current")'
+	$(BIN)/python -c 'from pathlib import Path; from chengxin import docs; changed = docs.refresh_docs(Path(".")); print("updated: " + ", ".join(map(str, changed)) if changed else "README and docs/ current")'
 
 # The public scorecard recipes the bring-your-own benchmark compares with, and the credit data they ship.
 $(VENV)/.installed-bench: $(VENV)/.installed-test

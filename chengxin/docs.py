@@ -1,9 +1,12 @@
 """Documentation generated from the declarations, so the contract is written down once.
 
-The README's data-contract section is this output, and so is every count or list the README
-gives of declared things (indicators, rules, actions, grades, roles, pages): each sits between
-``<!-- gen:NAME -->`` and ``<!-- /gen -->`` and comes from `GENERATED[NAME]`. ``make docs``
-refreshes them; a test fails when the README is stale.
+The documentation is the README (the front door) and the manual in ``docs/*.md``
+(`documents`). The data-contract section (``docs/data-contract.md``, between `README_START`
+and `README_END`) is this output, and so is every count or list the documentation gives of
+declared things (indicators, rules, actions, grades, roles, pages): each sits between
+``<!-- gen:NAME -->`` and ``<!-- /gen -->`` in whichever file tells of it and comes from
+`GENERATED[NAME]`. ``make docs`` refreshes them all (`refresh_docs`); a test fails when a file
+is stale.
 """
 
 from __future__ import annotations
@@ -128,29 +131,50 @@ SPAN = re.compile(r"(<!-- gen:(?P<name>[a-z-]+) -->)(?P<body>.*?)(<!-- /gen -->)
 
 
 def generated_spans(text: str) -> dict[str, str]:
-    """NAME -> the text the README holds between its markers."""
+    """NAME -> the text a document holds between its markers."""
     return {m["name"]: m["body"] for m in SPAN.finditer(text)}
 
 
 def render(text: str) -> str:
-    """The README with its data contract and every generated span as the declarations say now."""
-    head, rest = text.split(README_START, 1)
-    _, tail = rest.split(README_END, 1)
-    text = f"{head}{README_START}\n{sources_markdown()}\n{README_END}{tail}"
+    """The document with its data contract (if it holds one) and every generated span as the
+    declarations say now."""
+    if README_START in text:
+        head, rest = text.split(README_START, 1)
+        if README_END not in rest:
+            raise ValueError("the data contract's start marker has no end marker")
+        _, tail = rest.split(README_END, 1)
+        text = f"{head}{README_START}\n{sources_markdown()}\n{README_END}{tail}"
 
     def fill(m: re.Match) -> str:
         if m["name"] not in GENERATED:
-            raise ValueError(f"README: unknown generated span {m['name']!r}; known: {', '.join(GENERATED)}")
+            raise ValueError(f"docs: unknown generated span {m['name']!r}; known: {', '.join(GENERATED)}")
         return m.group(1) + GENERATED[m["name"]]() + m.group(4)
 
     return SPAN.sub(fill, text)
 
 
+def documents(root: Path) -> list[Path]:
+    """The files the generated parts may live in: the README and every page of the manual."""
+    return [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+
+
+def refresh(paths: list[Path]) -> list[Path]:
+    """Rewrite the generated parts of each file; returns the files that changed."""
+    changed = []
+    for path in paths:
+        text = path.read_text("utf-8")
+        new = render(text)
+        if new != text:
+            path.write_text(new, "utf-8")
+            changed.append(path)
+    return changed
+
+
+def refresh_docs(root: Path) -> list[Path]:
+    """Refresh the README and every docs/*.md under `root` (what ``make docs`` runs)."""
+    return refresh(documents(root))
+
+
 def refresh_readme(readme: Path) -> bool:
-    """Rewrite the generated parts of the README; returns whether it changed."""
-    text = readme.read_text("utf-8")
-    new = render(text)
-    if new != text:
-        readme.write_text(new, "utf-8")
-        return True
-    return False
+    """Rewrite the generated parts of one file (the README); returns whether it changed."""
+    return bool(refresh([readme]))
