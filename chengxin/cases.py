@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
-from chengxin import catalog, clocks, config, state, users, workspace
+from chengxin import catalog, clocks, config, identifiers, state, users, workspace
 from chengxin.clocks import CASE_KINDS
 from chengxin.state import CASE_EVENTS, CASES, SUBJECT_CHANGES
 from chengxin.workspace import UserError
@@ -328,7 +328,7 @@ def list_cases(*, status: str | None = None, overdue: bool = False, subject: str
     if status:
         q = q.where(CASES.c.status == status)
     if subject:
-        q = q.where(CASES.c.subject_id == subject.strip().upper())
+        q = q.where(CASES.c.subject_id == identifiers.normalise(subject))
     if kind:
         q = q.where(CASES.c.kind == kind)
     with state.connect(home) as con:

@@ -36,9 +36,10 @@ def _q(values: pd.Series) -> pd.Series:
 
 
 def _rating_changes(old: Path, new: Path) -> pd.DataFrame:
+    from chengxin.readmodel import snapshot as layout  # the snapshot's file names (the read model imports this module)
     cols = ["subject_id", "subject_type", "as_of", "tier", "grade"]
-    before = pd.read_parquet(old / "ratings.parquet", columns=cols)
-    after = pd.read_parquet(new / "ratings.parquet", columns=cols)
+    before = pd.read_parquet(old / layout.RATINGS, columns=cols)
+    after = pd.read_parquet(new / layout.RATINGS, columns=cols)
     m = after.merge(before[["subject_id", "tier", "grade"]], on="subject_id", how="left", suffixes=("", "_before"))
     out = []
     for kind, en, zh in (("tier", "Public tier", "公共信用等级"), ("grade", "Grade", "信用等级")):
@@ -63,10 +64,11 @@ def _entry_json(frame: pd.DataFrame) -> pd.Series:
 
 
 def _list_changes(old: Path, new: Path, as_of: str) -> pd.DataFrame:
+    from chengxin.readmodel import snapshot as layout  # the snapshot's file names (the read model imports this module)
     key = ["list", "rule", "subject_id", "start"]
 
     def entries(folder: Path) -> pd.DataFrame:
-        e = pd.read_parquet(folder / "lists.parquet")
+        e = pd.read_parquet(folder / layout.LISTS)
         return e.assign(start=e["start"].astype(str).str[:10])
 
     before, now = entries(old), entries(new)
@@ -115,6 +117,7 @@ def _alert_changes(con: sa.Connection, since: str | None) -> pd.DataFrame:
 def record(home=None) -> dict:
     """Record the changes the current snapshot brought since the last recorded one (nothing to
     do when it is recorded already). The first snapshot recorded is the baseline: no changes."""
+    from chengxin.readmodel import snapshot as layout  # the snapshot's file names (the read model imports this module)
     from chengxin import readmodel
 
     snap = readmodel.current(home)
@@ -127,7 +130,7 @@ def record(home=None) -> dict:
                            .limit(1)).mappings().first()
         old = readmodel.root(home) / last["snapshot"] if last else None
         frames = []
-        if old is not None and (old / "ratings.parquet").exists():
+        if old is not None and (old / layout.RATINGS).exists():
             as_of = str(snap.as_of("enterprise") or "")
             frames += [_rating_changes(old, snap.path), _list_changes(old, snap.path, as_of)]
         frames.append(_alert_changes(con, last["recorded_at"] if last else None))

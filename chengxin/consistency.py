@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from chengxin import config
+from chengxin.readmodel import snapshot as layout
 
 KINDS = {
     "direct_tier_better": ("直接评级规则的名单记录有效，但等级更好", "an entry of a direct-tier rule in force, and a better tier"),
@@ -36,7 +37,7 @@ def _direct_rules() -> pd.DataFrame:
     from chengxin.models.evaluation import evaluation_config
 
     cfg = evaluation_config()
-    return pd.DataFrame([(s, t.name, t.list_rule, t.tier) for s in ("enterprise", "individual")
+    return pd.DataFrame([(s, t.name, t.list_rule, t.tier) for s in config.SUBJECT_TYPES
                          for t in getattr(cfg, s).direct_tiers if t.list_rule],
                         columns=["subject_type", "tier_rule", "rule", "forced"])
 
@@ -48,8 +49,8 @@ def check(folder: Path, day: dt.date | None = None) -> dict[str, dict]:
     from chengxin.readmodel.snapshot import records_con
 
     folder = Path(folder)
-    ratings = pd.read_parquet(folder / "ratings.parquet")
-    entries = pd.read_parquet(folder / "lists.parquet")
+    ratings = pd.read_parquet(folder / layout.RATINGS)
+    entries = pd.read_parquet(folder / layout.LISTS)
     as_of = pd.Timestamp(ratings["as_of"].max()).date() if len(ratings) else None
     day = day or as_of
     order = [t.tier for t in grades.rating_config().public_tiers]

@@ -36,13 +36,13 @@ from chengxin import cases, catalog, config, desk, i18n, identifiers, state, use
 from chengxin.state import REPORTS
 from chengxin.users import Role
 from chengxin.workspace import UserError
+from chengxin.readmodel import snapshot as layout
 
-KINDS = ("public", "certificate", "lender")
+KINDS = users.REPORT_KINDS
 FORMATS = ("pdf", "html")
 TITLES = {"public": ("公共信用信息报告", "Public credit information report"),
           "certificate": ("专用信用报告（替代有无违法违规记录证明）", "Special credit report in place of no-violation certificates"),
           "lender": ("信用评价报告（金融机构版）", "Credit rating report for lenders")}
-LENDER_ROLES = ("lender", "analyst", "admin")
 
 
 class Domain(config.Strict):
@@ -91,11 +91,11 @@ def _check(snap, subject_id: str, kind: str, reader: Reader, purpose: str | None
     if kind not in KINDS:
         raise UserError(f"--kind must be one of {', '.join(KINDS)}, got {kind!r}")
     sid, stype = subject_type(snap, subject_id)  # the registry's type: a person is never reported as a firm
-    own = bool(reader.subject) and reader.subject.upper() == sid
+    own = bool(reader.subject) and identifiers.normalised_or_none(reader.subject) == sid
     if reader.role.own_only and not own:
         raise cases.NotAllowed(f"{reader.name} may have reports on its own subject only")
-    if kind == "lender" and not own and reader.role.name not in LENDER_ROLES:
-        raise cases.NotAllowed(f"the lender's report is for {', '.join(LENDER_ROLES)}; {reader.role.name} may not have it")
+    if kind not in reader.role.reports and not own:
+        raise cases.NotAllowed(f"{reader.role.name} may not have the {kind} report (roles.yaml `reports`)")
     if stype == "individual" and not own:
         if not reader.role.individuals:
             raise cases.NotAllowed(f"{reader.role.name} may not have reports on individuals")
@@ -164,7 +164,7 @@ def content(snap, subject_id: str, kind: str, reader: Reader, *, purpose: str | 
         raise UserError(f"no published credit information for {subject_id}" + (f" on {as_of}" if as_of else ""))
     until = as_of
     as_of = str(as_of) if as_of else (card.get("as_of") or str(snap.as_of(stype) or ""))
-    info = readmodel.rows_of(snap.path / "subjects.parquet", sid)
+    info = readmodel.rows_of(snap.path / layout.SUBJECT_INFO, sid)
     reg = info.iloc[0].to_dict() if len(info) else {}
     masked = stype == "individual" and not own
     name = card.get("name") or reg.get("name")

@@ -18,6 +18,7 @@ from chengxin import config, identifiers, workspace
 PUBLIC = "public"
 PAGES = ("overview", "lookup", "warning", "criteria", "models", "coverage", "publication", "checks", "audit", "cases",
          "mine", "verify")
+REPORT_KINDS = ("public", "certificate", "lender")  # credit reports (chengxin/reports.py)
 RATING_PARTS = ("tier", "grade", "pd", "score", "reasons", "contributions", "history", "records", "repair")
 # what a role may call in the credit services API (`chengxin serve`)
 API_SCOPES = ("subjects", "batch", "explanation", "lists", "criteria", "watchlist", "checks", "cases")
@@ -54,6 +55,7 @@ class Role(_Strict):
     # callers without a key: credit reports per minute per client address (each costs the server ~0.4 s)
     report_rate_per_minute: int | None = Field(None, ge=1)
     cases: tuple[str, ...] = ()  # CASE_RIGHTS
+    reports: tuple[str, ...] = ("public", "certificate")  # REPORT_KINDS it may have issued (its own subject: all)
     own_only: bool = False  # a subject's own account: it reaches its own subject and nothing else
 
     @model_validator(mode="after")
@@ -64,6 +66,9 @@ class Role(_Strict):
         for r in self.rating:
             if r not in RATING_PARTS:
                 raise ValueError(f"unknown rating part {r!r}; parts are {', '.join(RATING_PARTS)}")
+        for k in self.reports:
+            if k not in REPORT_KINDS:
+                raise ValueError(f"unknown report kind {k!r}; kinds are {', '.join(REPORT_KINDS)}")
         for right in self.cases:
             if right not in CASE_RIGHTS:
                 raise ValueError(f"unknown case right {right!r}; rights are {', '.join(CASE_RIGHTS)}")
@@ -137,7 +142,7 @@ def roles_config(home=None) -> RolesConfig:
 
 def declared_roles() -> RolesConfig:
     """The package's own roles and demo users, without any workspace's override (what the
-    README describes)."""
+    manual describes: docs/dashboard.md)."""
     return config.declared("roles", RolesConfig, with_workspace=False)
 
 

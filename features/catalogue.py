@@ -50,7 +50,7 @@ class Indicator(BaseModel):
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     zh: str
-    subject: Literal["enterprise", "individual"]
+    subject: config.SubjectType
     source: str | None = None
     window_months: int | None = Field(None, gt=0)
     agg: Aggregation

@@ -139,7 +139,7 @@ class EvaluationConfig(Strict):
         from chengxin.lists import lists_config
 
         cat, rules = catalogue(), {r.name: r for r in lists_config().rules}
-        for subject in ("enterprise", "individual"):
+        for subject in config.SUBJECT_TYPES:
             decl: SubjectEvaluation = getattr(self, subject)
             known = {i.name: i for i in cat.for_subject(subject)}
             for d in decl.dimensions:

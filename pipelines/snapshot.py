@@ -24,6 +24,7 @@ import pandas as pd
 from chengxin import cases, catalog, changes, config, readmodel, workspace
 from chengxin.models.reasons import columns as reason_columns
 from chengxin.readmodel.snapshot import explanation_file
+from chengxin.readmodel import snapshot as layout
 
 
 @workspace.locked(cases.DECISIONS_LOCK)  # never beside a case's re-rating, which publishes a snapshot too
@@ -133,7 +134,7 @@ def _build(home, out: Path, inputs: dict) -> dict:
         manifest["warehouse"] = {"files": int(stamp[0]), "last_file": int(stamp[1])}
         latest_as_of = max((dt.date.fromisoformat(v["as_of"]) for v in manifest["subjects"].values()), default=dt.date.today())
         since = (pd.Timestamp(latest_as_of) - pd.DateOffset(months=settings.dashboard.records_months)).date()
-        con.execute(f"ATTACH '{out / readmodel.RECORDS}' AS snap (READ_WRITE)")
+        con.execute(f"ATTACH '{out / layout.RECORDS}' AS snap (READ_WRITE)")
         for src in _record_sources():
             # a DuckDB file in subject order: one subject's records are a few row groups away (zone maps)
             con.execute(f"CREATE TABLE snap.{src.table} AS {_records_sql(src, since)} ORDER BY subject_id, \"{src.event_date}\" DESC")
@@ -142,11 +143,11 @@ def _build(home, out: Path, inputs: dict) -> dict:
     firms["pinyin"], firms["initials"] = _pinyin(firms["name"])
     people["subject_type"] = "individual"
     subjects = pd.concat([firms, people], ignore_index=True)
-    subjects.sort_values("subject_id").to_parquet(out / "subjects.parquet", index=False)
+    subjects.sort_values("subject_id").to_parquet(out / layout.SUBJECT_INFO, index=False)
     rated = pd.concat(ratings, ignore_index=True) if ratings else pd.DataFrame()
     info = subjects[["subject_id", "name", "county", "industry", "entity_type"]]
     rated = rated.merge(info, on="subject_id", how="left")
-    rated.sort_values("subject_id").to_parquet(out / "ratings.parquet", index=False)
+    rated.sort_values("subject_id").to_parquet(out / layout.RATINGS, index=False)
     # the overview's counts, so the landing page never loads a city's ratings
     _summary(rated, out)
     _history(pd.concat(history, ignore_index=True), out)
@@ -155,7 +156,7 @@ def _build(home, out: Path, inputs: dict) -> dict:
     if catalog.coverage_summary(home).exists():
         shutil.copy2(catalog.coverage_summary(home), out / "coverage.json")
         if catalog.coverage_cells(home).exists():
-            shutil.copy2(catalog.coverage_cells(home), out / "coverage.parquet")
+            shutil.copy2(catalog.coverage_cells(home), out / layout.COVERAGE)
     else:
         manifest["warnings"].append("coverage: not measured yet: run `chengxin coverage`")
     # portfolio views of the latest monitored month
@@ -214,15 +215,15 @@ def _history(history: pd.DataFrame, out: Path) -> None:
     history = history.dropna(axis=1, how="all").reindex(columns=VERSION_COLUMNS) if len(history) else history
     history["rated_at"] = pd.to_datetime(history["rated_at"])
     history = history.sort_values(["subject_id", "as_of", "rated_at"], na_position="first")
-    history.reindex(columns=HISTORY_COLUMNS).to_parquet(out / "history.parquet", index=False, row_group_size=HISTORY_ROW_GROUP)
+    history.reindex(columns=HISTORY_COLUMNS).to_parquet(out / layout.HISTORY, index=False, row_group_size=HISTORY_ROW_GROUP)
     history.reindex(columns=["subject_id", "as_of", "rated_at", *reason_columns()]).to_parquet(
-        out / readmodel.HISTORY_REASONS, index=False, row_group_size=HISTORY_ROW_GROUP)
+        out / layout.HISTORY_REASONS, index=False, row_group_size=HISTORY_ROW_GROUP)
 
 
 def _versions(snapshot_path: Path) -> pd.DataFrame:
     """A snapshot's history with each version's reasons (the two files, row beside row)."""
-    history = pd.read_parquet(snapshot_path / "history.parquet")
-    kept = snapshot_path / readmodel.HISTORY_REASONS
+    history = pd.read_parquet(snapshot_path / layout.HISTORY)
+    kept = snapshot_path / layout.HISTORY_REASONS
     if kept.exists():
         reasons = pd.read_parquet(kept, columns=reason_columns())
         if len(reasons) == len(history):
@@ -233,7 +234,7 @@ def _versions(snapshot_path: Path) -> pd.DataFrame:
 def _summary(rated: pd.DataFrame, out: Path) -> None:
     """The overview's counts, so the landing page never loads a city's ratings."""
     rated.groupby(["subject_type", "county", "industry", "tier", "grade"], dropna=False).size().rename("count") \
-        .reset_index().to_parquet(out / readmodel.SUMMARY, index=False)
+        .reset_index().to_parquet(out / layout.SUMMARY, index=False)
 
 
 def _lists(out: Path, rated: pd.DataFrame, info: pd.DataFrame, as_of: dt.date) -> list[dict]:
@@ -247,7 +248,7 @@ def _lists(out: Path, rated: pd.DataFrame, info: pd.DataFrame, as_of: dt.date) -
     finally:
         mem.close()
     entries = entries.merge(info, on="subject_id", how="left")
-    entries.sort_values("subject_id").to_parquet(out / "lists.parquet", index=False)
+    entries.sort_values("subject_id").to_parquet(out / layout.LISTS, index=False)
     return entries.groupby(["list", "status"]).size().rename("n").reset_index().to_dict("records")
 
 
@@ -275,8 +276,8 @@ def restate(subject_ids: list[str], cause: str, home=None) -> dict:
     now = readmodel.current(home)
     if now is None:
         raise workspace.UserError("no dashboard snapshot yet: run `chengxin publish dashboard` first")
-    rewritten = {"ratings.parquet", "history.parquet", readmodel.HISTORY_REASONS, "lists.parquet", readmodel.SUMMARY,
-                 "manifest.json", readmodel.RECORDS}
+    rewritten = {layout.RATINGS, layout.HISTORY, layout.HISTORY_REASONS, layout.LISTS, layout.SUMMARY,
+                 "manifest.json", layout.RECORDS}
 
     def fill(tmp: Path) -> dict:
         for f in now.path.rglob("*"):
@@ -285,7 +286,7 @@ def restate(subject_ids: list[str], cause: str, home=None) -> dict:
             rel = f.relative_to(now.path)
             target = tmp / rel
             target.parent.mkdir(parents=True, exist_ok=True)
-            if str(rel) == readmodel.RECORDS:
+            if str(rel) == layout.RECORDS:
                 shutil.copy2(f, target)  # changed below
             elif str(rel) not in rewritten and rel.parts[0] != "explanations":
                 os.link(f, target)
@@ -305,14 +306,14 @@ def _restate_tables(home, out: Path, now, manifest: dict, ids: list[str]) -> Non
     latest_as_of = max(dt.date.fromisoformat(v["as_of"]) for v in manifest["subjects"].values() if "as_of" in v)
     since = (pd.Timestamp(latest_as_of) - pd.DateOffset(months=config.settings(home).dashboard.records_months)).date()
     with warehouse.connect(home, read_only=True) as con:
-        con.execute(f"ATTACH '{out / readmodel.RECORDS}' AS snap (READ_WRITE)")
+        con.execute(f"ATTACH '{out / layout.RECORDS}' AS snap (READ_WRITE)")
         for src in _record_sources():
             con.execute(f"DELETE FROM snap.{src.table} WHERE subject_id IN (SELECT unnest($ids))", {"ids": ids})
             con.execute(f"INSERT INTO snap.{src.table} {_records_sql(src, since)} AND subject_id IN (SELECT unnest($ids))",
                         {"ids": ids})
         con.execute("DETACH snap")
     # ratings: the latest run of each subject type, with the names the snapshot holds
-    old = pd.read_parquet(now.path / "ratings.parquet")
+    old = pd.read_parquet(now.path / layout.RATINGS)
     info_cols = ["subject_id", "name", "county", "industry", "entity_type"]
     rated = []
     for subject, v in manifest["subjects"].items():
@@ -322,12 +323,12 @@ def _restate_tables(home, out: Path, now, manifest: dict, ids: list[str]) -> Non
         v["ratings_file"] = str(latest)
         rated.append(pd.read_parquet(latest))
     rated = pd.concat(rated, ignore_index=True).merge(old[info_cols], on="subject_id", how="left")
-    rated.sort_values("subject_id").to_parquet(out / "ratings.parquet", index=False)
+    rated.sort_values("subject_id").to_parquet(out / layout.RATINGS, index=False)
     _summary(rated, out)
     # history: the new versions beside the ones they replaced
     new_rows = rated[rated["subject_id"].isin(ids)].reindex(columns=VERSION_COLUMNS)
     _history(pd.concat([_versions(now.path), new_rows], ignore_index=True), out)
-    subjects = pd.read_parquet(now.path / "subjects.parquet", columns=["subject_id", "name", "county", "industry", "entity_type"])
+    subjects = pd.read_parquet(now.path / layout.SUBJECT_INFO, columns=["subject_id", "name", "county", "industry", "entity_type"])
     _lists(out, rated, subjects, latest_as_of)
     # explanations: the stored ones, which the restatement updated
     for subject, v in manifest["subjects"].items():

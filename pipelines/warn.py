@@ -225,7 +225,7 @@ def drift(subject: str, cur: pd.DataFrame, prev: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def warn(as_of: dt.date, subjects=("enterprise", "individual"), *, home=None, out: Path | None = None) -> dict:
+def warn(as_of: dt.date, subjects=config.SUBJECT_TYPES, *, home=None, out: Path | None = None) -> dict:
     started = time.perf_counter()
     frames, views = [], {}
     workspace.ensure(home)

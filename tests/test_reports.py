@@ -144,6 +144,26 @@ def test_a_tier_a_direct_rule_decided_says_so_and_default_stays_out_of_the_publi
     assert "直接评级：" in tier_text(defaulted, "lender", lender)
 
 
+def test_which_reports_a_role_may_have_is_declared_in_roles_yaml(report_home):
+    from pydantic import ValidationError
+
+    snap, entry = _firm(report_home)
+    firm = entry["subject_id"]
+    for name, role in users.roles_config(report_home).roles.items():
+        if role.own_only:
+            continue
+        reader = reports.Reader(f"{name}1", users.role(name, report_home))
+        for kind in reports.KINDS:
+            if kind in role.reports:
+                assert reports.content(snap, firm, kind, reader, home=report_home)["sections"], (name, kind)
+            else:
+                with pytest.raises(NotAllowed, match="roles.yaml"):
+                    reports.content(snap, firm, kind, reader, home=report_home)
+    assert "lender" not in users.role("department", report_home).reports and "lender" in users.role("analyst").reports
+    with pytest.raises(ValidationError, match="unknown report kind"):
+        users.Role(zh="x", en="x", pages=("overview",), rating=("tier",), reports=("public", "secret"))
+
+
 def test_individuals_masking_free_reports_and_who_looked_them_up(report_home, fonts, tmp_path):
     snap = readmodel.current(report_home)
     person = readmodel.ratings(snap, "individual").iloc[0]["subject_id"]

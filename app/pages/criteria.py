@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from chengxin import i18n, readmodel, ui, workspace
+from chengxin import config, i18n, readmodel, ui, workspace
 
 lang, r = ui.lang(), ui.role()
 ui.guard("criteria")
 st.title(ui.L("page_criteria"))
 
-subject = st.radio(ui.L("subject_type"), ["enterprise", "individual"], horizontal=True, key="criteria_subject",
+subject = st.radio(ui.L("subject_type"), list(config.SUBJECT_TYPES), horizontal=True, key="criteria_subject",
                    format_func=lambda s: i18n.t(s, lang))
 versions = readmodel.criteria_versions(subject)
 if not versions:

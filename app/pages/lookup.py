@@ -73,7 +73,7 @@ for flag in result.get("under_objection", []):  # flagged the day the objection 
     what = ui.L("the_rating") if flag["record"] == "rating" else flag["record"]
     st.warning(ui.L("under_objection").format(record=ui.plain(what), case=flag["case"], since=flag["since"]))
 if result.get("restated"):
-    st.caption(ui.L("restated").format(cause=result["restated"]["cause"], at=result["restated"]["rated_at"]))
+    st.caption(ui.L("restated").format(cause=result["restated"]["cause"], at=str(result["restated"]["rated_at"])[:19]))
 if result.get("grade_override"):
     o = result["grade_override"]
     st.info(ui.L("grade_override").format(grade=o["grade"], model=o["model_grade"], case=o.get("case") or "—",
@@ -174,7 +174,7 @@ for (part, _), tab in zip(parts, tabs):
 
 # --- credit report ---------------------------------------------------------------------------
 st.subheader(ui.L("report"))
-kinds = [k for k in reports.KINDS if k != "lender" or r.name in reports.LENDER_ROLES]
+kinds = [k for k in reports.KINDS if k in r.reports]
 person = result["subject_type"] == "individual"
 c = st.columns([2, 3])
 report_kind = c[0].selectbox(ui.L("report_kind"), kinds, key="report_kind",

@@ -8,7 +8,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from chengxin import cases, charts, clocks, i18n, readmodel, reports, ui, users
+from chengxin import cases, charts, clocks, i18n, identifiers, readmodel, reports, ui, users
 from chengxin.workspace import UserError
 
 lang, r = ui.lang(), ui.role()
@@ -18,7 +18,7 @@ if not r.own_only or account is None:  # only a subject's own account, signed in
     st.warning(ui.L("not_allowed"))
     st.stop()
 st.title(ui.L("page_mine"))
-sid = (account.subject or "").strip().upper()
+sid = identifiers.normalised_or_none(account.subject)  # None: no subject, or not an id
 if not sid:
     st.warning(ui.L("mine_no_subject"))
     st.stop()

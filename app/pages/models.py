@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from chengxin import charts, i18n, readmodel, ui
+from chengxin import charts, config, i18n, readmodel, ui
 
 lang = ui.lang()
 snap = ui.guard("models")
@@ -10,7 +10,7 @@ st.title(ui.L("page_models"))
 if snap is None:
     st.stop()
 
-subject = st.radio(ui.L("subject_type"), ["enterprise", "individual"], horizontal=True, key="models_subject",
+subject = st.radio(ui.L("subject_type"), list(config.SUBJECT_TYPES), horizontal=True, key="models_subject",
                    format_func=lambda s: i18n.t(s, lang))
 summary = readmodel.models_summary(snap, subject)
 if not summary:

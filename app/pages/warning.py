@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from chengxin import charts, desk, i18n, readmodel, ui
+from chengxin import charts, config, desk, i18n, readmodel, ui
 from chengxin.models import warning_rules
 
 lang, r = ui.lang(), ui.role()
@@ -19,7 +19,7 @@ with queue_tab:
         months = sorted(alerts["as_of"].unique(), reverse=True)
         c = st.columns(3)
         month = c[0].selectbox(ui.L("as_of"), months, key="alert_month")
-        types = c[1].multiselect(ui.L("subject_type"), ["enterprise", "individual"], key="alert_types", placeholder=ui.L("all"),
+        types = c[1].multiselect(ui.L("subject_type"), list(config.SUBJECT_TYPES), key="alert_types", placeholder=ui.L("all"),
                                  format_func=lambda s: i18n.t(s, lang))
         show_closed = c[2].toggle(ui.L("show_closed"), key="alert_closed")
         month_alerts = alerts[alerts["as_of"] == month]
@@ -90,7 +90,7 @@ with queue_tab:
 
 with migration_tab:
     if snap is not None:
-        subject = st.radio(ui.L("subject_type"), ["enterprise", "individual"], horizontal=True, key="migration_subject",
+        subject = st.radio(ui.L("subject_type"), list(config.SUBJECT_TYPES), horizontal=True, key="migration_subject",
                            format_func=lambda s: i18n.t(s, lang))
         m = readmodel.migration_long(snap, subject)
         if m.empty:

@@ -188,7 +188,7 @@ class SubjectCard(_Open):
     found: bool
     status: int = Field(description="200, or the status this id alone would have had")
     problem: str | None = Field(None, description="why the id was not answered (a problem type's last part)")
-    subject_type: Literal["enterprise", "individual"] | None = None
+    subject_type: config.SubjectType | None = None
     display_id: str | None = None
     name: str | None = None
     county: str | None = None
@@ -793,7 +793,7 @@ def create_app(home=None, *, lean_lookup: bool = True) -> FastAPI:
 
     @app.get("/v1/lists/{which}", tags=["lists"])
     def lists(request: Request, who: Who, which: Literal["black", "red"],
-              subject_type: Literal["enterprise", "individual"] | None = None,
+              subject_type: config.SubjectType | None = None,
               county: Annotated[str | None, Query(max_length=12)] = None,
               changed_since: dt.date | None = None) -> dict[str, Any]:
         """Entries of the red or black list with rule, since, until and measures; by subject
@@ -806,7 +806,7 @@ def create_app(home=None, *, lean_lookup: bool = True) -> FastAPI:
         return {"snapshot": snap.id, "list": which, "entries": entries}
 
     @app.get("/v1/criteria/{subject_type}", tags=["criteria"])
-    def criteria(who: Who, subject_type: Literal["enterprise", "individual"],
+    def criteria(who: Who, subject_type: config.SubjectType,
                  version: Annotated[str | None, Query(max_length=64)] = None) -> dict[str, Any]:
         """The published rating criteria (the version in force, or `version`)."""
         who.may("criteria")

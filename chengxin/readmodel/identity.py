@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from chengxin import identifiers, workspace
 from chengxin.readmodel.snapshot import Snapshot, records_of
+from chengxin.readmodel import snapshot as layout
 
 # where a snapshot says what a subject is, the registry first
-TYPED_TABLES = ("subjects.parquet", "lists.parquet", "ratings.parquet")
+TYPED_TABLES = (layout.SUBJECT_INFO, layout.LISTS, layout.RATINGS)
 
 
 def subject_types(snap: Snapshot | None, subject_ids) -> dict[str, str]:

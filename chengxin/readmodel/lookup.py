@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from chengxin import cases, config, desk, i18n, users, workspace
+from chengxin import config, desk, i18n, users, workspace
 from chengxin.readmodel.identity import subject_type
 from chengxin.readmodel.explanation import stored_contributions, stored_repair
-from chengxin.readmodel.snapshot import Snapshot, _record_tables, _records_reader, rows_of, rows_on_disk
+from chengxin.readmodel.snapshot import Snapshot, _record_tables, _records_reader, records_of, rows_on_disk
 from chengxin.users import Role
+from chengxin.readmodel import snapshot as layout
 
 
 class NeedsPurpose(workspace.UserError):
@@ -42,41 +43,21 @@ def lookup(snap: Snapshot, subject_id: str, r: Role, *, user: str | None = None,
     entries; `repair` is True when the role may ask `repair()` for the repair path. A look-up
     of an individual needs a permitted role and a stated purpose, and is audited; so is an
     institution's look-up of a firm (`record`: False where the caller records it itself)."""
-    from chengxin.models import grades
+    from chengxin.readmodel.subject import LIST_FIELDS, card_of  # the card module reads this one's refusal
 
     subject_id, subject = _allowed_subject(snap, subject_id, r, purpose)
     home = home or snap.home
     as_of = snap.as_of(subject) or snap.as_of("enterprise")
-    row = rows_of(snap.path / "ratings.parquet", subject_id)
-    info = rows_of(snap.path / "subjects.parquet", subject_id)
-    out: dict = {"subject_id": subject_id, "subject_type": subject, "as_of": str(as_of) if as_of else None,
-                 "display_id": users.show_id(subject_id, subject, r), "found": not (row.empty and info.empty),
-                 "name": users.show_name(info["name"].iloc[0], subject, r) if len(info) else None,
-                 "county": (info["county"].iloc[0] if len(info) else (row["county"].iloc[0] if len(row) else None)),
-                 "industry": info["industry"].iloc[0] if len(info) and subject == "enterprise" else None,
-                 "rated": not row.empty, "notes": []}
-    tiers = {t.tier: t for t in grades.rating_config().public_tiers}
-    if len(row):
-        rec = row.iloc[0]
-        out["tier"] = rec["tier"]
-        out["tier_words"] = tiers[rec["tier"]].model_dump() if rec["tier"] in tiers else None
-        for part in ("grade", "pd", "score"):
-            if r.sees(part):
-                out[part] = rec[part].item() if hasattr(rec[part], "item") else rec[part]
-        if r.sees("reasons"):
-            out["reasons"] = [x for x in (rec[f"reason_{k}"] for k in (1, 2, 3)) if isinstance(x, str) and x]
-            out["reasons_zh"] = [x for x in (rec[f"reason_{k}_zh"] for k in (1, 2, 3)) if isinstance(x, str) and x]
-        out["model_version"] = str(rec["model_version"])
-        out["criteria_version"] = str(rec["criteria_version"])
-        rule = tier_rule_shown(subject, rec.get("tier_rule"), r)
-        if rule:
-            out["tier_rule"] = rule
-        if isinstance(rec.get("cause"), str):  # re-rated after a case decision
-            out["restated"] = {"cause": rec["cause"], "rated_at": str(rec.get("rated_at"))[:19]}
-        if isinstance(rec.get("grade_override"), str) and r.sees("grade"):  # a person's grade, beside the model's
-            out["grade_override"] = {"grade": rec["grade_override"], "reason": rec.get("override_reason"),
-                                     "case": rec.get("override_case"), "model_grade": rec["grade"]}
-    out["under_objection"] = cases.under_objection(home).get(subject_id, [])  # flagged at once
+    # the subject's card, as the API and the reports have it; the look-up adds what a page shows beside it
+    card = card_of(snap, subject_id, subject, r)
+    out: dict = {"subject_id": subject_id, "subject_type": subject, "display_id": users.show_id(subject_id, subject, r),
+                 "name": None, "county": None, "industry": None, "rated": False, "lists": [], "under_objection": [],
+                 **(card or {}), "found": card is not None, "as_of": str(as_of) if as_of else None, "notes": []}
+    out.pop("status", None)
+    if "reasons" in out:  # the page's lines, in both languages, worst first
+        items = out.pop("reasons")
+        out["reasons"] = [x["text_en"] for x in items if x.get("text_en")]
+        out["reasons_zh"] = [x["text_zh"] for x in items if x.get("text_zh")]
     if r.sees("contributions") and out["rated"]:
         stored = stored_contributions(snap, subject, subject_id)
         if stored:
@@ -94,16 +75,15 @@ def lookup(snap: Snapshot, subject_id: str, r: Role, *, user: str | None = None,
         out.update(audited=True, purpose=purpose)  # the page passes the purpose on to `repair`
     if r.sees("history"):
         kept = ["as_of", "grade", "tier", "pd", "score", "cause"]  # read from disk: no process keeps the history
-        h = pd.DataFrame(rows_on_disk(snap.file("history.parquet"), subject_id, kept), columns=["subject_id", *kept])
+        h = pd.DataFrame(rows_on_disk(snap.file(layout.HISTORY), subject_id, kept), columns=["subject_id", *kept])
         out["history"] = h.assign(as_of=pd.to_datetime(h["as_of"])).sort_values("as_of", kind="stable")[kept] \
             .reset_index(drop=True)
     if r.sees("records"):
         out["records"] = records(snap, subject_id, r)
-    if subject in r.lists:
-        from chengxin import clocks, lists
-
-        mine = lists.shown_on(rows_of(snap.path / "lists.parquet", subject_id), clocks.today(snap.as_of()))
-        out["lists"] = mine.drop(columns=["name"], errors="ignore").reset_index(drop=True)
+    if subject in r.lists:  # the card's entries, with their status on the day shown, as a table
+        out["lists"] = pd.DataFrame(out["lists"], columns=list(dict.fromkeys([*LIST_FIELDS, *(k for e in out["lists"] for k in e)])))
+    else:
+        out.pop("lists")
     return out
 
 
@@ -142,7 +122,7 @@ def repair(snap: Snapshot, subject_id: str, r: Role, *, user: str | None = None,
         raise NotAllowed("this role does not see repair paths")
     subject_id, subject = _allowed_subject(snap, subject_id, r, purpose)
     out: dict = {"repair_path": [], "repair_reachable": None, "repair_note": None, "repair_note_zh": None, "notes": []}
-    if rows_of(snap.path / "ratings.parquet", subject_id).empty or snap.as_of(subject) is None:
+    if not records_of(snap.file(layout.RATINGS), [subject_id], ["subject_id"]) or snap.as_of(subject) is None:
         return out
     stored = stored_repair(snap, subject, subject_id)
     if stored is None:

@@ -13,6 +13,7 @@ from chengxin import i18n, users
 from chengxin.readmodel.lookup import NotAllowed
 from chengxin.readmodel.snapshot import Snapshot, _ratings_of, cached, list_entries
 from chengxin.users import Role
+from chengxin.readmodel import snapshot as layout
 
 
 def public_list(snap: Snapshot, r: Role, subject: str = "enterprise", *, counties=(), industries=(), tiers=(),
@@ -49,7 +50,7 @@ def _public_table(folder: Path, subject: str, lang: str, r: Role) -> pd.DataFram
     mapped once per distinct value, not per row); `_`-columns carry the raw values filters use."""
     from chengxin.models import grades
 
-    frame = _ratings_of(folder / "ratings.parquet", subject)
+    frame = _ratings_of(folder / layout.RATINGS, subject)
     if frame.empty:
         return pd.DataFrame()
     words = {t.tier: getattr(t, lang) for t in grades.rating_config().public_tiers}

@@ -12,8 +12,9 @@ import pandas as pd
 
 from chengxin import identifiers, users
 from chengxin.readmodel.identity import subject_types
-from chengxin.readmodel.snapshot import Snapshot, _parquet, cached, rows_of
+from chengxin.readmodel.snapshot import Snapshot, _parquet, cached, records_of, rows_of
 from chengxin.users import Role
+from chengxin.readmodel import snapshot as layout
 
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -46,7 +47,7 @@ def search(snap: Snapshot, query: str, r: Role, limit: int = 10) -> pd.DataFrame
     if not q:
         return pd.DataFrame(columns=cols)
     kind = classify(q, snap)
-    table = snap.path / "subjects.parquet"
+    table = snap.path / layout.SUBJECT_INFO
     if kind == "resident_id":
         if not r.individuals:
             return pd.DataFrame(columns=cols)
@@ -63,8 +64,8 @@ def search(snap: Snapshot, query: str, r: Role, limit: int = 10) -> pd.DataFrame
         firms = _firms(snap.path)
         found = _by_name(snap.path, q, limit)
         out = firms.iloc[[i for i, _ in found]].assign(match=[m for _, m in found])
-    tiers = [rows_of(snap.path / "ratings.parquet", sid)["tier"] for sid in out["subject_id"]]
-    out = out.assign(tier=[t.iloc[0] if len(t) else None for t in tiers])
+    tiers = {row["subject_id"]: row["tier"] for row in records_of(snap.file(layout.RATINGS), out["subject_id"], ["subject_id", "tier"])}
+    out = out.assign(tier=[tiers.get(sid) for sid in out["subject_id"]])
     return users.mask_frame(out.reindex(columns=cols), r).reset_index(drop=True)
 
 
@@ -116,5 +117,5 @@ def _name_columns(folder: Path) -> dict:
 
 @cached(maxsize=4)
 def _firms(folder: Path) -> pd.DataFrame:
-    subs = _parquet(folder / "subjects.parquet")
+    subs = _parquet(folder / layout.SUBJECT_INFO)
     return subs[subs["subject_type"] == "enterprise"]

@@ -17,8 +17,14 @@ import pandas as pd
 
 from chengxin import catalog, config, workspace
 
-SUBJECTS = ("enterprise", "individual")
+SUBJECTS = config.SUBJECT_TYPES
 POINTER = "CURRENT"  # the file naming the current snapshot's folder
+# the files of a snapshot folder: its writer (pipelines/snapshot.py) and every reader use these names
+RATINGS = "ratings.parquet"  # the latest rating of each rated subject, with its reasons
+SUBJECT_INFO = "subjects.parquet"  # every registered subject's name, county and industry
+LISTS = "lists.parquet"  # the red and black list entries, with their status on the rating date
+HISTORY = "history.parquet"  # every earlier rating of each subject
+COVERAGE = "coverage.parquet"  # upload completeness per department, county and month
 RECORDS = "records.duckdb"  # the records copied into a snapshot, one table per source
 SUMMARY = "summary.parquet"  # rated subjects counted by county, industry, tier and grade
 HISTORY_REASONS = "history_reasons.parquet"  # each history row's reasons, row beside row: read for a replay, never kept
@@ -416,18 +422,18 @@ def _ratings_of(path: Path, subject: str) -> pd.DataFrame:
 
 
 def ratings(snap: Snapshot, subject: str | None = "enterprise") -> pd.DataFrame:
-    return _parquet(snap.path / "ratings.parquet") if subject is None else _ratings_of(snap.path / "ratings.parquet", subject)
+    return _parquet(snap.path / RATINGS) if subject is None else _ratings_of(snap.path / RATINGS, subject)
 
 
 def subjects(snap: Snapshot) -> pd.DataFrame:
-    return _parquet(snap.path / "subjects.parquet")
+    return _parquet(snap.path / SUBJECT_INFO)
 
 
 def list_entries(snap: Snapshot) -> pd.DataFrame:
     """The red and black list entries, each with its status on the day shown (`clocks.today`)."""
     from chengxin import clocks, lists
 
-    return lists.shown_on(_parquet(snap.path / "lists.parquet"), clocks.today(snap.as_of()))
+    return lists.shown_on(_parquet(snap.path / LISTS), clocks.today(snap.as_of()))
 
 
 def monitoring(snap: Snapshot, subject: str, view: str) -> pd.DataFrame:
@@ -435,7 +441,7 @@ def monitoring(snap: Snapshot, subject: str, view: str) -> pd.DataFrame:
 
 
 def coverage_cells(snap: Snapshot) -> pd.DataFrame:
-    return _parquet(snap.path / "coverage.parquet")
+    return _parquet(snap.path / COVERAGE)
 
 
 def coverage_summary(snap: Snapshot) -> dict:

@@ -25,6 +25,7 @@ from chengxin.readmodel.lookup import refusal, tier_rule_shown
 from chengxin.readmodel.snapshot import (HISTORY_REASONS, Snapshot, list_entries, mark_ready, ready, records_of,
                                          rows_on_disk, warm)
 from chengxin.users import Role
+from chengxin.readmodel import snapshot as layout
 
 LIST_FIELDS = ["list", "rule", "text_zh", "text_en", "start", "ends", "status", "reference", "measures", "measures_zh",
                "measures_en", "repair_from"]
@@ -107,7 +108,7 @@ RATING_FIELDS = ["subject_id", "as_of", "tier", "tier_rule", "grade", "pd", "sco
 INFO_FIELDS = ["subject_id", "name", "county", "industry"]
 
 
-CARD_TABLES = ("ratings.parquet", "subjects.parquet", "lists.parquet")  # what cards keep in memory (not the history)
+CARD_TABLES = (layout.RATINGS, layout.SUBJECT_INFO, layout.LISTS)  # what cards keep in memory (not the history)
 _WARMING = threading.Lock()
 
 
@@ -153,23 +154,23 @@ def _cards(snap: Snapshot, allowed: dict[str, str], r: Role, as_of: dt.date | No
         return {}
     ids = list(allowed)
     if as_of is None:
-        rated = {row["subject_id"]: row for row in records_of(snap.file("ratings.parquet"), ids, RATING_FIELDS)}
+        rated = {row["subject_id"]: row for row in records_of(snap.file(layout.RATINGS), ids, RATING_FIELDS)}
     else:  # what was published on that day: the last run on or before it, in the version then in force
         rated = {}  # the history and its reasons are read from disk: workers keep neither in memory
         reasons = r.sees("reasons")
         for sid in ids:
-            for row in rows_on_disk(snap.file("history.parquet"), sid, RATING_FIELDS,
+            for row in rows_on_disk(snap.file(layout.HISTORY), sid, RATING_FIELDS,
                                     beside=snap.file(HISTORY_REASONS) if reasons else None):
                 if in_force(row, as_of):  # rows are in (as_of, rated) order: the last one in force wins
                     rated[sid] = row
     unrated = [sid for sid in ids if sid not in rated or "name" not in rated[sid]]
-    info = {row["subject_id"]: row for row in records_of(snap.file("subjects.parquet"), unrated, INFO_FIELDS)} if unrated else {}
+    info = {row["subject_id"]: row for row in records_of(snap.file(layout.SUBJECT_INFO), unrated, INFO_FIELDS)} if unrated else {}
     by_subject: dict[str, list[dict]] = {}
     if r.lists:
         from chengxin import clocks
 
         shown_on = clocks.today(snap.as_of())
-        for e in records_of(snap.file("lists.parquet"), ids, ["subject_id", *LIST_FIELDS, *INFO_FIELDS[1:]]):
+        for e in records_of(snap.file(layout.LISTS), ids, ["subject_id", *LIST_FIELDS, *INFO_FIELDS[1:]]):
             named = {k: e.pop(k, None) for k in INFO_FIELDS[1:]}  # who a listed subject is, when nothing else says
             if named.get("name") is not None:
                 info.setdefault(e["subject_id"], {"subject_id": e["subject_id"], **named})
@@ -224,6 +225,12 @@ def _cards(snap: Snapshot, allowed: dict[str, str], r: Role, as_of: dt.date | No
         card["under_objection"] = objections.get(sid, []) if as_of is None else []
         out[sid] = card
     return out
+
+
+def card_of(snap: Snapshot, subject_id: str, subject: str, r: Role) -> dict | None:
+    """One subject's card as the role may have it (the id already cleaned and typed, the role's
+    right to it already checked), or None when no table knows the id."""
+    return _cards(snap, {subject_id: subject}, r, None).get(subject_id)
 
 
 _TIER_WORDS: list = [None, {}]  # the rating configuration last seen, and its tiers' words
