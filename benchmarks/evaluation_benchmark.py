@@ -41,7 +41,7 @@ def measure(subject: str, home: Path) -> dict:
 
     from chengxin import catalog, warehouse
     from chengxin.features import snapshots
-    from chengxin.features import sql as fsql
+    from chengxin import record_rules
     from chengxin.models import grades
     from chengxin.models.registered import rating_models
     from chengxin.pipelines import train
@@ -49,7 +49,7 @@ def measure(subject: str, home: Path) -> dict:
     m = rating_models(subject, home)
     ev = m["evaluation"]
     _, last = catalog.monthly_span(home)
-    horizon = fsql.feature_settings().outcome.horizon_months
+    horizon = record_rules.feature_settings().outcome.horizon_months
     as_of = (pd.Timestamp(last) - pd.DateOffset(months=horizon) + pd.offsets.MonthEnd(0)).date()
     with warehouse.connect(home, read_only=True) as con:
         s = snapshots.snapshot(as_of, subject, con=con, home=home)

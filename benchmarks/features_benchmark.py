@@ -139,6 +139,7 @@ def main() -> None:
     os.environ.update(env)
     from chengxin import warehouse
     from chengxin.features import engine
+    from chengxin import record_rules
     from chengxin.features import sql as fsql
 
     with warehouse.connect(read_only=True) as con:
@@ -179,7 +180,7 @@ def main() -> None:
     series = None
     if not args.skip_series:
         end = as_of
-        start = fsql.months_before(end, 35)
+        start = record_rules.months_before(end, 35)
         r = peak_rss_mib([CLI, "features", "series", "--start", str(start), "--end", str(end), "--subject", "enterprise",
                           "--step-months", str(args.series_step), "--json", "--out", str(args.home / "bench_series.parquet")], env)
         info = json.loads(r["stdout"])

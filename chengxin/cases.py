@@ -150,7 +150,7 @@ def eligibility(src: config.Source, record: dict, filed_on: dt.date, commitment:
     """Whether a repair filed on `filed_on` may be granted: the record's severity class, its
     publicity period, whether the minimum period has passed and whether a commitment was given;
     when not, the first date from which it may be."""
-    from chengxin.features.sql import feature_settings
+    from chengxin.record_rules import feature_settings
 
     rule = rules(home).repair.get(src.name)
     if rule is None:

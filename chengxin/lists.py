@@ -101,7 +101,7 @@ class ListsConfig(_Strict):
         names = [r.name for r in self.rules]
         if len(names) != len(set(names)):
             raise ValueError("list rule names must be unique")
-        from chengxin.features.sql import feature_settings
+        from chengxin.record_rules import feature_settings
 
         known = feature_settings().publicity_months
         for r in self.rules:
@@ -139,7 +139,7 @@ def _record_entries(con: duckdb.DuckDBPyConnection, rule: Rule, as_of: dt.date, 
     version with `_case`) counts however late it was decided, and says which case (`decided_by_case`).
     `current`: a condition picking the current version of each record (the warehouse keeps them
     all; a snapshot holds the current ones only)."""
-    from chengxin.features.sql import feature_settings
+    from chengxin.record_rules import feature_settings
 
     src = config.sources()[rule.source]
     decided = "_case" in con.table(src.table).columns
@@ -257,7 +257,7 @@ def build(con: duckdb.DuckDBPyConnection, ratings: pd.DataFrame, as_of: dt.date,
     (``rec_<source>``) as tables or views; `ratings` has subject_id, subject_type and tier.
     `known`: an entry a case decision ended by then (an approved repair) has ended, however
     late after `as_of` the decision came."""
-    from chengxin.features.sql import feature_settings
+    from chengxin.record_rules import feature_settings
 
     cfg, catalogue = lists_config(), measures_config().by_code
     day = pd.Timestamp(as_of)

@@ -150,7 +150,7 @@ def content(snap, subject_id: str, kind: str, reader: Reader, *, purpose: str | 
     and snapshot (no number, no time). `as_of`: the rating published on that day and the
     records dated until then."""
     from chengxin import readmodel
-    from chengxin.features.sql import feature_settings
+    from chengxin.record_rules import feature_settings
     from chengxin.readmodel.subject import subject_cards
 
     sid, stype, own = _check(snap, subject_id, kind, reader, purpose, authorization_ref)

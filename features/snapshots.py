@@ -14,6 +14,7 @@ import pandas as pd
 
 from chengxin import catalog, config, warehouse, workspace
 from chengxin.features import engine
+from chengxin import record_rules
 from chengxin.features import sql as fsql
 
 
@@ -23,7 +24,7 @@ def month_ends(start: dt.date, end: dt.date, step_months: int = 1) -> list[dt.da
 
 
 def _outcome_events(subject: str, with_ref: bool = False) -> str:
-    fs = fsql.feature_settings()
+    fs = record_rules.feature_settings()
     sources = config.sources()
     parts = []
     for rule in getattr(fs.outcome, subject):
@@ -37,10 +38,10 @@ def _outcome_events(subject: str, with_ref: bool = False) -> str:
 
 def labels(con, subject: str, as_of: dt.date) -> pd.DataFrame:
     """subject_id, label (0/1), outcome_date, outcome_kind, in_default."""
-    fs = fsql.feature_settings()
+    fs = record_rules.feature_settings()
     lit = fsql.lit
-    end = fsql.months_after(as_of, fs.outcome.horizon_months)
-    start = fsql.months_before(as_of, fs.default_lookback_months)
+    end = record_rules.months_after(as_of, fs.outcome.horizon_months)
+    start = record_rules.months_before(as_of, fs.default_lookback_months)
     events = _outcome_events(subject)
     return con.execute(f"""
         WITH ev AS ({events}),
@@ -66,8 +67,8 @@ def in_default(subject: str, as_of: dt.date, home=None, subject_ids=None, known:
     plain words with its reference, `default_repair` and `_zh`: how to put it right) and the day
     the last one leaves the lookback (`default_until`). `subject_ids`: only these subjects;
     `known`: restated with the case decisions made until then (`features.sql.visible`)."""
-    fs = fsql.feature_settings()
-    start = fsql.months_before(as_of, fs.default_lookback_months)
+    fs = record_rules.feature_settings()
+    start = record_rules.months_before(as_of, fs.default_lookback_months)
     only = ""
     if subject_ids is not None:
         only = "AND subject_id IN (" + ", ".join("'" + str(i).replace("'", "''") + "'" for i in subject_ids) + ")" \
@@ -82,7 +83,7 @@ def in_default(subject: str, as_of: dt.date, home=None, subject_ids=None, known:
             GROUP BY subject_id ORDER BY subject_id""").df()
     rules = {r.kind: r for r in getattr(fs.outcome, subject)}
     past["in_default"] = True
-    past["default_until"] = [fsql.months_after(d, fs.default_lookback_months) for d in pd.to_datetime(past["last_date"])]
+    past["default_until"] = [record_rules.months_after(d, fs.default_lookback_months) for d in pd.to_datetime(past["last_date"])]
     for lang, suffix in (("en", ""), ("zh", "_zh")):
         past["default_reason" + suffix] = [rules[k].describe(d, r, lang) for k, d, r in
                                            zip(past["default_kind"], past["default_date"], past["default_ref"])]

@@ -16,7 +16,7 @@ import numpy as np
 
 from chengxin import config
 from chengxin.features.catalogue import DIMENSIONS, catalogue
-from chengxin.features.sql import feature_settings
+from chengxin.record_rules import feature_settings
 from chengxin.models import grades
 from chengxin.models.thresholds import unit_of
 

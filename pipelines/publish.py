@@ -50,14 +50,13 @@ def distribution(subject: str, ev, home=None) -> dict:
     month whose outcome is fully observed (point in time: the records held then)."""
     import pandas as pd
 
-    from chengxin import config, warehouse
+    from chengxin import config, record_rules, warehouse
     from chengxin.features import snapshots
-    from chengxin.features import sql as fsql
 
     tiers = [t.tier for t in grades.rating_config().public_tiers]
     out: dict = {}
     first, last = catalog.monthly_span(home)
-    horizon = fsql.feature_settings().outcome.horizon_months
+    horizon = record_rules.feature_settings().outcome.horizon_months
     if last is not None:
         back = (pd.Timestamp(last) - pd.DateOffset(months=horizon) + pd.offsets.MonthEnd(0)).date()
         if first is not None and back > first:

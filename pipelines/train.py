@@ -20,9 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from chengxin import catalog, tracking, warehouse, workspace
+from chengxin import catalog, record_rules, tracking, warehouse, workspace
 from chengxin.features import snapshots
-from chengxin.features import sql as fsql
 from chengxin.features.catalogue import catalogue
 from chengxin.models import grades, validation
 from chengxin.models.calibration import DESCRIPTIONS, CalibratedRatingModel
@@ -35,7 +34,7 @@ def window(home=None) -> list[dt.date]:
     first, last = catalog.monthly_span(home)
     if first is None:
         raise workspace.UserError("no records to train on: run `chengxin ingest PATH` first")
-    horizon = fsql.feature_settings().outcome.horizon_months
+    horizon = record_rules.feature_settings().outcome.horizon_months
     start = (pd.Timestamp(first) + pd.DateOffset(months=12) + pd.offsets.MonthEnd(0)).date()
     end = (pd.Timestamp(last) - pd.DateOffset(months=horizon) + pd.offsets.MonthEnd(0)).date()
     dates = snapshots.month_ends(start, end)

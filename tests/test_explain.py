@@ -179,7 +179,7 @@ def test_a_subject_in_default_is_explained_by_the_record_that_put_it_there(dashb
 
     from chengxin import readmodel, users
     from chengxin.features import snapshots
-    from chengxin.features import sql as fsql
+    from chengxin import record_rules
 
     ratings = pq.read_table(sorted((dashboard_home / "published" / "ratings" / "enterprise" / f"as_of={DAY}")
                                    .glob("ratings_*.parquet"))[-1]).to_pandas()
@@ -189,7 +189,7 @@ def test_a_subject_in_default_is_explained_by_the_record_that_put_it_there(dashb
     # the first reason: the record, then the direct rule it triggers (declared first among the D rules)
     stood = snapshots.standing("enterprise", DAY, dashboard_home).set_index("subject_id")
     assert set(d["subject_id"]) <= set(records.index)  # every subject graded D has its record (some with one are not rated)
-    kinds = {r.kind: r for r in fsql.feature_settings().outcome.enterprise}
+    kinds = {r.kind: r for r in record_rules.feature_settings().outcome.enterprise}
     for sid, row in d.set_index("subject_id").iterrows():
         record = records.loc[sid]
         lead = stood.loc[sid]

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from chengxin import config, warehouse
+from chengxin import config, record_rules, warehouse
 from chengxin import identifiers as ids
 from chengxin.features import compute
 from chengxin.features import sql as fsql
@@ -76,7 +76,7 @@ def test_a_repaired_penalty_counts_as_configured(tiny, tmp_path, monkeypatch):
     assert value(home, dt.date(2024, 4, 30), "penalties_general_public") == 1  # repair not yet known
     assert value(home, dt.date(2024, 6, 30), "penalties_general_public") == 0  # repaired, minimum 3 months passed
     # the office may decide that repaired records count until their maximum period
-    fs = fsql.feature_settings()
+    fs = record_rules.feature_settings()
     monkeypatch.setattr(fsql, "feature_settings", lambda: fs.model_copy(update={"repaired_stops_after_min": False}))
     assert value(home, dt.date(2024, 6, 30), "penalties_general_public") == 1
 
