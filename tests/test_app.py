@@ -388,8 +388,26 @@ def test_models_page_shows_metrics_calibration_and_mlflow_links(dash):
 
 
 def test_coverage_page(dash):
+    """The page says what `chengxin coverage` stored: the months judged, the missing cells and
+    their share, the late double-publicity share; the heat map has a cell per department and
+    county; the missing-months table lists the worst gaps in words, not codes."""
+    snap = readmodel.current(dash)
+    summary = readmodel.coverage_summary(snap)
+    assert summary["cells"] > 0
     at = goto(app("admin"), "coverage")
-    assert at.get("plotly_chart") and at.metric
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["月份"] == f"{summary['months'][0]} – {summary['months'][1]}"
+    assert metrics["缺报月数"].startswith(f"{summary['missing_cells']:,}")
+    assert metrics["缺报月数"].endswith(f"({summary['missing_share'] * 100:.1f}%)")
+    matrix = readmodel.coverage_matrix(snap, "zh")
+    assert len(matrix) and matrix.notna().to_numpy().any() and ((matrix.fillna(0) >= 0) & (matrix.fillna(0) <= 1)).all().all()
+    assert len(at.get("plotly_chart")) == 1
+    missing = readmodel.missing_months(snap, "zh")
+    shown = [df.value for df in at.dataframe]
+    if len(missing):
+        assert any(len(df) == len(missing) and not df.iloc[:, 0].astype(str).str.fullmatch(r"[a-z_]+").any() for df in shown)
+    # a role without the page is refused
+    assert "coverage" not in users.role("lender").pages
 
 
 def test_publication_lists_and_exports(dash):

@@ -1,5 +1,5 @@
 """The commands of the credit services: `chengxin serve` and `chengxin keys issue|list|revoke`
-(registered on the one CLI in `chengxin/cli.py`)."""
+(registered on the one CLI in `chengxin/cli/`)."""
 
 from __future__ import annotations
 
