@@ -13,14 +13,16 @@
 from __future__ import annotations
 
 import ast
+import tomllib
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-# import name -> folder (pyproject's package-dir)
-PACKAGES = {"chengxin.pipelines": ROOT / "pipelines", "chengxin.features": ROOT / "features",
-            "chengxin.models": ROOT / "models", "chengxin.app": ROOT / "app", "chengxin": ROOT / "chengxin"}
+# import name -> top folder, read from pyproject's package-dir (a folder inside another one,
+# such as app/pages, is walked with it)
+PACKAGE_DIRS = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["setuptools"]["package-dir"]
+PACKAGES = {name: ROOT / folder for name, folder in PACKAGE_DIRS.items() if "/" not in folder}
 # chengxin.rerate: the flow a case decision starts (score, explain, publish, snapshot for one
 # subject), called by the faces that decide cases, like `make demo` composes the whole pipeline
 # (the CLI is a package, chengxin.cli.*: one module per group of commands, every one a face)
@@ -34,10 +36,7 @@ def _modules() -> dict[str, Path]:
         for path in folder.rglob("*.py"):
             rel = path.relative_to(folder).with_suffix("")
             parts = [p for p in rel.parts if p != "__init__"]
-            name = ".".join([package, *parts])
-            if package == "chengxin" and parts and parts[0] == "city":
-                name = "chengxin.city" + ("." + ".".join(parts[1:]) if parts[1:] else "")
-            out.setdefault(name, path)
+            out.setdefault(".".join([package, *parts]), path)
     return out
 
 
@@ -67,7 +66,9 @@ def _layer(name: str) -> str:
 def test_the_module_map_finds_every_layer():
     layers = {_layer(n) for n in MODULES}
     assert layers == {"stage", "face", "library"}
-    assert {"chengxin.pipelines.score", "chengxin.models.estimators", "chengxin.catalog", "chengxin.cli"} <= set(MODULES)
+    assert {"chengxin.pipelines.score", "chengxin.models.estimators", "chengxin.catalog", "chengxin.cli",
+            "chengxin.app.pages.lookup", "chengxin.city"} <= set(MODULES)
+    assert len(PACKAGES) > 1 and all(name in MODULES for name in PACKAGES)  # each top folder read from pyproject holds a package
 
 
 @pytest.mark.parametrize("name", sorted(n for n in MODULES if _layer(n) == "stage"))

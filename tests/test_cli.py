@@ -5,10 +5,6 @@ import sys
 
 import pytest
 
-COMMANDS = [[], ["generate"], ["ingest"], ["coverage"], ["sources"], ["quarantine"], ["quarantine", "list"],
-            ["quarantine", "release"], ["features"], ["features", "catalogue"], ["features", "series"], ["train"],
-            ["promote"], ["score"], ["publish"], ["publish", "criteria"], ["publish", "ratings"]]
-
 
 def cli(*args, home=None):
     env = dict(os.environ)
@@ -17,10 +13,50 @@ def cli(*args, home=None):
     return subprocess.run([sys.executable, "-m", "chengxin.cli", *args], capture_output=True, text=True, env=env)
 
 
-@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "chengxin")
-def test_every_command_has_help(command):
-    r = cli(*command, "--help")
+def _commands() -> list[list[str]]:
+    """Every command and group of the command line, from the app itself (none typed by hand)."""
+    import typer
+
+    from chengxin.cli import app
+
+    out = []
+
+    def walk(command, path):
+        out.append(path)
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, [*path, name])
+
+    walk(typer.main.get_command(app), [])
+    return out
+
+
+def test_the_command_line_starts_and_lists_its_commands():
+    r = cli("--help")
     assert r.returncode == 0 and "Usage" in r.stdout
+    assert all(name in r.stdout for name in {c[0] for c in _commands() if c})
+
+
+@pytest.mark.parametrize("command", _commands(), ids=lambda c: " ".join(c) or "chengxin")
+def test_every_command_has_help(command):
+    """Every command says what each option and sub-command is for: every option it declares is
+    listed in its `--help` with a help text, every sub-command with one."""
+    import typer
+    from typer.testing import CliRunner
+
+    from chengxin.cli import app
+
+    r = CliRunner().invoke(app, [*command, "--help"])
+    assert r.exit_code == 0 and "Usage" in r.output
+    declared = typer.main.get_command(app)
+    for word in command:
+        declared = declared.commands[word]
+    options = [p for p in declared.params if p.param_type_name == "option" and not p.hidden]
+    assert options or not command or getattr(declared, "commands", None), command  # a command takes options
+    for param in options:
+        assert param.opts[0] in r.output, (command, param.opts[0])
+        assert (param.help or "").strip(), f"{' '.join(command)} {param.opts[0]} has no help text"
+    for name, sub in getattr(declared, "commands", {}).items():
+        assert name in r.output and (sub.help or sub.short_help or "").strip(), (command, name)
 
 
 def test_json_output_is_one_object(tmp_path, ingested_home):

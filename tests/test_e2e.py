@@ -150,6 +150,7 @@ def test_lender_looks_up_an_enterprise_and_sees_grade_and_reasons(server, browse
 
 def test_screenshots_of_every_page(server, browser, dashboard_home):
     """The admin sees every page; each is saved for a person to look at."""
+    started = time.time() - 1
     page = new_page(browser, server)
     login(page, "admin1", "admin-demo")
     shoot(page, "overview")
@@ -171,4 +172,13 @@ def test_screenshots_of_every_page(server, browser, dashboard_home):
     go(page, "Overview", "Public tiers")
     shoot(page, "overview_en")
     page.close()
-    assert len(list(ARTIFACTS.glob("*.png"))) >= 10
+    from PIL import Image, ImageStat
+
+    shot = ["overview", "lookup", "warning", "criteria", "models", "coverage", "publication", "checks", "audit",
+            "overview_en"]
+    for name in shot:  # each written by this run, a full page with something drawn on it (not blank)
+        path = ARTIFACTS / f"{name}.png"
+        assert path.stat().st_mtime >= started, name
+        image = Image.open(path).convert("L")
+        assert image.width >= 800 and image.height >= 400, (name, image.size)
+        assert ImageStat.Stat(image).stddev[0] > 10 and image.getextrema()[0] < 100, name  # text and charts, some ink
