@@ -18,7 +18,7 @@ from chengxin import config, identifiers, workspace
 PUBLIC = "public"
 PAGES = ("overview", "lookup", "warning", "criteria", "models", "coverage", "publication", "checks", "audit", "cases",
          "mine", "verify")
-REPORT_KINDS = ("public", "certificate", "lender")  # credit reports (chengxin/reports.py)
+REPORT_KINDS = ("public", "certificate", "lender")  # credit reports (chengxin/reports/)
 RATING_PARTS = ("tier", "grade", "pd", "score", "reasons", "contributions", "history", "records", "repair")
 # what a role may call in the credit services API (`chengxin serve`)
 API_SCOPES = ("subjects", "batch", "explanation", "lists", "criteria", "watchlist", "checks", "cases")
