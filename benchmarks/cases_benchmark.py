@@ -31,7 +31,8 @@ def main() -> None:
     ap.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     args = ap.parse_args()
     os.environ["CHENGXIN_HOME"] = str(args.home.resolve())
-    from chengxin import cases, readmodel, rerate, users
+    from chengxin import cases, readmodel, users
+    from chengxin.flows import rerate
     from chengxin.readmodel.subject import subject_cards
 
     snap = readmodel.current(args.home)

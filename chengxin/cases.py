@@ -8,7 +8,7 @@ record under objection is flagged at once wherever it is shown (`under_objection
 is taken by whom configuration says (roles.yaml `cases`, the record's providing department:
 谁产生、谁负责) and, when it changes a record, writes a new version of it in the record store
 with provenance ``case:<number>`` (`chengxin.loading.write_decision`); the subject is then
-re-rated at once (`chengxin.rerate`). Nothing is deleted: a case keeps who decided,
+re-rated at once (`chengxin.flows.rerate`). Nothing is deleted: a case keeps who decided,
 for whom, when and why.
 """
 
@@ -548,7 +548,7 @@ def rerates(case: dict) -> bool:
     return case["status"] == "decided" and (case["decision"] in CHANGES_RECORD or case["decision"] == "override")
 
 
-# A decision's write side (deciding, then re-rating and publishing: `chengxin.rerate`) holds this
+# A decision's write side (deciding, then re-rating and publishing: `chengxin.flows.rerate`) holds this
 # workspace lock, one at a time across the API's workers, the dashboard and the CLI: a decider
 # who waited for it reads the case afresh and finds it decided (`Conflict`).
 DECISIONS_LOCK = "decisions"
@@ -577,7 +577,7 @@ def decide(case_no: int, decision: str, *, by: str, note: str, sets: list[str] |
            extend: bool = False, home=None) -> dict:
     """Decide a case (or, with `extend`, take its one extension, `note` saying why). A decision
     that changes a record writes its new version and closes the case; every check comes before
-    anything is written. Re-rating the subject is the faces' next step (`chengxin.rerate.decide`).
+    anything is written. Re-rating the subject is the faces' next step (`chengxin.flows.rerate.decide`).
     One decision at a time per workspace (`DECISIONS_LOCK`), and the case is claimed in SQL
     (`_claim`) in the one transaction that records the decision, committed after the record's
     new version: a decision failing midway (or its process killed) leaves the case open, never

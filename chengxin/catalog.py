@@ -107,6 +107,11 @@ def restatements(subject: str, home=None) -> Path:
     return ratings(subject, home) / "restated"
 
 
+def run_date(run: Path) -> dt.date:
+    """The as-of date of a ratings run (`ratings_run` files it under `as_of=DATE`)."""
+    return dt.date.fromisoformat(run.parent.name.split("=", 1)[1])
+
+
 def rated_dates(subject: str, home=None) -> list[dt.date]:
     """The as-of dates a subject type has been rated on, in order."""
     folder = ratings(subject, home)

@@ -115,3 +115,15 @@ def write_subject_table(frame, path: Path | str) -> None:
     groups of `SUBJECT_ROW_GROUP` rows: a reader filtering on one subject id then decodes one
     row group instead of the file (row-group statistics), which keeps a look-up fast at city scale."""
     frame.sort_values("subject_id", kind="stable").to_parquet(path, index=False, row_group_size=SUBJECT_ROW_GROUP)
+
+
+def replace_subject_rows(path: Path, ids: list[str], rows) -> None:
+    """Replace these subjects' rows of a stored subject table (atomically: readers see the old
+    file or the new one)."""
+    import pandas as pd
+
+    table = pd.read_parquet(path)
+    table = pd.concat([table[~table["subject_id"].isin(ids)], rows.reindex(columns=table.columns)], ignore_index=True)
+    partial = path.with_name(f".{path.name}.partial")
+    write_subject_table(table, partial)
+    partial.replace(path)

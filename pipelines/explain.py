@@ -208,3 +208,21 @@ def explain(subject_id: str, as_of: dt.date | None = None, *, purpose: str | Non
 def _clean(series: pd.Series) -> dict:
     return {k: (None if pd.isna(v) else (float(v) if isinstance(v, (int, float, np.number)) else str(v)))
             for k, v in series.items()}
+
+
+def restate(subject: str, as_of: dt.date, indicators: pd.DataFrame, *, home=None, known: dt.date | None = None) -> None:
+    """After `score.restate`: replace the re-rated subjects' rows of the stored indicators, the
+    contributions and the repair paths of `as_of` (those `explain_all` stored), so the look-up
+    reads the new version. Nothing to do when none was stored."""
+    stored = catalog.explanations(subject, as_of, home)
+    if not len(indicators) or not stored.exists():
+        return
+    ids = indicators["subject_id"].tolist()
+    kept = catalog.indicator_snapshot(subject, as_of, home)
+    if kept.exists():
+        workspace.replace_subject_rows(kept, ids, indicators)
+    out, repair, _, _ = explanations(subject, as_of, indicators, rating_models(subject, home), home, known=known)
+    workspace.replace_subject_rows(stored, ids, out)
+    repair_file = catalog.repair_paths(subject, as_of, home)
+    if repair_file.exists():
+        workspace.replace_subject_rows(repair_file, ids, repair)

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from chengxin import catalog, workspace
+from chengxin import catalog, registry, workspace
 from chengxin.features import engine, snapshots
 from chengxin.models import evaluation, grades
 from chengxin.models.reasons import REASONS, lead_with_rule, reasons
@@ -161,3 +161,50 @@ def score(as_of: dt.date, subject: str = "enterprise", *, home=None, out: Path |
             "concentrated": conc["concentrated"], "model_version": rate.model_version,
             "scorecard_version": rate.criteria_version.split("-")[0], "out": str(out or path), "stored": str(path),
             "seconds": round(time.perf_counter() - started, 1)}
+
+
+OVERRIDE_COLUMNS = ["grade_override", "override_reason", "override_case"]
+
+
+def restate(subject_id: str, cause: str, *, override: dict | None = None, home=None) -> dict:
+    """Re-rate one subject on the date of the latest ratings run, with its records as every case
+    decision until today restated them (`features.sql.visible`), into a new ratings run that
+    differs from the latest only in its row; `cause` (e.g. ``case:12``) is kept with the new
+    version, and the version it replaces is kept for the ratings history
+    (`catalog.restatements`). `override`: a grade a person set on review ({grade, reason,
+    case}), kept beside the model's grade. Returns the subject's id and type, the date, its
+    `indicators` (none when it has no records), the `previous` and new `rows` and the `run`."""
+    sid, subject, _ = registry.subject(subject_id, home)  # the registry's type, as the case desk's
+    latest = catalog.latest_ratings_run(subject, home)
+    if latest is None:
+        raise workspace.UserError(f"no {subject} ratings yet: run `chengxin score --as-of latest` first")
+    as_of, today = catalog.run_date(latest), dt.date.today()
+    feats = engine.compute(as_of, subject, home=home, known=today)
+    mine = feats[feats["subject_id"] == sid].reset_index(drop=True)
+    ratings = pd.read_parquet(latest)
+    previous = ratings[ratings["subject_id"] == sid]
+    rows = pd.DataFrame(columns=ratings.columns)
+    if len(mine):
+        standing = snapshots.standing(subject, as_of, home, known=today, subject_ids=[sid])
+        rows = rater(subject, home)(mine.merge(standing, on="subject_id", how="left"))
+        rows.insert(2, "as_of", pd.Timestamp(as_of))
+        rows["rated_at"] = pd.Timestamp.now().floor("s")
+        rows["cause"] = cause
+        for c in OVERRIDE_COLUMNS:  # a person's grade stays until another decision replaces it
+            rows[c] = previous[c].iloc[0] if c in previous and len(previous) else None
+        if override:
+            rows["grade_override"], rows["override_reason"], rows["override_case"] = (
+                override["grade"], override["reason"], str(override.get("case", "")))
+    for c in ["cause", *OVERRIDE_COLUMNS]:
+        if c not in ratings:
+            ratings[c] = None
+    new = pd.concat([ratings[ratings["subject_id"] != sid], rows.reindex(columns=ratings.columns)], ignore_index=True)
+    for c in ["cause", *OVERRIDE_COLUMNS]:
+        new[c] = new[c].astype(object).where(new[c].notna(), None)
+    run = store_run(new, subject, as_of, home)
+    if len(previous):  # the version replaced, for the ratings history (the snapshot keeps its columns)
+        folder = catalog.restatements(subject, home)
+        folder.mkdir(parents=True, exist_ok=True)
+        previous.to_parquet(folder / f"{run.stem.removeprefix('ratings_')}.parquet", index=False)
+    return {"subject_id": sid, "subject_type": subject, "as_of": as_of, "indicators": mine, "previous": previous,
+            "rows": rows, "run": run}

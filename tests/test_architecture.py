@@ -23,10 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # such as app/pages, is walked with it)
 PACKAGE_DIRS = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["setuptools"]["package-dir"]
 PACKAGES = {name: ROOT / folder for name, folder in PACKAGE_DIRS.items() if "/" not in folder}
-# chengxin.rerate: the flow a case decision starts (score, explain, publish, snapshot for one
-# subject), called by the faces that decide cases, like `make demo` composes the whole pipeline
-# (the CLI is a package, chengxin.cli.*: one module per group of commands, every one a face)
-FACES = {"chengxin.cli", "chengxin.__main__", "chengxin.ui", "chengxin.rerate"}
+# the CLI is a package, chengxin.cli.*: one module per group of commands, every one a face
+FACES = {"chengxin.cli", "chengxin.__main__", "chengxin.ui"}
 WORKSPACE_NAMES = {"published", "features", "lake", "desk.sqlite", "mlflow.db", "warehouse.duckdb"}
 
 
@@ -60,12 +58,14 @@ def _layer(name: str) -> str:
         return "stage"
     if name.startswith(("chengxin.app", "chengxin.api", "chengxin.cli.")) or name in FACES:
         return "face"
+    if name.startswith("chengxin.flows"):  # e.g. a case decision's re-rating: stages run in turn
+        return "flow"
     return "library"
 
 
 def test_the_module_map_finds_every_layer():
     layers = {_layer(n) for n in MODULES}
-    assert layers == {"stage", "face", "library"}
+    assert layers == {"stage", "flow", "face", "library"}
     assert {"chengxin.pipelines.score", "chengxin.models.estimators", "chengxin.catalog", "chengxin.cli",
             "chengxin.app.pages.lookup", "chengxin.city"} <= set(MODULES)
     assert len(PACKAGES) > 1 and all(name in MODULES for name in PACKAGES)  # each top folder read from pyproject holds a package
@@ -78,10 +78,27 @@ def test_no_stage_imports_another_stage(name):
 
 
 @pytest.mark.parametrize("name", sorted(n for n in MODULES if _layer(n) == "library"))
-def test_the_library_layer_imports_no_stage_and_no_face(name):
-    upward = {i for i in _imports(MODULES[name]) if i.startswith(("chengxin.pipelines", "chengxin.app", "chengxin.cli."))
-              or i in FACES}
+def test_the_library_layer_imports_no_stage_no_flow_and_no_face(name):
+    upward = {i for i in _imports(MODULES[name])
+              if i.startswith(("chengxin.pipelines", "chengxin.flows", "chengxin.app", "chengxin.api", "chengxin.cli.")) or i in FACES}
     assert not upward, f"{name} imports {sorted(upward)}: the library layer may not call up"
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MODULES if _layer(n) in ("stage", "flow")))
+def test_only_faces_call_flows_and_flows_call_stages_by_their_entry_points(name):
+    """A stage never starts a flow; a flow calls what a stage offers (its public functions), never
+    a stage's internals (a name starting with `_`)."""
+    imported = _imports(MODULES[name])
+    if _layer(name) == "stage":
+        assert not {i for i in imported if i.startswith("chengxin.flows")}, f"{name} starts a flow: only faces do"
+        return
+    tree = ast.parse(MODULES[name].read_text("utf-8"))
+    stages = {a.asname or a.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+              and node.module == "chengxin.pipelines" for a in node.names}
+    private = sorted({f"{n.value.id}.{n.attr}" for n in ast.walk(tree) if isinstance(n, ast.Attribute)
+                      and isinstance(n.value, ast.Name) and n.value.id in stages
+                      and (n.attr.startswith("_") or n.attr.isupper())})
+    assert not private, f"{name} reaches into stage internals: {private}"
 
 
 # what computes or writes: a face reading through the read model can never run it
@@ -117,3 +134,12 @@ def test_only_the_catalog_names_places_in_the_workspace(name):
 def test_the_path_check_would_notice():
     assert _joins_a_workspace_name(ast.parse('p = home / "published" / "ratings"')) == [1]
     assert _joins_a_workspace_name(ast.parse('p = catalog.ratings("enterprise")')) == []
+
+
+def test_the_flow_check_would_notice(tmp_path, monkeypatch):
+    sneaky = tmp_path / "sneaky_flow.py"
+    sneaky.write_text("from chengxin.pipelines import snapshot as dashboard\n"
+                      "def f(frame):\n    return frame.reindex(columns=dashboard.VERSION_COLUMNS), dashboard._build\n", "utf-8")
+    monkeypatch.setitem(MODULES, "chengxin.flows.sneaky", sneaky)
+    with pytest.raises(AssertionError, match="stage internals"):
+        test_only_faces_call_flows_and_flows_call_stages_by_their_entry_points("chengxin.flows.sneaky")

@@ -15,7 +15,8 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from chengxin import cases, catalog, readmodel, rerate, state, users
+from chengxin import cases, catalog, readmodel, state, users
+from chengxin.flows import rerate
 from chengxin.features import engine
 from chengxin.readmodel.subject import subject_cards
 from chengxin.workspace import UserError

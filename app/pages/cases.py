@@ -9,7 +9,8 @@ import json
 import pandas as pd
 import streamlit as st
 
-from chengxin import cases, clocks, i18n, readmodel, rerate, ui
+from chengxin import cases, clocks, i18n, readmodel, ui
+from chengxin.flows import rerate
 from chengxin.workspace import UserError
 
 lang, r = ui.lang(), ui.role()

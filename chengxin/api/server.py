@@ -782,7 +782,7 @@ def create_app(home=None, *, lean_lookup: bool = True) -> FastAPI:
         """Decide a case (the department that provided the record, the office on ratings and
         reviews): a decision that changes a record writes its new version and re-rates the subject
         at once; the answer carries the re-rating."""
-        from chengxin import rerate
+        from chengxin.flows import rerate
 
         me = case_actor(who)
         if not body.extend and not body.decision:

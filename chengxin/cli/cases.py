@@ -103,7 +103,7 @@ def cases_decide(
     as_json: JsonFlag = False,
 ):
     """Decide a case: a decision that changes a record writes its new version and re-rates the subject at once."""
-    from chengxin import rerate
+    from chengxin.flows import rerate
 
     if not extend and not decision:
         raise UserError("--decision is required (or --extend to take the one extension)")
@@ -119,7 +119,7 @@ def cases_decide(
 @cases_app.command("rerate")
 def cases_rerate(case: Annotated[int, typer.Argument(help="A decided case number.")], as_json: JsonFlag = False):
     """Re-rate a decided case's subject again and publish it (after a re-rating that failed half-way)."""
-    from chengxin import rerate
+    from chengxin.flows import rerate
 
     r = rerate.rerate_case(case)
     report(r, as_json, f"re-rated {r['subject_id']} in {r['seconds']}s: {r['previous']} -> {r['current']}")

@@ -1,9 +1,10 @@
 """Re-rate one subject at once, after a case decision changed its records (or a person
 overrode its grade), and publish it everywhere without waiting for the monthly run.
 
-A flow over the stages (score, explain, publish, snapshot), like `make demo` is over the whole
-pipeline: the faces that decide cases (the CLI, the case desk, the API) call `decide`, which
-decides through the library (`chengxin.cases`) and then re-rates here.
+A flow over the stages' entry points (`score.restate`, `explain.restate`,
+`publish.publish_ratings`, `snapshot.restate`), like `make demo` is over the whole pipeline: the
+faces that decide cases (the CLI, the case desk, the API) call `decide`, which decides through
+the library (`chengxin.cases`) and then re-rates here.
 
 The subject is rated on the date of the latest published ratings, with the records of that date
 restated by every case decision made until today (`features.sql.visible`): indicators, both
@@ -19,24 +20,9 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-import pandas as pd
-
-from chengxin import cases, catalog, registry, state, workspace
-from chengxin.features import engine, snapshots
+from chengxin import cases, state, workspace
 from chengxin.pipelines import explain, publish, score
 from chengxin.pipelines import snapshot as dashboard
-
-OVERRIDE_COLUMNS = ["grade_override", "override_reason", "override_case"]
-
-
-def _replace_rows(path, ids: list[str], rows: pd.DataFrame) -> None:
-    """Replace these subjects' rows of a stored subject table (atomically: readers see the old
-    file or the new one)."""
-    table = pd.read_parquet(path)
-    table = pd.concat([table[~table["subject_id"].isin(ids)], rows.reindex(columns=table.columns)], ignore_index=True)
-    partial = path.with_name(f".{path.name}.partial")
-    workspace.write_subject_table(table, partial)
-    partial.replace(path)
 
 
 @workspace.locked(cases.DECISIONS_LOCK)
@@ -54,63 +40,18 @@ def restate(subject_id: str, cause: str, *, override: dict | None = None, home=N
         timings[name] = round(now - last, 2)
         last = now
 
-    sid, subject, _ = registry.subject(subject_id, home)  # the registry's type, as the case desk's
-    latest = catalog.latest_ratings_run(subject, home)
-    if latest is None:
-        raise workspace.UserError(f"no {subject} ratings yet: run `chengxin score --as-of latest` first")
-    as_of = dt.date.fromisoformat(latest.parent.name.split("=", 1)[1])
-    today = dt.date.today()
-    feats = engine.compute(as_of, subject, home=home, known=today)
-    mine = feats[feats["subject_id"] == sid].reset_index(drop=True)
-    lap("indicators")
-    ratings = pd.read_parquet(latest)
-    previous = ratings[ratings["subject_id"] == sid]
-    rows = pd.DataFrame(columns=ratings.columns)
-    if len(mine):
-        rate = score.rater(subject, home)
-        rows = rate(mine.merge(snapshots.standing(subject, as_of, home, known=today, subject_ids=[sid]), on="subject_id", how="left"))
-        rows.insert(2, "as_of", pd.Timestamp(as_of))
-        rows["rated_at"] = pd.Timestamp.now().floor("s")
-        rows["cause"] = cause
-        for c in OVERRIDE_COLUMNS:  # a person's grade stays until another decision replaces it
-            rows[c] = previous[c].iloc[0] if c in previous and len(previous) else None
-        if override:
-            rows["grade_override"], rows["override_reason"], rows["override_case"] = (
-                override["grade"], override["reason"], str(override.get("case", "")))
+    rated = score.restate(subject_id, cause, override=override, home=home)
+    sid, subject, as_of = rated["subject_id"], rated["subject_type"], rated["as_of"]
     lap("rating")
-    for c in ["cause", *OVERRIDE_COLUMNS]:
-        if c not in ratings:
-            ratings[c] = None
-    new = pd.concat([ratings[ratings["subject_id"] != sid], rows.reindex(columns=ratings.columns)], ignore_index=True)
-    for c in ["cause", *OVERRIDE_COLUMNS]:
-        new[c] = new[c].astype(object).where(new[c].notna(), None)
-    run = score.store_run(new, subject, as_of, home)
-    if len(previous):  # the version replaced, for the ratings history
-        folder = catalog.restatements(subject, home)
-        folder.mkdir(parents=True, exist_ok=True)
-        kept = previous.reindex(columns=dashboard.VERSION_COLUMNS)
-        kept.to_parquet(folder / f"{run.stem.removeprefix('ratings_')}.parquet", index=False)
-    lap("ratings_run")
-    stored = catalog.explanations(subject, as_of, home)
-    if len(mine) and stored.exists():
-        from chengxin.models.registered import rating_models
-
-        indicators = catalog.indicator_snapshot(subject, as_of, home)
-        if indicators.exists():
-            _replace_rows(indicators, [sid], mine)
-        out, repair, _, _ = explain.explanations(subject, as_of, mine, rating_models(subject, home), home, known=today)
-        _replace_rows(stored, [sid], out)
-        repair_file = catalog.repair_paths(subject, as_of, home)
-        if repair_file.exists():
-            _replace_rows(repair_file, [sid], repair)
+    explain.restate(subject, as_of, rated["indicators"], home=home, known=dt.date.today())
     lap("explanations")
     public = publish.publish_ratings(subject, home=home)
     lap("public_list")
     snap = dashboard.restate([sid], cause, home=home)
     lap("snapshot")
-    before = previous.iloc[0] if len(previous) else None
-    after = rows.iloc[0] if len(rows) else None
-    return {"subject_id": sid, "subject_type": subject, "as_of": str(as_of), "cause": cause, "ratings_run": str(run),
+    before = rated["previous"].iloc[0] if len(rated["previous"]) else None
+    after = rated["rows"].iloc[0] if len(rated["rows"]) else None
+    return {"subject_id": sid, "subject_type": subject, "as_of": str(as_of), "cause": cause, "ratings_run": str(rated["run"]),
             "previous": None if before is None else {k: _plain(before[k]) for k in ("grade", "tier", "pd", "score")},
             "current": None if after is None else {k: _plain(after[k]) for k in ("grade", "tier", "pd", "score", "grade_override")},
             "public_list": public["out"], "snapshot": snap["snapshot"], "changes": snap["changes"],
