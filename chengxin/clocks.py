@@ -23,12 +23,10 @@ def today(rated: dt.date | None = None) -> dt.date:
     if not pinned:
         return dt.date.today()
     try:
-        return dt.date.fromisoformat(pinned) if len(pinned) == 10 else _refuse(pinned)
+        if len(pinned) == 10:  # YYYY-MM-DD only (fromisoformat also takes 20250601 and times)
+            return dt.date.fromisoformat(pinned)
     except ValueError:
-        return _refuse(pinned)
-
-
-def _refuse(pinned: str):
+        pass
     raise workspace.UserError(f"CHENGXIN_TODAY must be a date (YYYY-MM-DD) or `rated`, got {pinned!r}: "
                               "unset it to show statuses for today")
 

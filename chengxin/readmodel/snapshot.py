@@ -149,11 +149,14 @@ def _readable(files: list[Path]) -> Path | None:
 SNAPSHOT_DECLARATIONS = ("lists", "measures", "evaluation")
 
 
+def _rated(home) -> dict:
+    """The ratings runs a snapshot is made from, by subject type (file names only)."""
+    return {subject: {d: f.name if f else None for d, f in ratings_files(home, subject).items()} for subject in SUBJECTS}
+
+
 def inputs(home) -> dict:
     """What a snapshot is made from: refreshing again with the same inputs changes nothing."""
-    key = {}
-    for subject in SUBJECTS:
-        key[subject] = {d: f.name if f else None for d, f in ratings_files(home, subject).items()}
+    key = _rated(home)
     for name, p in (("warehouse.duckdb", catalog.warehouse(home)), ("mlflow.db", catalog.mlflow_store(home)),
                     ("coverage", catalog.coverage_summary(home))):
         key[name] = p.stat().st_mtime_ns if p.exists() else None
@@ -166,8 +169,9 @@ def inputs(home) -> dict:
 
 
 def stale(snap: Snapshot, home=None) -> bool:
-    """Have new ratings been published since this snapshot was made? (cheap: file names only)"""
-    now = inputs(home or snap.home)
+    """Have new ratings been published since this snapshot was made? (cheap: file names only;
+    asked on a page view, so it reads none of the other inputs)"""
+    now = _rated(home or snap.home)
     was = snap.manifest.get("inputs", {})
     return any(now.get(s) != was.get(s) for s in SUBJECTS)
 
