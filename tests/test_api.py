@@ -4,19 +4,23 @@ the audit log, point-in-time replay and the call log."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pandas as pd
 import pytest
 
 from chengxin import desk, identifiers, institutions, readmodel, users, workspace
-from chengxin.api import server
+from chengxin.api import access, server
+from chengxin.api.answers import LeanRoute
+from chengxin.api.routes import subjects as subject_routes
 from chengxin.api.problems import MEDIA_TYPE, TYPE_PREFIX
 from conftest import free_port
 
@@ -85,7 +89,7 @@ def test_health_names_the_snapshot_served_and_the_docs_need_nothing_outside(api,
     assert health.status_code == 200
     assert health.json()["snapshot"] == readmodel.current(api_home).id
     assert api.get("/v1/ping").json() == {"pong": True}
-    assert set(server.SCOPE_WORDS) == set(users.API_SCOPES)  # every scope's 403 says what it forbids
+    assert set(access.SCOPE_WORDS) == set(users.API_SCOPES)  # every scope's 403 says what it forbids
     spec = api.get("/openapi.json").json()
     assert {"/v1/health", "/v1/subjects/{subject_id}", "/v1/subjects:batch", "/v1/lists/{which}",
             "/v1/criteria/{subject_type}"} <= set(spec["paths"])
@@ -257,7 +261,7 @@ def test_requests_the_server_cannot_read_are_4xx_problems(api, api_home, picks):
     _problem(api.get("/v1/criteria/enterprise", params={"version": "no-such"}), 404, "unknown-criteria")
 
 
-def test_the_lean_look_up_answers_exactly_as_fastapi_would(api_home, picks):
+def test_the_lean_look_up_answers_exactly_as_fastapi_would(api_home, picks, monkeypatch):
     """The look-up is served by `LeanRoute`, which reads its key and parameters itself; the same
     requests to the same endpoint served by FastAPI's own handling get the same answers, byte
     for byte: statuses, problem details, headers that matter, cards."""
@@ -279,16 +283,25 @@ def test_the_lean_look_up_answers_exactly_as_fastapi_would(api_home, picks):
         (f"/v1/subjects/{person}", asked, lender), (f"/v1/subjects/{person}", asked, agency),
         (f"/v1/subjects/{person}?purpose=first&purpose=second&authorization_ref=A", None, lender),
     ]
-    answers = {}
+    answers, served_lean = {}, []
+    lean_serve = subject_routes.lookup.lean_serve
+
+    async def counted(request):
+        served_lean.append(request.url.path)
+        return await lean_serve(request)
+
+    monkeypatch.setattr(subject_routes.lookup, "lean_serve", counted)
     for lean in (True, False):
         with TestClient(server.create_app(api_home, lean_lookup=lean)) as client:
             route = next(r for r in client.app.routes if getattr(r, "path", "") == "/v1/subjects/{subject_id}")
-            assert isinstance(route, server.LeanRoute) == lean
+            assert isinstance(route, LeanRoute)
+            served_lean.clear()
             answers[lean] = []
             for path, params, headers in requests:
                 r = client.get(path, params=params, headers=headers)
                 answers[lean].append((path, params, r.status_code, r.headers.get("content-type"),
                                       r.headers.get("www-authenticate"), r.json()))
+            assert len(served_lean) == (len(requests) if lean else 0)  # each path served the way it was meant to
     assert answers[True] == answers[False]
     assert {a[2] for a in answers[True]} >= {200, 400, 401, 403, 404}  # every kind of answer was compared
 
@@ -585,3 +598,60 @@ def test_a_report_over_the_api_is_a_pdf_that_verifies_by_number(api, api_home, p
     _problem(api.get(f"/v1/subjects/{firm}/report", params={"kind": "lender"}), 401, "unauthorized")
     lender = api.get(f"/v1/subjects/{firm}/report", params={"kind": "lender"}, headers=_auth(_key(api_home, "lender")))
     assert lender.status_code == 200 and lender.headers["content-type"] == "application/pdf"
+
+
+def test_every_route_declares_its_access_once_and_no_endpoint_checks_by_hand(api_home):
+    """The key, role, scope and quota are one dependency per route (`access.Access`): each
+    /v1/ route but the public health, ping and verification declares exactly one, and no
+    route module checks a scope or counts a quota itself."""
+    from fastapi.routing import APIRoute
+
+    from chengxin.api import routes
+
+    public = {"/v1/health", "/v1/ping", "/v1/reports/{number}/verify"}
+    app = server.create_app(api_home)
+    served = [r for r in app.routes if isinstance(r, APIRoute) and r.path.startswith("/v1/")]
+    assert len(served) >= 18
+    for route in served:
+        declared = [d.call for d in route.dependant.dependencies if isinstance(d.call, access.Access)]
+        assert len(declared) == (0 if route.path in public else 1), (route.path, declared)
+    scopes = {d.call.scope for r in served for d in r.dependant.dependencies if isinstance(d.call, access.Access)}
+    assert scopes == set(users.API_SCOPES)  # every scope guards some route
+    for module in Path(routes.__file__).parent.glob("*.py"):
+        text = module.read_text("utf-8")
+        assert ".may(" not in text and "take(" not in text and "charge(" not in text, module.name
+    with pytest.raises(ValueError, match="unknown API scope"):
+        access.Access("everything")
+
+
+def test_an_endpoint_is_a_function_called_on_its_own(api, api_home, picks):
+    """An endpoint needs no app: called with a caller and a workspace it answers as the route
+    does, and raises the problem the route answers with."""
+    from chengxin.api.problems import Problem
+    from chengxin.api.routes import cases as case_routes
+    from chengxin.api.routes import lists as list_routes
+
+    key = _key(api_home, "agency")
+    stored = institutions.authenticate(key, api_home)
+    agency = access.Caller(stored, users.role(stored["role"], api_home))
+    assert list_routes.criteria(agency, "enterprise", api_home) == api.get("/v1/criteria/enterprise", headers=_auth(key)).json()
+    with pytest.raises(Problem) as refused:
+        list_routes.criteria(agency, "enterprise", api_home, version="no-such")
+    assert refused.value.slug == "unknown-criteria" and refused.value.status == 404
+    desk_key = _key(api_home, "admin")
+    office = institutions.authenticate(desk_key, api_home)
+    admin = access.Caller(office, users.role(office["role"], api_home))
+    listed = case_routes.list_cases(admin, api_home, status=None, overdue=False, subject_id=None)
+    assert listed == api.get("/v1/cases", headers=_auth(desk_key)).json()
+    with pytest.raises(Problem) as refused:  # what the API raises through the dependency is the same refusal
+        asyncio.run(access.Access("cases")(_request(api_home, key)))
+    assert refused.value.slug == "forbidden" and "handle cases" in refused.value.body("/")["detail"]
+
+
+def _request(home, key: str):
+    """A bare request with a key, as an `Access` dependency reads it."""
+    from starlette.requests import Request
+
+    app = server.create_app(home)
+    return Request({"type": "http", "method": "GET", "path": "/", "headers": [(b"authorization", f"Bearer {key}".encode())],
+                    "query_string": b"", "app": app, "client": ("127.0.0.1", 1)})

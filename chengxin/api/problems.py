@@ -3,9 +3,13 @@ problem, a title, and the detail in English (`detail`) and Chinese (`detail_zh`)
 
 from __future__ import annotations
 
-from fastapi import Request
+from collections.abc import Callable
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:chengxin:problem:"
@@ -95,3 +99,60 @@ def schema() -> dict:
     """The OpenAPI description of a problem detail, for every error response."""
     return {"description": "A problem detail (RFC 9457)", "model": ProblemDetail,
             "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDetail"}}}}
+
+
+# --- what the layers below raise, as problems: declared once, for every route ---------------------
+def _raised() -> dict[type[Exception], Callable[[Exception, Request], Problem]]:
+    """Each exception a route may let through, and the problem it answers with. `UserError`, the
+    refusal every desk raises, is `invalid-case` on the case routes and `invalid-request` elsewhere;
+    a right refused to a caller without a key is the 401 that asks for one."""
+    from chengxin import cases, readmodel, workspace
+
+    def refused(exc, request):
+        route = request.scope.get("route")
+        return Problem("invalid-case" if "cases" in getattr(route, "tags", ()) else "invalid-request", why=str(exc))
+
+    def not_allowed(exc, request):
+        caller = getattr(request.state, "caller", None)
+        return Problem("unauthorized") if caller is not None and caller.key is None else Problem("case-forbidden", why=str(exc))
+
+    return {
+        workspace.UserError: refused,
+        cases.NotAllowed: not_allowed,
+        cases.Conflict: lambda exc, _: Problem("case-conflict", why=str(exc)),
+        cases.UnknownCase: lambda exc, _: Problem("unknown-case", case_no=str(exc).removeprefix("no case ")),
+        readmodel.UnknownAction: lambda exc, _: Problem("unknown-action", action=exc.action,
+                                                        actions=", ".join(readmodel.check_actions())),
+        readmodel.UnknownCheck: lambda exc, _: Problem("unknown-check"),
+        readmodel.NotYours: lambda exc, _: Problem("unknown-check"),  # another institution's check is not there for it
+        readmodel.InvalidFeedback: lambda exc, _: Problem("invalid-feedback", why=str(exc)),
+        RequestValidationError: lambda exc, _: invalid(exc.errors()),
+        StarletteHTTPException: lambda exc, request: Problem(
+            {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "invalid-request"),
+            path=request.url.path, method=request.method, why=str(exc.detail)),
+        Exception: lambda exc, _: Problem("internal"),
+    }
+
+
+def invalid(errors: list[dict]) -> Problem:
+    """The 400 of a request whose parameters or body do not validate (pydantic's errors)."""
+    why = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:5])
+    return Problem("invalid-request", why=why)
+
+
+def install(app: FastAPI) -> None:
+    """Answer every exception of `_raised` (and a raised `Problem`) as a problem detail. Starlette
+    picks the handler of the exception's nearest class, so a desk's own refusal wins over
+    `UserError`'s."""
+    async def problem(request: Request, exc: Problem):
+        return respond(exc, request)
+
+    app.add_exception_handler(Problem, problem)
+    for kind, to_problem in _raised().items():
+        async def handler(request: Request, exc: Exception, to_problem=to_problem):
+            return respond(to_problem(exc, request), request)
+        app.add_exception_handler(kind, handler)
+
+
+# every route may answer these (the OpenAPI document lists them on each)
+ERRORS = {code: schema() for code in (400, 401, 403, 404, 409, 413, 429, 503)}

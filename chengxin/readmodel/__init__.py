@@ -35,7 +35,7 @@ from chengxin.readmodel.identity import subject_types, subject_type
 from chengxin.readmodel.subject import subject_cards, writes_audit, cards_ready, warm_cards, list_feed
 from chengxin.readmodel.watchlist import watchlist, watch_feed
 from chengxin.readmodel.casework import case_view, list_cases, show_case
-from chengxin.readmodel.checks import UnknownAction, UnknownCheck, NotYours, check_actions, credit_check, judge_check, record_check, check_feedback, check_statistics, measure_catalogue
+from chengxin.readmodel.checks import UnknownAction, UnknownCheck, NotYours, InvalidFeedback, check_actions, credit_check, judge_check, record_check, check_feedback, check_statistics, measure_catalogue
 from chengxin.readmodel.lookup import NeedsPurpose, NotAllowed, lookup, repair, records, contribution_table, record_columns, source_label, audit_log
 from chengxin.readmodel.criteria import criteria_versions, criteria_in_force, published_criteria, criteria_document, criteria_changes, CommentsPaused, add_comment, comments
 from chengxin.readmodel.alerts import open_alerts, alerts, alert_queue, filter_alerts, MODEL_SIGNALS, signal_label, signals_label, alert_signals, open_alert, set_alert_status, migration_long, risk_matrix
@@ -89,6 +89,7 @@ __all__ = [
     "UnknownAction",
     "UnknownCheck",
     "NotYours",
+    "InvalidFeedback",
     "check_actions",
     "credit_check",
     "judge_check",

@@ -44,7 +44,9 @@ def finding(entries: list, measures: list, incentives: list) -> str:
 
 
 class UnknownAction(workspace.UserError):
-    pass
+    def __init__(self, action: str):
+        super().__init__(f"unknown action {action!r}; actions are {', '.join(check_actions())}")
+        self.action = action
 
 
 class UnknownCheck(workspace.UserError):
@@ -52,6 +54,10 @@ class UnknownCheck(workspace.UserError):
 
 
 class NotYours(workspace.UserError):
+    pass
+
+
+class InvalidFeedback(workspace.UserError):
     pass
 
 
@@ -84,7 +90,7 @@ def judge_check(snap: Snapshot, subject_id: str, action: str, r: Role, *, purpos
     """A credit check's answer, not yet stored (`record_check` stores it): reads the snapshot,
     and for an individual writes the audit log first, as a look-up does."""
     if action not in check_actions():
-        raise UnknownAction(f"unknown action {action!r}; actions are {', '.join(check_actions())}")
+        raise UnknownAction(action)
     if not (purpose or "").strip() or not (case_ref or "").strip():
         raise workspace.UserError("a credit check needs the purpose and the case reference of the decision")
     card = subject_cards(snap, [subject_id], r, purpose=purpose, authorization_ref=case_ref, user=user, home=home)[0]
@@ -141,10 +147,10 @@ def check_feedback(check_id: str, applied: list[str], outcome: str, note: str | 
         offered = set(json.loads(row["measures"])) | set(json.loads(row["incentives"]))
         wrong = sorted(set(applied) - offered)
         if wrong:
-            raise workspace.UserError(f"{', '.join(wrong)} were not returned by this check; it returned "
+            raise InvalidFeedback(f"{', '.join(wrong)} were not returned by this check; it returned "
                                       f"{', '.join(sorted(offered)) or 'no measures'}")
         if not (outcome or "").strip():
-            raise workspace.UserError("feedback needs the outcome of the decision")
+            raise InvalidFeedback("feedback needs the outcome of the decision")
         con.execute(CHECK_FEEDBACK.insert().values(check_id=check_id, at=state.now("milliseconds"),
                                                    key_id=key_id, applied=json.dumps(sorted(set(applied))),
                                                    outcome=outcome.strip()[:200], note=(note or "")[:2000] or None))

@@ -1,0 +1,38 @@
+"""The red and black lists, and the published rating criteria."""
+
+# no `from __future__ import annotations`: FastAPI reads the routes' annotations at run time
+import datetime as dt
+from pathlib import Path as FilePath
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from chengxin import config, readmodel
+from chengxin.api.access import Access, Caller, home, snapshot
+from chengxin.api.problems import ERRORS, Problem
+
+router = APIRouter(responses=ERRORS)
+
+
+@router.get("/v1/lists/{which}", tags=["lists"])
+def lists(request: Request, who: Annotated[Caller, Depends(Access("lists"))], which: Literal["black", "red"],
+          subject_type: config.SubjectType | None = None,
+          county: Annotated[str | None, Query(max_length=12)] = None,
+          changed_since: dt.date | None = None) -> dict[str, Any]:
+    """Entries of the red or black list with rule, since, until and measures; by subject
+    type, county, and what changed since a date."""
+    snap = snapshot(request)
+    entries = readmodel.list_feed(snap, who.role, which, subject_type=subject_type, county=county,
+                                  changed_since=changed_since)
+    return {"snapshot": snap.id, "list": which, "entries": entries}
+
+
+@router.get("/v1/criteria/{subject_type}", tags=["criteria"])
+def criteria(who: Annotated[Caller, Depends(Access("criteria"))], subject_type: config.SubjectType,
+             where: Annotated[FilePath | None, Depends(home)],
+             version: Annotated[str | None, Query(max_length=64)] = None) -> dict[str, Any]:
+    """The published rating criteria (the version in force, or `version`)."""
+    document = readmodel.published_criteria(subject_type, version, where)
+    if document is None:
+        raise Problem("unknown-criteria", subject=subject_type, version=version or "")
+    return document
