@@ -67,15 +67,20 @@ class Caller:
             raise Problem("forbidden", what=what_en, what_zh=what_zh)
 
 
-def home(request: Request) -> Path | None:
-    """The workspace the app serves (`create_app(home)`), as a dependency."""
+def home_of(request: Request) -> Path | None:
+    """The workspace the app serves (`create_app(home)`)."""
+    return request.app.state.home
+
+
+async def home(request: Request) -> Path | None:
+    """`home_of` as a route's dependency (`async`: FastAPI runs a plain function's in a worker thread)."""
     return request.app.state.home
 
 
 def identify(request: Request) -> Caller:
     """The caller of this request (kept in `request.state.caller` for the call log): its key's
     role, or the public's without a key; an unknown key is a 401."""
-    where = home(request)
+    where = home_of(request)
     header = request.headers.get("authorization")
     if header is None:
         found = Caller(None, users.role(users.PUBLIC, where), request.client.host if request.client else None)
@@ -128,9 +133,9 @@ class Access:
         who = identify(request)
         who.may(self.scope)
         units = 1 if self.cost is None else self.cost(await _json_body(request))
-        await charge(who.quota, units, home(request))
+        await charge(who.quota, units, home_of(request))
         if self.reports:  # a report costs the server about 0.4 s: its own, lower quota
-            await charge(who.report_quota, 1, home(request))
+            await charge(who.report_quota, 1, home_of(request))
         return who
 
     def __repr__(self) -> str:
@@ -147,7 +152,7 @@ async def _json_body(request: Request) -> Any:
 
 def snapshot(request: Request) -> readmodel.Snapshot:
     """The snapshot current when the request asks (503 before anything is published)."""
-    snap = readmodel.current(home(request))
+    snap = readmodel.current(home_of(request))
     if snap is None:
         raise Problem("no-snapshot")
     return snap

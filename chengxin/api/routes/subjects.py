@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from chengxin import readmodel
-from chengxin.api.access import Access, Caller, home, ids_in, ready, snapshot
+from chengxin.api.access import Access, Caller, home, home_of, ids_in, ready, snapshot
 from chengxin.api.answers import LeanRoute, json_response, served_by
 from chengxin.api.middleware import on_looked_up, on_record
 from chengxin.api.problems import ERRORS, Problem, invalid
@@ -34,7 +34,7 @@ async def serve_lookup(request: Request) -> Response:
         query = LookupQuery.model_validate(dict(request.query_params)) if request.scope["query_string"] else EMPTY_LOOKUP
     except ValidationError as exc:
         raise invalid([{**e, "loc": ("query", *e["loc"])} for e in exc.errors()])
-    return await lookup(request, who, subject_id, query, home(request))
+    return await lookup(request, who, subject_id, query, home_of(request))
 
 
 @served_by(serve_lookup)
