@@ -50,29 +50,60 @@ def tier_shares(frame: pd.DataFrame, lang: str = "zh", title: str | None = None)
     return _layout(fig, title, height=max(260, 28 * n + 80))
 
 
-def waterfall(table: pd.DataFrame, lang: str = "zh", title: str | None = None, digits: int = 1) -> go.Figure:
-    measure = ["absolute" if k == "base" else "total" if k == "total" else "relative" for k in table["kind"]]
-    text = [f"{v:+,.{digits}f}" if k in ("indicator", "others") else f"{v:,.{digits}f}"
-            for v, k in zip(table["value"], table["kind"])]
-    fig = go.Figure(go.Waterfall(orientation="h", y=table["label"], x=table["value"], measure=measure, text=text,
-                                 textposition="outside", increasing=dict(marker_color="#2e7d32"),
-                                 decreasing=dict(marker_color="#c62828"), totals=dict(marker_color="#1976d2")))
-    fig.update_yaxes(autorange="reversed")
-    running = [table["value"].iloc[0]]
-    for v, k in zip(table["value"].iloc[1:], table["kind"].iloc[1:]):
-        running.append(v if k == "total" else running[-1] + v)
-    lo, hi = min(running), max(running)
+# --- the charts both faces draw: the dashboard here with plotly, the reports with matplotlib
+# (`chengxin.reports.charts`). What they show (bars, points, colours, words, axis ranges) is
+# computed once, below; a renderer only draws it. ---------------------------------------------
+WATERFALL_COLOURS = {"up": "#2e7d32", "down": "#c62828", "total": "#1976d2"}
+
+
+def waterfall_bars(table: pd.DataFrame, digits: int = 1) -> tuple[pd.DataFrame, tuple[float, float] | None]:
+    """The bars of a contributions waterfall (`readmodel.contribution_table`), top to bottom:
+    label, start, end, colour, text; and the value axis' range, zoomed in on the contributions
+    (the base bar is then cut, as usual for waterfalls), or None for the whole axis."""
+    rows, running = [], 0.0
+    for label, value, kind in zip(table["label"], table["value"], table["kind"]):
+        if kind in ("base", "total"):
+            start, end, colour, text = 0.0, float(value), WATERFALL_COLOURS["total"], f"{value:,.{digits}f}"
+            running = float(value)
+        else:
+            start, end = running, running + float(value)
+            colour, text = WATERFALL_COLOURS["up" if value >= 0 else "down"], f"{value:+,.{digits}f}"
+            running = end
+        rows.append((label, start, end, colour, text))
+    bars = pd.DataFrame(rows, columns=["label", "start", "end", "colour", "text"])
+    levels = [r[2] for r in rows]  # where each bar leaves the running total
+    lo, hi = (min(levels), max(levels)) if levels else (0.0, 0.0)
     pad = max(1e-9, hi - lo) * 0.25
-    if lo > 0 and lo - pad > 0:  # zoom in on the contributions; the base bar is then cut, as usual for waterfalls
-        fig.update_xaxes(range=[lo - pad, hi + pad])
+    return bars, ((lo - pad, hi + pad) if lo > 0 and lo - pad > 0 else None)
+
+
+def history_points(frame: pd.DataFrame, order: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    """The points of a grade history (`readmodel.lookup`'s history): as_of, grade, level (the
+    grade's place on the axis, the best highest) and pd; and the axis' grades from bottom to top."""
+    axis = list(reversed(order))
+    points = pd.DataFrame({"as_of": pd.to_datetime(frame["as_of"]), "grade": frame["grade"].astype(str),
+                           "level": [axis.index(g) if g in axis else -1 for g in frame["grade"].astype(str)],
+                           "pd": frame["pd"] if "pd" in frame else float("nan")})
+    return points, axis
+
+
+def waterfall(table: pd.DataFrame, lang: str = "zh", title: str | None = None, digits: int = 1) -> go.Figure:
+    bars, span = waterfall_bars(table, digits)
+    fig = go.Figure(go.Bar(orientation="h", y=bars["label"], x=bars["end"] - bars["start"], base=bars["start"],
+                           marker_color=bars["colour"], text=bars["text"], textposition="outside",
+                           hovertemplate="%{y}: %{text}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    if span is not None:
+        fig.update_xaxes(range=list(span))
     return _layout(fig, title, height=max(320, 30 * len(table) + 80))
 
 
 def history(frame: pd.DataFrame, order: list[str], lang: str = "zh", title: str | None = None) -> go.Figure:
-    fig = go.Figure(go.Scatter(x=pd.to_datetime(frame["as_of"]), y=frame["grade"], mode="lines+markers+text",
-                               text=frame["grade"], textposition="top center",
-                               customdata=frame["pd"], hovertemplate="%{x|%Y-%m-%d}: %{y} (PD %{customdata:.2%})<extra></extra>"))
-    fig.update_yaxes(categoryorder="array", categoryarray=list(reversed(order)), type="category")
+    points, axis = history_points(frame, order)
+    fig = go.Figure(go.Scatter(x=points["as_of"], y=points["grade"], mode="lines+markers+text",
+                               text=points["grade"], textposition="top center",
+                               customdata=points["pd"], hovertemplate="%{x|%Y-%m-%d}: %{y} (PD %{customdata:.2%})<extra></extra>"))
+    fig.update_yaxes(categoryorder="array", categoryarray=axis, type="category")
     return _layout(fig, title, height=280)
 
 

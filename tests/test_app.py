@@ -165,7 +165,7 @@ def test_lender_lookup_of_an_enterprise(dash):
     assert metrics["评分"] == f"{row['score']:,.1f}"
     page = text(at)
     assert row["reason_1_zh"] in page
-    assert "<waterfall>" in page and "指标得分（公共信用综合评价分值）" in page  # the contribution waterfall
+    assert "<bar>" in page and "指标得分（公共信用综合评价分值）" in page  # the contribution waterfall (floating bars, `charts.waterfall_bars`)
     assert "比该指标最高档少得的分数" in page  # which way the bars run, in words
     assert len(at.tabs) >= 4  # contributions, history, records, repair path (and lists)
     assert not any("评价基准日" in df.value.columns for df in at.dataframe)  # only the open tab is built

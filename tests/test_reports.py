@@ -127,6 +127,35 @@ def test_the_lender_report_is_for_lenders_and_carries_the_rating(report_home, fo
     assert set(charts["images"]) == {"chart_contributions", "chart_history"}
 
 
+
+def test_the_report_draws_the_look_up_pages_charts_from_the_same_definition(report_home):
+    """The lender's report (matplotlib) and the dashboard's look-up (plotly) draw the same bars
+    and points: each renderer only draws what `chengxin.charts` computed once."""
+    from chengxin import charts
+    from chengxin.models import grades
+    from chengxin.reports import charts as report_charts
+
+    snap, entry = _firm(report_home)
+    lender = users.role("lender", report_home)
+    result = readmodel.lookup(snap, entry["subject_id"], lender, user="lender1", record=False)
+    table = readmodel.contribution_table(result["contributions"]["scorecard"], result["subject_type"], "en")
+    bars, span = charts.waterfall_bars(table)
+    assert len(bars) == len(table) >= 3 and bars["end"].iloc[-1] == pytest.approx(table["value"].iloc[-1])
+    page = charts.waterfall(table, "en").data[0]  # what the look-up page draws
+    assert list(page.base) == pytest.approx(list(bars["start"])) and list(page.x) == pytest.approx(list(bars["end"] - bars["start"]))
+    assert list(page.marker.color) == list(bars["colour"]) and list(page.y) == list(bars["label"])
+    svg = report_charts.lender_charts(result, grades.rating_config().grades)
+    drawn = re.findall(r"fill: (#[0-9a-f]{6})", svg["chart_contributions"])
+    for colour, count in bars["colour"].value_counts().items():
+        assert drawn.count(colour) == count, colour  # one bar of each colour per bar computed
+    for label in bars["label"]:
+        assert f"<!-- {label} -->" in svg["chart_contributions"]  # the same words (drawn as paths, named in comments)
+    order = grades.rating_config().grades
+    points, axis = charts.history_points(result["history"], order)
+    line = charts.history(result["history"], order, "en")
+    assert list(line.data[0].y) == list(points["grade"]) and list(line.layout.yaxis.categoryarray) == axis
+
+
 def test_a_tier_a_direct_rule_decided_says_so_and_default_stays_out_of_the_public_report(report_home):
     snap = readmodel.current(report_home)
     rated = readmodel.ratings(snap, "enterprise")

@@ -1,42 +1,69 @@
-"""The lender's report's charts, drawn with matplotlib as SVG text: the scorecard's
-contributions and the grade history. The PDF and the HTML embed the same text."""
+"""The lender's report's charts, drawn with matplotlib as SVG text (the PDF and the HTML embed
+the same text): the same charts as the dashboard's look-up, from the same definitions
+(`chengxin.charts.waterfall_bars`, `history_points`: bars, points, colours, ranges), in English
+words, as the report's fonts for charts have no CJK."""
 
 from __future__ import annotations
 
 import io
 
-import pandas as pd
+from chengxin import charts, i18n
+
+LANG = "en"  # indicator names and dates: no CJK in the charts
 
 
-def lender_charts(result: dict) -> dict[str, str]:
-    """The lender's charts as SVG text: the scorecard's contributions and the grade history."""
+def lender_charts(result: dict, order: list[str]) -> dict[str, str]:
+    """The lender's charts as SVG text: the public evaluation's points short of each indicator's
+    best (the look-up's waterfall) and the grade history (`order`: the master scale's grades)."""
+    from chengxin import readmodel
+
+    out = {}
+    if result.get("contributions"):
+        table = readmodel.contribution_table(result["contributions"]["scorecard"], result.get("subject_type", "enterprise"), LANG)
+        out["chart_contributions"] = waterfall_svg(table, i18n.t("waterfall", LANG))
+    h = result.get("history")
+    if h is not None and len(h):
+        out["chart_history"] = history_svg(h, order, i18n.t("history", LANG))
+    return out
+
+
+def waterfall_svg(table, title: str, digits: int = 1) -> str:
+    plt = _pyplot()
+    bars, span = charts.waterfall_bars(table, digits)
+    fig, ax = plt.subplots(figsize=(7, 0.28 * len(bars) + 1.2))
+    ax.barh(bars["label"], bars["end"] - bars["start"], left=bars["start"], color=bars["colour"])
+    for k, (start, end, text) in enumerate(zip(bars["start"], bars["end"], bars["text"])):
+        ax.annotate(text, (max(start, end), k), fontsize=6, xytext=(3, 0), textcoords="offset points", va="center")
+    ax.invert_yaxis()
+    if span is not None:
+        ax.set_xlim(*span)
+    ax.set_title(title, fontsize=9)
+    ax.tick_params(labelsize=7)
+    return _svg(fig)
+
+
+def history_svg(frame, order: list[str], title: str) -> str:
+    plt = _pyplot()
+    points, axis = charts.history_points(frame, order)
+    fig, ax = plt.subplots(figsize=(7, 2.2))
+    ax.plot(points["as_of"], points["level"], marker="o")
+    for x, y, g in zip(points["as_of"], points["level"], points["grade"]):
+        ax.annotate(g, (x, y), fontsize=7, xytext=(0, 4), textcoords="offset points", ha="center")
+    ax.set_yticks(range(len(axis)), axis)
+    ax.set_title(title, fontsize=9)
+    ax.tick_params(labelsize=7)
+    return _svg(fig)
+
+
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     plt.rcParams["svg.fonttype"] = "path"
-    plt.rcParams["font.family"] = ["DejaVu Sans"]  # indicator names and dates: no CJK in the charts
-    charts = {}
-    if result.get("contributions"):
-        contrib = pd.Series({k: v for k, v in result["contributions"]["scorecard"]["contributions"].items() if v is not None},
-                            dtype=float)
-        top = contrib.reindex(contrib.abs().sort_values(ascending=False).index[:10])[::-1]
-        fig, ax = plt.subplots(figsize=(7, 3))
-        ax.barh(top.index, top.values, color=["#c0392b" if v < 0 else "#2e86c1" for v in top.values])
-        ax.set_title("Points short of each indicator's best (public evaluation)")
-        ax.tick_params(labelsize=7)
-        charts["chart_contributions"] = _svg(fig)
-    h = result.get("history")
-    if h is not None and len(h):
-        fig, ax = plt.subplots(figsize=(7, 2.2))
-        ax.plot(pd.to_datetime(h["as_of"]), h["score"], marker="o")
-        for x, y, g in zip(pd.to_datetime(h["as_of"]), h["score"], h["grade"]):
-            ax.annotate(str(g), (x, y), fontsize=7, xytext=(0, 4), textcoords="offset points")
-        ax.set_title("Score and grade by rated date")
-        ax.tick_params(labelsize=7)
-        charts["chart_history"] = _svg(fig)
-    return charts
+    plt.rcParams["font.family"] = ["DejaVu Sans"]
+    return plt
 
 
 def _svg(fig) -> str:

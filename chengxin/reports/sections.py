@@ -17,6 +17,7 @@ import functools
 import pandas as pd
 
 from chengxin import cases, config, desk, i18n, identifiers, users
+from chengxin.models import grades
 from chengxin.readmodel import snapshot as layout
 from chengxin.reports.charts import lender_charts
 from chengxin.reports.policy import Reader, check, free_reports_used
@@ -285,7 +286,7 @@ def _lender_sections(snap, sid, card, reader, purpose) -> list[dict]:
     if result.get("history") is not None and len(result.get("history", [])):
         images.append("chart_history")
     out.append({"title": "评分构成与等级历史 Contributions and grade history", "images": images,
-                "paragraphs": [] if images else ["—"], "_charts": lender_charts(result) if images else {}})
+                "paragraphs": [] if images else ["—"], "_charts": lender_charts(result, grades.rating_config().grades) if images else {}})
     fix = readmodel.repair(snap, sid, reader.role, user=reader.name, purpose=purpose) if reader.role.sees("repair") else None
     steps = (fix or {}).get("repair_path") or []
     out.append({"title": "信用修复路径 Credit-repair path", "table": _table(
