@@ -103,7 +103,8 @@ def main() -> None:
     args = ap.parse_args()
     home = args.home.resolve()
     os.environ["CHENGXIN_HOME"] = str(home)
-    from chengxin import identifiers, institutions, readmodel
+    from chengxin import identifiers, readmodel
+    from chengxin.desks import institutions
 
     snap = readmodel.current(home)
     firms = readmodel.ratings(snap, "enterprise")["subject_id"].to_numpy()

@@ -31,7 +31,8 @@ def main() -> None:
     ap.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     args = ap.parse_args()
     os.environ["CHENGXIN_HOME"] = str(args.home.resolve())
-    from chengxin import cases, readmodel, users
+    from chengxin import readmodel, users
+    from chengxin.desks import cases
     from chengxin.flows import rerate
     from chengxin.readmodel.subject import subject_cards
 

@@ -39,7 +39,7 @@ def build(home: Path, firms: int, people: int, months: int) -> None:
 def measure(subject: str, home: Path) -> dict:
     from sklearn.metrics import roc_auc_score
 
-    from chengxin import catalog, warehouse
+    from chengxin import warehouse
     from chengxin.features import snapshots
     from chengxin import record_rules
     from chengxin.models import grades
@@ -48,7 +48,7 @@ def measure(subject: str, home: Path) -> dict:
 
     m = rating_models(subject, home)
     ev = m["evaluation"]
-    _, last = catalog.monthly_span(home)
+    _, last = warehouse.monthly_span(home)
     horizon = record_rules.feature_settings().outcome.horizon_months
     as_of = (pd.Timestamp(last) - pd.DateOffset(months=horizon) + pd.offsets.MonthEnd(0)).date()
     with warehouse.connect(home, read_only=True) as con:

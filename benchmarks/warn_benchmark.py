@@ -109,11 +109,11 @@ def main() -> None:
     started = time.perf_counter()
 
     from chengxin.features import snapshots
-    from chengxin import catalog
+    from chengxin import warehouse
     from chengxin.models.warning_rules import warning_config
     from chengxin.pipelines import warn
 
-    last = (pd.Timestamp(catalog.latest_as_of(args.home)) - pd.DateOffset(months=7) + pd.offsets.MonthEnd(0)).date()
+    last = (pd.Timestamp(warehouse.latest_as_of(args.home)) - pd.DateOffset(months=7) + pd.offsets.MonthEnd(0)).date()
     months = snapshots.month_ends((pd.Timestamp(last) - pd.DateOffset(months=args.months - 1)).date(), last)
     rules = {r.name for r in warning_config().rules}
     family_of = lambda s: "rules" if s in rules else ("model" if s in ("pd_jump", "downgrade") else "anomaly")  # noqa: E731

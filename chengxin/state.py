@@ -15,6 +15,7 @@ import datetime as dt
 import os
 import threading
 from contextlib import contextmanager
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
@@ -24,6 +25,16 @@ URL_ENV = "CHENGXIN_DB_URL"
 
 # An alert is new until an analyst acknowledges it, then closed; `open` ones are the first two.
 ALERT_STATUSES = ("new", "acknowledged", "closed")
+OPEN_ALERT_STATUSES = ALERT_STATUSES[:2]
+# The desk's order of a month's alerts: priority, ties by PD, then by subject id (`warn.rank`
+# gives severities in this order; the desk lists them in it).
+ALERT_ORDER = (["score", "pd", "subject_id"], [False, False, True])
+ALERT_COLUMNS = ["subject_id", "subject_type", "as_of", "severity", "score", "signals", "reasons", "reasons_zh",
+                 "pd", "grade", "prev_grade", "county", "industry", "evidence"]
+# what a subject's change may be: the publication records the first five, the case desk the last
+# two the moment an objection is filed or decided (their `snapshot` is `case:<n>`)
+CHANGE_KINDS = ("tier", "grade", "list_entry_added", "list_entry_ended", "alert", "under_objection", "objection_decided")
+FEED_LIMIT = 1000  # most changes one poll of a watchlist's feed answers
 
 METADATA = sa.MetaData()
 BIGINT_MAX = 2**63 - 1  # the largest number a BigInteger column holds: a larger case number or cursor names nothing
@@ -80,7 +91,7 @@ API_CALLS = sa.Table(  # every call: who, which endpoint, which subjects, why, h
     sa.Column("ms", sa.Float))
 
 
-# --- what changed for a subject, and who watches it (`chengxin.changes`) --------------------
+# --- what changed for a subject, and who watches it (`chengxin.desks.watchlists`) --------------------
 SUBJECT_CHANGES = sa.Table(  # one row per change a published snapshot brought, in publication order
     "subject_changes", METADATA,
     sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
@@ -117,7 +128,7 @@ CHECK_FEEDBACK = sa.Table(  # what the department did; a later report on the sam
     sa.Column("note", _text))
 
 
-# --- the subject's rights: objections, repair applications, reviews (`chengxin.cases`) ------
+# --- the subject's rights: objections, repair applications, reviews (`chengxin.desks.cases`) ------
 CASE_STATUSES = ("open", "decided")
 CASES = sa.Table(  # one row per case; its steps are in case_events
     "cases", METADATA,
@@ -155,6 +166,17 @@ REPORTS = sa.Table(  # every report issued: what, about whom, to whom, and the d
     sa.Column("code", sa.String(40), nullable=False), sa.Column("issued_at", _text, nullable=False),
     sa.Column("issued_to", _text, nullable=False), sa.Column("role", _text, nullable=False), sa.Column("purpose", _text),
     sa.Column("own", sa.Integer, nullable=False, server_default="0"))  # issued to the subject itself
+
+
+class WatchlistOwner(NamedTuple):
+    """Whose watchlist: an institution in the role its key is issued for (a lender's and a credit
+    agency's keys under one institution name keep two lists)."""
+    institution: str
+    role: str
+
+    def mine(self):
+        w = WATCHLIST.c
+        return (w.institution == self.institution) & (w.role == self.role)
 
 
 def url(home=None) -> str:

@@ -22,7 +22,7 @@ REPORT_KINDS = ("public", "certificate", "lender")  # credit reports (chengxin/r
 RATING_PARTS = ("tier", "grade", "pd", "score", "reasons", "contributions", "history", "records", "repair")
 # what a role may call in the credit services API (`chengxin serve`)
 API_SCOPES = ("subjects", "batch", "explanation", "lists", "criteria", "watchlist", "checks", "cases")
-# what a role may do with cases (`chengxin.cases`): see every case (`desk`), file on a subject's
+# what a role may do with cases (`chengxin.desks.cases`): see every case (`desk`), file on a subject's
 # behalf at the counter (`file`), decide on the records its own department provided
 # (`decide_records`), decide on ratings and reviews (`decide_ratings`), record a department's
 # decision on its behalf (`on_behalf`), file and follow its own cases (`own`, the subject role)
@@ -174,21 +174,21 @@ def authenticate(username: str, password: str, home=None, client: str | None = N
     office's NAT, or an unnamed proxy) share its limit."""
     import bcrypt
 
-    from chengxin import desk
+    from chengxin.desks import signins
 
     name = (username or "").strip()
     client = (client or "").strip()[:200]
     limits = config.settings(home).dashboard
     window = limits.login_lockout_minutes
-    locked = desk.failed_logins(name, window, home, client=client) >= limits.login_max_failures
-    if not locked and desk.failed_logins(name, window, home) >= limits.login_max_failures_all_clients:
-        locked = not desk.known_client(name, client, home)
+    locked = signins.failed_logins(name, window, home, client=client) >= limits.login_max_failures
+    if not locked and signins.failed_logins(name, window, home) >= limits.login_max_failures_all_clients:
+        locked = not signins.known_client(name, client, home)
     if locked:
         raise LockedOut(f"too many failed sign-ins for {name!r}: try again in {window} minutes")
     user = roles_config(home).users.get(name)
     hashed = user.password_bcrypt if user else _DUMMY
     ok = bcrypt.checkpw((password or "").encode("utf-8"), hashed.encode("ascii")) and user is not None
-    desk.record_login(name, ok, home, client=client)
+    signins.record_login(name, ok, home, client=client)
     return user if ok else None
 
 

@@ -14,19 +14,21 @@ Every record table carries the declared columns plus:
                     existed) or `unpublished` (no longer published) when a case decided so
     _corrected_on   the day a case decision replaced this version (restated ratings skip it from then)
 
-A case decision writes a new version like a corrected re-upload does (`chengxin.cases`), so
+A case decision writes a new version like a corrected re-upload does (`chengxin.desks.cases`), so
 history is kept and point-in-time views of earlier days are unchanged; `CURRENT` is the filter
 of the records as the office holds them now.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from chengxin import catalog, config, workspace
 from chengxin.config import Source
@@ -248,3 +250,34 @@ def connect(home: Path | None = None, read_only: bool = False):
         yield con
     finally:
         _release(path, con, me)
+
+
+# --- the run calendar: how far the records reach, and so the latest month end to rate ----------
+
+
+def monthly_sources() -> list[config.Source]:
+    """The sources uploaded month by month (`grain: monthly`): their months say how far the
+    records reach."""
+    return [s for s in config.sources() if s.grain == "monthly"]
+
+
+def monthly_span(home=None) -> tuple[dt.date | None, dt.date | None]:
+    """The first and the last month any monthly source has records for (None before any)."""
+    parts = " UNION ALL ".join(f"SELECT min({s.event_date}) AS lo, max({s.event_date}) AS hi FROM {s.table}"
+                               for s in monthly_sources())
+    with connect(home, read_only=True) as con:
+        first, last = con.execute(f"SELECT min(lo), max(hi) FROM ({parts})").fetchall()[0]
+    as_date = lambda v: None if v is None else pd.Timestamp(v).date()  # noqa: E731
+    return as_date(first), as_date(last)
+
+
+def latest_as_of(home=None, today: dt.date | None = None) -> dt.date:
+    """The month end after the latest month of monthly uploads (by then that month's uploads
+    have arrived), never after `today`: a city whose last month has just ended is rated at the
+    last month end that has passed, on what was known by then."""
+    _, last = monthly_span(home)
+    if last is None:
+        raise workspace.UserError("no monthly records yet: run `chengxin ingest PATH` first")
+    after = pd.Timestamp(last) + pd.DateOffset(months=1) + pd.offsets.MonthEnd(0)
+    passed = pd.offsets.MonthEnd(0).rollback(pd.Timestamp(today or dt.date.today()))
+    return min(after, passed).date()

@@ -74,7 +74,7 @@ NOTEBOOKS = {
         ("code", "pd.DataFrame(e['repair_path'])[['text_en', 'months', 'grade', 'pd']] if e['repair_path'] else 'no action in reach'"),
         ("md", "The month's early-warning alerts and the portfolio views."),
         ("code", "from chengxin.pipelines import warn\nresult = warn.warn(day)\n{k: result[k] for k in ('alerts', 'by_severity', 'by_signal')}"),
-        ("code", "from chengxin import desk\ndesk.stored_alerts(as_of=str(day))[['subject_id', 'severity', 'signals', 'reasons']].head(8)"),
+        ("code", "from chengxin import readmodel\nreadmodel.alerts(as_of=str(day))[['subject_id', 'severity', 'signals', 'reasons']].head(8)"),
     ],
 }
 

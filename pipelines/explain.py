@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from chengxin import catalog, desk, registry, workspace
+from chengxin import audit, catalog, registry, workspace
 from chengxin.features import snapshots
 from chengxin.models import explain as ex
 from chengxin.models import grades
@@ -159,7 +159,7 @@ def explain(subject_id: str, as_of: dt.date | None = None, *, purpose: str | Non
         as_of = dates[-1]
     row = snapshots.stored_indicators(subject, as_of, [subject_id], home)
     if subject == "individual":
-        desk.audit("explain", subject_id, purpose, user=user, role=role, detail={"as_of": str(as_of)}, home=home)
+        audit.audit("explain", subject_id, purpose, user=user, role=role, detail={"as_of": str(as_of)}, home=home)
     if row.empty:
         raise workspace.UserError(f"{subject_id} has no records as of {as_of}")
     m = rating_models(subject, home)

@@ -55,7 +55,7 @@ def distribution(subject: str, ev, home=None) -> dict:
 
     tiers = [t.tier for t in grades.rating_config().public_tiers]
     out: dict = {}
-    first, last = catalog.monthly_span(home)
+    first, last = warehouse.monthly_span(home)
     horizon = record_rules.feature_settings().outcome.horizon_months
     if last is not None:
         back = (pd.Timestamp(last) - pd.DateOffset(months=horizon) + pd.offsets.MonthEnd(0)).date()

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from chengxin import cases, catalog, changes, config, readmodel, workspace
+from chengxin import catalog, config, readmodel, workspace
+from chengxin.desks import cases, watchlists as changes
 from chengxin.models.reasons import columns as reason_columns
 from chengxin.readmodel.snapshot import explanation_file
 from chengxin.readmodel import snapshot as layout

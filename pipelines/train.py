@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from chengxin import catalog, record_rules, tracking, warehouse, workspace
+from chengxin import record_rules, tracking, warehouse, workspace
 from chengxin.features import snapshots
 from chengxin.features.catalogue import catalogue
 from chengxin.models import grades, validation
@@ -31,7 +31,7 @@ from chengxin.models.thresholds import unit_of
 
 def window(home=None) -> list[dt.date]:
     """Month ends with a year of history before and a full outcome horizon after."""
-    first, last = catalog.monthly_span(home)
+    first, last = warehouse.monthly_span(home)
     if first is None:
         raise workspace.UserError("no records to train on: run `chengxin ingest PATH` first")
     horizon = record_rules.feature_settings().outcome.horizon_months

@@ -27,13 +27,14 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from chengxin import catalog, config, desk, tracking, warehouse, workspace
+from chengxin import catalog, config, state, tracking, warehouse, workspace
 from chengxin.features import snapshots
 from chengxin.features.catalogue import catalogue
 from chengxin.models import explain as ex
 from chengxin.models import grades, validation
 from chengxin.models.registered import rating_models
 from chengxin.models.warning_rules import SEVERITIES, warning_config
+from chengxin.desks import alerts as alert_desk
 
 
 def previous_month_end(day: dt.date) -> dt.date:
@@ -149,7 +150,7 @@ def alerts(subject: str, as_of: dt.date, *, home=None) -> tuple[pd.DataFrame, pd
     signals = pd.concat([_rule_signals(subject, cur, prev), _model_signals(cur, prev),
                          _anomaly_signals(subject, cur, prev)], ignore_index=True)
     if signals.empty:
-        return pd.DataFrame(columns=desk.ALERT_COLUMNS), cur, prev
+        return pd.DataFrame(columns=state.ALERT_COLUMNS), cur, prev
     evidence = _evidence(subject, signals, as_of, home)
     grouped = signals.groupby("subject_id").agg(
         weight=("weight", "sum"), signals=("signal", lambda s: ",".join(sorted(set(s)))),
@@ -168,14 +169,14 @@ def alerts(subject: str, as_of: dt.date, *, home=None) -> tuple[pd.DataFrame, pd
     for col in ("county", "industry"):
         if col not in out:
             out[col] = None
-    return out[desk.ALERT_COLUMNS], cur, prev
+    return out[state.ALERT_COLUMNS], cur, prev
 
 
 def rank(frame: pd.DataFrame) -> pd.DataFrame:
     """A month's alerts of one subject type in the desk's order: priority (signal weights plus
     `pd_weight` x PD), ties by PD, then by subject id, so the order and the severities are the
     same on every re-run."""
-    by, ascending = desk.ALERT_ORDER
+    by, ascending = state.ALERT_ORDER
     return frame.sort_values(by, ascending=ascending, ignore_index=True, kind="mergesort")
 
 
@@ -248,8 +249,8 @@ def warn(as_of: dt.date, subjects=config.SUBJECT_TYPES, *, home=None, out: Path 
         views[subject] = {"alerts": len(found), "rated": rated(cur),
                           "by_severity": found["severity"].value_counts().to_dict(),
                           "shifted": psi.loc[psi["status"] == "shifted", "measure"].tolist()}
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=desk.ALERT_COLUMNS)
-    stored = desk.store_alerts(frame, home)
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=state.ALERT_COLUMNS)
+    stored = alert_desk.store_alerts(frame, home)
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         frame.to_csv(out, index=False) if str(out).endswith(".csv") else frame.to_parquet(out, index=False)

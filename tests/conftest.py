@@ -1,11 +1,17 @@
-"""Shared fixtures: one small generated city per test session, ingested once."""
+"""Shared fixtures: one small generated city per test session, ingested once, trained and rated
+once, published once (`dashboard_home`, `api_home`), and a real server on a free port
+(`serving`: the API or the dashboard)."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
@@ -106,6 +112,40 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def serving(home: Path, command: str, health: str, *extra: str, wait: float = 60):
+    """`chengxin COMMAND` (`serve`: the API; `app`: the dashboard) on a free port over the
+    workspace `home`, its output in home/logs: yields its base URL once `health` answers 200,
+    and stops it when the block ends (what it wrote is then all written)."""
+    port = free_port()
+    log_path = home / "logs" / f"{command}_{port}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "chengxin", command, "--port", str(port), *extra],
+                                env=dict(os.environ, CHENGXIN_HOME=str(home)), stdout=log, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + wait
+            while True:
+                assert proc.poll() is None, log_path.read_text()
+                try:
+                    if urllib.request.urlopen(base + health, timeout=2).status == 200:
+                        break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    pytest.fail(f"`chengxin {command}` did not start within {wait:.0f} s:\n{log_path.read_text()}")
+                time.sleep(0.3)
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 @pytest.fixture(scope="session")

@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,40 +14,19 @@ import httpx
 import pandas as pd
 import pytest
 
-from chengxin import desk, identifiers, institutions, readmodel, users, workspace
+from chengxin import audit, identifiers, readmodel, state, users, workspace
+from chengxin.desks import institutions
 from chengxin.api import access, server
 from chengxin.api.answers import LeanRoute
 from chengxin.api.routes import subjects as subject_routes
 from chengxin.api.problems import MEDIA_TYPE, TYPE_PREFIX
-from conftest import free_port
-
-
-def _serve(home, *extra):
-    port = free_port()
-    env = dict(os.environ, CHENGXIN_HOME=str(home))
-    log = open(home / "logs" / f"api_{port}.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "chengxin", "serve", "--port", str(port), *extra],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/v1/health", timeout=2).status_code == 200:
-                return proc, base
-        except httpx.TransportError:
-            time.sleep(0.3)
-        assert proc.poll() is None, (home / "logs" / f"api_{port}.log").read_text()
-    proc.terminate()
-    pytest.fail("the API did not start within 60 s")
+from conftest import serving
 
 
 @pytest.fixture(scope="module")
 def api(api_home):
-    proc, base = _serve(api_home)
-    with httpx.Client(base_url=base, timeout=60) as client:
+    with serving(api_home, "serve", "/v1/health") as base, httpx.Client(base_url=base, timeout=60) as client:
         yield client
-    proc.terminate()
-    proc.wait(timeout=20)
 
 
 def _key(home, role, rate=None) -> str:
@@ -177,11 +153,11 @@ def test_individuals_need_a_purpose_and_are_audited_before_the_answer(api, api_h
     lender = _auth(_key(api_home, "lender"))
     _problem(api.get(f"/v1/subjects/{person}", headers=lender), 400, "needs-purpose")
     _problem(api.get(f"/v1/subjects/{person}", params={"purpose": "loan 7"}, headers=lender), 400, "needs-purpose")
-    before = len(desk.audit_log(api_home, subject_id=person))  # (firms' look-ups are logged too, a second later)
+    before = len(audit.audit_log(api_home, subject_id=person))  # (firms' look-ups are logged too, a second later)
     card = api.get(f"/v1/subjects/{person}", params={"purpose": "loan application 2025-117", "authorization_ref": "AUTH-9"},
                    headers=lender).json()
     assert card["display_id"] != person and "*" in card["display_id"] and "*" in card["name"]  # masked
-    log = desk.audit_log(api_home, subject_id=person)  # read as soon as the answer is in: it was written before
+    log = audit.audit_log(api_home, subject_id=person)  # read as soon as the answer is in: it was written before
     assert len(log) == before + 1
     entry = log.iloc[0]
     assert entry["subject_id"] == person and entry["purpose"] == "loan application 2025-117"
@@ -347,11 +323,10 @@ def test_two_workers_share_one_quota_and_lose_no_audit_entry(api_home, picks):
     call log once the server has stopped."""
     from concurrent.futures import ThreadPoolExecutor
 
-    proc, base = _serve(api_home, "--workers", "2")
-    try:
+    with serving(api_home, "serve", "/v1/health", "--workers", "2") as base:
         issued = institutions.issue("two workers", "lender", 25, home=api_home)
         person = picks["person"]["subject_id"]
-        before = len(desk.audit_log(api_home, subject_id=person))
+        before = len(audit.audit_log(api_home, subject_id=person))
 
         def call(_):
             with httpx.Client(base_url=base, timeout=60) as client:  # a connection each: both workers serve
@@ -362,11 +337,8 @@ def test_two_workers_share_one_quota_and_lose_no_audit_entry(api_home, picks):
         with ThreadPoolExecutor(40) as pool:
             codes = list(pool.map(call, range(40)))
         assert codes.count(200) == 25 and codes.count(429) == 15
-        log = desk.audit_log(api_home, subject_id=person)
+        log = audit.audit_log(api_home, subject_id=person)
         assert len(log) - before == 25 and (log.head(25)["purpose"] == "two workers").all()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
     calls = institutions.calls(api_home)
     mine = calls[calls["key_id"] == issued["key_id"]]
     assert len(mine) == 40 and sorted(mine["status"].value_counts().to_dict().items()) == [(200, 25), (429, 15)]
@@ -419,7 +391,8 @@ def test_the_watchlist_feed_follows_a_new_ratings_run_without_loss_or_repeat(api
     """Watch the rated firms, rate a new month end and publish: the feed returns exactly the
     tier and grade moves of the watched firms (worked out here from the two ratings files),
     list entries added and ended, and paging by cursor neither loses nor repeats one."""
-    from chengxin import catalog, changes
+    from chengxin import catalog
+    from chengxin.desks import watchlists as changes
     from chengxin.pipelines import score
     from chengxin.pipelines import snapshot as snapshot_stage
 
@@ -451,7 +424,7 @@ def test_the_watchlist_feed_follows_a_new_ratings_run_without_loss_or_repeat(api
     moves = {(c["subject_id"], c["kind"], c["previous"], c["current"]) for c in whole["changes"] if c["kind"] in ("tier", "grade")}
     assert moves == expected
     assert {c["subject_id"] for c in whole["changes"]} <= set(watched)
-    assert {c["kind"] for c in whole["changes"]} <= set(changes.KINDS)
+    assert {c["kind"] for c in whole["changes"]} <= set(state.CHANGE_KINDS)
     assert all(c["reason"] and c["reason_zh"] and c["snapshot"] == published["snapshot"] for c in whole["changes"])
     # paging: three at a time, from the same start, gives the same changes once each
     pages, cursor = [], "0"
@@ -525,9 +498,9 @@ def test_a_credit_check_returns_the_measures_its_entries_trigger_and_takes_feedb
     _problem(run(barred, "procurement", headers={}), 401, "unauthorized")
     # an individual: checked with the case as its reference, audited first
     person = picks["person"]["subject_id"]
-    before = len(desk.audit_log(api_home, subject_id=person))  # (firms' checks are logged too, a second later)
+    before = len(audit.audit_log(api_home, subject_id=person))  # (firms' checks are logged too, a second later)
     assert run(person, "hiring").status_code == 200
-    assert len(desk.audit_log(api_home, subject_id=person)) == before + 1
+    assert len(audit.audit_log(api_home, subject_id=person)) == before + 1
     stats = readmodel.check_statistics(users.role("admin", api_home), api_home).set_index(["institution", "action"])
     with pytest.raises(readmodel.NotAllowed):
         readmodel.check_statistics(users.role("department", api_home), api_home)

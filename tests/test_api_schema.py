@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from schemathesis.checks import (content_type_conformance, not_a_server_error, response_headers_conformance,
                                  response_schema_conformance, status_code_conformance)
 
-from chengxin import institutions
+from chengxin.desks import institutions
 
-from test_api import _serve  # the real server over a copy of the rated city (`api_home`)
+from conftest import serving  # the real server over a copy of the rated city (`api_home`)
 
 EXAMPLES = 25  # generated requests per operation
 # what a path parameter may also be, beyond what its schema generates (issue 32): digits of other
@@ -31,11 +31,9 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 @pytest.fixture(scope="module")
 def served(api_home):
-    proc, base = _serve(api_home)
     key = institutions.issue("schemathesis", "admin", 1_000_000, home=api_home)["key"]
-    yield base, {"Authorization": f"Bearer {key}"}
-    proc.terminate()
-    proc.wait(timeout=20)
+    with serving(api_home, "serve", "/v1/health") as base:
+        yield base, {"Authorization": f"Bearer {key}"}
 
 
 def test_every_operation_answers_as_documented(served):

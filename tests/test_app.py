@@ -13,7 +13,9 @@ import pytest
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
-from chengxin import dashboard, desk, i18n, identifiers, lists, readmodel, users, workspace
+from chengxin import audit, dashboard, i18n, identifiers, lists, readmodel, state, users, workspace
+from chengxin.desks import alerts as alert_desk
+from chengxin.desks import comments
 from chengxin.pipelines import snapshot
 
 APP = str(dashboard.app_path())
@@ -190,7 +192,7 @@ def test_lender_lookup_of_an_enterprise(dash):
     page = text(at)
     assert all(step["text_zh"] in page for step in path) and (path or "暂无可行的修复措施" in page)
     # a lender's look-up of a firm is recorded (the firm's report tells it who looked), without a purpose
-    mine = desk.audit_log(dash, subject_id=row["subject_id"])
+    mine = audit.audit_log(dash, subject_id=row["subject_id"])
     assert len(mine) and set(mine["role"]) == {"lender"} and set(mine["action"]) == {"lookup"}
 
 
@@ -244,7 +246,7 @@ def individual(dash) -> tuple[str, str]:
 
 def test_public_cannot_reach_an_individual(dash):
     sid, name = individual(dash)
-    before = len(desk.audit_log(dash))
+    before = len(audit.audit_log(dash))
     at = goto(app("public"), "lookup", lookup_query=sid)
     assert at.warning and "不能查询个人" in at.warning[0].value
     assert sid not in text(at) and name not in text(at)
@@ -256,7 +258,7 @@ def test_public_cannot_reach_an_individual(dash):
         readmodel.public_list(readmodel.current(dash), users.role(None), "individual")
     with pytest.raises(readmodel.NeedsPurpose):  # the repair path of a person too
         readmodel.repair(readmodel.current(dash), sid, users.role("lender"))
-    assert len(desk.audit_log(dash)) == before
+    assert len(audit.audit_log(dash)) == before
 
 
 def test_lender_lookup_of_an_individual_needs_a_purpose_is_masked_and_audited(dash):
@@ -266,7 +268,7 @@ def test_lender_lookup_of_an_individual_needs_a_purpose_is_masked_and_audited(da
     assert not at.metric
     at.button(key="lookup_go").click().run()  # no purpose given
     assert at.warning and "用途" in at.warning[0].value
-    before = len(desk.audit_log(dash))
+    before = len(audit.audit_log(dash))
     at.text_input(key="lookup_purpose").input("贷款审批 loan application 2025-117")
     at.button(key="lookup_go").click().run()
     assert not at.exception
@@ -283,7 +285,7 @@ def test_lender_lookup_of_an_individual_needs_a_purpose_is_masked_and_audited(da
         page = text(at)
         assert sid not in page and name not in page  # nor in any source's records table
     assert {m.label for m in at.metric} >= {"信用等级", "违约概率"}
-    log = desk.audit_log(dash)
+    log = audit.audit_log(dash)
     assert len(log) == before + 1
     entry = log[log["subject_id"] == sid].iloc[0]  # newest first (entries of one second in any order)
     assert (entry["subject_id"], entry["user"], entry["role"]) == (sid, "lender1", "lender")
@@ -323,15 +325,15 @@ def test_analyst_opens_an_enterprise_alert_and_acknowledges_it(dash):
     at.radio(key="alert_action_status").set_value("acknowledged")
     at.button(key="alert_submit").click().run()
     assert not at.exception
-    stored = desk.stored_alerts(dash).set_index("subject_id").loc[pick]
+    stored = readmodel.alerts(dash).set_index("subject_id").loc[pick]
     assert stored["status"] == "acknowledged"
-    with desk.connect(dash) as con:
+    with state.connect(dash) as con:
         notes = [tuple(r) for r in con.execute(sa.text("SELECT user, note FROM alert_notes WHERE subject_id = :s"), {"s": pick})]
     assert ("analyst1", "called the firm's finance director") in notes
     # heat maps of the portfolio
     assert len(at.get("plotly_chart")) >= 2
     with pytest.raises(readmodel.NotAllowed):
-        readmodel.set_alert_status(str(stored["as_of"]), pick, "closed", "", users.role("lender"), user="lender1", home=dash)
+        alert_desk.set_alert_status(str(stored["as_of"]), pick, "closed", "", users.role("lender"), user="lender1", home=dash)
 
 
 def test_an_individuals_alert_needs_a_purpose_and_is_audited(dash):
@@ -346,11 +348,11 @@ def test_an_individuals_alert_needs_a_purpose_and_is_audited(dash):
     assert pick not in page and identifiers.mask_resident_id(pick) in page
     at.button(key="alert_open_button").click().run()
     assert at.warning and "用途" in at.warning[0].value
-    before = len(desk.audit_log(dash))
+    before = len(audit.audit_log(dash))
     at.text_input(key="alert_purpose").input("portfolio review")
     at.button(key="alert_open_button").click().run()
     assert "证据记录" in text(at) and pick not in text(at)
-    log = desk.audit_log(dash)
+    log = audit.audit_log(dash)
     assert len(log) == before + 1 and log.iloc[0]["action"] == "alert" and log.iloc[0]["subject_id"] == pick
 
 
@@ -602,7 +604,7 @@ def test_repeated_failed_sign_ins_lock_the_name_for_a_while(tmp_path):
     with pytest.raises(users.LockedOut):  # even the right password now waits
         users.authenticate("lender1", "lender-demo", tmp_path)
     assert users.authenticate("analyst1", "analyst-demo", tmp_path)  # other names are not affected
-    with desk.connect(tmp_path) as con:  # the window passes
+    with state.connect(tmp_path) as con:  # the window passes
         con.execute(sa.text("UPDATE logins SET at = '2000-01-01T00:00:00' WHERE username = 'lender1'"))
     assert users.authenticate("lender1", "lender-demo", tmp_path).role == "lender"
 
@@ -612,9 +614,9 @@ def test_public_comments_pause_when_too_many_arrive(tmp_path):
 
     limit = config.settings(tmp_path).dashboard.comments_per_hour
     for k in range(limit):
-        readmodel.add_comment("enterprise", "v1", f"comment {k}", home=tmp_path)
-    with pytest.raises(readmodel.CommentsPaused):
-        readmodel.add_comment("enterprise", "v1", "one too many", home=tmp_path)
+        comments.add_comment("enterprise", "v1", f"comment {k}", home=tmp_path)
+    with pytest.raises(comments.CommentsPaused):
+        comments.add_comment("enterprise", "v1", "one too many", home=tmp_path)
     assert len(readmodel.comments(users.role("admin"), tmp_path)) == limit
     (tmp_path / "users.yaml").write_text(json.dumps({"roles": {"public": {"individuals": True}}}))
     with pytest.raises(ValueError, match="public role"):

@@ -14,7 +14,8 @@ import yaml
 from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
-from chengxin import cases, dashboard, i18n, identifiers, ui, users, warehouse
+from chengxin import dashboard, i18n, identifiers, ui, users, warehouse
+from chengxin.desks import cases
 from chengxin.workspace import UserError
 
 APP = str(dashboard.app_path())

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from streamlit.testing.v1 import AppTest
 
-from chengxin import dashboard, desk, i18n, readmodel, reports, users
+from chengxin import audit, dashboard, i18n, readmodel, reports, users
 
 APP = str(dashboard.app_path())
 PAGES = {p: f"pages/{p}.py" for p in users.PAGES}
@@ -166,14 +166,14 @@ def test_an_individuals_report_needs_the_authorization_and_is_audited(report_hom
     at.selectbox(key="report_kind").set_value("lender")
     ok(at.button(key="report_issue").click().run())  # no authorization reference: refused in one line
     assert len(at.error) == 1 and "authorization" in at.error[0].value and not downloads(at)
-    before = len(desk.audit_log())
+    before = len(audit.audit_log())
     at.text_input(key="report_authorization").input("AUTH-2025-0042")
     ok(at.button(key="report_issue").click().run())
     assert not at.error, [e.value for e in at.error]
     _, _, issued = at.session_state["lookup_report"]
     assert (issued.record["kind"], issued.record["purpose"], issued.record["own"]) == ("lender", "贷款审批 loan 2025-9", 0)
     assert downloads(at)
-    log = desk.audit_log()
+    log = audit.audit_log()
     assert len(log) > before
     reported = log[(log["subject_id"] == person) & (log["action"] == "report")]
     assert [(e["user"], e["role"], e["purpose"]) for _, e in reported.iterrows()] == [

@@ -15,7 +15,8 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from chengxin import cases, catalog, readmodel, state, users
+from chengxin import catalog, readmodel, state, users
+from chengxin.desks import cases
 from chengxin.flows import rerate
 from chengxin.features import engine
 from chengxin.readmodel.subject import subject_cards

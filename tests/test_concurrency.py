@@ -12,20 +12,19 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import subprocess
 import sys
 import threading
-import time
 
 import httpx
 import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from chengxin import cases, catalog, institutions, readmodel, reports, state, users, warehouse
-from conftest import free_port
+from chengxin import catalog, readmodel, reports, state, users, warehouse
+from chengxin.desks import cases, institutions
+from conftest import serving
 
 N = 16  # concurrent requests of each report kind
 
@@ -39,29 +38,8 @@ def fonts(api_home):
 @pytest.fixture(scope="module")
 def server(api_home):
     """`chengxin serve` with two worker processes (each with its thread pool) on a free port."""
-    port = free_port()
-    log_path = api_home / "logs" / f"api_concurrency_{port}.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    log = open(log_path, "w")
-    proc = subprocess.Popen([sys.executable, "-m", "chengxin", "serve", "--port", str(port), "--workers", "2"],
-                            env=dict(os.environ, CHENGXIN_HOME=str(api_home)), stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    try:
-        while True:
-            assert proc.poll() is None, log_path.read_text()
-            try:
-                if httpx.get(base + "/v1/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the API did not start within 60 s"
-            time.sleep(0.3)
+    with serving(api_home, "serve", "/v1/health", "--workers", "2") as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
 
 
 def _auth(key: str) -> dict:

@@ -4,12 +4,8 @@ aborted). Screenshots of every page land in tests/artifacts/ (git-ignored)."""
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -17,43 +13,17 @@ import pytest
 from chengxin import identifiers, readmodel
 from chengxin.browser import CHROMIUM_ARGS, login, new_page, settle
 from chengxin.browser import chromium as system_chromium
+from conftest import serving
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(dashboard_home):
-    port = _free_port()
-    env = dict(os.environ, CHENGXIN_HOME=str(dashboard_home))
-    log = open(dashboard_home / "logs" / "dashboard.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "chengxin", "app", "--port", str(port), "--no-refresh"],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if urllib.request.urlopen(base + "/_stcore/health", timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.5)
-        assert proc.poll() is None, (dashboard_home / "logs" / "dashboard.log").read_text()
-    else:
-        proc.terminate()
-        pytest.fail("the dashboard did not start within 120 s")
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with serving(dashboard_home, "app", "/_stcore/health", "--no-refresh", wait=120) as base:
+        yield base
     # `chengxin app` becomes the server: stopping it leaves no Streamlit child holding the port
+    port = int(base.rsplit(":", 1)[1])
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", port)) != 0, "a dashboard server outlived `chengxin app`"
 

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chengxin import catalog, desk
+from chengxin import audit, catalog
 from chengxin.features import snapshots
 from chengxin.features.catalogue import catalogue
 from chengxin.models import explain as ex
@@ -144,10 +144,10 @@ def test_looking_up_an_individual_needs_a_purpose_and_is_audited(trained):
     pick = people["subject_id"].iloc[0]
     with pytest.raises(UserError, match="purpose"):
         explanation.explain(pick, DAY, home=home)
-    before = len(desk.audit_log(home))
+    before = len(audit.audit_log(home))
     out = explanation.explain(pick, DAY, purpose="loan application 2025-117", user="analyst1", home=home)
     assert out["subject_type"] == "individual"
-    log = desk.audit_log(home)
+    log = audit.audit_log(home)
     assert len(log) == before + 1
     entry = log.iloc[0]
     assert entry["subject_id"] == pick and entry["purpose"] == "loan application 2025-117" and entry["user"] == "analyst1"

@@ -15,7 +15,7 @@ import yaml
 from typer.testing import CliRunner
 
 from chengxin import readmodel, reports, users
-from chengxin.cases import NotAllowed
+from chengxin.desks.cases import NotAllowed
 from chengxin.readmodel.subject import subject_cards
 from chengxin.workspace import UserError
 

@@ -17,9 +17,10 @@ import httpx
 import pandas as pd
 import pytest
 
-from chengxin import cases, desk, identifiers, institutions, readmodel, users
+from chengxin import audit, identifiers, readmodel, users
+from chengxin.desks import alerts as alert_desk, cases, institutions
 from chengxin.api.problems import TYPE_PREFIX
-from test_api import _serve
+from conftest import serving
 
 PURPOSE = {"purpose": "loan application 42", "authorization_ref": "consent-42"}
 
@@ -32,11 +33,9 @@ def seams_home(api_home):
 
 @pytest.fixture(scope="module")
 def api(seams_home):
-    proc, base = _serve(seams_home, "--workers", "2")
-    with httpx.Client(base_url=base, timeout=120) as client:
+    with serving(seams_home, "serve", "/v1/health", "--workers", "2") as base, \
+            httpx.Client(base_url=base, timeout=120) as client:
         yield client
-    proc.terminate()
-    proc.wait(timeout=20)
 
 
 def _key(home, role, institution=None):
@@ -161,7 +160,7 @@ def test_audit_entries_match_the_people_answered_under_concurrent_load(api, seam
     answered_people = sum(1 for person, status in answers if person and status == 200)
     assert answered_people == len(ids) * 3
     assert all(status == 200 for _, status in answers)
-    log = desk.audit_log(seams_home)
+    log = audit.audit_log(seams_home)
     assert int((log["purpose"] == tag).sum()) == answered_people  # written before the answer: no wait needed
 
 
@@ -216,7 +215,7 @@ def test_a_watchlist_belongs_to_the_keys_institution_and_role(api, seams_home, d
     feed = api.get("/v1/watchlist/changes", headers=lender).json()["changes"]
     assert [c["kind"] for c in feed] == ["under_objection"]
     assert feed[0]["subject_id"] == identifiers.mask_resident_id(person) and person not in json.dumps(feed)
-    log = desk.audit_log(seams_home, subject_id=person)
+    log = audit.audit_log(seams_home, subject_id=person)
     assert (log["action"] == "watchlist_changes").sum() == 1
     assert log.loc[log["action"] == "watchlist_changes", "purpose"].iloc[0] == PURPOSE["purpose"]
     assert api.get("/v1/watchlist/changes", headers=agency).json()["changes"] == []
@@ -348,7 +347,7 @@ def test_a_firm_is_told_which_institution_looked_it_up(api, seams_home):
     assert api.get(f"/v1/subjects/{firm}/report", params={"kind": "lender"}, headers=bank).status_code == 200
     deadline = time.monotonic() + 15  # the call log writes look-ups of firms within a second or two
     while time.monotonic() < deadline:
-        log = desk.audit_log(seams_home, subject_id=firm)
+        log = audit.audit_log(seams_home, subject_id=firm)
         if len(log) >= 2:
             break
         time.sleep(0.3)
@@ -369,7 +368,7 @@ def test_lenders_see_no_alerts_on_people(seams_home, dual):
     alert = {"as_of": month, "severity": "high", "score": 9.0, "signals": "pd_jump", "reasons": "PD jump",
              "reasons_zh": "违约概率跳升", "pd": 0.3, "grade": "B", "prev_grade": "A", "county": firm["county"],
              "evidence": None}
-    desk.store_alerts(pd.DataFrame([{**alert, "subject_id": firm["subject_id"], "subject_type": "enterprise",
+    alert_desk.store_alerts(pd.DataFrame([{**alert, "subject_id": firm["subject_id"], "subject_type": "enterprise",
                                      "industry": firm["industry"]},
                                     {**alert, "subject_id": dual[0]["subject_id"], "subject_type": "individual",
                                      "industry": None}]), seams_home)
@@ -403,8 +402,7 @@ def strict_home(dashboard_home, tmp_path_factory):
 
 
 def test_forwarded_headers_pick_no_quota_and_reports_have_their_own(strict_home):
-    proc, base = _serve(strict_home)
-    try:
+    with serving(strict_home, "serve", "/v1/health") as base:
         firm = readmodel.ratings(readmodel.current(strict_home), "enterprise")["subject_id"].iloc[0]
         with httpx.Client(base_url=base, timeout=60) as api:
             _wait_for_a_fresh_minute()
@@ -414,22 +412,15 @@ def test_forwarded_headers_pick_no_quota_and_reports_have_their_own(strict_home)
                         for i in range(4)]
             # 3 reports + 3 look-ups fill the address's 6: the forwarded addresses are not believed
             assert statuses == [200, 200, 200, 429], statuses
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
     # a proxy the operator names is believed: each address it forwards has its own quota
     (strict_home / "settings.yaml").write_text("api:\n  trusted_proxies: ['127.0.0.1']\n", "utf-8")
-    proc, base = _serve(strict_home)
-    try:
+    with serving(strict_home, "serve", "/v1/health") as base:
         with httpx.Client(base_url=base, timeout=60) as api:
             _wait_for_a_fresh_minute()
             statuses = [api.get(f"/v1/subjects/{firm}", headers={"X-Forwarded-For": f"10.0.1.{i % 2}"}).status_code
                         for i in range(12)]
             assert statuses.count(200) == 12, statuses
             assert api.get(f"/v1/subjects/{firm}", headers={"X-Forwarded-For": "10.0.1.0"}).status_code == 429
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 def _wait_for_a_fresh_minute() -> None:

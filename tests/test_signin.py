@@ -10,7 +10,8 @@ import sqlalchemy as sa
 import yaml
 from streamlit.testing.v1 import AppTest
 
-from chengxin import config, desk, i18n, state, users
+from chengxin import config, i18n, state, users
+from chengxin.desks import signins
 
 USER, RIGHT, WRONG = "lender1", "lender-demo", "guess"
 A, B = "198.51.100.7", "203.0.113.9"  # the user's browser, a stranger's
@@ -43,8 +44,8 @@ def test_a_strangers_failures_from_another_client_do_not_lock_the_user_out(db):
     assert users.authenticate(USER, RIGHT, db, client=A).role == "lender"  # the user, elsewhere, is not
     with pytest.raises(users.LockedOut):  # and the user's sign-in does not unlock the stranger
         users.authenticate(USER, RIGHT, db, client=B)
-    assert desk.failed_logins(USER, 15, db, client=B) == limits(db).login_max_failures
-    assert desk.failed_logins(USER, 15, db, client=A) == 0
+    assert signins.failed_logins(USER, 15, db, client=B) == limits(db).login_max_failures
+    assert signins.failed_logins(USER, 15, db, client=A) == 0
 
 
 def test_guessing_from_one_client_still_locks_the_name_there(db):
@@ -86,7 +87,7 @@ def test_guessing_from_many_clients_locks_the_name_for_clients_it_never_signed_i
     assert users.authenticate(USER, RIGHT, db, client=A).role == "lender"  # its user still signs in
     # its user's success starts the count of all clients again (each stranger keeps its own)
     assert users.authenticate(USER, RIGHT, db, client="192.0.2.99")
-    assert desk.failed_logins(USER, 15, db, client=strangers[0]) == 2
+    assert signins.failed_logins(USER, 15, db, client=strangers[0]) == 2
 
 
 def test_a_database_made_before_clients_were_kept_gains_the_column(db):
@@ -103,8 +104,8 @@ def test_a_database_made_before_clients_were_kept_gains_the_column(db):
     assert "client" in {c["name"] for c in sa.inspect(state.engine(db)).get_columns("logins")}
     state.forget_engines()
     state.engine(db)  # a second engine (another process) finds it there
-    assert desk.failed_logins(USER, 15, db) == limits(db).login_max_failures
-    assert desk.failed_logins(USER, 15, db, client=A) == 0
+    assert signins.failed_logins(USER, 15, db) == limits(db).login_max_failures
+    assert signins.failed_logins(USER, 15, db, client=A) == 0
     assert users.authenticate(USER, RIGHT, db, client=A).role == "lender"
 
 
@@ -132,7 +133,7 @@ def test_the_dashboards_sign_in_form(home):
     with state.connect(home) as con:
         clients = con.scalars(sa.select(state.LOGINS.c.client).distinct()).all()
     assert clients == [""]
-    assert desk.failed_logins(USER, 15, home, client="") == limits(home).login_max_failures
+    assert signins.failed_logins(USER, 15, home, client="") == limits(home).login_max_failures
 
 
 def test_the_client_is_the_address_that_connected_unless_a_named_proxy_forwarded_it():

@@ -8,9 +8,10 @@ import json
 import pandas as pd
 import pytest
 
-from chengxin import catalog, desk, workspace
+from chengxin import catalog, readmodel, state, warehouse, workspace
 from chengxin.pipelines import coverage, snapshot
 from chengxin.readmodel import snapshot as published
+from chengxin.desks import alerts as alert_desk
 
 
 def test_the_catalog_finds_scoring_runs_by_date_and_stamp(tmp_path):
@@ -30,24 +31,24 @@ def test_the_catalog_finds_scoring_runs_by_date_and_stamp(tmp_path):
 def test_the_calendar_comes_from_the_monthly_sources(tmp_path):
     from chengxin import config, warehouse
 
-    monthly = {s.name for s in catalog.monthly_sources()}
+    monthly = {s.name for s in warehouse.monthly_sources()}
     assert monthly == {s.name for s in config.sources() if s.grain == "monthly"} and {"tax", "finance"} <= monthly
     with warehouse.connect(tmp_path):  # an empty warehouse: its tables, no records
         pass
-    assert catalog.monthly_span(tmp_path) == (None, None)
+    assert warehouse.monthly_span(tmp_path) == (None, None)
     with pytest.raises(workspace.UserError, match="no monthly records"):
-        catalog.latest_as_of(tmp_path)
+        warehouse.latest_as_of(tmp_path)
 
 
 def test_the_latest_rating_date_is_after_the_last_month_and_never_in_the_future(ingested_home):
-    _, last = catalog.monthly_span(ingested_home)  # the first day of the last month of monthly uploads
+    _, last = warehouse.monthly_span(ingested_home)  # the first day of the last month of monthly uploads
     month_end = (pd.Timestamp(last) + pd.offsets.MonthEnd(0)).date()
     after = (pd.Timestamp(month_end) + pd.offsets.MonthEnd(1)).date()  # by then that month's uploads have arrived
-    assert catalog.latest_as_of(ingested_home, today=after + dt.timedelta(days=40)) == after
-    assert catalog.latest_as_of(ingested_home, today=after) == after
+    assert warehouse.latest_as_of(ingested_home, today=after + dt.timedelta(days=40)) == after
+    assert warehouse.latest_as_of(ingested_home, today=after) == after
     # a city whose last month ended a week ago is rated at the last month end that has passed
-    assert catalog.latest_as_of(ingested_home, today=month_end + dt.timedelta(days=7)) == month_end
-    assert catalog.latest_as_of(ingested_home, today=month_end) == month_end
+    assert warehouse.latest_as_of(ingested_home, today=month_end + dt.timedelta(days=7)) == month_end
+    assert warehouse.latest_as_of(ingested_home, today=month_end) == month_end
 
 
 def test_coverage_is_stored_whole_and_an_empty_measure_leaves_no_old_cells(tmp_path):
@@ -78,18 +79,18 @@ def _alert(subject_id: str, severity: str = "high") -> dict:
 
 def test_alerts_keep_their_status_and_notes_when_the_month_is_raised_again(tmp_path):
     frame = pd.DataFrame([_alert("91610102MA0000001X"), _alert("91610102MA0000002X", "low")])
-    assert desk.store_alerts(frame, tmp_path) == 2
-    desk.set_alert_status("2025-03-31", "91610102MA0000001X", "acknowledged", "called", user="a1", home=tmp_path)
+    assert alert_desk.store_alerts(frame, tmp_path) == 2
+    alert_desk.set_alert_status("2025-03-31", "91610102MA0000001X", "acknowledged", "called", user="a1", home=tmp_path)
     again = frame.assign(severity=["medium", "low"])
-    assert desk.store_alerts(again, tmp_path) == 2  # the same month again: updated, not duplicated
-    stored = desk.stored_alerts(tmp_path, "2025-03-31").set_index("subject_id")
+    assert alert_desk.store_alerts(again, tmp_path) == 2  # the same month again: updated, not duplicated
+    stored = readmodel.alerts(tmp_path, "2025-03-31").set_index("subject_id")
     assert stored.loc["91610102MA0000001X", "status"] == "acknowledged"
     assert stored.loc["91610102MA0000001X", "severity"] == "medium"
-    assert stored.loc["91610102MA0000002X", "status"] == desk.ALERT_STATUSES[0]
+    assert stored.loc["91610102MA0000002X", "status"] == state.ALERT_STATUSES[0]
     with pytest.raises(workspace.UserError, match="status must be one of"):
-        desk.set_alert_status("2025-03-31", "91610102MA0000001X", "done", "", home=tmp_path)
+        alert_desk.set_alert_status("2025-03-31", "91610102MA0000001X", "done", "", home=tmp_path)
     with pytest.raises(workspace.UserError, match="no alert"):
-        desk.set_alert_status("2025-03-31", "nobody", "closed", "", home=tmp_path)
+        alert_desk.set_alert_status("2025-03-31", "nobody", "closed", "", home=tmp_path)
 
 
 def test_a_workspace_trained_before_the_kinds_were_renamed_reads_under_todays_names(tmp_path):

@@ -9,7 +9,9 @@ import threading
 import pandas as pd
 import pytest
 
-from chengxin import desk, institutions, state, users
+from chengxin import audit, readmodel, state, users
+from chengxin.desks import alerts as alert_desk
+from chengxin.desks import comments, institutions, signins
 from chengxin.readmodel import criteria as criteria_room
 
 
@@ -92,25 +94,25 @@ def test_the_call_log_keeps_every_row_it_was_given(db):
 
 
 def test_the_desk_works_the_same_on_either_database(db):
-    desk.audit_many("api_lookup", ["610302198001011234", "610302198001021230"], "loan 7", user="api:abc", role="lender",
+    audit.audit_many("api_lookup", ["610302198001011234", "610302198001021230"], "loan 7", user="api:abc", role="lender",
                     detail={"authorization_ref": "AUTH-1"}, home=db)
-    log = desk.audit_log(db)
+    log = audit.audit_log(db)
     assert sorted(log["subject_id"]) == ["610302198001011234", "610302198001021230"] and set(log["user"]) == {"api:abc"}
-    alerts = pd.DataFrame([{c: None for c in desk.ALERT_COLUMNS} | {
+    alerts = pd.DataFrame([{c: None for c in state.ALERT_COLUMNS} | {
         "subject_id": f"9161010{i}MA000000{i}X", "subject_type": "enterprise", "as_of": "2025-03-31", "severity": "high",
         "score": 10.0 - i, "signals": "[]", "pd": 0.1} for i in range(3)])
-    assert desk.store_alerts(alerts, home=db) == 3
+    assert alert_desk.store_alerts(alerts, home=db) == 3
     first = alerts["subject_id"].iloc[0]
-    desk.set_alert_status("2025-03-31", first, "acknowledged", "called them", user="analyst1", home=db)
-    assert desk.store_alerts(alerts.assign(severity="medium"), home=db) == 3  # re-raised: status kept
-    stored = desk.stored_alerts(db).set_index("subject_id")
+    alert_desk.set_alert_status("2025-03-31", first, "acknowledged", "called them", user="analyst1", home=db)
+    assert alert_desk.store_alerts(alerts.assign(severity="medium"), home=db) == 3  # re-raised: status kept
+    stored = readmodel.alerts(db).set_index("subject_id")
     assert stored.loc[first, "status"] == "acknowledged" and set(stored["severity"]) == {"medium"}
-    assert list(desk.stored_alerts(db)["subject_id"]) == list(alerts["subject_id"])  # the desk's order
-    criteria_room.add_comment("enterprise", "1", "too strict on arrears", name="Li", home=db)
+    assert list(readmodel.alerts(db)["subject_id"]) == list(alerts["subject_id"])  # the desk's order
+    comments.add_comment("enterprise", "1", "too strict on arrears", name="Li", home=db)
     assert criteria_room.comments(users.role("admin", db), db)["text"].tolist() == ["too strict on arrears"]
     for ok in (False, True):
-        desk.record_login("lender1", ok, home=db)
-    assert desk.failed_logins("lender1", 5, db) == 0
+        signins.record_login("lender1", ok, home=db)
+    assert signins.failed_logins("lender1", 5, db) == 0
 
 
 def test_a_large_quota_is_drawn_in_leases_and_never_served_twice(db, monkeypatch):

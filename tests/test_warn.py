@@ -10,11 +10,12 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from chengxin import desk
+from chengxin import readmodel
 from chengxin.features.catalogue import catalogue
 from chengxin.models.warning_rules import Severity, warning_config
 from chengxin.pipelines import warn as stage
 from chengxin.workspace import UserError
+from chengxin.desks import alerts as alert_desk
 
 DAY = dt.date(2025, 3, 31)
 
@@ -101,17 +102,17 @@ def test_rule_signals_match_their_declared_conditions(warned):
 
 def test_rerunning_a_month_keeps_status_and_makes_no_duplicates(warned):
     home, result, _ = warned
-    stored = desk.stored_alerts(home, str(DAY))
+    stored = readmodel.alerts(home, str(DAY))
     first = stored.iloc[0]
-    desk.set_alert_status(str(DAY), first["subject_id"], "acknowledged", "called the firm", user="analyst1", home=home)
+    alert_desk.set_alert_status(str(DAY), first["subject_id"], "acknowledged", "called the firm", user="analyst1", home=home)
     again = stage.warn(DAY, home=home)
-    after = desk.stored_alerts(home, str(DAY))
+    after = readmodel.alerts(home, str(DAY))
     assert len(after) == len(stored) == again["alerts"]
     assert after.set_index("subject_id").loc[first["subject_id"], "status"] == "acknowledged"
     # a re-run gives the same severities, in the same order
     assert after[["subject_id", "severity"]].equals(stored[["subject_id", "severity"]])
     with pytest.raises(UserError):
-        desk.set_alert_status(str(DAY), "nobody", "closed", home=home)
+        alert_desk.set_alert_status(str(DAY), "nobody", "closed", home=home)
 
 
 def test_portfolio_views(warned):

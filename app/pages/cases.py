@@ -1,6 +1,6 @@
 """Cases (案件): the credit office's desk for objections, credit-repair applications and reviews
 of automated grades. The queue with its legal clocks, one case with its history and the
-decision form, and filing at the counter; everything is `chengxin.cases`, which decides who may
+decision form, and filing at the counter; everything is `chengxin.desks.cases`, which decides who may
 see and decide what (a department sees and decides the records it provided)."""
 
 import datetime as dt
@@ -9,7 +9,8 @@ import json
 import pandas as pd
 import streamlit as st
 
-from chengxin import cases, clocks, i18n, readmodel, ui
+from chengxin import clocks, i18n, readmodel, ui
+from chengxin.desks import cases
 from chengxin.flows import rerate
 from chengxin.workspace import UserError
 

@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from chengxin import i18n, readmodel, ui
+from chengxin.desks import checks as checks_desk
 
 lang, r = ui.lang(), ui.role()
 snap = ui.guard("checks")
@@ -28,7 +29,7 @@ if "checks" in r.api:
             st.warning(ui.L("check_needs"))
         else:
             u = ui.user()
-            st.session_state["check_result"] = readmodel.credit_check(
+            st.session_state["check_result"] = checks_desk.credit_check(
                 snap, subject_id, action, r, purpose=purpose, case_ref=case_ref, institution=u.display if u else r.en,
                 user=ui.username())
     out = st.session_state.get("check_result")
@@ -58,7 +59,7 @@ if "checks" in r.api:
             sent = st.form_submit_button(ui.L("send_feedback"))
         if sent and outcome.strip():
             u = ui.user()
-            readmodel.check_feedback(out["check_id"], applied, outcome, note, institution=u.display if u else r.en,
+            checks_desk.check_feedback(out["check_id"], applied, outcome, note, institution=u.display if u else r.en,
                                      role=r.name)
             st.success(ui.L("feedback_saved"))
 

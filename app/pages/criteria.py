@@ -3,6 +3,7 @@
 import streamlit as st
 
 from chengxin import config, i18n, readmodel, ui, workspace
+from chengxin.desks import comments
 
 lang, r = ui.lang(), ui.role()
 ui.guard("criteria")
@@ -45,9 +46,9 @@ else:
         contact = c[1].text_input(ui.L("comment_contact"), key="comment_contact")
         if st.form_submit_button(ui.L("submit"), key="comment_submit"):
             try:
-                readmodel.add_comment(subject, chosen, text, name=name, contact=contact)
+                comments.add_comment(subject, chosen, text, name=name, contact=contact)
                 st.success(ui.L("comment_thanks"))
-            except readmodel.CommentsPaused:
+            except comments.CommentsPaused:
                 st.warning(ui.L("comments_paused"))
             except workspace.UserError:
                 st.warning(ui.L("comment_empty"))

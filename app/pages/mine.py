@@ -8,7 +8,8 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from chengxin import cases, charts, clocks, i18n, identifiers, readmodel, reports, ui, users
+from chengxin import charts, clocks, i18n, identifiers, readmodel, reports, ui, users
+from chengxin.desks import cases
 from chengxin.workspace import UserError
 
 lang, r = ui.lang(), ui.role()

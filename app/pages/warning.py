@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from chengxin import charts, config, desk, i18n, readmodel, ui
+from chengxin import charts, config, i18n, readmodel, state, ui
+from chengxin.desks import alerts as alert_desk
 from chengxin.models import warning_rules
 
 lang, r = ui.lang(), ui.role()
@@ -34,7 +35,7 @@ with queue_tab:
                                    format_func=lambda s: readmodel.signal_label(s, lang), placeholder=ui.L("all"))
         shown, view = readmodel.alert_queue(month_alerts, r, counties=counties, industries=industries,
                                             severities=severities, signals=signals, subject_types=types,
-                                            statuses=() if show_closed else desk.OPEN_ALERT_STATUSES)
+                                            statuses=() if show_closed else state.OPEN_ALERT_STATUSES)
         st.caption(f"{i18n.number(len(view), lang)} / {i18n.number(len(month_alerts), lang)}")
         ui.table(view.assign(
             county=view["county"].map(lambda x: i18n.county(x, lang)),
@@ -83,7 +84,7 @@ with queue_tab:
                                           format_func=lambda s: {"acknowledged": ui.L("acknowledge"), "closed": ui.L("close"),
                                                                  "new": ui.L("reopen")}[s], key="alert_action_status")
                         if st.form_submit_button(ui.L("submit"), key="alert_submit"):
-                            readmodel.set_alert_status(month, pick, action, note, r, user=ui.username())
+                            alert_desk.set_alert_status(month, pick, action, note, r, user=ui.username())
                             st.session_state.pop("alert_open", None)
                             st.success(ui.L("saved"))
                             st.rerun()

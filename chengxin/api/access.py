@@ -17,7 +17,8 @@ from typing import Any
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from chengxin import institutions, readmodel, users
+from chengxin import readmodel, users
+from chengxin.desks import institutions
 from chengxin.api.problems import Problem
 from chengxin.users import Role
 

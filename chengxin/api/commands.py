@@ -24,7 +24,7 @@ def keys_issue(
     as_json: JsonFlag = False,
 ):
     """Issue a key and print it once: only its hash is stored."""
-    from chengxin import institutions
+    from chengxin.desks import institutions
 
     result = institutions.issue(institution, role, rate)
     report(result, as_json, f"key {result['key_id']} for {result['institution']} ({result['role']}, "
@@ -34,7 +34,7 @@ def keys_issue(
 @keys_app.command("list")
 def keys_list(as_json: JsonFlag = False):
     """The keys issued (never the keys themselves)."""
-    from chengxin import institutions
+    from chengxin.desks import institutions
 
     rows = institutions.listed().to_dict("records")
     if as_json:
@@ -46,7 +46,7 @@ def keys_list(as_json: JsonFlag = False):
 @keys_app.command("revoke")
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (`chengxin keys list`).")], as_json: JsonFlag = False):
     """Revoke a key: every worker refuses it within seconds."""
-    from chengxin import institutions
+    from chengxin.desks import institutions
 
     result = institutions.revoke(key_id)
     report(result, as_json, f"key {key_id} of {result['institution']} revoked")

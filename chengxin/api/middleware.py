@@ -8,7 +8,8 @@ import time
 
 from fastapi import Request
 
-from chengxin import institutions, users
+from chengxin import users
+from chengxin.desks import institutions
 from chengxin.api.problems import Problem, respond
 
 

@@ -106,7 +106,8 @@ def _raised() -> dict[type[Exception], Callable[[Exception, Request], Problem]]:
     """Each exception a route may let through, and the problem it answers with. `UserError`, the
     refusal every desk raises, is `invalid-case` on the case routes and `invalid-request` elsewhere;
     a right refused to a caller without a key is the 401 that asks for one."""
-    from chengxin import cases, readmodel, workspace
+    from chengxin import readmodel, workspace
+    from chengxin.desks import cases, checks
 
     def refused(exc, request):
         route = request.scope.get("route")
@@ -123,9 +124,9 @@ def _raised() -> dict[type[Exception], Callable[[Exception, Request], Problem]]:
         cases.UnknownCase: lambda exc, _: Problem("unknown-case", case_no=str(exc).removeprefix("no case ")),
         readmodel.UnknownAction: lambda exc, _: Problem("unknown-action", action=exc.action,
                                                         actions=", ".join(readmodel.check_actions())),
-        readmodel.UnknownCheck: lambda exc, _: Problem("unknown-check"),
-        readmodel.NotYours: lambda exc, _: Problem("unknown-check"),  # another institution's check is not there for it
-        readmodel.InvalidFeedback: lambda exc, _: Problem("invalid-feedback", why=str(exc)),
+        checks.UnknownCheck: lambda exc, _: Problem("unknown-check"),
+        checks.NotYours: lambda exc, _: Problem("unknown-check"),  # another institution's check is not there for it
+        checks.InvalidFeedback: lambda exc, _: Problem("invalid-feedback", why=str(exc)),
         RequestValidationError: lambda exc, _: invalid(exc.errors()),
         StarletteHTTPException: lambda exc, request: Problem(
             {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "invalid-request"),

@@ -18,7 +18,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from chengxin import config, institutions, readmodel
+from chengxin import config, readmodel
+from chengxin.desks import institutions
 from chengxin.api import problems
 from chengxin.api.middleware import BodyLimit, CallRecorder
 from chengxin.api.routes import ROUTERS

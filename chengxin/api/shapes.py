@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from chengxin import changes, config, identifiers, state
+from chengxin import config, identifiers, state
 from chengxin.api.access import BATCH_LIMIT
 
 SUBJECT_ID_MAX = identifiers.ID_MAX_LENGTH
@@ -120,7 +120,7 @@ class Change(BaseModel):
     seq: int
     subject_id: str
     subject_type: str | None = None
-    kind: str = Field(description=" | ".join(changes.KINDS))
+    kind: str = Field(description=" | ".join(state.CHANGE_KINDS))
     previous: Any = None
     current: Any = None
     reason: str | None = None

@@ -43,7 +43,7 @@ def cases_file(
     as_json: JsonFlag = False,
 ):
     """File a case; prints its number, deadline and (a repair) eligibility."""
-    from chengxin import cases
+    from chengxin.desks import cases
 
     case = cases.file(kind, subject, record=record, reason=reason, commitment=commitment,
                       filed_on=parse_date(filed_on, "--filed-on") if filed_on else None, by=by)
@@ -58,7 +58,7 @@ def cases_list(
     as_json: JsonFlag = False,
 ):
     """Cases with their clocks: days left, due within one working day, overdue; objections upheld per department."""
-    from chengxin import cases
+    from chengxin.desks import cases
 
     rows = cases.list_cases(status=status, overdue=overdue, subject=subject)
     upheld = cases.upheld_by_department()
@@ -74,7 +74,7 @@ def cases_list(
 @cases_app.command("show")
 def cases_show(case: Annotated[int, typer.Argument(help="The case number.")], as_json: JsonFlag = False):
     """One case and every step of its history."""
-    from chengxin import cases
+    from chengxin.desks import cases
 
     c = cases.show(case)
     if as_json:

@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from chengxin import catalog
+from chengxin import warehouse
 from chengxin.terminal import parse_date
 from chengxin.workspace import UserError
 
@@ -23,7 +23,7 @@ MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 def as_of_day(as_of: str) -> dt.date:
     """--as-of: a date YYYY-MM-DD, or `latest` (the last month end with monthly uploads)."""
-    return catalog.latest_as_of() if as_of == "latest" else parse_date(as_of, "--as-of")
+    return warehouse.latest_as_of() if as_of == "latest" else parse_date(as_of, "--as-of")
 
 
 def first_month(start: str, end: str | None, months: int) -> str:

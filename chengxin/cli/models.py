@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from chengxin import catalog
+from chengxin import warehouse
 from chengxin.cli.common import as_of_day
 from chengxin.terminal import Bar, Engine, JsonFlag, Subject, emit_json, for_each_subject, report, subject_types
 from chengxin.workspace import UserError
@@ -110,7 +110,7 @@ def explain(
 
     day = as_of_day(as_of) if as_of else None
     if all_subjects:
-        day = day or catalog.latest_as_of()
+        day = day or warehouse.latest_as_of()
         results = [stage.explain_all(s, day) for s in subject_types(subject)]
         report({"as_of": str(day), "subjects": results}, as_json, "; ".join(
             f"{r['subject']}: {r['subjects']:,} explained ({r['treeshap']:,} by TreeSHAP, {r['reused']:,} reused) "

@@ -4,7 +4,7 @@ overrode its grade), and publish it everywhere without waiting for the monthly r
 A flow over the stages' entry points (`score.restate`, `explain.restate`,
 `publish.publish_ratings`, `snapshot.restate`), like `make demo` is over the whole pipeline: the
 faces that decide cases (the CLI, the case desk, the API) call `decide`, which decides through
-the library (`chengxin.cases`) and then re-rates here.
+the library (`chengxin.desks.cases`) and then re-rates here.
 
 The subject is rated on the date of the latest published ratings, with the records of that date
 restated by every case decision made until today (`features.sql.visible`): indicators, both
@@ -20,7 +20,8 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from chengxin import cases, state, workspace
+from chengxin import state, workspace
+from chengxin.desks import cases
 from chengxin.pipelines import explain, publish, score
 from chengxin.pipelines import snapshot as dashboard
 
@@ -67,7 +68,7 @@ def _plain(v):
 @workspace.locked(cases.DECISIONS_LOCK)
 def decide(case_no: int, decision: str, *, by: str, note: str, sets: list[str] | None = None, extend: bool = False,
            home=None) -> dict:
-    """Decide a case (`chengxin.cases.decide`) and, when the decision changed a record or set a
+    """Decide a case (`chengxin.desks.cases.decide`) and, when the decision changed a record or set a
     grade, re-rate its subject at once (`rerate_case`); the result carries the re-rating.
     Deciding, re-rating and publishing hold the workspace's decisions lock together (across
     processes): a re-rating reads the latest ratings run, the stored explanations and the

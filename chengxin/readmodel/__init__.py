@@ -15,7 +15,7 @@ criteria by `publish`). Its rooms:
 - `subject`: cards of many subjects at once, as an institution's system asks (the API)
 - `casework`: cases as a role may see them (masked the same way in every face)
 - `watchlist`: an institution's watchlist and its subjects' changes, as the reader's role may see them
-- `checks`: credit checks inside departments' decisions, their feedback and statistics
+- `checks`: credit checks inside departments' decisions (judged here, stored by `chengxin.desks.checks`) and their statistics
 - `criteria`: the published criteria and the public's comments
 - `alerts`: the early-warning desk
 - `publication`: the public list and the red and black lists
@@ -33,12 +33,12 @@ from chengxin.readmodel.search import classify, search
 from chengxin.readmodel.explanation import stored_contributions, stored_repair
 from chengxin.readmodel.identity import subject_types, subject_type
 from chengxin.readmodel.subject import subject_cards, writes_audit, cards_ready, warm_cards, list_feed
-from chengxin.readmodel.watchlist import watchlist, watch_feed
+from chengxin.readmodel.watchlist import watchlist, watch_feed, parse_cursor
 from chengxin.readmodel.casework import case_view, list_cases, show_case
-from chengxin.readmodel.checks import UnknownAction, UnknownCheck, NotYours, InvalidFeedback, check_actions, credit_check, judge_check, record_check, check_feedback, check_statistics, measure_catalogue
+from chengxin.readmodel.checks import UnknownAction, check_actions, judge_check, check_statistics, measure_catalogue
 from chengxin.readmodel.lookup import NeedsPurpose, NotAllowed, lookup, repair, records, contribution_table, record_columns, source_label, audit_log
-from chengxin.readmodel.criteria import criteria_versions, criteria_in_force, published_criteria, criteria_document, criteria_changes, CommentsPaused, add_comment, comments
-from chengxin.readmodel.alerts import open_alerts, alerts, alert_queue, filter_alerts, MODEL_SIGNALS, signal_label, signals_label, alert_signals, open_alert, set_alert_status, migration_long, risk_matrix
+from chengxin.readmodel.criteria import criteria_versions, criteria_in_force, published_criteria, criteria_document, criteria_changes, comments
+from chengxin.readmodel.alerts import open_alerts, alerts, alert_queue, filter_alerts, MODEL_SIGNALS, signal_label, signals_label, alert_signals, open_alert, migration_long, risk_matrix
 from chengxin.readmodel.publication import public_list, red_black, to_csv, to_excel
 from chengxin.readmodel.models import models_summary, METRICS, model_metrics, validation_by_grade, model_file, model_curves, mlflow_link
 from chengxin.readmodel.coverage import coverage_matrix, late_publications, missing_months
@@ -80,6 +80,7 @@ __all__ = [
     "subject_type",
     "watchlist",
     "watch_feed",
+    "parse_cursor",
     "case_view",
     "list_cases",
     "show_case",
@@ -87,14 +88,8 @@ __all__ = [
     "warm_cards",
     "list_feed",
     "UnknownAction",
-    "UnknownCheck",
-    "NotYours",
-    "InvalidFeedback",
     "check_actions",
-    "credit_check",
     "judge_check",
-    "record_check",
-    "check_feedback",
     "check_statistics",
     "measure_catalogue",
     "lookup",
@@ -109,8 +104,6 @@ __all__ = [
     "published_criteria",
     "criteria_document",
     "criteria_changes",
-    "CommentsPaused",
-    "add_comment",
     "comments",
     "open_alerts",
     "alerts",
@@ -121,7 +114,6 @@ __all__ = [
     "signals_label",
     "alert_signals",
     "open_alert",
-    "set_alert_status",
     "migration_long",
     "risk_matrix",
     "public_list",

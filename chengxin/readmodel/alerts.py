@@ -1,5 +1,6 @@
-"""The early-warning desk: the month's alerts as a role may see them, an alert's evidence and
-notes, status changes by a role that may act on alerts, grade migration and the risk map.
+"""The early-warning desk as a role may see it: the month's alerts, an alert's evidence and
+notes, grade migration and the risk map. Acknowledging and closing alerts is the desk's write
+(`chengxin.desks.alerts`).
 """
 
 from __future__ import annotations
@@ -9,10 +10,10 @@ import json
 import pandas as pd
 import sqlalchemy as sa
 
-from chengxin import desk, i18n, users, workspace
+from chengxin import audit, i18n, state, users, workspace
 from chengxin.readmodel.lookup import NeedsPurpose, NotAllowed
 from chengxin.readmodel.snapshot import Snapshot, monitoring
-from chengxin.state import ALERT_NOTES
+from chengxin.state import ALERT_NOTES, ALERT_ORDER, ALERTS, OPEN_ALERT_STATUSES
 from chengxin.users import Role
 
 
@@ -25,15 +26,20 @@ def open_alerts(home=None, r: Role | None = None) -> pd.DataFrame:
     a = alerts(home)
     if a.empty:
         return a
-    a = a[(a["as_of"] == a["as_of"].max()) & a["status"].isin(desk.OPEN_ALERT_STATUSES)]
+    a = a[(a["as_of"] == a["as_of"].max()) & a["status"].isin(OPEN_ALERT_STATUSES)]
     if r is None or not r.act_on_alerts:
         a = a[a["subject_type"] != "individual"]
     return users.mask_frame(a, r, name_col=None) if r else a
 
 
 def alerts(home=None, as_of: str | None = None) -> pd.DataFrame:
+    """The stored alerts (of the month `as_of`), newest month first, each month in the desk's
+    order (`state.ALERT_ORDER`); unmasked: the pages ask `open_alerts` or `alert_queue`."""
+    order = [ALERTS.c[c].asc() if up else ALERTS.c[c].desc() for c, up in zip(*ALERT_ORDER)]
+    q = sa.select(ALERTS).order_by(ALERTS.c.as_of.desc(), *order)
     try:
-        return desk.stored_alerts(home, as_of)
+        with state.connect(home) as con:
+            return pd.read_sql_query(q.where(ALERTS.c.as_of == as_of) if as_of else q, con)
     except Exception:
         return pd.DataFrame()
 
@@ -102,14 +108,14 @@ def open_alert(as_of: str, subject_id: str, r: Role, *, user: str | None = None,
             raise NotAllowed("this role may not see individuals' alerts")
         if not (purpose and purpose.strip()):
             raise NeedsPurpose("opening an individual's alert needs a stated purpose; it is audited")
-        desk.audit("alert", subject_id, purpose, user=user, role=r.name, detail={"as_of": as_of}, home=home)
+        audit.audit("alert", subject_id, purpose, user=user, role=r.name, detail={"as_of": as_of}, home=home)
     evidence = pd.DataFrame(json.loads(alert.get("evidence") or "[]"))
     if len(evidence):
         masked = []
         for source, g in evidence.groupby("source", sort=False):
             masked.append(users.mask_frame(g.dropna(axis=1, how="all"), r, source=source, name_col=None))
         evidence = pd.concat(masked, ignore_index=True)
-    with desk.connect(home) as con:
+    with state.connect(home) as con:
         n = ALERT_NOTES.c
         notes = pd.read_sql_query(sa.select(n.at, n.user, n.status, n.note).where(n.as_of == as_of, n.subject_id == subject_id)
                                   .order_by(n.at.desc()), con)
@@ -117,12 +123,6 @@ def open_alert(as_of: str, subject_id: str, r: Role, *, user: str | None = None,
     alert["evidence"] = evidence
     alert["notes"] = notes
     return alert
-
-
-def set_alert_status(as_of: str, subject_id: str, status: str, note: str, r: Role, *, user: str, home=None) -> None:
-    if not r.act_on_alerts:
-        raise NotAllowed("this role may not acknowledge or close alerts")
-    desk.set_alert_status(as_of, subject_id, status, note, user=user, home=home)
 
 
 def migration_long(snap: Snapshot, subject: str) -> pd.DataFrame:

@@ -1,11 +1,13 @@
 """Cases (objections, repairs, reviews) as a role may see them: every face (the case desk, the
 subject's page, the API's case endpoints) reads them here, so the same masking applies
-everywhere. Which cases a viewer may see at all is the case desk's rule (`cases.visible_to`).
+everywhere. Which cases a viewer may see at all is the case desk's rule (`chengxin.desks.cases.visible_to`).
 """
 
 from __future__ import annotations
 
-from chengxin import cases, identifiers, users
+from chengxin import identifiers, users
+from chengxin.desks.cases import queries
+from chengxin.desks.cases.actors import Actor
 from chengxin.users import Role
 
 
@@ -41,11 +43,11 @@ def case_view(case: dict, r: Role) -> dict:
     return out
 
 
-def list_cases(viewer: cases.Actor, r: Role, **filters) -> list[dict]:
-    """The cases the viewer may see (`cases.list_cases`), each as the role may see it."""
-    return [case_view(c, r) for c in cases.list_cases(viewer=viewer, **filters)]
+def list_cases(viewer: Actor, r: Role, **filters) -> list[dict]:
+    """The cases the viewer may see (`queries.list_cases`), each as the role may see it."""
+    return [case_view(c, r) for c in queries.list_cases(viewer=viewer, **filters)]
 
 
-def show_case(case_no: int, viewer: cases.Actor, r: Role, home=None) -> dict:
+def show_case(case_no: int, viewer: Actor, r: Role, home=None) -> dict:
     """One case the viewer may see, with every step of its history, as the role may see it."""
-    return case_view(cases.show(case_no, viewer=viewer, home=home), r)
+    return case_view(queries.show(case_no, viewer=viewer, home=home), r)

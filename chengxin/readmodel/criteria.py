@@ -1,5 +1,5 @@
 """The published criteria versions, their documents and changes, and the public's comments on them
-(read by a role that may read them).
+(read by a role that may read them; a comment is written by `chengxin.desks.comments`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 
-from chengxin import catalog, config, desk, workspace
+from chengxin import catalog, state
 from chengxin.readmodel.lookup import NotAllowed
 from chengxin.state import COMMENTS
 from chengxin.users import Role
@@ -63,27 +63,9 @@ def criteria_changes(new_folder: Path, old_folder: Path | None) -> list[str]:
     return crit.changes(new, old)
 
 
-class CommentsPaused(workspace.UserError):
-    pass
-
-
-def add_comment(subject: str, version: str | None, text: str, *, name: str = "", contact: str = "", home=None) -> None:
-    text = (text or "").strip()
-    if not text:
-        raise workspace.UserError("a comment needs some text")
-    limit = config.settings(home).dashboard.comments_per_hour
-    since = (dt.datetime.now() - dt.timedelta(hours=1)).isoformat(timespec="seconds")
-    with desk.connect(home) as con:
-        if con.scalar(sa.select(sa.func.count()).select_from(COMMENTS).where(COMMENTS.c.at >= since)) >= limit:
-            raise CommentsPaused("many comments arrived in the last hour: please try again later")
-        con.execute(COMMENTS.insert().values(at=desk.now(), subject=subject, criteria_version=version,
-                                             name=(name or "").strip()[:200], contact=(contact or "").strip()[:200],
-                                             text=text[:5000]))
-
-
 def comments(r: Role, home=None) -> pd.DataFrame:
     """The comments received on the criteria, for a role that reads them."""
     if not r.read_comments:
         raise NotAllowed("this role does not read the comments received")
-    with desk.connect(home) as con:
+    with state.connect(home) as con:
         return pd.read_sql_query(sa.select(COMMENTS).order_by(COMMENTS.c.at.desc()), con)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from chengxin import config, desk, i18n, users, workspace
+from chengxin import audit, config, i18n, users, workspace
 from chengxin.readmodel.identity import subject_type
 from chengxin.readmodel.explanation import stored_contributions, stored_repair
 from chengxin.readmodel.snapshot import Snapshot, _record_tables, _records_reader, records_of, rows_on_disk
@@ -67,9 +67,9 @@ def lookup(snap: Snapshot, subject_id: str, r: Role, *, user: str | None = None,
         else:  # `chengxin explain --all` was not run for this date: the published rating alone
             out["notes"].append("explain_unavailable")
     if subject == "individual":  # always, before the answer
-        desk.audit("lookup", subject_id, purpose, user=user, role=r.name, detail={"as_of": str(as_of)}, home=home)
+        audit.audit("lookup", subject_id, purpose, user=user, role=r.name, detail={"as_of": str(as_of)}, home=home)
     elif record and r.name != users.PUBLIC and not r.own_only:  # a firm is told who looked it up
-        desk.audit("lookup", subject_id, purpose, user=user, role=r.name, detail={"as_of": str(as_of)}, home=home)
+        audit.audit("lookup", subject_id, purpose, user=user, role=r.name, detail={"as_of": str(as_of)}, home=home)
     out["repair"] = bool(r.sees("repair") and out["rated"] and as_of)  # `repair()` reads it when asked
     if subject == "individual":
         out.update(audited=True, purpose=purpose)  # the page passes the purpose on to `repair`
@@ -192,4 +192,4 @@ def source_label(source: str, lang: str = "zh") -> str:
 def audit_log(r: Role, home=None) -> pd.DataFrame:
     if "audit" not in r.pages:
         raise NotAllowed("only the office admin sees the audit log")
-    return desk.audit_log(home)
+    return audit.audit_log(home)

@@ -17,7 +17,8 @@ import threading
 
 import pandas as pd
 
-from chengxin import cases, desk, identifiers, users
+from chengxin import audit, identifiers, users
+from chengxin.desks.cases.flags import under_objection
 from chengxin.readmodel.identity import subject_types
 from chengxin.models.reasons import REASONS
 from chengxin.models.reasons import columns as reason_columns
@@ -92,7 +93,7 @@ def subject_cards(snap: Snapshot, subject_ids: list[str], r: Role, *, purpose: s
         cards.append(None)
     people = [sid for sid, kind in allowed.items() if kind == "individual"]
     if people:  # on record before anything about them is answered
-        desk.audit_many("api_lookup", people, purpose, user=user, role=r.name,
+        audit.audit_many("api_lookup", people, purpose, user=user, role=r.name,
                         detail={"authorization_ref": authorization_ref, "as_of": str(as_of) if as_of else None},
                         home=home or snap.home)
     found = _cards(snap, allowed, r, as_of)
@@ -187,7 +188,7 @@ def _cards(snap: Snapshot, allowed: dict[str, str], r: Role, as_of: dt.date | No
                 entry["repair_notice"] = {f"text_{k}": t.format(day=entry["repair_from"]) for k, t in REPAIR_NOTICE.items()}
             by_subject.setdefault(owner, []).append(entry)
     parts = [p for p in ("grade", "pd", "score") if r.sees(p)]
-    objections = cases.under_objection(snap.home)  # flagged at once, before any re-publication
+    objections = under_objection(snap.home)  # flagged at once, before any re-publication
     words = _tier_words(grades.rating_config())
     out = {}
     for sid in ids:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from chengxin import desk, state, users
+from chengxin import audit, state, users
 from chengxin.reports import rendering, signing
 from chengxin.reports.sections import content
 from chengxin.reports.policy import Reader, check, free_reports_used
@@ -60,7 +60,7 @@ def issue(snap, subject_id: str, kind: str, reader: Reader, *, purpose: str | No
     with state.connect(home) as con:
         con.execute(REPORTS.insert().values(**record))
     if not own and reader.role.name != users.PUBLIC:  # an institution's report is a look-up the subject is told of
-        desk.audit("report", sid, purpose, user=reader.name, role=reader.role.name,
+        audit.audit("report", sid, purpose, user=reader.name, role=reader.role.name,
                    detail={"report": number, "kind": kind, "authorization_ref": authorization_ref}, home=home)
     return Issued(number, data, "application/pdf" if fmt == "pdf" else "text/html; charset=utf-8",
                   f"{number}.{fmt}", record)

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from chengxin import cases, identifiers, state
+from chengxin import identifiers, state
+from chengxin.desks import cases
 from chengxin.reports.settings import KINDS
 from chengxin.state import REPORTS
 from chengxin.users import Role

@@ -16,7 +16,8 @@ import functools
 
 import pandas as pd
 
-from chengxin import cases, config, desk, i18n, identifiers, users
+from chengxin import audit, config, i18n, identifiers, users
+from chengxin.desks import cases
 from chengxin.models import grades
 from chengxin.readmodel import snapshot as layout
 from chengxin.reports.charts import lender_charts
@@ -297,8 +298,8 @@ def _lender_sections(snap, sid, card, reader, purpose) -> list[dict]:
 
 def _who_looked(sid: str, home=None) -> dict:
     """Who looked the subject up in the last 12 months (institution, date, purpose)."""
-    log = desk.audit_log(home, subject_id=sid, since=(dt.date.today() - dt.timedelta(days=365)).isoformat())
-    from chengxin import institutions
+    log = audit.audit_log(home, subject_id=sid, since=(dt.date.today() - dt.timedelta(days=365)).isoformat())
+    from chengxin.desks import institutions
 
     names = {u: v.display for u, v in users.roles_config(home).users.items()}
     keys = institutions.listed(home)

@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from chengxin import cases, readmodel
+from chengxin import readmodel
+from chengxin.desks import cases
 from chengxin.api.access import Access, Caller, home
 from chengxin.api.problems import ERRORS, Problem
 from chengxin.api.shapes import SUBJECT_ID_MAX, CaseDecision, CaseFiling, CaseNumber

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from starlette.concurrency import run_in_threadpool
 
 from chengxin import readmodel
+from chengxin.desks import checks as checks_desk
 from chengxin.api.access import Access, Caller, home, ready, snapshot
 from chengxin.api.answers import json_response
 from chengxin.api.middleware import on_looked_up, on_record
@@ -36,7 +37,7 @@ async def credit_check(request: Request, who: Annotated[Caller, Depends(CHECKS)]
     if out["status"] != 200:
         raise Problem(out["problem"])
     on_looked_up(request, [out])
-    await run_in_threadpool(readmodel.record_check, out, who.role, purpose=body.purpose, case_ref=body.case_ref,
+    await run_in_threadpool(checks_desk.record_check, out, who.role, purpose=body.purpose, case_ref=body.case_ref,
                             institution=who.institution, key_id=who.key["key_id"], home=where)
     return json_response(out)
 
@@ -46,5 +47,5 @@ def check_feedback(who: Annotated[Caller, Depends(CHECKS)], check_id: Annotated[
                    body: Feedback, where: Annotated[FilePath | None, Depends(home)]) -> dict[str, Any]:
     """What the department applied after the check (measure codes among those returned) and
     the outcome of its decision."""
-    return readmodel.check_feedback(check_id, body.applied, body.outcome, body.note, institution=who.institution,
+    return checks_desk.check_feedback(check_id, body.applied, body.outcome, body.note, institution=who.institution,
                                     role=who.role.name, key_id=who.key["key_id"], home=where)

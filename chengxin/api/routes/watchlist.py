@@ -6,7 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from chengxin import changes, identifiers, readmodel
+from chengxin import identifiers, readmodel, state
+from chengxin.desks import watchlists
 from chengxin.api.access import Access, Caller, home, ids_in, snapshot
 from chengxin.api.middleware import on_looked_up, on_record
 from chengxin.api.problems import ERRORS
@@ -16,9 +17,9 @@ router = APIRouter(tags=["watchlist"], responses=ERRORS)
 WATCH = Access("watchlist")
 
 
-def owner(who: Caller) -> changes.Owner:
+def owner(who: Caller) -> state.WatchlistOwner:
     """Whose watchlist a key reaches: its institution's, in the role the key is issued for."""
-    return changes.Owner(who.key["institution"], who.role.name)
+    return state.WatchlistOwner(who.key["institution"], who.role.name)
 
 
 @router.put("/v1/watchlist")
@@ -42,7 +43,7 @@ def watchlist_edit(request: Request, who: Annotated[Caller, Depends(Access("watc
         else:
             removed.append(sid)
     people = any(kind == "individual" for kind in ok.values())
-    result = changes.watch(owner(who), ok, removed, purpose=body.purpose if people else None,
+    result = watchlists.watch(owner(who), ok, removed, purpose=body.purpose if people else None,
                            authorization_ref=body.authorization_ref if people else None, added_by=who.user, home=where)
     return {"added": list(ok), "removed": removed, "rejected": rejected, **result}
 
@@ -57,9 +58,9 @@ def watchlist(who: Annotated[Caller, Depends(WATCH)], where: Annotated[FilePath 
 @router.get("/v1/watchlist/changes", response_model=ChangeFeed)
 def watchlist_changes(who: Annotated[Caller, Depends(WATCH)], where: Annotated[FilePath | None, Depends(home)],
                       cursor: Annotated[str | None, Query(max_length=20, pattern=r"^[0-9]*$")] = None,
-                      limit: Annotated[int, Query(ge=1, le=changes.FEED_LIMIT)] = changes.FEED_LIMIT) -> dict:
+                      limit: Annotated[int, Query(ge=1, le=state.FEED_LIMIT)] = state.FEED_LIMIT) -> dict:
     """Each change of a watched subject since `cursor` (tier, grade, list entry added or
     ended, new early-warning alert), oldest first, with the next cursor: a change is never
     lost or repeated between two polls. A person's changes are read under the purpose it was
     watched with, and audited."""
-    return readmodel.watch_feed(owner(who), who.role, changes.parse_cursor(cursor), limit, user=who.user, home=where)
+    return readmodel.watch_feed(owner(who), who.role, readmodel.parse_cursor(cursor), limit, user=who.user, home=where)

@@ -8,8 +8,8 @@ from __future__ import annotations
 import datetime as dt
 
 from chengxin import catalog, config
-from chengxin.cases.kinds import rules
-from chengxin.cases.records import find_record, parse_record, record_ref
+from chengxin.desks.cases.kinds import rules
+from chengxin.desks.cases.records import find_record, parse_record, record_ref
 from chengxin.workspace import UserError
 
 

@@ -11,13 +11,13 @@ import datetime as dt
 import json
 
 import sqlalchemy as sa
-from chengxin import cases as package  # `decide` looks `_effect` up here: a test may patch chengxin.cases._effect
+from chengxin.desks import cases as package  # `decide` looks `_effect` up here: a test may patch chengxin.desks.cases._effect
 from chengxin import clocks, config, state, workspace
-from chengxin.cases.actors import Actor, _may_decide, actor, visible_to
-from chengxin.cases.flags import _subject_change, _touch
-from chengxin.cases.kinds import CHANGES_RECORD, DECISIONS, Conflict, NotAllowed, UnknownCase, rules
-from chengxin.cases.queries import _row, show
-from chengxin.cases.records import find_record, parse_record, record_ref
+from chengxin.desks.cases.actors import Actor, _may_decide, actor, visible_to
+from chengxin.desks.cases.notices import subject_change, touch
+from chengxin.desks.cases.kinds import CHANGES_RECORD, DECISIONS, Conflict, NotAllowed, UnknownCase, rules
+from chengxin.desks.cases.queries import _row, show
+from chengxin.desks.cases.records import find_record, parse_record, record_ref
 from chengxin.state import CASE_EVENTS, CASES
 from chengxin.workspace import UserError
 
@@ -229,8 +229,8 @@ def decide(case_no: int, decision: str, *, by: str, note: str, sets: list[str] |
             con.execute(CASES.update().where(CASES.c.case_no == int(case_no)).values(changes=update["changes"]))
         record_event(con, case_no, who, "decided", {"decision": decision, "for": decided_for, "note": note, **changes})
         if case["kind"] == "objection":
-            _subject_change(con, case | update | {"case_no": case_no}, "objection_decided")
-    _touch(home)
+            subject_change(con, case | update | {"case_no": case_no}, "objection_decided")
+    touch(home)
     return show(case_no, home=home)
 
 

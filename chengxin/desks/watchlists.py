@@ -7,27 +7,22 @@ last snapshot whose changes were recorded and appends one row per change to `sub
 order. A watcher pulls the changes of its subjects after a cursor (the last number it saw): a
 change is never lost or repeated between two polls, because rows are only appended, each run in
 one transaction, by the one process that publishes. Recording is a write of the publishing
-stage; reading the feed computes nothing.
+stage; reading the feed computes nothing, and is the read model's (`chengxin.readmodel.watch_feed`).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from chengxin import state, workspace
-from chengxin.state import ALERTS, CHANGE_RUNS, SUBJECT_CHANGES, WATCHLIST
+from chengxin import state
+from chengxin.state import ALERTS, CHANGE_RUNS, SUBJECT_CHANGES, WATCHLIST, WatchlistOwner
 
-# `under_objection` and `objection_decided` are appended by the case desk (`chengxin.cases`) the
-# moment an objection is filed or decided, not by a publication (their `snapshot` is `case:<n>`)
-KINDS = ("tier", "grade", "list_entry_added", "list_entry_ended", "alert", "under_objection", "objection_decided")
 LIST_WORDS = {"black": ("black", "黑"), "red": ("red", "红")}
-FEED_LIMIT = 1000
 
 
 def _q(values: pd.Series) -> pd.Series:
@@ -144,18 +139,7 @@ def record(home=None) -> dict:
     return {"snapshot": snap.id, "changes": len(changes), "since": last["snapshot"] if last else None}
 
 
-class Owner(NamedTuple):
-    """Whose watchlist: an institution in the role its key is issued for (a lender's and a credit
-    agency's keys under one institution name keep two lists)."""
-    institution: str
-    role: str
-
-    def mine(self):
-        w = WATCHLIST.c
-        return (w.institution == self.institution) & (w.role == self.role)
-
-
-def watch(owner: Owner, add: dict[str, str], remove: list[str], *, purpose: str | None = None,
+def watch(owner: WatchlistOwner, add: dict[str, str], remove: list[str], *, purpose: str | None = None,
           authorization_ref: str | None = None, added_by: str | None = None, home=None) -> dict:
     """Add subjects (id -> subject type) to an owner's watchlist and remove others; a subject
     added sees the changes recorded after this moment, and keeps the purpose and authorization
@@ -173,42 +157,3 @@ def watch(owner: Owner, add: dict[str, str], remove: list[str], *, purpose: str 
             con.execute(WATCHLIST.delete().where(owner.mine(), WATCHLIST.c.subject_id.in_(list(remove))))
         watching = con.scalar(sa.select(sa.func.count()).select_from(WATCHLIST).where(owner.mine()))
     return {"watching": watching}
-
-
-def watched(owner: Owner, home=None) -> list[dict]:
-    """The owner's watched subjects (id, type, when and why added), by id."""
-    w = WATCHLIST.c
-    with state.connect(home) as con:
-        return [dict(r) for r in con.execute(sa.select(w.subject_id, w.subject_type, w.added_at, w.purpose,
-                                                       w.authorization_ref).where(owner.mine())
-                                             .order_by(w.subject_id)).mappings()]
-
-
-def parse_cursor(cursor: str | None) -> int:
-    if cursor in (None, ""):
-        return 0
-    text = str(cursor)
-    if not (text.isascii() and text.isdigit()) or int(text) > state.BIGINT_MAX:  # changes are numbered in 64 bits
-        raise workspace.UserError("a cursor is the `next_cursor` of an earlier answer (digits)")
-    return int(text)
-
-
-def feed(owner: Owner, cursor: int = 0, limit: int = FEED_LIMIT, home=None) -> dict:
-    """The changes of the owner's watched subjects after `cursor`, oldest first, at most `limit`,
-    each with the purpose and authorization its subject was watched under; `next_cursor` is
-    where the next poll starts (the same cursor again gives the same answer). Raw: the read
-    model (`readmodel.watch_feed`) applies the reader's role policy."""
-    c, w = SUBJECT_CHANGES.c, WATCHLIST.c
-    q = (sa.select(c.seq, c.subject_id, c.subject_type, c.kind, c.previous, c.current, c.reason, c.reason_zh, c.as_of,
-                   c.changed_at, c.snapshot, w.purpose.label("watch_purpose"),
-                   w.authorization_ref.label("watch_authorization_ref"))
-         .join_from(SUBJECT_CHANGES, WATCHLIST, (w.subject_id == c.subject_id) & owner.mine())
-         .where(c.seq > cursor, c.seq > w.from_seq).order_by(c.seq).limit(limit + 1))
-    with state.connect(home) as con:
-        rows = [dict(r) for r in con.execute(q).mappings()]
-    more = len(rows) > limit
-    rows = rows[:limit]
-    for r in rows:
-        r["previous"] = json.loads(r["previous"]) if r["previous"] else None
-        r["current"] = json.loads(r["current"]) if r["current"] else None
-    return {"changes": rows, "next_cursor": str(rows[-1]["seq"] if rows else cursor), "more": more}

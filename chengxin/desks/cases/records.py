@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from chengxin import config
-from chengxin.cases.kinds import rules
+from chengxin.desks.cases.kinds import rules
 from chengxin.workspace import UserError
 
 KEY_SEPARATOR = "/"

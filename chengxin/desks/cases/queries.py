@@ -10,8 +10,8 @@ import json
 
 import sqlalchemy as sa
 from chengxin import clocks, identifiers, state
-from chengxin.cases.actors import Actor, visible_to
-from chengxin.cases.kinds import UPHELD, UnknownCase
+from chengxin.desks.cases.actors import Actor, visible_to
+from chengxin.desks.cases.kinds import UPHELD, UnknownCase
 from chengxin.state import CASE_EVENTS, CASES
 from chengxin.workspace import UserError
 

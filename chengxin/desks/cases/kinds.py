@@ -1,6 +1,6 @@
 """What each kind of case may be decided as, which decisions change a record or uphold an
 objection, the flag a record under objection carries, the errors a case raises, and the rules
-of cases.yaml (`chengxin.clocks.cases_config`) every other module of `chengxin.cases` reads.
+of cases.yaml (`chengxin.clocks.cases_config`) every other module of `chengxin.desks.cases` reads.
 """
 
 from __future__ import annotations

@@ -10,13 +10,13 @@ import json
 
 import sqlalchemy as sa
 from chengxin import clocks, state
-from chengxin.cases.actors import actor, may_file
-from chengxin.cases.decisions import record_event
-from chengxin.cases.eligible import eligibility, filing_date, record_filed
-from chengxin.cases.flags import _subject_change, _touch
-from chengxin.cases.kinds import Conflict
-from chengxin.cases.queries import show
-from chengxin.cases.records import provider
+from chengxin.desks.cases.actors import actor, may_file
+from chengxin.desks.cases.decisions import record_event
+from chengxin.desks.cases.eligible import eligibility, filing_date, record_filed
+from chengxin.desks.cases.notices import subject_change, touch
+from chengxin.desks.cases.kinds import Conflict
+from chengxin.desks.cases.queries import show
+from chengxin.desks.cases.records import provider
 from chengxin.clocks import CASE_KINDS
 from chengxin.state import CASES
 from chengxin.workspace import UserError
@@ -65,11 +65,11 @@ def file(kind: str, subject_id: str, *, record: str | None = None, reason: str |
             case_no = con.execute(CASES.insert().values(**row)).inserted_primary_key[0]
             record_event(con, case_no, who, "filed", {"deadline": due.model_dump(mode="json"), "eligibility": elig})
             if kind == "objection":
-                _subject_change(con, row | {"case_no": case_no}, "under_objection")
+                subject_change(con, row | {"case_no": case_no}, "under_objection")
     except sa.exc.IntegrityError:
         with state.connect(home) as con:
             other = con.execute(sa.select(CASES.c.case_no, CASES.c.kind).where(CASES.c.open_key == row["open_key"])).first()
         what = record or f"the {'rating' if kind == 'objection' else kind} of {sid}"
         raise Conflict(f"{what} already has an open case: {other.kind} {other.case_no}; decide it first") from None
-    _touch(home)
+    touch(home)
     return show(case_no, home=home)

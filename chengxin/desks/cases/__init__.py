@@ -15,22 +15,23 @@ The package splits the work by job: `kinds` (what a case may be decided as, its 
 rules of cases.yaml), `actors` (who acts, and what each may file, see and decide), `records`
 (the ``SOURCE:NATURAL_KEY`` grammar and finding the record a case is about), `eligible` (when a
 case may be filed, and when a repair may be granted), `filing`, `queries` (listing and showing
-cases), `decisions` (deciding, extending, a case's history) and `flags` (what is under objection,
-and telling every reader that cases changed). Every name other code uses is here.
+cases), `decisions` (deciding, extending, a case's history), `flags` (what is under objection:
+reads only, what the read model asks) and `notices` (telling every reader and the watchlists'
+feed that a case changed). Every name other code uses is here.
 """
 
 from __future__ import annotations
 
-from chengxin.cases.actors import COUNTER, Actor, actor, visible_to
-from chengxin.cases.decisions import _effect  # patched here by tests: `decide` looks it up on the package
-from chengxin.cases.decisions import DECISIONS_LOCK, decide, parse_sets, record_event, rerates
-from chengxin.cases.eligible import eligibility
-from chengxin.cases.filing import file
-from chengxin.cases.flags import under_objection
-from chengxin.cases.kinds import (CHANGES_RECORD, DECISIONS, FLAG, UPHELD, Conflict, NotAllowed, UnknownCase,
+from chengxin.desks.cases.actors import COUNTER, Actor, actor, visible_to
+from chengxin.desks.cases.decisions import _effect  # patched here by tests: `decide` looks it up on the package
+from chengxin.desks.cases.decisions import DECISIONS_LOCK, decide, parse_sets, record_event, rerates
+from chengxin.desks.cases.eligible import eligibility
+from chengxin.desks.cases.filing import file
+from chengxin.desks.cases.flags import under_objection
+from chengxin.desks.cases.kinds import (CHANGES_RECORD, DECISIONS, FLAG, UPHELD, Conflict, NotAllowed, UnknownCase,
                                   rules)
-from chengxin.cases.queries import list_cases, show, upheld_by_department
-from chengxin.cases.records import KEY_SEPARATOR, find_record, parse_record, provider, record_ref
+from chengxin.desks.cases.queries import list_cases, show, upheld_by_department
+from chengxin.desks.cases.records import KEY_SEPARATOR, find_record, parse_record, provider, record_ref
 
 __all__ = ["CHANGES_RECORD", "COUNTER", "DECISIONS", "DECISIONS_LOCK", "FLAG", "KEY_SEPARATOR", "UPHELD", "Actor",
            "Conflict", "NotAllowed", "UnknownCase", "actor", "decide", "eligibility", "file", "find_record",

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from chengxin import users
-from chengxin.cases.kinds import NotAllowed
+from chengxin.desks.cases.kinds import NotAllowed
 from chengxin.state import CASES
 from chengxin.workspace import UserError
 
