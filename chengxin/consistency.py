@@ -42,74 +42,96 @@ def _direct_rules() -> pd.DataFrame:
                         columns=["subject_type", "tier_rule", "rule", "forced"])
 
 
+class _Published:
+    """What one snapshot publishes, as the checks read it: its ratings, its list entries in force
+    and the tier order."""
+
+    def __init__(self, folder: Path, day: dt.date | None):
+        from chengxin.models import grades
+
+        self.folder = Path(folder)
+        self.ratings = pd.read_parquet(self.folder / layout.RATINGS)
+        entries = pd.read_parquet(self.folder / layout.LISTS)
+        self.as_of = pd.Timestamp(self.ratings["as_of"].max()).date() if len(self.ratings) else None
+        self.day = day or self.as_of
+        self.rank = {t.tier: k for k, t in enumerate(grades.rating_config().public_tiers)}
+        self.active = entries[entries["status"] == "active"]
+        self.direct = _direct_rules()
+
+
 def check(folder: Path, day: dt.date | None = None) -> dict[str, dict]:
     """Every kind of contradiction in the snapshot at `folder`, with its count and examples.
     `day`: the day the statuses are shown for (default: the snapshot's rating date)."""
-    from chengxin.models import grades
     from chengxin.readmodel.snapshot import records_con
 
-    folder = Path(folder)
-    ratings = pd.read_parquet(folder / layout.RATINGS)
-    entries = pd.read_parquet(folder / layout.LISTS)
-    as_of = pd.Timestamp(ratings["as_of"].max()).date() if len(ratings) else None
-    day = day or as_of
-    order = [t.tier for t in grades.rating_config().public_tiers]
-    rank = {t: k for k, t in enumerate(order)}
-    out: dict[str, dict] = {}
-    active = entries[entries["status"] == "active"]
-
-    # 1. an entry of a direct-tier rule in force and a better tier than the rule forces
-    direct = _direct_rules()
-    hit = active.merge(direct[["subject_type", "rule", "forced"]], on=["subject_type", "rule"])
-    hit = hit.merge(ratings[["subject_id", "tier"]], on="subject_id", how="inner")
-    bad = hit[hit["tier"].map(rank) < hit["forced"].map(rank)]
-    out["direct_tier_better"] = {"count": len(bad), "examples": _examples(bad, ["subject_id", "rule", "tier", "forced"]) if len(bad) else []}
-
-    # 2. an entry published as in force whose end has come by the day shown
-    ends = pd.to_datetime(active["ends"])
-    bad = active[ends.notna() & (ends <= pd.Timestamp(day))] if day else active.iloc[0:0]
-    out["ended_shown_in_force"] = {"count": len(bad), "examples": _examples(bad, ["subject_id", "rule", "start", "ends"])}
-
-    # 3. a red-list entry whose basis no longer holds; 4. the same record twice
-    con = records_con(folder)
+    snap = _Published(folder, day)
+    out = {"direct_tier_better": _direct_tier_better(snap), "ended_shown_in_force": _ended_shown_in_force(snap)}
+    con = records_con(snap.folder)
     try:
-        from chengxin.lists import latest_values, lists_config
-
-        rows = []
-        for rule in [r for r in lists_config().rules if r.basis]:
-            mine = active[(active["list"] == "red") & (active["rule"] == rule.name)]
-            if mine.empty:
-                continue
-            hit = mine.assign(latest=mine["subject_id"].map(latest_values(con, rule.basis, day)), needs=rule.basis.equals)
-            rows.append(hit[hit["latest"].notna() & (hit["latest"].astype(str) != rule.basis.equals)])
-        bad = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
-        out["red_list_basis_gone"] = {"count": len(bad),
-                                      "examples": _examples(bad, ["subject_id", "rule", "latest", "needs"]) if len(bad) else []}
-        count, examples = 0, []
-        tables = set(con.execute("SELECT table_name FROM information_schema.tables").df()["table_name"])
-        for src in config.sources():
-            if src.table not in tables or src.is_reference:
-                continue
-            shown = [c for c in src.column_names if c not in ("received_date",)]
-            cols = ", ".join(f'"{c}"' for c in shown)
-            twice = con.execute(f"SELECT {cols}, count(*) AS times FROM {src.table} GROUP BY ALL HAVING count(*) > 1").df()
-            count += len(twice)
-            examples += [{"source": src.name, "subject_id": r["subject_id"], "times": int(r["times"])}
-                         for r in twice.head(EXAMPLES - len(examples)).to_dict("records")] if len(examples) < EXAMPLES else []
-        out["record_twice"] = {"count": count, "examples": examples}
+        out["red_list_basis_gone"] = _red_list_basis_gone(snap, con)
+        out["record_twice"] = _record_twice(con)
     finally:
         con.close()
+    out["tier_rule_without_entry"] = _tier_rule_without_entry(snap)
+    return {kind: out[kind] for kind in KINDS}
 
-    # 5. a tier a rule forced with no entry of that rule in force
-    if "tier_rule" in ratings:
-        ruled = ratings[ratings["tier_rule"].notna()][["subject_id", "subject_type", "tier_rule"]]
-        ruled = ruled.merge(direct[["subject_type", "tier_rule", "rule"]], on=["subject_type", "tier_rule"])
-        have = set(zip(active["subject_id"], active["rule"]))
-        bad = ruled[[(s, r) not in have for s, r in zip(ruled["subject_id"], ruled["rule"])]]
-    else:
-        bad = pd.DataFrame()
-    out["tier_rule_without_entry"] = {"count": len(bad), "examples": _examples(bad, ["subject_id", "tier_rule"]) if len(bad) else []}
-    return out
+
+def _found(bad: pd.DataFrame, columns: list[str]) -> dict:
+    return {"count": len(bad), "examples": _examples(bad, columns) if len(bad) else []}
+
+
+def _direct_tier_better(snap: _Published) -> dict:
+    """An entry of a direct-tier rule in force, and a better tier than the rule forces."""
+    hit = snap.active.merge(snap.direct[["subject_type", "rule", "forced"]], on=["subject_type", "rule"])
+    hit = hit.merge(snap.ratings[["subject_id", "tier"]], on="subject_id", how="inner")
+    return _found(hit[hit["tier"].map(snap.rank) < hit["forced"].map(snap.rank)], ["subject_id", "rule", "tier", "forced"])
+
+
+def _ended_shown_in_force(snap: _Published) -> dict:
+    """An entry published as in force whose end has come by the day shown."""
+    ends = pd.to_datetime(snap.active["ends"])
+    bad = snap.active[ends.notna() & (ends <= pd.Timestamp(snap.day))] if snap.day else snap.active.iloc[0:0]
+    return {"count": len(bad), "examples": _examples(bad, ["subject_id", "rule", "start", "ends"])}
+
+
+def _red_list_basis_gone(snap: _Published, con) -> dict:
+    """A red-list entry whose basis no longer holds by the subject's latest record."""
+    from chengxin.lists import latest_values, lists_config
+
+    rows = []
+    for rule in [r for r in lists_config().rules if r.basis]:
+        mine = snap.active[(snap.active["list"] == "red") & (snap.active["rule"] == rule.name)]
+        if mine.empty:
+            continue
+        hit = mine.assign(latest=mine["subject_id"].map(latest_values(con, rule.basis, snap.day)), needs=rule.basis.equals)
+        rows.append(hit[hit["latest"].notna() & (hit["latest"].astype(str) != rule.basis.equals)])
+    return _found(pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(), ["subject_id", "rule", "latest", "needs"])
+
+
+def _record_twice(con) -> dict:
+    """The same record twice in the snapshot's records (what a subject's report would list twice)."""
+    count, examples = 0, []
+    tables = set(con.execute("SELECT table_name FROM information_schema.tables").df()["table_name"])
+    for src in config.sources():
+        if src.table not in tables or src.is_reference:
+            continue
+        shown = [c for c in src.column_names if c not in ("received_date",)]
+        cols = ", ".join(f'"{c}"' for c in shown)
+        twice = con.execute(f"SELECT {cols}, count(*) AS times FROM {src.table} GROUP BY ALL HAVING count(*) > 1").df()
+        count += len(twice)
+        examples += [{"source": src.name, "subject_id": r["subject_id"], "times": int(r["times"])}
+                     for r in twice.head(EXAMPLES - len(examples)).to_dict("records")] if len(examples) < EXAMPLES else []
+    return {"count": count, "examples": examples}
+
+
+def _tier_rule_without_entry(snap: _Published) -> dict:
+    """A tier a rule forced with no entry of that rule in force."""
+    if "tier_rule" not in snap.ratings:
+        return _found(pd.DataFrame(), ["subject_id", "tier_rule"])
+    ruled = snap.ratings[snap.ratings["tier_rule"].notna()][["subject_id", "subject_type", "tier_rule"]]
+    ruled = ruled.merge(snap.direct[["subject_type", "tier_rule", "rule"]], on=["subject_type", "tier_rule"])
+    have = set(zip(snap.active["subject_id"], snap.active["rule"]))
+    return _found(ruled[[(s, r) not in have for s, r in zip(ruled["subject_id"], ruled["rule"])]], ["subject_id", "tier_rule"])
 
 
 def found(result: dict[str, dict]) -> int:

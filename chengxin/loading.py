@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
-from chengxin import contract
+from chengxin import checking, contract
 from chengxin.config import Source
 
 # A file row's number is its position plus this: rows count from 1, and the header is row 1.
@@ -46,7 +46,7 @@ def _pause_hook() -> None:
 
 
 def commit(con: duckdb.DuckDBPyConnection, path: str, sha: str, source: Source, table: pa.Table,
-           checked: contract.Checked, encoding: str, row_numbers: list[int] | None = None) -> FileResult:
+           checked: checking.Checked, encoding: str, row_numbers: list[int] | None = None) -> FileResult:
     """Store one file's checked rows in one transaction: records, quarantine, and the file log.
 
     table: the file as read (the quarantine keeps each failing row's original cells);

@@ -222,109 +222,145 @@ def _coverage_sources(inds: list[Indicator], cat: Catalogue) -> list[str]:
 
 def _side_ctes(ctes: dict, subject: str, inds: list[Indicator], as_of: dt.date, fs: FeatureSettings,
                sources, cat: Catalogue, known: dt.date | None = None) -> None:
-    """Add the CTEs that compute `inds` (base and formula) for one subject type as feat_<subject>."""
-    if subject == "enterprise":
-        ctes["pop_enterprise"] = "SELECT subject_id, subject_county AS _county FROM reg WHERE status = 'active'"
-    else:
-        ctes["res"] = f"SELECT * FROM rec_resident WHERE {visible(as_of, known)}"
-        ctes["pop_individual"] = "SELECT subject_id, subject_county AS _county FROM res"
-    pop = f"pop_{subject}"
+    """Add the CTEs that compute `inds` (base and formula) for one subject type as feat_<subject>:
+    the population, then per source its rows, aggregates, latest values and upload coverage
+    (base_<subject>), then the formulas layer by layer."""
+    pop = _population(ctes, subject, as_of, known)
     base = [i for i in inds if i.agg != "formula"]
-    formulas = [i for i in inds if i.agg == "formula"]
-    used_sources = []
-    for i in base:
-        if i.source not in used_sources:
-            used_sources.append(i.source)
-    for s in _coverage_sources(inds, cat):
-        if s not in used_sources:
-            used_sources.append(s)
-
-    select = [f"{pop}.subject_id", f"{pop}._county"]
-    joins = []
-    latest_table: dict[str, str] = {}
-    for name in used_sources:
-        src = sources[name]
-        alias = f"{subject[0]}_{name}"
-        mine = [i for i in base if i.source == name]
-        if name == "registration":
-            rows = "SELECT * FROM reg"
-        elif name == "resident":
-            rows = "SELECT * FROM res"
-        else:
-            # only the columns this side's indicators read, so nothing wide is materialised
-            cols = {"subject_id", "subject_county", src.event_date}
-            for i in mine:
-                cols |= _columns(_macro(i.value, as_of, fs, known)) | _columns(_macro(i.where, as_of, fs, known))
-            cols &= set(src.column_names) | {"subject_county", "_case"}
-            listed = ", ".join(f'"{c}"' for c in sorted(cols))
-            type_filter = f" AND subject_type = '{subject}'" if len(src.subjects) > 1 else ""
-            rows = f"SELECT {listed} FROM {src.table} WHERE {visible(as_of, known)}{type_filter}"
-        # rows older than every window this side reads (and than the 12 coverage months) are not read
-        windows = [i.window_months for i in mine]
-        horizon = None if (not mine or None in windows) else max(windows + [12])
-        since = f" AND {_event_expr(src)} > {lit(months_before(as_of, horizon))}" if horizon else ""
-        src_sql = (f"SELECT *, {_event_expr(src)} AS _event FROM ({rows}) r "
-                   f"WHERE {_event_expr(src)} <= {lit(as_of)}{since}")
+    select, joins = [f"{pop}.subject_id", f"{pop}._county"], []
+    for name in _used_sources(base, inds, cat):
+        src, alias, mine = sources[name], f"{subject[0]}_{name}", [i for i in base if i.source == name]
+        src_sql = _source_rows(name, src, subject, mine, as_of, fs, known)
         ctes[f"src_{alias}"] = src_sql
+        latest_table = {}
         simple = [i for i in mine if i.agg not in LATEST]
         if simple:
             aggs = ", ".join(f"{_agg_sql(i, months_before(as_of, i.window_months) if i.window_months else None, as_of, fs, known)} AS {i.name}"
                              for i in simple)
             ctes[f"agg_{alias}"] = f"SELECT subject_id, {aggs} FROM src_{alias} GROUP BY subject_id"
             joins.append(f"LEFT JOIN agg_{alias} ON agg_{alias}.subject_id = {pop}.subject_id")
-        # "latest" values: rows at each subject's last event among the rows the indicator reads;
-        # indicators reading the same rows share one pass (a group-by and a join, no sorting)
-        groups: dict[str, list[Indicator]] = {}
-        for i in mine:
-            if i.agg in LATEST:
-                conds = [f"_event > {lit(months_before(as_of, i.window_months))}"] if i.window_months else []
-                where = _macro(i.where, as_of, fs, known)
-                if where:
-                    conds.append(f"({where})")
-                groups.setdefault(" AND ".join(conds) or "TRUE", []).append(i)
-        for k, (cond, inds) in enumerate(groups.items()):
-            exprs = []
-            for i in inds:
-                if i.agg == "age_years":
-                    exprs.append(f"max(CAST(date_diff('day', s.{i.value}, {lit(as_of)}) AS DOUBLE) / 365.25) AS {i.name}")
-                    continue
-                v = _macro(i.value, as_of, fs, known)
-                if i.agg == "sum_latest":
-                    exprs.append(f"{_exact_sum(v)} AS {i.name}")
-                else:
-                    exprs.append(f"max({f'CAST({v} AS DOUBLE)' if i.kind == 'numeric' else v}) AS {i.name}")
+        for k, (cond, group) in enumerate(_latest_groups(mine, as_of, fs, known).items()):
             last = f"last_{alias}_{k}"
-            ctes[last] = (f"SELECT s.subject_id, {', '.join(exprs)} FROM src_{alias} s JOIN "
-                          f"(SELECT subject_id, max(_event) AS _last FROM src_{alias} WHERE {cond} GROUP BY subject_id) m "
-                          f"ON s.subject_id = m.subject_id AND s._event = m._last WHERE {cond} GROUP BY s.subject_id")
+            ctes[last] = _latest_sql(alias, cond, group, as_of, fs, known)
             joins.append(f"LEFT JOIN {last} ON {last}.subject_id = {pop}.subject_id")
-            for i in inds:
-                latest_table[i.name] = last
+            latest_table |= {i.name: last for i in group}
         covered = src.grain not in ("entity", "reference")
         if covered:
-            # months with any upload per county: m_all over what src reads, m_<w> inside each window
-            windows = sorted({i.window_months for i in mine if i.window_months} | {12})
-            cov_cols = ["count(*) AS m_all"] + [f"count(*) FILTER (WHERE _month > {lit(months_before(as_of, w))}) AS m_{w}"
-                                               for w in windows]
-            # (reads the rows itself rather than src_, so src_ need not be materialised for two readers)
-            ctes[f"cov_{alias}"] = (f"SELECT _county, {', '.join(cov_cols)} FROM (SELECT subject_county AS _county, "
-                                    f"max(_event) AS _month FROM ({src_sql}) c GROUP BY subject_county, "
-                                    f"date_trunc('month', _event)) months GROUP BY _county")
+            ctes[f"cov_{alias}"] = _coverage_sql(mine, as_of, src_sql)
             joins.append(f"LEFT JOIN cov_{alias} ON cov_{alias}._county = {pop}._county")
             select.append(f"CAST(COALESCE(cov_{alias}.m_12, 0) AS DOUBLE) / 12 AS coverage_{name}_12m")
             select.append(f"COALESCE(cov_{alias}.m_all, 0) AS _cov_{name}")
-        for i in mine:
-            table = latest_table.get(i.name, f"agg_{alias}")
-            value = f"{table}.{i.name}"
-            if i.agg in ZERO_WHEN_NO_RECORDS:
-                value = f"COALESCE({value}, 0)"
-            if covered:
-                m = f"m_{i.window_months}" if i.window_months else "m_all"
-                value = f"CASE WHEN COALESCE(cov_{alias}.{m}, 0) = 0 THEN NULL ELSE {value} END"
-            select.append(f"{value} AS {i.name}")
+        select += [f"{_value_sql(i, latest_table.get(i.name, f'agg_{alias}'), alias, covered)} AS {i.name}" for i in mine]
     ctes[f"base_{subject}"] = f"SELECT {', '.join(select)} FROM {pop} {' '.join(joins)}"
+    _formula_ctes(ctes, subject, base, [i for i in inds if i.agg == "formula"], sources, cat)
 
-    # formulas, layer by layer (a formula may use another formula)
+
+def _population(ctes: dict, subject: str, as_of: dt.date, known: dt.date | None) -> str:
+    """The subjects a side rates (active firms; residents on record), as pop_<subject>."""
+    if subject == "enterprise":
+        ctes["pop_enterprise"] = "SELECT subject_id, subject_county AS _county FROM reg WHERE status = 'active'"
+    else:
+        ctes["res"] = f"SELECT * FROM rec_resident WHERE {visible(as_of, known)}"
+        ctes["pop_individual"] = "SELECT subject_id, subject_county AS _county FROM res"
+    return f"pop_{subject}"
+
+
+def _used_sources(base: list[Indicator], inds: list[Indicator], cat: Catalogue) -> list[str]:
+    """The sources a side reads, in the order first needed: its indicators' own, then those whose
+    coverage guards a formula."""
+    used = []
+    for s in [i.source for i in base] + _coverage_sources(inds, cat):
+        if s not in used:
+            used.append(s)
+    return used
+
+
+def _source_rows(name: str, src, subject: str, mine: list[Indicator], as_of: dt.date, fs: FeatureSettings,
+                 known: dt.date | None) -> str:
+    """The rows of one source a side's indicators read, visible by `as_of` (`known`), with their
+    event date as _event, and no older than the widest window read."""
+    if name == "registration":
+        rows = "SELECT * FROM reg"
+    elif name == "resident":
+        rows = "SELECT * FROM res"
+    else:
+        # only the columns this side's indicators read, so nothing wide is materialised
+        cols = {"subject_id", "subject_county", src.event_date}
+        for i in mine:
+            cols |= _columns(_macro(i.value, as_of, fs, known)) | _columns(_macro(i.where, as_of, fs, known))
+        cols &= set(src.column_names) | {"subject_county", "_case"}
+        listed = ", ".join(f'"{c}"' for c in sorted(cols))
+        type_filter = f" AND subject_type = '{subject}'" if len(src.subjects) > 1 else ""
+        rows = f"SELECT {listed} FROM {src.table} WHERE {visible(as_of, known)}{type_filter}"
+    # rows older than every window this side reads (and than the 12 coverage months) are not read
+    windows = [i.window_months for i in mine]
+    horizon = None if (not mine or None in windows) else max(windows + [12])
+    since = f" AND {_event_expr(src)} > {lit(months_before(as_of, horizon))}" if horizon else ""
+    return (f"SELECT *, {_event_expr(src)} AS _event FROM ({rows}) r "
+            f"WHERE {_event_expr(src)} <= {lit(as_of)}{since}")
+
+
+def _latest_groups(mine: list[Indicator], as_of: dt.date, fs: FeatureSettings,
+                   known: dt.date | None) -> dict[str, list[Indicator]]:
+    """The "latest value" indicators by the rows they read (their window and filter): indicators
+    reading the same rows share one pass (a group-by and a join, no sorting)."""
+    groups: dict[str, list[Indicator]] = {}
+    for i in mine:
+        if i.agg in LATEST:
+            conds = [f"_event > {lit(months_before(as_of, i.window_months))}"] if i.window_months else []
+            where = _macro(i.where, as_of, fs, known)
+            if where:
+                conds.append(f"({where})")
+            groups.setdefault(" AND ".join(conds) or "TRUE", []).append(i)
+    return groups
+
+
+def _latest_sql(alias: str, cond: str, group: list[Indicator], as_of: dt.date, fs: FeatureSettings,
+                known: dt.date | None) -> str:
+    """Each subject's values at its last event among the rows `cond` selects."""
+    exprs = []
+    for i in group:
+        if i.agg == "age_years":
+            exprs.append(f"max(CAST(date_diff('day', s.{i.value}, {lit(as_of)}) AS DOUBLE) / 365.25) AS {i.name}")
+            continue
+        v = _macro(i.value, as_of, fs, known)
+        if i.agg == "sum_latest":
+            exprs.append(f"{_exact_sum(v)} AS {i.name}")
+        else:
+            exprs.append(f"max({f'CAST({v} AS DOUBLE)' if i.kind == 'numeric' else v}) AS {i.name}")
+    return (f"SELECT s.subject_id, {', '.join(exprs)} FROM src_{alias} s JOIN "
+            f"(SELECT subject_id, max(_event) AS _last FROM src_{alias} WHERE {cond} GROUP BY subject_id) m "
+            f"ON s.subject_id = m.subject_id AND s._event = m._last WHERE {cond} GROUP BY s.subject_id")
+
+
+def _coverage_sql(mine: list[Indicator], as_of: dt.date, src_sql: str) -> str:
+    """Months with any upload per county: m_all over what the source's rows reach, m_<w> inside
+    each window (reading the rows itself rather than src_, so src_ need not be materialised for
+    two readers)."""
+    windows = sorted({i.window_months for i in mine if i.window_months} | {12})
+    cov_cols = ["count(*) AS m_all"] + [f"count(*) FILTER (WHERE _month > {lit(months_before(as_of, w))}) AS m_{w}"
+                                       for w in windows]
+    return (f"SELECT _county, {', '.join(cov_cols)} FROM (SELECT subject_county AS _county, "
+            f"max(_event) AS _month FROM ({src_sql}) c GROUP BY subject_county, "
+            f"date_trunc('month', _event)) months GROUP BY _county")
+
+
+def _value_sql(i: Indicator, table: str, alias: str, covered: bool) -> str:
+    """An indicator's value: 0 where no record means none happened (`ZERO_WHEN_NO_RECORDS`), and
+    missing where its county had no upload in its window."""
+    value = f"{table}.{i.name}"
+    if i.agg in ZERO_WHEN_NO_RECORDS:
+        value = f"COALESCE({value}, 0)"
+    if covered:
+        m = f"m_{i.window_months}" if i.window_months else "m_all"
+        value = f"CASE WHEN COALESCE(cov_{alias}.{m}, 0) = 0 THEN NULL ELSE {value} END"
+    return value
+
+
+def _formula_ctes(ctes: dict, subject: str, base: list[Indicator], formulas: list[Indicator], sources,
+                  cat: Catalogue) -> None:
+    """The formulas, layer by layer (a formula may use another formula), each missing where a
+    source it reads had no upload; the last layer is feat_<subject>."""
     done = {i.name for i in base}
     layer, prev = 0, f"base_{subject}"
     todo = list(formulas)

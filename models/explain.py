@@ -195,98 +195,128 @@ def _frame(X: pd.DataFrame, rows: np.ndarray, cols: list[str], values: np.ndarra
 
 
 def _repair_chunk(X: pd.DataFrame, subject: str, champion, card, max_actions: int) -> list[dict]:
-    rank = {g: i for i, g in enumerate(grades.rating_config().grades)}
-    actions = [a for a in repair_actions() if a.subject == subject]
-    cols = [c for c in _touched(actions) if c in X.columns]
-    columns = {c: j for j, c in enumerate(cols)}
-    base = X[cols].astype(float).to_numpy() if cols else np.empty((len(X), 0))
-    p0 = champion.predict_proba(X)[:, 1] if len(X) else np.array([])
-    g0 = grades.grade_of(p0)
-    g0_rank = np.array([rank[g] for g in g0], dtype=int)
-    # what each action changes for each subject, alone
-    changed, after, applied = [], [], []
-    for a in actions:
-        v = _apply_values(base.copy(), columns, a)
-        own = [columns[k] for k in a.sets if k in columns]
-        changed.append(~np.isnan(base[:, own]) & (v[:, own] != base[:, own]))
-        after.append(v[:, own])
-        applied.append(v)
-    candidate = np.column_stack([c.any(axis=1) for c in changed]) if actions else np.zeros((len(X), 0), bool)
-    open_ = candidate.any(axis=1)
-    best: list[tuple | None] = [None] * len(X)
-    reachable = np.zeros(len(X), dtype=bool)
-    alone = np.full(candidate.shape, np.nan)  # PD after each action alone
-    for k in range(1, max_actions + 1):
-        combos, rows, vals = [], [], []
-        for combo in itertools.combinations(range(len(actions)), k):
-            idx = np.flatnonzero(open_ & candidate[:, list(combo)].all(axis=1))
-            if not len(idx):
-                continue
-            v = base[idx].copy()
-            for a in combo:
-                _apply_values(v, columns, actions[a])
-            combos += [combo] * len(idx)
-            rows.append(idx)
-            vals.append(v)
-        if not rows:
-            break
-        rows_ = np.concatenate(rows)
-        p = champion.predict_proba(_frame(X, rows_, cols, np.concatenate(vals)))[:, 1]
-        if k == 1:
-            alone[rows_, [c[0] for c in combos]] = p
-        tried = pd.DataFrame({"row": rows_, "seq": np.arange(len(rows_)), "p": p})
-        tried = tried[np.array([rank[g] for g in grades.grade_of(p)]) < g0_rank[rows_]]
-        for r, seq in tried.sort_values(["row", "p", "seq"]).drop_duplicates("row")[["row", "seq"]].itertuples(index=False):
-            best[r] = combos[seq]
-            reachable[r] = True
-        open_[tried["row"].unique()] = False
-    for r in np.flatnonzero(open_):  # no better grade within reach: every action that helps
-        best[r] = tuple(np.flatnonzero(candidate[r]))
-    # the chosen actions in the order of the public evaluation's points each wins back alone (the
-    # ranking the reasons and the contribution chart read), then of how much each lowers the PD
-    # alone; the action winning back the most points joins the path when there is room
-    gain = np.zeros(candidate.shape)
-    if card is not None and hasattr(card, "points") and len(X) and actions:
-        now = np.asarray(card.points(X), float)
-        everyone = np.arange(len(X))
-        for a in range(len(actions)):
-            if candidate[:, a].any():
-                gain[:, a] = np.where(candidate[:, a], np.asarray(card.points(
-                    _frame(X, everyone, cols, applied[a])), float) - now, 0.0)
-    added = [None] * len(X)  # the action joined for the public evaluation's points, not the grade
-    for r, combo in enumerate(best):
-        top = int(np.argmax(gain[r])) if gain.shape[1] else 0
-        if combo and gain.shape[1] and gain[r, top] > 0 and top not in combo and len(combo) < max_actions:
-            best[r], added[r] = (*combo, top), top
-            if np.isnan(alone[r, top]):
-                alone[r, top] = 1.0
-    ranked = {r: [combo[j] for j in np.lexsort((alone[r, list(combo)].round(12), -gain[r, list(combo)]))]
-              for r, combo in enumerate(best) if combo}
-    steps: dict[int, list] = {r: [] for r in ranked}
-    current = base.copy()
-    for j in range(max((len(v) for v in ranked.values()), default=0)):
-        at = np.array([r for r, v in ranked.items() if len(v) > j], dtype=int)
-        for a in range(len(actions)):
-            mine = at[[ranked[r][j] == a for r in at]]
-            if len(mine):
-                current[mine] = _apply_values(current[mine], columns, actions[a])
-        frame = _frame(X, at, cols, current[at])
-        p = champion.predict_proba(frame)[:, 1]
-        tiers = card.tier(np.asarray(card.points(frame), float)) if card is not None else [None] * len(at)
-        for r, pj, g, t in zip(at, p, grades.grade_of(p), tiers):
-            steps[r].append((float(pj), g, None if t is None else str(t)))
-    out = []
-    for r in range(len(X)):
-        result = {"grade": g0[r], "pd": float(p0[r]), "reachable": bool(reachable[r]), "actions": []}
-        for a, (pj, g, t) in zip(ranked.get(r, []), steps.get(r, [])):
-            action, own = actions[a], [k for k in actions[a].sets if k in columns]
-            result["actions"].append({
-                "name": action.name, "text_en": action.text.en, "text_zh": action.text.zh, "months": action.months,
-                "changes": {k: {"from": _num(base[r, columns[k]]), "to": _num(after[a][r, i])}
-                            for i, k in enumerate(own) if changed[a][r, i]},
-                "grade": g, "pd": pj, "tier": t, "for_points": a == added[r]})
-        out.append(result)
-    return out
+    """Repair paths of the rows of `X` (one chunk), all at once: see `_RepairSearch`."""
+    search = _RepairSearch(X, subject, champion)
+    search.smallest_combinations(max_actions)
+    search.add_the_action_for_points(card, max_actions)
+    return search.paths(card)
+
+
+class _RepairSearch:
+    """The search for every row's repair path, vectorised over the rows: each action's effect
+    alone; for k = 1, 2, ... the first combination of k actions that reaches a better grade (or,
+    out of reach, every action that helps); the action winning back the most public-evaluation
+    points added when there is room; then the chosen actions in order, each step's grade, PD and
+    tier. The phases are methods sharing the rows' arrays."""
+
+    def __init__(self, X: pd.DataFrame, subject: str, champion):
+        self.X, self.champion = X, champion
+        self.rank = {g: i for i, g in enumerate(grades.rating_config().grades)}
+        self.actions = [a for a in repair_actions() if a.subject == subject]
+        self.cols = [c for c in _touched(self.actions) if c in X.columns]
+        self.columns = {c: j for j, c in enumerate(self.cols)}
+        self.base = X[self.cols].astype(float).to_numpy() if self.cols else np.empty((len(X), 0))
+        self.p0 = champion.predict_proba(X)[:, 1] if len(X) else np.array([])
+        self.g0 = grades.grade_of(self.p0)
+        self.g0_rank = np.array([self.rank[g] for g in self.g0], dtype=int)
+        # what each action changes for each subject, alone
+        self.changed, self.after, self.applied = [], [], []
+        for a in self.actions:
+            v = _apply_values(self.base.copy(), self.columns, a)
+            own = [self.columns[k] for k in a.sets if k in self.columns]
+            self.changed.append(~np.isnan(self.base[:, own]) & (v[:, own] != self.base[:, own]))
+            self.after.append(v[:, own])
+            self.applied.append(v)
+        self.candidate = (np.column_stack([c.any(axis=1) for c in self.changed]) if self.actions
+                          else np.zeros((len(X), 0), bool))
+        self.best: list[tuple | None] = [None] * len(X)
+        self.reachable = np.zeros(len(X), dtype=bool)
+        self.alone = np.full(self.candidate.shape, np.nan)  # PD after each action alone
+        self.added: list[int | None] = [None] * len(X)  # the action joined for the points, not the grade
+
+    def smallest_combinations(self, max_actions: int) -> None:
+        """For each row the first combination of the fewest actions reaching a better grade (the
+        lowest PD among those); out of reach, every action that helps."""
+        base, columns, actions = self.base, self.columns, self.actions
+        open_ = self.candidate.any(axis=1)
+        for k in range(1, max_actions + 1):
+            combos, rows, vals = [], [], []
+            for combo in itertools.combinations(range(len(actions)), k):
+                idx = np.flatnonzero(open_ & self.candidate[:, list(combo)].all(axis=1))
+                if not len(idx):
+                    continue
+                v = base[idx].copy()
+                for a in combo:
+                    _apply_values(v, columns, actions[a])
+                combos += [combo] * len(idx)
+                rows.append(idx)
+                vals.append(v)
+            if not rows:
+                break
+            rows_ = np.concatenate(rows)
+            p = self.champion.predict_proba(_frame(self.X, rows_, self.cols, np.concatenate(vals)))[:, 1]
+            if k == 1:
+                self.alone[rows_, [c[0] for c in combos]] = p
+            tried = pd.DataFrame({"row": rows_, "seq": np.arange(len(rows_)), "p": p})
+            tried = tried[np.array([self.rank[g] for g in grades.grade_of(p)]) < self.g0_rank[rows_]]
+            for r, seq in tried.sort_values(["row", "p", "seq"]).drop_duplicates("row")[["row", "seq"]].itertuples(index=False):
+                self.best[r] = combos[seq]
+                self.reachable[r] = True
+            open_[tried["row"].unique()] = False
+        for r in np.flatnonzero(open_):  # no better grade within reach: every action that helps
+            self.best[r] = tuple(np.flatnonzero(self.candidate[r]))
+
+    def add_the_action_for_points(self, card, max_actions: int) -> None:
+        """The action winning back the most public-evaluation points alone joins the path when
+        there is room (`gain`: the points each action wins back alone, for the ranking)."""
+        X, candidate = self.X, self.candidate
+        self.gain = np.zeros(candidate.shape)
+        if card is not None and hasattr(card, "points") and len(X) and self.actions:
+            now = np.asarray(card.points(X), float)
+            everyone = np.arange(len(X))
+            for a in range(len(self.actions)):
+                if candidate[:, a].any():
+                    self.gain[:, a] = np.where(candidate[:, a], np.asarray(card.points(
+                        _frame(X, everyone, self.cols, self.applied[a])), float) - now, 0.0)
+        for r, combo in enumerate(self.best):
+            top = int(np.argmax(self.gain[r])) if self.gain.shape[1] else 0
+            if combo and self.gain.shape[1] and self.gain[r, top] > 0 and top not in combo and len(combo) < max_actions:
+                self.best[r], self.added[r] = (*combo, top), top
+                if np.isnan(self.alone[r, top]):
+                    self.alone[r, top] = 1.0
+
+    def paths(self, card) -> list[dict]:
+        """The chosen actions in the order of the points each wins back alone (the ranking the
+        reasons and the contribution chart read), then of how much each lowers the PD alone; each
+        step applied in turn, with the grade, PD and tier after it."""
+        alone, gain, actions, columns = self.alone, self.gain, self.actions, self.columns
+        ranked = {r: [combo[j] for j in np.lexsort((alone[r, list(combo)].round(12), -gain[r, list(combo)]))]
+                  for r, combo in enumerate(self.best) if combo}
+        steps: dict[int, list] = {r: [] for r in ranked}
+        current = self.base.copy()
+        for j in range(max((len(v) for v in ranked.values()), default=0)):
+            at = np.array([r for r, v in ranked.items() if len(v) > j], dtype=int)
+            for a in range(len(actions)):
+                mine = at[[ranked[r][j] == a for r in at]]
+                if len(mine):
+                    current[mine] = _apply_values(current[mine], columns, actions[a])
+            frame = _frame(self.X, at, self.cols, current[at])
+            p = self.champion.predict_proba(frame)[:, 1]
+            tiers = card.tier(np.asarray(card.points(frame), float)) if card is not None else [None] * len(at)
+            for r, pj, g, t in zip(at, p, grades.grade_of(p), tiers):
+                steps[r].append((float(pj), g, None if t is None else str(t)))
+        out = []
+        for r in range(len(self.X)):
+            result = {"grade": self.g0[r], "pd": float(self.p0[r]), "reachable": bool(self.reachable[r]), "actions": []}
+            for a, (pj, g, t) in zip(ranked.get(r, []), steps.get(r, [])):
+                action, own = actions[a], [k for k in actions[a].sets if k in columns]
+                result["actions"].append({
+                    "name": action.name, "text_en": action.text.en, "text_zh": action.text.zh, "months": action.months,
+                    "changes": {k: {"from": _num(self.base[r, columns[k]]), "to": _num(self.after[a][r, i])}
+                                for i, k in enumerate(own) if self.changed[a][r, i]},
+                    "grade": g, "pd": pj, "tier": t, "for_points": a == self.added[r]})
+            out.append(result)
+        return out
 
 
 def _num(v):

@@ -7,7 +7,7 @@ import functools
 
 from chengxin import tracking
 from chengxin.features.catalogue import catalogue
-from chengxin.models.estimators import BoostedModel
+from chengxin.models.boosted import BoostedModel
 from chengxin.models.explain import unwrap
 
 

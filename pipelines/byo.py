@@ -20,7 +20,8 @@ import pandas as pd
 
 from chengxin import tracking, workspace
 from chengxin.models import grades, validation
-from chengxin.models.estimators import BoostedModel, ScorecardModel, cross_validated_c
+from chengxin.models.boosted import BoostedModel
+from chengxin.models.estimators import ScorecardModel, cross_validated_c
 
 
 def read_book(path: Path) -> pd.DataFrame:

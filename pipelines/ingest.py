@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from chengxin import config, contract, readers, warehouse
+from chengxin import checking, config, contract, readers, warehouse
 from chengxin.loading import FileResult, commit
 from chengxin.config import Source
 from chengxin.workspace import UserError
@@ -119,21 +119,21 @@ class Prepared:
     source: Source
     raw: readers.RawTable
     sha: str
-    checked: contract.Checked
+    checked: checking.Checked
 
 
 def prepare(path: Path, forced_source: str | None, settings: config.IngestSettings, checker,
             today: pd.Timestamp) -> Prepared:
     """Read, identify and check one file on `checker` (a cursor of the warehouse connection with
-    contract.load_reference done; only temporary tables are written); raises UserError if unreadable."""
+    checking.load_reference done; only temporary tables are written); raises UserError if unreadable."""
     raw = readers.read_table(path, settings.encoding_sniff_bytes)
     source = source_for(path, raw.table.column_names, forced_source)
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     try:
-        text = contract.text_table(raw.table, source)
+        text = checking.text_table(raw.table, source)
     except contract.AmbiguousHeader as exc:
         raise contract.AmbiguousHeader(f"{path}: {exc}") from None
-    return Prepared(path, source, raw, sha, contract.check_rows(checker, source, text, settings, today=today))
+    return Prepared(path, source, raw, sha, checking.check_rows(checker, source, text, settings, today=today))
 
 
 class _Checkers:
@@ -159,7 +159,7 @@ class _Checkers:
             self.local.generation = -1
         if self.local.generation != self.generation:
             with self.loading:  # one at a time: cursors creating the same table would conflict
-                contract.load_reference(mine, self.settings)
+                checking.load_reference(mine, self.settings)
             self.local.generation = self.generation
         return mine
 

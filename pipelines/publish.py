@@ -13,6 +13,7 @@ from pathlib import Path
 
 from chengxin import catalog, tracking, workspace
 from chengxin.models import criteria as crit
+from chengxin.models import criteria_document
 from chengxin.models import grades
 from chengxin.models.registered import criteria_label, evaluation_of, load
 
@@ -108,8 +109,8 @@ def publish_criteria(subject: str = "enterprise", *, effective_date: dt.date | N
     effective = str(effective_date or dt.date.today())
     c = crit.criteria_json(ev, subject=subject, version=label, effective_date=effective,
                            validation=_validation(subject, str(version), home), distribution=distribution(subject, ev, home))
-    lines = crit.changes(c, _previous(folder, label))
-    md = crit.criteria_markdown(c, lines)
+    lines = criteria_document.changes(c, _previous(folder, label))
+    md = criteria_document.criteria_markdown(c, lines)
     target.mkdir(parents=True, exist_ok=True)
     (target / "criteria.json").write_text(json.dumps(c, ensure_ascii=False, indent=1), "utf-8")
     (target / "criteria.sql").write_text("-- total points of the published criteria " + label + "\n" + crit.criteria_sql(c) + "\n", "utf-8")

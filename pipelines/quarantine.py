@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from chengxin import config, contract, loading, warehouse
+from chengxin import checking, config, loading, warehouse
 
 
 def report(*, source: str | None = None, status: str | None = None, limit: int = 20, home=None) -> dict:
@@ -42,7 +42,7 @@ def release(*, codes: list[str], note: str = "", home=None) -> dict:
     with warehouse.connect(home) as con:
         for code in codes:
             con.execute("INSERT INTO uscc_allowlist VALUES (?, ?, ?) ON CONFLICT DO NOTHING", [code.strip().upper(), now, note])
-        contract.load_reference(con, settings)
+        checking.load_reference(con, settings)
         held = con.execute("""SELECT path, sha256, source, row_number, raw, quarantined_at FROM quarantine
                               WHERE status = 'review' ORDER BY path, row_number""").df()
         for (path, sha, name), group in held.groupby(["path", "sha256", "source"], sort=False):
@@ -51,13 +51,13 @@ def release(*, codes: list[str], note: str = "", home=None) -> dict:
             headers = list(dict.fromkeys(k for r in rows for k in r))
             table = pa.table({h: pa.array([r.get(h) for r in rows], pa.string()) for h in headers})
             day = pd.Timestamp(group["quarantined_at"].min().date())
-            checked = contract.check_rows(con, source, contract.text_table(table, source), settings, today=day)
+            checked = checking.check_rows(con, source, checking.text_table(table, source), settings, today=day)
             numbers = group["row_number"].to_numpy()
             ok = np.setdiff1d(np.arange(len(group)), list(checked.problems.rows))
             passed = numbers[ok]
             if len(passed):
                 # the passing rows alone: the failing ones stay in the quarantine as they are
-                only = contract.Checked(checked.rows, contract.Problems({}), checked.received_from_file)
+                only = checking.Checked(checked.rows, checking.Problems({}), checked.received_from_file)
                 loading.commit(con, path, sha, source, table.take(ok), only, "release", row_numbers=numbers.tolist())
                 con.execute("UPDATE quarantine SET status = 'released' WHERE sha256 = ? AND list_contains(?, row_number)",
                             [sha, [int(n) for n in passed]])

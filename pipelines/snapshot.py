@@ -105,11 +105,38 @@ def _pinyin(names: pd.Series) -> tuple[list[str], list[str]]:
 
 
 def _build(home, out: Path, inputs: dict) -> dict:
-    from chengxin import warehouse
-
+    """Write a snapshot into `out` from what the stages published; returns its manifest."""
     manifest: dict = {"subjects": {}, "warnings": []}
-    settings = config.settings(home)
-    # ratings: the latest file of the latest rated date, and every rated date's grades (history)
+    ratings, history = _ratings_and_history(home, manifest)
+    latest_as_of = max((dt.date.fromisoformat(v["as_of"]) for v in manifest["subjects"].values()), default=dt.date.today())
+    firms, people = _subjects_and_records(home, out, manifest, latest_as_of)
+    firms["subject_type"] = "enterprise"
+    firms["pinyin"], firms["initials"] = _pinyin(firms["name"])
+    people["subject_type"] = "individual"
+    subjects = pd.concat([firms, people], ignore_index=True)
+    subjects.sort_values("subject_id").to_parquet(out / layout.SUBJECT_INFO, index=False)
+    rated = pd.concat(ratings, ignore_index=True) if ratings else pd.DataFrame()
+    info = subjects[["subject_id", "name", "county", "industry", "entity_type"]]
+    rated = rated.merge(info, on="subject_id", how="left")
+    rated.sort_values("subject_id").to_parquet(out / layout.RATINGS, index=False)
+    # the overview's counts, so the landing page never loads a city's ratings
+    _summary(rated, out)
+    _history(pd.concat(history, ignore_index=True), out)
+    manifest["lists"] = _lists(out, rated, info, latest_as_of)
+    _copy_coverage_and_monitoring(home, out, manifest)
+    # models: versions, metrics and validation artefacts from MLflow
+    try:
+        manifest["models"] = _models(home, out)
+    except Exception as exc:  # the registry is optional for the public pages
+        manifest["models"] = {}
+        manifest["warnings"].append(f"models: {exc}")
+    _copy_explanations(home, out, manifest)
+    return manifest
+
+
+def _ratings_and_history(home, manifest: dict) -> tuple[list[pd.DataFrame], list[pd.DataFrame]]:
+    """The latest ratings file of each subject type's latest rated date, and every rated date's
+    versions (the history, with the versions case decisions restated)."""
     ratings, history = [], []
     for subject in readmodel.SUBJECTS:
         files = readmodel.ratings_files(home, subject)
@@ -125,6 +152,16 @@ def _build(home, out: Path, inputs: dict) -> dict:
         ratings.append(latest)
         manifest["subjects"][subject] = {"as_of": latest_day, "ratings_file": str(files[latest_day]),
                                          "rated": len(latest), "dates": sorted(files)}
+    return ratings, history
+
+
+def _subjects_and_records(home, out: Path, manifest: dict, latest_as_of: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The registered firms and residents, and the records of the last `records_months` copied
+    into the snapshot's own DuckDB file (in subject order: one subject's records are a few row
+    groups away); the warehouse's stamp goes in the manifest."""
+    from chengxin import warehouse
+
+    months = config.settings(home).dashboard.records_months
     with warehouse.connect(home, read_only=True) as con:
         firms = con.execute("SELECT subject_id, name, entity_type, industry, subject_county AS county, status, "
                             "registration_date, registered_capital, legal_rep_id FROM rec_registration "
@@ -133,34 +170,23 @@ def _build(home, out: Path, inputs: dict) -> dict:
                              f"WHERE {warehouse.CURRENT}").df()
         stamp = con.execute("SELECT count(*), coalesce(max(file_id), 0) FROM ingest_files").fetchall()[0]
         manifest["warehouse"] = {"files": int(stamp[0]), "last_file": int(stamp[1])}
-        latest_as_of = max((dt.date.fromisoformat(v["as_of"]) for v in manifest["subjects"].values()), default=dt.date.today())
-        since = (pd.Timestamp(latest_as_of) - pd.DateOffset(months=settings.dashboard.records_months)).date()
+        since = (pd.Timestamp(latest_as_of) - pd.DateOffset(months=months)).date()
         con.execute(f"ATTACH '{out / layout.RECORDS}' AS snap (READ_WRITE)")
         for src in _record_sources():
-            # a DuckDB file in subject order: one subject's records are a few row groups away (zone maps)
             con.execute(f"CREATE TABLE snap.{src.table} AS {_records_sql(src, since)} ORDER BY subject_id, \"{src.event_date}\" DESC")
         con.execute("DETACH snap")
-    firms["subject_type"] = "enterprise"
-    firms["pinyin"], firms["initials"] = _pinyin(firms["name"])
-    people["subject_type"] = "individual"
-    subjects = pd.concat([firms, people], ignore_index=True)
-    subjects.sort_values("subject_id").to_parquet(out / layout.SUBJECT_INFO, index=False)
-    rated = pd.concat(ratings, ignore_index=True) if ratings else pd.DataFrame()
-    info = subjects[["subject_id", "name", "county", "industry", "entity_type"]]
-    rated = rated.merge(info, on="subject_id", how="left")
-    rated.sort_values("subject_id").to_parquet(out / layout.RATINGS, index=False)
-    # the overview's counts, so the landing page never loads a city's ratings
-    _summary(rated, out)
-    _history(pd.concat(history, ignore_index=True), out)
-    manifest["lists"] = _lists(out, rated, info, latest_as_of)
-    # data coverage, as `chengxin coverage` measured and stored it
+    return firms, people
+
+
+def _copy_coverage_and_monitoring(home, out: Path, manifest: dict) -> None:
+    """Data coverage as `chengxin coverage` measured and stored it, and the portfolio views of
+    the latest monitored month."""
     if catalog.coverage_summary(home).exists():
         shutil.copy2(catalog.coverage_summary(home), out / "coverage.json")
         if catalog.coverage_cells(home).exists():
             shutil.copy2(catalog.coverage_cells(home), out / layout.COVERAGE)
     else:
         manifest["warnings"].append("coverage: not measured yet: run `chengxin coverage`")
-    # portfolio views of the latest monitored month
     for subject in readmodel.SUBJECTS:
         days = catalog.monitored_dates(subject, home)
         if days:
@@ -168,14 +194,11 @@ def _build(home, out: Path, inputs: dict) -> dict:
             for f in days[-1].glob("*.parquet"):
                 shutil.copy2(f, out / "monitoring" / subject / f.name)
             manifest["subjects"].setdefault(subject, {})["monitored"] = days[-1].name.split("=", 1)[1]
-    # models: versions, metrics and validation artefacts from MLflow
-    try:
-        manifest["models"] = _models(home, out)
-    except Exception as exc:  # the registry is optional for the public pages
-        manifest["models"] = {}
-        manifest["warnings"].append(f"models: {exc}")
-    # the stored contributions and repair paths (`chengxin explain --all`) of the rated date:
-    # without them a look-up shows the published rating alone
+
+
+def _copy_explanations(home, out: Path, manifest: dict) -> None:
+    """The stored contributions and repair paths (`chengxin explain --all`) of each rated date:
+    without them a look-up shows the published rating alone."""
     for subject, v in manifest["subjects"].items():
         if "as_of" in v:
             as_of = dt.date.fromisoformat(v["as_of"])
@@ -190,7 +213,6 @@ def _build(home, out: Path, inputs: dict) -> dict:
             else:
                 manifest["warnings"].append(f"explanations {subject}: none stored for {v['as_of']}; run "
                                             f"`chengxin explain --all --as-of {v['as_of']} --subject {subject}`")
-    return manifest
 
 
 HISTORY_COLUMNS = ["subject_id", "subject_type", "as_of", "pd", "score", "grade", "tier", "model_version",

@@ -25,7 +25,8 @@ from chengxin.features import snapshots
 from chengxin.features.catalogue import catalogue
 from chengxin.models import grades, validation
 from chengxin.models.calibration import DESCRIPTIONS, CalibratedRatingModel
-from chengxin.models.estimators import BoostedModel, ScorecardModel, cross_validated_c
+from chengxin.models.boosted import BoostedModel
+from chengxin.models.estimators import ScorecardModel, cross_validated_c
 from chengxin.models.thresholds import unit_of
 
 
@@ -181,7 +182,51 @@ def calibrate(name: str, model, cal: pd.DataFrame, cols: list[str]) -> Calibrate
     return CalibratedRatingModel(model, method=method).fit(cal[cols], cal["label"])
 
 
+def _train_model(mlflow, name: str, model, sets: dict, cols: list[str], splits, subject: str, catalogue_version: str,
+                 parts: dict) -> dict:
+    """One model: fitted (its choices logged), calibrated, validated out of time, its validation
+    artefacts and model card logged, and registered."""
+    fit, cal, oot = sets["fit"], sets["calibrate"], sets["oot"]
+    chosen = fit_model(model, fit, cal, cols, splits)
+    mlflow.log_params({f"{name}_{k}": json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in chosen.items()})
+    calibrated = calibrate(name, model, cal, cols)
+    mlflow.log_param(f"{name}_calibration", calibrated.method_)
+    p_dev = calibrated.predict_proba(fit[cols])[:, 1]
+    p_oot = calibrated.predict_proba(oot[cols])[:, 1]
+    metrics = validation.discrimination(oot["label"], p_oot)
+    metrics["psi_dev_oot"] = validation.psi(p_dev, p_oot)
+    table = grade_table(oot, p_oot)
+    metrics["grades_within_interval"] = float(table["within"].mean())
+    metrics["calibration_holds"] = float(validation.calibration_holds(table))
+    mlflow.log_metrics({tracking.oot_metric(name, k): v for k, v in metrics.items()})
+    example = oot[cols].head(5)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        table.to_csv(tmp / tracking.validation_artifact(name, "validation_by_grade"), index=False)
+        curve = validation.curves(oot["label"], p_oot)
+        curve.to_csv(tmp / tracking.validation_artifact(name, "curves"), index=False)
+        # what the model scored at training time, for the round-trip check after loading
+        example.assign(pd_at_training=calibrated.predict_proba(example)[:, 1]).to_parquet(
+            tmp / tracking.validation_artifact(name, "example_scores", "parquet"), index=False)
+        if name == "scorecard":
+            model.table().to_csv(tmp / "scorecard_table.csv", index=False)
+        for figure, fig in (("roc", validation.roc_figure(curve, metrics["auc"], name)),
+                            ("ks", validation.ks_figure(curve, metrics["ks"], name)),
+                            ("calibration", validation.calibration_figure(table, name))):
+            fig.savefig(tmp / f"{name}_{figure}.png")
+        (tmp / f"{name}_model_card.md").write_text(
+            _model_card(name, subject, catalogue_version, parts, cols, calibrated, metrics, table), "utf-8")
+        mlflow.log_artifacts(str(tmp), artifact_path=tracking.VALIDATION_FOLDER)
+    info = mlflow.sklearn.log_model(
+        calibrated, name=name, input_example=example, serialization_format="cloudpickle",
+        pip_requirements=["scikit-learn", "optbinning", "lightgbm", "pandas"],
+        registered_model_name=tracking.registered_name(subject))
+    return {"metrics": metrics, "version": info.registered_model_version, "chosen": chosen}
+
+
 def train(subject: str = "enterprise", *, home=None, progress=None) -> dict:
+    """Fit, calibrate and validate each rating model of `subject` on the window's rows split by
+    time and subject, log them to MLflow and register them; returns what was trained."""
     started = time.perf_counter()
     cat = catalogue()
     cols, models = recipe(subject)
@@ -210,41 +255,7 @@ def train(subject: str = "enterprise", *, home=None, progress=None) -> dict:
             "snapshot_identity": _identity(home, dates),
         })
         for name, model in models.items():
-            chosen = fit_model(model, fit, cal, cols, splits)
-            mlflow.log_params({f"{name}_{k}": json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in chosen.items()})
-            calibrated = calibrate(name, model, cal, cols)
-            mlflow.log_param(f"{name}_calibration", calibrated.method_)
-            p_dev = calibrated.predict_proba(fit[cols])[:, 1]
-            p_oot = calibrated.predict_proba(oot[cols])[:, 1]
-            metrics = validation.discrimination(oot["label"], p_oot)
-            metrics["psi_dev_oot"] = validation.psi(p_dev, p_oot)
-            table = grade_table(oot, p_oot)
-            metrics["grades_within_interval"] = float(table["within"].mean())
-            metrics["calibration_holds"] = float(validation.calibration_holds(table))
-            mlflow.log_metrics({tracking.oot_metric(name, k): v for k, v in metrics.items()})
-            example = oot[cols].head(5)
-            with tempfile.TemporaryDirectory() as tmp:
-                tmp = Path(tmp)
-                table.to_csv(tmp / tracking.validation_artifact(name, "validation_by_grade"), index=False)
-                curve = validation.curves(oot["label"], p_oot)
-                curve.to_csv(tmp / tracking.validation_artifact(name, "curves"), index=False)
-                # what the model scored at training time, for the round-trip check after loading
-                example.assign(pd_at_training=calibrated.predict_proba(example)[:, 1]).to_parquet(
-                    tmp / tracking.validation_artifact(name, "example_scores", "parquet"), index=False)
-                if name == "scorecard":
-                    model.table().to_csv(tmp / "scorecard_table.csv", index=False)
-                for figure, fig in (("roc", validation.roc_figure(curve, metrics["auc"], name)),
-                                    ("ks", validation.ks_figure(curve, metrics["ks"], name)),
-                                    ("calibration", validation.calibration_figure(table, name))):
-                    fig.savefig(tmp / f"{name}_{figure}.png")
-                (tmp / f"{name}_model_card.md").write_text(
-                    _model_card(name, subject, cat.version, parts, cols, calibrated, metrics, table), "utf-8")
-                mlflow.log_artifacts(str(tmp), artifact_path=tracking.VALIDATION_FOLDER)
-            info = mlflow.sklearn.log_model(
-                calibrated, name=name, input_example=example, serialization_format="cloudpickle",
-                pip_requirements=["scikit-learn", "optbinning", "lightgbm", "pandas"],
-                registered_model_name=tracking.registered_name(subject))
-            results[name] = {"metrics": metrics, "version": info.registered_model_version, "chosen": chosen}
+            results[name] = _train_model(mlflow, name, model, sets, cols, splits, subject, cat.version, parts)
         aliases = _assign_aliases(mlflow, subject, results)
         mlflow.set_tags({"aliases": json.dumps(aliases)})
         if notes:

@@ -468,10 +468,10 @@ def test_refresh_is_atomic_and_skips_unchanged_inputs(dash):
     assert json.loads(published.stdout) == {"snapshot": first.id, "new": False, "path": str(first.path)}
     assert not readmodel.stale(first, dash)
     readmodel.ratings(first, None)  # a table of the old snapshot, now cached
-    assert readmodel.snapshot._parquet.cache_info().currsize > 0
+    assert readmodel.rows._parquet.cache_info().currsize > 0
     forced = snapshot.refresh(dash, force=True)
     assert forced["new"] and readmodel.current(dash).id == forced["snapshot"]
-    assert readmodel.snapshot._parquet.cache_info().currsize == 0  # the old snapshot's tables are let go
+    assert readmodel.rows._parquet.cache_info().currsize == 0  # the old snapshot's tables are let go
     assert not any(p.name.startswith(".building") for p in readmodel.root(dash).iterdir())
     # a ratings file still being written is not read: the snapshot keeps the last complete one
     folder = dash / "published" / "ratings" / "enterprise" / f"as_of={readmodel.current(dash).as_of()}"

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from chengxin import identifiers, users, workspace
-from chengxin.readmodel import snapshot, subject_cards
+from chengxin.readmodel import rows, snapshot, subject_cards
 
 
 def _code(body: str) -> str:
@@ -59,7 +59,7 @@ def test_a_subject_is_known_by_its_rating_its_registration_or_a_list_entry(tmp_p
     assert listed["status"] == 200 and [e["rule"] for e in listed["lists"]] == ["serious_penalty"]
     assert cards[ids["unknown"]]["status"] == 404
     # the same answers one at a time (a look-up) as in a batch of many (a vectorised read)
-    many = [_code(f"9161030001000{i:04d}") for i in range(snapshot.MANY)]
+    many = [_code(f"9161030001000{i:04d}") for i in range(rows.MANY)]
     batch = {c["subject_id"]: c for c in subject_cards(snap, [*ids.values(), *many], users.role("lender"))}
     for sid in ids.values():
         assert subject_cards(snap, [sid], users.role("lender")) == [cards[sid]] == [batch[sid]]
@@ -107,4 +107,4 @@ def test_a_replay_answers_the_reasons_published_then_which_stay_on_disk(tmp_path
     from chengxin.readmodel import warm_cards
 
     warm_cards(snap)
-    assert snapshot.ready([snap.path / "ratings.parquet"]) and not snapshot.ready([snap.path / "history.parquet"])
+    assert rows.ready([snap.path / "ratings.parquet"]) and not rows.ready([snap.path / "history.parquet"])

@@ -38,7 +38,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from sklearn.utils.validation import check_is_fitted
 
 from chengxin.models.calibration import CalibratedRatingModel
-from chengxin.models.estimators import BoostedModel, RescaledLogisticRegression, ScorecardModel
+from chengxin.models.boosted import BoostedModel
+from chengxin.models.estimators import RescaledLogisticRegression, ScorecardModel
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::FutureWarning"),

@@ -285,7 +285,7 @@ def test_missing_column_quarantines_every_row(home, tmp_path):
 def test_the_sql_checks_enforce_the_pandera_schema(home, tmp_path):
     """Checking runs in SQL, compiled from the pandera schema: rows it passes satisfy the schema,
     and every row the schema refuses on its typed values was refused by the SQL checks too."""
-    from chengxin import contract
+    from chengxin import checking, contract
 
     src = config.sources()["tax"]
     rows = [tax_row(), tax_row(FIRM2, tax_credit_grade="Z"), tax_row(paid="-3", period="2024-04"),
@@ -294,8 +294,8 @@ def test_the_sql_checks_enforce_the_pandera_schema(home, tmp_path):
             tax_row(paid="1,234.5", major_violation="否", period="2024-09"), tax_row(arrears_months="1e30", period="2024-10")]
     raw = pa.Table.from_pandas(pd.DataFrame(received_late(rows)), preserve_index=False)
     with warehouse.connect(home) as con:
-        contract.load_reference(con, config.settings(home).ingest)
-        checked = contract.check_rows(con, src, contract.text_table(raw, src), config.settings(home).ingest,
+        checking.load_reference(con, config.settings(home).ingest)
+        checked = checking.check_rows(con, src, checking.text_table(raw, src), config.settings(home).ingest,
                                       today=pd.Timestamp("2026-11-26"))
     typed = checked.rows.to_pandas().set_index("_pos").sort_index()
     for col in src.columns:

@@ -9,7 +9,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.metrics import roc_auc_score
 
 from chengxin.models import grades
-from chengxin.models.estimators import BoostedModel, ScorecardModel
+from chengxin.models.boosted import BoostedModel
+from chengxin.models.estimators import ScorecardModel
 
 
 @pytest.fixture(scope="module")
@@ -209,7 +210,7 @@ def test_decision_function_is_the_log_odds_platt_scaling_calibrates():
     import numpy as np
     import pandas as pd
 
-    from chengxin.models.estimators import BoostedModel
+    from chengxin.models.boosted import BoostedModel
 
     rng = np.random.default_rng(1)
     X = pd.DataFrame({"a": rng.normal(size=3000), "b": rng.normal(size=3000)})
@@ -382,6 +383,7 @@ def test_criteria_read_as_dimensions_indicators_and_points():
     import duckdb
 
     from chengxin.models import criteria as crit
+    from chengxin.models import criteria_document
 
     rng = np.random.default_rng(7)
     n = 8000
@@ -450,7 +452,7 @@ def test_criteria_read_as_dimensions_indicators_and_points():
     for d in dims:
         group = [i for i in c["indicators"] if i["dimension"] == d["dimension"]]
         assert d["min_points"] == sum(i["min_points"] for i in group) and d["max_points"] == sum(i["max_points"] for i in group)
-    md = crit.criteria_markdown(c, crit.changes(c, None))
+    md = criteria_document.criteria_markdown(c, criteria_document.changes(c, None))
     assert "Dimensions and their points" in md and "考虑但未计分" in md and "considered, not weighted" in md
     table = md.split("## 评价维度与分值")[1].split("\n\n")[1].splitlines()[2:]
     percents = [int(row.rstrip(" |").rsplit("|", 1)[1].strip().rstrip("%")) for row in table[:-1]]

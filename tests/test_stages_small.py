@@ -102,7 +102,7 @@ def test_a_workspace_trained_before_the_kinds_were_renamed_reads_under_todays_na
 
     from chengxin import tracking
     from chengxin.models import grades
-    from chengxin.models.estimators import BoostedModel
+    from chengxin.models.boosted import BoostedModel
     from chengxin.readmodel import explanation
 
     assert tracking.MODEL_KINDS == ("scorecard", "boosted") and "challenger" in tracking.ALIASES

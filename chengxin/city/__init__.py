@@ -146,38 +146,14 @@ def generate(out: Path, enterprises: int, individuals: int, months: int, seed: i
     ind_cuts = np.linspace(0, individuals, n_chunks + 1).astype(int)
     counts: Counter = Counter()
     mess: Counter = Counter()
-    eval_month = max(0, months - 13)
-    horizon = min(12, months - 1 - eval_month)
-    auc_parts = {"enterprise": ([], []), "individual": ([], [])}
-    outcome_count = Counter()
-    exposure = Counter()
+    truth = _Realism(months)
 
     for c in range(n_chunks):
         ctx = _simulate_chunk(c, n_chunks, seed, s, city, month_start, macro,
                               range(ent_cuts[c], ent_cuts[c + 1]), range(ind_cuts[c], ind_cuts[c + 1]))
-        regno_of = dict(zip(ctx.ent.frame["subject_id"], ctx.ent.frame["old_regno"]))
-        for src in all_sources:
-            frame = records.EMITTERS[src.name](ctx)
-            frame = uploads.assign_batches(plan, src.name, frame)
-            frame = pd.concat([frame, uploads.corrections(ctx.rng, src.name, frame, s.mess.corrected_record_share, months)])
-            frame["_received"] = plan.batch_dates[src.name][frame["_batch"].to_numpy()]
-            fmt = s.format_for(src.name)
-            for batch, part in frame.groupby("_batch", sort=True):
-                text = uploads.render(src, part, uploads.STYLES[fmt])
-                text, done = uploads.dirty(ctx.rng, src, text, s, regno_of)
-                mess.update(done)
-                writer.write(src, periods[batch], text)
-                source_of[writer.path(src, periods[batch], fmt)] = src
-                counts[src.name] += len(text)
+        _write_uploads(ctx, all_sources, plan, s, writer, periods, months, counts, mess, source_of)
         _write_truth(out / TRUTH, ctx, periods, header=(c == 0))
-        for side, kind in ((ctx.ent, "enterprise"), (ctx.ind, "individual")):
-            at_risk = side.active[:, eval_month] & ~side.paths.defaulted[:, eval_month]
-            om = side.paths.outcome_month
-            label = (om > eval_month) & (om <= eval_month + horizon)
-            auc_parts[kind][0].append(side.paths.true_pd[at_risk, eval_month])
-            auc_parts[kind][1].append(label[at_risk])
-            outcome_count[kind] += int((om >= 0).sum())
-            exposure[kind] += float((side.active & ~side.paths.defaulted).sum()) / 12
+        truth.add(ctx)
         if progress:
             progress("simulate", c + 1, n_chunks)
 
@@ -185,13 +161,6 @@ def generate(out: Path, enterprises: int, individuals: int, months: int, seed: i
     plan.table(periods).to_csv(out / TRUTH / "uploads.csv", index=False)
     resent = uploads.resend(g, list(writer.written), s.mess.resent_file_share)
     mess["resent_file"] = len(resent)
-
-    auc = {}
-    for kind, (scores, labels) in auc_parts.items():
-        if scores:
-            auc[kind] = _auc(np.concatenate(scores), np.concatenate(labels))
-    all_scores = np.concatenate([np.concatenate(v[0]) for v in auc_parts.values()])
-    all_labels = np.concatenate([np.concatenate(v[1]) for v in auc_parts.values()])
     summary = {
         "out": str(out),
         "seed": seed,
@@ -201,15 +170,67 @@ def generate(out: Path, enterprises: int, individuals: int, months: int, seed: i
         "files": len(writer.written) + len(resent),
         "records": int(sum(counts.values())),
         "records_per_source": dict(sorted(counts.items())),
-        "yearly_outcome_rate": {k: round(outcome_count[k] / exposure[k], 4) if exposure[k] else None for k in exposure},
-        "true_pd_auc_12m": {"month": str(periods[eval_month]), "horizon_months": horizon, **auc,
-                            "all": _auc(all_scores, all_labels)},
+        **truth.summary(periods),
         **plan.shares(),
         "late_departments": plan.late_departments,
         "mess": dict(sorted(mess.items())),
     }
     (out / TRUTH / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), "utf-8")
     return summary
+
+
+def _write_uploads(ctx: records.Ctx, sources: list[config.Source], plan: uploads.UploadPlan, s: config.GeneratorSettings,
+                   writer: uploads.BatchWriter, periods: np.ndarray, months: int, counts: Counter, mess: Counter,
+                   source_of: dict) -> None:
+    """One chunk's records of every source, in the batches the departments upload them, rendered
+    in each department's format and dirtied as real uploads are."""
+    regno_of = dict(zip(ctx.ent.frame["subject_id"], ctx.ent.frame["old_regno"]))
+    for src in sources:
+        frame = records.EMITTERS[src.name](ctx)
+        frame = uploads.assign_batches(plan, src.name, frame)
+        frame = pd.concat([frame, uploads.corrections(ctx.rng, src.name, frame, s.mess.corrected_record_share, months)])
+        frame["_received"] = plan.batch_dates[src.name][frame["_batch"].to_numpy()]
+        fmt = s.format_for(src.name)
+        for batch, part in frame.groupby("_batch", sort=True):
+            text = uploads.render(src, part, uploads.STYLES[fmt])
+            text, done = uploads.dirty(ctx.rng, src, text, s, regno_of)
+            mess.update(done)
+            writer.write(src, periods[batch], text)
+            source_of[writer.path(src, periods[batch], fmt)] = src
+            counts[src.name] += len(text)
+
+
+class _Realism:
+    """What the summary says of the city's truth, gathered chunk by chunk: the yearly outcome rate
+    and how well the true PD ranks the next 12 months' outcomes (its AUC) from 13 months before
+    the end."""
+
+    def __init__(self, months: int):
+        self.eval_month = max(0, months - 13)
+        self.horizon = min(12, months - 1 - self.eval_month)
+        self.parts = {"enterprise": ([], []), "individual": ([], [])}
+        self.outcomes, self.exposure = Counter(), Counter()
+
+    def add(self, ctx: records.Ctx) -> None:
+        e = self.eval_month
+        for side, kind in ((ctx.ent, "enterprise"), (ctx.ind, "individual")):
+            at_risk = side.active[:, e] & ~side.paths.defaulted[:, e]
+            om = side.paths.outcome_month
+            label = (om > e) & (om <= e + self.horizon)
+            self.parts[kind][0].append(side.paths.true_pd[at_risk, e])
+            self.parts[kind][1].append(label[at_risk])
+            self.outcomes[kind] += int((om >= 0).sum())
+            self.exposure[kind] += float((side.active & ~side.paths.defaulted).sum()) / 12
+
+    def summary(self, periods: np.ndarray) -> dict:
+        auc = {kind: _auc(np.concatenate(scores), np.concatenate(labels))
+               for kind, (scores, labels) in self.parts.items() if scores}
+        all_scores = np.concatenate([np.concatenate(v[0]) for v in self.parts.values()])
+        all_labels = np.concatenate([np.concatenate(v[1]) for v in self.parts.values()])
+        return {"yearly_outcome_rate": {k: round(self.outcomes[k] / self.exposure[k], 4) if self.exposure[k] else None
+                                        for k in self.exposure},
+                "true_pd_auc_12m": {"month": str(periods[self.eval_month]), "horizon_months": self.horizon, **auc,
+                                    "all": _auc(all_scores, all_labels)}}
 
 
 def _write_truth(folder: Path, ctx: records.Ctx, periods: np.ndarray, header: bool) -> None:

@@ -68,6 +68,8 @@ def simulate(rng: np.random.Generator, s: GeneratorSettings, months: int, base: 
     shared: (n, months) component added from a linked subject (or None);
     macro_loading: (n, months) macro shocks already combined for each subject.
     """
+    # kept whole (65 lines): the order of its random draws is what a seed reproduces, and it reads
+    # as the process does, the latent path, then distress and outcomes month by month
     n = len(base)
     rho = s.persistence
 

@@ -27,7 +27,8 @@ importable from the package itself (`from chengxin import readmodel; readmodel.s
 
 from __future__ import annotations
 
-from chengxin.readmodel.snapshot import SUBJECTS, POINTER, RECORDS, SUMMARY, HISTORY_REASONS, root, Snapshot, current, forget_cached_tables, ratings_files, inputs, stale, rows_of, ratings, subjects, list_entries, monitoring, coverage_cells, coverage_summary, records_con
+from chengxin.readmodel.snapshot import SUBJECTS, POINTER, RECORDS, SUMMARY, HISTORY_REASONS, root, Snapshot, current, forget_cached_tables, ratings_files, inputs, stale, ratings, subjects, list_entries, monitoring, coverage_cells, coverage_summary, records_con
+from chengxin.readmodel.rows import rows_of
 from chengxin.readmodel.overview import rated_count, distribution, tier_table, tiers_by
 from chengxin.readmodel.search import classify, search
 from chengxin.readmodel.explanation import stored_contributions, stored_repair

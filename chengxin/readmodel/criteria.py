@@ -56,11 +56,11 @@ def criteria_document(folder: Path, kind: str = "md") -> bytes:
 
 
 def criteria_changes(new_folder: Path, old_folder: Path | None) -> list[str]:
-    from chengxin.models import criteria as crit
+    from chengxin.models.criteria_document import changes
 
     new = json.loads((Path(new_folder) / "criteria.json").read_text("utf-8"))
     old = json.loads((Path(old_folder) / "criteria.json").read_text("utf-8")) if old_folder else None
-    return crit.changes(new, old)
+    return changes(new, old)
 
 
 def comments(r: Role, home=None) -> pd.DataFrame:

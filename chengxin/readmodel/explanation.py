@@ -10,7 +10,8 @@ import json
 import pandas as pd
 
 from chengxin import catalog
-from chengxin.readmodel.snapshot import Snapshot, explanation_file, rows_on_disk
+from chengxin.readmodel.snapshot import Snapshot, explanation_file
+from chengxin.readmodel.rows import rows_on_disk
 
 MODELS = (("scorecard", "points__", "scorecard_base"), ("boosted", "shap__", "boosted_base"))
 

@@ -12,7 +12,8 @@ typed by its check characters, the stricter kind (individual) first.
 from __future__ import annotations
 
 from chengxin import identifiers, workspace
-from chengxin.readmodel.snapshot import Snapshot, records_of
+from chengxin.readmodel.snapshot import Snapshot
+from chengxin.readmodel.rows import records_of
 from chengxin.readmodel import snapshot as layout
 
 # where a snapshot says what a subject is, the registry first

@@ -11,7 +11,8 @@ import pandas as pd
 from chengxin import audit, config, i18n, users, workspace
 from chengxin.readmodel.identity import subject_type
 from chengxin.readmodel.explanation import stored_contributions, stored_repair
-from chengxin.readmodel.snapshot import Snapshot, _record_tables, _records_reader, records_of, rows_on_disk
+from chengxin.readmodel.snapshot import Snapshot, _record_tables, _records_reader
+from chengxin.readmodel.rows import records_of, rows_on_disk
 from chengxin.users import Role
 from chengxin.readmodel import snapshot as layout
 

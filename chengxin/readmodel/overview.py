@@ -6,7 +6,8 @@ from __future__ import annotations
 import pandas as pd
 
 from chengxin import i18n
-from chengxin.readmodel.snapshot import SUMMARY, Snapshot, _parquet, ratings
+from chengxin.readmodel.snapshot import SUMMARY, Snapshot, ratings
+from chengxin.readmodel.rows import _parquet
 
 
 def _summary(snap: Snapshot, subject: str) -> pd.DataFrame:

@@ -11,7 +11,8 @@ import pandas as pd
 
 from chengxin import i18n, users
 from chengxin.readmodel.lookup import NotAllowed
-from chengxin.readmodel.snapshot import Snapshot, _ratings_of, cached, list_entries
+from chengxin.readmodel.snapshot import Snapshot, _ratings_of, list_entries
+from chengxin.readmodel.rows import cached
 from chengxin.users import Role
 from chengxin.readmodel import snapshot as layout
 

@@ -12,7 +12,8 @@ import pandas as pd
 
 from chengxin import identifiers, users
 from chengxin.readmodel.identity import subject_types
-from chengxin.readmodel.snapshot import Snapshot, _parquet, cached, records_of, rows_of
+from chengxin.readmodel.snapshot import Snapshot
+from chengxin.readmodel.rows import _parquet, cached, records_of, rows_of
 from chengxin.users import Role
 from chengxin.readmodel import snapshot as layout
 

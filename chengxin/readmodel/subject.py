@@ -23,8 +23,8 @@ from chengxin.readmodel.identity import subject_types
 from chengxin.models.reasons import REASONS
 from chengxin.models.reasons import columns as reason_columns
 from chengxin.readmodel.lookup import refusal, tier_rule_shown
-from chengxin.readmodel.snapshot import (HISTORY_REASONS, Snapshot, list_entries, mark_ready, ready, records_of,
-                                         rows_on_disk, warm)
+from chengxin.readmodel.snapshot import HISTORY_REASONS, Snapshot, list_entries
+from chengxin.readmodel.rows import mark_ready, ready, records_of, rows_on_disk, warm
 from chengxin.users import Role
 from chengxin.readmodel import snapshot as layout
 
@@ -154,39 +154,10 @@ def _cards(snap: Snapshot, allowed: dict[str, str], r: Role, as_of: dt.date | No
     if not allowed:
         return {}
     ids = list(allowed)
-    if as_of is None:
-        rated = {row["subject_id"]: row for row in records_of(snap.file(layout.RATINGS), ids, RATING_FIELDS)}
-    else:  # what was published on that day: the last run on or before it, in the version then in force
-        rated = {}  # the history and its reasons are read from disk: workers keep neither in memory
-        reasons = r.sees("reasons")
-        for sid in ids:
-            for row in rows_on_disk(snap.file(layout.HISTORY), sid, RATING_FIELDS,
-                                    beside=snap.file(HISTORY_REASONS) if reasons else None):
-                if in_force(row, as_of):  # rows are in (as_of, rated) order: the last one in force wins
-                    rated[sid] = row
+    rated = _rated_rows(snap, ids, r, as_of)
     unrated = [sid for sid in ids if sid not in rated or "name" not in rated[sid]]
     info = {row["subject_id"]: row for row in records_of(snap.file(layout.SUBJECT_INFO), unrated, INFO_FIELDS)} if unrated else {}
-    by_subject: dict[str, list[dict]] = {}
-    if r.lists:
-        from chengxin import clocks
-
-        shown_on = clocks.today(snap.as_of())
-        for e in records_of(snap.file(layout.LISTS), ids, ["subject_id", *LIST_FIELDS, *INFO_FIELDS[1:]]):
-            named = {k: e.pop(k, None) for k in INFO_FIELDS[1:]}  # who a listed subject is, when nothing else says
-            if named.get("name") is not None:
-                info.setdefault(e["subject_id"], {"subject_id": e["subject_id"], **named})
-            if as_of is not None:  # the entries in force on that day
-                start, ends = _day(e.get("start")), _day(e.get("ends"))
-                if start is None or start > as_of or (ends is not None and ends <= as_of):
-                    continue
-                e["status"] = "active"
-            elif e.get("status") == "active" and _day(e.get("ends")) is not None and _day(e.get("ends")) <= shown_on:
-                e["status"] = "expired"  # statuses are the day shown's, not the rating date's
-            owner = e.pop("subject_id")
-            entry = {k: _value(v) for k, v in e.items()}
-            if entry.get("repair_from") and entry.get("status") == "active":  # the repair notice (两书同达)
-                entry["repair_notice"] = {f"text_{k}": t.format(day=entry["repair_from"]) for k, t in REPAIR_NOTICE.items()}
-            by_subject.setdefault(owner, []).append(entry)
+    by_subject = _list_entries(snap, ids, as_of, info) if r.lists else {}
     parts = [p for p in ("grade", "pd", "score") if r.sees(p)]
     objections = under_objection(snap.home)  # flagged at once, before any re-publication
     words = _tier_words(grades.rating_config())
@@ -203,29 +174,78 @@ def _cards(snap: Snapshot, allowed: dict[str, str], r: Role, as_of: dt.date | No
             card.update(name=users.show_name(_value(irow.get("name")), kind, r), county=_value(irow.get("county")),
                         industry=_value(irow.get("industry")) if kind == "enterprise" else None)
         if rrow is not None:
-            tier = rrow["tier"]
-            card.update(as_of=_value(rrow["as_of"]), tier=tier, tier_words=words.get(tier),
-                        model_version=str(rrow["model_version"]), criteria_version=str(rrow["criteria_version"]))
-            card.update({part: _value(rrow.get(part)) for part in parts})
-            rule = tier_rule_shown(kind, rrow.get("tier_rule"), r)
-            if rule:
-                card["tier_rule"] = rule
-            if rrow.get("cause"):  # re-rated after a case decision, not by the monthly run
-                card["restated"] = {"cause": rrow["cause"], "rated_at": _value(rrow.get("rated_at"))}
-            if rrow.get("grade_override") and r.sees("grade"):  # a person's grade, beside the model's
-                card["grade_override"] = {"grade": rrow["grade_override"], "reason": rrow.get("override_reason"),
-                                          "case": rrow.get("override_case"), "model_grade": _value(rrow.get("grade"))}
-            if r.sees("reasons") and "reason_1" in rrow:
-                card["reasons"] = [{"code": rrow.get(f"reason_{k}_code"), "text_zh": rrow.get(f"reason_{k}_zh"),
-                                    "text_en": rrow[f"reason_{k}"], "points": _value(rrow.get(f"reason_{k}_points"))}
-                                   for k in range(1, REASONS + 1) if rrow.get(f"reason_{k}")]
-            elif r.sees("reasons"):
-                card["notes"] = ["reasons_not_kept"]  # a snapshot made before past ratings kept their reasons
+            card.update(_rating(rrow, kind, r, parts, words))
         if kind in r.lists:
             card["lists"] = by_subject.get(sid, [])
         card["under_objection"] = objections.get(sid, []) if as_of is None else []
         out[sid] = card
     return out
+
+
+def _rated_rows(snap: Snapshot, ids: list[str], r: Role, as_of: dt.date | None) -> dict[str, dict]:
+    """Each id's rating row: the latest, or what was published on `as_of` (the last run on or
+    before it, in the version then in force, read from disk: workers keep no history in memory)."""
+    if as_of is None:
+        return {row["subject_id"]: row for row in records_of(snap.file(layout.RATINGS), ids, RATING_FIELDS)}
+    rated = {}
+    reasons = r.sees("reasons")
+    for sid in ids:
+        for row in rows_on_disk(snap.file(layout.HISTORY), sid, RATING_FIELDS,
+                                beside=snap.file(HISTORY_REASONS) if reasons else None):
+            if in_force(row, as_of):  # rows are in (as_of, rated) order: the last one in force wins
+                rated[sid] = row
+    return rated
+
+
+def _list_entries(snap: Snapshot, ids: list[str], as_of: dt.date | None, info: dict) -> dict[str, list[dict]]:
+    """Each id's list entries with their status on the day shown (`clocks.today`), or those in
+    force on `as_of`; who a listed subject is goes into `info` when nothing else says."""
+    from chengxin import clocks
+
+    shown_on = clocks.today(snap.as_of())
+    by_subject: dict[str, list[dict]] = {}
+    for e in records_of(snap.file(layout.LISTS), ids, ["subject_id", *LIST_FIELDS, *INFO_FIELDS[1:]]):
+        named = {k: e.pop(k, None) for k in INFO_FIELDS[1:]}
+        if named.get("name") is not None:
+            info.setdefault(e["subject_id"], {"subject_id": e["subject_id"], **named})
+        if as_of is not None:  # the entries in force on that day
+            start, ends = _day(e.get("start")), _day(e.get("ends"))
+            if start is None or start > as_of or (ends is not None and ends <= as_of):
+                continue
+            e["status"] = "active"
+        elif e.get("status") == "active" and _day(e.get("ends")) is not None and _day(e.get("ends")) <= shown_on:
+            e["status"] = "expired"  # statuses are the day shown's, not the rating date's
+        owner = e.pop("subject_id")
+        entry = {k: _value(v) for k, v in e.items()}
+        if entry.get("repair_from") and entry.get("status") == "active":  # the repair notice (两书同达)
+            entry["repair_notice"] = {f"text_{k}": t.format(day=entry["repair_from"]) for k, t in REPAIR_NOTICE.items()}
+        by_subject.setdefault(owner, []).append(entry)
+    return by_subject
+
+
+def _rating(rrow: dict, kind: str, r: Role, parts: list[str], words: dict) -> dict:
+    """What a card says of a rating, as the role may see it: the tier (and the rule that forced
+    it), the parts the role sees, a re-rating's cause, a person's grade beside the model's, and
+    the reasons."""
+    tier = rrow["tier"]
+    card = {"as_of": _value(rrow["as_of"]), "tier": tier, "tier_words": words.get(tier),
+            "model_version": str(rrow["model_version"]), "criteria_version": str(rrow["criteria_version"])}
+    card.update({part: _value(rrow.get(part)) for part in parts})
+    rule = tier_rule_shown(kind, rrow.get("tier_rule"), r)
+    if rule:
+        card["tier_rule"] = rule
+    if rrow.get("cause"):  # re-rated after a case decision, not by the monthly run
+        card["restated"] = {"cause": rrow["cause"], "rated_at": _value(rrow.get("rated_at"))}
+    if rrow.get("grade_override") and r.sees("grade"):  # a person's grade, beside the model's
+        card["grade_override"] = {"grade": rrow["grade_override"], "reason": rrow.get("override_reason"),
+                                  "case": rrow.get("override_case"), "model_grade": _value(rrow.get("grade"))}
+    if r.sees("reasons") and "reason_1" in rrow:
+        card["reasons"] = [{"code": rrow.get(f"reason_{k}_code"), "text_zh": rrow.get(f"reason_{k}_zh"),
+                            "text_en": rrow[f"reason_{k}"], "points": _value(rrow.get(f"reason_{k}_points"))}
+                           for k in range(1, REASONS + 1) if rrow.get(f"reason_{k}")]
+    elif r.sees("reasons"):
+        card["notes"] = ["reasons_not_kept"]  # a snapshot made before past ratings kept their reasons
+    return card
 
 
 def card_of(snap: Snapshot, subject_id: str, subject: str, r: Role) -> dict | None:
