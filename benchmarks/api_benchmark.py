@@ -215,7 +215,7 @@ def main() -> None:
         "the key, the quota, reading its parameters, the read model's card and its JSON. The look-up is served by "
         "`LeanRoute` (`chengxin/api/answers.py`): documented from its FastAPI declaration, it reads its key and "
         "parameters itself instead of through FastAPI's per-request dependency solving, and "
-        "`tests/test_api.py::test_the_lean_look_up_answers_exactly_as_fastapi_would` checks that it answers "
+        "`tests/faces/api/test_api.py::test_the_lean_look_up_answers_exactly_as_fastapi_would` checks that it answers "
         "byte for byte as FastAPI's handling of the same declaration does.",
     ])
     write_section("api", body)

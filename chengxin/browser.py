@@ -1,5 +1,5 @@
 """Driving the dashboard in headless Chromium (Playwright, from the `test` extra), the steps the
-end-to-end tests (`tests/test_e2e.py`) and the dashboard benchmark take: a page that refuses
+end-to-end tests (`tests/faces/dashboard/test_e2e.py`) and the dashboard benchmark take: a page that refuses
 every request leaving the dashboard, waiting for a script run to finish, logging in.
 
 Debian's chromium is used (`apt-get install chromium fonts-noto-cjk`); no browser is downloaded.

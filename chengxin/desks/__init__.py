@@ -1,6 +1,6 @@
 """The write side: the desks where people and institutions change the shared state
 (`chengxin.state`), each over its own tables. The read side (`chengxin.readmodel`) reads those
-tables and imports none of these modules' writers (`tests/test_architecture.py`).
+tables and imports none of these modules' writers (`tests/house/test_architecture.py`).
 
 - `cases`: objections, repairs and reviews on their legal clocks (a decision that changes a
   record is re-rated by the flow `chengxin.flows.rerate`)

@@ -15,7 +15,7 @@ from chengxin.browser import CHROMIUM_ARGS, login, new_page, settle
 from chengxin.browser import chromium as system_chromium
 from conftest import serving
 
-ARTIFACTS = Path(__file__).parent / "artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
 # the folders the package is built from, each with the package it installs as (pyproject's package-dir)
 PACKAGE_DIR = PYPROJECT["tool"]["setuptools"]["package-dir"]

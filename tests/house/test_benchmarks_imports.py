@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BENCHMARKS = ROOT / "benchmarks"
 SCRIPTS = sorted(BENCHMARKS.glob("*.py"))
-TEST_MODULES = {p.stem for p in (ROOT / "tests").glob("*.py")}
+TEST_MODULES = {p.stem for p in (ROOT / "tests").rglob("*.py")}
 
 
 def _tree(path: Path) -> ast.Module:

@@ -173,7 +173,7 @@ def test_gbk_file_of_mostly_digits_is_still_read_as_gbk(home, tmp_path):
 
     f = tmp_path / "tax" / "tax_2024-04.csv"
     f.parent.mkdir()
-    shutil.copy(Path(__file__).parent / "data" / "tax_gbk_mostly_digits.csv", f)
+    shutil.copy(Path(__file__).resolve().parents[1] / "data" / "tax_gbk_mostly_digits.csv", f)
     s = ing.ingest(f, home=home)
     assert s.rows == 999 and s.rejected < 10  # a few mistyped codes at most
     assert query(home, "SELECT encoding FROM ingest_files")["encoding"][0] == "gb18030"

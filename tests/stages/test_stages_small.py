@@ -145,7 +145,7 @@ def test_every_declaration_is_read_by_the_one_loader_with_the_one_override_rule(
 
     files = {p.name for p in resources.files("chengxin.conf").iterdir() if p.name.endswith(".yaml")}
     assert files == {d.file for d in config.DECLARATIONS.values()}
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     for folder in ("chengxin", "features", "models", "pipelines", "app"):  # nobody else parses YAML
         for path in (root / folder).rglob("*.py"):
             calls = [n for n in ast.walk(ast.parse(path.read_text("utf-8"))) if isinstance(n, ast.Attribute)

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from chengxin import config, docs
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 DOCUMENTS = docs.documents(ROOT)  # the README and every page of the manual in docs/
