@@ -14,7 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from fastapi import Request
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from chengxin import readmodel, users
@@ -118,6 +119,12 @@ def ids_in(*fields: str) -> Callable[[Any], int]:
     return cost
 
 
+# how the OpenAPI document names the key (its Authorize button, generated clients); the key itself
+# is read by `identify`, so a request without one is the public's, not a 403
+BEARER = HTTPBearer(auto_error=False, scheme_name="key", description="An institution's API key: `chengxin keys issue`. "
+                    "Without one, a request is the public's.")
+
+
 class Access:
     """A route's key, role, scope and quota as one dependency: identifies the caller, refuses a
     role without `scope` (401 without a key, else 403), and counts the call against its quota
@@ -130,7 +137,8 @@ class Access:
             raise ValueError(f"unknown API scope {scope!r}: scopes are {', '.join(SCOPE_WORDS)}")
         self.scope, self.cost, self.reports = scope, cost, reports
 
-    async def __call__(self, request: Request) -> Caller:
+    async def __call__(self, request: Request,
+                       _key: HTTPAuthorizationCredentials | None = Depends(BEARER)) -> Caller:  # noqa: B008
         who = identify(request)
         who.may(self.scope)
         units = 1 if self.cost is None else self.cost(await _json_body(request))

@@ -8,7 +8,7 @@ import sys
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
+from chengxin.terminal import console
 
 from chengxin import workspace
 from chengxin.terminal import JsonFlag, emit_json, err, report, table
@@ -40,7 +40,7 @@ def keys_list(as_json: JsonFlag = False):
     if as_json:
         emit_json({"keys": rows})
         return
-    Console().print(table("API keys", rows))
+    console().print(table("API keys", rows))
 
 
 @keys_app.command("revoke")

@@ -16,7 +16,7 @@ TYPE_PREFIX = "urn:chengxin:problem:"
 
 # slug -> (status, title, detail in English, detail in Chinese)
 PROBLEMS = {
-    "invalid-request": (400, "Invalid request", "The request could not be read: {why}", "请求无法解析：{why}"),
+    "invalid-request": (400, "Invalid request", "The request could not be read: {why}", "请求无法解析：{why_zh}"),
     "invalid-subject-id": (400, "Invalid subject id", "Not a unified social credit code or resident ID number.",
                            "不是有效的统一社会信用代码或居民身份证号码。"),
     "needs-purpose": (400, "Purpose required", "Looking up an individual needs `purpose` and `authorization_ref` "
@@ -70,8 +70,9 @@ class Problem(Exception):
 
     def body(self, instance: str) -> dict:
         status, title, en, zh = PROBLEMS[self.slug]
+        fields = {"why_zh": self.fields.get("why", ""), **self.fields}  # a desk's refusal has its words only once
         return {"type": TYPE_PREFIX + self.slug, "title": title, "status": status,
-                "detail": en.format_map(_Blank(self.fields)), "detail_zh": zh.format_map(_Blank(self.fields)),
+                "detail": en.format_map(_Blank(fields)), "detail_zh": zh.format_map(_Blank(fields)),
                 "instance": instance}
 
 
@@ -135,10 +136,75 @@ def _raised() -> dict[type[Exception], Callable[[Exception, Request], Problem]]:
     }
 
 
+# pydantic's error types, in Chinese (the English is pydantic's own message)
+ERRORS_ZH = {
+    "missing": "缺少必填项", "extra_forbidden": "不接受该字段", "json_invalid": "不是有效的 JSON",
+    "string_type": "须为文本", "string_too_short": "太短（至少 {min_length} 个字符）",
+    "string_too_long": "太长（最多 {max_length} 个字符）", "string_pattern_mismatch": "格式不符",
+    "int_parsing": "须为整数", "int_type": "须为整数", "int_from_float": "须为整数",
+    "bool_parsing": "须为 true 或 false", "bool_type": "须为 true 或 false",
+    "date_parsing": "须为日期（YYYY-MM-DD）", "date_from_datetime_parsing": "须为日期（YYYY-MM-DD）",
+    "date_type": "须为日期（YYYY-MM-DD）", "date_from_datetime_inexact": "须为日期（YYYY-MM-DD）",
+    "greater_than_equal": "须不小于 {ge}", "greater_than": "须大于 {gt}", "less_than_equal": "须不大于 {le}",
+    "less_than": "须小于 {lt}", "literal_error": "取值须为 {expected}", "enum": "取值须为 {expected}",
+    "list_type": "须为列表", "too_short": "太少（至少 {min_length} 项）", "too_long": "太多（最多 {max_length} 项）",
+    "dict_type": "须为对象", "model_type": "须为对象", "model_attributes_type": "须为对象",
+}
+
+
 def invalid(errors: list[dict]) -> Problem:
-    """The 400 of a request whose parameters or body do not validate (pydantic's errors)."""
-    why = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors[:5])
-    return Problem("invalid-request", why=why)
+    """The 400 of a request whose parameters or body do not validate (pydantic's errors), said in
+    English and in Chinese."""
+    def where(e):
+        return ".".join(str(p) for p in e["loc"])
+
+    def zh(e):
+        words = ERRORS_ZH.get(e.get("type", ""), "无效")
+        return words.format_map(_Blank({k: v for k, v in (e.get("ctx") or {}).items()}))
+
+    why = "; ".join(f"{where(e)}: {e['msg']}" for e in errors[:5])
+    why_zh = "；".join(f"{where(e)}：{zh(e)}" for e in errors[:5])
+    return Problem("invalid-request", why=why, why_zh=why_zh)
+
+
+def document(app: FastAPI) -> None:
+    """The OpenAPI document as the API answers: the problems each route declares, and no 422
+    (FastAPI's own validation answer, which this API sends as a 400 problem)."""
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi():
+        if app.openapi_schema is None:
+            doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            optional = _keyless_operations(app)
+            for path, operations in doc.get("paths", {}).items():
+                for method, operation in operations.items():
+                    operation.get("responses", {}).pop("422", None)
+                    if operation.get("security") and (path, method.upper()) in optional:
+                        operation["security"] = [{}, *operation["security"]]  # a key, or none (the public)
+            for name in ("HTTPValidationError", "ValidationError"):
+                doc.get("components", {}).get("schemas", {}).pop(name, None)
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi
+
+
+def _keyless_operations(app: FastAPI) -> set[tuple[str, str]]:
+    """The (path, method) of every route the public may call without a key: its `Access` scope is
+    one of the public role's (roles.yaml)."""
+    from fastapi.routing import APIRoute
+
+    from chengxin import users
+    from chengxin.api.access import Access
+
+    public = set(users.role(users.PUBLIC, app.state.home).api)
+    out = set()
+    for route in app.routes:
+        if isinstance(route, APIRoute):
+            scopes = {d.call.scope for d in route.dependant.dependencies if isinstance(d.call, Access)}
+            if scopes and scopes <= public:
+                out |= {(route.path, m) for m in route.methods}
+    return out
 
 
 def install(app: FastAPI) -> None:
@@ -155,5 +221,6 @@ def install(app: FastAPI) -> None:
         app.add_exception_handler(kind, handler)
 
 
-# every route may answer these (the OpenAPI document lists them on each)
-ERRORS = {code: schema() for code in (400, 401, 403, 404, 409, 413, 429, 503)}
+# every route may answer these (the OpenAPI document lists them on each); 405: an odd value in a
+# path parameter ("%2e%2e", "") can make the path another route's, which may not take the method
+ERRORS = {code: schema() for code in (400, 401, 403, 404, 405, 409, 413, 429, 503)}

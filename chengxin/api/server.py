@@ -52,6 +52,7 @@ def create_app(home=None, *, lean_lookup: bool = True) -> FastAPI:
     # built from the caller's Host header: a path with a trailing slash is answered 404
     app.state.home, app.state.disk, app.state.lean_routes = home, disk, lean_lookup
     problems.install(app)
+    problems.document(app)
     app.add_middleware(CallRecorder, log=log)
     app.add_middleware(BodyLimit, limit=config.settings(home).api.max_body_bytes)  # outermost: before anything reads
     for router in ROUTERS:  # route by route: see `ROUTERS`

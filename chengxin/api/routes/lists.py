@@ -20,7 +20,11 @@ def lists(request: Request, who: Annotated[Caller, Depends(Access("lists"))], wh
           county: Annotated[str | None, Query(max_length=12)] = None,
           changed_since: dt.date | None = None) -> dict[str, Any]:
     """Entries of the red or black list with rule, since, until and measures; by subject
-    type, county, and what changed since a date."""
+    type, county (its division code: an unknown one is a 400), and what changed since a date."""
+    counties = {c.code for c in config.city().counties}
+    if county is not None and county not in counties:
+        raise Problem("invalid-request", why=f"county {county!r} is not a county code of the city: {', '.join(sorted(counties))}",
+                      why_zh=f"区县代码 {county} 不属于本市：{', '.join(sorted(counties))}")
     snap = snapshot(request)
     entries = readmodel.list_feed(snap, who.role, which, subject_type=subject_type, county=county,
                                   changed_since=changed_since)

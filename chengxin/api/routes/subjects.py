@@ -29,7 +29,8 @@ async def serve_lookup(request: Request) -> Response:
     who = await LOOKUP(request)
     subject_id = request.path_params["subject_id"]
     if len(subject_id) > SUBJECT_ID_MAX:
-        raise invalid([{"loc": ("path", "subject_id"), "msg": f"String should have at most {SUBJECT_ID_MAX} characters"}])
+        raise invalid([{"type": "string_too_long", "loc": ("path", "subject_id"), "ctx": {"max_length": SUBJECT_ID_MAX},
+                        "msg": f"String should have at most {SUBJECT_ID_MAX} characters"}])
     try:
         query = LookupQuery.model_validate(dict(request.query_params)) if request.scope["query_string"] else EMPTY_LOOKUP
     except ValidationError as exc:
