@@ -53,13 +53,19 @@ def tier_shares(frame: pd.DataFrame, lang: str = "zh", title: str | None = None)
 # --- the charts both faces draw: the dashboard here with plotly, the reports with matplotlib
 # (`chengxin.reports.charts`). What they show (bars, points, colours, words, axis ranges) is
 # computed once, below; a renderer only draws it. ---------------------------------------------
-WATERFALL_COLOURS = {"up": "#2e7d32", "down": "#c62828", "total": "#1976d2"}
+WATERFALL_COLOURS = {"worse": "#c62828", "better": "#2e7d32", "total": "#1976d2"}
+LABEL_CHARACTERS = 28  # a bar's label beyond this is cut (the whole text is in its hover): long labels squeeze the bars
 
 
-def waterfall_bars(table: pd.DataFrame, digits: int = 1) -> tuple[pd.DataFrame, tuple[float, float] | None]:
+def waterfall_bars(table: pd.DataFrame, digits: int = 1, worse: str = "down") -> tuple[pd.DataFrame, tuple[float, float] | None]:
     """The bars of a contributions waterfall (`readmodel.contribution_table`), top to bottom:
-    label, start, end, colour, text; and the value axis' range, zoomed in on the contributions
-    (the base bar is then cut, as usual for waterfalls), or None for the whole axis."""
+    label (cut to `LABEL_CHARACTERS`), full label, start, end, colour, text; and the value axis'
+    range, zoomed in on the contributions (the base bar is then cut, as usual for waterfalls), or
+    None for the whole axis. `worse`: which way a bar makes the subject's standing worse, red
+    (`down` for points, where less is worse; `up` for a PD model's log-odds, where more is
+    worse); the other way is green, the base and the total blue."""
+    if worse not in ("up", "down"):
+        raise ValueError(f"worse is 'up' or 'down', not {worse!r}")
     rows, running = [], 0.0
     for label, value, kind in zip(table["label"], table["value"], table["kind"]):
         if kind in ("base", "total"):
@@ -67,31 +73,42 @@ def waterfall_bars(table: pd.DataFrame, digits: int = 1) -> tuple[pd.DataFrame, 
             running = float(value)
         else:
             start, end = running, running + float(value)
-            colour, text = WATERFALL_COLOURS["up" if value >= 0 else "down"], f"{value:+,.{digits}f}"
+            rising = value >= 0
+            colour = WATERFALL_COLOURS["worse" if rising == (worse == "up") else "better"]
+            text = f"{value:+,.{digits}f}"
             running = end
-        rows.append((label, start, end, colour, text))
-    bars = pd.DataFrame(rows, columns=["label", "start", "end", "colour", "text"])
-    levels = [r[2] for r in rows]  # where each bar leaves the running total
+        short = label if len(label) <= LABEL_CHARACTERS else label[:LABEL_CHARACTERS - 1] + "…"
+        rows.append((short, label, start, end, colour, text))
+    bars = pd.DataFrame(rows, columns=["label", "full_label", "start", "end", "colour", "text"])
+    levels = [r[3] for r in rows]  # where each bar leaves the running total
     lo, hi = (min(levels), max(levels)) if levels else (0.0, 0.0)
     pad = max(1e-9, hi - lo) * 0.25
-    return bars, ((lo - pad, hi + pad) if lo > 0 and lo - pad > 0 else None)
+    zoom = lo > 0 and lo - pad > 0
+    return bars, ((lo - pad, hi + pad) if zoom else None)
 
 
-def history_points(frame: pd.DataFrame, order: list[str]) -> tuple[pd.DataFrame, list[str]]:
+def history_points(frame: pd.DataFrame, order: list[str]) -> tuple[pd.DataFrame, list[str], tuple[pd.Timestamp, pd.Timestamp]]:
     """The points of a grade history (`readmodel.lookup`'s history): as_of, grade, level (the
-    grade's place on the axis, the best highest) and pd; and the axis' grades from bottom to top."""
+    grade's place on the axis, the best highest) and pd; the axis' grades from bottom to top; and
+    the time axis' span, whole months around the points (a single rating is not a millisecond)."""
     axis = list(reversed(order))
     points = pd.DataFrame({"as_of": pd.to_datetime(frame["as_of"]), "grade": frame["grade"].astype(str),
                            "level": [axis.index(g) if g in axis else -1 for g in frame["grade"].astype(str)],
                            "pd": frame["pd"] if "pd" in frame else float("nan")})
-    return points, axis
+    first, last = points["as_of"].min(), points["as_of"].max()
+    span = (first - pd.DateOffset(months=1), last + pd.DateOffset(months=1))
+    return points, axis, span
 
 
-def waterfall(table: pd.DataFrame, lang: str = "zh", title: str | None = None, digits: int = 1) -> go.Figure:
-    bars, span = waterfall_bars(table, digits)
+HISTORY_TICKS = "%Y-%m"  # the time axis of a grade history, in months
+
+
+def waterfall(table: pd.DataFrame, lang: str = "zh", title: str | None = None, digits: int = 1,
+              worse: str = "down") -> go.Figure:
+    bars, span = waterfall_bars(table, digits, worse)
     fig = go.Figure(go.Bar(orientation="h", y=bars["label"], x=bars["end"] - bars["start"], base=bars["start"],
-                           marker_color=bars["colour"], text=bars["text"], textposition="outside",
-                           hovertemplate="%{y}: %{text}<extra></extra>"))
+                           marker_color=bars["colour"], text=bars["text"], textposition="outside", cliponaxis=False,
+                           customdata=bars["full_label"], hovertemplate="%{customdata}: %{text}<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
     if span is not None:
         fig.update_xaxes(range=list(span))
@@ -99,18 +116,24 @@ def waterfall(table: pd.DataFrame, lang: str = "zh", title: str | None = None, d
 
 
 def history(frame: pd.DataFrame, order: list[str], lang: str = "zh", title: str | None = None) -> go.Figure:
-    points, axis = history_points(frame, order)
+    points, axis, span = history_points(frame, order)
     fig = go.Figure(go.Scatter(x=points["as_of"], y=points["grade"], mode="lines+markers+text",
                                text=points["grade"], textposition="top center",
                                customdata=points["pd"], hovertemplate="%{x|%Y-%m-%d}: %{y} (PD %{customdata:.2%})<extra></extra>"))
     fig.update_yaxes(categoryorder="array", categoryarray=axis, type="category")
+    fig.update_xaxes(type="date", range=list(span), tickformat=HISTORY_TICKS, dtick="M1" if len(points) <= 12 else "M3")
     return _layout(fig, title, height=280)
 
 
 def heatmap(matrix: pd.DataFrame, lang: str = "zh", title: str | None = None, fmt: str = ",d", colorscale: str = "Blues",
-            zmin=None, zmax=None, height: int | None = None) -> go.Figure:
+            zmin=None, zmax=None, height: int | None = None, counts: pd.DataFrame | None = None) -> go.Figure:
+    """A heat map with each cell's value written in it; `counts` (same rows and columns): how many
+    subjects each cell's rate is of, written beside it (a rate without its count misleads)."""
     z = matrix.to_numpy(dtype=float)
     text = [[("" if pd.isna(v) else format(int(v) if fmt == ",d" else v, fmt)) for v in row] for row in z]
+    if counts is not None:
+        n = counts.reindex(index=matrix.index, columns=matrix.columns).to_numpy(dtype=float)
+        text = [[t if not t or pd.isna(c) else f"{t}<br>n={int(c):,}" for t, c in zip(row, crow)] for row, crow in zip(text, n)]
     fig = go.Figure(go.Heatmap(z=z, x=[str(c) for c in matrix.columns], y=[str(i) for i in matrix.index], text=text,
                                texttemplate="%{text}", colorscale=colorscale, zmin=zmin, zmax=zmax,
                                hovertemplate="%{y} · %{x}: %{text}<extra></extra>"))
@@ -135,8 +158,9 @@ def psi(frame: pd.DataFrame, lang: str = "zh", title: str | None = None, top: in
     from chengxin.models.validation import PSI_BANDS
 
     colours = f["status"].map(PSI_COLOURS).fillna("#888")
-    fig = go.Figure(go.Bar(y=f["measure"], x=f["psi"], orientation="h", marker_color=colours,
-                           hovertemplate="%{y}: %{x:.4f}<extra></extra>"))
+    labels = [m if len(m) <= LABEL_CHARACTERS else m[:LABEL_CHARACTERS - 1] + "…" for m in f["measure"].astype(str)]
+    fig = go.Figure(go.Bar(y=labels, x=f["psi"], orientation="h", marker_color=colours, customdata=f["measure"],
+                           hovertemplate="%{customdata}: %{x:.3f}<extra></extra>"))
     for band, x in PSI_BANDS:  # where each band starts
         fig.add_vline(x=x, line_dash="dash", line_color=PSI_COLOURS[band])
     return _layout(fig, title, height=max(300, 24 * len(f) + 80))

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from chengxin.features.catalogue import catalogue
+from chengxin.models.thresholds import unit_of
 
 REASONS = 3
 MATERIAL_POINTS = 5.0  # a shortfall smaller than this is not worth a reason
@@ -17,12 +18,73 @@ MISSING_EN = "no data reported (scored as the criteria set for missing data)"
 MISSING_ZH = "无数据（按评价标准的缺失值计分）"
 
 
-def _text(value, missing: str = MISSING_EN) -> str:
+def _text(value, missing: str = MISSING_EN, unit: str | None = None, lang: str = "en",
+          levels: dict[float, str] | None = None) -> str:
+    """A value as a person reads it: a share in percent, an amount with thousands separators (its
+    unit is in the indicator's name), years and days with their unit, a coded grade as its letter
+    (`levels`), any other number with at most two decimals."""
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return missing
-    if isinstance(value, float):
-        return f"{value:,.2f}".rstrip("0").rstrip(".")
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        v = float(value)
+        if levels and v in levels:
+            return levels[v]
+        if unit == "share":
+            return f"{v * 100:.0f}%"
+        if unit == "amount":  # the indicator's name carries its unit (（元）, （万元）)
+            return f"{v:,.0f}"
+        if unit == "years":
+            return f"{v:.1f} 年" if lang == "zh" else f"{v:.1f} years"
+        if unit == "days":
+            return f"{v:.0f} 天" if lang == "zh" else f"{v:.0f} days"
+        return f"{v:,.2f}".rstrip("0").rstrip(".")
     return str(value)
+
+
+# which way an indicator's value should move, in words (its declared direction)
+BETTER = {"higher_worse": ("越低越好", "lower is better"), "higher_better": ("越高越好", "higher is better")}
+
+
+def levels_of(indicator) -> dict[float, str]:
+    """A coded indicator's codes back to what they code (a tax grade's 1..5 to A..D), read off its
+    declared value (`CASE col WHEN 'A' THEN 1 ...`); empty for any other."""
+    import re
+
+    pairs = re.findall(r"WHEN\s+'([^']+)'\s+THEN\s+(-?\d+(?:\.\d+)?)", indicator.value or "")
+    return {float(n): code for code, n in pairs}
+
+
+def change(indicator, before, after, unit: str | None, lang: str) -> str:
+    """A month's change of an indicator as a person reads it: both values in their unit and, when
+    the indicator has a direction, whether the move is for the worse or the better."""
+    levels = levels_of(indicator)
+    name = indicator.zh if lang == "zh" else indicator.description.en
+    missing = MISSING_ZH if lang == "zh" else MISSING_EN
+    a, b = (_text(v, missing, unit, lang, levels) for v in (before, after))
+    moved = ""
+    if indicator.direction in BETTER and all(isinstance(v, (int, float, np.number)) and not np.isnan(v) for v in (before, after)) \
+            and before != after:
+        worse = (after > before) == (indicator.direction == "higher_worse")
+        moved = ("（变差）" if worse else "（好转）") if lang == "zh" else (" (worse)" if worse else " (better)")
+    return f"{name} {a}→{b}{moved}" if lang == "zh" else f"{name} {a} -> {b}{moved}"
+
+
+def sentence(indicator, value, unit: str | None, lang: str) -> str:
+    """One reason: the indicator, the subject's value as a person reads it, and which way it
+    should move."""
+    levels = levels_of(indicator)
+    name = indicator.zh if lang == "zh" else indicator.description.en
+    if levels:  # the declared words say how the codes run (A=1…D=5): the value is the code's letter
+        name = name.split("（")[0] if lang == "zh" else name.split(",")[0]
+    shown = _text(value, MISSING_ZH if lang == "zh" else MISSING_EN, unit, lang, levels)
+    way = BETTER.get(indicator.direction)
+    if levels and way:  # the codes run from best to worst or back: name the best one
+        best = levels[min(levels) if indicator.direction == "higher_worse" else max(levels)]
+        way = (f"{best} 最好", f"{best} is best")
+    missing = value is None or (isinstance(value, float) and np.isnan(value))
+    if lang == "zh":
+        return f"{name}：{shown}" + ("" if missing or not way else f"（{way[0]}）")
+    return f"{name}: {shown}" + ("" if missing or not way else f" ({way[1]})")
 
 
 # the columns of one reason, by suffix: English text, Chinese text, code (the indicator), points lost
@@ -54,9 +116,10 @@ def reasons(card, X: pd.DataFrame, k: int = REASONS, by_indicator=None) -> pd.Da
             rows = picked[:, j] == name
             ind = cat[name]
             raw = X[name].to_numpy()[rows]
+            unit = unit_of(ind, cat)
             # a missing value is no fact about the subject: said as missing data, scored as declared
-            en[rows] = [f"{ind.description.en}: {_text(v, MISSING_EN)}" for v in raw]
-            zh[rows] = [f"{ind.zh}：{_text(v, MISSING_ZH)}" for v in raw]
+            en[rows] = [sentence(ind, v, unit, "en") for v in raw]
+            zh[rows] = [sentence(ind, v, unit, "zh") for v in raw]
         out[f"reason_{j + 1}"], out[f"reason_{j + 1}_zh"] = en, zh
         out[f"reason_{j + 1}_code"], out[f"reason_{j + 1}_points"] = picked[:, j], np.round(lost[:, j], 1)
     return pd.DataFrame(out, index=X.index)[columns(k)]

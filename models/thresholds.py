@@ -95,9 +95,20 @@ def snap_splits(values, splits, unit: str | None = None, with_neighbours: bool =
     return sorted(s for s in out if u[0] < s <= u[-1])
 
 
+def _number_column(ind) -> bool:
+    """Whether an indicator's value is a plain column of its source declared as a number."""
+    from chengxin import config
+
+    if not ind.source or not ind.value or not ind.value.isidentifier():
+        return False
+    columns = {c.name: c.type for c in config.sources()[ind.source].columns}
+    return columns.get(ind.value) in ("int", "float")
+
+
 def unit_of(indicator, catalogue) -> str | None:
     """The grid an indicator's thresholds are published on, from its declaration: counts of
-    records, months and flags in whole numbers; averages of a yes/no and ratios ("a / b") in
+    records, months and flags in whole numbers (and averages of a number, such as a headcount);
+    averages of a yes/no and ratios ("a / b") in
     whole percent; ages in whole years; days past due in whole days; amounts in yuan (declared
     by a name ending in （元） or （万元）) in two significant figures; the latest value of a code
     or a count (a grade, a headcount, months in arrears) in whole numbers. None for a category."""
@@ -114,8 +125,8 @@ def unit_of(indicator, catalogue) -> str | None:
         return "share" if "/" in (ind.formula or "") else "count"
     if ind.zh.endswith(("（元）", "（万元）")):
         return "amount"
-    if ind.agg == "avg":
-        return "share"
+    if ind.agg == "avg":  # an average of a yes/no is a share; of a number (a headcount), a number
+        return "count" if _number_column(ind) else "share"
     if "days_past_due" in (ind.value or ""):
         return "days"
     return "count"

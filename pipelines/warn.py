@@ -31,7 +31,8 @@ from chengxin import catalog, config, state, tracking, warehouse, workspace
 from chengxin.features import snapshots
 from chengxin.features.catalogue import catalogue
 from chengxin.models import explain as ex
-from chengxin.models import grades, validation
+from chengxin.models import grades, reasons, validation
+from chengxin.models.thresholds import unit_of
 from chengxin.models.registered import rating_models
 from chengxin.models.warning_rules import SEVERITIES, warning_config
 from chengxin.desks import alerts as alert_desk
@@ -95,7 +96,8 @@ def _anomaly_signals(subject: str, cur: pd.DataFrame, prev: pd.DataFrame) -> pd.
 
     cfg = warning_config().anomaly
     cat = catalogue()
-    cols = [i.name for i in cat.for_subject(subject, published_only=True) if i.kind == "numeric"]
+    # what can change unusually: not an age, whose change is the month that passed
+    cols = [i.name for i in cat.for_subject(subject, published_only=True) if i.kind == "numeric" and i.agg != "age_years"]
     both = cur[["subject_id", "in_default", *cols]].merge(prev[["subject_id", *cols]], on="subject_id", suffixes=("", "_prev"))
     both = both[~both["in_default"]]
     if len(both) < 50:
@@ -108,10 +110,10 @@ def _anomaly_signals(subject: str, cur: pd.DataFrame, prev: pd.DataFrame) -> pd.
     out = []
     for k in np.nonzero(flagged)[0]:
         top = z.iloc[k].abs().sort_values(ascending=False).index[:2]
+        said = {lang: [reasons.change(cat[c], float(both[f"{c}_prev"].iloc[k]), float(both[c].iloc[k]),
+                                      unit_of(cat[c], cat), lang) for c in top] for lang in ("en", "zh")}
         out.append((both["subject_id"].iloc[k], "anomaly", cfg.weight,
-                    "Unusual change since last month: " + "; ".join(
-                        f"{cat[c].description.en} {both[f'{c}_prev'].iloc[k]:g} -> {both[c].iloc[k]:g}" for c in top),
-                    "上月以来异常变化：" + "；".join(f"{cat[c].zh} {both[f'{c}_prev'].iloc[k]:g}→{both[c].iloc[k]:g}" for c in top)))
+                    "Unusual change since last month: " + "; ".join(said["en"]), "上月以来异常变化：" + "；".join(said["zh"])))
     return pd.DataFrame(out, columns=["subject_id", "signal", "weight", "reason_en", "reason_zh"])
 
 
@@ -205,12 +207,17 @@ def migration(cur: pd.DataFrame, prev: pd.DataFrame) -> pd.DataFrame:
 
 
 def risk_map(cur: pd.DataFrame) -> pd.DataFrame:
-    """Enterprises by county x industry: subjects, mean PD, share in the worst grades."""
+    """Enterprises by county x industry: subjects, those in default, the mean PD of the others (a
+    subject in default has no chance of default left to estimate: its 100 % would only count the
+    defaults again), and the share in the worst grades."""
     if "industry" not in cur:
         return pd.DataFrame()
-    worst = grades.rating_config().worst
-    return (cur.assign(bad=cur["grade"].isin(worst)).groupby(["county", "industry"])
-            .agg(subjects=("subject_id", "size"), mean_pd=("pd", "mean"), worst_share=("bad", "mean")).reset_index())
+    cfg = grades.rating_config()
+    defaulted = cur["grade"] == cfg.default_grade
+    return (cur.assign(bad=cur["grade"].isin(cfg.worst), defaulted=defaulted, live_pd=cur["pd"].where(~defaulted))
+            .groupby(["county", "industry"])
+            .agg(subjects=("subject_id", "size"), in_default=("defaulted", "sum"), mean_pd=("live_pd", "mean"),
+                 worst_share=("bad", "mean")).reset_index())
 
 
 def drift(subject: str, cur: pd.DataFrame, prev: pd.DataFrame) -> pd.DataFrame:

@@ -36,8 +36,10 @@ with queue_tab:
         shown, view = readmodel.alert_queue(month_alerts, r, counties=counties, industries=industries,
                                             severities=severities, signals=signals, subject_types=types,
                                             statuses=() if show_closed else state.OPEN_ALERT_STATUSES)
-        st.caption(f"{i18n.number(len(view), lang)} / {i18n.number(len(month_alerts), lang)}")
-        ui.table(view.assign(
+        st.caption(f"{i18n.number(len(view), lang)} / {i18n.number(len(month_alerts), lang)} · {ui.L('alert_click')}")
+        # the columns that decide first: who, the grade and its change, the PD, how grave, where it stands, why
+        clicked = ui.picked_row(ui.table(view.assign(
+            change=[f"{p or '—'} → {g}" for p, g in zip(view["prev_grade"], view["grade"])],
             county=view["county"].map(lambda x: i18n.county(x, lang)),
             industry=view["industry"].map(lambda x: i18n.industry(x, lang)),
             severity=view["severity"].map(lambda s: i18n.word(i18n.SEVERITY, s, lang)),
@@ -45,13 +47,16 @@ with queue_tab:
             pd=view["pd"].map(lambda x: i18n.pct(x, lang)),
             signals=view["signals"].map(lambda x: readmodel.signals_label(x, lang)),
             reasons=view["reasons_zh" if lang == "zh" else "reasons"])[
-            ["subject_id", "county", "industry", "severity", "signals", "prev_grade", "grade", "pd", "status", "reasons"]],
-            {"subject_id": "subject_id", "county": "county", "industry": "industry", "severity": "severity",
-             "signals": "signal", "grade": "grade", "pd": "pd", "status": "status", "reasons": "reasons"}, height=320)
+            ["subject_id", "change", "pd", "severity", "status", "reasons", "signals", "county", "industry"]],
+            {"subject_id": "subject_id", "change": "grade_change", "pd": "pd", "severity": "severity",
+             "status": "status", "reasons": "alert_reasons", "signals": "signal", "county": "county", "industry": "industry"},
+            height=320, on_select="rerun", selection_mode="single-row", key="alert_table"))
 
         if len(shown):
             ids = shown["subject_id"].tolist()
             labels = dict(zip(ids, view["subject_id"].tolist()))
+            if clicked is not None and clicked < len(ids) and st.session_state.get("alert_clicked") != ids[clicked]:
+                st.session_state["alert_pick"] = st.session_state["alert_clicked"] = ids[clicked]  # the row is the way in
             st.subheader(ui.L("open_alert"))
             pick = st.selectbox(ui.L("open_alert"), ids, format_func=lambda s: labels[s], key="alert_pick",
                                 label_visibility="collapsed")
@@ -97,7 +102,10 @@ with migration_tab:
         if m.empty:
             st.caption(ui.L("no_data"))
         else:
-            st.plotly_chart(charts.heatmap(m, lang, ui.L("migration"), colorscale="Blues"), key="migration")
+            fig = charts.heatmap(m, lang, ui.L("migration"), colorscale="Blues")
+            fig.update_xaxes(title=ui.L("grade_this_month"))
+            fig.update_yaxes(title=ui.L("grade_last_month"))
+            st.plotly_chart(fig, key="migration")
 
 with risk_tab:
     if snap is not None:
@@ -105,4 +113,6 @@ with risk_tab:
         if rm.empty:
             st.caption(ui.L("no_data"))
         else:
-            st.plotly_chart(charts.heatmap(rm, lang, ui.L("risk_map"), fmt=".1%", colorscale="Reds"), key="risk_map")
+            st.plotly_chart(charts.heatmap(rm, lang, ui.L("risk_map"), fmt=".1%", colorscale="Reds",
+                                           counts=readmodel.risk_matrix(snap, lang, "subjects")), key="risk_map")
+            st.caption(ui.L("risk_map_caption"))

@@ -132,11 +132,12 @@ def migration_long(snap: Snapshot, subject: str) -> pd.DataFrame:
 
 
 def risk_matrix(snap: Snapshot, lang: str = "zh", value: str = "mean_pd") -> pd.DataFrame:
-    """Enterprises' mean PD (or worst-grade share) by county (rows) x industry (columns)."""
+    """Enterprises' mean PD of those not in default (or worst-grade share, or a count: `subjects`,
+    `in_default`) by county (rows) x industry (columns)."""
     rm = monitoring(snap, "enterprise", "risk_map")
-    if rm.empty:
-        return rm
-    m = rm.pivot_table(index="county", columns="industry", values=value, aggfunc="mean")
+    if rm.empty or value not in rm:
+        return pd.DataFrame()
+    m = rm.pivot_table(index="county", columns="industry", values=value, aggfunc="sum" if value in ("subjects", "in_default") else "mean")
     m.index = [i18n.county(c, lang) for c in m.index]
     m.columns = [i18n.industry(c, lang) for c in m.columns]
     return m

@@ -27,9 +27,9 @@ def lender_charts(result: dict, order: list[str]) -> dict[str, str]:
     return out
 
 
-def waterfall_svg(table, title: str, digits: int = 1) -> str:
+def waterfall_svg(table, title: str, digits: int = 1, worse: str = "down") -> str:
     plt = _pyplot()
-    bars, span = charts.waterfall_bars(table, digits)
+    bars, span = charts.waterfall_bars(table, digits, worse)
     fig, ax = plt.subplots(figsize=(7, 0.28 * len(bars) + 1.2))
     ax.barh(bars["label"], bars["end"] - bars["start"], left=bars["start"], color=bars["colour"])
     for k, (start, end, text) in enumerate(zip(bars["start"], bars["end"], bars["text"])):
@@ -44,9 +44,14 @@ def waterfall_svg(table, title: str, digits: int = 1) -> str:
 
 def history_svg(frame, order: list[str], title: str) -> str:
     plt = _pyplot()
-    points, axis = charts.history_points(frame, order)
+    import matplotlib.dates as mdates
+
+    points, axis, span = charts.history_points(frame, order)
     fig, ax = plt.subplots(figsize=(7, 2.2))
     ax.plot(points["as_of"], points["level"], marker="o")
+    ax.set_xlim(*span)
+    ax.xaxis.set_major_locator(mdates.MonthLocator(interval=1 if len(points) <= 12 else 3))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter(charts.HISTORY_TICKS))
     for x, y, g in zip(points["as_of"], points["level"], points["grade"]):
         ax.annotate(g, (x, y), fontsize=7, xytext=(0, 4), textcoords="offset points", ha="center")
     ax.set_yticks(range(len(axis)), axis)

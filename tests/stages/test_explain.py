@@ -219,3 +219,29 @@ def test_a_subject_in_default_is_explained_by_the_record_that_put_it_there(dashb
     # a subject not in default keeps the scorecard's reasons
     live = ratings[ratings["grade"] != "D"].dropna(subset=["reason_1"]).iloc[0]
     assert live["subject_id"] not in records.index and ":" in live["reason_1"]
+
+
+def test_a_reason_says_the_value_as_a_person_reads_it_and_which_way_it_should_move():
+    """Shares in percent, a coded grade as its letter with the best one named, days and years with
+    their unit, and the direction in words; missing data said as missing, with no direction."""
+    from chengxin.features.catalogue import catalogue
+    from chengxin.models import reasons
+    from chengxin.models.thresholds import unit_of
+
+    cat = catalogue()
+
+    def both(name, value):
+        ind = cat[name]
+        return reasons.sentence(ind, value, unit_of(ind, cat), "zh"), reasons.sentence(ind, value, unit_of(ind, cat), "en")
+
+    zh, en = both("tax_credit_grade_score", 4.0)
+    assert zh == "纳税信用等级：C（A 最好）" and en.endswith(": C (A is best)")
+    shares = [n for n in cat.names("enterprise") if unit_of(cat[n], cat) == "share" and cat[n].direction == "higher_better"]
+    zh, en = both(shares[0], 0.46)
+    assert zh.endswith("：46%（越高越好）") and en.endswith(": 46% (higher is better)")
+    days = [n for n in cat.names("enterprise") if unit_of(cat[n], cat) == "days"]
+    assert both(days[0], 45.0)[0].endswith("：45 天（越低越好）")
+    zh, en = both(shares[0], float("nan"))
+    assert zh.endswith(reasons.MISSING_ZH) and en.endswith(reasons.MISSING_EN) and "越" not in zh
+    assert reasons.levels_of(cat["tax_credit_grade_score"]) == {1.0: "A", 2.0: "B", 3.0: "M", 4.0: "C", 5.0: "D"}
+    assert reasons.levels_of(cat[shares[0]]) == {}

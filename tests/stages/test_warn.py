@@ -122,7 +122,15 @@ def test_portfolio_views(warned):
     m = stage.migration(cur, prev)
     assert m.to_numpy().sum() == len(set(cur["subject_id"]) & set(prev["subject_id"]))
     rm = stage.risk_map(cur)
-    assert rm["subjects"].sum() == len(cur) and rm["mean_pd"].between(0, 1).all()
+    assert rm["subjects"].sum() == len(cur) and rm["mean_pd"].dropna().between(0, 1).all()
+    # the mean PD is of those not in default, who are counted beside it
+    from chengxin.models import grades
+
+    defaulted = cur["grade"] == grades.rating_config().default_grade
+    assert rm["in_default"].sum() == defaulted.sum()
+    live = cur[~defaulted].groupby(["county", "industry"])["pd"].mean()
+    got = rm.set_index(["county", "industry"])["mean_pd"].dropna()
+    assert (got.reindex(live.index) - live).abs().max() < 1e-12
     # a drift put into the data is found: this month's PDs tripled, one indicator moved up by a
     # standard deviation; nothing else moved
     numeric = [i.name for i in catalogue().for_subject("enterprise", published_only=True) if i.kind == "numeric"]
@@ -140,3 +148,21 @@ def test_portfolio_views(warned):
     assert same["psi"].max() < 0.1 and (same["status"] == "stable").all()
     # the same month against itself does not drift
     assert stage.drift("enterprise", cur, cur)["psi"].abs().max() < 1e-9
+
+
+def test_anomalies_are_about_what_can_change_unusually_said_in_rounded_words(warned):
+    """An age grows by a month every month: it is never an anomaly. The values of an unusual
+    change are rounded in their unit, and say whether the move is for the worse."""
+    import re
+
+    home, _, out = warned
+    alerts = pd.read_csv(out)
+    anomalies = alerts[alerts["signals"].str.contains("anomaly")]
+    assert len(anomalies), "the small city should raise some anomaly (1 % of the rated)"
+    cat = catalogue()
+    ages = {cat[n].zh for s in ("enterprise", "individual") for n in cat.names(s) if cat[n].agg == "age_years"}
+    assert ages
+    for zh in anomalies["reasons_zh"]:
+        unusual = [part for part in zh.split(" | ") if part.startswith("上月以来异常变化")]
+        assert unusual and not any(age in part for age in ages for part in unusual), zh
+        assert not any(re.search(r"\d\.\d{3,}", part) for part in unusual), zh  # no seven-digit floats

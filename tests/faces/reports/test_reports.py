@@ -151,9 +151,34 @@ def test_the_report_draws_the_look_up_pages_charts_from_the_same_definition(repo
     for label in bars["label"]:
         assert f"<!-- {label} -->" in svg["chart_contributions"]  # the same words (drawn as paths, named in comments)
     order = grades.rating_config().grades
-    points, axis = charts.history_points(result["history"], order)
+    points, axis, span = charts.history_points(result["history"], order)
     line = charts.history(result["history"], order, "en")
     assert list(line.data[0].y) == list(points["grade"]) and list(line.layout.yaxis.categoryarray) == axis
+    # a time axis in months around the points, never milliseconds (one rating is one dot in a month)
+    assert line.layout.xaxis.tickformat == charts.HISTORY_TICKS == "%Y-%m"
+    assert span[0] < points["as_of"].min() and span[1] > points["as_of"].max()
+    one, _, (lo, hi) = charts.history_points(result["history"].head(1), order)
+    assert (hi - lo) >= pd.Timedelta(days=58)
+    assert f"<!-- {points['as_of'].iloc[0]:%Y-%m} -->" in svg["chart_history"]  # the report's axis: the same months
+
+
+def test_a_waterfall_colours_what_makes_the_subject_worse_red_whichever_way_its_scale_runs():
+    """Points short of the best are worse (down); a PD model's log-odds up are worse: red either
+    way, the other way green; signs and totals kept; long labels cut, whole in the hover."""
+    from chengxin import charts
+
+    table = pd.DataFrame({"label": ["Base", "short", "x" * 60, "Total"], "value": [-3.81, 0.5, -0.25, -3.56],
+                          "kind": ["base", "indicator", "indicator", "total"]})
+    points, _ = charts.waterfall_bars(table, 3, worse="down")
+    log_odds, _ = charts.waterfall_bars(table, 3, worse="up")
+    red, green = charts.WATERFALL_COLOURS["worse"], charts.WATERFALL_COLOURS["better"]
+    assert list(points["colour"][1:3]) == [green, red] and list(log_odds["colour"][1:3]) == [red, green]
+    assert list(log_odds["text"]) == ["-3.810", "+0.500", "-0.250", "-3.560"]  # the base keeps its sign
+    assert len(log_odds["label"][2]) == charts.LABEL_CHARACTERS and log_odds["full_label"][2] == "x" * 60
+    figure = charts.waterfall(table, "en", digits=3, worse="up").data[0]
+    assert list(figure.customdata) == list(log_odds["full_label"]) and list(figure.marker.color) == list(log_odds["colour"])
+    with pytest.raises(ValueError):
+        charts.waterfall_bars(table, worse="sideways")
 
 
 def test_a_tier_a_direct_rule_decided_says_so_and_default_stays_out_of_the_public_report(report_home):
