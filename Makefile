@@ -36,6 +36,7 @@ $(VENV)/.installed-test: $(VENV)/.installed
 demo: setup
 	@if [ ! -f "$(DEMO_CITY)/_truth/summary.json" ]; then \
 		rm -rf "$(DEMO_CITY)"; \
+		echo "$(BIN)/chengxin generate --out $(DEMO_CITY) --enterprises $(DEMO_ENTERPRISES) --individuals $(DEMO_INDIVIDUALS) --months $(DEMO_MONTHS) --end last --seed $(DEMO_SEED)"; \
 		$(BIN)/chengxin generate --out "$(DEMO_CITY)" --enterprises $(DEMO_ENTERPRISES) \
 			--individuals $(DEMO_INDIVIDUALS) --months $(DEMO_MONTHS) --end last --seed $(DEMO_SEED); \
 	else echo "using the city already generated in $(DEMO_CITY)"; fi
@@ -53,8 +54,10 @@ demo: setup
 	$(BIN)/chengxin publish dashboard
 	@$(BIN)/chengxin keys issue --institution "示范银行 Demo Bank" --role lender --rate 6000
 	@$(BIN)/python -c "from chengxin import reports; reports.fonts_found() or print('note: no CJK font for PDF credit reports: apt-get install fonts-noto-cjk (HTML reports need none)')"
-	@echo "dashboard: http://127.0.0.1:$(DEMO_APP_PORT)   credit services API: http://127.0.0.1:$(DEMO_API_PORT) (docs: /docs)"
-	$(BIN)/chengxin serve --port $(DEMO_API_PORT) & api=$$!; trap 'kill $$api 2>/dev/null' EXIT INT TERM; \
+	@mkdir -p "$(CHENGXIN_HOME)/logs"
+	@echo "dashboard: http://127.0.0.1:$(DEMO_APP_PORT)   credit services API: http://127.0.0.1:$(DEMO_API_PORT) (docs: /docs; its log: $(CHENGXIN_HOME)/logs/api.log)"
+	@$(BIN)/chengxin users
+	$(BIN)/chengxin serve --port $(DEMO_API_PORT) > "$(CHENGXIN_HOME)/logs/api.log" 2>&1 & api=$$!; trap 'kill $$api 2>/dev/null' EXIT INT TERM; \
 		$(BIN)/chengxin app --no-refresh --port $(DEMO_APP_PORT)
 
 test: $(VENV)/.installed-test

@@ -199,7 +199,7 @@ class CoverageSettings(Strict):
 class DashboardSettings(Strict):
     # Where people open the MLflow UI (`mlflow ui --backend-store-uri sqlite:///$CHENGXIN_HOME/mlflow.db`);
     # the dashboard links each model's run there.
-    mlflow_ui_url: str = "http://127.0.0.1:5000"
+    mlflow_ui_url: str | None = None  # where an MLflow UI runs, once someone starts one: the models page links there
     # Dashboard snapshots kept besides the current one.
     snapshots_kept: int = Field(2, ge=0)
     # Monthly sources: months of records shown behind a look-up.

@@ -124,9 +124,18 @@ def _roles() -> str:
     return "\n" + "\n".join(lines) + "\n"
 
 
+def _sign_ins() -> str:
+    from chengxin import users
+
+    lines = ["| user | password | role | lands on | who |", "|---|---|---|---|---|"]
+    for f in users.sign_ins():
+        lines.append(f"| `{f['user']}` | `{f['password']}` | {f['role_en']} ({f['role_zh']}) | {f['lands_on'][1]} | {f['who']} |")
+    return "\n" + "\n".join(lines) + "\n"
+
+
 GENERATED = {"indicator-counts": _indicator_counts, "warning-rules": _warning_rules, "severity-bands": _severity_bands,
              "repair-actions": _repair_actions,
-             "master-scale": _master_scale, "pages": _pages, "roles": _roles}
+             "master-scale": _master_scale, "pages": _pages, "roles": _roles, "sign-ins": _sign_ins}
 SPAN = re.compile(r"(<!-- gen:(?P<name>[a-z-]+) -->)(?P<body>.*?)(<!-- /gen -->)", re.S)
 
 

@@ -79,6 +79,9 @@ TEXT: dict[str, tuple[str, str]] = {
                           "is short of that indicator's best, in the order of the main reasons; the total is its "
                           "evaluation points."),
     "waterfall_boosted": ("指标贡献（梯度提升模型，对数几率）", "Contributions (boosted model, log-odds)"),
+    "waterfall_boosted_caption": ("从基准对数几率起，红色条增加违约风险，绿色条降低违约风险；合计越高，违约概率越高。",
+                                  "From the base log-odds, red bars raise the risk of default and green bars lower it; "
+                                  "the higher the total, the higher the PD."),
     "history": ("等级历史", "Grade history"), "records": ("归集记录（按来源）", "Records by source"),
     "repair": ("信用修复路径", "Credit-repair path"), "repair_none": ("暂无可行的修复措施。", "No repair action applies."),
     "repair_unreachable": ("以下措施均无法单独提升一个等级，按效果排列：", "None of these lifts a full grade on its own; by effect:"),
@@ -115,6 +118,19 @@ TEXT: dict[str, tuple[str, str]] = {
     "champion": ("冠军模型", "Champion"), "challenger": ("挑战者模型", "Challenger"), "scorecard": ("评分卡（公开标准）", "Scorecard (published)"),
     "calibration": ("分等级校准（样本外）", "Calibration by grade (out of time)"), "roc_ks": ("ROC 与 KS 曲线", "ROC and KS curves"),
     "psi": ("稳定性（PSI，本月对上月）", "Stability (PSI, this month vs last)"), "mlflow_run": ("MLflow 运行记录", "MLflow run"),
+    "alert_click": ("点击一行打开该预警", "click a row to open its alert"),
+    "alert_reasons": ("预警原因", "Why alerted"),
+    "none_applied": ("本次核查无可选措施", "no measure to choose for this check"),
+    "rated_by": ("评价方式", "Rated by"), "monthly_run": ("月度评价", "the monthly run"),
+    "rerated_case": ("案件 {case} 决定后重新评价", "re-rated after case {case}"),
+    "risk_map_caption": ("每格：未违约企业的平均违约概率，n 为该区县、行业的企业数（含已违约企业）。",
+                         "Each cell: the mean PD of the enterprises not in default; n is the county and industry's "
+                         "enterprises (those in default included)."),
+    "grade_change": ("等级变化", "grade change"),
+    "grade_this_month": ("本月等级", "this month's grade"), "grade_last_month": ("上月等级", "last month's grade"),
+    "mlflow_open": ("查看运行详情：运行 `{command}`，并在 settings.yaml 的 dashboard.mlflow_ui_url 填写其地址，此处即可链接。",
+                    "To see the runs: run `{command}` and put its address in settings.yaml's dashboard.mlflow_ui_url; "
+                    "the runs are then linked here."),
     "metrics": ("样本外指标", "Out-of-time metrics"),
     "false_positive_rate": ("误报率（未违约主体被标记的比例）", "False positive rate (non-defaults flagged)"),
     "true_positive_rate": ("命中率（违约主体被标记的比例）", "True positive rate (defaults caught)"),
@@ -229,6 +245,20 @@ DECISION = {"correct": ("更正", "correct"), "delete": ("删除", "delete"), "a
             "stop_publishing": ("停止公示", "stop publishing"), "remove_from_list": ("移出名单", "remove from list"),
             "reject": ("驳回", "reject"), "approve": ("准予修复", "approve"), "confirm": ("维持", "confirm"),
             "override": ("调整等级", "override")}
+MODEL_KIND = {"scorecard": ("评分卡", "scorecard"), "boosted": ("梯度提升树", "boosted trees")}
+CALIBRATION = {"platt": ("Platt 逻辑校准", "Platt (logistic)"), "quadratic": ("二次逻辑校准", "quadratic logistic"),
+               "isotonic": ("保序回归校准", "isotonic")}
+MODEL_COLUMNS = {"alias": ("角色", "Role"), "kind": ("模型", "Model"), "version": ("版本", "Version"),
+                 "trained": ("训练时间", "Trained"), "calibration": ("违约概率校准", "PD calibration"),
+                 "auc": ("AUC", "AUC"), "gini": ("Gini 系数", "Gini"), "ks": ("KS", "KS"), "brier": ("Brier 分数", "Brier"),
+                 "psi_dev_oot": ("稳定性 PSI（开发期对样本外）", "PSI (development vs out of time)"),
+                 "grades_within_interval": ("等级违约率落在区间内的比例", "grades within their interval"),
+                 "calibration_holds": ("校准检验通过", "calibration holds")}
+AUDIT_ACTION = {"lookup": ("查询", "look-up"), "api_lookup": ("接口查询", "API look-up"), "alert": ("查看预警", "alert opened"),
+                "explain": ("查看评分解释", "explanation"), "report": ("出具信用报告", "credit report"),
+                "watchlist_changes": ("关注名单变动", "watchlist changes")}
+AUDIT_DETAIL = {"as_of": ("评价基准日", "as of"), "endpoint": ("接口", "endpoint"), "institution": ("机构", "institution"),
+                "kind": ("报告类型", "report kind"), "number": ("报告编号", "report number"), "years": ("年数", "years")}
 CASE_EVENT = {"filed": ("受理", "filed"), "extended": ("延期", "extended"), "decided": ("决定", "decided"),
               "rerated": ("重新评价", "re-rated")}
 NOT_YET = {"already_repaired": ("已修复", "already repaired"),
@@ -256,7 +286,24 @@ RECORD_VALUES = {
                    "consumption_restriction": ("限制消费", "consumption restriction"),
                    "abnormal_listed": ("列入经营异常名录", "listed for abnormal operations"),
                    "abnormal_removed": ("移出经营异常名录", "removed from abnormal operations"),
-                   "serious_dishonest_listed": ("列入严重违法失信名单", "put on the serious illegal-and-dishonest list")},
+                   "serious_dishonest_listed": ("列入严重违法失信名单", "put on the serious illegal-and-dishonest list"),
+                   "academic_misconduct": ("学术不端", "academic misconduct"), "accident": ("安全事故", "accident"),
+                   "annual_report": ("年度报告公示", "annual report"), "assistance_fraud": ("骗取救助", "assistance fraud"),
+                   "bad_conduct": ("不良行为", "bad conduct"), "credit_colour": ("信用等级评定", "credit colour rating"),
+                   "debarment": ("禁入", "debarment"), "exceedance": ("超标排放", "emission exceedance"),
+                   "hazard": ("安全隐患", "safety hazard"), "inspection": ("监督检查", "inspection"),
+                   "penalty": ("行政处罚", "penalty"), "professional_discipline": ("执业处分", "professional discipline")},
+    "gender": {"female": ("女", "female"), "male": ("男", "male")},
+    "product": {"credit_card": ("信用卡", "credit card"), "loan": ("贷款", "loan"), "guarantee": ("担保", "guarantee")},
+    "result": {"fail": ("不合格", "fail"), "pass": ("合格", "pass")},
+    "colour": {"black": ("黑", "black"), "blue": ("蓝", "blue"), "green": ("绿", "green"), "red": ("红", "red"),
+               "yellow": ("黄", "yellow")},
+    "misconduct": {"falsified": ("弄虚作假", "falsified"), "late": ("逾期", "late"), "refused": ("拒绝", "refused")},
+    "utility": {"gas": ("燃气", "gas"), "power": ("电力", "power"), "water": ("供水", "water")},
+    "violation": {"drunk_driving": ("酒后驾驶", "drunk driving"), "other": ("其他", "other"), "red_light": ("闯红灯", "red light"),
+                  "speeding": ("超速", "speeding"), "unlicensed": ("无证驾驶", "unlicensed driving")},
+    "subject_type": {"enterprise": ("企业", "enterprise"), "individual": ("个人", "individual")},
+    "list": {"black": ("黑名单", "black list"), "red": ("红名单", "red list")},
     "honour": {"a_grade_taxpayer": ("纳税信用A级纳税人", "A-grade taxpayer"), "model_integrity": ("诚信示范企业", "model-integrity enterprise"),
                "award": ("表彰奖励", "award")},
 }

@@ -18,6 +18,17 @@ from chengxin.config import SUBJECT_TYPES
 from chengxin.workspace import UserError
 
 err = Console(stderr=True)
+PAGE_WIDTH = 160  # the width of tables written to a file or a pipe, where rich would assume 80 columns
+
+
+def console() -> Console:
+    """The console commands print to: the terminal's width in a terminal, else `COLUMNS` or
+    `PAGE_WIDTH` (a table in a log or `| less` keeps its columns readable)."""
+    import os
+
+    if sys.stdout.isatty():
+        return Console()
+    return Console(width=int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdigit() else PAGE_WIDTH)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout instead of tables.")]
 
@@ -31,7 +42,7 @@ def report(result: dict, as_json: bool, line: str) -> None:
     if as_json:
         emit_json(result)
     else:
-        Console().print(line)
+        console().print(line)
 
 
 class Bar:
@@ -116,13 +127,13 @@ def for_each_subject(subject: str | None, run, describe, as_json: bool, finish=N
             raise
         results.append(result)
         if not as_json:
-            Console().print(describe(result))
+            console().print(describe(result))
     last = finish(results) if finish else None
     if as_json:
         emit_json(results[0] if len(results) == 1 else {"subjects": results})
         return results
     if len(results) > 1:
-        Console().print(f"done for {len(results)} subject types: {', '.join(r['subject'] for r in results)}")
+        console().print(f"done for {len(results)} subject types: {', '.join(r['subject'] for r in results)}")
     if last:
-        Console().print(last)
+        console().print(last)
     return results

@@ -81,7 +81,7 @@ def snapshot() -> readmodel.Snapshot | None:
 
 def navigation():
     r = role()
-    pages = [st.Page(PAGE_FILES[p], title=L(f"page_{p}"), url_path=p, default=(p == "overview"))
+    pages = [st.Page(PAGE_FILES[p], title=L(f"page_{p}"), url_path=p, default=(p == r.home_page))
              for p in users.PAGES if p in r.pages]
     return st.navigation(pages, position="sidebar")
 
@@ -169,15 +169,25 @@ def guard(page: str) -> readmodel.Snapshot | None:
     return snap
 
 
-def table(frame: pd.DataFrame, labels: dict[str, str] | None = None, **kwargs) -> None:
+def table(frame: pd.DataFrame, labels: dict[str, str] | None = None, **kwargs):
     """A dataframe with its columns named in the current language (labels: column -> text key
-    of i18n, or a literal label)."""
+    of i18n, or a literal label); returns what `st.dataframe` returns (the rows picked, when
+    `on_select` asks for them)."""
     if frame is None or frame.empty:
         st.caption(L("no_data"))
-        return
+        return None
     labels = labels or {}
     renamed = frame.rename(columns={c: (i18n.t(v, lang()) if v in i18n.TEXT else v) for c, v in labels.items()})
-    st.dataframe(renamed, hide_index=True, **kwargs)
+    return st.dataframe(renamed, hide_index=True, **kwargs)
+
+
+def picked_row(event) -> int | None:
+    """The position of the row a person clicked in a table shown with `on_select="rerun"`."""
+    try:
+        rows = event["selection"]["rows"]
+    except (TypeError, KeyError):
+        return None
+    return int(rows[0]) if rows else None
 
 
 def long_table(frame: pd.DataFrame, labels: dict[str, str], stem: str, key: str) -> None:

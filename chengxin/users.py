@@ -57,12 +57,15 @@ class Role(_Strict):
     cases: tuple[str, ...] = ()  # CASE_RIGHTS
     reports: tuple[str, ...] = ("public", "certificate")  # REPORT_KINDS it may have issued (its own subject: all)
     own_only: bool = False  # a subject's own account: it reaches its own subject and nothing else
+    home: str | None = None  # the page a signed-in user of the role lands on (default: its first page)
 
     @model_validator(mode="after")
     def _known(self):
         for p in self.pages:
             if p not in PAGES:
                 raise ValueError(f"unknown page {p!r}; pages are {', '.join(PAGES)}")
+        if self.home is not None and self.home not in self.pages:
+            raise ValueError(f"home {self.home!r} is not one of the role's pages ({', '.join(self.pages)})")
         for r in self.rating:
             if r not in RATING_PARTS:
                 raise ValueError(f"unknown rating part {r!r}; parts are {', '.join(RATING_PARTS)}")
@@ -85,6 +88,11 @@ class Role(_Strict):
         return part in self.rating
 
     @property
+    def home_page(self) -> str:
+        """The page the role lands on: its declared `home`, else its first page."""
+        return self.home or self.pages[0]
+
+    @property
     def masked(self) -> bool:
         return self.personal_data == "masked"
 
@@ -99,6 +107,9 @@ class User(_Strict):
     password_bcrypt: str = Field(pattern=r"^\$2[aby]\$\d\d\$.{53}$")
     department: str | None = None  # a department's user: the department (as its records name it)
     subject: str | None = None  # a subject's own account: its USCC or ID number
+    # the password of a demo user the package ships (published in the manual and `make demo`'s
+    # banner, and checked against the hash by the tests); an operator's users.yaml never sets it
+    demo_password: str | None = None
 
 
 class RolesConfig(_Strict):
@@ -144,6 +155,17 @@ def declared_roles() -> RolesConfig:
     """The package's own roles and demo users, without any workspace's override (what the
     manual describes: docs/dashboard.md)."""
     return config.declared("roles", RolesConfig, with_workspace=False)
+
+
+def sign_ins(home=None) -> list[dict]:
+    """The demo sign-ins (users with a `demo_password`): user, password, role, the page it lands
+    on and who it is, in declaration order."""
+    from chengxin import i18n
+
+    cfg = roles_config(home)
+    return [{"user": u.username, "password": u.demo_password, "role": u.role, "role_zh": cfg.roles[u.role].zh,
+             "role_en": cfg.roles[u.role].en, "lands_on": i18n.TEXT[f"page_{cfg.roles[u.role].home_page}"],
+             "who": u.display} for u in cfg.users.values() if u.demo_password]
 
 
 def role(name: str | None, home=None) -> Role:

@@ -41,8 +41,11 @@ if "checks" in r.api:
         st.markdown(f"**{ui.L('verdict')}:** :{colour}-badge[{i18n.word(i18n.VERDICT, out['verdict'], lang)}] "
                     f"{i18n.word(i18n.FINDING, out['finding'], lang)}")
         st.markdown(f"**{ui.L('entries')}**")
-        ui.table(pd.DataFrame(out["entries"]), {"list": "list", f"text_{lang}": "rule", "start": "start",
-                                                          "ends": "ends", "reference": "reference"})
+        entries = pd.DataFrame(out["entries"])
+        if len(entries):  # what a clerk reads: the list in words, the rule's text, dates, the document's number
+            entries = entries.assign(list=entries["list"].map(lambda v: i18n.record_value("list", v, lang)))
+            entries = entries[[c for c in ("list", f"text_{lang}", "start", "ends", "reference") if c in entries]].fillna("")
+        ui.table(entries, {"list": "list", f"text_{lang}": "rule", "start": "start", "ends": "ends", "reference": "reference"})
         for title, items in ((ui.L("measures"), out["measures"]), (ui.L("incentives"), out["incentives"])):
             if items:
                 st.markdown(f"**{title}**")
@@ -53,7 +56,13 @@ if "checks" in r.api:
         offered = [m["code"] for m in out["measures"] + out["incentives"]]
         with st.form("feedback_form"):
             st.markdown(f"**{ui.L('feedback')}**")
-            applied = st.multiselect(ui.L("applied"), offered, default=offered, key="check_applied")
+            words = {m["code"]: m[f"text_{lang}"] for m in out["measures"] + out["incentives"]}
+            if offered:
+                applied = st.multiselect(ui.L("applied"), offered, default=offered, key="check_applied",
+                                         format_func=lambda code: words.get(code, code))
+            else:  # nothing to pick: said so, not Streamlit's "No options to select"
+                applied = []
+                st.caption(ui.L("none_applied"))
             outcome = st.text_input(ui.L("outcome"), key="check_outcome")
             note = st.text_area(ui.L("note"), key="check_note")
             sent = st.form_submit_button(ui.L("send_feedback"))

@@ -1,5 +1,6 @@
 """1. Credit lookup (信用查询)."""
 
+import pandas as pd
 import streamlit as st
 
 from chengxin import charts, i18n, identifiers, readmodel, reports, ui
@@ -124,15 +125,20 @@ for (part, _), tab in zip(parts, tabs):
             if st.toggle(ui.L("waterfall_boosted"), key="lookup_boosted"):
                 boosted = result["contributions"]["boosted"]
                 st.plotly_chart(charts.waterfall(readmodel.contribution_table(boosted, result["subject_type"], lang), lang,
-                                                 digits=3), key="waterfall_boosted")
+                                                 digits=3, worse="up"), key="waterfall_boosted")
+                st.caption(ui.L("waterfall_boosted_caption"))
         elif part == "history":
             h = result["history"]
             if h.empty:
                 st.caption(ui.L("no_data"))
             else:
                 st.plotly_chart(charts.history(h, grades.rating_config().grades, lang), key="history")
-                ui.table(h.assign(as_of=h["as_of"].dt.date, pd=h["pd"].map(lambda x: i18n.pct(x, lang))),
-                         {"as_of": "as_of", "grade": "grade", "tier": "tier", "pd": "pd", "score": "score"})
+                shown = h.assign(as_of=h["as_of"].dt.strftime("%Y-%m-%d"), pd=h["pd"].map(lambda x: i18n.pct(x, lang)),
+                                 score=h["score"].map(lambda x: "" if pd.isna(x) else f"{x:,.0f}"),
+                                 rated_by=[ui.L("rerated_case").format(case=str(c).removeprefix("case:")) if isinstance(c, str) and c
+                                           else ui.L("monthly_run") for c in h.get("cause", [None] * len(h))])
+                ui.table(shown[["as_of", "grade", "tier", "pd", "score", "rated_by"]],
+                         {"as_of": "as_of", "grade": "grade", "tier": "tier", "pd": "pd", "score": "score", "rated_by": "rated_by"})
         elif part == "records":
             if not result["records"]:
                 st.caption(ui.L("records_none"))
@@ -141,8 +147,7 @@ for (part, _), tab in zip(parts, tabs):
                 source = st.pills(ui.L("records"), list(found), default=next(iter(found)), key="lookup_source",
                                   format_func=lambda s: f"{readmodel.source_label(s, lang)} · {i18n.number(len(found[s]), lang)}",
                                   label_visibility="collapsed") or next(iter(found))
-                ui.table(found[source].drop(columns=["subject_id", "subject_type"], errors="ignore"),
-                         readmodel.record_columns(source, lang))
+                ui.table(readmodel.readable_records(found[source], source, lang), readmodel.record_columns(source, lang))
         elif part == "repair":
             fix = readmodel.repair(snap, subject_id, r, user=ui.username(), purpose=result.get("purpose"))
             steps = fix["repair_path"]
@@ -167,9 +172,10 @@ for (part, _), tab in zip(parts, tabs):
                 st.caption(ui.L("no_data"))
             else:
                 shown = ["list", f"text_{lang}", "status", "start", "ends", f"measures_{lang}", "repair_from"]
-                ui.table(e.assign(status=e["status"].map(lambda s: i18n.word(i18n.STATUS, s, lang)))[
-                    [c for c in shown if c in e]],
-                    {f"text_{lang}": "rule", "status": "status", "start": "start", "ends": "ends",
+                ui.table(e.assign(status=e["status"].map(lambda s: i18n.word(i18n.STATUS, s, lang)),
+                                  list=e["list"].map(lambda v: i18n.record_value("list", v, lang)))[
+                    [c for c in shown if c in e]].fillna(""),
+                    {"list": "list", f"text_{lang}": "rule", "status": "status", "start": "start", "ends": "ends",
                      f"measures_{lang}": "measures", "repair_from": "repair_from"})
 
 # --- credit report ---------------------------------------------------------------------------

@@ -18,12 +18,21 @@ if not summary:
     st.stop()
 
 st.subheader(ui.L("metrics"))
-st.dataframe(readmodel.model_metrics(summary, lang), hide_index=True)
-links = [f"[{ui.L(alias)} v{summary[alias]['version']}]({readmodel.mlflow_link(summary[alias])})"
-         for alias in ("champion", "challenger") if alias in summary]
-if "monitoring" in summary:
-    links.append(f"[{ui.L('psi')}]({readmodel.mlflow_link(summary['monitoring'])})")
+metrics = readmodel.model_metrics(summary, lang)
+shown = metrics.assign(kind=metrics["kind"].map(lambda k: i18n.word(i18n.MODEL_KIND, k, lang)),
+                       calibration=metrics["calibration"].map(lambda k: i18n.word(i18n.CALIBRATION, k, lang)),
+                       trained=metrics["trained"].astype(str).str[:16].str.replace("T", " "),
+                       **{k: metrics[k].map(lambda v: "是" if v == 1 else "否") if lang == "zh" else metrics[k].map(
+                           lambda v: "yes" if v == 1 else "no") for k in ("calibration_holds",) if k in metrics},
+                       **{k: metrics[k].map(lambda v: i18n.pct(v, lang)) for k in ("grades_within_interval",) if k in metrics})
+ui.table(shown, {c: i18n.word(i18n.MODEL_COLUMNS, c, lang) for c in shown.columns})
+runs = [(f"{ui.L(alias)} v{summary[alias]['version']}", summary[alias]) for alias in ("champion", "challenger")
+        if alias in summary] + ([(ui.L("psi"), summary["monitoring"])] if "monitoring" in summary else [])
+links = [f"[{name}]({readmodel.mlflow_link(run)})" if readmodel.mlflow_link(run) else f"{name}（{str(run['run_id'])[:8]}）"
+         for name, run in runs]
 st.markdown(f"{ui.L('mlflow_run')}: " + " · ".join(links))
+if runs and not readmodel.mlflow_link(runs[0][1]):
+    st.caption(ui.L("mlflow_open").format(command=readmodel.mlflow_ui_command()))
 
 st.subheader(ui.L("calibration"))
 cols = st.columns(2)
@@ -47,9 +56,10 @@ else:
     cols[1].plotly_chart(charts.ks(curves, lang, "KS"), key="ks")
 
 st.subheader(ui.L("psi"))
-psi = readmodel.monitoring(snap, subject, "psi")
+psi = readmodel.drift_table(snap, subject, lang)
 if psi.empty:
     st.caption(ui.L("no_data"))
 else:
     st.plotly_chart(charts.psi(psi, lang), key="psi")
-    ui.table(psi[psi["status"] != "stable"], {"measure": "measure", "psi": "PSI", "status": "status"})
+    ui.table(psi.loc[psi["status"] != "stable", ["measure", "psi", "band"]].assign(psi=lambda f: f["psi"].round(3)),
+             {"measure": "measure", "psi": "PSI", "band": "status"})

@@ -5,7 +5,7 @@ to stderr. Errors a user can fix end with a one-line message and a non-zero exit
 
 One module per group of commands: `data` (generate, ingest, coverage, sources, quarantine),
 `features`, `models` (train, promote, score, explain), `warn`, `publish` (publish,
-consistency), `cases`, `reports` (report) and `serve` (serve, keys, app); `common` holds the
+consistency), `cases`, `reports` (report) and `serve` (serve, keys, app, users); `common` holds the
 root command and what they share. They are registered here, in one place, because
 `chengxin --help` lists the commands in the order they are registered (then the groups, in
 theirs): that order is part of the command line scripts and the manual read.
@@ -24,7 +24,7 @@ for name, command in [
     ("train", models.train), ("promote", models.promote), ("score", models.score), ("explain", models.explain),
     ("warn", warn.warn),
     ("consistency", publish.consistency),
-    ("app", serve.app_command),
+    ("app", serve.app_command), ("users", serve.users_command),
 ]:
     app.command(name)(command)
 

@@ -7,7 +7,7 @@ import json
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
+from chengxin.terminal import console
 
 from chengxin.terminal import JsonFlag, emit_json, parse_date, report, table
 from chengxin.workspace import UserError
@@ -65,7 +65,7 @@ def cases_list(
     if as_json:
         emit_json({"cases": rows, "upheld_by_department": upheld})
         return
-    con = Console()
+    con = console()
     con.print(table("Cases", rows, [*CASE_COLUMNS[:7], "overdue", "due_soon", *CASE_COLUMNS[8:]]))
     if upheld:
         con.print(table("Objections upheld per providing department", upheld))
@@ -80,7 +80,7 @@ def cases_show(case: Annotated[int, typer.Argument(help="The case number.")], as
     if as_json:
         emit_json(c)
         return
-    con = Console()
+    con = console()
     con.print(_case_line(c))
     for k in ("reason", "commitment", "provider", "note"):
         if c.get(k):

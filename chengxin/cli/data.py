@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
+from chengxin.terminal import console
 
 from chengxin.cli.common import first_month
 from chengxin.terminal import Bar, JsonFlag, emit_json, err, report, table
@@ -39,10 +39,10 @@ def generate(
         return
     err.print(f"[bold]City written to {summary['out']}[/bold]")
     rows = [{"source": k, "records": v} for k, v in summary["records_per_source"].items()]
-    Console().print(table("Records per source", rows))
+    console().print(table("Records per source", rows))
     facts = {k: summary[k] for k in ("subjects", "records", "files", "yearly_outcome_rate", "true_pd_auc_12m",
                                      "late_upload_share", "missing_upload_share", "mess")}
-    Console().print_json(json.dumps(facts, ensure_ascii=False))
+    console().print_json(json.dumps(facts, ensure_ascii=False))
 
 
 def ingest(
@@ -60,8 +60,8 @@ def ingest(
         emit_json(result)
     else:
         rows = [{"source": k, **v} for k, v in sorted(summary.by_source.items())]
-        Console().print(table("Ingested", rows))
-        Console().print(f"files {summary.files}  rows {summary.rows}  accepted {summary.accepted}  "
+        console().print(table("Ingested", rows))
+        console().print(f"files {summary.files}  rows {summary.rows}  accepted {summary.accepted}  "
                         f"rejected {summary.rejected} (review {summary.review})  duplicates {summary.duplicates}  "
                         f"superseded {summary.superseded}  in {summary.seconds}s")
     for bad in summary.unreadable:
@@ -86,7 +86,7 @@ def coverage(
     if as_json:
         emit_json({**summary, "rows": cells.to_dict(orient="records")})
         return
-    con = Console()
+    con = console()
     con.print(table("Uploads by department", summary["by_department"]))
     if summary["most_missing"]:
         con.print(table("Most months missing (department x county)", summary["most_missing"]))
@@ -113,7 +113,7 @@ def sources(
         emit_json({"version": config.sources().version,
                    "sources": {k: v.model_dump() for k, v in config.sources().sources.items()}})
     else:
-        Console().print(table("Record sources", docs.sources_rows()))
+        console().print(table("Record sources", docs.sources_rows()))
 
 
 @quarantine_app.command("list")
@@ -130,7 +130,7 @@ def quarantine_list(
     if as_json:
         emit_json(report)
         return
-    con = Console()
+    con = console()
     con.print(table("Quarantine", report["by_reason"]))
     con.print(table("Latest rows", report["rows"], ["source", "path", "row_number", "column", "value", "reason", "status"]))
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
+from chengxin.terminal import console
 
 from chengxin import warehouse
 from chengxin.cli.common import as_of_day
@@ -122,7 +122,7 @@ def explain(
     if as_json:
         emit_json(result)
         return
-    con = Console()
+    con = console()
     con.print(f"[bold]{result['subject_id']}[/] ({result['subject_type']}) as of {result['as_of']}: grade "
               f"[bold]{result['grade']}[/], public tier {result['tier']}, PD {result['pd']:.2%}, score {result['score']}")
     for en, zh in zip(result["reasons"], result["reasons_zh"]):

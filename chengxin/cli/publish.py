@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
+from chengxin.terminal import console
 
 from chengxin.terminal import JsonFlag, Subject, emit_json, err, for_each_subject, parse_date, report, table
 from chengxin.workspace import UserError
@@ -75,6 +75,6 @@ def consistency(as_json: JsonFlag = False):
         rows = [{"kind": k, "count": v["count"], "what": checks.KINDS[k][1],
                  "examples": "; ".join(", ".join(f"{a}={b}" for a, b in e.items()) for e in v["examples"][:3])}
                 for k, v in result.items()]
-        Console().print(table(f"Contradictions in snapshot {snap.id}", rows))
+        console().print(table(f"Contradictions in snapshot {snap.id}", rows))
     if checks.found(result):
         raise typer.Exit(1)

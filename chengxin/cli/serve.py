@@ -1,5 +1,5 @@
 """The servers: `serve` and `keys issue|list|revoke` (the credit services API, whose commands live
-in `chengxin.api.commands`) and `app` (the dashboard)."""
+in `chengxin.api.commands`), `app` (the dashboard) and `users` (who may sign in to it)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import typer
 
 from chengxin import workspace
 from chengxin.api.commands import keys_app, serve
-from chengxin.terminal import err
+from chengxin.terminal import JsonFlag, emit_json, err
 from chengxin.workspace import UserError
 
-__all__ = ["app_command", "keys_app", "serve"]
+__all__ = ["app_command", "keys_app", "serve", "users_command"]
 
 
 def app_command(
@@ -40,3 +40,20 @@ def app_command(
     sys.stderr.flush()
     # become the server (no child left behind when this process is stopped or killed)
     os.execve(sys.executable, cmd, env)
+
+
+def users_command(as_json: JsonFlag = False):
+    """The dashboard's demo sign-ins: user, password, role and the page it lands on."""
+    from chengxin.terminal import console
+
+    from chengxin import users
+    from chengxin.terminal import table
+
+    found = users.sign_ins()
+    if as_json:
+        emit_json({"sign_ins": found})
+        return
+    rows = [{"user": f["user"], "password": f["password"], "role": f"{f['role_zh']} {f['role_en']}",
+             "lands on": f"{f['lands_on'][0]} {f['lands_on'][1]}", "who": f["who"]} for f in found]
+    console().print(table("demo sign-ins (dashboard)", rows) if rows else
+                                                   "no demo users: the users of $CHENGXIN_HOME/users.yaml sign in")

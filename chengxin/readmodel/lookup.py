@@ -150,6 +150,33 @@ def records(snap: Snapshot, subject_id: str, r: Role) -> dict[str, pd.DataFrame]
     return out
 
 
+def readable_records(frame: pd.DataFrame, source: str, lang: str = "zh") -> pd.DataFrame:
+    """A source's records as a person reads them: coded values in words, industries and counties
+    by name, dates as dates (months as months), nothing blank shown as `None`, and none of the
+    store's own columns (those starting with `_`; who the records are about)."""
+    src = config.sources()[source]
+    kinds = {c.name: c.type for c in src.columns}
+    out = frame.drop(columns=[c for c in frame.columns if c.startswith("_") or c in ("subject_id", "subject_type")])
+    shown = {}
+    for col in out.columns:
+        values = out[col]
+        if col == "industry":
+            shown[col] = values.map(lambda v: "" if pd.isna(v) else i18n.industry(v, lang))
+        elif col in ("county", "subject_county"):
+            shown[col] = values.map(lambda v: "" if pd.isna(v) else i18n.county(v, lang))
+        elif col in i18n.RECORD_VALUES:
+            shown[col] = values.map(lambda v: "" if pd.isna(v) else i18n.record_value(col, v, lang))
+        elif kinds.get(col) == "month":
+            shown[col] = pd.to_datetime(values).dt.strftime("%Y-%m").fillna("")
+        elif kinds.get(col) == "date" or col == "received_date" or pd.api.types.is_datetime64_any_dtype(values):
+            shown[col] = pd.to_datetime(values).dt.strftime("%Y-%m-%d").fillna("")
+        elif values.dtype == object:
+            shown[col] = values.map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else v)
+        else:
+            shown[col] = values
+    return pd.DataFrame(shown, index=out.index)
+
+
 def contribution_table(model: dict, subject: str = "enterprise", lang: str = "zh", top: int = 10) -> pd.DataFrame:
     """The waterfall's bars: base value, the `top` indicators by absolute contribution, the
     rest as one bar; columns label, value, kind (base|indicator|others|total)."""
@@ -194,3 +221,47 @@ def audit_log(r: Role, home=None) -> pd.DataFrame:
     if "audit" not in r.pages:
         raise NotAllowed("only the office admin sees the audit log")
     return audit.audit_log(home)
+
+
+def audit_entries(r: Role, lang: str = "zh", home=None) -> pd.DataFrame:
+    """The audit log as the office reads it: times to the second, who by name (a dashboard user's
+    display name, an API key's institution), the role and the action in words, the detail as
+    words instead of JSON. Columns: at, user, role, action, subject_id, purpose, detail."""
+    import json
+
+    import sqlalchemy as sa
+
+    from chengxin import state
+
+    log = audit_log(r, home)
+    if log.empty:
+        return log
+    shown_users = {u.username: u.display or u.username for u in users.roles_config(home).users.values()}
+    with state.connect(home) as con:
+        keys = dict(con.execute(sa.select(state.API_KEYS.c.key_id, state.API_KEYS.c.institution)).all())
+    roles = users.roles_config(home).roles
+
+    def who(user):
+        if isinstance(user, str) and user.startswith("api:"):
+            kid = user.removeprefix("api:")
+            return ("公众（无密钥）" if lang == "zh" else "the public (no key)") if kid == "public" else keys.get(kid, user)
+        return shown_users.get(user, user)
+
+    def detail(text):
+        if not isinstance(text, str) or not text:
+            return ""
+        try:
+            found = json.loads(text)
+        except ValueError:
+            return text
+        sep = "；" if lang == "zh" else "; "
+        colon = "：" if lang == "zh" else ": "
+        return sep.join(f"{i18n.word(i18n.AUDIT_DETAIL, k, lang)}{colon}{v}" for k, v in found.items() if v not in (None, ""))
+
+    return pd.DataFrame({
+        "at": pd.to_datetime(log["at"]).dt.strftime("%Y-%m-%d %H:%M:%S"),
+        "user": log["user"].map(who),
+        "role": log["role"].map(lambda x: roles[x].label(lang) if x in roles else x),
+        "action": log["action"].map(lambda x: i18n.word(i18n.AUDIT_ACTION, x, lang)),
+        "subject_id": log["subject_id"], "purpose": log["purpose"].fillna(""),
+        "detail": log["detail"].map(detail)})

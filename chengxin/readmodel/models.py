@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from chengxin import config, i18n, tracking
-from chengxin.readmodel.snapshot import Snapshot
+from chengxin import catalog, config, i18n, tracking
+from chengxin.readmodel.snapshot import Snapshot, monitoring
 
 
 def models_summary(snap: Snapshot, subject: str) -> dict:
@@ -58,6 +58,40 @@ def model_curves(snap: Snapshot, subject: str, lang: str = "zh") -> pd.DataFrame
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
-def mlflow_link(run: dict, home=None) -> str:
-    base = config.settings(home).dashboard.mlflow_ui_url.rstrip("/")
-    return f"{base}/#/experiments/{run['experiment_id']}/runs/{run['run_id']}"
+def mlflow_link(run: dict, home=None) -> str | None:
+    """The run's page in the MLflow UI settings.yaml names (`dashboard.mlflow_ui_url`); None when
+    none is named: nothing is linked to a server nobody started."""
+    base = config.settings(home).dashboard.mlflow_ui_url
+    if not base:
+        return None
+    return f"{base.rstrip('/')}/#/experiments/{run['experiment_id']}/runs/{run['run_id']}"
+
+
+def mlflow_ui_command(home=None) -> str:
+    """How to open the MLflow UI over this workspace's store."""
+    return f"mlflow ui --backend-store-uri sqlite:///{catalog.mlflow_store(home)}"
+
+
+PSI_WORDS = {"stable": ("稳定", "stable"), "watch": ("需关注", "watch"), "shifted": ("已漂移", "shifted")}
+
+
+def drift_table(snap: Snapshot, subject: str, lang: str = "zh") -> pd.DataFrame:
+    """This month's PSI of the PD and each published indicator against last month, as people read
+    it: the measure by its name (the PD as words), the PSI, and its band in words (`status` keeps
+    the band's code for the chart's colours)."""
+    from chengxin.features.catalogue import catalogue
+
+    psi = monitoring(snap, subject, "psi")
+    if psi.empty:
+        return psi
+    cat = catalogue()
+
+    def name(measure):
+        if measure == "pd":
+            return "违约概率" if lang == "zh" else "PD"
+        try:
+            return cat[measure].zh if lang == "zh" else cat[measure].description.en
+        except KeyError:
+            return measure
+
+    return psi.assign(measure=psi["measure"].map(name), band=psi["status"].map(lambda b: i18n.word(PSI_WORDS, b, lang)))

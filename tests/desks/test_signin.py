@@ -157,3 +157,14 @@ def test_trusted_proxies_must_be_addresses_or_networks(tmp_path):
     (tmp_path / "settings.yaml").write_text(yaml.safe_dump({"dashboard": {"trusted_proxies": ["the proxy"]}}))
     with pytest.raises(ValueError, match="not an address or network"):  # pydantic's ValidationError
         config.settings(tmp_path)
+
+
+def test_the_published_demo_passwords_are_the_hashed_ones():
+    """`demo_password` is what the manual and `make demo`'s banner publish: it must sign in."""
+    import bcrypt
+
+    demo = [u for u in users.declared_roles().users.values() if u.demo_password]
+    assert {u.username for u in demo} == {"lender1", "dept1", "firm1", "analyst1", "admin1"}
+    for u in demo:
+        assert bcrypt.checkpw(u.demo_password.encode(), u.password_bcrypt.encode()), u.username
+    assert [f["user"] for f in users.sign_ins()] == [u.username for u in demo]

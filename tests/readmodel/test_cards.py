@@ -108,3 +108,27 @@ def test_a_replay_answers_the_reasons_published_then_which_stay_on_disk(tmp_path
 
     warm_cards(snap)
     assert rows.ready([snap.path / "ratings.parquet"]) and not rows.ready([snap.path / "history.parquet"])
+
+
+def test_every_declared_code_of_a_record_has_words_and_records_read_as_words():
+    """Each coded value a source declares is said in words in both languages (industries and
+    counties by name; tax grades are letters already); a look-up's records show no store column,
+    no `None`, dates as dates."""
+    import pandas as pd
+
+    from chengxin import config, i18n, readmodel
+
+    for src in config.sources():
+        for col in src.columns:
+            if col.values and col.name not in ("industry", "tax_credit_grade"):
+                for v in col.values:
+                    assert i18n.record_value(col.name, v, "zh") != v and i18n.record_value(col.name, v, "en"), (src.name, col.name, v)
+    src = next(s for s in config.sources() if any(c.name == "event_type" and "annual_report" in (c.values or []) for c in s.columns))
+    dated = next(c.name for c in src.columns if c.type == "date")
+    frame = pd.DataFrame({"subject_id": ["x"], "event_type": ["annual_report"], dated: [pd.Timestamp("2025-06-23")],
+                          "_case": [None], "received_date": [pd.Timestamp("2025-06-30")], "note": [None]})
+    shown = readmodel.readable_records(frame, src.name, "zh")
+    assert "_case" not in shown and "subject_id" not in shown
+    assert shown["event_type"].iloc[0] == "年度报告公示" and shown[dated].iloc[0] == "2025-06-23"
+    assert shown["received_date"].iloc[0] == "2025-06-30" and shown["note"].iloc[0] == ""
+    assert readmodel.readable_records(frame, src.name, "en")["event_type"].iloc[0] == "annual report"

@@ -628,3 +628,52 @@ def _request(home, key: str):
     app = server.create_app(home)
     return Request({"type": "http", "method": "GET", "path": "/", "headers": [(b"authorization", f"Bearer {key}".encode())],
                     "query_string": b"", "app": app, "client": ("127.0.0.1", 1)})
+
+
+def test_the_document_says_how_to_send_a_key_and_only_what_the_api_answers(api, api_home):
+    """The OpenAPI document names the bearer key (Swagger's Authorize button, generated clients),
+    marks it optional exactly where the public may call without one, and lists no 422: a request
+    that does not validate is a 400 problem, worded in Chinese too."""
+    spec = api.get("/openapi.json").json()
+    assert spec["components"]["securitySchemes"]["key"] == {
+        "type": "http", "scheme": "bearer", "description": spec["components"]["securitySchemes"]["key"]["description"]}
+    public = set(users.role(users.PUBLIC, api_home).api)
+    assert public == {"subjects", "lists", "criteria"}
+    ops = {(path, method): op for path, item in spec["paths"].items() for method, op in item.items()}
+    assert ops[("/v1/subjects/{subject_id}", "get")]["security"] == [{}, {"key": []}]
+    assert ops[("/v1/lists/{which}", "get")]["security"] == [{}, {"key": []}]
+    for needs_a_key in [("/v1/subjects:batch", "post"), ("/v1/checks", "post"), ("/v1/cases", "get"), ("/v1/watchlist", "put")]:
+        assert ops[needs_a_key]["security"] == [{"key": []}], needs_a_key
+    assert "security" not in ops[("/v1/health", "get")] and "security" not in ops[("/v1/reports/{number}/verify", "get")]
+    assert not [k for k, op in ops.items() if "422" in op["responses"]]
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    too_long = _problem(api.get("/v1/subjects/" + "9" * 65), 400, "invalid-request")
+    assert "太长（最多 64 个字符）" in too_long["detail_zh"] and "String" not in too_long["detail_zh"]
+    assert "at most 64 characters" in too_long["detail"]
+    empty = _problem(api.post("/v1/subjects:batch", json={"ids": []}, headers=_auth(_key(api_home, "lender"))), 400,
+                     "invalid-request")
+    assert "太少" in empty["detail_zh"] and "body.ids" in empty["detail_zh"]
+
+
+def test_an_unknown_county_is_refused_not_an_empty_list(api, api_home):
+    county = _problem(api.get("/v1/lists/red", params={"county": "XYZ"}), 400, "invalid-request")
+    assert "XYZ" in county["detail"] and "区县代码" in county["detail_zh"]
+    known = api.get("/v1/lists/black", params={"county": "610302"})
+    assert known.status_code == 200 and all(e["county"] == "610302" for e in known.json()["entries"])
+
+
+def test_the_audit_log_reads_as_words(api, api_home, picks):
+    """Who looked, by name (a key's institution, not `api:<id>`), the role and the action in
+    words, times to the second, the detail as words, not JSON."""
+    key = _key(api_home, "lender")
+    person = picks["person"]["subject_id"]
+    asked = {"purpose": "loan 9 words", "authorization_ref": "AUTH-9"}
+    assert api.get(f"/v1/subjects/{person}", params=asked, headers=_auth(key)).status_code == 200
+    entries = readmodel.audit_entries(users.role("admin", api_home), "zh", api_home)
+    mine = entries[entries["purpose"] == "loan 9 words"]
+    assert len(mine) == 1 and mine["user"].iloc[0] == "test lender" and mine["action"].iloc[0] == "接口查询"
+    assert mine["role"].iloc[0] == "金融机构"
+    assert entries["at"].str.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d").all()
+    assert not entries["user"].str.startswith("api:").any() and not entries["detail"].str.startswith("{").any()
+    with pytest.raises(readmodel.NotAllowed):
+        readmodel.audit_entries(users.role("lender", api_home), "zh", api_home)

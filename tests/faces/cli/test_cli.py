@@ -2,6 +2,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -121,3 +122,20 @@ def test_features_commands(ingested_copy, tmp_path):
         assert i["out"] == str(tmp_path / f"series_{i['subject']}.parquet") and len(pd.read_parquet(i["out"])) == i["rows"]
     r = cli("features", "--as-of", "yesterday", home=ingested_copy)
     assert r.returncode == 1 and "YYYY-MM-DD" in r.stderr
+
+
+def test_users_lists_the_demo_sign_ins_as_the_manual_does():
+    from typer.testing import CliRunner
+
+    from chengxin import users
+    from chengxin.cli import app
+
+    r = CliRunner().invoke(app, ["users", "--json"])
+    assert r.exit_code == 0, r.output
+    listed = json.loads(r.stdout)["sign_ins"]
+    assert [(x["user"], x["password"], x["role"]) for x in listed] == [
+        (u.username, u.demo_password, u.role) for u in users.roles_config().users.values() if u.demo_password]
+    table = CliRunner().invoke(app, ["users"])
+    assert table.exit_code == 0 and all(x["user"] in table.stdout and x["password"] in table.stdout for x in listed)
+    manual = (Path(__file__).resolve().parents[3] / "docs" / "dashboard.md").read_text("utf-8")
+    assert all(f"| `{x['user']}` | `{x['password']}` |" in manual for x in listed)

@@ -95,6 +95,26 @@ def test_each_role_sees_its_pages_and_every_page_renders(dash):
     assert set(users.role(None).pages) == {"overview", "lookup", "criteria", "publication", "verify"}
 
 
+def test_each_demo_user_lands_on_its_roles_home_page(dash):
+    """Signed in, a department's clerk lands on the credit checks, an analyst on the warning
+    desk, a firm on its own credit; a role without a declared home on its first page."""
+    landed = {}
+    for found in users.sign_ins():
+        at = AppTest.from_file(APP, default_timeout=180)
+        at.session_state["user"] = users.roles_config().users[found["user"]]
+        at.session_state["lang"] = "zh"
+        at.run()
+        assert not at.exception, (found["user"], [e.value for e in at.exception])
+        home = users.role(found["role"]).home_page
+        expected = i18n.t("app_title" if home == "overview" else f"page_{home}", "zh")
+        assert at.title and at.title[0].value == expected, (found["user"], home, [t.value for t in at.title])
+        landed[found["user"]] = home
+    assert landed == {"lender1": "overview", "dept1": "checks", "firm1": "mine", "analyst1": "warning",
+                      "admin1": "overview"}
+    with pytest.raises(ValueError, match="not one of the role's pages"):
+        users.Role(zh="x", en="x", pages=("overview",), rating=("tier",), home="warning")
+
+
 def test_overview_for_the_public_has_tiers_criteria_and_no_grades_or_alerts(dash):
     at = app("public")
     page = text(at)
@@ -106,7 +126,7 @@ def test_overview_for_the_public_has_tiers_criteria_and_no_grades_or_alerts(dash
 
 
 def test_overview_for_an_analyst_shows_grades_and_open_alerts(dash):
-    at = app("analyst")
+    at = goto(app("analyst"), "overview")
     page = text(at)
     assert "信用等级分布" in page and "待处理预警" in page
     # individuals in the open alerts are masked for the analyst
@@ -182,7 +202,8 @@ def test_lender_lookup_of_an_enterprise(dash):
     at.session_state["lookup_source"] = last
     at.run()
     labels = readmodel.record_columns(last, "zh")
-    expected = [labels.get(c, c) for c in found[last].columns if c not in ("subject_id", "subject_type")]
+    # the store's own columns (`_case`) and whom the records are about are not shown
+    expected = [labels.get(c, c) for c in found[last].columns if c not in ("subject_id", "subject_type") and not c.startswith("_")]
     assert expected in [list(df.value.columns) for df in at.dataframe]
     # the repair path is read when its tab opens, and is the one `chengxin explain` gives
     from chengxin.pipelines import explain as explanation
@@ -376,17 +397,30 @@ def test_criteria_page_renders_a_version_and_takes_public_comments(dash):
 def test_models_page_shows_metrics_calibration_and_mlflow_links(dash):
     at = goto(app("analyst"), "models")
     metrics = at.dataframe[0].value
-    assert {"auc", "ks", "brier"} <= set(metrics.columns) and len(metrics) >= 2
-    # each model says how its PDs were calibrated: the scorecard by Platt, as configured
-    assert set(metrics["calibration"]) <= {"platt", "quadratic"}
-    assert (metrics.loc[metrics["kind"] == "scorecard", "calibration"] == "platt").all()
-    assert "/#/experiments/" in text(at)
+    assert {"AUC", "KS", "Brier 分数", "模型", "违约概率校准"} <= set(metrics.columns) and len(metrics) >= 2
+    # each model says how its PDs were calibrated, in words: the scorecard by Platt, as configured
+    assert set(metrics["违约概率校准"]) <= {"Platt 逻辑校准", "二次逻辑校准"}
+    assert (metrics.loc[metrics["模型"] == "评分卡", "违约概率校准"] == "Platt 逻辑校准").all()
+    assert not any(c.islower() and "_" in c for c in metrics.columns)  # no snake_case header
+    psi = readmodel.drift_table(readmodel.current(dash), "enterprise", "zh")
+    assert "违约概率" in set(psi["measure"]) and not psi["measure"].str.fullmatch(r"[a-z0-9_]+").any()
+    # no MLflow UI runs in the demo: the runs are named, not linked, and the page says how to open them
+    assert "/#/experiments/" not in text(at) and "mlflow ui --backend-store-uri sqlite:///" in text(at)
+    summary = readmodel.models_summary(readmodel.current(dash), "enterprise")
+    assert str(summary["champion"]["run_id"])[:8] in text(at)
     assert len(at.get("plotly_chart")) >= 5  # calibration by grade (x2), ROC, KS and PSI
     snap = readmodel.current(dash)
     curves = readmodel.model_curves(snap, "enterprise")
     assert set(curves["alias"]) == {"champion", "challenger"}
     for alias, c in curves.groupby("alias"):  # the curves drawn are the model's own, as its metrics say
         assert c["gap"].max() == pytest.approx(c["ks"].iloc[0], abs=0.02)
+
+
+def test_a_named_mlflow_ui_gets_the_runs_linked(tmp_path):
+    (tmp_path / "settings.yaml").write_text("dashboard:\n  mlflow_ui_url: http://mlflow.office:5000/\n", "utf-8")
+    run = {"experiment_id": "3", "run_id": "abc"}
+    assert readmodel.mlflow_link(run, tmp_path) == "http://mlflow.office:5000/#/experiments/3/runs/abc"
+    assert readmodel.mlflow_link(run, tmp_path / "elsewhere") is None
 
 
 def test_coverage_page(dash):
