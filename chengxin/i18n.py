@@ -120,6 +120,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "psi": ("稳定性（PSI，本月对上月）", "Stability (PSI, this month vs last)"), "mlflow_run": ("MLflow 运行记录", "MLflow run"),
     "alert_click": ("点击一行打开该预警", "click a row to open its alert"),
     "alert_reasons": ("预警原因", "Why alerted"),
+    "edition": ("第 {n} 版", "edition {n}"),
     "none_applied": ("本次核查无可选措施", "no measure to choose for this check"),
     "rated_by": ("评价方式", "Rated by"), "monthly_run": ("月度评价", "the monthly run"),
     "rerated_case": ("案件 {case} 决定后重新评价", "re-rated after case {case}"),

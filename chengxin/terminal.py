@@ -17,8 +17,9 @@ from rich.table import Table
 from chengxin.config import SUBJECT_TYPES
 from chengxin.workspace import UserError
 
-err = Console(stderr=True)
 PAGE_WIDTH = 160  # the width of tables written to a file or a pipe, where rich would assume 80 columns
+# progress and messages: a terminal's width, or a log's (`make demo` writes the API's to a file)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else PAGE_WIDTH)
 
 
 def console() -> Console:

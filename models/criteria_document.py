@@ -8,8 +8,25 @@ import math
 
 import numpy as np
 
+from chengxin import i18n
 from chengxin.features.catalogue import DIMENSIONS
 from chengxin.models.criteria import dimensions, whole_percents
+
+
+# the words of the validation measures
+VALIDATION_WORDS = {"auc": "AUC", "gini": "Gini 系数 Gini", "ks": "KS", "brier": "Brier 分数 Brier score",
+                    "psi_dev_oot": "稳定性 PSI（开发期对样本外） PSI, development vs out of time",
+                    "grades_within_interval": "等级违约率落在区间内的比例 Grades within their interval",
+                    "calibration_holds": "校准检验通过 Calibration holds"}
+
+
+def _validation_value(name: str, value: float) -> str:
+    """A validation figure as a person reads it: yes/no for a test, a percent for a share, else three decimals."""
+    if name == "calibration_holds":
+        return "是 yes" if value >= 1 else "否 no"
+    if name == "grades_within_interval":
+        return f"{value * 100:.0f}%"
+    return f"{value:.3f}"
 
 
 def _value(x: float, unit: str | None = None) -> str:
@@ -212,7 +229,8 @@ def criteria_markdown(c: dict, change_lines: list[str]) -> str:
     lines += _considered_lines(c)
     lines += _selection_lines(c)
     r = c["rules"]
-    pub = "; ".join(f"{k}: {v['min']}–{v['max']} months" for k, v in r["publicity_months"].items())
+    pub = "; ".join(f"{i18n.record_value('severity', k, 'zh')} {i18n.record_value('severity', k, 'en')}："
+                    f"{v['min']}–{v['max']} 个月 months" for k, v in r["publicity_months"].items())
     lines += ["## 缺失、修复与过期记录 Missing, repaired and expired records", "",
               "- 数据缺失（所在区县该部门未上报）不视为零，按“缺失”一栏计分。 Missing data (no upload from the "
               "department for the subject's county) is not counted as zero: it scores as in the 'Missing' row.",
@@ -224,7 +242,8 @@ def criteria_markdown(c: dict, change_lines: list[str]) -> str:
     if v:
         lines += ["## 指标权重模型验证 Validation of the scorecard whose weights are scaled in (out of time)", "",
                   "| 指标 Measure | 值 Value |", "|---|---|"]
-        lines += [f"| {k} | {val:.4f} |" for k, val in v.items() if isinstance(val, (int, float))]
+        lines += [f"| {VALIDATION_WORDS.get(k, k)} | {_validation_value(k, val)} |" for k, val in v.items()
+                  if isinstance(val, (int, float))]
         lines.append("")
     lines += ["## 版本变更 What changed", ""] + [f"- {x}" for x in change_lines] + ["",
               "## 在自有系统中应用 Applying the criteria in your own systems", "",

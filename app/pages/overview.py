@@ -23,7 +23,8 @@ cols = st.columns(4)
 cols[0].metric(ui.L("rated_subjects"), i18n.number(readmodel.rated_count(snap, "enterprise"), lang))
 cols[1].metric(ui.L("as_of"), str(snap.as_of("enterprise") or "—"))
 law = readmodel.criteria_in_force("enterprise")
-cols[2].metric(ui.L("criteria_in_force"), law["version"] if law else "—")
+cols[2].metric(ui.L("criteria_in_force"), ui.L("edition").format(n=law["edition"]) if law else "—",
+               help=f"{ui.L('version')} {law['version']}" if law else None)
 cols[3].metric(ui.L("effective_date"), law["effective_date"] if law else "—")
 
 left, right = st.columns(2)

@@ -18,7 +18,8 @@ from chengxin.users import Role
 
 
 def criteria_versions(subject: str = "enterprise", home=None) -> list[dict]:
-    """Published criteria versions, newest first: version, effective date, folder, files."""
+    """Published criteria versions, newest first: version (its code), edition (1 for the first
+    published), effective date, folder, files."""
     folder = catalog.criteria(subject, home)
     out = []
     for f in folder.glob("*/criteria.json") if folder.exists() else []:
@@ -27,7 +28,10 @@ def criteria_versions(subject: str = "enterprise", home=None) -> list[dict]:
         c = json.loads(f.read_text("utf-8"))
         out.append({"version": c["criteria_version"], "effective_date": c["effective_date"], "folder": f.parent,
                     "published": f.stat().st_mtime, "indicators": len(c["indicators"])})
-    return sorted(out, key=lambda v: v["published"], reverse=True)
+    out = sorted(out, key=lambda v: v["published"], reverse=True)
+    for k, v in enumerate(out):  # the edition people name it by: the first published is edition 1
+        v["edition"] = len(out) - k
+    return out
 
 
 def criteria_in_force(subject: str = "enterprise", home=None) -> dict | None:

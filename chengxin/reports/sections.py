@@ -44,21 +44,25 @@ def _records(snap, sid: str, role: Role) -> dict[str, pd.DataFrame]:
     return readmodel.records(snap, sid, role)
 
 
-def _source_dates(snap) -> dict[str, str]:
-    """The day each source was last received, over the snapshot's records."""
-    return _last_received(str(snap.path))
+def _source_dates(snap, as_of: str | None = None) -> dict[str, str]:
+    """The day each source was last received by the report's as-of date, over the snapshot's
+    records (what was received later is not what the report's rating read)."""
+    return _last_received(str(snap.path), as_of)
 
 
-@functools.lru_cache(maxsize=4)
-def _last_received(path: str) -> dict[str, str]:
+@functools.lru_cache(maxsize=8)
+def _last_received(path: str, as_of: str | None) -> dict[str, str]:
     from chengxin.readmodel.snapshot import records_cursor
 
     out = {}
+    until = "" if not as_of else " WHERE received_date <= ?"
     with records_cursor(path) as con:
         tables = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         for src in config.sources():
             if src.table in tables:
-                out[src.name] = _day(con.execute(f"SELECT max(received_date) FROM {src.table}").fetchall()[0][0])
+                found = con.execute(f"SELECT max(received_date) FROM {src.table}{until}", [as_of] if as_of else []).fetchall()
+                if found[0][0] is not None:
+                    out[src.name] = _day(found[0][0])
     return out
 
 
@@ -89,12 +93,17 @@ def content(snap, subject_id: str, kind: str, reader: Reader, *, purpose: str | 
     name = card.get("name") or reg.get("name")
     header = [["主体名称 Name", name], ["统一社会信用代码/身份证号 ID", card["display_id"]],
               ["数据截止日期 Data as of", as_of], ["报告类型 Kind", f"{TITLES[kind][0]} ({kind})"]]
+    # what it was issued for and on whose authority (an individual's report always says; a firm's when asked)
+    if own:
+        header.append(["查询用途 Purpose", "本人查询 the subject's own request"])
+    elif purpose or authorization_ref:
+        header += [["查询用途 Purpose", purpose or "—"], ["授权编号 Authorization", authorization_ref or "—"]]
     records = _records(snap, sid, shown_role)
     if until is not None:  # what was on record on that day
         records = {k: f[pd.to_datetime(f[config.sources()[k].event_date]) <= pd.Timestamp(until)] for k, f in records.items()}
     fs = feature_settings()
 
-    sections = [_basic(sid, stype, card, reg, name)]
+    sections = [_basic(sid, stype, card, reg, name, _legal_rep(snap, reg.get("legal_rep_id"), shown_role))]
     if kind != "certificate":
         sections.append(_tier(card, kind, as_of))
         sections += _record_sections(card, records, fs)
@@ -111,25 +120,39 @@ def content(snap, subject_id: str, kind: str, reader: Reader, *, purpose: str | 
             this = free_reports_used(sid, dt.date.today().year, home) + 1  # this one is recorded once issued
             sections.append({"title": "免费报告 Free reports", "paragraphs": [
                 f"本年度已出具本人信用报告 {this} 份（含本份），每年免费 {cfg.free_per_year} 份。"]})
-    sections += _closing(snap, fs)
+    sections += _closing(snap, fs, as_of)
     return {"kind": kind, "subject_id": sid, "subject_type": stype, "display_id": card["display_id"], "name": name,
             "masked": masked, "as_of": as_of, "title": {"zh": TITLES[kind][0], "en": TITLES[kind][1]},
             "platform": cfg.platform.model_dump(), "issuer": cfg.issuer.model_dump(), "header": header,
             "sections": sections}
 
 
-def _basic(sid: str, stype: str, card: dict, reg: dict, name) -> dict:
-    """The registration facts of a firm, or a person's name, ID and county."""
+def _basic(sid: str, stype: str, card: dict, reg: dict, name, legal_rep: str | None = None) -> dict:
+    """The registration facts of a firm (its legal representative by name: `legal_rep`), or a
+    person's name, ID and county."""
     if stype == "enterprise":
         facts = [["企业名称", reg.get("name")], ["统一社会信用代码", sid],
                  ["市场主体类型", i18n.record_value("entity_type", reg.get("entity_type"))],
                  ["行业", i18n.industry(reg.get("industry"))], ["所在区县", i18n.county(reg.get("county"))],
                  ["登记状态", i18n.record_value("status", reg.get("status"))],
                  ["成立日期", _day(reg.get("registration_date"))], ["注册资本（万元）", reg.get("registered_capital")],
-                 ["法定代表人", identifiers.mask_resident_id(reg["legal_rep_id"]) if reg.get("legal_rep_id") else ""]]
+                 ["法定代表人", legal_rep or ""]]
     else:
         facts = [["姓名", name], ["身份证号", card["display_id"]], ["所在区县", i18n.county(card.get("county"))]]
     return {"title": "一、基本信息 Basic information", "table": _table(["项目", "内容"], facts, "—", [1, 3])}
+
+
+def _legal_rep(snap, rep_id: str | None, role) -> str | None:
+    """A firm's legal representative by name, as the role may see a person's name (masked where it
+    masks), with the ID number masked beside it; the masked ID alone when the registry has no name."""
+    from chengxin import readmodel, users
+
+    if not isinstance(rep_id, str) or not rep_id:  # a person's report, or a firm without one on record
+        return None
+    person = readmodel.rows_of(snap.path / layout.SUBJECT_INFO, rep_id)
+    found = person.iloc[0].get("name") if len(person) else None
+    masked_id = identifiers.mask_resident_id(rep_id)
+    return f"{users.show_name(found, 'individual', role)}（{masked_id}）" if isinstance(found, str) and found else masked_id
 
 
 def _tier(card: dict, kind: str, as_of: str) -> dict:
@@ -205,14 +228,16 @@ def _penalties(card: dict, records: dict[str, pd.DataFrame], fs) -> dict:
         "无行政处罚记录。", [2, 1.4, 1, 0.8, 0.9, 1, 1.4, 1])}
 
 
-def _closing(snap, fs) -> list[dict]:
-    """The data sources, with the day each was last received, and the notes every report ends with."""
-    dates = _source_dates(snap)
+def _closing(snap, fs, as_of: str | None = None) -> list[dict]:
+    """The data sources, with the day each was last received by the as-of date, and the notes
+    every report ends with."""
+    dates = _source_dates(snap, as_of)
     sources = {"title": "数据来源 Data sources", "table": _table(
         ["来源", "提供部门", "最近接收日期"],
         [[s.zh, s.department.zh, dates.get(s.name, "")] for s in config.sources() if s.name in dates],
         "—", [1.5, 2, 1])}
-    notes = ["行政处罚按失信程度公示：" + "；".join(f"{k} 最短 {p.min} 个月、最长 {p.max} 个月" for k, p in fs.publicity_months.items())
+    notes = ["行政处罚按失信程度公示：" + "；".join(f"{i18n.record_value('severity', k)} 最短 {p.min} 个月、最长 {p.max} 个月"
+                                          for k, p in fs.publicity_months.items())
              + "。公示期满的记录不再公示，不计入评价；经信用修复的记录满最短公示期后不再公示。",
              "标注“异议处理中”的信息正在核查，核查期间不作为不利依据的唯一理由。"]
     return [sources, {"title": "说明 Notes", "paragraphs": notes}]

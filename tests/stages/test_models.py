@@ -454,6 +454,12 @@ def test_criteria_read_as_dimensions_indicators_and_points():
         assert d["min_points"] == sum(i["min_points"] for i in group) and d["max_points"] == sum(i["max_points"] for i in group)
     md = criteria_document.criteria_markdown(c, criteria_document.changes(c, None))
     assert "Dimensions and their points" in md and "考虑但未计分" in md and "considered, not weighted" in md
+    assert "轻微 minor：" in md and "严重 serious：" in md  # severities in words in the Chinese text too
+    validated = criteria_document.criteria_markdown(
+        c | {"validation": {"auc": 0.8123, "psi_dev_oot": 0.0123, "calibration_holds": 1.0, "grades_within_interval": 0.9}}, [])
+    part = validated.split("## 指标权重模型验证")[1].split("##")[0]
+    assert "| AUC | 0.812 |" in part and "| 校准检验通过 Calibration holds | 是 yes |" in part and "| 90% |" in part
+    assert "psi_dev_oot" not in part and "calibration_holds" not in part
     table = md.split("## 评价维度与分值")[1].split("\n\n")[1].splitlines()[2:]
     percents = [int(row.rstrip(" |").rsplit("|", 1)[1].strip().rstrip("%")) for row in table[:-1]]
     assert sum(percents) == 100 and table[-1].endswith("| 100% |")

@@ -122,7 +122,9 @@ def test_overview_for_the_public_has_tiers_criteria_and_no_grades_or_alerts(dash
     assert "信用等级分布" not in page.replace("公共信用等级分布", "")  # no master-scale grades for the public
     assert "待处理预警" not in page
     law = readmodel.criteria_in_force("enterprise", dash)
-    assert [m.value for m in at.metric if m.label == "现行评价标准"] == [law["version"]]
+    # named by its edition, the version's code in the help: not "1-1+a2adfb76" as a headline
+    assert [m.value for m in at.metric if m.label == "现行评价标准"] == [f"第 {law['edition']} 版"]
+    assert [m.help for m in at.metric if m.label == "现行评价标准"] == [f"版本 {law['version']}"]
 
 
 def test_overview_for_an_analyst_shows_grades_and_open_alerts(dash):

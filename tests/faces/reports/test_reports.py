@@ -230,6 +230,7 @@ def test_individuals_masking_free_reports_and_who_looked_them_up(report_home, fo
     theirs = _text(reports.issue(snap, person, "public", lender, purpose="贷款审批", authorization_ref="AUTH-1",
                                  home=report_home).data)
     assert person not in theirs and person[:6] + "********" in theirs
+    assert "查询用途" in theirs and "贷款审批" in theirs and "AUTH-1" in theirs  # what it was issued for, on whose authority
     # the person's own reports: unmasked, with who looked it up, two free a year
     (report_home / "users.yaml").write_text(yaml.safe_dump({"users": {"self1": {
         "role": "subject", "subject": person, "password_bcrypt": users.hash_password("x")}}}), "utf-8")
@@ -237,6 +238,7 @@ def test_individuals_masking_free_reports_and_who_looked_them_up(report_home, fo
         me = reports.reader("self1", report_home)
         first = _text(reports.issue(snap, person, "public", me, home=report_home).data)
         assert person in first and "查询记录" in first and "贷款审批" in first and "已出具本人信用报告1份" in first
+        assert "本人查询" in first
         reports.issue(snap, person, "certificate", me, home=report_home)
         with pytest.raises(UserError, match="2 of 2 free reports"):
             reports.issue(snap, person, "public", me, home=report_home)
@@ -256,3 +258,36 @@ def test_the_same_subject_kind_and_date_give_the_same_content(report_home, fonts
     assert a.data != b.data  # the number, code and time differ
     earlier = reports.content(snap, entry["subject_id"], "public", admin, as_of=dt.date(2025, 2, 28), home=report_home)
     assert earlier["as_of"] == "2025-02-28"
+
+
+def test_a_firms_legal_representative_is_named_as_the_reader_may_see_a_name(report_home):
+    """By name (masked for a role that masks), with the ID number masked beside it; never the bare
+    ID number where the registry knows the person."""
+    from chengxin import identifiers
+
+    snap = readmodel.current(report_home)
+    info = pd.read_parquet(snap.path / "subjects.parquet")
+    people = info[info["subject_type"] == "individual"].set_index("subject_id")["name"]
+    firm = info[(info["subject_type"] == "enterprise") & info["legal_rep_id"].isin(people.index)].iloc[0]
+    rep = firm["legal_rep_id"]
+
+    def shown(role):
+        body = reports.content(snap, firm["subject_id"], "public", reports.Reader(role, users.role(role, report_home)),
+                               home=report_home)
+        return dict(body["sections"][0]["table"]["rows"])["法定代表人"]
+
+    admin, public = shown("admin"), shown("public")
+    assert people[rep] in admin and identifiers.mask_resident_id(rep) in admin and rep not in admin
+    assert public.startswith(identifiers.mask_name(people[rep])) and not public.startswith(people[rep])
+
+
+def test_data_sources_are_dated_by_the_reports_as_of_and_the_footer_names_no_command(report_home, fonts):
+    snap, entry = _firm(report_home)
+    admin = reports.Reader("admin1", users.role("admin", report_home))
+    body = reports.content(snap, entry["subject_id"], "public", admin, home=report_home)
+    sources = next(s for s in body["sections"] if s["title"].startswith("数据来源"))
+    dates = [r[2] for r in sources["table"]["rows"] if r[2]]
+    assert dates and max(dates) <= body["as_of"], (max(dates), body["as_of"])
+    text = _text(reports.issue(snap, entry["subject_id"], "public", admin, home=report_home).data)
+    assert "核验报告" in text and "chengxin report" not in text
+    assert "轻微最短" in text and "minor" not in text  # the publicity rules in words (the text without spaces)
