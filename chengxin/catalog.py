@@ -1,4 +1,4 @@
-"""The catalog: where every dataset the platform keeps lives, and the run calendar.
+"""The catalog: where every dataset the platform keeps lives.
 
 Everything is stored under ``$CHENGXIN_HOME`` (`workspace.home`). This module is the one place
 that names a location: stages write their outputs and read their inputs through it, and the
@@ -18,9 +18,9 @@ path into the workspace by hand.
     published/coverage/cells.parquet, summary.json                       data coverage
     published/dashboard/<snapshot>/, published/dashboard/CURRENT         the read model's snapshots
 
-The calendar is derived from the declarations: the monthly sources (`grain: monthly` in
-`sources.yaml`) say which month's uploads are complete, so which as-of date is the latest and
-which month ends can be trained on.
+The run calendar (which month's uploads are complete, so which as-of date is the latest) reads
+the records, so it is the warehouse's (`chengxin.warehouse.latest_as_of`): nothing that reads
+the published snapshot reaches the warehouse through the catalog.
 """
 
 from __future__ import annotations

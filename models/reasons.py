@@ -69,22 +69,30 @@ def change(indicator, before, after, unit: str | None, lang: str) -> str:
     return f"{name} {a}→{b}{moved}" if lang == "zh" else f"{name} {a} -> {b}{moved}"
 
 
-def sentence(indicator, value, unit: str | None, lang: str) -> str:
-    """One reason: the indicator, the subject's value as a person reads it, and which way it
-    should move."""
+def phrasing(indicator, unit: str | None, lang: str):
+    """`sentence` for one indicator, with its name, codes and direction worked out once: a scoring
+    run phrases a reason for each of a city's subjects."""
     levels = levels_of(indicator)
     name = indicator.zh if lang == "zh" else indicator.description.en
     if levels:  # the declared words say how the codes run (A=1…D=5): the value is the code's letter
         name = name.split("（")[0] if lang == "zh" else name.split(",")[0]
-    shown = _text(value, MISSING_ZH if lang == "zh" else MISSING_EN, unit, lang, levels)
+    missing = MISSING_ZH if lang == "zh" else MISSING_EN
     way = BETTER.get(indicator.direction)
     if levels and way:  # the codes run from best to worst or back: name the best one
         best = levels[min(levels) if indicator.direction == "higher_worse" else max(levels)]
         way = (f"{best} 最好", f"{best} is best")
-    missing = value is None or (isinstance(value, float) and np.isnan(value))
-    if lang == "zh":
-        return f"{name}：{shown}" + ("" if missing or not way else f"（{way[0]}）")
-    return f"{name}: {shown}" + ("" if missing or not way else f" ({way[1]})")
+    head, tail = (f"{name}：", f"（{way[0]}）" if way else "") if lang == "zh" else (f"{name}: ", f" ({way[1]})" if way else "")
+
+    def phrase(value) -> str:
+        absent = value is None or (isinstance(value, float) and np.isnan(value))
+        return head + _text(value, missing, unit, lang, levels) + ("" if absent else tail)
+    return phrase
+
+
+def sentence(indicator, value, unit: str | None, lang: str) -> str:
+    """One reason: the indicator, the subject's value as a person reads it, and which way it
+    should move."""
+    return phrasing(indicator, unit, lang)(value)
 
 
 # the columns of one reason, by suffix: English text, Chinese text, code (the indicator), points lost
@@ -118,8 +126,9 @@ def reasons(card, X: pd.DataFrame, k: int = REASONS, by_indicator=None) -> pd.Da
             raw = X[name].to_numpy()[rows]
             unit = unit_of(ind, cat)
             # a missing value is no fact about the subject: said as missing data, scored as declared
-            en[rows] = [sentence(ind, v, unit, "en") for v in raw]
-            zh[rows] = [sentence(ind, v, unit, "zh") for v in raw]
+            in_en, in_zh = phrasing(ind, unit, "en"), phrasing(ind, unit, "zh")
+            en[rows] = [in_en(v) for v in raw]
+            zh[rows] = [in_zh(v) for v in raw]
         out[f"reason_{j + 1}"], out[f"reason_{j + 1}_zh"] = en, zh
         out[f"reason_{j + 1}_code"], out[f"reason_{j + 1}_points"] = picked[:, j], np.round(lost[:, j], 1)
     return pd.DataFrame(out, index=X.index)[columns(k)]

@@ -145,7 +145,7 @@ def _basic(sid: str, stype: str, card: dict, reg: dict, name, legal_rep: str | N
 def _legal_rep(snap, rep_id: str | None, role) -> str | None:
     """A firm's legal representative by name, as the role may see a person's name (masked where it
     masks), with the ID number masked beside it; the masked ID alone when the registry has no name."""
-    from chengxin import readmodel, users
+    from chengxin import readmodel
 
     if not isinstance(rep_id, str) or not rep_id:  # a person's report, or a firm without one on record
         return None
