@@ -20,6 +20,23 @@ class _Open(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+PAGE_LIMIT = 1000  # the most entries one page of a list carries
+
+
+class Paging(BaseModel):
+    """Which page of a long list to answer: `limit` entries from `offset` (the answer says the
+    `total` and the `next_offset`, none on the last page)."""
+    limit: int = Field(100, ge=1, le=PAGE_LIMIT, description=f"entries per page (at most {PAGE_LIMIT})")
+    offset: int = Field(0, ge=0, le=state.BIGINT_MAX, description="how many entries to skip")
+
+    def page(self, items: list) -> dict[str, Any]:
+        """`items` cut to this page, with `total`, `offset`, `limit` and `next_offset`."""
+        shown = items[self.offset:self.offset + self.limit]
+        following = self.offset + len(shown)
+        return {"total": len(items), "offset": self.offset, "limit": self.limit,
+                "next_offset": following if following < len(items) else None, "items": shown}
+
+
 class Reason(BaseModel):
     code: str | None = Field(None, description="the indicator of the published criteria; `tier_rule:<rule>`: a direct "
                                                "rule of the criteria forced the tier; `in_default`: a record put the "
@@ -70,8 +87,10 @@ class SubjectCard(_Open):
     subject_type: config.SubjectType | None = None
     display_id: str | None = None
     name: str | None = None
-    county: str | None = None
-    industry: str | None = None
+    county: str | None = Field(None, description="the county's administrative division code")
+    county_name: str | None = Field(None, description="the county's name")
+    industry: str | None = Field(None, description="the industry's GB/T 4754 section letter")
+    industry_name: str | None = Field(None, description="the industry section's name")
     rated: bool | None = None
     as_of: str | None = None
     tier: str | None = None

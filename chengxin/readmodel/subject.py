@@ -17,7 +17,7 @@ import threading
 
 import pandas as pd
 
-from chengxin import audit, identifiers, users
+from chengxin import audit, i18n, identifiers, users
 from chengxin.desks.cases.flags import under_objection
 from chengxin.readmodel.identity import subject_types
 from chengxin.models.reasons import REASONS
@@ -169,10 +169,13 @@ def _cards(snap: Snapshot, allowed: dict[str, str], r: Role, as_of: dt.date | No
             continue  # neither registered, rated nor listed: unknown
         kind = allowed[sid]
         card = {"subject_id": sid, "subject_type": kind, "display_id": users.show_id(sid, kind, r), "found": True,
-                "status": 200, "name": None, "county": None, "industry": None, "rated": rrow is not None}
+                "status": 200, "name": None, "county": None, "county_name": None, "industry": None, "industry_name": None,
+                "rated": rrow is not None}
         if irow is not None:
-            card.update(name=users.show_name(_value(irow.get("name")), kind, r), county=_value(irow.get("county")),
-                        industry=_value(irow.get("industry")) if kind == "enterprise" else None)
+            county, industry = _value(irow.get("county")), _value(irow.get("industry")) if kind == "enterprise" else None
+            card.update(name=users.show_name(_value(irow.get("name")), kind, r), county=county, industry=industry,
+                        county_name=i18n.county(str(county), "zh") if county else None,
+                        industry_name=i18n.industry(str(industry), "zh") if industry else None)
         if rrow is not None:
             card.update(_rating(rrow, kind, r, parts, words))
         if kind in r.lists:
@@ -281,5 +284,6 @@ def list_feed(snap: Snapshot, r: Role, which: str, *, subject_type: str | None =
         e = e[(start >= changed_since) | ((e["status"] != "active") & (ends >= changed_since))]
     e = users.mask_frame(e, r)  # then sorted by what the role sees: an order of real ids would leak them
     e = e.sort_values(["start", "subject_id"], kind="stable")
-    keep = ["subject_id", "subject_type", "name", "county", *LIST_FIELDS, "records"]
+    e = e.assign(county_name=e["county"].map(lambda c: i18n.county(str(c), "zh") if pd.notna(c) else None))
+    keep = ["subject_id", "subject_type", "name", "county", "county_name", *LIST_FIELDS, "records"]
     return [{k: _value(v) for k, v in row.items()} for row in e[[c for c in keep if c in e]].to_dict("records")]

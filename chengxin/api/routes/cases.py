@@ -11,7 +11,7 @@ from chengxin import readmodel
 from chengxin.desks import cases
 from chengxin.api.access import Access, Caller, home
 from chengxin.api.problems import ERRORS, Problem
-from chengxin.api.shapes import SUBJECT_ID_MAX, CaseDecision, CaseFiling, CaseNumber
+from chengxin.api.shapes import SUBJECT_ID_MAX, CaseDecision, CaseFiling, CaseNumber, Paging
 
 router = APIRouter(tags=["cases"], responses=ERRORS)
 CASES = Access("cases")
@@ -26,11 +26,14 @@ def actor(who: Caller) -> cases.Actor:
 @router.get("/v1/cases")
 def list_cases(who: Annotated[Caller, Depends(CASES)], where: Annotated[FilePath | None, Depends(home)],
                status: Literal["open", "decided"] | None = None, overdue: bool = False,
-               subject_id: Annotated[str | None, Query(max_length=SUBJECT_ID_MAX)] = None) -> dict[str, Any]:
+               subject_id: Annotated[str | None, Query(max_length=SUBJECT_ID_MAX)] = None,
+               paging: Annotated[Paging, Query()] = Paging()) -> dict[str, Any]:
     """The cases this key may see (the office's desk every case, a department those about its
-    own records), with their clocks: days left, due within one working day, overdue."""
-    return {"cases": readmodel.list_cases(actor(who), who.role, status=status, overdue=overdue,
-                                          subject=subject_id, home=where)}
+    own records), with their clocks: days left, due within one working day, overdue; a page at
+    a time (`limit` from `offset`, with the `total`)."""
+    page = paging.page(readmodel.list_cases(actor(who), who.role, status=status, overdue=overdue,
+                                            subject=subject_id, home=where))
+    return {"cases": page.pop("items"), **page}
 
 
 @router.get("/v1/cases/{case_no}")

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from chengxin import config, readmodel
 from chengxin.api.access import Access, Caller, home, snapshot
 from chengxin.api.problems import ERRORS, Problem
+from chengxin.api.shapes import Paging
 
 router = APIRouter(responses=ERRORS)
 
@@ -18,9 +19,10 @@ router = APIRouter(responses=ERRORS)
 def lists(request: Request, who: Annotated[Caller, Depends(Access("lists"))], which: Literal["black", "red"],
           subject_type: config.SubjectType | None = None,
           county: Annotated[str | None, Query(max_length=12)] = None,
-          changed_since: dt.date | None = None) -> dict[str, Any]:
-    """Entries of the red or black list with rule, since, until and measures; by subject
-    type, county (its division code: an unknown one is a 400), and what changed since a date."""
+          changed_since: dt.date | None = None, paging: Annotated[Paging, Query()] = Paging()) -> dict[str, Any]:
+    """Entries of the red or black list with rule, since, until and measures, the county by code
+    and name; by subject type, county (its division code: an unknown one is a 400), and what
+    changed since a date; a page at a time (`limit` from `offset`, with the `total`)."""
     counties = {c.code for c in config.city().counties}
     if county is not None and county not in counties:
         raise Problem("invalid-request", why=f"county {county!r} is not a county code of the city: {', '.join(sorted(counties))}",
@@ -28,7 +30,8 @@ def lists(request: Request, who: Annotated[Caller, Depends(Access("lists"))], wh
     snap = snapshot(request)
     entries = readmodel.list_feed(snap, who.role, which, subject_type=subject_type, county=county,
                                   changed_since=changed_since)
-    return {"snapshot": snap.id, "list": which, "entries": entries}
+    page = paging.page(entries)
+    return {"snapshot": snap.id, "list": which, "entries": page.pop("items"), **page}
 
 
 @router.get("/v1/criteria/{subject_type}", tags=["criteria"])

@@ -541,6 +541,9 @@ def test_cases_over_the_api_flag_at_once_and_a_departments_key_decides_its_own_r
     assert card["under_objection"][0]["case"] == case["case_no"] and card["under_objection"][0]["text_zh"] == "异议处理中"
     assert [c["case_no"] for c in api.get("/v1/cases", headers=_auth(theirs)).json()["cases"]] == [case["case_no"]]
     assert api.get("/v1/cases", headers=_auth(other)).json()["cases"] == []
+    desk = api.get("/v1/cases", headers=_auth(office)).json()
+    one = api.get("/v1/cases", params={"limit": 1}, headers=_auth(office)).json()
+    assert one["cases"] == desk["cases"][:1] and one["total"] == desk["total"] == len(desk["cases"])
     _problem(api.get(f"/v1/cases/{case['case_no']}", headers=_auth(other)), 404, "unknown-case")
     decision = {"decision": "correct", "set": {"fine_amount": "1000"}, "note": "the fine was 1000"}
     # deciding a case it may not see: the same 404 as the GET (naming no provider)
@@ -660,6 +663,25 @@ def test_an_unknown_county_is_refused_not_an_empty_list(api, api_home):
     assert "XYZ" in county["detail"] and "区县代码" in county["detail_zh"]
     known = api.get("/v1/lists/black", params={"county": "610302"})
     assert known.status_code == 200 and all(e["county"] == "610302" for e in known.json()["entries"])
+    assert all(e["county_name"] == "渭滨区" for e in known.json()["entries"])  # the county by name beside its code
+
+
+def test_lists_come_a_page_at_a_time_with_their_total(api, api_home):
+    whole = api.get("/v1/lists/black", params={"limit": 1000}).json()
+    total = whole["total"]
+    assert total == len(whole["entries"]) > 3 and whole["next_offset"] is None
+    first = api.get("/v1/lists/black", params={"limit": 2}).json()
+    assert len(first["entries"]) == 2 and first["total"] == total and first["next_offset"] == 2
+    walked, offset = [], 0
+    while offset is not None:  # following next_offset visits every entry once, in the whole list's order
+        page = api.get("/v1/lists/black", params={"limit": 3, "offset": offset}).json()
+        walked += page["entries"]
+        offset = page["next_offset"]
+    assert walked == whole["entries"]
+    beyond = api.get("/v1/lists/black", params={"offset": total + 5}).json()
+    assert beyond["entries"] == [] and beyond["total"] == total and beyond["next_offset"] is None
+    for bad in ({"limit": 0}, {"limit": 1001}, {"offset": -1}, {"limit": "٣"}):  # an Arabic-Indic digit is no number here
+        _problem(api.get("/v1/lists/black", params=bad), 400, "invalid-request")
 
 
 def test_the_audit_log_reads_as_words(api, api_home, picks):
