@@ -16,7 +16,7 @@ DEMO_SEED ?= 2026
 DEMO_APP_PORT ?= 8501
 DEMO_API_PORT ?= 8000
 
-.PHONY: setup demo test docs benchmark clean
+.PHONY: setup demo test docs screenshots benchmark clean
 
 setup: $(VENV)/.installed
 
@@ -65,6 +65,10 @@ test: $(VENV)/.installed-test
 
 docs: setup
 	$(BIN)/python -c 'from pathlib import Path; from chengxin import docs; changed = docs.refresh_docs(Path(".")); print("updated: " + ", ".join(map(str, changed)) if changed else "README and docs/ current")'
+
+# The README's and docs/reports.md's pictures, from the workspace `make demo` built.
+screenshots: $(VENV)/.installed-test
+	$(BIN)/python docs/screenshots.py
 
 # The public scorecard recipes the bring-your-own benchmark compares with, and the credit data they ship.
 $(VENV)/.installed-bench: $(VENV)/.installed-test

@@ -51,3 +51,33 @@ def login(page, user: str, password: str) -> None:
     page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录").click()
     settle(page, "当前用户")
+
+
+def go(page, title: str, wait_for: str | None = None) -> None:
+    """Open the page named `title` in the sidebar's navigation and wait for its run to finish."""
+    # the navigation is disabled while a script run goes on (a slow run on a busy machine)
+    page.wait_for_function("() => !document.querySelector(\"[data-testid='stSidebarNavLinkContainer'][disabled]\")")
+    page.locator("[data-testid='stSidebarNav']").get_by_text(title, exact=True).click()
+    settle(page, wait_for or title)
+
+
+def look_up(page, query: str, label: str = "查询对象") -> None:
+    """Type a name, code or ID number into the look-up's box and submit it."""
+    box = page.get_by_label(label)
+    box.fill(query)
+    box.press("Enter")
+
+
+# What a reader sees on the page: the visible text, the rows a table draws (a canvas, read from
+# the grid's accessible table), the charts' SVG text; Streamlit's icon ligatures left out.
+VISIBLE_TEXT_JS = """() => {
+  let text = document.body.innerText;
+  for (const icon of document.querySelectorAll("[data-testid='stIconMaterial']")) text = text.replace(icon.textContent, " ");
+  const cells = Array.from(document.querySelectorAll("[data-testid='stDataFrame'] th, [data-testid='stDataFrame'] td"));
+  const charts = Array.from(document.querySelectorAll(".js-plotly-plot svg text"));
+  return [text, ...cells.map(c => c.textContent), ...charts.map(t => t.textContent)].join("\\n");
+}"""
+
+
+def visible_text(page) -> str:
+    return page.evaluate(VISIBLE_TEXT_JS).replace("Skip to main content", " ")

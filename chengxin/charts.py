@@ -57,7 +57,7 @@ WATERFALL_COLOURS = {"worse": "#c62828", "better": "#2e7d32", "total": "#1976d2"
 LABEL_CHARACTERS = 28  # a bar's label beyond this is cut (the whole text is in its hover): long labels squeeze the bars
 
 
-def waterfall_bars(table: pd.DataFrame, digits: int = 1, worse: str = "down") -> tuple[pd.DataFrame, tuple[float, float] | None]:
+def waterfall_bars(table: pd.DataFrame, digits: int = 0, worse: str = "down") -> tuple[pd.DataFrame, tuple[float, float] | None]:
     """The bars of a contributions waterfall (`readmodel.contribution_table`), top to bottom:
     label (cut to `LABEL_CHARACTERS`), full label, start, end, colour, text; and the value axis'
     range, zoomed in on the contributions (the base bar is then cut, as usual for waterfalls), or
@@ -103,7 +103,7 @@ def history_points(frame: pd.DataFrame, order: list[str]) -> tuple[pd.DataFrame,
 HISTORY_TICKS = "%Y-%m"  # the time axis of a grade history, in months
 
 
-def waterfall(table: pd.DataFrame, lang: str = "zh", title: str | None = None, digits: int = 1,
+def waterfall(table: pd.DataFrame, lang: str = "zh", title: str | None = None, digits: int = 0,
               worse: str = "down") -> go.Figure:
     bars, span = waterfall_bars(table, digits, worse)
     fig = go.Figure(go.Bar(orientation="h", y=bars["label"], x=bars["end"] - bars["start"], base=bars["start"],
@@ -143,11 +143,11 @@ def heatmap(matrix: pd.DataFrame, lang: str = "zh", title: str | None = None, fm
 
 def calibration(table: pd.DataFrame, lang: str = "zh", title: str | None = None) -> go.Figure:
     fig = go.Figure()
-    fig.add_bar(x=table["grade"], y=table["observed_rate"], name="observed 实际" if lang == "zh" else "observed",
+    fig.add_bar(x=table["grade"], y=table["observed_rate"], name="实际违约率" if lang == "zh" else "observed default rate",
                 marker_color="#90caf9",
                 error_y=dict(type="data", symmetric=False, array=table["jeffreys_high"] - table["observed_rate"],
                              arrayminus=table["observed_rate"] - table["jeffreys_low"]))
-    fig.add_scatter(x=table["grade"], y=table["predicted_pd"], mode="markers+lines", name="预测 predicted" if lang == "zh" else "predicted",
+    fig.add_scatter(x=table["grade"], y=table["predicted_pd"], mode="markers+lines", name="预测违约概率" if lang == "zh" else "predicted PD",
                     marker=dict(color="#c62828", size=9))
     fig.update_yaxes(type="log", tickformat=".1%", title=i18n.t("pd", lang))
     return _layout(fig, title)

@@ -121,6 +121,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "alert_click": ("点击一行打开该预警", "click a row to open its alert"),
     "alert_reasons": ("预警原因", "Why alerted"),
     "edition": ("第 {n} 版", "edition {n}"),
+    "criteria_version_code": ("版本代码 {code}（指标目录版本与模型版本）", "version code {code} (indicator catalogue and model version)"),
     "none_applied": ("本次核查无可选措施", "no measure to choose for this check"),
     "rated_by": ("评价方式", "Rated by"), "monthly_run": ("月度评价", "the monthly run"),
     "rerated_case": ("案件 {case} 决定后重新评价", "re-rated after case {case}"),
@@ -129,9 +130,9 @@ TEXT: dict[str, tuple[str, str]] = {
                          "enterprises (those in default included)."),
     "grade_change": ("等级变化", "grade change"),
     "grade_this_month": ("本月等级", "this month's grade"), "grade_last_month": ("上月等级", "last month's grade"),
-    "mlflow_open": ("查看运行详情：运行 `{command}`，并在 settings.yaml 的 dashboard.mlflow_ui_url 填写其地址，此处即可链接。",
-                    "To see the runs: run `{command}` and put its address in settings.yaml's dashboard.mlflow_ui_url; "
-                    "the runs are then linked here."),
+    "mlflow_open": ("运行记录保存在本平台的 MLflow 库中；管理员启动 MLflow 界面并在设置中填写其地址后，此处即可直接打开（见 docs/models.md）。",
+                    "The runs are kept in the platform's MLflow store; once an admin starts the MLflow UI and sets its "
+                    "address, they open from here (see docs/models.md)."),
     "metrics": ("样本外指标", "Out-of-time metrics"),
     "false_positive_rate": ("误报率（未违约主体被标记的比例）", "False positive rate (non-defaults flagged)"),
     "true_positive_rate": ("命中率（违约主体被标记的比例）", "True positive rate (defaults caught)"),
@@ -190,8 +191,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "case_extended": ("案件 {case} 已延期，办理期限至 {due}", "Case {case} extended: due on {due}"),
     "case_rerated": ("已重新评价：{before} → {after}（用时 {seconds} 秒）", "Re-rated: {before} → {after} ({seconds} s)"),
     "file_case": ("窗口受理", "File a case at the counter"),
-    "case_record_input": ("涉及记录（来源:记录编号，如 penalty:处罚决定书文号；对评价结果本身提出异议或复核时留空）",
-                          "Record (SOURCE:NATURAL_KEY, e.g. penalty:DECISION_NO; empty for an objection to the rating or a review)"),
+    "case_record_input": ("涉及记录（来源与记录编号，如“行政处罚 宝市监罚〔2025〕12号”；对评价结果本身提出异议或复核时留空）",
+                          "Record (its source and number, e.g. \"penalty 宝市监罚〔2025〕12号\"; empty for an objection to the rating or a review)"),
     "commitment_input": ("信用承诺（申请信用修复时必填）", "Credit commitment (required for a repair)"),
     "file_submit": ("受理", "File"), "case_filed": ("已受理案件 {case}，办理期限 {due}", "Filed case {case}: due on {due}"),
     "repair_eligible": ("符合信用修复条件。", "Eligible for repair."),
@@ -202,6 +203,13 @@ TEXT: dict[str, tuple[str, str]] = {
     "the_rating": ("—（评价结果本身）", "— (the rating itself)"),
     "repair_from": ("可申请信用修复日期", "repair from"),
     "verify_upload": ("上传报告文件核验（逐字节比对）", "Upload the report file to verify it (byte for byte)"),
+    "in_default": ("已违约", "in default"), "yes": ("是", "yes"), "no": ("否", "no"), "changed_values": ("修改内容", "changed"), "working_days": ("工作日", "working days"), "calendar_days": ("自然日", "calendar days"),
+    "case_due_on": ("办理期限至 {due}（按{days}计）", "due on {due} (counted in {days})"),
+    "case_flagged_from": ("自 {on} 起标注“异议处理中”", "marked as under objection from {on}"),
+    "case_record_versioned": ("记录已按决定写入新版本", "the record got a new version as decided"),
+    "verify_by_file": ("上传报告文件", "By the report file"), "verify_by_number": ("输入报告编号与核验码", "By number and code"),
+    "choose_file": ("选择文件", "Choose a file"),
+    "upload_limit": ("{types} 文件，不超过 {mb} MB", "{types} file, up to {mb} MB"),
     "under_objection": ("异议处理中：{record}（案件 {case}，{since} 起）", "Under objection: {record} (case {case}, since {since})"),
     "restated": ("已因案件决定重新评价（{cause}，{at}）", "Re-rated after a case decision ({cause}, {at})"),
     "grade_override": ("人工调整等级：{grade}（模型等级 {model}；案件 {case}：{reason}）",
@@ -310,6 +318,57 @@ RECORD_VALUES = {
 }
 
 
+def repair_eligibility(elig: dict, lang: str = "zh") -> str:
+    """A repair application's eligibility in words: eligible, or why not yet and from when."""
+    if elig.get("eligible"):
+        return t("repair_eligible", lang)
+    why = ("、" if lang == "zh" else ", ").join(word(NOT_YET, w, lang) for w in elig.get("not_yet", []))
+    return t("repair_not_yet", lang).format(why=why, date=elig.get("eligible_from"))
+
+
+def case_event_words(event: str, detail: dict | None, lang: str = "zh") -> str:
+    """What a step of a case recorded, in words (the case's history): the deadline a filing set,
+    a repair's eligibility, a decision with its note, a new deadline."""
+    detail = detail or {}
+    sep, colon = ("；", "：") if lang == "zh" else ("; ", ": ")
+    parts = []
+    due = detail.get("deadline") or {}
+    if due.get("due"):
+        days = t("working_days", lang) if due.get("days") == "working" else t("calendar_days", lang)
+        parts.append(t("case_due_on", lang).format(due=due["due"], days=days))
+    if due.get("flag_by"):
+        parts.append(t("case_flagged_from", lang).format(on=due["flag_by"]))
+    if detail.get("eligibility"):
+        parts.append(repair_eligibility(detail["eligibility"], lang))
+    if detail.get("decision"):
+        parts.append(t("decision", lang) + colon + word(DECISION, detail["decision"], lang))
+    if detail.get("for"):
+        parts.append(t("decided_for", lang) + colon + str(detail["for"]))
+    if event == "extended" and detail.get("due"):
+        parts.append(t("case_due_on", lang).format(due=detail["due"], days=t("working_days", lang)))
+    if detail.get("sets"):
+        sets = detail["sets"]
+        parts.append(t("changed_values", lang) + colon + (", ".join(f"{k} = {v}" for k, v in sets.items())
+                                                      if isinstance(sets, dict) else str(sets)))
+    if detail.get("record"):
+        parts.append(t("case_record_versioned", lang))
+    if detail.get("note"):
+        parts.append(t("note", lang) + colon + str(detail["note"]))
+    return sep.join(parts)
+
+
+def record_ref(record: str | None, lang: str = "zh") -> str:
+    """A record a case or an objection is about, in words: its source's name and its key
+    ("行政处罚 宝市监罚〔2025〕12号"); no record (or "rating"): the rating itself."""
+    if _missing(record) or not record or record == "rating":
+        return t("the_rating", lang)
+    source, _, key = str(record).partition(":")
+    found = config.sources().sources.get(source)
+    if found is None:
+        return str(record)
+    return f"{found.zh if lang == 'zh' else source.replace('_', ' ')} {key}".strip()
+
+
 def record_value(column: str, value, lang: str = "zh") -> str:
     """A record's coded value in words (the code itself when it has none)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -370,6 +429,15 @@ def money(x, lang: str = "zh") -> str:
     if abs(x) >= 1e6:
         return f"¥{x / 1e6:,.2f} m"
     return f"¥{x:,.0f}"
+
+
+def amount(x) -> str:
+    """A recorded figure as people write it: thousands separated, cents only where there are
+    cents (162,000 and 141,153.47); blank when missing."""
+    if _missing(x):
+        return ""
+    x = float(x)
+    return f"{x:,.0f}" if x == round(x) else f"{x:,.2f}"
 
 
 def date(x, lang: str = "zh") -> str:

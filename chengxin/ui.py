@@ -4,6 +4,7 @@ from the read model (`chengxin.readmodel`); nothing here decides what a role may
 
 from __future__ import annotations
 
+import json
 import re
 
 import pandas as pd
@@ -145,7 +146,7 @@ def sidebar() -> None:
                         st.error(L("login_failed"))
         else:
             r = role()
-            st.markdown(f"**{L('signed_in_as')}:** {plain(u.username)}  \n{plain(u.display)}  \n{L('role')}: {r.label(lang())}")
+            st.markdown(f"**{L('signed_in_as')}:** {plain(u.username)}  \n{plain(u.shown(lang()))}  \n{L('role')}: {r.label(lang())}")
             if st.button(L("logout"), key="logout"):
                 for k in ("user", "lookup_result", "alert_open"):
                     st.session_state.pop(k, None)
@@ -153,7 +154,8 @@ def sidebar() -> None:
         snap = readmodel.current()
         if snap is not None:
             days = ", ".join(f"{i18n.t(s, lang())} {v['as_of']}" for s, v in snap.manifest["subjects"].items() if v.get("as_of"))
-            st.caption(f"{L('snapshot')}: {snap.manifest.get('created_at', snap.id)} · {days}")
+            made = str(snap.manifest.get("created_at") or snap.id)[:16].replace("T", " ")
+            st.caption(f"{L('snapshot')}: {made} · {days}")
         if role().refresh and snap is not None and readmodel.stale(snap):
             st.info(L("stale"))
 
@@ -179,6 +181,32 @@ def table(frame: pd.DataFrame, labels: dict[str, str] | None = None, **kwargs):
     labels = labels or {}
     renamed = frame.rename(columns={c: (i18n.t(v, lang()) if v in i18n.TEXT else v) for c, v in labels.items()})
     return st.dataframe(renamed, hide_index=True, **kwargs)
+
+
+def text_table(frame: pd.DataFrame, labels: dict[str, str] | None = None) -> None:
+    """A short table of sentences (measures, legal bases, list entries, a case's steps) whose
+    cells wrap instead of being cut at the column's edge: a static table, columns named as in
+    `table`."""
+    if frame is None or frame.empty:
+        st.caption(L("no_data"))
+        return
+    labels = labels or {}
+    renamed = frame.rename(columns={c: (i18n.t(v, lang()) if v in i18n.TEXT else v) for c, v in labels.items()})
+    st.table(renamed.style.hide(axis="index"))
+
+
+def file_uploader(label: str, *, types: tuple[str, ...], key: str):
+    """st.file_uploader with its button and limit in the page's language (Streamlit writes
+    them in English only): its own words hidden, ours drawn in their place."""
+    limit = i18n.t("upload_limit", lang()).format(types=" / ".join(t.upper() for t in types),
+                                                  mb=st.get_option("server.maxUploadSize"))
+    st.html(f"""<style>
+[data-testid='stFileUploaderDropzone'] button [data-testid='stMarkdownContainer'] p {{display: none}}
+[data-testid='stFileUploaderDropzone'] button [data-testid='stMarkdownContainer']::after {{content: {json.dumps(L("choose_file"), ensure_ascii=False)}}}
+[data-testid='stFileUploaderDropzoneInstructions'] span {{display: none}}
+[data-testid='stFileUploaderDropzoneInstructions'] > div::after {{content: {json.dumps(limit, ensure_ascii=False)}; font-size: 14px}}
+</style>""")
+    return st.file_uploader(label, type=list(types), key=key)
 
 
 def picked_row(event) -> int | None:

@@ -102,7 +102,8 @@ class Role(_Strict):
 
 class User(_Strict):
     username: str = ""
-    display: str = ""
+    display: str = ""  # who it is, in Chinese (the institution or person)
+    display_en: str = ""  # and in English, where the interface is English (default: `display`)
     role: str
     password_bcrypt: str = Field(pattern=r"^\$2[aby]\$\d\d\$.{53}$")
     department: str | None = None  # a department's user: the department (as its records name it)
@@ -110,6 +111,10 @@ class User(_Strict):
     # the password of a demo user the package ships (published in the manual and `make demo`'s
     # banner, and checked against the hash by the tests); an operator's users.yaml never sets it
     demo_password: str | None = None
+
+    def shown(self, lang: str = "zh") -> str:
+        """Who it is, in the interface's language (the user name when nothing is declared)."""
+        return (self.display_en if lang != "zh" and self.display_en else self.display) or self.username
 
 
 class RolesConfig(_Strict):
@@ -165,7 +170,7 @@ def sign_ins(home=None) -> list[dict]:
     cfg = roles_config(home)
     return [{"user": u.username, "password": u.demo_password, "role": u.role, "role_zh": cfg.roles[u.role].zh,
              "role_en": cfg.roles[u.role].en, "lands_on": i18n.TEXT[f"page_{cfg.roles[u.role].home_page}"],
-             "who": u.display} for u in cfg.users.values() if u.demo_password]
+             "who": " ".join(dict.fromkeys(filter(None, (u.display, u.display_en))))} for u in cfg.users.values() if u.demo_password]
 
 
 def role(name: str | None, home=None) -> Role:

@@ -82,8 +82,8 @@ def _not_in_evaluation(ev, cat) -> list[dict]:
         else:
             why, reason = {"zh": f"所属维度（{DIMENSIONS[ind.dimension][0]}）不在公共信用综合评价之内",
                            "en": f"its dimension ({DIMENSIONS[ind.dimension][1]}) is not part of the public evaluation"}, "dimension"
-        out.append({"name": name, "zh": ind.zh, "dimension": ind.dimension, "reason": reason, "why": why,
-                    "points_spread": None})
+        out.append({"name": name, "zh": ind.zh, "description": ind.description.model_dump(), "dimension": ind.dimension,
+                    "reason": reason, "why": why, "points_spread": None})
     return out
 
 
@@ -122,10 +122,10 @@ def _considered(card, cat, stability: dict, declared=()) -> list[dict]:
             reason = "no_data"
         try:
             ind = cat[name]
-            zh, dim = ind.zh, ind.dimension
+            zh, dim, description = ind.zh, ind.dimension, ind.description.model_dump()
         except KeyError:
-            zh, dim = name, None
-        out.append({"name": name, "zh": zh, "dimension": dim, "reason": reason, "why": why,
+            zh, dim, description = name, None, None
+        out.append({"name": name, "zh": zh, "description": description, "dimension": dim, "reason": reason, "why": why,
                     "points_spread": spread.get(name)})
     return out
 
@@ -246,10 +246,12 @@ def indicator_sql(item: dict) -> str:
         return f"CASE WHEN {col} IS NULL THEN {_sql_number(item['missing_points'])} {whens} ELSE {_sql_number(item['missing_points'])} END"
     whens = " ".join(f"WHEN {col} < {_sql_number(b['upper'])} THEN {_sql_number(b['points'])}"
                      for b in item["bins"][:-1])
-    return (f"CASE WHEN {col} IS NULL OR isnan({col}) THEN {_sql_number(item['missing_points'])} {whens} "
+    return (f"CASE WHEN {col} IS NULL THEN {_sql_number(item['missing_points'])} {whens} "
             f"ELSE {_sql_number(item['bins'][-1]['points'])} END")
 
 
 def criteria_sql(criteria: dict) -> str:
-    """One SQL expression giving the total points of a row with one column per indicator."""
+    """One SQL expression giving the total points of a row with one column per indicator, in
+    portable SQL (standard CASE, IS NULL, CAST; run on DuckDB and SQLite by the tests): a
+    missing indicator is NULL."""
     return "\n+ ".join(f"({indicator_sql(i)})" for i in criteria["indicators"])

@@ -130,6 +130,16 @@ def rating_config() -> RatingConfig:
     return config.declared("rating", RatingConfig)
 
 
+def pd_words(pd_, grade: str | None, lang: str = "zh") -> str:
+    """A PD as people read it: a percentage, or "in default" for a subject the default grade
+    marks (its PD of 100 % is a fact, not a forecast)."""
+    from chengxin import i18n
+
+    if grade is not None and grade == rating_config().default_grade:
+        return i18n.t("in_default", lang)
+    return i18n.pct(pd_, lang)
+
+
 def grade_of(pd_: np.ndarray | pd.Series, in_default: np.ndarray | None = None, cfg: RatingConfig | None = None) -> np.ndarray:
     """Master-scale grade of each PD; subjects in default get the default grade."""
     cfg = cfg or rating_config()

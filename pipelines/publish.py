@@ -1,7 +1,8 @@
 """The publish stage: the rating criteria document (and its SQL and JSON exports), versioned.
 
 Each version lands in ``$CHENGXIN_HOME/published/criteria/<subject>/<version>/`` as
-``criteria.md``, ``criteria.html``, ``criteria.json`` and ``criteria.sql``; a version already
+``criteria.md`` and ``criteria.html`` (the office's text; ``criteria.en.md`` and ``criteria.en.html`` in English),
+``criteria.json`` and ``criteria.sql``; a version already
 published is left as it was.
 """
 
@@ -109,19 +110,23 @@ def publish_criteria(subject: str = "enterprise", *, effective_date: dt.date | N
     effective = str(effective_date or dt.date.today())
     c = crit.criteria_json(ev, subject=subject, version=label, effective_date=effective,
                            validation=_validation(subject, str(version), home), distribution=distribution(subject, ev, home))
-    lines = criteria_document.changes(c, _previous(folder, label))
-    md = criteria_document.criteria_markdown(c, lines)
+    previous = _previous(folder, label)
     target.mkdir(parents=True, exist_ok=True)
     (target / "criteria.json").write_text(json.dumps(c, ensure_ascii=False, indent=1), "utf-8")
     (target / "criteria.sql").write_text("-- total points of the published criteria " + label + "\n" + crit.criteria_sql(c) + "\n", "utf-8")
-    (target / "criteria.md").write_text(md, "utf-8")
-    html = MarkdownIt("commonmark").enable("table").render(md)
-    (target / "criteria.html").write_text(
-        f"<!doctype html><html lang='zh'><head><meta charset='utf-8'><title>{c['subject']} criteria {label}</title>"
-        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:2px 8px}</style></head><body>" + html + "</body></html>", "utf-8")
+    for lang in criteria_document.LANGUAGES:  # the office's text (criteria.md) and its English (criteria.en.md)
+        lines = criteria_document.changes(c, previous, lang)
+        md = criteria_document.criteria_markdown(c, lines, lang)
+        stem = "criteria" if lang == "zh" else f"criteria.{lang}"
+        html = MarkdownIt("commonmark").enable("table").render(md)
+        (target / f"{stem}.html").write_text(
+            f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'><title>{md.splitlines()[0].lstrip('# ')} "
+            f"{label}</title><style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}"
+            "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px}</style></head><body>"
+            + html + "</body></html>", "utf-8")
+        (target / f"{stem}.md").write_text(md, "utf-8")  # written last: a version is complete once its criteria.md is
     return {"subject": subject, "version": label, "folder": str(target), "new": True,
-            "indicators": len(c["indicators"]), "changes": lines}
+            "indicators": len(c["indicators"]), "changes": criteria_document.changes(c, previous, "en")}
 
 
 def latest_ratings(subject: str, home=None) -> Path:

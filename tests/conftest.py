@@ -18,6 +18,8 @@ from hypothesis import settings
 
 from chengxin.city import generate
 
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"  # screenshots for a person to look at (git-ignored)
+
 # CI replays the same examples every run (a red CI then means a change broke something);
 # local runs keep exploring new ones.
 settings.register_profile("ci", derandomize=True, print_blob=True)
@@ -189,3 +191,19 @@ def api_home(dashboard_home, tmp_path_factory):
     home = tmp_path_factory.mktemp("api") / "home"
     shutil.copytree(dashboard_home, home, ignore=shutil.ignore_patterns("desk.sqlite*"))
     return home
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless Chromium driven by Playwright (no browser is downloaded)."""
+    from playwright.sync_api import sync_playwright
+
+    from chengxin.browser import CHROMIUM_ARGS, chromium
+
+    found = chromium()
+    assert found, "Debian's chromium is missing: `apt-get install chromium fonts-noto-cjk` (.ci/run installs it)"
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=found, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

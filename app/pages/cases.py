@@ -4,7 +4,6 @@ decision form, and filing at the counter; everything is `chengxin.desks.cases`, 
 see and decide what (a department sees and decides the records it provided)."""
 
 import datetime as dt
-import json
 
 import pandas as pd
 import streamlit as st
@@ -38,17 +37,19 @@ DECIDES = ("decide_records", "decide_ratings", "on_behalf")
 def words(frame: pd.DataFrame) -> pd.DataFrame:
     """Cases as people read them (masked by the read model): kinds, statuses and decisions in the
     current language."""
+    def flag(x) -> str:
+        return "✓" if x is True or x == 1 else ""
+
     return frame.assign(kind=frame["kind"].map(lambda k: i18n.word(i18n.CASE_KIND, k, lang)),
+                        record=frame["record"].map(lambda x: i18n.record_ref(x, lang)),
                         status=frame["status"].map(lambda s: i18n.word(i18n.CASE_STATUS, s, lang)),
-                        decision=frame["decision"].map(lambda d: i18n.word(i18n.DECISION, d, lang) if d else None))
+                        due_soon=frame["due_soon"].map(flag), overdue=frame["overdue"].map(flag),
+                        days_left=frame["days_left"].map(lambda d: "—" if d is None or pd.isna(d) else int(d)),
+                        decided_by=frame["decided_by"].map(who_by_name),
+                        decision=frame["decision"].map(lambda d: i18n.word(i18n.DECISION, d, lang) if d else ""))
 
 
-def eligibility(elig: dict) -> str:
-    """A repair's eligibility in words: eligible, or why not yet and from when."""
-    if elig.get("eligible"):
-        return ui.L("repair_eligible")
-    why = ("、" if lang == "zh" else ", ").join(i18n.word(i18n.NOT_YET, w, lang) for w in elig.get("not_yet", []))
-    return ui.L("repair_not_yet").format(why=why, date=elig.get("eligible_from"))
+who_by_name, _ = readmodel.people_in_words(lang)
 
 
 def rating(x: dict | None) -> str:
@@ -103,7 +104,7 @@ if queue:
     pick = st.selectbox(ui.L("pick_case"), list(shown), key="cases_pick", label_visibility="collapsed",
                         format_func=lambda n: f"{n} · {i18n.word(i18n.CASE_KIND, shown[n]['kind'], lang)} · "
                                               f"{shown[n]['subject_id']} · "
-                                              f"{shown[n]['record'] or i18n.t('the_rating', lang)}")
+                                              f"{i18n.record_ref(shown[n]['record'], lang)}")
     try:
         case = readmodel.show_case(pick, who, r)  # the subject masked as the role requires, everywhere in it
     except UserError as exc:
@@ -113,7 +114,7 @@ if queue:
         shown_id = case["subject_id"]
         facts = {
             "case_kind": i18n.word(i18n.CASE_KIND, case["kind"], lang), "subject_id": shown_id,
-            "case_record": case["record"] or ui.L("the_rating"), "provider": case["provider"] or "—",
+            "case_record": i18n.record_ref(case["record"], lang), "provider": case["provider"] or "—",
             "case_reason": case["reason"] or "—", "commitment": case["commitment"] or "—",
             "filed_on": case["filed_on"], "filed_by": case["filed_by"], "due_on": case["due_on"],
             "days_left": "—" if case["days_left"] is None else case["days_left"],
@@ -121,20 +122,17 @@ if queue:
             "status": i18n.word(i18n.CASE_STATUS, case["status"], lang),
         }
         if case["kind"] == "repair" and case.get("eligibility"):
-            facts["eligibility"] = eligibility(case["eligibility"])
+            facts["eligibility"] = i18n.repair_eligibility(case["eligibility"], lang)
         if case["status"] == "decided":
             facts.update(decision=i18n.word(i18n.DECISION, case["decision"], lang), decided_on=case["decided_on"],
-                         decided_by=case["decided_by"], decided_for=case["decided_for"] or "—", note=case["note"])
+                         decided_by=who_by_name(case["decided_by"]), decided_for=case["decided_for"] or "—", note=case["note"])
         # the reason and commitment are the filer's words, the rest the record's: shown as text (ui.plain)
         st.markdown("  \n".join(f"**{ui.L(k)}:** {ui.plain(v)}" for k, v in facts.items()))
         if case["overdue"]:
             st.warning(ui.L("cases_overdue"))
 
         st.markdown(f"**{ui.L('case_history')}**")  # a step's detail names the subject as the role may see it
-        ui.table(pd.DataFrame([{"at": e["at"], "user": e["user"], "role": e["role"],
-                                "event": i18n.word(i18n.CASE_EVENT, e["event"], lang),
-                                "detail": json.dumps(e["detail"], ensure_ascii=False, default=str) if e["detail"] else ""}
-                               for e in case["events"]]),
+        ui.text_table(readmodel.case_history(case, lang),
                  {"at": "at", "user": "user", "role": "role", "event": "event", "detail": "detail"})
 
         if case["status"] == "open" and any(who.may(right) for right in DECIDES):
@@ -200,6 +198,6 @@ if who.may("file"):
             else:
                 message = ui.L("case_filed").format(case=new["case_no"], due=new["due_on"])
                 if new.get("eligibility"):
-                    message += " " + eligibility(new["eligibility"])
+                    message += " " + i18n.repair_eligibility(new["eligibility"], lang)
                 st.session_state["cases_filed"] = message
                 st.rerun()

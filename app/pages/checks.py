@@ -45,14 +45,13 @@ if "checks" in r.api:
         if len(entries):  # what a clerk reads: the list in words, the rule's text, dates, the document's number
             entries = entries.assign(list=entries["list"].map(lambda v: i18n.record_value("list", v, lang)))
             entries = entries[[c for c in ("list", f"text_{lang}", "start", "ends", "reference") if c in entries]].fillna("")
-        ui.table(entries, {"list": "list", f"text_{lang}": "rule", "start": "start", "ends": "ends", "reference": "reference"})
+        ui.text_table(entries, {"list": "list", f"text_{lang}": "rule", "start": "start", "ends": "ends", "reference": "reference"})
         for title, items in ((ui.L("measures"), out["measures"]), (ui.L("incentives"), out["incentives"])):
             if items:
                 st.markdown(f"**{title}**")
-                ui.table(pd.DataFrame([{"code": m["code"], "effect": i18n.word(i18n.EFFECT, m["effect"], lang),
-                                                  "text": m[f"text_{lang}"], "basis": m[f"basis_{lang}"],
-                                                  "why": m["why"][lang]} for m in items]),
-                         {"code": "code", "effect": "effect", "text": "measures", "basis": "basis", "why": "why"})
+                ui.text_table(pd.DataFrame([{"effect": i18n.word(i18n.EFFECT, m["effect"], lang), "text": m[f"text_{lang}"],
+                                        "basis": m[f"basis_{lang}"], "why": m["why"][lang]} for m in items]),
+                         {"effect": "effect", "text": "measures", "basis": "basis", "why": "why"})
         offered = [m["code"] for m in out["measures"] + out["incentives"]]
         with st.form("feedback_form"):
             st.markdown(f"**{ui.L('feedback')}**")
@@ -74,6 +73,6 @@ if "checks" in r.api:
 
 if r.check_statistics:
     st.subheader(ui.L("check_statistics"))
-    ui.table(readmodel.check_statistics(r), {"institution": "institution", "action": "check_action", "checks": "checks_run",
+    ui.table(readmodel.check_statistics(r, lang=lang), {"institution": "institution", "action": "check_action", "checks": "checks_run",
                                              "with_entries": "with_entries", "barred": "barred", "restricted": "restricted",
                                              "with_feedback": "with_feedback", "measures_applied": "measures_applied"})

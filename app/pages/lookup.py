@@ -71,7 +71,7 @@ if "model_changed" in result["notes"]:
     st.caption(ui.L("model_changed"))
 
 for flag in result.get("under_objection", []):  # flagged the day the objection was filed
-    what = ui.L("the_rating") if flag["record"] == "rating" else flag["record"]
+    what = i18n.record_ref(flag["record"], lang)
     st.warning(ui.L("under_objection").format(record=ui.plain(what), case=flag["case"], since=flag["since"]))
 if result.get("restated"):
     st.caption(ui.L("restated").format(cause=result["restated"]["cause"], at=str(result["restated"]["rated_at"])[:19]))
@@ -90,9 +90,9 @@ if result.get("tier"):
     if "grade" in result:
         cols[1].metric(ui.L("grade"), result["grade"])
     if "pd" in result:
-        cols[2].metric(ui.L("pd"), i18n.pct(result["pd"], lang))
+        cols[2].metric(ui.L("pd"), grades.pd_words(result["pd"], result.get("grade"), lang))
     if "score" in result:
-        cols[3].metric(ui.L("score"), i18n.number(result["score"], lang, 1))
+        cols[3].metric(ui.L("score"), i18n.number(result["score"], lang))
     if result.get("tier_rule"):
         rule = result["tier_rule"]
         st.markdown(f"**{ui.L('tier_rule')}:** {ui.plain(rule['text'][lang])} → {rule['tier']} "
@@ -172,7 +172,7 @@ for (part, _), tab in zip(parts, tabs):
                 st.caption(ui.L("no_data"))
             else:
                 shown = ["list", f"text_{lang}", "status", "start", "ends", f"measures_{lang}", "repair_from"]
-                ui.table(e.assign(status=e["status"].map(lambda s: i18n.word(i18n.STATUS, s, lang)),
+                ui.text_table(e.assign(status=e["status"].map(lambda s: i18n.word(i18n.STATUS, s, lang)),
                                   list=e["list"].map(lambda v: i18n.record_value("list", v, lang)))[
                     [c for c in shown if c in e]].fillna(""),
                     {"list": "list", f"text_{lang}": "rule", "status": "status", "start": "start", "ends": "ends",

@@ -10,6 +10,7 @@ import streamlit as st
 
 from chengxin import charts, clocks, i18n, identifiers, readmodel, reports, ui, users
 from chengxin.desks import cases
+from chengxin.models import grades
 from chengxin.workspace import UserError
 
 lang, r = ui.lang(), ui.role()
@@ -61,9 +62,9 @@ if card and card.get("found"):
         if card.get("grade") is not None:
             cols[1].metric(ui.L("grade"), card["grade"])
         if card.get("pd") is not None:
-            cols[2].metric(ui.L("pd"), i18n.pct(card["pd"], lang))
+            cols[2].metric(ui.L("pd"), grades.pd_words(card["pd"], card.get("grade"), lang))
         if card.get("score") is not None:
-            cols[3].metric(ui.L("score"), i18n.number(card["score"], lang, 1))
+            cols[3].metric(ui.L("score"), i18n.number(card["score"], lang))
         if words.get("measures"):
             st.markdown(f"**{ui.L('measures')}:** {words['measures'][lang]}")
     if card.get("restated"):
@@ -79,7 +80,7 @@ if card and card.get("found"):
     if card.get("lists"):
         st.subheader(ui.L("on_lists"))
         e = pd.DataFrame(card["lists"])
-        ui.table(e.assign(status=e["status"].map(lambda s: i18n.word(i18n.STATUS, s, lang)))[
+        ui.text_table(e.assign(status=e["status"].map(lambda s: i18n.word(i18n.STATUS, s, lang)))[
             ["list", f"text_{lang}", "status", "start", "ends", f"measures_{lang}"]],
             {f"text_{lang}": "rule", "status": "status", "start": "start", "ends": "ends", f"measures_{lang}": "measures"})
         for entry in card["lists"]:  # the repair notice (两书同达): when and how it can be repaired
@@ -105,7 +106,7 @@ elif snap is not None:
     st.info(ui.L("no_match"))
 
 for flag in cases.under_objection().get(sid, []):  # at once, before any re-publication
-    what = ui.L("the_rating") if flag["record"] == "rating" else flag["record"]
+    what = i18n.record_ref(flag["record"], lang)
     st.warning(ui.L("under_objection").format(record=ui.plain(what), case=flag["case"], since=flag["since"]))
 
 # --- its own credit report ----------------------------------------------------------------
@@ -146,7 +147,7 @@ if mine_cases:
     frame = frame.assign(kind=frame["kind"].map(lambda k: i18n.word(i18n.CASE_KIND, k, lang)),
                          status=frame["status"].map(lambda s: i18n.word(i18n.CASE_STATUS, s, lang)),
                          decision=frame["decision"].map(lambda d: i18n.word(i18n.DECISION, d, lang) if d else None),
-                         record=frame["record"].fillna(ui.L("the_rating")))
+                         record=frame["record"].map(lambda x: i18n.record_ref(x, lang)))
     ui.table(frame[["case_no", "kind", "record", "status", "filed_on", "due_on", "days_left", "eligible_from", "decision",
                     "decided_on", "note"]],
              {"case_no": "case_no", "kind": "case_kind", "record": "case_record", "status": "status",
@@ -166,7 +167,7 @@ with st.form("mine_form"):
                     key="mine_subject")
     if refs:  # its own records, as the published snapshot has them
         record = st.selectbox(ui.L("case_record"), ["", *refs], key="mine_record",
-                              format_func=lambda ref: ref or i18n.t("the_rating", lang))
+                              format_func=lambda ref: i18n.record_ref(ref, lang))
     else:
         record = st.text_input(ui.L("case_record_input"), key="mine_record_text")
     reason = st.text_area(ui.L("case_reason"), key="mine_reason")

@@ -32,7 +32,7 @@ links = [f"[{name}]({readmodel.mlflow_link(run)})" if readmodel.mlflow_link(run)
          for name, run in runs]
 st.markdown(f"{ui.L('mlflow_run')}: " + " · ".join(links))
 if runs and not readmodel.mlflow_link(runs[0][1]):
-    st.caption(ui.L("mlflow_open").format(command=readmodel.mlflow_ui_command()))
+    st.caption(ui.L("mlflow_open"))
 
 st.subheader(ui.L("calibration"))
 cols = st.columns(2)
@@ -43,7 +43,7 @@ for col, alias in zip(cols, ("champion", "challenger")):
             st.caption(ui.L("no_data"))
         else:
             kind = summary[alias]["kind"]
-            st.plotly_chart(charts.calibration(table, lang, f"{ui.L(alias)} · {kind} v{summary[alias]['version']}"),
+            st.plotly_chart(charts.calibration(table, lang, f"{ui.L(alias)} · {i18n.word(i18n.MODEL_KIND, kind, lang)} v{summary[alias]['version']}"),
                             key=f"calibration_{alias}")
 
 st.subheader(ui.L("roc_ks"))

@@ -36,7 +36,7 @@ if r.sees("grade"):
 else:
     with right:
         st.subheader(ui.L("tier"))
-        ui.table(readmodel.tier_table(lang), {"tier": "tier", "words": "name", "measures": "measures"})
+        ui.text_table(readmodel.tier_table(lang), {"tier": "tier", "words": "name", "measures": "measures"})
 
 left, right = st.columns(2)
 left.plotly_chart(charts.tier_shares(readmodel.tiers_by(snap, "county", lang=lang), lang, ui.L("tiers_by_county")),

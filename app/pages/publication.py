@@ -43,5 +43,6 @@ for which, tab in (("red", red_tab), ("black", black_tab)):
                                 "measures": "measures"}, f"{which}_list_{subject}", key=which)
 
 with measures_tab:  # the same catalogue the credit checks apply (chengxin/conf/measures.yaml)
-    ui.table(readmodel.measure_catalogue(lang), {"code": "code", "effect": "effect", "text": "measures", "basis": "basis",
-                                                 "rules": "rules", "actions": "actions"})
+    # the measures by what they do (their codes are for the API's integrators: docs/api.md)
+    ui.text_table(readmodel.measure_catalogue(lang).drop(columns="code"), {"effect": "effect", "text": "measures", "basis": "basis",
+                                                                      "rules": "rules", "actions": "actions"})

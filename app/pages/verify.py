@@ -16,7 +16,7 @@ def show(found: dict) -> None:
     st.success(ui.L("report_authentic"))
     kind = reports.TITLES.get(found["kind"])
     rows = [("report_number", found["number"]),
-            ("report_kind_col", f"{kind[0 if lang == 'zh' else 1]} ({found['kind']})" if kind else found["kind"]),
+            ("report_kind_col", kind[0 if lang == "zh" else 1] if kind else found["kind"]),
             ("report_subject", found["subject"]), ("report_as_of", found["as_of"]),
             ("report_issued_at", found["issued_at"]), ("report_sha256", found["file_sha256"])]
     for key, value in rows:
@@ -24,29 +24,28 @@ def show(found: dict) -> None:
         st.markdown(f"**{ui.L(key)}:** {shown}")
 
 
-# the file itself: authentic only byte for byte
-uploaded = st.file_uploader(ui.L("verify_upload"), type=["pdf", "html"], key="verify_file")
-if uploaded is not None:
-    found = reports.verify_file(uploaded.getvalue())
-    if found:
-        show(found)
-    else:
-        st.error(ui.L("report_unknown"))
+by_file, by_number = st.tabs([ui.L("verify_by_file"), ui.L("verify_by_number")])
+with by_file:  # the file itself: authentic only byte for byte
+    uploaded = ui.file_uploader(ui.L("verify_upload"), types=("pdf", "html"), key="verify_file")
+    if uploaded is not None:
+        found = reports.verify_file(uploaded.getvalue())
+        if found:
+            show(found)
+        else:
+            st.error(ui.L("report_unknown"))
 
-with st.form("verify_form"):
-    c = st.columns(2)
-    number = c[0].text_input(ui.L("report_number"), key="verify_number", placeholder="CX20250101-0123456789")
-    code = c[1].text_input(ui.L("report_code"), key="verify_code")
-    go = st.form_submit_button(ui.L("verify_submit"), key="verify_go")
-if not go:
-    st.stop()
-if not (number.strip() and code.strip()):
-    st.warning(ui.L("verify_needs"))
-    st.stop()
-
-found = reports.verify_number(number, code)
-if found is None:
-    st.error(ui.L("report_unknown"))
-    st.stop()
-show(found)
-st.caption(ui.L("report_sha_note"))
+with by_number:
+    with st.form("verify_form"):
+        c = st.columns(2)
+        number = c[0].text_input(ui.L("report_number"), key="verify_number", placeholder=reports.number_example())
+        code = c[1].text_input(ui.L("report_code"), key="verify_code")
+        go = st.form_submit_button(ui.L("verify_submit"), key="verify_go")
+    if go:
+        found = reports.verify_number(number, code) if number.strip() and code.strip() else None
+        if not (number.strip() and code.strip()):
+            st.warning(ui.L("verify_needs"))
+        elif found is None:
+            st.error(ui.L("report_unknown"))
+        else:
+            show(found)
+            st.caption(ui.L("report_sha_note"))

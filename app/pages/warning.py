@@ -4,7 +4,7 @@ import streamlit as st
 
 from chengxin import charts, config, i18n, readmodel, state, ui
 from chengxin.desks import alerts as alert_desk
-from chengxin.models import warning_rules
+from chengxin.models import grades, warning_rules
 
 lang, r = ui.lang(), ui.role()
 snap = ui.guard("warning")
@@ -65,23 +65,27 @@ with queue_tab:
             if row["subject_type"] == "individual":
                 purpose = st.text_input(ui.L("open_individual_alert"), key="alert_purpose")
             opened = st.session_state.get("alert_open")
-            if opened and (opened["as_of"], opened["subject_id"]) != (month, pick):
+            if opened and ((opened["as_of"], opened["subject_id"]) != (month, pick) or opened.get("shown_in") != lang):
                 opened = None
             if opened is None and st.button(ui.L("open_alert"), key="alert_open_button"):
                 try:
-                    opened = readmodel.open_alert(month, pick, r, user=ui.username(), purpose=purpose)
+                    opened = readmodel.open_alert(month, pick, r, user=ui.username(), purpose=purpose, lang=lang)
                     st.session_state["alert_open"] = opened
                 except readmodel.NeedsPurpose:
                     st.warning(ui.L("purpose_needed"))
             if opened:
                 st.markdown(f"**{opened['display_id']}** · {i18n.word(i18n.SEVERITY, opened['severity'], lang)} · "
-                            f"{opened['prev_grade'] or '—'} → {opened['grade']} · {ui.L('pd')} {i18n.pct(opened['pd'], lang)}")
+                            f"{opened['prev_grade'] or '—'} → {opened['grade']} · {ui.L('pd')} {grades.pd_words(opened['pd'], opened['grade'], lang)}")
                 for line in (opened["reasons_zh"] if lang == "zh" else opened["reasons"]).split(" | "):
                     st.markdown(f"- {line}")
                 st.markdown(f"**{ui.L('evidence')}**")
-                ui.table(opened["evidence"])
+                for part in opened["evidence_shown"]:
+                    st.caption(part["title"])
+                    ui.table(part["records"], part["labels"])
+                if not opened["evidence_shown"]:
+                    st.caption(ui.L("no_data"))
                 st.markdown(f"**{ui.L('notes_history')}**")
-                ui.table(opened["notes"], {"at": "at", "user": "user", "status": "status", "note": "note"})
+                ui.table(opened["notes_shown"], {"at": "at", "user": "user", "status": "status", "note": "note"})
                 if r.act_on_alerts:
                     with st.form("alert_action", clear_on_submit=True):
                         note = st.text_area(ui.L("note"), key="alert_note")

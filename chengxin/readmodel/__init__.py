@@ -37,11 +37,11 @@ from chengxin.readmodel.subject import subject_cards, writes_audit, cards_ready,
 from chengxin.readmodel.watchlist import watchlist, watch_feed, parse_cursor
 from chengxin.readmodel.casework import case_view, list_cases, show_case
 from chengxin.readmodel.checks import UnknownAction, check_actions, judge_check, check_statistics, measure_catalogue
-from chengxin.readmodel.lookup import NeedsPurpose, NotAllowed, lookup, repair, records, contribution_table, record_columns, source_label, audit_log, audit_entries, readable_records
+from chengxin.readmodel.lookup import NeedsPurpose, NotAllowed, lookup, repair, records, contribution_table, record_columns, source_label, audit_log, audit_entries, readable_records, case_history, people_in_words
 from chengxin.readmodel.criteria import criteria_versions, criteria_in_force, published_criteria, criteria_document, criteria_changes, comments
 from chengxin.readmodel.alerts import open_alerts, alerts, alert_queue, filter_alerts, MODEL_SIGNALS, signal_label, signals_label, alert_signals, open_alert, migration_long, risk_matrix
 from chengxin.readmodel.publication import public_list, red_black, to_csv, to_excel
-from chengxin.readmodel.models import models_summary, METRICS, model_metrics, validation_by_grade, model_file, model_curves, mlflow_link, mlflow_ui_command, drift_table
+from chengxin.readmodel.models import models_summary, METRICS, model_metrics, validation_by_grade, model_file, model_curves, mlflow_link, drift_table
 from chengxin.readmodel.coverage import coverage_matrix, late_publications, missing_months
 
 __all__ = [
@@ -101,6 +101,8 @@ __all__ = [
     "source_label",
     "audit_log",
     "audit_entries",
+    "case_history",
+    "people_in_words",
     "readable_records",
     "criteria_versions",
     "criteria_in_force",
@@ -130,7 +132,6 @@ __all__ = [
     "model_file",
     "model_curves",
     "mlflow_link",
-    "mlflow_ui_command",
     "drift_table",
     "coverage_matrix",
     "late_publications",

@@ -96,8 +96,10 @@ def alert_signals(frame: pd.DataFrame) -> list[str]:
 
 
 def open_alert(as_of: str, subject_id: str, r: Role, *, user: str | None = None, purpose: str | None = None,
-               home=None) -> dict:
-    """One alert with its evidence records and notes; an individual's needs a purpose and is audited."""
+               home=None, lang: str | None = None) -> dict:
+    """One alert with its evidence records and notes; an individual's needs a purpose and is audited.
+    `lang`: besides, `evidence_shown` (each source's records with the signal they back, in words
+    and labelled as the data contract names their columns) and the notes in words."""
     a = alerts(home, as_of)
     a = a[a["subject_id"] == subject_id]
     if a.empty:
@@ -122,6 +124,19 @@ def open_alert(as_of: str, subject_id: str, r: Role, *, user: str | None = None,
     alert["display_id"] = users.show_id(subject_id, alert["subject_type"], r)
     alert["evidence"] = evidence
     alert["notes"] = notes
+    if lang:
+        from chengxin.readmodel.lookup import people_in_words, readable_records, record_columns, source_label
+
+        alert["evidence_shown"] = [
+            {"title": f"{source_label(source, lang)} · {signal_label(signal, lang)}",
+             "records": readable_records(g.drop(columns=["source", "signal"]).dropna(axis=1, how="all"), source, lang),
+             "labels": record_columns(source, lang)}
+            for (source, signal), g in (evidence.groupby(["source", "signal"], sort=False) if len(evidence) else [])]
+        who, _ = people_in_words(lang, home)
+        alert["shown_in"] = lang
+        alert["notes_shown"] = notes.assign(at=pd.to_datetime(notes["at"]).dt.strftime("%Y-%m-%d %H:%M:%S"),
+                                            user=notes["user"].map(who),
+                                            status=notes["status"].map(lambda x: i18n.word(i18n.STATUS, x, lang)))
     return alert
 
 

@@ -56,9 +56,12 @@ def check_actions() -> dict:
 
 
 def _why(entry: dict, action: str) -> dict:
+    """Why a measure applies, in words: the list entry (its document, when it names one, and since
+    when) and the decision it applies to (the entry's rule code is the answer's `rule`)."""
     act = check_actions()[action]
-    return {"en": f"{entry['text_en']} (rule {entry['rule']}, since {entry['start']}) triggers it for {act.en}",
-            "zh": f"{entry['text_zh']}（{entry['rule']}，自 {entry['start']}）触发，适用于{act.zh}"}
+    ref = entry.get("reference")
+    return {"en": f"{entry['text_en']} ({f'{ref}, ' if ref else ''}since {entry['start']}) triggers it for {act.en}",
+            "zh": f"{entry['text_zh']}（{f'{ref}，' if ref else ''}自 {entry['start']} 起）触发，适用于{act.zh}"}
 
 
 def judge_check(snap: Snapshot, subject_id: str, action: str, r: Role, *, purpose: str, case_ref: str,
@@ -97,9 +100,10 @@ def judge_check(snap: Snapshot, subject_id: str, action: str, r: Role, *, purpos
             "status": 200}
 
 
-def check_statistics(r: Role, home=None) -> pd.DataFrame:
+def check_statistics(r: Role, home=None, lang: str | None = None) -> pd.DataFrame:
     """Per institution and action: checks run, checks that found list entries, checks with
-    feedback, and measures applied (by each check's latest feedback); for the office's roles."""
+    feedback, and measures applied (by each check's latest feedback); for the office's roles.
+    `lang`: the action named in that language (else its code)."""
     if not r.check_statistics:
         raise NotAllowed("this role does not see the office's check statistics")
     with state.connect(home) as con:
@@ -118,6 +122,11 @@ def check_statistics(r: Role, home=None) -> pd.DataFrame:
     out = checks.groupby(["institution", "action"], as_index=False).agg(
         checks=("check_id", "size"), with_entries=("with_entries", "sum"), barred=("barred", "sum"),
         restricted=("restricted", "sum"), with_feedback=("with_feedback", "sum"), measures_applied=("measures_applied", "sum"))
+    if lang:
+        from chengxin.measures import measures_config
+
+        actions = measures_config().actions
+        out["action"] = out["action"].map(lambda a: getattr(actions[a], lang) if a in actions else a)
     return out[cols]
 
 

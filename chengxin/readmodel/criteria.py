@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 
-from chengxin import catalog, state
+from chengxin import catalog, i18n, state
 from chengxin.readmodel.lookup import NotAllowed
 from chengxin.state import COMMENTS
 from chengxin.users import Role
@@ -55,21 +55,31 @@ def published_criteria(subject: str, version: str | None = None, home=None) -> d
     return document
 
 
-def criteria_document(folder: Path, kind: str = "md") -> bytes:
+def criteria_document(folder: Path, kind: str = "md", lang: str = "zh") -> bytes:
+    """A published file of a criteria version; the document (md, html) in `lang` where it was
+    published in it (criteria.en.md), else the office's own text."""
+    translated = Path(folder) / f"criteria.{lang}.{kind}"
+    if lang != "zh" and kind in ("md", "html") and translated.exists():
+        return translated.read_bytes()
     return (Path(folder) / f"criteria.{kind}").read_bytes()
 
 
-def criteria_changes(new_folder: Path, old_folder: Path | None) -> list[str]:
+def criteria_changes(new_folder: Path, old_folder: Path | None, lang: str = "zh") -> list[str]:
     from chengxin.models.criteria_document import changes
 
     new = json.loads((Path(new_folder) / "criteria.json").read_text("utf-8"))
     old = json.loads((Path(old_folder) / "criteria.json").read_text("utf-8")) if old_folder else None
-    return changes(new, old)
+    return changes(new, old, lang)
 
 
-def comments(r: Role, home=None) -> pd.DataFrame:
-    """The comments received on the criteria, for a role that reads them."""
+def comments(r: Role, home=None, lang: str | None = None) -> pd.DataFrame:
+    """The comments received on the criteria, for a role that reads them; `lang`: as people read
+    them (times to the second, the subject type in words)."""
     if not r.read_comments:
         raise NotAllowed("this role does not read the comments received")
     with state.connect(home) as con:
-        return pd.read_sql_query(sa.select(COMMENTS).order_by(COMMENTS.c.at.desc()), con)
+        found = pd.read_sql_query(sa.select(COMMENTS).order_by(COMMENTS.c.at.desc()), con)
+    if lang and len(found):
+        found = found.assign(at=pd.to_datetime(found["at"]).dt.strftime("%Y-%m-%d %H:%M:%S"),
+                             subject=found["subject"].map(lambda s: i18n.t(s, lang) if s in i18n.TEXT else s))
+    return found

@@ -170,6 +170,10 @@ def readable_records(frame: pd.DataFrame, source: str, lang: str = "zh") -> pd.D
             shown[col] = pd.to_datetime(values).dt.strftime("%Y-%m").fillna("")
         elif kinds.get(col) == "date" or col == "received_date" or pd.api.types.is_datetime64_any_dtype(values):
             shown[col] = pd.to_datetime(values).dt.strftime("%Y-%m-%d").fillna("")
+        elif kinds.get(col) == "bool" or pd.api.types.is_bool_dtype(values):
+            shown[col] = values.map(lambda v: "" if pd.isna(v) else i18n.t("yes" if bool(v) else "no", lang))
+        elif kinds.get(col) == "float" or pd.api.types.is_float_dtype(values):
+            shown[col] = values.map(lambda v: i18n.amount(v))
         elif values.dtype == object:
             shown[col] = values.map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else v)
         else:
@@ -223,29 +227,52 @@ def audit_log(r: Role, home=None) -> pd.DataFrame:
     return audit.audit_log(home)
 
 
+def people_in_words(lang: str = "zh", home=None):
+    """Two functions naming who acted: a user name as its declared display name (an API key by its
+    institution, the public as such), a role code as the role's name."""
+    import sqlalchemy as sa
+
+    from chengxin import state
+
+    shown_users = {u.username: u.shown(lang) for u in users.roles_config(home).users.values()}
+    with state.connect(home) as con:
+        keys = dict(con.execute(sa.select(state.API_KEYS.c.key_id, state.API_KEYS.c.institution)).all())
+    roles = users.roles_config(home).roles
+
+    def who(user):
+        if not isinstance(user, str) or not user:
+            return ""
+        if user.startswith("api:"):
+            kid = user.removeprefix("api:")
+            return ("公众（无密钥）" if lang == "zh" else "the public (no key)") if kid == "public" else keys.get(kid, user)
+        return shown_users.get(user, user)
+
+    def role_of(code):
+        return roles[code].label(lang) if code in roles else code
+
+    return who, role_of
+
+
+def case_history(case: dict, lang: str = "zh", home=None) -> pd.DataFrame:
+    """A case's steps as the desk reads them: when (to the second), who by name, the role and the
+    step in words, and what it recorded in words. Columns: at, user, role, event, detail."""
+    who, role_of = people_in_words(lang, home)
+    return pd.DataFrame([{"at": pd.Timestamp(e["at"]).strftime("%Y-%m-%d %H:%M:%S"), "user": who(e["user"]),
+                          "role": role_of(e["role"]), "event": i18n.word(i18n.CASE_EVENT, e["event"], lang),
+                          "detail": i18n.case_event_words(e["event"], e["detail"], lang)} for e in case["events"]],
+                        columns=["at", "user", "role", "event", "detail"])
+
+
 def audit_entries(r: Role, lang: str = "zh", home=None) -> pd.DataFrame:
     """The audit log as the office reads it: times to the second, who by name (a dashboard user's
     display name, an API key's institution), the role and the action in words, the detail as
     words instead of JSON. Columns: at, user, role, action, subject_id, purpose, detail."""
     import json
 
-    import sqlalchemy as sa
-
-    from chengxin import state
-
     log = audit_log(r, home)
     if log.empty:
         return log
-    shown_users = {u.username: u.display or u.username for u in users.roles_config(home).users.values()}
-    with state.connect(home) as con:
-        keys = dict(con.execute(sa.select(state.API_KEYS.c.key_id, state.API_KEYS.c.institution)).all())
-    roles = users.roles_config(home).roles
-
-    def who(user):
-        if isinstance(user, str) and user.startswith("api:"):
-            kid = user.removeprefix("api:")
-            return ("公众（无密钥）" if lang == "zh" else "the public (no key)") if kid == "public" else keys.get(kid, user)
-        return shown_users.get(user, user)
+    who, role_of = people_in_words(lang, home)
 
     def detail(text):
         if not isinstance(text, str) or not text:
@@ -261,7 +288,7 @@ def audit_entries(r: Role, lang: str = "zh", home=None) -> pd.DataFrame:
     return pd.DataFrame({
         "at": pd.to_datetime(log["at"]).dt.strftime("%Y-%m-%d %H:%M:%S"),
         "user": log["user"].map(who),
-        "role": log["role"].map(lambda x: roles[x].label(lang) if x in roles else x),
+        "role": log["role"].map(role_of),
         "action": log["action"].map(lambda x: i18n.word(i18n.AUDIT_ACTION, x, lang)),
         "subject_id": log["subject_id"], "purpose": log["purpose"].fillna(""),
         "detail": log["detail"].map(detail)})

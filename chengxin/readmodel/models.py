@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from chengxin import catalog, config, i18n, tracking
+from chengxin import config, i18n, tracking
 from chengxin.readmodel.snapshot import Snapshot, monitoring
 
 
@@ -53,7 +53,7 @@ def model_curves(snap: Snapshot, subject: str, lang: str = "zh") -> pd.DataFrame
         p = model_file(snap, subject, alias, "curves")
         if p is not None and p.exists():
             m = summary[alias]
-            parts.append(pd.read_csv(p).assign(model=f"{i18n.t(alias, lang)} · {m['kind']} v{m['version']}", alias=alias,
+            parts.append(pd.read_csv(p).assign(model=f"{i18n.t(alias, lang)} · {i18n.word(i18n.MODEL_KIND, m['kind'], lang)} v{m['version']}", alias=alias,
                                                 ks=m["metrics"].get("ks"), auc=m["metrics"].get("auc")))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
@@ -65,11 +65,6 @@ def mlflow_link(run: dict, home=None) -> str | None:
     if not base:
         return None
     return f"{base.rstrip('/')}/#/experiments/{run['experiment_id']}/runs/{run['run_id']}"
-
-
-def mlflow_ui_command(home=None) -> str:
-    """How to open the MLflow UI over this workspace's store."""
-    return f"mlflow ui --backend-store-uri sqlite:///{catalog.mlflow_store(home)}"
 
 
 PSI_WORDS = {"stable": ("稳定", "stable"), "watch": ("需关注", "watch"), "shifted": ("已漂移", "shifted")}

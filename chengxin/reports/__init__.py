@@ -28,8 +28,9 @@ from chengxin.reports.sections import content
 from chengxin.reports.issuance import Issued, issue
 from chengxin.reports.policy import Reader, free_reports_used, reader
 from chengxin.reports.rendering import fonts_found
+from chengxin.reports.signing import number_example
 from chengxin.reports.settings import FORMATS, KINDS, TITLES, Domain, ReportsConfig, reports_config
 from chengxin.reports.verification import verify_file, verify_number
 
-__all__ = ["FORMATS", "KINDS", "TITLES", "Domain", "Issued", "Reader", "ReportsConfig", "content", "fonts_found",
+__all__ = ["FORMATS", "KINDS", "TITLES", "Domain", "Issued", "Reader", "ReportsConfig", "content", "fonts_found", "number_example",
            "free_reports_used", "issue", "reader", "reports_config", "verify_file", "verify_number"]

@@ -1,7 +1,8 @@
-"""The lender's report's charts, drawn with matplotlib as SVG text (the PDF and the HTML embed
-the same text): the same charts as the dashboard's look-up, from the same definitions
-(`chengxin.charts.waterfall_bars`, `history_points`: bars, points, colours, ranges), in English
-words, as the report's fonts for charts have no CJK."""
+"""The lender's report's charts, drawn with matplotlib as SVG (the PDF and the HTML embed the
+same drawing, its letters as outlines): the same charts as the dashboard's look-up, from the same
+definitions (`chengxin.charts.waterfall_bars`, `history_points`: bars, points, colours, ranges),
+in the report's language: Chinese with the CJK font the reports use (reports.yaml `fonts`),
+English words only on a machine that has none."""
 
 from __future__ import annotations
 
@@ -9,7 +10,21 @@ import io
 
 from chengxin import charts, i18n
 
-LANG = "en"  # indicator names and dates: no CJK in the charts
+
+
+def chart_fonts() -> list[str]:
+    """The configured CJK font families matplotlib finds here (reports.yaml `fonts`), in order."""
+    from matplotlib import font_manager
+
+    from chengxin.reports.settings import reports_config
+
+    have = {f.name for f in font_manager.fontManager.ttflist}
+    return [f for f in reports_config().fonts if f in have]
+
+
+def chart_language() -> str:
+    """zh where a CJK font is installed, else en (a chart never draws empty boxes)."""
+    return "zh" if chart_fonts() else "en"
 
 
 def lender_charts(result: dict, order: list[str]) -> dict[str, str]:
@@ -17,17 +32,17 @@ def lender_charts(result: dict, order: list[str]) -> dict[str, str]:
     best (the look-up's waterfall) and the grade history (`order`: the master scale's grades)."""
     from chengxin import readmodel
 
-    out = {}
+    out, lang = {}, chart_language()
     if result.get("contributions"):
-        table = readmodel.contribution_table(result["contributions"]["scorecard"], result.get("subject_type", "enterprise"), LANG)
-        out["chart_contributions"] = waterfall_svg(table, i18n.t("waterfall", LANG))
+        table = readmodel.contribution_table(result["contributions"]["scorecard"], result.get("subject_type", "enterprise"), lang)
+        out["chart_contributions"] = waterfall_svg(table, i18n.t("waterfall", lang))
     h = result.get("history")
     if h is not None and len(h):
-        out["chart_history"] = history_svg(h, order, i18n.t("history", LANG))
+        out["chart_history"] = history_svg(h, order, i18n.t("history", lang))
     return out
 
 
-def waterfall_svg(table, title: str, digits: int = 1, worse: str = "down") -> str:
+def waterfall_svg(table, title: str, digits: int = 0, worse: str = "down") -> str:
     plt = _pyplot()
     bars, span = charts.waterfall_bars(table, digits, worse)
     fig, ax = plt.subplots(figsize=(7, 0.28 * len(bars) + 1.2))
@@ -67,7 +82,7 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     plt.rcParams["svg.fonttype"] = "path"
-    plt.rcParams["font.family"] = ["DejaVu Sans"]
+    plt.rcParams["font.family"] = [*chart_fonts(), "DejaVu Sans"]
     return plt
 
 

@@ -51,8 +51,8 @@ def issue(snap, subject_id: str, kind: str, reader: Reader, *, purpose: str | No
                   "footnote": f"出具单位：{body['issuer']['zh']}；出具时间：{now:%Y-%m-%d %H:%M}；出具对象：{reader.name}（{reader.role.zh}）。"
                               f"本报告可凭报告编号和验证码在{body['platform']['zh']}的“核验报告”页面核验"
                               f"（机构系统：/v1/reports/{number}/verify）。"}
-    doc["header"] = doc["header"] + [["报告编号 Number", number], ["出具时间 Issued", now.isoformat(sep=" ")],
-                                     ["出具对象 Issued to", f"{reader.name}（{reader.role.zh}）"]]
+    doc["header"] = doc["header"] + [["报告编号", number], ["出具时间", now.isoformat(sep=" ")],
+                                     ["出具对象", f"{reader.name}（{reader.role.zh}）"]]
     data = rendering.render(doc, charts, fmt, home)
     record = {"number": number, "subject_id": sid, "subject_type": stype, "kind": kind, "as_of": body["as_of"],
               "format": fmt, "content_sha256": digest, "file_sha256": signing.file_digest(data), "code": code,

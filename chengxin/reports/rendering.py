@@ -72,7 +72,7 @@ def _html(doc: dict, charts: dict[str, str]) -> str:
              "<style>body{font-family:'Noto Serif CJK SC',serif;max-width:52em;margin:2em auto;font-size:14px}"
              "table{border-collapse:collapse;width:100%}td,th{border:1px solid #aaa;padding:3px 6px;text-align:left}"
              ".muted{color:#777}</style></head><body>",
-             f"<h1>{e(doc['title']['zh'])}</h1><p class='muted'>{e(doc['title']['en'])}</p>",
+             f"<h1>{e(doc['title']['zh'])}</h1>",
              "<table>" + "".join(f"<tr><th>{e(str(a))}</th><td>{e(str(b))}</td></tr>" for a, b in doc["header"]) + "</table>",
              f"<p>{qr_svg('CHENGXIN ' + doc['number'] + ' ' + doc['code'])}</p><p>验证码 {e(doc['code'])}</p>"]
     for s in doc["sections"]:

@@ -17,7 +17,6 @@ import functools
 import pandas as pd
 
 from chengxin import audit, config, i18n, identifiers, users
-from chengxin.desks import cases
 from chengxin.models import grades
 from chengxin.readmodel import snapshot as layout
 from chengxin.reports.charts import lender_charts
@@ -91,13 +90,13 @@ def content(snap, subject_id: str, kind: str, reader: Reader, *, purpose: str | 
     reg = info.iloc[0].to_dict() if len(info) else {}
     masked = stype == "individual" and not own
     name = card.get("name") or reg.get("name")
-    header = [["主体名称 Name", name], ["统一社会信用代码/身份证号 ID", card["display_id"]],
-              ["数据截止日期 Data as of", as_of], ["报告类型 Kind", f"{TITLES[kind][0]} ({kind})"]]
+    header = [["主体名称", name], ["统一社会信用代码/身份证号 ID", card["display_id"]],
+              ["数据截止日期", as_of], ["报告类型", TITLES[kind][0]]]
     # what it was issued for and on whose authority (an individual's report always says; a firm's when asked)
     if own:
-        header.append(["查询用途 Purpose", "本人查询 the subject's own request"])
+        header.append(["查询用途", "本人查询"])
     elif purpose or authorization_ref:
-        header += [["查询用途 Purpose", purpose or "—"], ["授权编号 Authorization", authorization_ref or "—"]]
+        header += [["查询用途", purpose or "—"], ["授权编号", authorization_ref or "—"]]
     records = _records(snap, sid, shown_role)
     if until is not None:  # what was on record on that day
         records = {k: f[pd.to_datetime(f[config.sources()[k].event_date]) <= pd.Timestamp(until)] for k, f in records.items()}
@@ -109,8 +108,8 @@ def content(snap, subject_id: str, kind: str, reader: Reader, *, purpose: str | 
         sections += _record_sections(card, records, fs)
     else:
         sections += _certificate(snap, sid, stype, card, records, years or cfg.lookback_years, cfg)
-    sections.append({"title": "异议标注 Items under objection", "table": _table(
-        ["案件", "记录", "异议日期"], [[f["case"], f["record"], f["since"]] for f in card.get("under_objection", [])],
+    sections.append({"title": "异议标注", "table": _table(
+        ["案件", "记录", "异议日期"], [[f["case"], i18n.record_ref(f["record"]), f["since"]] for f in card.get("under_objection", [])],
         "无异议处理中的信息。", [0.6, 3, 1])})
     if kind == "lender":
         sections += _lender_sections(snap, sid, card, reader, purpose)
@@ -118,7 +117,7 @@ def content(snap, subject_id: str, kind: str, reader: Reader, *, purpose: str | 
         sections.append(_who_looked(sid, home))
         if stype == "individual":
             this = free_reports_used(sid, dt.date.today().year, home) + 1  # this one is recorded once issued
-            sections.append({"title": "免费报告 Free reports", "paragraphs": [
+            sections.append({"title": "免费报告", "paragraphs": [
                 f"本年度已出具本人信用报告 {this} 份（含本份），每年免费 {cfg.free_per_year} 份。"]})
     sections += _closing(snap, fs, as_of)
     return {"kind": kind, "subject_id": sid, "subject_type": stype, "display_id": card["display_id"], "name": name,
@@ -139,7 +138,7 @@ def _basic(sid: str, stype: str, card: dict, reg: dict, name, legal_rep: str | N
                  ["法定代表人", legal_rep or ""]]
     else:
         facts = [["姓名", name], ["身份证号", card["display_id"]], ["所在区县", i18n.county(card.get("county"))]]
-    return {"title": "一、基本信息 Basic information", "table": _table(["项目", "内容"], facts, "—", [1, 3])}
+    return {"title": "一、基本信息", "table": _table(["项目", "内容"], facts, "—", [1, 3])}
 
 
 def _legal_rep(snap, rep_id: str | None, role) -> str | None:
@@ -166,14 +165,14 @@ def _tier(card: dict, kind: str, as_of: str) -> dict:
         lines.append(f"直接评级：{rule['text']['zh']}，依{rule['basis']['zh']}直接评为 {rule['tier']} 级（不论得分）。")
     if card.get("restated"):
         lines.append(f"本评价已因案件决定重新评价（{card['restated']['cause']}，{card['restated']['rated_at']}）。")
-    return {"title": "二、公共信用综合评价 Public credit tier", "paragraphs": lines}
+    return {"title": "二、公共信用综合评价", "paragraphs": lines}
 
 
 def _record_sections(card: dict, records: dict[str, pd.DataFrame], fs) -> list[dict]:
     """Licences, penalties, lists, honours and courts."""
     sections = []
     lic = records.get("licence", pd.DataFrame())
-    sections.append({"title": "三、行政许可 Administrative licences", "table": _table(
+    sections.append({"title": "三、行政许可", "table": _table(
         ["许可文号", "许可机关", "事项", "决定日期"],
         [[r["licence_no"], r["deciding_department"], i18n.record_value("action", r["action"]), _day(r["decision_date"])]
          for _, r in lic.iterrows()],
@@ -181,7 +180,7 @@ def _record_sections(card: dict, records: dict[str, pd.DataFrame], fs) -> list[d
     sections.append(_penalties(card, records, fs))
     entries = card.get("lists", [])
     black = [e for e in entries if e["list"] == "black"]
-    sections.append({"title": "五、失信名单与经营异常 Dishonesty lists and abnormal operations", "table": _table(
+    sections.append({"title": "五、失信名单与经营异常", "table": _table(
         ["名单", "依据", "列入日期", "到期/移出", "状态", "修复"],
         [[e["text_zh"], e.get("reference") or "", e.get("start"), e.get("ends"), i18n.word(i18n.STATUS, e.get("status")),
           (e.get("repair_notice") or {}).get("text_zh", "")] for e in black] +
@@ -190,16 +189,16 @@ def _record_sections(card: dict, records: dict[str, pd.DataFrame], fs) -> list[d
         "未被列入失信名单或经营异常名录。", [1.4, 1.6, 0.9, 0.9, 0.7, 2])})
     red = [e for e in entries if e["list"] == "red"]
     hon = records.get("honours", pd.DataFrame())
-    sections.append({"title": "六、守信激励与荣誉 Red list and honours", "table": _table(
+    sections.append({"title": "六、守信激励与荣誉", "table": _table(
         ["名单/荣誉", "编号", "起始", "有效期至"],
         [[e["text_zh"], e.get("reference") or "", e.get("start"), e.get("ends")] for e in red] +
         [[i18n.record_value("honour", r["honour"]), r["honour_no"], _day(r["event_date"]), _day(r["valid_until"])]
          for _, r in hon.iterrows()],
         "无守信激励或荣誉记录。", [2, 1.5, 1, 1])})
     crt = records.get("courts", pd.DataFrame())
-    sections.append({"title": "七、司法信息 Court enforcement and judgments", "table": _table(
+    sections.append({"title": "七、司法信息", "table": _table(
         ["案号", "事项", "日期", "标的（元）"],
-        [[r["case_no"], i18n.record_value("event_type", r["event_type"]), _day(r["event_date"]), r.get("amount")]
+        [[r["case_no"], i18n.record_value("event_type", r["event_type"]), _day(r["event_date"]), i18n.amount(r.get("amount"))]
          for _, r in crt.iterrows()],
         "无司法记录。", [2, 1.4, 1, 1])})
     return sections
@@ -211,7 +210,7 @@ def _penalties(card: dict, records: dict[str, pd.DataFrame], fs) -> dict:
     flags = {f["record"]: f for f in card.get("under_objection", [])}
 
     def marked(ref: str) -> str:
-        return "异议处理中 under objection" if ref in flags else ""
+        return "异议处理中" if ref in flags else ""
 
     pen = records.get("penalty", pd.DataFrame())
     rows = []
@@ -221,9 +220,9 @@ def _penalties(card: dict, records: dict[str, pd.DataFrame], fs) -> dict:
                   f"可于 {repair_from} 起申请修复" if repair_from else "")
         rows.append([r["decision_no"], r["deciding_department"], _day(r["decision_date"]),
                      i18n.record_value("severity", r.get("severity")),
-                     r.get("fine_amount"), f"至 {ends}" if ends else "", status,
+                     i18n.amount(r.get("fine_amount")), f"至 {ends}" if ends else "", status,
                      marked(f"penalty:{r['decision_no']}")])
-    return {"title": "四、行政处罚 Administrative penalties", "table": _table(
+    return {"title": "四、行政处罚", "table": _table(
         ["决定书文号", "处罚机关", "决定日期", "失信程度", "罚款（元）", "公示期", "信用修复", "标注"], rows,
         "无行政处罚记录。", [2, 1.4, 1, 0.8, 0.9, 1, 1.4, 1])}
 
@@ -232,7 +231,7 @@ def _closing(snap, fs, as_of: str | None = None) -> list[dict]:
     """The data sources, with the day each was last received by the as-of date, and the notes
     every report ends with."""
     dates = _source_dates(snap, as_of)
-    sources = {"title": "数据来源 Data sources", "table": _table(
+    sources = {"title": "数据来源", "table": _table(
         ["来源", "提供部门", "最近接收日期"],
         [[s.zh, s.department.zh, dates.get(s.name, "")] for s in config.sources() if s.name in dates],
         "—", [1.5, 2, 1])}
@@ -240,7 +239,21 @@ def _closing(snap, fs, as_of: str | None = None) -> list[dict]:
                                           for k, p in fs.publicity_months.items())
              + "。公示期满的记录不再公示，不计入评价；经信用修复的记录满最短公示期后不再公示。",
              "标注“异议处理中”的信息正在核查，核查期间不作为不利依据的唯一理由。"]
-    return [sources, {"title": "说明 Notes", "paragraphs": notes}]
+    return [sources, {"title": "说明", "paragraphs": notes}]
+
+
+def _record_words(src, row: dict, label: str) -> str:
+    """A record the certificate found, in words: what it is (`label`), its key (codes in words),
+    its date; a penalty's severity and whether it was repaired."""
+    keys = [i18n.record_value(k, row.get(k)) if k in i18n.RECORD_VALUES else str(row.get(k))
+            for k in src.key if k not in ("subject_id", src.event_date)
+            and not isinstance(row.get(k), (pd.Timestamp, dt.date))]
+    day = str(row.get(src.event_date))[:7 if src.grain == "monthly" else 10]
+    text = f"{label} {' '.join(keys)} {day}".replace("  ", " ").strip()
+    if src.name == "penalty":
+        repaired = f"已信用修复 {_day(row.get('repair_date'))}".strip() if bool(row.get("repaired")) else "未修复"
+        text += f"（{i18n.record_value('severity', row.get('severity'))}；{repaired}）"
+    return text
 
 
 def _certificate(snap, sid, stype, card, records, years, cfg) -> list[dict]:
@@ -278,9 +291,7 @@ def _certificate(snap, sid, stype, card, records, years, cfg) -> list[dict]:
                     where.append("deciding_department = ?")
                 hits = con.execute(f"SELECT * FROM {src.table} WHERE {' AND '.join(where)} ORDER BY \"{src.event_date}\"",
                                    [sid] + ([dept] if dept else [])).df()
-                for _, r in hits.iterrows():
-                    ref, day = cases.record_ref(src.name, r.to_dict()).split(":", 1)[1], _day(r[src.event_date])
-                    found.append(f"{src.zh} {ref}" + ("" if ref == day else f" {day}"))
+                found += [_record_words(src, r.to_dict(), spec.get("zh") or src.zh) for _, r in hits.iterrows()]
             if found:
                 verdict = "；".join(found)
             elif covered:
@@ -288,7 +299,7 @@ def _certificate(snap, sid, stype, card, records, years, cfg) -> list[dict]:
             else:
                 verdict = "本领域数据提供部门未覆盖该主体所在区县，不作无记录证明"
             rows.append([domain.zh, verdict, "；".join(sources), "已覆盖" if covered else "未覆盖"])
-    return [{"title": f"二、分领域违法违规记录（{since.date()} 至 {as_of.date()}）Records by domain",
+    return [{"title": f"二、分领域违法违规记录（{since.date()} 至 {as_of.date()}）",
              "table": _table(["领域", "查询结果", "数据来源", "数据覆盖"], rows, "—", [0.8, 3, 2, 0.7])}]
 
 
@@ -297,13 +308,13 @@ def _lender_sections(snap, sid, card, reader, purpose) -> list[dict]:
     contributions) and the repair path."""
     from chengxin import readmodel
 
-    out = [{"title": "信用等级与违约概率 Grade, PD and score", "paragraphs": [
-        f"信用等级 {card.get('grade', '—')}，12个月违约概率 {card.get('pd', 0) * 100:.2f}%，评分 {card.get('score', '—')}；"
+    out = [{"title": "信用等级与违约概率", "paragraphs": [
+        f"信用等级 {card.get('grade', '—')}，12个月违约概率 {grades.pd_words(card.get('pd'), card.get('grade'))}，评分 {i18n.number(card.get('score'))}；"
         f"模型版本 {card.get('model_version')}，评价标准版本 {card.get('criteria_version')}。"] +
         ([f"人工复核等级：{card['grade_override']['grade']}（{card['grade_override'].get('reason')}）"] if card.get("grade_override") else [])},
-           {"title": "主要扣分原因 Reasons", "table": _table(
-               ["代码", "原因", "扣分"], [[r["code"], r["text_zh"], r.get("points")] for r in card.get("reasons", [])],
-               "—", [1.2, 3, 0.6])}]
+           {"title": "主要扣分原因", "table": _table(
+               ["原因", "扣分"], [[r["text_zh"], _points(r.get("points"))] for r in card.get("reasons", [])],
+               "—", [4, 0.6])}]
     result = (readmodel.lookup(snap, sid, reader.role, user=reader.name, purpose=purpose, record=False)
               if reader.role.sees("contributions") else {})  # the report itself is recorded once issued
     images = []
@@ -311,14 +322,21 @@ def _lender_sections(snap, sid, card, reader, purpose) -> list[dict]:
         images.append("chart_contributions")
     if result.get("history") is not None and len(result.get("history", [])):
         images.append("chart_history")
-    out.append({"title": "评分构成与等级历史 Contributions and grade history", "images": images,
+    out.append({"title": "评分构成与等级历史", "images": images,
                 "paragraphs": [] if images else ["—"], "_charts": lender_charts(result, grades.rating_config().grades) if images else {}})
     fix = readmodel.repair(snap, sid, reader.role, user=reader.name, purpose=purpose) if reader.role.sees("repair") else None
     steps = (fix or {}).get("repair_path") or []
-    out.append({"title": "信用修复路径 Credit-repair path", "table": _table(
+    out.append({"title": "信用修复路径", "table": _table(
         ["步骤", "措施", "之后等级"], [[k, s.get("text_zh"), s.get("grade")] for k, s in enumerate(steps, 1)],
         "无需修复或暂无可行路径。", [0.4, 3, 0.8])})
     return out
+
+
+def _points(x) -> str:
+    """Points a reason costs, as whole points where they are whole (a direct tier costs none)."""
+    if x is None or (isinstance(x, float) and x != x):
+        return "—"
+    return f"{float(x):.0f}" if float(x) == round(float(x)) else f"{float(x):.1f}"
 
 
 def _who_looked(sid: str, home=None) -> dict:
@@ -326,7 +344,7 @@ def _who_looked(sid: str, home=None) -> dict:
     log = audit.audit_log(home, subject_id=sid, since=(dt.date.today() - dt.timedelta(days=365)).isoformat())
     from chengxin.desks import institutions
 
-    names = {u: v.display for u, v in users.roles_config(home).users.items()}
+    names = {u: v.shown() for u, v in users.roles_config(home).users.items()}
     keys = institutions.listed(home)
     names |= {f"api:{k}": i for k, i in zip(keys["key_id"], keys["institution"])}  # an API key: its institution
     seen: dict[tuple, int] = {}
@@ -336,5 +354,5 @@ def _who_looked(sid: str, home=None) -> dict:
         key = (str(a)[:10], names.get(u, u), r, p or "")
         seen[key] = seen.get(key, 0) + 1
     rows = [[*key, n] for key, n in seen.items()]
-    return {"title": "查询记录（近12个月）Who looked you up", "table": _table(
+    return {"title": "查询记录（近12个月）", "table": _table(
         ["日期", "查询机构/用户", "角色", "用途", "次数"], rows, "近12个月无查询记录。", [0.8, 2, 0.8, 2, 0.5])}

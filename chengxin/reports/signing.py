@@ -37,6 +37,11 @@ def code(number: str, sid: str, kind: str, as_of: str, digest: str, home=None) -
     return base64.b32encode(mac).decode()[:20]
 
 
+def number_example() -> str:
+    """What a report number looks like (today's date), for a form's placeholder."""
+    return f"CX{dt.date.today():%Y%m%d}-7F3A9C02B1"
+
+
 def number(now: dt.datetime) -> str:
     """A new report number: the day of issue and ten random hex digits."""
     return f"CX{now:%Y%m%d}-{uuid.uuid4().hex[:10].upper()}"

@@ -153,5 +153,5 @@ def test_the_criteria_read_as_dimensions_overrides_and_tiers(dashboard_home):
     assert [t["min_points"] for t in tiers][:-1] == sorted([t["min_points"] for t in tiers][:-1], reverse=True)
     assert abs(sum(t["share"] for t in tiers) - 1) < 1e-3 and c["distribution"]["by_county"]
     md = (readmodel.criteria.criteria_versions("enterprise", dashboard_home)[0]["folder"] / "criteria.md").read_text("utf-8")
-    assert md.index("Direct tiers") < md.index("Indicators and points") and "12-month outcome rate" in md
+    assert md.index("直接评级规则") < md.index("评价指标与分值") and "12个月失信违约率" in md
     assert np.isfinite([t["outcome_rate"] for t in tiers if t.get("outcome_rate") is not None]).all()

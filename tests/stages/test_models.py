@@ -1,6 +1,7 @@
 """The rating estimators and the grade scales (issue 4 groundwork)."""
 
 import pickle
+import re
 
 import numpy as np
 import pandas as pd
@@ -453,12 +454,15 @@ def test_criteria_read_as_dimensions_indicators_and_points():
         group = [i for i in c["indicators"] if i["dimension"] == d["dimension"]]
         assert d["min_points"] == sum(i["min_points"] for i in group) and d["max_points"] == sum(i["max_points"] for i in group)
     md = criteria_document.criteria_markdown(c, criteria_document.changes(c, None))
-    assert "Dimensions and their points" in md and "考虑但未计分" in md and "considered, not weighted" in md
-    assert "轻微 minor：" in md and "严重 serious：" in md  # severities in words in the Chinese text too
+    english = criteria_document.criteria_markdown(c, criteria_document.changes(c, None, "en"), "en")
+    assert "评价维度与分值" in md and "考虑但未计分" in md and "Dimensions and their points" not in md
+    assert "Dimensions and their points" in english and "considered, not weighted" in english
+    assert "轻微：" in md and "严重：" in md and "minor: " in english  # severities in words
+    assert not re.search(r"\b[a-z]+_[a-z_]+\b", md)  # no field names in the document people read (criteria.json has them)
     validated = criteria_document.criteria_markdown(
         c | {"validation": {"auc": 0.8123, "psi_dev_oot": 0.0123, "calibration_holds": 1.0, "grades_within_interval": 0.9}}, [])
     part = validated.split("## 指标权重模型验证")[1].split("##")[0]
-    assert "| AUC | 0.812 |" in part and "| 校准检验通过 Calibration holds | 是 yes |" in part and "| 90% |" in part
+    assert "| AUC | 0.812 |" in part and "| 校准检验通过 | 是 |" in part and "| 90% |" in part
     assert "psi_dev_oot" not in part and "calibration_holds" not in part
     table = md.split("## 评价维度与分值")[1].split("\n\n")[1].splitlines()[2:]
     percents = [int(row.rstrip(" |").rsplit("|", 1)[1].strip().rstrip("%")) for row in table[:-1]]
@@ -472,6 +476,13 @@ def test_criteria_read_as_dimensions_indicators_and_points():
     points = con.execute(f"SELECT {sql} AS points FROM features").df()["points"].to_numpy()
     np.testing.assert_array_equal(points, ev.points(X))
     assert _whole(points)
+    # portable SQL: the same points from SQLite (a missing indicator stored as NULL)
+    import sqlite3
+
+    lite = sqlite3.connect(":memory:")
+    X.to_sql("features", lite, index=False)
+    np.testing.assert_array_equal([row[0] for row in lite.execute(f"SELECT {sql} FROM features")], ev.points(X))
+    assert "isnan" not in sql
 
 
 def test_psi_bands_and_worst_grades_are_read_from_one_declaration():

@@ -128,10 +128,12 @@ def test_published_criteria_give_the_same_points_in_sql(trained):
     home, _ = trained
     result = publish.publish_criteria("enterprise", effective_date=dt.date(2026, 1, 1), home=home)
     folder = Path(result["folder"])
-    for name in ("criteria.md", "criteria.html", "criteria.json", "criteria.sql"):
+    for name in ("criteria.md", "criteria.html", "criteria.en.md", "criteria.en.html", "criteria.json", "criteria.sql"):
         assert (folder / name).stat().st_size > 0
-    text = (folder / "criteria.md").read_text("utf-8")
-    assert "评价等级" in text and "Missing" in text and "2026-01-01" in text
+    text = (folder / "criteria.md").read_text("utf-8")  # the office's text, in Chinese only
+    assert "评价等级" in text and "缺失" in text and "2026-01-01" in text and "Missing" not in text
+    english = (folder / "criteria.en.md").read_text("utf-8")
+    assert "Missing" in english and "2026-01-01" in english and "评价等级" not in english
     criteria = json.loads((folder / "criteria.json").read_text("utf-8"))
     published = load("enterprise", "scorecard", home)[0]
     card, ev = scorecard_of(published), evaluation_of(published, "enterprise")
@@ -139,7 +141,7 @@ def test_published_criteria_give_the_same_points_in_sql(trained):
     assert [i["name"] for i in criteria["indicators"]] == ev.selected_
     assert {i["name"] for i in criteria["indicators"] if i["scoring"] == "declared"} == set(ev.records_)
     # how the learnt indicators were chosen, from the fitted card itself: its C, each one's stability
-    assert "How the indicators were chosen" in text and f"C = {card.C:g}" in text
+    assert "指标筛选与权重" in text and "How the indicators were chosen" in english and f"C = {card.C:g}" in text
     assert criteria["selection"]["C"] == card.C and criteria["selection"]["max_psi"] == card.max_psi
     assert all(i["stability_psi"] == card.stability_[i["name"]] <= card.max_psi
                for i in criteria["indicators"] if i["scoring"] == "learnt")
@@ -196,7 +198,7 @@ def test_published_criteria_read_like_criteria_not_a_model_dump(trained):
     assert set(considered) == left_out | (set(card.selected_) - set(ev.selected_))
     assert not set(considered) & {i["name"] for i in c["indicators"]}
     assert sum(d["share"] for d in c["dimensions"]) == pytest.approx(1.0)
-    text = (folder / "criteria.md").read_text("utf-8")
+    text = (folder / "criteria.en.md").read_text("utf-8")
     assert "Dimensions and their points" in text and "considered, not weighted" in text
     features = compute(dt.date(2025, 2, 28), "enterprise", home=home)
     con = duckdb.connect()

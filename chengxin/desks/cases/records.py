@@ -18,9 +18,17 @@ KEY_SEPARATOR = "/"
 
 
 def parse_record(ref: str) -> tuple[config.Source, dict]:
-    """``SOURCE:NATURAL_KEY`` -> the source and its key values (other than the subject)."""
-    source_name, sep, natural = str(ref or "").partition(":")
+    """``SOURCE:NATURAL_KEY`` -> the source and its key values (other than the subject). The
+    source may also be named as people name it, then a space ("行政处罚 宝市监罚〔2025〕12号",
+    "social insurance 2025-01", as `i18n.record_ref` writes a record)."""
     catalogue = config.sources()
+    ref = str(ref or "").strip()
+    for name, src in catalogue.sources.items():
+        for named in (src.zh, name.replace("_", " ")):
+            for sep_ in (" ", "："):
+                if ref.startswith(named + sep_):
+                    ref = f"{name}:{ref[len(named) + len(sep_):].strip()}"
+    source_name, sep, natural = ref.partition(":")
     if not sep or source_name not in catalogue.sources:
         raise UserError(f"--record must be SOURCE:NATURAL_KEY with SOURCE one of {', '.join(catalogue.sources)}; "
                         f"got {ref!r}")

@@ -56,6 +56,8 @@ def text(at: AppTest) -> str:
     parts += [f"{m.label} {m.value}" for m in at.metric]
     for df in at.dataframe:
         parts.append(df.value.to_csv(index=False))
+    for table in at.table:  # short tables of sentences (ui.text_table)
+        parts.append(table.value.to_csv(index=False))
     for chart in at.get("plotly_chart"):
         spec = json.loads(chart.proto.spec)
         title = spec["layout"].get("title") or {}
@@ -186,7 +188,7 @@ def test_lender_lookup_of_an_enterprise(dash):
     at = goto(app("lender"), "lookup", lookup_query=row["subject_id"])
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["信用等级"] == row["grade"]
-    assert metrics["评分"] == f"{row['score']:,.1f}"
+    assert metrics["评分"] == f"{row['score']:,.0f}"
     page = text(at)
     assert row["reason_1_zh"] in page
     assert "<bar>" in page and "指标得分（公共信用综合评价分值）" in page  # the contribution waterfall (floating bars, `charts.waterfall_bars`)
@@ -344,7 +346,7 @@ def test_analyst_opens_an_enterprise_alert_and_acknowledges_it(dash):
     assert pick in set(expected["subject_id"])
     at.button(key="alert_open_button").click().run()
     assert "证据记录" in text(at)
-    at.text_area(key="alert_note").input("called the firm's finance director")
+    at.text_area(key="alert_note").input("已致电企业财务负责人核实")
     at.radio(key="alert_action_status").set_value("acknowledged")
     at.button(key="alert_submit").click().run()
     assert not at.exception
@@ -352,7 +354,7 @@ def test_analyst_opens_an_enterprise_alert_and_acknowledges_it(dash):
     assert stored["status"] == "acknowledged"
     with state.connect(dash) as con:
         notes = [tuple(r) for r in con.execute(sa.text("SELECT user, note FROM alert_notes WHERE subject_id = :s"), {"s": pick})]
-    assert ("analyst1", "called the firm's finance director") in notes
+    assert ("analyst1", "已致电企业财务负责人核实") in notes
     # heat maps of the portfolio
     assert len(at.get("plotly_chart")) >= 2
     with pytest.raises(readmodel.NotAllowed):
@@ -406,8 +408,8 @@ def test_models_page_shows_metrics_calibration_and_mlflow_links(dash):
     assert not any(c.islower() and "_" in c for c in metrics.columns)  # no snake_case header
     psi = readmodel.drift_table(readmodel.current(dash), "enterprise", "zh")
     assert "违约概率" in set(psi["measure"]) and not psi["measure"].str.fullmatch(r"[a-z0-9_]+").any()
-    # no MLflow UI runs in the demo: the runs are named, not linked, and the page says how to open them
-    assert "/#/experiments/" not in text(at) and "mlflow ui --backend-store-uri sqlite:///" in text(at)
+    # no MLflow UI runs in the demo: the runs are named, not linked, and the page says where to read how to open them
+    assert "/#/experiments/" not in text(at) and "docs/models.md" in text(at)
     summary = readmodel.models_summary(readmodel.current(dash), "enterprise")
     assert str(summary["champion"]["run_id"])[:8] in text(at)
     assert len(at.get("plotly_chart")) >= 5  # calibration by grade (x2), ROC, KS and PSI
@@ -741,15 +743,17 @@ def test_a_department_checks_a_listed_firm_and_reports_back_and_the_office_count
     shown = text(at)
     assert "禁止" in shown and "限制参与政府采购和招标投标活动" in shown and "《中华人民共和国政府采购法》第二十二条" in shown
     before = readmodel.check_statistics(users.role("analyst"))
-    done = before[(before["institution"] == "市市场监管局 City market regulation bureau") & (before["action"] == "procurement")]
+    done = before[(before["institution"] == "市市场监管局") & (before["action"] == "procurement")]
     assert int(done["checks"].sum()) >= 1
     at.text_input(key="check_outcome").input("bid refused")
     at.button[1].click().run()
     assert not at.exception and i18n.t("feedback_saved") in text(at)
     after = readmodel.check_statistics(users.role("analyst"))
-    row = after[(after["institution"] == "市市场监管局 City market regulation bureau") & (after["action"] == "procurement")]
+    row = after[(after["institution"] == "市市场监管局") & (after["action"] == "procurement")]
     assert int(row["with_feedback"].sum()) >= 1 and int(row["measures_applied"].sum()) >= 1
     stats = text(goto(app("analyst"), "checks"))
     assert i18n.t("check_statistics") in stats and "市市场监管局" in stats
+    assert "政府采购和招标投标" in stats and "procurement" not in stats  # the action in words
     catalogue = text(goto(app("public"), "publication"))
-    assert "BAR_PROCUREMENT" in catalogue and "国发〔2016〕33号" in catalogue
+    assert "限制参与政府采购和招标投标活动" in catalogue and "国发〔2016〕33号" in catalogue
+    assert "BAR_PROCUREMENT" not in catalogue  # the measures by what they do, not by code

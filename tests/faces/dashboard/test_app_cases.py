@@ -96,7 +96,7 @@ def test_the_desk_sees_every_case_and_the_departments_feedback(city):
     assert metrics(at) == {"办理中案件": "2", "一个工作日内到期": "0", "已超期": "0"}
     queue = at.dataframe[0].value
     assert list(queue.columns)[:4] == ["案件编号", "案件类型", "统一社会信用代码 / 身份证号", "涉及记录"]
-    assert set(queue["涉及记录"]) == {city["market"][1], city["tax"][1]}
+    assert set(queue["涉及记录"]) == {i18n.record_ref(city["market"][1]), i18n.record_ref(city["tax"][1])}
     assert set(queue["案件类型"]) == {"异议"}
     assert "各提供部门异议成立情况" in [s.value for s in at.subheader]
     assert at.button(key="file_submit")  # the admin files at the counter
@@ -121,7 +121,7 @@ def test_a_department_sees_and_decides_its_own_records_only(city):
     at = ok(app("dept1", "cases", lang="en"))
     assert metrics(at)["Open cases"] == "1"
     queue = at.dataframe[0].value
-    assert list(queue["Record"]) == [city["market"][1]]
+    assert list(queue["Record"]) == [i18n.record_ref(city["market"][1], "en")]
     assert "Objections upheld per providing department" not in [s.value for s in at.subheader]
     assert "file_submit" not in [b.key for b in at.button]  # a department does not file
     at.selectbox(key="decide_decision").set_value("reject")
@@ -195,8 +195,8 @@ def test_a_subject_follows_and_files_its_own_cases_only(city):
     assert len(at.success) == 1, [e.value for e in at.error]
     mine = cases.list_cases(subject=city["own"])
     assert [(c["record"], c["filed_by"], c["filed_role"]) for c in mine] == [(record, SUBJECT_USER, "subject")]
-    assert list(at.dataframe[0].value["涉及记录"]) == [record]
-    assert any(record in shown(w.value) for w in at.warning)  # flagged under objection at once
+    assert list(at.dataframe[0].value["涉及记录"]) == [i18n.record_ref(record)]  # the record in words
+    assert any(i18n.record_ref(record) in shown(w.value) for w in at.warning)  # flagged under objection at once
     # the desk sees the subject's case too
     assert metrics(ok(app("admin1", "cases")))["办理中案件"] == "3"
     with pytest.raises(UserError, match="only for its own subject"):

@@ -138,10 +138,12 @@ def test_the_report_draws_the_look_up_pages_charts_from_the_same_definition(repo
     snap, entry = _firm(report_home)
     lender = users.role("lender", report_home)
     result = readmodel.lookup(snap, entry["subject_id"], lender, user="lender1", record=False)
-    table = readmodel.contribution_table(result["contributions"]["scorecard"], result["subject_type"], "en")
+    lang = report_charts.chart_language()  # the report's words: Chinese wherever a CJK font is installed
+    assert lang == "zh" or not reports.fonts_found(report_home)
+    table = readmodel.contribution_table(result["contributions"]["scorecard"], result["subject_type"], lang)
     bars, span = charts.waterfall_bars(table)
     assert len(bars) == len(table) >= 3 and bars["end"].iloc[-1] == pytest.approx(table["value"].iloc[-1])
-    page = charts.waterfall(table, "en").data[0]  # what the look-up page draws
+    page = charts.waterfall(table, lang).data[0]  # what the look-up page draws
     assert list(page.base) == pytest.approx(list(bars["start"])) and list(page.x) == pytest.approx(list(bars["end"] - bars["start"]))
     assert list(page.marker.color) == list(bars["colour"]) and list(page.y) == list(bars["label"])
     svg = report_charts.lender_charts(result, grades.rating_config().grades)
@@ -291,3 +293,24 @@ def test_data_sources_are_dated_by_the_reports_as_of_and_the_footer_names_no_com
     text = _text(reports.issue(snap, entry["subject_id"], "public", admin, home=report_home).data)
     assert "核验报告" in text and "chengxin report" not in text
     assert "轻微最短" in text and "minor" not in text  # the publicity rules in words (the text without spaces)
+
+
+@pytest.mark.parametrize("kind", reports.KINDS)
+def test_every_report_reads_as_words(report_home, fonts, kind):
+    """The guard over each report kind (issue 35), for a firm on the black list and for a person
+    (with a stated purpose and authorization): no `None`, `nan`, JSON, code names, English or
+    floats where a reader expects a word or a whole number (`wording.problems`)."""
+    from pypdf import PdfReader
+
+    from wording import problems
+
+    snap, entry = _firm(report_home)
+    person = readmodel.ratings(snap, "individual").iloc[0]["subject_id"]
+    reader = reports.Reader("lender1" if kind == "lender" else "admin1",
+                            users.role("lender" if kind == "lender" else "admin", report_home))
+    for subject, asked in ((entry["subject_id"], {}), (person, {"purpose": "贷款审批", "authorization_ref": "宝信授〔2025〕1号"})):
+        issued = reports.issue(snap, subject, kind, reader, home=report_home, **asked)
+        text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(issued.data)).pages)
+        text = text.replace(issued.record["code"], " ")  # the verification code is letters by design
+        assert reports.TITLES[kind][0] in re.sub(r"\s", "", text)  # the text was read
+        assert not problems(text), (subject, problems(text))
