@@ -38,12 +38,14 @@ def new_page(browser, base: str):
     return page
 
 
-def settle(page, text: str | None = None) -> None:
-    """Wait for the script run to finish (and for a text when given)."""
+def settle(page, text: str | None = None, pause_ms: int = 800) -> None:
+    """Wait for the script run to finish (and for a text when given), then `pause_ms` for what
+    draws after it (charts)."""
     if text:
         page.get_by_text(text).first.wait_for()
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=TIMEOUT_MS)
-    page.wait_for_timeout(800)
+    if pause_ms:
+        page.wait_for_timeout(pause_ms)
 
 
 def login(page, user: str, password: str) -> None:

@@ -431,6 +431,19 @@ def money(x, lang: str = "zh") -> str:
     return f"¥{x:,.0f}"
 
 
+def moments(values) -> pd.Series:
+    """Times as the desks read them, to the second ("2026-12-07 19:15:29")."""
+    return pd.to_datetime(pd.Series(values)).dt.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def points(x) -> str:
+    """Points as people read them: whole points where they are whole, else one decimal; "—" when none."""
+    if _missing(x):
+        return "—"
+    x = float(x)
+    return f"{x:.0f}" if x == round(x) else f"{x:.1f}"
+
+
 def amount(x) -> str:
     """A recorded figure as people write it: thousands separated, cents only where there are
     cents (162,000 and 141,153.47); blank when missing."""

@@ -175,24 +175,27 @@ def table(frame: pd.DataFrame, labels: dict[str, str] | None = None, **kwargs):
     """A dataframe with its columns named in the current language (labels: column -> text key
     of i18n, or a literal label); returns what `st.dataframe` returns (the rows picked, when
     `on_select` asks for them)."""
-    if frame is None or frame.empty:
-        st.caption(L("no_data"))
-        return None
-    labels = labels or {}
-    renamed = frame.rename(columns={c: (i18n.t(v, lang()) if v in i18n.TEXT else v) for c, v in labels.items()})
-    return st.dataframe(renamed, hide_index=True, **kwargs)
+    renamed = _labelled(frame, labels)
+    return None if renamed is None else st.dataframe(renamed, hide_index=True, **kwargs)
 
 
 def text_table(frame: pd.DataFrame, labels: dict[str, str] | None = None) -> None:
     """A short table of sentences (measures, legal bases, list entries, a case's steps) whose
     cells wrap instead of being cut at the column's edge: a static table, columns named as in
     `table`."""
+    renamed = _labelled(frame, labels)
+    if renamed is not None:
+        st.table(renamed.style.hide(axis="index"))
+
+
+def _labelled(frame: pd.DataFrame | None, labels: dict[str, str] | None) -> pd.DataFrame | None:
+    """`frame` with its columns named in the current language (labels: column -> text key of
+    i18n, or a literal label); None, and a caption saying so, when there is nothing to show."""
     if frame is None or frame.empty:
         st.caption(L("no_data"))
-        return
+        return None
     labels = labels or {}
-    renamed = frame.rename(columns={c: (i18n.t(v, lang()) if v in i18n.TEXT else v) for c, v in labels.items()})
-    st.table(renamed.style.hide(axis="index"))
+    return frame.rename(columns={c: (i18n.t(v, lang()) if v in i18n.TEXT else v) for c, v in labels.items()})
 
 
 def file_uploader(label: str, *, types: tuple[str, ...], key: str):

@@ -59,10 +59,6 @@ def _range(b: dict, unit: str | None = None, lang: str = "zh") -> str:
     return f"[{_value(lo, unit)}, {_value(hi, unit)})"
 
 
-def _pts(x) -> str:
-    return f"{x:.0f}" if float(x) == round(float(x)) else f"{x:.1f}"
-
-
 def _dimension_lines(c: dict, lang: str) -> list[str]:
     """The summary table of dimensions: each one's declared budget, its indicators and its share."""
     dims = c.get("dimensions") or dimensions(c["indicators"])
@@ -74,11 +70,11 @@ def _dimension_lines(c: dict, lang: str) -> list[str]:
                 "| Dimension | Budget | Indicators (declared) | Points (lowest–highest) | Share of the range |"),
              "|---|---|---|---|---|"]
     lines += [f"| {d[lang]} | {d.get('budget') if d.get('budget') is not None else '—'} | {d['indicators']} "
-              f"({d.get('declared', 0)}) | {_pts(d['min_points'])}–{_pts(d['max_points'])} | {p}% |"
+              f"({d.get('declared', 0)}) | {i18n.points(d['min_points'])}–{i18n.points(d['max_points'])} | {p}% |"
               for d, p in zip(dims, percents)]
     lo, hi = sum(d["min_points"] for d in dims), sum(d["max_points"] for d in dims)
     lines += [f"| {_w(lang, '合计', 'Total')} | {c.get('total_points', '—')} | {sum(d['indicators'] for d in dims)} | "
-              f"{_pts(lo)}–{_pts(hi)} | 100% |", "",
+              f"{i18n.points(lo)}–{i18n.points(hi)} | 100% |", "",
               _w(lang, "分值预算由信用办设定并公开征求意见；维度内，规则计分指标按声明分值计分，其余指标的相对分值由数据学习后"
                        "缩放到预算之内。分值区间：该维度各指标最低得分之和至最高得分之和。",
                  "Budgets are set by the office and put to public comment; inside a dimension, the declared indicators "
@@ -272,8 +268,8 @@ def criteria_markdown(c: dict, change_lines: list[str], lang: str = "zh") -> str
                       _w(lang, f"计分：{how}；来源：{dept['zh']}{via}；时间窗：{window}；{fixed}",
                          f"Scoring: {how}; source: {dept['en']}{via}; window: {window}; {fixed}"), "",
                       _w(lang, "| 取值 | 得分 |", "| Value | Points |"), "|---|---|"]
-            lines += [f"| {_range(b, i.get('unit'), lang)} | {_pts(b['points'])} |" for b in i["bins"]]
-            lines += [f"| {_w(lang, '缺失（无数据）', 'Missing (no data)')} | {_pts(i['missing_points'])} |", ""]
+            lines += [f"| {_range(b, i.get('unit'), lang)} | {i18n.points(b['points'])} |" for b in i["bins"]]
+            lines += [f"| {_w(lang, '缺失（无数据）', 'Missing (no data)')} | {i18n.points(i['missing_points'])} |", ""]
     lines += _considered_lines(c, lang)
     lines += _selection_lines(c, lang)
     r = c["rules"]

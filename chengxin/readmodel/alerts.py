@@ -134,7 +134,7 @@ def open_alert(as_of: str, subject_id: str, r: Role, *, user: str | None = None,
             for (source, signal), g in (evidence.groupby(["source", "signal"], sort=False) if len(evidence) else [])]
         who, _ = people_in_words(lang, home)
         alert["shown_in"] = lang
-        alert["notes_shown"] = notes.assign(at=pd.to_datetime(notes["at"]).dt.strftime("%Y-%m-%d %H:%M:%S"),
+        alert["notes_shown"] = notes.assign(at=i18n.moments(notes["at"]),
                                             user=notes["user"].map(who),
                                             status=notes["status"].map(lambda x: i18n.word(i18n.STATUS, x, lang)))
     return alert

@@ -123,9 +123,7 @@ def check_statistics(r: Role, home=None, lang: str | None = None) -> pd.DataFram
         checks=("check_id", "size"), with_entries=("with_entries", "sum"), barred=("barred", "sum"),
         restricted=("restricted", "sum"), with_feedback=("with_feedback", "sum"), measures_applied=("measures_applied", "sum"))
     if lang:
-        from chengxin.measures import measures_config
-
-        actions = measures_config().actions
+        actions = check_actions()
         out["action"] = out["action"].map(lambda a: getattr(actions[a], lang) if a in actions else a)
     return out[cols]
 

@@ -80,6 +80,6 @@ def comments(r: Role, home=None, lang: str | None = None) -> pd.DataFrame:
     with state.connect(home) as con:
         found = pd.read_sql_query(sa.select(COMMENTS).order_by(COMMENTS.c.at.desc()), con)
     if lang and len(found):
-        found = found.assign(at=pd.to_datetime(found["at"]).dt.strftime("%Y-%m-%d %H:%M:%S"),
+        found = found.assign(at=i18n.moments(found["at"]),
                              subject=found["subject"].map(lambda s: i18n.t(s, lang) if s in i18n.TEXT else s))
     return found

@@ -173,7 +173,7 @@ def readable_records(frame: pd.DataFrame, source: str, lang: str = "zh") -> pd.D
         elif kinds.get(col) == "bool" or pd.api.types.is_bool_dtype(values):
             shown[col] = values.map(lambda v: "" if pd.isna(v) else i18n.t("yes" if bool(v) else "no", lang))
         elif kinds.get(col) == "float" or pd.api.types.is_float_dtype(values):
-            shown[col] = values.map(lambda v: i18n.amount(v))
+            shown[col] = values.map(i18n.amount)
         elif values.dtype == object:
             shown[col] = values.map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else v)
         else:
@@ -234,10 +234,11 @@ def people_in_words(lang: str = "zh", home=None):
 
     from chengxin import state
 
-    shown_users = {u.username: u.shown(lang) for u in users.roles_config(home).users.values()}
+    declared = users.roles_config(home)
+    shown_users = {u.username: u.shown(lang) for u in declared.users.values()}
+    roles = declared.roles
     with state.connect(home) as con:
         keys = dict(con.execute(sa.select(state.API_KEYS.c.key_id, state.API_KEYS.c.institution)).all())
-    roles = users.roles_config(home).roles
 
     def who(user):
         if not isinstance(user, str) or not user:
@@ -257,10 +258,11 @@ def case_history(case: dict, lang: str = "zh", home=None) -> pd.DataFrame:
     """A case's steps as the desk reads them: when (to the second), who by name, the role and the
     step in words, and what it recorded in words. Columns: at, user, role, event, detail."""
     who, role_of = people_in_words(lang, home)
-    return pd.DataFrame([{"at": pd.Timestamp(e["at"]).strftime("%Y-%m-%d %H:%M:%S"), "user": who(e["user"]),
-                          "role": role_of(e["role"]), "event": i18n.word(i18n.CASE_EVENT, e["event"], lang),
-                          "detail": i18n.case_event_words(e["event"], e["detail"], lang)} for e in case["events"]],
-                        columns=["at", "user", "role", "event", "detail"])
+    steps = pd.DataFrame([{"at": e["at"], "user": who(e["user"]), "role": role_of(e["role"]),
+                           "event": i18n.word(i18n.CASE_EVENT, e["event"], lang),
+                           "detail": i18n.case_event_words(e["event"], e["detail"], lang)} for e in case["events"]],
+                         columns=["at", "user", "role", "event", "detail"])
+    return steps.assign(at=i18n.moments(steps["at"]))
 
 
 def audit_entries(r: Role, lang: str = "zh", home=None) -> pd.DataFrame:
@@ -286,7 +288,7 @@ def audit_entries(r: Role, lang: str = "zh", home=None) -> pd.DataFrame:
         return sep.join(f"{i18n.word(i18n.AUDIT_DETAIL, k, lang)}{colon}{v}" for k, v in found.items() if v not in (None, ""))
 
     return pd.DataFrame({
-        "at": pd.to_datetime(log["at"]).dt.strftime("%Y-%m-%d %H:%M:%S"),
+        "at": i18n.moments(log["at"]),
         "user": log["user"].map(who),
         "role": log["role"].map(role_of),
         "action": log["action"].map(lambda x: i18n.word(i18n.AUDIT_ACTION, x, lang)),

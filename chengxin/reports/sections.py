@@ -313,7 +313,7 @@ def _lender_sections(snap, sid, card, reader, purpose) -> list[dict]:
         f"模型版本 {card.get('model_version')}，评价标准版本 {card.get('criteria_version')}。"] +
         ([f"人工复核等级：{card['grade_override']['grade']}（{card['grade_override'].get('reason')}）"] if card.get("grade_override") else [])},
            {"title": "主要扣分原因", "table": _table(
-               ["原因", "扣分"], [[r["text_zh"], _points(r.get("points"))] for r in card.get("reasons", [])],
+               ["原因", "扣分"], [[r["text_zh"], i18n.points(r.get("points"))] for r in card.get("reasons", [])],
                "—", [4, 0.6])}]
     result = (readmodel.lookup(snap, sid, reader.role, user=reader.name, purpose=purpose, record=False)
               if reader.role.sees("contributions") else {})  # the report itself is recorded once issued
@@ -330,13 +330,6 @@ def _lender_sections(snap, sid, card, reader, purpose) -> list[dict]:
         ["步骤", "措施", "之后等级"], [[k, s.get("text_zh"), s.get("grade")] for k, s in enumerate(steps, 1)],
         "无需修复或暂无可行路径。", [0.4, 3, 0.8])})
     return out
-
-
-def _points(x) -> str:
-    """Points a reason costs, as whole points where they are whole (a direct tier costs none)."""
-    if x is None or (isinstance(x, float) and x != x):
-        return "—"
-    return f"{float(x):.0f}" if float(x) == round(float(x)) else f"{float(x):.1f}"
 
 
 def _who_looked(sid: str, home=None) -> dict:

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from chengxin import i18n, readmodel, users, warehouse
-from chengxin.browser import TIMEOUT_MS, go, login, look_up, new_page, settle, visible_text
+from chengxin.browser import go, login, look_up, new_page, settle, visible_text
 from conftest import ARTIFACTS, serving
 from wording import problems
 
@@ -79,7 +79,7 @@ def sign_ins(home) -> dict[str, tuple[str, str] | None]:
 
 def read(page, where: str, lang: str, seen: dict[str, list[str]]) -> None:
     """Unfold the page's expanders, then read what it shows (once its run is over and its charts drawn)."""
-    quiet(page)
+    settle(page, pause_ms=0)
     folded = page.locator("[data-testid='stExpander'] details:not([open]) summary").all()
     for summary in folded:
         summary.click()
@@ -93,11 +93,6 @@ def read(page, where: str, lang: str, seen: dict[str, list[str]]) -> None:
         seen.setdefault(where, []).extend(found)
 
 
-def quiet(page) -> None:
-    """Wait for the page's script run to end (no fixed pause)."""
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=TIMEOUT_MS)
-
-
 def every_tab(page, where: str, lang: str, seen: dict[str, list[str]]) -> None:
     """Open each tab and read it; then back to the first (what the page opens on)."""
     tabs = page.get_by_role("tab")
@@ -108,7 +103,7 @@ def every_tab(page, where: str, lang: str, seen: dict[str, list[str]]) -> None:
     if tabs.count():
         tabs.nth(0).click()
         page.wait_for_timeout(200)
-        quiet(page)
+        settle(page, pause_ms=0)
 
 
 def use(page, code: str, role: users.Role, lang: str, firm: str, person: str, seen: dict[str, list[str]]) -> None:
