@@ -29,8 +29,13 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	@touch $@
 
 # The test tools and Spark (the scale-out engine is tested for parity, not needed by the demo).
-$(VENV)/.installed-test: $(VENV)/.installed
+# openapi-python-client generates the API's client in the tests, as a bank's integration team
+# would: a tool in a venv of its own (it pins typer below the CLI's own).
+CLIENT_GENERATOR := $(VENV)/client-generator
+$(VENV)/.installed-test: $(VENV)/.installed constraints-client-generator.txt
 	$(BIN)/pip install --quiet --quiet -c constraints.txt -e ".[test,spark]"
+	$(PYTHON) -m venv $(CLIENT_GENERATOR)
+	$(CLIENT_GENERATOR)/bin/pip install --quiet --quiet -r constraints-client-generator.txt
 	@touch $@
 
 demo: setup

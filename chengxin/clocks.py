@@ -34,12 +34,14 @@ def today(rated: dt.date | None = None) -> dt.date:
 CaseKind = Literal["objection", "repair", "review"]
 CASE_KINDS = get_args(CaseKind)
 
+ClockDays = Literal["working", "calendar"]  # a clock counts working days (the official calendar) or calendar days
+
 
 class Clock(config.Strict):
     flag: int = Field(0, ge=0, description="days until the record is flagged (0: the day it is filed)")
     decide: int = Field(gt=0, description="days to decide")
     extend_to: int | None = Field(None, gt=0, description="the longest the decision may take once extended")
-    days: Literal["working", "calendar"] = "working"
+    days: ClockDays = "working"
     source: config.Words
 
     @model_validator(mode="after")
@@ -86,7 +88,7 @@ class Deadline(config.Strict):
     flag_by: dt.date
     due: dt.date
     extended: bool
-    days: Literal["working", "calendar"]
+    days: ClockDays
     calendar_fallback: bool = Field(description="Monday to Friday stood in for the official calendar on the way")
 
 

@@ -133,9 +133,33 @@ def _sign_ins() -> str:
     return "\n" + "\n".join(lines) + "\n"
 
 
+def _api_operations() -> str:
+    """Each operation of the API as its route declares it: the name a generated client calls, the
+    request, the key it takes (its scope in roles.yaml), its answer and the problems it gives."""
+    from fastapi.routing import APIRoute
+
+    from chengxin import users
+    from chengxin.api import problems
+    from chengxin.api.routes import ROUTERS
+
+    roles = users.declared_roles().roles
+    public = set(roles[users.PUBLIC].api)
+    lines = ["| operation | request | key | answer | problems |", "|---|---|---|---|---|"]
+    for route in (r for router in ROUTERS for r in router.routes if isinstance(r, APIRoute)):
+        scope = problems.scopes(route)
+        key = "none" if not scope else f"`{', '.join(sorted(scope))}`" + (", or none" if scope <= public else "")
+        answer = f"`{route.response_model.__name__}`" if route.response_model else "PDF or HTML"
+        given = "; ".join(f"{status} " + ", ".join(f"`{s}`" for s in slugs)
+                          for status, slugs in problems.by_status(route, roles).items())
+        for method in sorted(route.methods):
+            lines.append(f"| `{route.operation_id}` | `{method} {route.path}` | {key} | {answer} | {given or '-'} |")
+    return "\n" + "\n".join(lines) + "\n"
+
+
 GENERATED = {"indicator-counts": _indicator_counts, "warning-rules": _warning_rules, "severity-bands": _severity_bands,
              "repair-actions": _repair_actions,
-             "master-scale": _master_scale, "pages": _pages, "roles": _roles, "sign-ins": _sign_ins}
+             "master-scale": _master_scale, "pages": _pages, "roles": _roles, "sign-ins": _sign_ins,
+             "api-operations": _api_operations}
 SPAN = re.compile(r"(<!-- gen:(?P<name>[a-z-]+) -->)(?P<body>.*?)(<!-- /gen -->)", re.S)
 
 

@@ -48,9 +48,14 @@ class Basis(_Strict):
     equals: str
 
 
+ListName = Literal["black", "red"]
+# an entry's status on the day shown: in force, or why it ended
+ENTRY_STATUSES = ("active", "expired", "repaired", "lifted")
+
+
 class Rule(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    list: Literal["red", "black"]
+    list: ListName
     subjects: tuple[config.SubjectType, ...]
     text: config.Words
     measures: tuple[str, ...] = Field(min_length=1)  # codes of chengxin/conf/measures.yaml

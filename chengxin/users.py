@@ -19,6 +19,7 @@ PUBLIC = "public"
 PAGES = ("overview", "lookup", "warning", "criteria", "models", "coverage", "publication", "checks", "audit", "cases",
          "mine", "verify")
 REPORT_KINDS = ("public", "certificate", "lender")  # credit reports (chengxin/reports/)
+REPORT_FORMATS = {"pdf": "application/pdf", "html": "text/html; charset=utf-8"}  # and their files' media types
 RATING_PARTS = ("tier", "grade", "pd", "score", "reasons", "contributions", "history", "records", "repair")
 # what a role may call in the credit services API (`chengxin serve`)
 API_SCOPES = ("subjects", "batch", "explanation", "lists", "criteria", "watchlist", "checks", "cases")

@@ -33,10 +33,12 @@ class BodyTooLarge(Exception):
     pass
 
 
-class BodyLimit:
+class RequestLimits:
     """Refuses a request body over `limit` bytes with 413: at once when its Content-Length says
     so (before anything is read, before the key is looked at), else as soon as the bytes
-    received pass it. Plain ASGI, outermost."""
+    received pass it. And a path with an encoded slash (`%2F`) is no resource (404): no path
+    parameter of this API holds a slash, and decoded it would make the path another route's
+    (`/v1/cases/1%2Fdecision`). Plain ASGI, outermost."""
 
     def __init__(self, app, limit: int):
         self.app, self.limit = app, limit
@@ -44,6 +46,9 @@ class BodyLimit:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        if b"%2f" in scope.get("raw_path", b"").lower():
+            response = respond(Problem("not-found", path=scope["path"]), Request(scope))
+            return await response(scope, receive, send)
         length = next((v for k, v in scope["headers"] if k == b"content-length"), None)
         if length is not None and (not length.isdigit() or int(length) > self.limit):
             return await self._refuse(scope, send)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 MEDIA_TYPE = "application/problem+json"
@@ -38,6 +38,8 @@ PROBLEMS = {
     "unknown-check": (404, "Unknown check", "No credit check with this id for this institution.",
                       "本机构没有该编号的信用核查记录。"),
     "invalid-case": (400, "Case refused", "{why}", "案件请求无效：{why}"),
+    "report-not-allowed": (403, "Report not allowed", "This key may not have this report: {why}",
+                           "该密钥无权获取该报告：{why}"),
     "case-forbidden": (403, "Not allowed on this case", "{why}", "无权办理该案件：{why}"),
     "unknown-case": (404, "Unknown case", "No case {case_no} for this caller.", "未找到案件 {case_no}。"),
     "case-conflict": (409, "Case conflict", "{why}", "案件状态冲突：{why}"),
@@ -81,6 +83,18 @@ class _Blank(dict):
         return ""
 
 
+class _Elided(dict):
+    def __missing__(self, key):
+        return "…"
+
+
+def _example(slug: str) -> dict:
+    """A problem of this type as the document shows it, its particulars elided."""
+    status, title, en, zh = PROBLEMS[slug]
+    return {"type": TYPE_PREFIX + slug, "title": title, "status": status, "detail": en.format_map(_Elided()),
+            "detail_zh": zh.format_map(_Elided()), "instance": "/v1/…"}
+
+
 def respond(problem: Problem, request: Request) -> JSONResponse:
     return JSONResponse(problem.body(request.url.path), status_code=problem.status, headers=problem.headers,
                         media_type=MEDIA_TYPE)
@@ -88,25 +102,45 @@ def respond(problem: Problem, request: Request) -> JSONResponse:
 
 class ProblemDetail(BaseModel):
     """An error, as RFC 9457 describes it (`application/problem+json`)."""
-    type: str
-    title: str
-    status: int
-    detail: str
-    detail_zh: str
-    instance: str | None = None
+    model_config = ConfigDict(extra="forbid")
+    type: str = Field(description=f"the kind of problem, stable: `{TYPE_PREFIX}<slug>`; each answer lists the "
+                                  "types it may carry")
+    title: str = Field(description="the kind of problem in a few words (English)")
+    status: int = Field(description="the HTTP status")
+    detail: str = Field(description="what went wrong with this request, and what to do (English)")
+    detail_zh: str = Field(description="the same in Chinese")
+    instance: str | None = Field(None, description="the path asked for")
 
 
-def schema() -> dict:
-    """The OpenAPI description of a problem detail, for every error response."""
-    return {"description": "A problem detail (RFC 9457)", "model": ProblemDetail,
-            "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDetail"}}}}
+def answers(*slugs: str) -> dict[int, dict]:
+    """The error answers a route declares, for FastAPI's `responses=`: its own problems, grouped
+    by status; each status names its problem types (`x-problems`). The document adds those every
+    route of its kind can give (`implied`) and writes each status out (`_described`)."""
+    by_status: dict[int, list[str]] = {}
+    for slug in dict.fromkeys(slugs):
+        by_status.setdefault(PROBLEMS[slug][0], []).append(slug)
+    return {status: {"model": ProblemDetail, "description": ", ".join(found), "x-problems": found}
+            for status, found in sorted(by_status.items())}
+
+
+def _described(slugs: list[str]) -> dict:
+    """One status's OpenAPI answer: its problem types in words, the problem detail's schema, and
+    an example of each type."""
+    status = PROBLEMS[slugs[0]][0]
+    examples = {slug: {"summary": PROBLEMS[slug][1], "value": _example(slug)} for slug in slugs}
+    return {"description": "; ".join(f"`{slug}`: {PROBLEMS[slug][1]}" for slug in slugs),
+            "x-problems": [TYPE_PREFIX + slug for slug in slugs],
+            "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDetail"}, "examples": examples}},
+            **({"headers": {"Retry-After": {"description": "seconds until the quota has room again",
+                                            "schema": {"type": "integer"}}}} if status == 429 else {})}
 
 
 # --- what the layers below raise, as problems: declared once, for every route ---------------------
 def _raised() -> dict[type[Exception], Callable[[Exception, Request], Problem]]:
     """Each exception a route may let through, and the problem it answers with. `UserError`, the
     refusal every desk raises, is `invalid-case` on the case routes and `invalid-request` elsewhere;
-    a right refused to a caller without a key is the 401 that asks for one."""
+    a case's or a report's right refused (`cases.NotAllowed`) is `case-forbidden` or
+    `report-not-allowed`, and to a caller without a key the 401 that asks for one."""
     from chengxin import readmodel, workspace
     from chengxin.desks import cases, checks
 
@@ -114,15 +148,22 @@ def _raised() -> dict[type[Exception], Callable[[Exception, Request], Problem]]:
         route = request.scope.get("route")
         return Problem("invalid-case" if "cases" in getattr(route, "tags", ()) else "invalid-request", why=str(exc))
 
-    def not_allowed(exc, request):
+    def not_allowed(exc, request):  # a case's or a report's refusal
         caller = getattr(request.state, "caller", None)
-        return Problem("unauthorized") if caller is not None and caller.key is None else Problem("case-forbidden", why=str(exc))
+        if caller is not None and caller.key is None:
+            return Problem("unauthorized")
+        route = request.scope.get("route")
+        return Problem("report-not-allowed" if "reports" in getattr(route, "tags", ()) else "case-forbidden", why=str(exc))
 
     return {
         workspace.UserError: refused,
         cases.NotAllowed: not_allowed,
         cases.Conflict: lambda exc, _: Problem("case-conflict", why=str(exc)),
         cases.UnknownCase: lambda exc, _: Problem("unknown-case", case_no=str(exc).removeprefix("no case ")),
+        readmodel.NeedsPurpose: lambda exc, _: Problem("needs-purpose"),
+        readmodel.UnknownSubject: lambda exc, _: Problem("unknown-subject"),
+        readmodel.InvalidSubjectId: lambda exc, _: Problem("invalid-subject-id"),
+        readmodel.NotAllowed: lambda exc, _: Problem("forbidden", what=f"do this ({exc})", what_zh="执行此操作"),
         readmodel.UnknownAction: lambda exc, _: Problem("unknown-action", action=exc.action,
                                                         actions=", ".join(readmodel.check_actions())),
         checks.UnknownCheck: lambda exc, _: Problem("unknown-check"),
@@ -168,43 +209,87 @@ def invalid(errors: list[dict]) -> Problem:
 
 
 def document(app: FastAPI) -> None:
-    """The OpenAPI document as the API answers: the problems each route declares, and no 422
-    (FastAPI's own validation answer, which this API sends as a 400 problem)."""
+    """The OpenAPI document as the API answers: for each operation exactly the problems it can
+    give (its own, `answers`, and those every route of its kind can, `implied`), each status with
+    its problem types; no 422 (FastAPI's own validation answer, which this API sends as a 400
+    problem); a key optional where the public may call without one."""
     from fastapi.openapi.utils import get_openapi
+    from fastapi.routing import APIRoute
 
     def openapi():
+        from chengxin import users
+
         if app.openapi_schema is None:
-            doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-            optional = _keyless_operations(app)
-            for path, operations in doc.get("paths", {}).items():
-                for method, operation in operations.items():
-                    operation.get("responses", {}).pop("422", None)
-                    if operation.get("security") and (path, method.upper()) in optional:
+            doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes,
+                              tags=app.openapi_tags)
+            roles = users.roles_config(app.state.home).roles
+            public = set(roles[users.PUBLIC].api)
+            for route in app.routes:
+                if not isinstance(route, APIRoute) or not route.include_in_schema:
+                    continue
+                for method in route.methods:
+                    operation = doc["paths"][route.path_format][method.lower()]
+                    answered = operation.get("responses", {})
+                    operation["responses"] = ({code: answer for code, answer in answered.items() if int(code) < 400}
+                                              | {str(status): _described(found)
+                                                 for status, found in by_status(route, roles).items()})
+                    if operation.get("security") and scopes(route) <= public:
                         operation["security"] = [{}, *operation["security"]]  # a key, or none (the public)
+            schemas = doc.setdefault("components", {}).setdefault("schemas", {})
             for name in ("HTTPValidationError", "ValidationError"):
-                doc.get("components", {}).get("schemas", {}).pop(name, None)
+                schemas.pop(name, None)
+            schemas["ProblemDetail"] = ProblemDetail.model_json_schema()
             app.openapi_schema = doc
         return app.openapi_schema
 
     app.openapi = openapi
 
 
-def _keyless_operations(app: FastAPI) -> set[tuple[str, str]]:
-    """The (path, method) of every route the public may call without a key: its `Access` scope is
-    one of the public role's (roles.yaml)."""
-    from fastapi.routing import APIRoute
-
-    from chengxin import users
+def scopes(route) -> set[str]:
+    """The API scopes a route's `Access` dependency asks for."""
     from chengxin.api.access import Access
 
-    public = set(users.role(users.PUBLIC, app.state.home).api)
-    out = set()
-    for route in app.routes:
-        if isinstance(route, APIRoute):
-            scopes = {d.call.scope for d in route.dependant.dependencies if isinstance(d.call, Access)}
-            if scopes and scopes <= public:
-                out |= {(route.path, m) for m in route.methods}
-    return out
+    return {d.call.scope for d in route.dependant.dependencies if isinstance(d.call, Access)}
+
+
+def by_status(route, roles: dict) -> dict[int, list[str]]:
+    """Every problem a route can give, by status: its own (`answers`) and those of its kind
+    (`implied`) under these roles (roles.yaml)."""
+    own = {slug for answer in route.responses.values() for slug in answer.get("x-problems", ())}
+    found: dict[int, list[str]] = {}
+    for slug in sorted(own | implied(route, roles), key=lambda s: (PROBLEMS[s][0], s)):
+        found.setdefault(PROBLEMS[slug][0], []).append(slug)
+    return found
+
+
+def implied(route, roles: dict) -> set[str]:
+    """The problems a route can give by what it is, whatever its endpoint does: with a key's
+    access, a key not valid (401), the quota used up (429), a role of a key without the scope
+    (403, where some key's role lacks it), too many ids (413, a route priced per id); with
+    parameters or a body, one that does not validate (400); with a body, one too large (413);
+    with a path parameter, an empty one, which matches no route (404); with the snapshot as a
+    dependency, nothing published yet (503)."""
+    from chengxin import users
+    from chengxin.api.access import Access, snapshot
+
+    found: set[str] = set()
+    dependant = route.dependant
+    calls = [d.call for d in dependant.dependencies]
+    for access in (c for c in calls if isinstance(c, Access)):
+        found |= {"unauthorized", "quota-exceeded"}
+        if any(r.api and access.scope not in r.api for name, r in roles.items() if name != users.PUBLIC):
+            found.add("forbidden")
+        if access.cost is not None:
+            found.add("too-many-ids")
+    if snapshot in calls:
+        found.add("no-snapshot")
+    if dependant.path_params or dependant.query_params or dependant.body_params:
+        found.add("invalid-request")
+    if dependant.path_params:
+        found.add("not-found")
+    if dependant.body_params:
+        found.add("body-too-large")
+    return found
 
 
 def install(app: FastAPI) -> None:
@@ -220,7 +305,3 @@ def install(app: FastAPI) -> None:
             return respond(to_problem(exc, request), request)
         app.add_exception_handler(kind, handler)
 
-
-# every route may answer these (the OpenAPI document lists them on each); 405: an odd value in a
-# path parameter ("%2e%2e", "") can make the path another route's, which may not take the method
-ERRORS = {code: schema() for code in (400, 401, 403, 404, 405, 409, 413, 429, 503)}

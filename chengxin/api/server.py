@@ -21,8 +21,8 @@ from fastapi_offline import FastAPIOffline
 from chengxin import config, readmodel
 from chengxin.desks import institutions
 from chengxin.api import problems
-from chengxin.api.middleware import BodyLimit, CallRecorder
-from chengxin.api.routes import ROUTERS
+from chengxin.api.middleware import RequestLimits, CallRecorder
+from chengxin.api.routes import ROUTERS, TAGS
 
 
 def create_app(home=None, *, lean_lookup: bool = True) -> FastAPI:
@@ -48,13 +48,14 @@ def create_app(home=None, *, lean_lookup: bool = True) -> FastAPI:
                          description="Ratings, lists and criteria of the city's public credit platform for lenders, "
                                      "credit agencies and departments. Keys: `chengxin keys issue`; send "
                                      "`Authorization: Bearer <key>`. Errors are RFC 9457 problem details.",
-                         lifespan=lifespan, responses=problems.ERRORS, redirect_slashes=False)  # never a redirect
+                         lifespan=lifespan, redirect_slashes=False,
+                         openapi_tags=TAGS)  # never a redirect
     # built from the caller's Host header: a path with a trailing slash is answered 404
     app.state.home, app.state.disk, app.state.lean_routes = home, disk, lean_lookup
     problems.install(app)
     problems.document(app)
     app.add_middleware(CallRecorder, log=log)
-    app.add_middleware(BodyLimit, limit=config.settings(home).api.max_body_bytes)  # outermost: before anything reads
+    app.add_middleware(RequestLimits, limit=config.settings(home).api.max_body_bytes)  # outermost: before anything reads
     for router in ROUTERS:  # route by route: see `ROUTERS`
         app.router.routes.extend(router.routes)
     return app

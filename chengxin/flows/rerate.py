@@ -46,16 +46,17 @@ def restate(subject_id: str, cause: str, *, override: dict | None = None, home=N
     lap("rating")
     explain.restate(subject, as_of, rated["indicators"], home=home, known=dt.date.today())
     lap("explanations")
-    public = publish.publish_ratings(subject, home=home)
+    publish.publish_ratings(subject, home=home)
     lap("public_list")
     snap = dashboard.restate([sid], cause, home=home)
     lap("snapshot")
     before = rated["previous"].iloc[0] if len(rated["previous"]) else None
     after = rated["rows"].iloc[0] if len(rated["rows"]) else None
-    return {"subject_id": sid, "subject_type": subject, "as_of": str(as_of), "cause": cause, "ratings_run": str(rated["run"]),
+    # what the case's history keeps and every face shows: no server paths (the files are the published run's)
+    return {"subject_id": sid, "subject_type": subject, "as_of": str(as_of), "cause": cause,
             "previous": None if before is None else {k: _plain(before[k]) for k in ("grade", "tier", "pd", "score")},
             "current": None if after is None else {k: _plain(after[k]) for k in ("grade", "tier", "pd", "score", "grade_override")},
-            "public_list": public["out"], "snapshot": snap["snapshot"], "changes": snap["changes"],
+            "snapshot": snap["snapshot"], "changes": snap["changes"],
             "timings": timings, "seconds": round(time.perf_counter() - started, 2)}
 
 

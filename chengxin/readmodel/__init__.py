@@ -32,12 +32,12 @@ from chengxin.readmodel.rows import rows_of
 from chengxin.readmodel.overview import rated_count, distribution, tier_table, tiers_by
 from chengxin.readmodel.search import classify, search
 from chengxin.readmodel.explanation import stored_contributions, stored_repair
-from chengxin.readmodel.identity import subject_types, subject_type
+from chengxin.readmodel.identity import InvalidSubjectId, subject_types, subject_type
 from chengxin.readmodel.subject import subject_cards, writes_audit, cards_ready, warm_cards, list_feed
 from chengxin.readmodel.watchlist import watchlist, watch_feed, parse_cursor
 from chengxin.readmodel.casework import case_view, list_cases, show_case
 from chengxin.readmodel.checks import UnknownAction, check_actions, judge_check, check_statistics, measure_catalogue
-from chengxin.readmodel.lookup import NeedsPurpose, NotAllowed, lookup, repair, records, contribution_table, record_columns, source_label, audit_log, audit_entries, readable_records, case_history, people_in_words
+from chengxin.readmodel.lookup import NeedsPurpose, NotAllowed, UnknownSubject, lookup, repair, records, contribution_table, record_columns, source_label, audit_log, audit_entries, readable_records, case_history, people_in_words
 from chengxin.readmodel.criteria import criteria_versions, criteria_in_force, published_criteria, criteria_document, criteria_changes, comments
 from chengxin.readmodel.alerts import open_alerts, alerts, alert_queue, filter_alerts, MODEL_SIGNALS, signal_label, signals_label, alert_signals, open_alert, migration_long, risk_matrix
 from chengxin.readmodel.publication import public_list, red_black, to_csv, to_excel
@@ -73,6 +73,8 @@ __all__ = [
     "search",
     "NeedsPurpose",
     "NotAllowed",
+    "UnknownSubject",
+    "InvalidSubjectId",
     "stored_contributions",
     "stored_repair",
     "subject_cards",

@@ -16,6 +16,10 @@ from chengxin.readmodel.snapshot import Snapshot
 from chengxin.readmodel.rows import records_of
 from chengxin.readmodel import snapshot as layout
 
+class InvalidSubjectId(workspace.UserError):
+    """Neither a unified social credit code nor a resident ID number."""
+
+
 # where a snapshot says what a subject is, the registry first
 TYPED_TABLES = (layout.SUBJECT_INFO, layout.LISTS, layout.RATINGS)
 
@@ -45,9 +49,12 @@ def subject_types(snap: Snapshot | None, subject_ids) -> dict[str, str]:
 
 
 def subject_type(snap: Snapshot | None, subject_id: str) -> tuple[str, str]:
-    """(the cleaned id, its type) of one raw id; `UserError` when it is not a subject id."""
-    sid = identifiers.normalise(subject_id)
+    """(the cleaned id, its type) of one raw id; `InvalidSubjectId` when it is not a subject id."""
+    try:
+        sid = identifiers.normalise(subject_id)
+    except workspace.UserError as exc:
+        raise InvalidSubjectId(str(exc)) from None
     kind = subject_types(snap, [sid]).get(sid)
     if kind is None:
-        raise workspace.UserError(f"{sid!r} is neither a unified social credit code nor a resident ID number")
+        raise InvalidSubjectId(f"{sid!r} is neither a unified social credit code nor a resident ID number")
     return sid, kind

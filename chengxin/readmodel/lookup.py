@@ -25,6 +25,10 @@ class NotAllowed(workspace.UserError):
     pass
 
 
+class UnknownSubject(workspace.UserError):
+    """No published credit information on the subject (on the date asked)."""
+
+
 def tier_rule_shown(kind: str, name, r: Role) -> dict | None:
     """The direct rule that decided a tier (一票否决), as the role may see it beside the tier: a
     list's rule is as public as the list; default (banks' and bureaus' records) is a reason, for

@@ -63,5 +63,5 @@ def issue(snap, subject_id: str, kind: str, reader: Reader, *, purpose: str | No
     if not own and reader.role.name != users.PUBLIC:  # an institution's report is a look-up the subject is told of
         audit.audit("report", sid, purpose, user=reader.name, role=reader.role.name,
                    detail={"report": number, "kind": kind, "authorization_ref": authorization_ref}, home=home)
-    return Issued(number, data, "application/pdf" if fmt == "pdf" else "text/html; charset=utf-8",
+    return Issued(number, data, users.REPORT_FORMATS[fmt],
                   f"{number}.{fmt}", record)

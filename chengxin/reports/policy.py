@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from chengxin import identifiers, state
 from chengxin.desks import cases
+from chengxin.readmodel.lookup import NeedsPurpose
 from chengxin.reports.settings import KINDS
 from chengxin.state import REPORTS
 from chengxin.users import Role
@@ -25,6 +26,10 @@ class Reader:
     name: str
     role: Role
     subject: str | None = None
+
+
+class ReportNotAllowed(cases.NotAllowed):
+    """The reader may not have this kind of report on this subject."""
 
 
 def reader(username: str | None, home=None) -> Reader:
@@ -44,14 +49,14 @@ def check(snap, subject_id: str, kind: str, reader: Reader, purpose: str | None,
     sid, stype = subject_type(snap, subject_id)  # the registry's type: a person is never reported as a firm
     own = bool(reader.subject) and identifiers.normalised_or_none(reader.subject) == sid
     if reader.role.own_only and not own:
-        raise cases.NotAllowed(f"{reader.name} may have reports on its own subject only")
+        raise ReportNotAllowed(f"{reader.name} may have reports on its own subject only")
     if kind not in reader.role.reports and not own:
-        raise cases.NotAllowed(f"{reader.role.name} may not have the {kind} report (roles.yaml `reports`)")
+        raise ReportNotAllowed(f"{reader.role.name} may not have the {kind} report (roles.yaml `reports`)")
     if stype == "individual" and not own:
         if not reader.role.individuals:
-            raise cases.NotAllowed(f"{reader.role.name} may not have reports on individuals")
+            raise ReportNotAllowed(f"{reader.role.name} may not have reports on individuals")
         if not ((purpose or "").strip() and (authorization_ref or "").strip()):
-            raise UserError("a report on an individual needs a purpose and the person's authorization reference "
+            raise NeedsPurpose("a report on an individual needs a purpose and the person's authorization reference "
                             "(--purpose, --authorization-ref); it is audited")
     return sid, stype, own
 

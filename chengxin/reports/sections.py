@@ -19,11 +19,11 @@ import pandas as pd
 from chengxin import audit, config, i18n, identifiers, users
 from chengxin.models import grades
 from chengxin.readmodel import snapshot as layout
+from chengxin.readmodel.lookup import UnknownSubject
 from chengxin.reports.charts import lender_charts
 from chengxin.reports.policy import Reader, check, free_reports_used
 from chengxin.reports.settings import TITLES, reports_config
 from chengxin.users import Role
-from chengxin.workspace import UserError
 
 
 def _table(columns: list[str], rows: list[list], empty: str, widths: list[float] | None = None) -> dict:
@@ -83,7 +83,7 @@ def content(snap, subject_id: str, kind: str, reader: Reader, *, purpose: str | 
                          authorization_ref=authorization_ref or ("self" if own else None), user=reader.name, as_of=as_of,
                          home=home)[0]
     if card["status"] != 200:
-        raise UserError(f"no published credit information for {subject_id}" + (f" on {as_of}" if as_of else ""))
+        raise UnknownSubject(f"no published credit information for {subject_id}" + (f" on {as_of}" if as_of else ""))
     until = as_of
     as_of = str(as_of) if as_of else (card.get("as_of") or str(snap.as_of(stype) or ""))
     info = readmodel.rows_of(snap.path / layout.SUBJECT_INFO, sid)

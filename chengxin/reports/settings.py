@@ -9,7 +9,7 @@ from pydantic import Field
 from chengxin import config, users
 
 KINDS = users.REPORT_KINDS
-FORMATS = ("pdf", "html")
+FORMATS = tuple(users.REPORT_FORMATS)
 TITLES = {"public": ("公共信用信息报告", "Public credit information report"),
           "certificate": ("专用信用报告（替代有无违法违规记录证明）", "Special credit report in place of no-violation certificates"),
           "lender": ("信用评价报告（金融机构版）", "Credit rating report for lenders")}

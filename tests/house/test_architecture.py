@@ -3,7 +3,9 @@
 - Stages (`pipelines/`, import name `chengxin.pipelines`) do not import one another: what two
   stages share lives in the library layer (`chengxin`, `chengxin.features`, `chengxin.models`).
 - The library layer never imports a stage or a face (`chengxin.pipelines`, `chengxin.app`).
-  Faces (the CLI, the dashboard's pages, the API `chengxin.api`, the reports `chengxin.reports`) may call stages.
+  Faces (the CLI, the dashboard's pages, the API `chengxin.api`, the reports `chengxin.reports`,
+  and the manual's generated parts `chengxin.docs`, which describe every layer, the API's
+  operations among them) may call stages.
 - The read model (`chengxin.readmodel`) reads what was published: it imports nothing that
   scores, explains, builds indicators or opens the warehouse, and no module that writes the
   shared state (the desks of `chengxin.desks` write; a read writes only the audit log), and
@@ -26,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE_DIRS = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["setuptools"]["package-dir"]
 PACKAGES = {name: ROOT / folder for name, folder in PACKAGE_DIRS.items() if "/" not in folder}
 # the CLI is a package, chengxin.cli.*: one module per group of commands, every one a face
-FACES = {"chengxin.cli", "chengxin.__main__", "chengxin.ui"}
+FACES = {"chengxin.cli", "chengxin.__main__", "chengxin.ui", "chengxin.docs"}
 WORKSPACE_NAMES = {"published", "features", "lake", "desk.sqlite", "mlflow.db", "warehouse.duckdb"}
 
 

@@ -3,9 +3,9 @@
 # no `from __future__ import annotations`: FastAPI reads the routes' annotations at run time
 import functools
 from pathlib import Path as FilePath
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from chengxin import readmodel
@@ -13,16 +13,18 @@ from chengxin.desks import checks as checks_desk
 from chengxin.api.access import Access, Caller, home, ready, snapshot
 from chengxin.api.answers import json_response
 from chengxin.api.middleware import on_looked_up, on_record
-from chengxin.api.problems import ERRORS, Problem
-from chengxin.api.shapes import CheckRequest, Feedback
+from chengxin.api.problems import Problem, answers
+from chengxin.api.shapes import Check, CheckRequest, Feedback, FeedbackTaken
 
-router = APIRouter(tags=["checks"], responses=ERRORS)
+router = APIRouter(tags=["checks"])
 CHECKS = Access("checks")
 
 
-@router.post("/v1/checks")
-async def credit_check(request: Request, who: Annotated[Caller, Depends(CHECKS)], body: CheckRequest,
-                       where: Annotated[FilePath | None, Depends(home)]) -> dict[str, Any]:
+@router.post("/v1/checks", operation_id="run_check", response_model=Check,
+             responses=answers("unknown-action", "invalid-subject-id", "individuals-not-allowed", "unknown-subject",
+                               "no-snapshot"))
+async def run_check(request: Request, who: Annotated[Caller, Depends(CHECKS)], body: CheckRequest,
+                    where: Annotated[FilePath | None, Depends(home)]) -> Response:
     """A credit check inside a decision: the subject's active list entries, the measures
     they trigger for this action (code, text, legal basis, why), the red list's incentives,
     and the verdict `clear`, `restricted` or `barred`. Stored with its `check_id` before
@@ -42,9 +44,10 @@ async def credit_check(request: Request, who: Annotated[Caller, Depends(CHECKS)]
     return json_response(out)
 
 
-@router.post("/v1/checks/{check_id}/feedback")
+@router.post("/v1/checks/{check_id}/feedback", operation_id="check_feedback", response_model=FeedbackTaken,
+             responses=answers("unknown-check", "invalid-feedback"))
 def check_feedback(who: Annotated[Caller, Depends(CHECKS)], check_id: Annotated[str, Path(max_length=40)],
-                   body: Feedback, where: Annotated[FilePath | None, Depends(home)]) -> dict[str, Any]:
+                   body: Feedback, where: Annotated[FilePath | None, Depends(home)]) -> dict:
     """What the department applied after the check (measure codes among those returned) and
     the outcome of its decision."""
     return checks_desk.check_feedback(check_id, body.applied, body.outcome, body.note, institution=who.institution,

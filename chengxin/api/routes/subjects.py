@@ -5,7 +5,7 @@ subject's explanation with its repair path."""
 import asyncio
 import functools
 from pathlib import Path as FilePath
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import ValidationError
@@ -15,16 +15,18 @@ from chengxin import readmodel
 from chengxin.api.access import Access, Caller, home, home_of, ids_in, ready, snapshot
 from chengxin.api.answers import LeanRoute, json_response, served_by
 from chengxin.api.middleware import on_looked_up, on_record
-from chengxin.api.problems import ERRORS, Problem, invalid
-from chengxin.api.shapes import SUBJECT_ID_MAX, Batch, BatchAnswer, LookupQuery, SubjectCard
+from chengxin.api.problems import Problem, answers, invalid
+from chengxin.api.shapes import SUBJECT_ID_MAX, Batch, BatchAnswer, Explanation, LookupQuery, SubjectCard
 
-router = APIRouter(tags=["subjects"], responses=ERRORS)
+router = APIRouter(tags=["subjects"])
+# what a look-up of one subject can be refused for, whatever else the route does
+REFUSED = ("invalid-subject-id", "needs-purpose", "individuals-not-allowed", "unknown-subject", "no-snapshot")
 LOOKUP = Access("subjects")
 EMPTY_LOOKUP = LookupQuery()  # a look-up without a query string
 
 
 async def serve_lookup(request: Request) -> Response:
-    """`lookup` with its caller and parameters read as FastAPI would (the key first, then the
+    """`get_subject` with its caller and parameters read as FastAPI would (the key first, then the
     same checks and the same 400s)."""
     who = await LOOKUP(request)
     subject_id = request.path_params["subject_id"]
@@ -35,11 +37,11 @@ async def serve_lookup(request: Request) -> Response:
         query = LookupQuery.model_validate(dict(request.query_params)) if request.scope["query_string"] else EMPTY_LOOKUP
     except ValidationError as exc:
         raise invalid([{**e, "loc": ("query", *e["loc"])} for e in exc.errors()])
-    return await lookup(request, who, subject_id, query, home_of(request))
+    return await get_subject(request, who, subject_id, query, home_of(request))
 
 
 @served_by(serve_lookup)
-async def lookup(request: Request, who: Annotated[Caller, Depends(LOOKUP)],
+async def get_subject(request: Request, who: Annotated[Caller, Depends(LOOKUP)],
                  subject_id: Annotated[str, Path(max_length=SUBJECT_ID_MAX)],
                  query: Annotated[LookupQuery, Query()], where: Annotated[FilePath | None, Depends(home)]) -> Response:
     """One subject as the caller's role may see it; `as_of` answers with what was published
@@ -66,13 +68,15 @@ async def lookup(request: Request, who: Annotated[Caller, Depends(LOOKUP)],
     return json_response(card)
 
 
-router.add_api_route("/v1/subjects/{subject_id}", lookup, methods=["GET"], response_model=SubjectCard,
-                     response_model_exclude_none=True, route_class_override=LeanRoute)
+router.add_api_route("/v1/subjects/{subject_id}", get_subject, methods=["GET"], operation_id="get_subject",
+                     response_model=SubjectCard, response_model_exclude_none=True, route_class_override=LeanRoute,
+                     responses=answers(*REFUSED, "not-rated-then"))
 
 
-@router.post("/v1/subjects:batch", response_model=BatchAnswer, response_model_exclude_none=True)
-def batch(request: Request, who: Annotated[Caller, Depends(Access("batch", cost=ids_in("ids")))], body: Batch,
-          where: Annotated[FilePath | None, Depends(home)]) -> Response:
+@router.post("/v1/subjects:batch", operation_id="batch_subjects", response_model=BatchAnswer,
+             response_model_exclude_none=True, responses=answers("no-snapshot"))
+def batch_subjects(request: Request, who: Annotated[Caller, Depends(Access("batch", cost=ids_in("ids")))], body: Batch,
+                   where: Annotated[FilePath | None, Depends(home)]) -> Response:
     """Up to 10,000 subjects in one call, one result per id (found or not), the same policy
     per id; the quota counts the ids."""
     on_record(request, body.ids, body.purpose, body.authorization_ref)
@@ -83,12 +87,13 @@ def batch(request: Request, who: Annotated[Caller, Depends(Access("batch", cost=
     return json_response({"snapshot": snap.id, "results": cards})
 
 
-@router.get("/v1/subjects/{subject_id}/explanation")
-def explanation(request: Request, who: Annotated[Caller, Depends(Access("explanation"))],
-                subject_id: Annotated[str, Path(max_length=SUBJECT_ID_MAX)],
-                where: Annotated[FilePath | None, Depends(home)],
-                purpose: Annotated[str | None, Query(max_length=500)] = None,
-                authorization_ref: Annotated[str | None, Query(max_length=200)] = None) -> dict[str, Any]:
+@router.get("/v1/subjects/{subject_id}/explanation", operation_id="get_explanation", response_model=Explanation,
+            responses=answers(*REFUSED))
+def get_explanation(request: Request, who: Annotated[Caller, Depends(Access("explanation"))],
+                    subject_id: Annotated[str, Path(max_length=SUBJECT_ID_MAX)],
+                    where: Annotated[FilePath | None, Depends(home)],
+                    purpose: Annotated[str | None, Query(max_length=500)] = None,
+                    authorization_ref: Annotated[str | None, Query(max_length=200)] = None) -> dict:
     """Both models' contributions with their base values, and the credit-repair path."""
     on_record(request, [subject_id], purpose, authorization_ref)
     snap = snapshot(request)

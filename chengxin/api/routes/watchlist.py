@@ -2,7 +2,7 @@
 
 # no `from __future__ import annotations`: FastAPI reads the routes' annotations at run time
 from pathlib import Path as FilePath
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
@@ -10,10 +10,10 @@ from chengxin import identifiers, readmodel, state
 from chengxin.desks import watchlists
 from chengxin.api.access import Access, Caller, home, ids_in, snapshot
 from chengxin.api.middleware import on_looked_up, on_record
-from chengxin.api.problems import ERRORS
-from chengxin.api.shapes import SUBJECT_ID_MAX, ChangeFeed, WatchlistEdit
+from chengxin.api.problems import answers
+from chengxin.api.shapes import SUBJECT_ID_MAX, ChangeFeed, Watchlist, WatchlistEdit, WatchlistEdited
 
-router = APIRouter(tags=["watchlist"], responses=ERRORS)
+router = APIRouter(tags=["watchlist"])
 WATCH = Access("watchlist")
 
 
@@ -22,9 +22,10 @@ def owner(who: Caller) -> state.WatchlistOwner:
     return state.WatchlistOwner(who.key["institution"], who.role.name)
 
 
-@router.put("/v1/watchlist")
-def watchlist_edit(request: Request, who: Annotated[Caller, Depends(Access("watchlist", cost=ids_in("add", "remove")))],
-                   body: WatchlistEdit, where: Annotated[FilePath | None, Depends(home)]) -> dict[str, Any]:
+@router.put("/v1/watchlist", operation_id="edit_watchlist", response_model=WatchlistEdited,
+            responses=answers("no-snapshot"))
+def edit_watchlist(request: Request, who: Annotated[Caller, Depends(Access("watchlist", cost=ids_in("add", "remove")))],
+                   body: WatchlistEdit, where: Annotated[FilePath | None, Depends(home)]) -> dict:
     """Add subjects to the institution's watchlist and remove others. Each id added is
     checked as a look-up is (an individual needs purpose and authorization_ref, and is
     audited); `rejected` lists the ids not added and why."""
@@ -48,14 +49,14 @@ def watchlist_edit(request: Request, who: Annotated[Caller, Depends(Access("watc
     return {"added": list(ok), "removed": removed, "rejected": rejected, **result}
 
 
-@router.get("/v1/watchlist")
-def watchlist(who: Annotated[Caller, Depends(WATCH)], where: Annotated[FilePath | None, Depends(home)]) -> dict[str, Any]:
+@router.get("/v1/watchlist", operation_id="get_watchlist", response_model=Watchlist)
+def get_watchlist(who: Annotated[Caller, Depends(WATCH)], where: Annotated[FilePath | None, Depends(home)]) -> dict:
     """The subjects the institution watches in this key's role, as the role may see them
     (individuals masked where the role masks)."""
     return readmodel.watchlist(owner(who), who.role, where)
 
 
-@router.get("/v1/watchlist/changes", response_model=ChangeFeed)
+@router.get("/v1/watchlist/changes", operation_id="watchlist_changes", response_model=ChangeFeed)
 def watchlist_changes(who: Annotated[Caller, Depends(WATCH)], where: Annotated[FilePath | None, Depends(home)],
                       cursor: Annotated[str | None, Query(max_length=20, pattern=r"^[0-9]*$")] = None,
                       limit: Annotated[int, Query(ge=1, le=state.FEED_LIMIT)] = state.FEED_LIMIT) -> dict:

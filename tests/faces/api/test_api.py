@@ -260,13 +260,13 @@ def test_the_lean_look_up_answers_exactly_as_fastapi_would(api_home, picks, monk
         (f"/v1/subjects/{person}?purpose=first&purpose=second&authorization_ref=A", None, lender),
     ]
     answers, served_lean = {}, []
-    lean_serve = subject_routes.lookup.lean_serve
+    lean_serve = subject_routes.get_subject.lean_serve
 
     async def counted(request):
         served_lean.append(request.url.path)
         return await lean_serve(request)
 
-    monkeypatch.setattr(subject_routes.lookup, "lean_serve", counted)
+    monkeypatch.setattr(subject_routes.get_subject, "lean_serve", counted)
     for lean in (True, False):
         with TestClient(server.create_app(api_home, lean_lookup=lean)) as client:
             route = next(r for r in client.app.routes if getattr(r, "path", "") == "/v1/subjects/{subject_id}")
@@ -601,24 +601,29 @@ def test_every_route_declares_its_access_once_and_no_endpoint_checks_by_hand(api
 
 
 def test_an_endpoint_is_a_function_called_on_its_own(api, api_home, picks):
-    """An endpoint needs no app: called with a caller and a workspace it answers as the route
-    does, and raises the problem the route answers with."""
+    """An endpoint needs no app: called with a caller and a workspace it answers what the route
+    answers once in its declared shape, and raises the problem the route answers with."""
+    from chengxin.api import shapes
     from chengxin.api.problems import Problem
     from chengxin.api.routes import cases as case_routes
     from chengxin.api.routes import lists as list_routes
 
+    def declared(model, value):
+        return model.model_validate(value).model_dump(mode="json", by_alias=True)
+
     key = _key(api_home, "agency")
     stored = institutions.authenticate(key, api_home)
     agency = access.Caller(stored, users.role(stored["role"], api_home))
-    assert list_routes.criteria(agency, "enterprise", api_home) == api.get("/v1/criteria/enterprise", headers=_auth(key)).json()
+    criteria = list_routes.get_criteria(agency, shapes.SubjectType.enterprise, api_home)
+    assert declared(shapes.Criteria, criteria) == api.get("/v1/criteria/enterprise", headers=_auth(key)).json()
     with pytest.raises(Problem) as refused:
-        list_routes.criteria(agency, "enterprise", api_home, version="no-such")
+        list_routes.get_criteria(agency, shapes.SubjectType.enterprise, api_home, version="no-such")
     assert refused.value.slug == "unknown-criteria" and refused.value.status == 404
     desk_key = _key(api_home, "admin")
     office = institutions.authenticate(desk_key, api_home)
     admin = access.Caller(office, users.role(office["role"], api_home))
     listed = case_routes.list_cases(admin, api_home, status=None, overdue=False, subject_id=None)
-    assert listed == api.get("/v1/cases", headers=_auth(desk_key)).json()
+    assert declared(shapes.CasePage, listed) == api.get("/v1/cases", headers=_auth(desk_key)).json()
     with pytest.raises(Problem) as refused:  # what the API raises through the dependency is the same refusal
         asyncio.run(access.Access("cases")(_request(api_home, key)))
     assert refused.value.slug == "forbidden" and "handle cases" in refused.value.body("/")["detail"]

@@ -22,9 +22,14 @@ from conftest import serving  # the real server over a copy of the rated city (`
 
 EXAMPLES = 25  # generated requests per operation
 # what a path parameter may also be, beyond what its schema generates (issue 32): digits of other
-# scripts, full-width and superscript digits, integers past 64 bits, encoded separators
+# scripts, full-width and superscript digits, integers past 64 bits, encoded separators. Not an
+# empty value or a dot segment ("", "." or ".."): the client removes the segment before sending
+# (RFC 3986, 5.2.4; an empty one it collapses), so the request is for another path
+# (/v1/cases/./decision is /v1/cases/decision), not a value of the parameter. (The server answers
+# the path with the empty segment, sent as it is, a 404: test_api_contract.py.)
 ODD_PATH_VALUES = st.sampled_from(["٩١٦١٠٣٠٠٠٠٠٠٠٠٠٠٠١", "¹²³⁴⁵⁶⁷⁸", "９１６１０３", "91610300\u0660000000001X", str(2**70),
-                                   str(2**63), "-1", "0", "%2e%2e", "\u200b", "ＡＢＣ", "9" * 64]) | st.text(max_size=24)
+                                   str(2**63), "-1", "0", "%2e%2e", "\u200b", "ＡＢＣ", "9" * 64, "a/b"]) | \
+    st.text(max_size=24).filter(lambda v: v not in ("", ".", ".."))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance]
 
