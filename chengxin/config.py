@@ -32,8 +32,8 @@ class Strict(BaseModel):
 
 class Words(Strict):
     """A text in both languages of the platform."""
-    zh: str
-    en: str
+    zh: str = Field(description="in Chinese")
+    en: str = Field(description="in English")
 
 
 # --- record sources ----------------------------------------------------------------

@@ -24,9 +24,10 @@ def months_after(day: dt.date, months: int) -> dt.date:
 
 
 class Period(BaseModel):
+    """A publicity period in months: the least before a record may be repaired, the most."""
     model_config = ConfigDict(extra="forbid", frozen=True)
-    min: int = Field(ge=0)
-    max: int = Field(ge=0)
+    min: int = Field(ge=0, description="the fewest months a record is published before it may be repaired")
+    max: int = Field(ge=0, description="the most months a record is published")
 
 
 class OutcomeRule(BaseModel):

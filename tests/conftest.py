@@ -150,6 +150,47 @@ def serving(home: Path, command: str, health: str, *extra: str, wait: float = 60
                 proc.wait()
 
 
+def documented(document: dict):
+    """An httpx response hook that fails the request (and so the test) when an answer of the API
+    is not what its OpenAPI document declares for its operation and status: a status it does not
+    list, another media type, or JSON that does not validate (members the schema does not
+    declare included). A request that is no operation (another method, an empty path segment,
+    /openapi.json) is left alone."""
+    import re
+
+    import jsonschema
+
+    def template(path: str) -> re.Pattern:
+        parts = re.split(r"(\{[^}]+\})", path)
+        return re.compile("^" + "".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts) + "$")
+
+    operations = [(template(path), methods) for path, methods in document["paths"].items()]
+    validators: dict[tuple, jsonschema.Validator] = {}
+
+    def check(response) -> None:
+        request = response.request
+        path = request.url.raw_path.decode("ascii").split("?")[0]
+        methods = next((m for pattern, m in operations if pattern.match(path)), {})
+        operation = methods.get(request.method.lower())
+        if operation is None:
+            return
+        where = f"{request.method} {path} answered {response.status_code}"
+        declared = operation["responses"].get(str(response.status_code))
+        assert declared is not None, f"{where}: a status its operation does not declare"
+        media = response.headers.get("content-type", "").split(";")[0]
+        assert media in declared.get("content", {}), f"{where} as {media}: declared {list(declared.get('content', {}))}"
+        if media.endswith("json"):
+            key = (operation["operationId"], response.status_code, media)
+            if key not in validators:
+                validators[key] = jsonschema.Draft202012Validator(
+                    {**declared["content"][media]["schema"], "components": document["components"]})
+            response.read()
+            error = jsonschema.exceptions.best_match(validators[key].iter_errors(response.json()))
+            assert error is None, f"{where}: not as documented: {error.message} at {list(error.absolute_path)}"
+
+    return check
+
+
 @pytest.fixture(scope="session")
 def postgres_url():
     """A throw-away PostgreSQL server (Debian's, installed by .ci/run) in a temporary folder,

@@ -71,6 +71,14 @@ class Paging(BaseModel):
                 "next_offset": following if following < len(items) else None, "items": shown}
 
 
+class PublicTierWords(Answer):
+    """A public tier of the evaluation in words (rating.yaml `public_tiers`)."""
+    tier: str = Field(description="the tier: A, B, C or D")
+    zh: str = Field(description="its name in Chinese (优, 良, 中, 差)")
+    en: str = Field(description="its name in English")
+    measures: config.Words = Field(description="what the tier means for supervision (分级分类监管)")
+
+
 class Page(Answer):
     """Where a page sits in its list (`Paging`)."""
     total: int = Field(description="entries in the whole list")

@@ -10,7 +10,7 @@ from chengxin.api.shapes.subjects import ListEntry
 class ListedSubject(ListEntry):
     """A list entry with the subject it is about (an individual masked where the role masks)."""
     subject_id: str = Field(description="the subject's id as the role may see it")
-    subject_type: SubjectType
+    subject_type: SubjectType = Field(description="what kind of subject it is")
     name: str | None = Field(None, description="the subject's name as the role may see it")
     county: str | None = Field(None, description="the county's administrative division code")
     county_name: str | None = Field(None, description="the county's name")
@@ -20,5 +20,5 @@ class ListedSubject(ListEntry):
 class ListPage(Page):
     """A page of the red or black list."""
     snapshot: str = Field(description="the published snapshot the entries were read from")
-    list: ListName
-    entries: list[ListedSubject]
+    entries: list[ListedSubject] = Field(description="this page's entries, by start date")
+    list: ListName = Field(description="the list the entries are on")  # after `entries`: it shadows `list` below it

@@ -9,11 +9,13 @@ from chengxin.api.shapes.common import Answer
 
 
 class Health(Answer):
-    status: Literal["ok"]
+    """The server is up, and what it answers from."""
+    status: Literal["ok"] = Field(description="ok")
     snapshot: str = Field(description="the published snapshot this server answers from")
     created: str | None = Field(description="when that snapshot was published")
     as_of: dict[str, str | None] = Field(description="per subject type: the rating date it holds")
 
 
 class Pong(Answer):
-    pong: Literal[True]
+    """A constant answer."""
+    pong: Literal[True] = Field(description="always true")

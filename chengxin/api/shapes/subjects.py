@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chengxin import config
 from chengxin.api.access import BATCH_LIMIT
-from chengxin.api.shapes.common import Answer, EntryStatus, ListName, Request, SubjectType
+from chengxin.api.shapes.common import Answer, EntryStatus, ListName, PublicTierWords, Request, SubjectType
 
 
 
@@ -20,19 +20,16 @@ class LookupQuery(BaseModel):
 
 
 class Batch(Request):
+    """Many subjects in one call, under one purpose."""
     ids: list[str] = Field(min_length=1, description=f"at most {BATCH_LIMIT:,} subject ids")
     purpose: str | None = Field(None, max_length=500, description="needed for individuals: why they are looked up")
     authorization_ref: str | None = Field(None, max_length=200, description="needed for individuals: the subjects' "
                                                                              "consent reference")
 
 
-class TierWords(Answer):
-    """A public tier in words (rating.yaml `public_tiers`)."""
-    tier: str
-    zh: str
-    en: str
+class TierWords(PublicTierWords):
+    """A public tier in words, with its floor on the scorecard's scale."""
     scorecard_min_points: float = Field(description="the tier's floor on the scorecard's scale")
-    measures: config.Words = Field(description="what the tier means for supervision")
 
 
 class Reason(Answer):
@@ -58,14 +55,14 @@ class TierRule(Answer):
 class RepairNotice(Answer):
     """When and where a listed subject may apply for credit repair (信用修复告知, sent with the
     decision: 两书同达)."""
-    text_zh: str
-    text_en: str
+    text_zh: str = Field(description="the notice in Chinese")
+    text_en: str = Field(description="the notice in English")
 
 
 class ListEntry(Answer):
     """An entry of the red or black list (红黑名单): the rule it is on, since when and until
     when, and the joint measures it triggers."""
-    list: ListName
+    list: ListName = Field(description="the list")
     rule: str = Field(description="the list rule (`chengxin/conf/lists.yaml`)")
     text_zh: str | None = Field(None, description="the rule in Chinese")
     text_en: str | None = Field(None, description="the rule in English")
@@ -86,8 +83,8 @@ class Objection(Answer):
     case: int = Field(description="the case's number (`/v1/cases/{case_no}`)")
     record: str = Field(description="SOURCE:NATURAL_KEY of the record, or `rating`")
     since: str = Field(description="filed on (YYYY-MM-DD)")
-    text_zh: str = "异议处理中"
-    text_en: str = "under objection"
+    text_zh: str = Field("异议处理中", description="the flag in Chinese")
+    text_en: str = Field("under objection", description="the flag in English")
 
 
 class Restated(Answer):
@@ -112,7 +109,7 @@ class SubjectCard(Answer):
     found: bool = Field(description="whether the id was answered")
     status: int = Field(description="200, or the status this id alone would have had")
     problem: str | None = Field(None, description="why the id was not answered (a problem type's last part)")
-    subject_type: SubjectType | None = None
+    subject_type: SubjectType | None = Field(None, description="what kind of subject the registry says it is")
     display_id: str | None = Field(None, description="the id as the role may see it (an individual's masked where "
                                                      "the role masks)")
     name: str | None = Field(None, description="the subject's name (an individual's masked where the role masks)")
@@ -144,6 +141,7 @@ class SubjectCard(Answer):
 
 
 class BatchAnswer(Answer):
+    """One card per id asked."""
     snapshot: str = Field(description="the published snapshot every card was read from")
     results: list[SubjectCard] = Field(description="one card per id asked, in the order asked")
 
@@ -158,6 +156,7 @@ class ModelContributions(Answer):
 
 
 class ExplanationModels(Answer):
+    """Both models' explanations of a rating."""
     scorecard: ModelContributions | None = Field(None, description="the scorecard's points per indicator")
     boosted: ModelContributions | None = Field(None, description="the boosted model's SHAP values per indicator")
 
@@ -175,8 +174,8 @@ class RepairStep(Answer):
     on a day (`from`)."""
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     name: str = Field(description="the action (`chengxin/conf/repair.yaml`; `resolve_<kind>`: put a default right)")
-    text_zh: str
-    text_en: str
+    text_zh: str = Field(description="the action in Chinese")
+    text_en: str = Field(description="the action in English")
     months: int | None = Field(None, description="how long it takes, in months")
     changes: dict[str, IndicatorChange] = Field(description="per indicator it changes: from what, to what")
     grade: str | None = Field(None, description="the grade after this step")
@@ -192,16 +191,17 @@ class RepairStep(Answer):
 
 class Repair(Answer):
     """The credit-repair path (信用修复路径): the actions that would improve the rating, in order."""
-    repair_path: list[RepairStep]
+    repair_path: list[RepairStep] = Field(description="the steps, first to do first")
     repair_reachable: bool | None = Field(description="whether the path reaches a better grade; none when not stored")
     repair_note: str | None = Field(description="why there is no path (e.g. a subject in default)")
-    repair_note_zh: str | None
+    repair_note_zh: str | None = Field(description="the same in Chinese")
     notes: list[str] = Field(description="`explain_unavailable`: the rating date was not explained")
 
 
 class Explanation(Answer):
+    """Why a subject is rated as it is, and what would improve it."""
     subject_id: str = Field(description="the id asked, cleaned")
-    subject_type: SubjectType
+    subject_type: SubjectType = Field(description="what kind of subject it is")
     as_of: str | None = Field(description="the rating's as-of date; none when not rated")
     models: ExplanationModels = Field(description="both models' contributions (empty when not explained)")
     repair: Repair | None = Field(description="the repair path; none when not rated")

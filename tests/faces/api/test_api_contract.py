@@ -22,7 +22,7 @@ import yaml
 from chengxin import identifiers, readmodel, users, warehouse
 from chengxin.api import problems
 from chengxin.desks import institutions
-from conftest import serving
+from conftest import documented, serving
 
 OPERATIONS = {"get_health", "ping", "get_subject", "batch_subjects", "get_explanation", "list_entries", "get_criteria",
               "get_watchlist", "edit_watchlist", "watchlist_changes", "run_check", "check_feedback", "get_report",
@@ -90,7 +90,8 @@ def _operations(document: dict):
 def test_every_operation_is_named_tagged_and_answers_a_declared_type(document):
     """Each operation has the name a generated client calls and one resource tag; each success
     is a named schema (the report: a PDF or HTML file); each schema of an answer declares its
-    members exactly (no `additionalProperties: true`, but the one free-form member)."""
+    members exactly (no `additionalProperties: true`, but the one free-form member); every
+    schema and every member of one says what it is."""
     named = {operation["operationId"]: (path, method, operation) for path, method, operation in _operations(document)}
     assert set(named) == OPERATIONS
     tags = {t["name"] for t in document["tags"]}
@@ -130,6 +131,9 @@ def test_every_operation_is_named_tagged_and_answers_a_declared_type(document):
         if schema.get("type") == "object" and schema.get("additionalProperties") is not False:
             loose.add((name, None))
     assert loose == FREE_FORM
+    assert not [name for name, schema in schemas.items() if not schema.get("description")]
+    assert not [(name, member) for name, schema in schemas.items() for member, prop in schema.get("properties", {}).items()
+                if not prop.get("description")]
 
 
 def test_each_operation_declares_its_problems_by_type_and_its_key(document):
@@ -318,7 +322,7 @@ def test_each_operation_gives_every_problem_it_declares(document, base, contract
     keys = {role: _key(contract_home, role) for role in ("lender", "agency", "department", "analyst", "admin", "inspector")}
     keys["provider"] = _key(contract_home, "department", institution=world["department"])
     firm, person, asked = world["firm"], world["person"], world["asked"]
-    http = httpx.Client(base_url=base, timeout=60)
+    http = httpx.Client(base_url=base, timeout=60, event_hooks={"response": [documented(document)]})
 
     def send(method, path, *, key=None, params=None, body=None, client=http, headers=None):
         headers = dict(headers or {}, **({"Authorization": f"Bearer {keys.get(key, key)}"} if key else {}))
