@@ -38,6 +38,8 @@ REASONS = {  # quarantine rule -> reason; pandera's check names are rules too
     "old_regno_unmapped": "{zh}: old registration number with no known mapping (load the mapping table, then release)",
     "not_nullable": "required value is missing",
     "after_received": "{what} {{value}} is after the date received {{received}} ({zh}晚于上报日期)",
+    "law_not_enforced": "{zh} {{value}} is not a law {by} {{department}} enforces (departments.yaml): held for review "
+                        "(处罚依据不在该机关的执法范围内)",
 }
 
 
@@ -164,7 +166,26 @@ class _Statement:
             if name != RECEIVED:
                 self._pandera(source, name, column)
         self._after_received(source)
+        for col in source.columns:
+            if col.enforced_by:
+                self._enforced(source, col)
         self.source, self.present = source, present
+
+    def _enforced(self, source: Source, col) -> None:
+        """A law a decision cites is one its department enforces (departments.yaml); a law of
+        another department's, or a department not declared, is held for review, not rejected."""
+        from chengxin import config
+
+        law, by = self.typed.get(col.name, f'v."{col.name}"'), self.typed.get(col.enforced_by, f'v."{col.enforced_by}"')
+        cases = " ".join(f"WHEN {_lit(d.zh)} THEN {law} IN ({', '.join(_lit(x) for x in d.laws)})"
+                         for d in config.departments().departments.values())
+        template = REASONS["law_not_enforced"].format(zh=col.zh, by=source.column(col.enforced_by).zh)
+        head, rest = template.split("{value}")
+        middle, tail = rest.split("{department}")
+        reason = f"{_lit(head)} || {law} || {_lit(middle)} || coalesce({by}, '') || {_lit(tail)}"
+        seen = " OR ".join(self.flags.get(col.name, [])) or "false"
+        self.problem(col.name, f"{law} IS NOT NULL AND NOT coalesce(CASE {by} {cases} ELSE false END, false) "
+                               f"AND NOT ({seen})", law, reason, "law_not_enforced", status=REVIEW)
 
     def _after_received(self, source: Source) -> None:
         """The schema's `after_received` check: the record's event date (a monthly source's

@@ -50,6 +50,9 @@ class Column(Strict):
     personal: bool = False
     # For `code` columns other than subject_id: which identifier it holds.
     subject: SubjectType | None = None
+    # A law a decision cites: one the department named in this column enforces (departments.yaml),
+    # else the row is held for review
+    enforced_by: str | None = None
 
     @model_validator(mode="after")
     def _enum_has_values(self):
@@ -148,6 +151,31 @@ class Industry(Strict):
     weight: float
     risk: float
     size: float
+    words: tuple[str, ...] = Field(min_length=1)  # how a firm of the industry says what it does in its name
+
+
+class NameForm(Strict):
+    suffix: str  # the organisational form closing a firm's name (有限公司, 经营部, 专业合作社 …)
+    weight: float = Field(gt=0)
+
+
+class Naming(Strict):
+    """How the synthetic city names its subjects (city.yaml `naming`, `chengxin/city/naming.py`)."""
+    trade_characters: str = Field(min_length=10)
+    county_place_share: float = Field(ge=0, le=1)
+    forms: dict[str, tuple[NameForm, ...]]
+    surnames: dict[str, float]
+    given: dict[Literal["male", "female"], str]
+    given_two_share: float = Field(ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _no_digits(self):
+        for text in (self.trade_characters, *self.given.values(), *self.surnames):
+            if any(ch.isdigit() or ch.isascii() for ch in text):
+                raise ValueError(f"names are made of Chinese characters only: {text!r}")
+        if len(set(self.trade_characters)) != len(self.trade_characters):
+            raise ValueError("trade_characters repeats a character")
+        return self
 
 
 class City(Strict):
@@ -155,6 +183,7 @@ class City(Strict):
     city_division: str
     counties: tuple[County, ...]
     industries: tuple[Industry, ...]
+    naming: Naming
 
     def county_name(self, code: str, lang: str = "zh") -> str:
         for c in self.counties:
@@ -269,6 +298,10 @@ class Mess(Strict):
     fullwidth_share: float = Field(ge=0, le=1)
     old_regno_share: float = Field(ge=0, le=1)
     bad_value_share: float = Field(ge=0, le=1)
+    # penalties citing a law their department does not enforce (ingestion holds them for review)
+    wrong_legal_basis_share: float = Field(0.0, ge=0, le=1)
+    # A-grade taxpayer honours resting on no A grade of the tax bureau (the consistency check finds them)
+    stale_honour_share: float = Field(0.0, ge=0, lt=1)
 
 
 class GeneratorSettings(Strict):
@@ -324,6 +357,7 @@ DECLARATIONS = {d.file.removesuffix(".yaml"): d for d in (
     Declaration("repair.yaml"), Declaration("warnings.yaml"), Declaration("lists.yaml"), Declaration("measures.yaml"),
     Declaration("settings.yaml", workspace_file="settings.yaml"), Declaration("cases.yaml", workspace_file="cases.yaml"),
     Declaration("reports.yaml", workspace_file="reports.yaml"),
+    Declaration("departments.yaml", workspace_file="departments.yaml"),
     Declaration("roles.yaml", workspace_file="users.yaml", replaced_whole=("users",)),
 )}
 
@@ -384,6 +418,39 @@ def _declared(name: str, schema: type[BaseModel], override: str | None, _stamp: 
     if override is not None:
         data = merge(data, read_yaml(Path(override).read_text("utf-8"), override), d.replaced_whole)
     return schema.model_validate(data)
+
+
+class DecidingDepartment(Strict):
+    """A department that decides penalties and grants licences (departments.yaml)."""
+    zh: str  # the name it decides under (a penalty's or licence's `deciding_department`)
+    en: str
+    short: str = Field(min_length=1)  # its decision numbers start with it: 宝市监罚〔2025〕12号
+    laws: tuple[str, ...] = Field(min_length=1)  # the laws it enforces: a penalty cites one of them
+    licences: tuple[str, ...] = ()  # the licences it grants
+
+    def decision_number(self, year: int, number: int) -> str:
+        """A penalty decision's number in this department's form."""
+        return f"{self.short}罚〔{year}〕{number}号"
+
+
+class Departments(Strict):
+    departments: dict[str, DecidingDepartment]
+
+    @model_validator(mode="after")
+    def _distinct(self):
+        for what in ("zh", "short"):
+            seen = [getattr(d, what) for d in self.departments.values()]
+            if len(set(seen)) != len(seen):
+                raise ValueError(f"two departments share a {what}")
+        return self
+
+    def by_name(self) -> dict[str, DecidingDepartment]:
+        """Each department by the name it decides under."""
+        return {d.zh: d for d in self.departments.values()}
+
+
+def departments(home: Path | None = None) -> Departments:
+    return declared("departments", Departments, home)
 
 
 def sources() -> SourceCatalogue:

@@ -33,6 +33,8 @@ def _checks(col: config.Column) -> str:
         parts.append(f"{kind} identifier, check character verified")
     if col.personal:
         parts.append("personal data")
+    if col.enforced_by:
+        parts.append(f"a law `{col.enforced_by}` enforces (departments.yaml), else held for review")
     return "; ".join(parts)
 
 

@@ -164,7 +164,7 @@ def _subjects_and_records(home, out: Path, manifest: dict, latest_as_of: dt.date
     months = config.settings(home).dashboard.records_months
     with warehouse.connect(home, read_only=True) as con:
         firms = con.execute("SELECT subject_id, name, entity_type, industry, subject_county AS county, status, "
-                            "registration_date, registered_capital, legal_rep_id FROM rec_registration "
+                            "registration_date, registered_capital, legal_rep_id, legal_rep_name FROM rec_registration "
                             f"WHERE {warehouse.CURRENT}").df()
         people = con.execute("SELECT subject_id, name, subject_county AS county FROM rec_resident "
                              f"WHERE {warehouse.CURRENT}").df()

@@ -28,7 +28,7 @@ if found.empty:
     st.info(ui.L("no_match"))
     st.stop()
 if len(found) > 1:
-    labels = [f"{row.name} · {row.subject_id} · {row.tier if isinstance(row.tier, str) else '—'}" for row in found.itertuples()]
+    labels = [readmodel.pick_label(row, lang) for row in found.itertuples()]
     pick = st.radio(ui.L("pick"), list(range(len(found))), format_func=lambda i: labels[i], key="lookup_pick")
 else:
     pick = 0

@@ -54,7 +54,8 @@ with queue_tab:
 
         if len(shown):
             ids = shown["subject_id"].tolist()
-            labels = dict(zip(ids, view["subject_id"].tolist()))
+            # numbered as the queue's rows: two people's masked ids can read alike (610300********0013)
+            labels = {sid: f"{k}. {masked}" for k, (sid, masked) in enumerate(zip(ids, view["subject_id"]), 1)}
             if clicked is not None and clicked < len(ids) and st.session_state.get("alert_clicked") != ids[clicked]:
                 st.session_state["alert_pick"] = st.session_state["alert_clicked"] = ids[clicked]  # the row is the way in
             st.subheader(ui.L("open_alert"))
@@ -74,7 +75,7 @@ with queue_tab:
                 except readmodel.NeedsPurpose:
                     st.warning(ui.L("purpose_needed"))
             if opened:
-                st.markdown(f"**{opened['display_id']}** · {i18n.word(i18n.SEVERITY, opened['severity'], lang)} · "
+                st.markdown(f"**{ui.plain(opened['display_id'])}** · {i18n.word(i18n.SEVERITY, opened['severity'], lang)} · "
                             f"{opened['prev_grade'] or '—'} → {opened['grade']} · {ui.L('pd')} {grades.pd_words(opened['pd'], opened['grade'], lang)}")
                 for line in (opened["reasons_zh"] if lang == "zh" else opened["reasons"]).split(" | "):
                     st.markdown(f"- {line}")

@@ -63,7 +63,8 @@ def _simulate_chunk(c: int, n_chunks: int, seed: int, s: config.GeneratorSetting
     months = len(month_start) - 1
     start = month_start[0].astype(dt.date)
     ind = population.make_individuals(rng, city, start, ind_range.start, len(ind_range), c, n_chunks)
-    ent = population.make_enterprises(rng, city, start, months, ent_range.start, len(ent_range), ind, s.new_firm_share)
+    ent = population.make_enterprises(rng, city, start, months, ent_range.start, len(ent_range), ind, s.new_firm_share,
+                                      c, n_chunks)
     county_codes = [k.code for k in city.counties]
 
     # individuals
@@ -106,7 +107,7 @@ def _simulate_chunk(c: int, n_chunks: int, seed: int, s: config.GeneratorSetting
     ent_side, ind_side = sides
     month_idx = np.arange(months)[None, :]
     ent_side.active &= ~((closed[:, None] >= 0) & (month_idx > closed[:, None]))
-    return records.Ctx(rng, c, month_start, ent_side, ind_side, closed, status)
+    return records.Ctx(rng, c, month_start, ent_side, ind_side, closed, status, n_chunks, s.mess)
 
 
 def _auc(score: np.ndarray, label: np.ndarray) -> float | None:
@@ -161,6 +162,7 @@ def generate(out: Path, enterprises: int, individuals: int, months: int, seed: i
     plan.table(periods).to_csv(out / TRUTH / "uploads.csv", index=False)
     resent = uploads.resend(g, list(writer.written), s.mess.resent_file_share)
     mess["resent_file"] = len(resent)
+    listings = mess.pop("a_grade_honour", 0)  # not mess: what the stale ones are a share of
     summary = {
         "out": str(out),
         "seed": seed,
@@ -174,9 +176,30 @@ def generate(out: Path, enterprises: int, individuals: int, months: int, seed: i
         **plan.shares(),
         "late_departments": plan.late_departments,
         "mess": dict(sorted(mess.items())),
+        "mess_rates": _mess_rates(s.mess, mess, counts, len(writer.written), listings),
     }
     (out / TRUTH / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), "utf-8")
     return summary
+
+
+def _mess_rates(declared: config.Mess, made: Counter, counts: Counter, files: int, listings: int) -> dict:
+    """Each declared rate of mess beside the rate the city came out with, measured on what it
+    made: rows of all sources, penalties, A-grade taxpayer listings, files (a benchmark says what
+    it was run on). Rates of uploads that came late or never are `late_upload_share` and
+    `missing_upload_share`."""
+    rows = sum(counts.values())
+
+    def share(n, of):
+        return round(n / of, 5) if of else None
+
+    measured = {"duplicate_row_share": share(made["duplicate_row"], rows),
+                "mistyped_code_share": share(made["mistyped_code"], rows),
+                "fullwidth_share": share(made["fullwidth"], rows),
+                "bad_value_share": share(made["bad_value"], rows),
+                "resent_file_share": share(made["resent_file"], files),
+                "wrong_legal_basis_share": share(made["wrong_legal_basis"], counts["penalty"]),
+                "stale_honour_share": share(made["stale_honour"], listings)}
+    return {name: {"declared": getattr(declared, name), "measured": value} for name, value in measured.items()}
 
 
 def _write_uploads(ctx: records.Ctx, sources: list[config.Source], plan: uploads.UploadPlan, s: config.GeneratorSettings,
@@ -198,6 +221,7 @@ def _write_uploads(ctx: records.Ctx, sources: list[config.Source], plan: uploads
             writer.write(src, periods[batch], text)
             source_of[writer.path(src, periods[batch], fmt)] = src
             counts[src.name] += len(text)
+    mess.update(ctx.made)
 
 
 class _Realism:

@@ -10,10 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from chengxin.city.records import Ctx, _frame, _serial, _sigmoid, emitter
-
-
-DEPARTMENTS = np.array(["市场监督管理局", "生态环境局", "应急管理局", "税务局", "住房和城乡建设局", "交通运输局", "卫生健康委员会"])
+from chengxin import config
+from chengxin.city.records import Ctx, _frame, _sigmoid, emitter
 
 
 def _publication(c: Ctx, decision: np.ndarray, late_share: float) -> np.ndarray:
@@ -21,6 +19,27 @@ def _publication(c: Ctx, decision: np.ndarray, late_share: float) -> np.ndarray:
     lag = np.where(c.rng.random(len(decision)) < late_share, c.rng.integers(8, 40, len(decision)),
                    c.rng.integers(0, 7, len(decision)))
     return np.busday_offset(decision, lag, roll="forward")
+
+
+def _decisions(c: Ctx, decision: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Who decided each penalty (a department of departments.yaml), its number in that
+    department's form (宝市监罚〔2025〕12号: numbered per department and year, unique across the
+    city's chunks) and the law it cites: one its department enforces, except at the declared
+    rate of mistakes (settings.yaml `wrong_legal_basis_share`)."""
+    rng, n = c.rng, len(decision)
+    departments = list(config.departments().departments.values())
+    which = rng.integers(len(departments), size=n)
+    year = decision.astype("datetime64[Y]").astype(int) + 1970
+    order = pd.DataFrame({"d": which, "y": year, "day": decision}).sort_values("day", kind="stable")
+    rank = np.empty(n, dtype=int)
+    rank[order.index.to_numpy()] = order.groupby(["d", "y"]).cumcount().to_numpy()
+    numbers = [departments[d].decision_number(int(y), int(k) * c.n_chunks + c.chunk + 1) for d, y, k in zip(which, year, rank)]
+    wrong = rng.random(n) < (c.mess.wrong_legal_basis_share if c.mess else 0.0)
+    c.made["wrong_legal_basis"] += int(wrong.sum())
+    cited = [(d + 1 + rng.integers(len(departments) - 1)) % len(departments) if w else d for d, w in zip(which, wrong)]
+    basis = [dep.laws[rng.integers(len(dep.laws))] for dep in (departments[k] for k in cited)]
+    return (np.array([departments[d].zh for d in which], dtype=object), np.array(numbers, dtype=object),
+            np.array(basis, dtype=object))
 
 
 @emitter("penalty")
@@ -32,13 +51,10 @@ def penalty(c: Ctx) -> pd.DataFrame:
     severity = np.select([sev_score < -0.5, sev_score < 1.8], ["minor", "general"], "serious")
     decision = c.day_in(t)
     fine = np.round(np.exp(rng.normal(np.select([severity == "minor", severity == "general"], [7.0, 9.0], 11.5), 0.8)), -1)
-    dept = rng.choice(DEPARTMENTS, len(i))
-    numbers = np.char.add(np.char.add(dept.astype("U4"), "罚字〔"),
-                          np.char.add(np.datetime_as_string(decision, unit="Y"), np.char.add(f"〕{c.chunk:03d}", np.char.add(_serial(len(i), 7), "号"))))
+    dept, numbers, basis = _decisions(c, decision)
     base = _frame(e, i, t, decision_no=numbers, deciding_department=dept, decision_date=decision,
                   publication_date=_publication(c, decision, 0.12), severity=severity, fine_amount=fine,
-                  legal_basis=rng.choice(["《行政处罚法》", "《安全生产法》", "《环境保护法》", "《产品质量法》", "《税收征收管理法》"], len(i)),
-                  repaired=False, repair_date=np.full(len(i), np.datetime64("NaT"), dtype="datetime64[D]"))
+                  legal_basis=basis, repaired=False, repair_date=np.full(len(i), np.datetime64("NaT"), dtype="datetime64[D]"))
     # Credit repair: a corrected re-upload of the same decision, some months later.
     repairable = severity != "minor"
     wants = repairable & (rng.random(len(i)) < _sigmoid(0.2 - 0.9 * s[i, t]))
@@ -59,7 +75,8 @@ def licence(c: Ctx) -> pd.DataFrame:
     action = np.r_[np.full(len(i), "granted"), np.where(rng.random(len(ib)) < 0.6, "suspended", "revoked")]
     i, t = np.r_[i, ib], np.r_[t, tb]
     decision = c.day_in(t)
-    dept = rng.choice(DEPARTMENTS, len(i))
+    granting = [d.zh for d in config.departments().departments.values() if d.licences]
+    dept = rng.choice(granting, len(i))
     return _frame(e, i, t, licence_no=c.numbers("XK", len(i)), deciding_department=dept, action=action,
                   decision_date=decision, publication_date=_publication(c, decision, 0.08))
 
@@ -129,13 +146,32 @@ def honours(c: Ctx) -> pd.DataFrame:
     s = e.stress + c.noise(e)
     i1, t1 = c.events(e, -7.8 - 0.9 * s)
     i2, t2 = c.events(e, -6.8 - 0.6 * s)
-    april = np.char.endswith(c.periods(np.arange(c.months)), "-04")[None, :]
-    i3, t3 = c.events(e, np.where(april, -2.2 - 1.2 * s, -50.0))
+    i3, t3 = _a_grade_taxpayers(c)
     i, t = np.r_[i1, i2, i3], np.r_[t1, t2, t3]
     kind = np.r_[np.full(len(i1), "model_integrity"), np.full(len(i2), "award"), np.full(len(i3), "a_grade_taxpayer")]
     date = c.day_in(t)
-    return _frame(e, i, t, honour_no=c.numbers("HM", len(i)), honour=kind, event_date=date,
-                  valid_until=date + rng.integers(365, 1095, len(i)))
+    # an A-grade taxpayer listing holds until the next year's grades; the others one to three years
+    valid = np.where(kind == "a_grade_taxpayer", 365, rng.integers(365, 1095, len(i)))
+    return _frame(e, i, t, honour_no=c.numbers("HM", len(i)), honour=kind, event_date=date, valid_until=date + valid)
+
+
+def _a_grade_taxpayers(c: Ctx) -> tuple[np.ndarray, np.ndarray]:
+    """The tax bureau's A-grade taxpayer listings: the firms its April returns grade A, published
+    that month, and at the declared stale rate (settings.yaml `stale_honour_share`) a listing of a
+    firm graded otherwise (an honour published on an old grade: the red list's basis lifts it,
+    and `chengxin consistency` names it)."""
+    if c.tax_grades is None:
+        raise RuntimeError("the tax emitter runs before honours: A-grade listings rest on its grades")
+    graded = c.tax_grades
+    a = graded[graded["grade"] == "A"]
+    share = c.mess.stale_honour_share if c.mess else 0.0
+    others = graded[graded["grade"] != "A"]
+    stale = others.iloc[c.rng.choice(len(others), min(len(others), c.rng.binomial(len(a), share / (1 - share))) if len(a)
+                                     else 0, replace=False)] if len(others) else others
+    c.made["stale_honour"] += len(stale)
+    c.made["a_grade_honour"] += len(a) + len(stale)
+    listed = pd.concat([a, stale])
+    return listed["i"].to_numpy(dtype=int), listed["t"].to_numpy(dtype=int)
 
 
 @emitter("complaints")

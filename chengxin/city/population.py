@@ -10,12 +10,9 @@ import pandas as pd
 from stdnum.iso7064 import mod_11_10
 
 from chengxin import identifiers
+from chengxin.city import naming
 from chengxin.config import City
 
-SURNAMES = list("王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎")
-GIVEN = list("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂兰志红建华文斌宁海波鹏辉玲亮")
-TRADE_NAMES = list("秦岭渭水宝鸡周原陈仓金台凤鸣岐山太白嘉陵华通瑞丰恒信鑫达宏远")
-SUFFIX = {"company": "有限公司", "individual_business": "经营部", "cooperative": "专业合作社"}
 ENTITY_TYPE_CODE = {"company": "1", "individual_business": "2", "cooperative": "3"}
 # Old registration numbers were replaced for firms registered before the reform.
 REGNO_REFORM = dt.date(2015, 10, 1)
@@ -28,13 +25,6 @@ class Chunk:
     index: int
     enterprises: pd.DataFrame
     individuals: pd.DataFrame
-
-
-def _names(rng: np.random.Generator, n: int) -> np.ndarray:
-    s = rng.choice(SURNAMES, n)
-    g1 = rng.choice(GIVEN, n)
-    g2 = np.where(rng.random(n) < 0.6, rng.choice(GIVEN, n), "")
-    return np.char.add(np.char.add(s, g1), g2)
 
 
 def make_individuals(rng, city: City, start: dt.date, first: int, n: int, chunk: int, n_chunks: int) -> pd.DataFrame:
@@ -60,7 +50,7 @@ def make_individuals(rng, city: City, start: dt.date, first: int, n: int, chunk:
             "subject_id": ids,
             "subject_type": "individual",
             "index": np.arange(first, first + n),
-            "name": _names(rng, n),
+            "name": naming.person_names(rng, city.naming, male),
             "gender": np.where(male, "male", "female"),
             "birth_date": frame["birth"].to_numpy(),
             "county": county,
@@ -71,7 +61,7 @@ def make_individuals(rng, city: City, start: dt.date, first: int, n: int, chunk:
 
 
 def make_enterprises(rng, city: City, start: dt.date, months: int, first: int, n: int,
-                     individuals: pd.DataFrame, new_firm_share: float) -> pd.DataFrame:
+                     individuals: pd.DataFrame, new_firm_share: float, chunk: int = 0, n_chunks: int = 1) -> pd.DataFrame:
     cw = np.array([c.weight for c in city.counties])
     county = rng.choice([c.code for c in city.counties], n, p=cw / cw.sum())
     iw = np.array([i.weight for i in city.industries])
@@ -96,11 +86,10 @@ def make_enterprises(rng, city: City, start: dt.date, months: int, first: int, n
              for t, d, b in zip(etype, division, org_body)]
     old = registered.date < REGNO_REFORM
     regno = [(_old_regno(d, int(i)) if o else "") for d, i, o in zip(division, global_index, old)]
-    trade = np.char.add(rng.choice(TRADE_NAMES, n), rng.choice(TRADE_NAMES, n))
-    names = [f"宝鸡{t}{industries[i].zh[:2]}{SUFFIX[e]}" if e != "individual_business" else f"{t}{industries[i].zh[:2]}{SUFFIX[e]}"
-             for t, i, e in zip(trade, ind_idx, etype)]
-    names = [f"{nm[:-4]}{k % 97}{nm[-4:]}" if k % 3 == 0 else nm for k, nm in zip(global_index, names)]
-    reps = individuals["subject_id"].to_numpy()[rng.integers(0, len(individuals), n)] if len(individuals) else np.full(n, "")
+    names = naming.enterprise_names(rng, city, division, county, ind_idx, etype, chunk, n_chunks)
+    rep = rng.integers(0, len(individuals), n) if len(individuals) else None
+    reps = individuals["subject_id"].to_numpy()[rep] if rep is not None else np.full(n, "")
+    rep_names = individuals["name"].to_numpy()[rep] if rep is not None else np.full(n, "")
     return pd.DataFrame(
         {
             "subject_id": codes,
@@ -116,6 +105,7 @@ def make_enterprises(rng, city: City, start: dt.date, months: int, first: int, n
             "registered_capital": capital,
             "employees": employees,
             "legal_rep_id": reps,
+            "legal_rep_name": rep_names,
             "old_regno": regno,
             "has_credit": rng.random(n) < np.where(etype == "company", 0.45, 0.18),
             "in_procurement": rng.random(n) < 0.1,

@@ -16,12 +16,14 @@ index whose upload carries the record) and ``_county`` (the county branch that u
 from __future__ import annotations
 
 import importlib
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from chengxin import config
 from chengxin.city.process import Paths
 
 EMITTERS: dict[str, Callable[[Ctx], pd.DataFrame]] = {}
@@ -76,6 +78,10 @@ class Ctx:
     ind: Side
     closed_month: np.ndarray  # enterprises: month the firm was revoked / cancelled, -1 if never
     closed_status: np.ndarray
+    n_chunks: int = 1  # the city's chunks: numbers a department gives in a year are unique across them
+    mess: config.Mess | None = None  # the rates of the mess emitters make themselves (settings.yaml)
+    made: Counter = field(default_factory=Counter)  # the mess the emitters made, for the summary
+    tax_grades: pd.DataFrame | None = None  # (i, t, grade) of the April returns: what honours rest on
 
     @property
     def months(self) -> int:
@@ -162,7 +168,7 @@ def registration(c: Ctx) -> pd.DataFrame:
                   registration_date=pd.to_datetime(f["registration_date"]).to_numpy().astype("datetime64[D]"),
                   registered_capital=f["registered_capital"].to_numpy(), status="active",
                   status_date=pd.to_datetime(f["registration_date"]).to_numpy().astype("datetime64[D]"),
-                  legal_rep_id=f["legal_rep_id"].to_numpy())
+                  legal_rep_id=f["legal_rep_id"].to_numpy(), legal_rep_name=f["legal_rep_name"].to_numpy())
     closed = np.nonzero(c.closed_month >= 0)[0]
     changes = base.iloc[closed].copy()
     changes["status"] = c.closed_status[closed]
@@ -267,6 +273,7 @@ def tax(c: Ctx) -> pd.DataFrame:
     score = s[i, t]
     grade = np.select([score < -1.2, score < 0.3, score < 1.5, score < 2.6], ["A", "B", "M", "C"], "D")
     grade = np.where(april, grade, None)
+    c.tax_grades = pd.DataFrame({"i": i[april], "t": t[april], "grade": grade[april]})
     violation = rng.random(len(i)) < np.exp(-9.5 + 1.3 * np.minimum(score, 4))
     return _frame(e, i, t, period=c.periods(t), filed_on_time=on_time, tax_paid=paid, arrears_amount=arrears,
                   arrears_months=months_in_arrears, tax_credit_grade=grade,

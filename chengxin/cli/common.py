@@ -26,9 +26,14 @@ def as_of_day(as_of: str) -> dt.date:
     return warehouse.latest_as_of() if as_of == "latest" else parse_date(as_of, "--as-of")
 
 
-def first_month(start: str, end: str | None, months: int) -> str:
+def first_month(start: str | None, end: str | None, months: int) -> str:
     """The first month YYYY-MM: --start, or with --end (YYYY-MM, or `last`: the last complete
-    month before today) the first of the `months` months that end there."""
+    month before today; the default when neither is given) the first of the `months` months
+    that end there."""
+    if start is not None and end is not None:
+        raise UserError("give --start or --end, not both: the city's months are counted from one of them")
+    if start is None and end is None:
+        end = "last"
     if end is not None:
         if end == "last":
             first_of_month = dt.date.today().replace(day=1)

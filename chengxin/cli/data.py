@@ -23,9 +23,9 @@ def generate(
     individuals: Annotated[int, typer.Option(min=1, help="Number of individuals.")] = 50_000,
     months: Annotated[int, typer.Option(min=1, max=240, help="Months of history.")] = 36,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same files.")] = 1,
-    start: Annotated[str, typer.Option(help="First month, YYYY-MM.")] = "2023-01",
-    end: Annotated[Optional[str], typer.Option(help="Last month instead of --start: YYYY-MM, or `last` for the last "
-                                                    "complete month before today (a demo publishes current statuses).")] = None,
+    start: Annotated[Optional[str], typer.Option(help="First month, YYYY-MM (instead of --end).")] = None,
+    end: Annotated[Optional[str], typer.Option(help="Last month: YYYY-MM, or `last` (the default) for the last complete "
+                                                    "month before today, so a demo publishes current statuses.")] = None,
     as_json: JsonFlag = False,
 ):
     """Generate a synthetic city: every department's uploads, with realistic mess, and the truth in _truth/."""

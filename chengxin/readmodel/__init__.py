@@ -30,7 +30,7 @@ from __future__ import annotations
 from chengxin.readmodel.snapshot import SUBJECTS, POINTER, RECORDS, SUMMARY, HISTORY_REASONS, root, Snapshot, current, forget_cached_tables, ratings_files, inputs, stale, ratings, subjects, list_entries, monitoring, coverage_cells, coverage_summary, records_con
 from chengxin.readmodel.rows import rows_of
 from chengxin.readmodel.overview import rated_count, distribution, tier_table, tiers_by
-from chengxin.readmodel.search import classify, search
+from chengxin.readmodel.search import classify, pick_label, search
 from chengxin.readmodel.explanation import stored_contributions, stored_repair
 from chengxin.readmodel.identity import InvalidSubjectId, subject_types, subject_type
 from chengxin.readmodel.subject import subject_cards, writes_audit, cards_ready, warm_cards, list_feed
@@ -71,6 +71,7 @@ __all__ = [
     "tiers_by",
     "classify",
     "search",
+    "pick_label",
     "NeedsPurpose",
     "NotAllowed",
     "UnknownSubject",

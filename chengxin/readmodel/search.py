@@ -39,6 +39,15 @@ def classify(query: str, snap: Snapshot | None = None) -> str:
     return "name"
 
 
+def pick_label(row, lang: str = "zh") -> str:
+    """How the look-up's picker names a found subject: its name, county, code and public tier, so
+    two firms of one name (in two counties) read apart."""
+    from chengxin import i18n
+
+    county = i18n.county(str(row.county), lang) if isinstance(row.county, str) and row.county else "—"
+    return f"{row.name} · {county} · {row.subject_id} · {row.tier if isinstance(row.tier, str) else '—'}"
+
+
 def search(snap: Snapshot, query: str, r: Role, limit: int = 10) -> pd.DataFrame:
     """Enterprises by credit code (or its beginning), by name (fuzzy, characters or pinyin);
     an individual by ID number, only for roles that may look up individuals. Columns:

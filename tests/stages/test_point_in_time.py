@@ -77,14 +77,15 @@ def _corrections(records: pd.DataFrame, key: list[str]) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def as_of_dates(stored) -> list[dt.date]:
-    """Month ends and mid-months, plus the day the first corrected tax and finance records
-    arrived and the day before (each version is current on one of them)."""
+    """Month ends and mid-months, plus the day the first corrected tax and finance records of
+    each subject type arrived and the day before (each version is current on one of them)."""
     days = set(FIXED_DATES)
     for name in ("tax", "finance"):
         fixed = _corrections(stored[name], list(config.sources()[name].key))
         assert len(fixed), f"the city has no corrected {name} record to test versions with"
-        first = fixed["received_date"].min().date()
-        days |= {first, first - dt.timedelta(days=1)}
+        for _, of_type in fixed.groupby("subject_type"):
+            first = of_type["received_date"].min().date()
+            days |= {first, first - dt.timedelta(days=1)}
     return sorted(days)
 
 
@@ -262,13 +263,14 @@ def test_the_comparison_would_notice_hindsight(name, stored, computed, as_of_dat
 
 @pytest.mark.parametrize("source, indicator", [("tax", "tax_paid_12m"), ("finance", "p_card_balance_latest")])
 def test_the_dates_straddle_a_correction(source, indicator, stored, computed):
-    """The first corrected re-upload of `source`: the day before it arrived the original version is
+    """The first corrected re-upload of `source` for the indicator's subjects: the day before it arrived the original version is
     the one known, from that day the corrected one; the warehouse's own bookkeeping
     (`_superseded_on`) says the same; and the record lies inside the indicator's window for a rated
     subject, so the comparison above meets both versions."""
     records = stored[source]
     key = list(config.sources()[source].key)
     fixed = _corrections(records, key)
+    fixed = fixed[fixed["subject_type"] == catalogue()[indicator].subject]  # a record the indicator reads
     row = fixed.loc[fixed["received_date"].idxmin()]
     day = row["received_date"].date()
     same_key = (records[key] == row[key]).all(axis=1)

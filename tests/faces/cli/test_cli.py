@@ -77,6 +77,21 @@ def test_json_output_is_one_object(tmp_path, ingested_home):
         assert isinstance(json.loads(r.stdout), dict)  # exactly one JSON document
 
 
+def test_a_city_ends_in_the_last_complete_month_unless_told(tmp_path):
+    """A demo rates a current month: by default the city's last month is the one before this one."""
+    import datetime as dt
+
+    r = cli("generate", "--out", str(tmp_path / "now"), "--enterprises", "5", "--individuals", "10", "--months", "2",
+            "--json", home=tmp_path / "home")
+    assert r.returncode == 0, r.stderr
+    last = dt.date.today().replace(day=1) - dt.timedelta(days=1)
+    before = last.replace(day=1) - dt.timedelta(days=1)
+    assert json.loads(r.stdout)["start"] == before.strftime("%Y-%m")
+    r = cli("generate", "--out", str(tmp_path / "then"), "--enterprises", "5", "--individuals", "10", "--months", "2",
+            "--start", "2023-01", "--end", "2024-01", home=tmp_path / "home")
+    assert r.returncode != 0 and "not both" in r.stderr
+
+
 def test_state_stays_in_the_workspace(tmp_path):
     """Nothing is written outside $CHENGXIN_HOME (and the output folder asked for)."""
     work = tmp_path / "cwd"

@@ -134,6 +134,11 @@ def use(page, code: str, role: users.Role, lang: str, firm: str, person: str, se
     elif code == "warning":
         opener = page.get_by_role("button", name=t("open_alert"))
         if opener.count():
+            purpose = page.get_by_label(t("open_individual_alert"))
+            if purpose.count():  # the first alert is a person's: opened with a purpose, audited
+                purpose.fill("贷后风险排查")
+                purpose.press("Enter")
+                settle(page)
             opener.first.click()
             settle(page, t("evidence"))
         every_tab(page, code, lang, seen)
