@@ -7,6 +7,7 @@ understands.
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -52,6 +53,12 @@ def _lit(value) -> str:
     if isinstance(value, (int, float)):
         return repr(value)
     return "'" + str(value).replace("'", "''") + "'"
+
+
+def _worded(template: str, **values: str) -> str:
+    """SQL for a reason: `template`'s text with each {name} the SQL expression `values[name]`."""
+    parts = re.split(r"\{(\w+)\}", template)
+    return " || ".join(_lit(p) if k % 2 == 0 else values[p] for k, p in enumerate(parts) if p or k % 2)
 
 
 def _quoted(expr: str, text: str) -> str:
@@ -179,10 +186,8 @@ class _Statement:
         law, by = self.typed.get(col.name, f'v."{col.name}"'), self.typed.get(col.enforced_by, f'v."{col.enforced_by}"')
         cases = " ".join(f"WHEN {_lit(d.zh)} THEN {law} IN ({', '.join(_lit(x) for x in d.laws)})"
                          for d in config.departments().departments.values())
-        template = REASONS["law_not_enforced"].format(zh=col.zh, by=source.column(col.enforced_by).zh)
-        head, rest = template.split("{value}")
-        middle, tail = rest.split("{department}")
-        reason = f"{_lit(head)} || {law} || {_lit(middle)} || coalesce({by}, '') || {_lit(tail)}"
+        reason = _worded(REASONS["law_not_enforced"].format(zh=col.zh, by=source.column(col.enforced_by).zh),
+                         value=law, department=f"coalesce({by}, '')")
         seen = " OR ".join(self.flags.get(col.name, [])) or "false"
         self.problem(col.name, f"{law} IS NOT NULL AND NOT coalesce(CASE {by} {cases} ELSE false END, false) "
                                f"AND NOT ({seen})", law, reason, "law_not_enforced", status=REVIEW)
@@ -195,10 +200,8 @@ class _Statement:
         event, received = self.typed.get(col.name, f'v."{col.name}"'), f"v.{RECEIVED}"
         shown = f"strftime({event}, '%Y-%m')" if col.type == "month" else f"CAST({event} AS VARCHAR)"
         what = "period" if col.type == "month" else col.name.replace("_", " ")
-        template = REASONS["after_received"].format(what=what, zh=col.zh)
-        head, rest = template.split("{value}")
-        middle, tail = rest.split("{received}")
-        reason = f"{_lit(head)} || {shown} || {_lit(middle)} || CAST({received} AS VARCHAR) || {_lit(tail)}"
+        reason = _worded(REASONS["after_received"].format(what=what, zh=col.zh), value=shown,
+                         received=f"CAST({received} AS VARCHAR)")
         seen = " OR ".join(self.flags.get(col.name, [])) or "false"
         self.problem(col.name, f"{event} > {received} AND NOT ({seen})", shown, reason, "after_received")
 

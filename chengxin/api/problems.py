@@ -116,11 +116,16 @@ def answers(*slugs: str) -> dict[int, dict]:
     """The error answers a route declares, for FastAPI's `responses=`: its own problems, grouped
     by status; each status names its problem types (`x-problems`). The document adds those every
     route of its kind can give (`implied`) and writes each status out (`_described`)."""
-    by_status: dict[int, list[str]] = {}
-    for slug in dict.fromkeys(slugs):
-        by_status.setdefault(PROBLEMS[slug][0], []).append(slug)
     return {status: {"model": ProblemDetail, "description": ", ".join(found), "x-problems": found}
-            for status, found in sorted(by_status.items())}
+            for status, found in _grouped(slugs).items()}
+
+
+def _grouped(slugs) -> dict[int, list[str]]:
+    """Problem types by their status, statuses and types in order."""
+    found: dict[int, list[str]] = {}
+    for slug in sorted(set(slugs), key=lambda s: (PROBLEMS[s][0], s)):
+        found.setdefault(PROBLEMS[slug][0], []).append(slug)
+    return found
 
 
 def _described(slugs: list[str]) -> dict:
@@ -256,10 +261,7 @@ def by_status(route, roles: dict) -> dict[int, list[str]]:
     """Every problem a route can give, by status: its own (`answers`) and those of its kind
     (`implied`) under these roles (roles.yaml)."""
     own = {slug for answer in route.responses.values() for slug in answer.get("x-problems", ())}
-    found: dict[int, list[str]] = {}
-    for slug in sorted(own | implied(route, roles), key=lambda s: (PROBLEMS[s][0], s)):
-        found.setdefault(PROBLEMS[slug][0], []).append(slug)
-    return found
+    return _grouped(own | implied(route, roles))
 
 
 def implied(route, roles: dict) -> set[str]:

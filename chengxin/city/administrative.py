@@ -163,11 +163,12 @@ def _a_grade_taxpayers(c: Ctx) -> tuple[np.ndarray, np.ndarray]:
     if c.tax_grades is None:
         raise RuntimeError("the tax emitter runs before honours: A-grade listings rest on its grades")
     graded = c.tax_grades
-    a = graded[graded["grade"] == "A"]
+    a, others = graded[graded["grade"] == "A"], graded[graded["grade"] != "A"]
     share = c.mess.stale_honour_share if c.mess else 0.0
-    others = graded[graded["grade"] != "A"]
-    stale = others.iloc[c.rng.choice(len(others), min(len(others), c.rng.binomial(len(a), share / (1 - share))) if len(a)
-                                     else 0, replace=False)] if len(others) else others
+    stale = others
+    if len(others):  # as many stale listings as the share asks of all listings, among the firms graded otherwise
+        count = min(len(others), c.rng.binomial(len(a), share / (1 - share))) if len(a) else 0
+        stale = others.iloc[c.rng.choice(len(others), count, replace=False)]
     c.made["stale_honour"] += len(stale)
     c.made["a_grade_honour"] += len(a) + len(stale)
     listed = pd.concat([a, stale])

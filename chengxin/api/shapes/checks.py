@@ -6,7 +6,8 @@ from typing import Literal
 from pydantic import Field
 
 from chengxin import config
-from chengxin.api.shapes.common import SUBJECT_ID_MAX, Answer, Effect, Finding, ListName, Request, SubjectType, Verdict
+from chengxin.api.shapes.common import SUBJECT_ID_MAX, Answer, Effect, Finding, Request, SubjectType, Verdict
+from chengxin.api.shapes.subjects import Entry
 
 
 class CheckRequest(Request):
@@ -24,15 +25,8 @@ class Feedback(Request):
     note: str | None = Field(None, max_length=2000, description="anything the department adds")
 
 
-class CheckEntry(Answer):
+class CheckEntry(Entry):
     """An active list entry the check found."""
-    list: ListName = Field(description="the list")
-    rule: str = Field(description="the list rule (`chengxin/conf/lists.yaml`)")
-    text_zh: str | None = Field(None, description="the rule in Chinese")
-    text_en: str | None = Field(None, description="the rule in English")
-    start: str | None = Field(None, description="listed since (YYYY-MM-DD)")
-    ends: str | None = Field(None, description="listed until (YYYY-MM-DD); none: until removed")
-    reference: str | None = Field(None, description="the document that listed the subject")
 
 
 class Measure(Answer):

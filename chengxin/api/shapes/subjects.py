@@ -59,17 +59,21 @@ class RepairNotice(Answer):
     text_en: str = Field(description="the notice in English")
 
 
-class ListEntry(Answer):
-    """An entry of the red or black list (红黑名单): the rule it is on, since when and until
-    when, and the joint measures it triggers."""
+class Entry(Answer):
+    """An entry of the red or black list (红黑名单): the rule it is on, since when and until when,
+    and the document that listed the subject."""
     list: ListName = Field(description="the list")
     rule: str = Field(description="the list rule (`chengxin/conf/lists.yaml`)")
     text_zh: str | None = Field(None, description="the rule in Chinese")
     text_en: str | None = Field(None, description="the rule in English")
     start: str | None = Field(None, description="listed since (YYYY-MM-DD)")
     ends: str | None = Field(None, description="listed until (YYYY-MM-DD); none: until removed")
-    status: EntryStatus | None = Field(None, description="on the day shown: `active`, or why it ended: `expired`, `repaired`, `lifted`")
     reference: str | None = Field(None, description="the document that listed the subject (decision or judgment number)")
+
+
+class ListEntry(Entry):
+    """A list entry with its status on the day shown and the joint measures it triggers."""
+    status: EntryStatus | None = Field(None, description="on the day shown: `active`, or why it ended: `expired`, `repaired`, `lifted`")
     measures: str | None = Field(None, description="codes of the joint measures the entry triggers, comma-separated "
                                                    "(`chengxin/conf/measures.yaml`)")
     measures_zh: str | None = Field(None, description="the measures in Chinese")
