@@ -56,6 +56,8 @@ demo: setup
 	$(BIN)/chengxin publish ratings
 	$(BIN)/chengxin explain --all --as-of latest
 	$(BIN)/chengxin warn --as-of latest --out "$(CHENGXIN_HOME)/published/alerts.csv"
+	$(BIN)/chengxin supervise classify --as-of latest
+	$(BIN)/chengxin supervise plan --month next --share 0.05 --seed $(DEMO_SEED) --out "$(CHENGXIN_HOME)/published/inspection-plan.csv"
 	$(BIN)/chengxin publish dashboard
 	@$(BIN)/chengxin keys issue --institution "示范银行 Demo Bank" --role lender --rate 6000
 	@$(BIN)/python -c "from chengxin import reports; reports.fonts_found() or print('note: no CJK font for PDF credit reports: apt-get install fonts-noto-cjk (HTML reports need none)')"

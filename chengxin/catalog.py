@@ -17,6 +17,8 @@ path into the workspace by hand.
     published/public/<subject>_ratings_<as_of>.csv                       the public list
     published/coverage/cells.parquet, summary.json                       data coverage
     published/dashboard/<snapshot>/, published/dashboard/CURRENT         the read model's snapshots
+    published/supervision/classes/as_of=<date>/classes_<stamp>.parquet  risk classes (not public)
+    published/supervision/plans/<month>/<plan>_<stamp>.csv, .json       inspection plans, seed, inputs
 
 The run calendar (which month's uploads are complete, so which as-of date is the latest) reads
 the records, so it is the warehouse's (`chengxin.warehouse.latest_as_of`): nothing that reads
@@ -168,6 +170,34 @@ def coverage_cells(home=None) -> Path:
 
 def coverage_summary(home=None) -> Path:
     return published(home) / "coverage" / "summary.json"
+
+
+def supervision(home=None) -> Path:
+    """Risk classes and inspection plans (`chengxin supervise`): read by roles with the
+    `supervision` right only, never copied into the public snapshot."""
+    return published(home) / "supervision"
+
+
+def risk_classes_run(as_of: dt.date, stamp: str, home=None) -> Path:
+    """The file one classification writes (never overwritten: each run has its own stamp)."""
+    return supervision(home) / "classes" / f"as_of={as_of}" / f"classes_{stamp}.parquet"
+
+
+def risk_classes_runs(home=None) -> list[Path]:
+    """Every classification, oldest first (by date, then stamp)."""
+    return sorted((supervision(home) / "classes").glob("as_of=*/classes_*.parquet"), key=lambda p: (p.parent.name, p.name))
+
+
+def inspection_plan(month: str, name: str, stamp: str, home=None) -> Path:
+    """A month's plan (`.csv`; its seed, inputs' digest and counts beside it in `.json`, its
+    input list in `.inputs.csv`), one file per draw, never overwritten."""
+    return supervision(home) / "plans" / month / f"{name}_{stamp}.csv"
+
+
+def inspection_plans(home=None) -> list[Path]:
+    """Every stored plan, oldest first (by month, then stamp)."""
+    plans = [p for p in (supervision(home) / "plans").glob("*/*_*.csv") if not p.name.endswith(".inputs.csv")]
+    return sorted(plans, key=lambda p: (p.parent.name, p.stem.rsplit("_", 1)[-1], p.name))
 
 
 def dashboard(home=None) -> Path:

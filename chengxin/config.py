@@ -80,6 +80,8 @@ class Source(Strict):
     # a decision published for the public within a deadline (双公示): the source carries the
     # decision's date (`event_date`) and `publication_date`, and coverage measures lateness
     double_publicity: bool = False
+    # its own deadline for that publication, in working days (else settings.yaml coverage's)
+    publication_due_working_days: int | None = Field(None, gt=0)
 
     @model_validator(mode="after")
     def _columns_known(self):
@@ -358,6 +360,7 @@ DECLARATIONS = {d.file.removesuffix(".yaml"): d for d in (
     Declaration("settings.yaml", workspace_file="settings.yaml"), Declaration("cases.yaml", workspace_file="cases.yaml"),
     Declaration("reports.yaml", workspace_file="reports.yaml"),
     Declaration("departments.yaml", workspace_file="departments.yaml"),
+    Declaration("supervision.yaml", workspace_file="supervision.yaml"),
     Declaration("roles.yaml", workspace_file="users.yaml", replaced_whole=("users",)),
 )}
 
@@ -427,6 +430,7 @@ class DecidingDepartment(Strict):
     short: str = Field(min_length=1)  # its decision numbers start with it: 宝市监罚〔2025〕12号
     laws: tuple[str, ...] = Field(min_length=1)  # the laws it enforces: a penalty cites one of them
     licences: tuple[str, ...] = ()  # the licences it grants
+    inspectors: tuple[str, ...] = ()  # its roster for random inspections (双随机)
 
     def decision_number(self, year: int, number: int) -> str:
         """A penalty decision's number in this department's form."""
@@ -451,6 +455,93 @@ class Departments(Strict):
 
 def departments(home: Path | None = None) -> Departments:
     return declared("departments", Departments, home)
+
+
+# --- risk-classified supervision ------------------------------------------------------
+
+
+class ViolationKind(Strict):
+    """A kind of violation inspectors look for, and how the synthetic city hides it (supervision.yaml)."""
+    zh: str
+    en: str
+    department: str  # the departments.yaml key whose inspectors check it
+    severity: Literal["general", "serious"]
+    detection: float = Field(gt=0, le=1)
+    start_logit: float
+    mean_months: float = Field(ge=1)
+    young_shift: float = 0.0
+    sections: dict[str, float] = {}
+
+
+class Propensity(Strict):
+    stress_weight: float = Field(ge=0, le=1)
+    slope: float = Field(ge=0)
+    young_years: float = Field(ge=0)
+
+
+class Unreachable(Strict):
+    closed: float = Field(ge=0, le=1)
+    live: float = Field(ge=0, le=1)
+    hiding: float = Field(ge=0, le=1)
+
+
+class ResultLag(Strict):
+    min: int = Field(ge=0)
+    max: int = Field(ge=0)
+    late_share: float = Field(ge=0, le=1)
+    late_max: int = Field(ge=0)
+
+
+class RiskClass(Strict):
+    zh: str
+    en: str
+    share: float = Field(gt=0, lt=1)
+    yearly_ratio: float = Field(gt=0, le=1)  # never zero: no class is exempt from the lottery (不免抽)
+
+
+class Conflict(Strict):
+    inspector: str
+    subject_id: str
+    reason: str = ""
+
+
+class Signal(Strict):
+    """A signal of the risk score: its weight and, as a class's reason, its words."""
+    weight: float
+    zh: str
+    en: str
+
+
+class Supervision(Strict):
+    violations: dict[str, ViolationKind]
+    propensity: Propensity
+    unreachable: Unreachable
+    baseline_yearly_share: float = Field(ge=0, le=1)
+    result_lag_working_days: ResultLag
+    lead_department: str
+    inspectors_per_inspection: int = Field(ge=1)
+    skip_recent_months: int = Field(ge=0)
+    conflicts: tuple[Conflict, ...] = ()
+    classes: dict[str, RiskClass]
+    signals: dict[str, Signal]
+    alert_severity: dict[str, float]
+    conduct_indicators: tuple[str, ...]
+    sector_prior: float = Field(ge=0)
+    rules_indicators: tuple[str, ...]
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if abs(sum(c.share for c in self.classes.values()) - 1) > 1e-6:
+            raise ValueError("supervision.yaml: the classes' shares must add up to 1")
+        return self
+
+    def kinds_of(self, department: str | None) -> list[str]:
+        """The violation kinds a department's inspectors check (every kind for a joint inspection)."""
+        return [k for k, v in self.violations.items() if department is None or v.department == department]
+
+
+def supervision(home: Path | None = None) -> Supervision:
+    return declared("supervision", Supervision, home)
 
 
 def sources() -> SourceCatalogue:

@@ -18,8 +18,9 @@ from chengxin.workdays import WorkingDays, working_days
 
 
 def _department_expr(source: config.Source) -> str:
-    if "deciding_department" in source.column_names:
-        return "deciding_department"
+    for column in ("deciding_department", "department"):
+        if column in source.column_names:
+            return column
     return f"'{source.department.zh}'"
 
 
@@ -70,7 +71,8 @@ def _measure(home=None, source: str | None = None) -> tuple[pd.DataFrame, dict]:
             if src.double_publicity:
                 late_frames.append(con.execute(f"""
                     SELECT '{src.name}' AS source, {_department_expr(src)} AS department, subject_county AS county,
-                           CAST({_month_expr(src)} AS DATE) AS month, "{src.event_date}" AS decision_date, publication_date
+                           CAST({_month_expr(src)} AS DATE) AS month, "{src.event_date}" AS decision_date, publication_date,
+                           {due_days(src, s)} AS due_working_days
                     FROM {src.table} WHERE {warehouse.CURRENT} AND publication_date IS NOT NULL""").df())
     cells = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if cells.empty:
@@ -80,7 +82,7 @@ def _measure(home=None, source: str | None = None) -> tuple[pd.DataFrame, dict]:
     wd = working_days()
     if late_frames:
         pub = pd.concat(late_frames, ignore_index=True)
-        pub["late"] = wd.between(pd.to_datetime(pub["decision_date"]), pd.to_datetime(pub["publication_date"])) > s.publication_due_working_days
+        pub["late"] = wd.between(pd.to_datetime(pub["decision_date"]), pd.to_datetime(pub["publication_date"])) > pub["due_working_days"]
         late = pub.groupby(["source", "department", "county", "month"], as_index=False).agg(
             published=("late", "size"), published_late=("late", "sum"))
         late["month"] = pd.to_datetime(late["month"])
@@ -92,7 +94,23 @@ def _measure(home=None, source: str | None = None) -> tuple[pd.DataFrame, dict]:
     cells.insert(3, "county_name", [city.county_name(c) for c in cells["county"]])
     cells["month"] = pd.to_datetime(cells["month"]).dt.strftime("%Y-%m")
     summary = _summary(cells, wd, s)
+    summary["late_publication"]["by_department"] = _late_by_department(pub) if late_frames else []
     return cells, summary
+
+
+def due_days(source: config.Source, s: config.CoverageSettings) -> int:
+    """Working days a source's decisions or results are due to be published in: its own
+    deadline (inspection results: 20) or the double-publicity default (7)."""
+    return source.publication_due_working_days or s.publication_due_working_days
+
+
+def _late_by_department(pub: pd.DataFrame) -> list[dict]:
+    """Per source and department: its deadline, publications and the share published late."""
+    g = pub.groupby(["source", "department", "due_working_days"], as_index=False).agg(
+        published=("late", "size"), published_late=("late", "sum"))
+    g["share"] = (g["published_late"] / g["published"]).round(4)
+    g["published_late"] = g["published_late"].astype(int)
+    return g.to_dict(orient="records")
 
 
 def _complete_grid(cells: pd.DataFrame) -> pd.DataFrame:

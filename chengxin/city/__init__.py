@@ -2,7 +2,8 @@
 ground truth behind it (for evaluation only; no training or scoring code reads ``_truth``).
 
     DIR/<source>/<source>_<YYYY-MM>.<csv|xlsx>   one upload batch per source and data month
-    DIR/_truth/subjects.csv, monthly_pd.csv, outcomes.csv, uploads.csv (the upload plan), summary.json
+    DIR/_truth/subjects.csv, monthly_pd.csv, outcomes.csv, uploads.csv (the upload plan), summary.json,
+                violations.csv and violation_risk.csv (what inspectors could find: chengxin.city.violations)
 
 Subjects are simulated in chunks (firms with their legal representatives), so memory stays
 bounded whatever the size of the city; the output is deterministic for a seed.
@@ -20,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from chengxin import config
-from chengxin.city import population, process, records, uploads
+from chengxin.city import population, process, records, uploads, violations
 
 TRUTH = "_truth"
 OUTCOME_KINDS = {
@@ -107,7 +108,10 @@ def _simulate_chunk(c: int, n_chunks: int, seed: int, s: config.GeneratorSetting
     ent_side, ind_side = sides
     month_idx = np.arange(months)[None, :]
     ent_side.active &= ~((closed[:, None] >= 0) & (month_idx > closed[:, None]))
-    return records.Ctx(rng, c, month_start, ent_side, ind_side, closed, status, n_chunks, s.mess)
+    # on a generator of their own, so the records above are the same with or without them
+    hidden = violations.simulate(np.random.default_rng([seed, 2, c]), ent, ent_side.stress, ent_side.active,
+                                 month_start, config.supervision())
+    return records.Ctx(rng, c, month_start, ent_side, ind_side, closed, status, n_chunks, s.mess, hidden=hidden)
 
 
 def _auc(score: np.ndarray, label: np.ndarray) -> float | None:
@@ -287,3 +291,10 @@ def _write_truth(folder: Path, ctx: records.Ctx, periods: np.ndarray, header: bo
     cols = ["subject_id", "subject_type", "event_date", "kind"]
     frame = pd.concat(outcomes) if outcomes else pd.DataFrame(columns=cols)
     frame.to_csv(folder / "outcomes.csv", mode="a", header=header, index=False)
+    ctx.hidden.frame(ent.ids).to_csv(folder / violations.TRUTH_VIOLATIONS, mode="a", header=header, index=False)
+    i, t = np.nonzero(ent.active)
+    pd.DataFrame({"subject_id": ent.ids[i], "month": periods[t],
+                  "p_violation": np.round(ctx.hidden.p_violation[i, t], 5)}).to_csv(
+        folder / violations.TRUTH_RISK, mode="a", header=header, index=False)
+    if ctx.inspected is not None:
+        ctx.inspected.to_csv(folder / violations.TRUTH_INSPECTED, mode="a", header=header, index=False)

@@ -87,7 +87,7 @@ def safety(c: Ctx) -> pd.DataFrame:
     heavy = np.isin(e.frame["industry"].to_numpy(), ["B", "C", "D", "E", "G"])[:, None]
     s = e.stress + c.noise(e)
     i1, t1 = c.events(e, np.full(s.shape, np.log(0.04)), heavy)
-    i2, t2 = c.events(e, -4.6 + 0.7 * s, heavy)
+    i2, t2 = c.events(e, -4.6 + 0.7 * s + 1.8 * c.hidden.present("safety_hazard"), heavy)
     i3, t3 = c.events(e, -8.0 + 0.8 * s, heavy)
     i, t = np.r_[i1, i2, i3], np.r_[t1, t2, t3]
     kind = np.r_[np.full(len(i1), "inspection"), np.full(len(i2), "hazard"), np.full(len(i3), "accident")]
@@ -102,7 +102,7 @@ def environment(c: Ctx) -> pd.DataFrame:
     e, rng = c.ent, c.rng
     polluters = np.isin(e.frame["industry"].to_numpy(), ["A", "B", "C", "D", "E"])
     s = e.stress + c.noise(e)
-    i1, t1 = c.events(e, -6.2 + 0.8 * s, polluters[:, None])
+    i1, t1 = c.events(e, -6.2 + 0.8 * s + 2.0 * c.hidden.present("emissions"), polluters[:, None])
     i2, t2 = c.events(e, -7.2 + 0.9 * s, polluters[:, None])
     march = np.nonzero(np.char.endswith(c.periods(np.arange(c.months)), "-03"))[0]
     rated = [(np.nonzero(polluters & e.active[:, m])[0], m) for m in march]
@@ -181,9 +181,10 @@ def complaints(c: Ctx) -> pd.DataFrame:
     facing = np.isin(e.frame["industry"].to_numpy(), ["F", "H", "I", "L", "E"])[:, None]
     size = np.log1p(e.frame["employees"].to_numpy())[:, None]
     s = e.stress + c.noise(e)
-    i, t = c.events(e, -5.6 + 0.45 * s + 0.3 * size, facing)
+    unlicensed = c.hidden.present("unlicensed_activity")
+    i, t = c.events(e, -5.6 + 0.45 * s + 0.3 * size + 1.2 * unlicensed, facing)
     return _frame(e, i, t, complaint_no=c.numbers("12345", len(i)), event_date=c.day_in(t),
-                  substantiated=rng.random(len(i)) < _sigmoid(-0.6 + 0.6 * s[i, t]))
+                  substantiated=rng.random(len(i)) < _sigmoid(-0.6 + 0.6 * s[i, t] + 1.5 * unlicensed[i, t]))
 
 
 # --- individuals only ----------------------------------------------------------------
@@ -212,3 +213,22 @@ def personal_conduct(c: Ctx) -> pd.DataFrame:
     dept = np.select([kind == "assistance_fraud", kind == "academic_misconduct"], ["民政局", "教育局"], "行业协会")
     return _frame(p, i, t, record_no=c.numbers("GR", len(i)), department_name=dept, event_type=kind,
                   event_date=c.day_in(t), severity=np.where(rng.random(len(i)) < 0.2, "serious", "general"))
+
+
+@emitter("inspection")
+def inspection(c: Ctx) -> pd.DataFrame:
+    """The city's own random inspections before any risk plan (supervision.yaml
+    `baseline_yearly_share`, uniform), with what the inspectors found of the hidden violations."""
+    from chengxin.city import violations
+
+    e, cfg = c.ent, config.supervision()
+    visits = violations.baseline_visits(c.rng, e.ids, e.active, c.month_start, c.chunk, c.n_chunks, cfg)
+    last = np.where(e.active.any(axis=1), e.active.shape[1] - 1 - np.argmax(e.active[:, ::-1], axis=1), -1)
+    live_until = {s: c.month_start[m + 1] - 1 for s, m in zip(e.ids, last) if m >= 0}
+    prior = pd.DataFrame(columns=["subject_id", "inspection_date", "problems"])
+    results = violations.inspect(visits, c.hidden.frame(e.ids), live_until, prior, c.rng, cfg)
+    c.inspected = results
+    month = dict(zip(visits["inspection_no"], visits["_month"]))
+    county = dict(zip(e.ids, e.county))
+    return results.assign(_month=results["inspection_no"].map(month).to_numpy(dtype=int),
+                          _county=results["subject_id"].map(county).to_numpy())

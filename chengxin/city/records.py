@@ -82,6 +82,8 @@ class Ctx:
     mess: config.Mess | None = None  # the rates of the mess emitters make themselves (settings.yaml)
     made: Counter = field(default_factory=Counter)  # the mess the emitters made, for the summary
     tax_grades: pd.DataFrame | None = None  # (i, t, grade) of the April returns: what honours rest on
+    hidden: object | None = None  # the firms' hidden violations (chengxin.city.violations.Hidden)
+    inspected: pd.DataFrame | None = None  # what the city's own inspections found (before any mess)
 
     @property
     def months(self) -> int:
@@ -237,7 +239,7 @@ def quality(c: Ctx) -> pd.DataFrame:
     e = c.ent
     makers = np.isin(e.frame["industry"].to_numpy(), ["C", "F", "A"])[:, None]
     i, t = c.events(e, np.full(e.stress.shape, np.log(0.03)), makers)
-    fail = c.rng.random(len(i)) < _sigmoid(-2.6 + 0.8 * e.stress[i, t])
+    fail = c.rng.random(len(i)) < _sigmoid(-2.6 + 0.8 * e.stress[i, t] + 2.0 * c.hidden.present("product_quality")[i, t])
     products = np.array(["食品", "汽车零部件", "钛材", "电线电缆", "化肥", "日用品"])
     return _frame(e, i, t, sample_no=c.numbers("CJ", len(i)), product=c.rng.choice(products, len(i)),
                   event_date=c.day_in(t), result=np.where(fail, "fail", "pass"))

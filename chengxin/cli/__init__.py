@@ -5,7 +5,7 @@ to stderr. Errors a user can fix end with a one-line message and a non-zero exit
 
 One module per group of commands: `data` (generate, ingest, coverage, sources, quarantine),
 `features`, `models` (train, promote, score, explain), `warn`, `publish` (publish,
-consistency), `cases`, `reports` (report) and `serve` (serve, keys, app, users); `common` holds the
+consistency), `cases`, `supervise` (supervise and city inspect), `reports` (report) and `serve` (serve, keys, app, users); `common` holds the
 root command and what they share. They are registered here, in one place, because
 `chengxin --help` lists the commands in the order they are registered (then the groups, in
 theirs): that order is part of the command line scripts and the manual read.
@@ -14,7 +14,7 @@ theirs): that order is part of the command line scripts and the manual read.
 from __future__ import annotations
 
 from chengxin import workspace
-from chengxin.cli import cases, data, features, models, publish, reports, serve, warn
+from chengxin.cli import cases, data, features, models, publish, reports, serve, supervise, warn
 from chengxin.cli.common import app, main
 
 for name, command in [
@@ -29,7 +29,8 @@ for name, command in [
     app.command(name)(command)
 
 for name, group in [("quarantine", data.quarantine_app), ("publish", publish.publish_app), ("keys", serve.keys_app),
-                    ("cases", cases.cases_app), ("features", features.features_app)]:
+                    ("cases", cases.cases_app), ("features", features.features_app),
+                    ("supervise", supervise.supervise_app), ("city", supervise.city_app)]:
     app.add_typer(group, name=name)
 
 __all__ = ["app", "main", "workspace"]

@@ -130,6 +130,29 @@ def _serious_penalty(home, exclude=()):
     return next(r for r in rows if r[0] not in exclude)
 
 
+def test_a_firm_objects_to_an_inspection_result_and_the_inspecting_department_decides(case_home):
+    """Issue 37: an inspection result is a record like any other: the firm objects, the department
+    that inspected decides (cases.yaml `provider_columns`), the deleted result stops counting."""
+    home, deciders = case_home
+    with duckdb.connect(str(catalog.warehouse(home)), read_only=True) as con:
+        row = con.execute("""SELECT subject_id, inspection_no, department FROM rec_inspection
+                             WHERE _superseded_on IS NULL AND _status IS NULL AND result = 'problems_found'
+                               AND inspection_date > ? AND received_date <= ? ORDER BY inspection_no LIMIT 1""",
+                          [AS_OF - dt.timedelta(days=300), AS_OF]).fetchone()
+    assert row, "the fixture city's own inspections found problems"
+    firm, number, department = row
+    before = engine.compute(AS_OF, "enterprise", home=home, known=dt.date.today()).set_index("subject_id").loc[firm]
+    case = cases.file("objection", firm, record=f"inspection:{number}", reason="整改已完成，检查结论有误", home=home)
+    assert case["provider"] == department and case["record"] == f"inspection:{number}"
+    assert [f["record"] for f in _lender_card(home, firm)["under_objection"]] == [f"inspection:{number}"]
+    other = next(u for d, u in deciders.items() if d != department)
+    with pytest.raises(UserError):  # another department may not decide on this department's record
+        rerate.decide(case["case_no"], "delete", by=other, note="无权", home=home)
+    rerate.decide(case["case_no"], "delete", by=deciders[department], note="复核后撤销检查结论", home=home)
+    after = engine.compute(AS_OF, "enterprise", home=home, known=dt.date.today()).set_index("subject_id").loc[firm]
+    assert after["inspection_problems_24m"] == before["inspection_problems_24m"] - 1
+
+
 def test_a_repair_filed_too_early_gets_its_date_and_once_approved_the_penalty_stops_counting(case_home):
     home, deciders = case_home
     firm, decision_no, decided, department = _serious_penalty(home)

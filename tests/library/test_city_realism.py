@@ -120,12 +120,15 @@ def test_a_grade_taxpayer_listings_rest_on_the_tax_grade_but_at_the_declared_sta
     summary = small_city[1]
     with warehouse.connect(ingested_home, read_only=True) as con:
         listed = con.execute(f"""
-            SELECT h.subject_id, year(h.event_date) AS y, max(t.tax_credit_grade) FILTER (WHERE t.tax_credit_grade = 'A') AS a
+            SELECT h.subject_id, year(h.event_date) AS y, max(t.tax_credit_grade) FILTER (WHERE t.tax_credit_grade = 'A') AS a,
+                   count(t.subject_id) AS april_returns
             FROM (SELECT * FROM rec_honours WHERE {warehouse.CURRENT} AND honour = 'a_grade_taxpayer') h
             LEFT JOIN (SELECT * FROM rec_tax WHERE {warehouse.CURRENT}) t
                    ON t.subject_id = h.subject_id AND t.period = make_date(year(h.event_date), 4, 1)
             GROUP BY ALL""").df()
-    stale = int(listed["a"].isna().sum())
+    # stale: the April return arrived and graded the firm otherwise (a return lost to a missing
+    # upload or a mistyped code shows nothing either way)
+    stale = int((listed["a"].isna() & (listed["april_returns"] > 0)).sum())
     assert len(listed) > 30 and stale / len(listed) < 0.1  # a listing rests on the tax bureau's A
     assert stale <= summary["mess"]["stale_honour"] + 2  # what the summary counts is what the records hold
 
