@@ -94,8 +94,9 @@ def coverage(
     con.print(f"cells {summary['cells']}  missing {summary['missing_cells']} ({summary['missing_share']:.1%})  "
               f"months {summary['months'][0]}..{summary['months'][1]}")
     if lp["share"] is not None:
-        con.print(f"double publicity: {lp['share']:.1%} of {lp['published']} penalties and licences published "
-                  f"more than {lp['due_working_days']} working days after the decision ({lp['calendar']})")
+        con.print(f"published late: {lp['share']:.1%} of {lp['published']} decisions and inspection results, each past its "
+                  f"deadline (double publicity {lp['due_working_days']} working days; a source may set its own) ({lp['calendar']})")
+        con.print(table("Published late, by source and department", lp.get("by_department", [])))
 
 
 def sources(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from chengxin import i18n
+from chengxin import config, i18n
 from chengxin.readmodel.lookup import source_label
 from chengxin.readmodel.snapshot import Snapshot, coverage_cells
 
@@ -19,8 +19,9 @@ def coverage_matrix(snap: Snapshot, lang: str = "zh", months: int = 12) -> pd.Da
         return pd.DataFrame()
     recent = sorted(cells["month"].unique())[-months:]
     c = cells[cells["month"].isin(recent) & cells["judged"]]
+    by_department = [s.name for s in config.sources() if s.double_publicity]  # each record names its department
     c = c.assign(unit=c["source"].map(lambda s: source_label(s, lang)) + np.where(
-        c["source"].isin(["penalty", "licence"]), " · " + c["department"].astype(str), ""),
+        c["source"].isin(by_department), " · " + c["department"].astype(str), ""),
         place=c["county"].map(lambda x: i18n.county(x, lang)))
     m = c.groupby(["unit", "place"])["missing"].agg(lambda s: 1 - s.mean()).unstack("place")
     return m

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -250,12 +251,19 @@ def test_a_department_s_plan_checks_its_own_items():
 # --- the loop on a small city ---------------------------------------------------------------------
 
 
+def _backtest(city: Path, work: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "chengxin", "supervise", "backtest", "--city", str(city), "--months", "2",
+                           "--budget", "15", "--seed", "4", "--work", str(work), *extra],
+                          capture_output=True, text=True, env={**os.environ, "CHENGXIN_HOME": str(work.parent / "h")})
+
+
 @pytest.fixture(scope="module")
 def loop(city, tmp_path_factory):
-    from chengxin.flows import backtest
-
+    """The loop on the small city, run as a user runs it: `chengxin supervise backtest --json`."""
     work = tmp_path_factory.mktemp("backtest") / "work"
-    return backtest.backtest(city, 2, seed=4, budget=15, work=work), work
+    out = _backtest(city, work, "--json")
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout), work
 
 
 def test_the_loop_runs_every_strategy_on_the_same_budget(loop):
@@ -288,14 +296,38 @@ def test_the_loop_ingests_each_month_s_results_before_classifying_the_next(loop)
     assert [p.name for p in runs] == ["as_of=2025-10-31", "as_of=2025-11-30"]
 
 
-def test_the_backtest_command_prints_one_json_object(city, tmp_path):
-    out = subprocess.run([sys.executable, "-m", "chengxin", "supervise", "backtest", "--city", str(city), "--months", "1",
-                          "--budget", "5", "--seed", "2", "--work", str(tmp_path / "w"), "--json"],
-                         capture_output=True, text=True, env={**__import__("os").environ, "CHENGXIN_HOME": str(tmp_path / "h")})
-    assert out.returncode == 0, out.stderr[-2000:]
-    result = json.loads(out.stdout)
+def test_the_backtest_command_prints_one_json_object_and_never_reuses_a_workspace(loop, city):
+    result, work = loop  # stdout held exactly one JSON object (the fixture parsed it whole)
     assert {"strategies", "lift_vs_uniform", "ratio_to_oracle", "ratio_to_rules", "repeat_share"} <= set(result)
     assert {"inspections", "hits", "hit_rate", "by_class"} <= set(result["strategies"]["classified"])
-    again = subprocess.run([sys.executable, "-m", "chengxin", "supervise", "backtest", "--city", str(city), "--months", "1",
-                            "--budget", "5", "--seed", "2", "--work", str(tmp_path / "w")], capture_output=True, text=True)
-    assert again.returncode == 1 and "not empty" in again.stderr
+    again = _backtest(city, work)
+    assert again.returncode == 1 and "not empty" in again.stderr and "\n" not in again.stderr.strip()
+
+
+def test_a_month_s_plan_from_the_command_line_is_stored_the_same_twice_and_its_results_ingest(loop, city, tmp_path):
+    _, work = loop
+    env = {**os.environ, "CHENGXIN_HOME": str(work / "home")}
+
+    def cli(*args):
+        out = subprocess.run([sys.executable, "-m", "chengxin", *args, "--json"], capture_output=True, text=True, env=env)
+        assert out.returncode == 0, out.stderr[-2000:]
+        return json.loads(out.stdout)
+
+    from chengxin import warehouse
+
+    month = f"{warehouse.latest_as_of(work / 'home') + dt.timedelta(days=1):%Y-%m}"  # `next`: after the latest as-of
+    first = cli("supervise", "plan", "--month", "next", "--share", "0.05", "--seed", "9", "--out", str(tmp_path / "a.csv"))
+    second = cli("supervise", "plan", "--month", month, "--share", "0.05", "--seed", "9", "--out", str(tmp_path / "b.csv"))
+    assert first["month"] == month and first["classes_as_of"] == "2025-11-30"  # the latest classes before the month
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+    assert first["input_digest"] == second["input_digest"] and first["stored"] != second["stored"]  # kept, not overwritten
+    stored = draw.stored(month, home=work / "home")
+    assert len(stored) == 2 and stored[-1][1]["seed"] == 9
+    inputs = pd.read_csv(Path(first["stored"]).with_suffix(".inputs.csv"), dtype={"subject_id": str}, keep_default_na=False)
+    assert draw.digest(inputs) == first["input_digest"]  # anyone can check the published list against the digest
+    again, _ = draw.draw(inputs, month, seed=9, share=0.05)  # ... and draw it again
+    assert list(again["subject_id"]) == list(pd.read_csv(tmp_path / "a.csv", dtype={"subject_id": str})["subject_id"])
+    done = cli("city", "inspect", "--city", str(city), "--plan", str(tmp_path / "a.csv"), "--out", str(tmp_path / "results"))
+    assert done["inspections"] == first["inspections"] > 0
+    loaded = cli("ingest", str(tmp_path / "results"))
+    assert loaded["by_source"]["inspection"]["accepted"] == first["inspections"]
