@@ -16,7 +16,7 @@ city_app = typer.Typer(no_args_is_help=True, help="The synthetic city: its inspe
 
 Share = Annotated[Optional[float], typer.Option(help="A yearly share of live firms (0.05 = 5 %); a month draws a twelfth of it.")]
 Budget = Annotated[Optional[int], typer.Option(help="Inspections this month (instead of --share).")]
-Seed = Annotated[int, typer.Option(help="The published seed: the same seed and input list give the same plan.")]
+Seed = Annotated[int, typer.Option(min=0, help="The published seed: the same seed and input list give the same plan.")]
 
 
 @supervise_app.command("classify")
