@@ -18,6 +18,11 @@ from chengxin import state
 from chengxin.state import AUDIT, connect, now
 
 
+# reads of the inspecting departments' own tool (a firm's risk class, `chengxin.readmodel.supervision`):
+# on the log like every read, but never told in the subject's report (a class is not published, 不公开)
+INTERNAL_ACTIONS = frozenset({"risk_class", "inspection_plan"})
+
+
 def audit(action: str, subject_id: str | None, purpose: str | None, *, user: str | None = None,
           role: str = "cli", detail: dict | None = None, home=None) -> None:
     """Record who looked at what, when and why."""

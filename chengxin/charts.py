@@ -50,6 +50,37 @@ def tier_shares(frame: pd.DataFrame, lang: str = "zh", title: str | None = None)
     return _layout(fig, title, height=max(260, 28 * n + 80))
 
 
+def class_shares(frame: pd.DataFrame, words: dict[str, dict[str, str]], lang: str = "zh",
+                 title: str | None = None) -> go.Figure:
+    """Horizontal stacked bars of risk-class shares per county or industry (`readmodel.class_distribution`:
+    long frame with label, class, firms, share); `words`: each class's words, in order."""
+    fig = go.Figure()
+    for k, w in words.items():
+        part = frame[frame["class"] == k]
+        name = f"{k} {w[lang]}"
+        fig.add_bar(y=part["label"], x=part["share"], name=name, orientation="h", marker_color=TIER_COLOURS.get(k, "#888"),
+                    customdata=part["firms"], hovertemplate="%{y} · " + name + ": %{x:.1%} (%{customdata:,})<extra></extra>")
+    fig.update_layout(barmode="stack", legend_traceorder="normal")
+    fig.update_xaxes(tickformat=".0%", range=[0, 1])
+    n = frame["label"].nunique() if len(frame) else 1
+    return _layout(fig, title, height=max(260, 28 * n + 80))
+
+
+def hit_rates(frame: pd.DataFrame, words: dict[str, dict[str, str]], lang: str = "zh",
+              title: str | None = None) -> go.Figure:
+    """Each risk class's hit rate month by month (`readmodel.hit_rates`), a line per class."""
+    fig = go.Figure()
+    for k, w in words.items():
+        part = frame[frame["class"] == k].sort_values("month")
+        name = f"{k} {w[lang]}"
+        fig.add_scatter(x=part["month"], y=part["hit_rate"], name=name, mode="lines+markers",
+                        line=dict(color=TIER_COLOURS.get(k, "#888")), customdata=part[["problems_found", "received"]],
+                        hovertemplate=name + " · %{x}: %{y:.1%} (%{customdata[0]:,} / %{customdata[1]:,})<extra></extra>")
+    fig.update_xaxes(type="category")
+    fig.update_yaxes(tickformat=".0%", rangemode="tozero", title=i18n.t("hit_rate", lang))
+    return _layout(fig, title)
+
+
 # --- the charts both faces draw: the dashboard here with plotly, the reports with matplotlib
 # (`chengxin.reports.charts`). What they show (bars, points, colours, words, axis ranges) is
 # computed once, below; a renderer only draws it. ---------------------------------------------

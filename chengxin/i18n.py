@@ -236,6 +236,38 @@ TEXT: dict[str, tuple[str, str]] = {
                         "Compare the SHA-256 of the file you hold with the one above (e.g. `sha256sum FILE`): one changed byte makes it differ."),
     "report_unknown": ("报告不存在或已被篡改：平台未出具过此编号和验证码的报告。",
                        "Altered or unknown: the platform issued no report with this number and code."),
+    # risk-classified supervision (信用风险分类监管, 双随机、一公开): the inspecting departments' own page
+    "page_supervision": ("分类监管", "Supervision"),
+    "supervision_note": ("信用风险分类是执法检查部门的内部监管工具：不公开、不作为信用评价、不附带惩戒；"
+                         "每一类都按比例参与随机抽查（不免抽）。",
+                         "A risk class is the inspecting departments' own tool: not published, not a credit rating, "
+                         "no punishment attached; every class keeps its share of the random inspections."),
+    "no_classes": ("尚无风险分类：请先运行 `chengxin supervise classify --as-of 日期`。",
+                   "No risk classes yet: run `chengxin supervise classify --as-of DATE` first."),
+    "no_plan": ("{month} 尚无抽查计划：运行 `chengxin supervise plan --month {month} --budget 户数 --seed 种子 --out 计划.csv` 抽取。",
+                "No inspection plan for {month}: draw one with `chengxin supervise plan --month {month} --budget N "
+                "--seed S --out PLAN.csv`."),
+    "risk_class": ("风险分类", "Risk class"), "risk_score": ("风险分值", "Risk score"),
+    "classes_as_of": ("分类基准日", "Classified as of"), "classified_firms": ("已分类企业", "Firms classified"),
+    "classes_by_county": ("各区县风险分类构成", "Risk classes by county"),
+    "classes_by_industry": ("各行业风险分类构成", "Risk classes by industry"),
+    "class_lookup": ("查看企业风险分类", "A firm's risk class"), "class_subject": ("统一社会信用代码", "Unified social credit code"),
+    "class_reasons": ("分类原因", "Why"), "risk_signal": ("风险信号", "Signal"), "signal_value": ("信号值", "Value"), "signal_weight": ("权重", "Weight"),
+    "signal_points": ("风险分值贡献", "Points"),
+    "not_classified": ("该企业没有风险分类（分类基准日不在存续状态，或尚未分类）。",
+                       "This firm has no risk class (not live on the classification date, or not classified)."),
+    "not_a_firm": ("风险分类只适用于企业：请填写统一社会信用代码。", "Risk classes are for enterprises: give a unified social credit code."),
+    "inspection_plan": ("抽查计划", "Inspection plan"), "plan_no": ("计划编号", "Plan no."),
+    "seed": ("随机种子", "Seed"), "input_digest": ("抽查名录摘要（哈希值）", "Input list digest (SHA-256)"),
+    "inspections": ("检查户数", "Inspections"), "live_firms": ("存续企业", "Live firms"), "strategy": ("抽取方式", "Drawn"),
+    "drawn_at": ("抽取时间", "Drawn at"), "firms": ("企业数", "Firms"), "eligible": ("可抽取", "Eligible"), "drawn": ("抽中", "Drawn"),
+    "inspection_no": ("检查编号", "Inspection no."), "inspection_date": ("检查日期", "Inspection date"),
+    "inspectors": ("执法检查人员", "Inspectors"), "items": ("检查事项", "Items"),
+    "plan_results": ("检查结果回传（检查后 {days} 个工作日内公示）", "Results received (due {days} working days after the inspection)"),
+    "result": ("检查结果", "Result"), "due_date": ("公示期限", "Due"), "received_date": ("接收日期", "Received"),
+    "result_clock": ("时限", "Clock"), "results_received": ("已回传", "Received"), "results_overdue": ("已超期未回传", "Overdue"),
+    "hit_rates": ("各风险分类问题发现率（按月）", "Hit rate by risk class, by month"), "hit_rate": ("问题发现率", "Hit rate"),
+    "planned": ("计划检查", "Planned"), "problems_found": ("发现问题", "Problems found"), "unreachable": ("无法联系", "Unreachable"),
 }
 
 STATUS = {"active": ("有效", "active"), "repaired": ("已修复", "repaired"), "lifted": ("已移出", "lifted"),
@@ -265,9 +297,15 @@ MODEL_COLUMNS = {"alias": ("角色", "Role"), "kind": ("模型", "Model"), "vers
                  "calibration_holds": ("校准检验通过", "calibration holds")}
 AUDIT_ACTION = {"lookup": ("查询", "look-up"), "api_lookup": ("接口查询", "API look-up"), "alert": ("查看预警", "alert opened"),
                 "explain": ("查看评分解释", "explanation"), "report": ("出具信用报告", "credit report"),
-                "watchlist_changes": ("关注名单变动", "watchlist changes")}
+                "watchlist_changes": ("关注名单变动", "watchlist changes"), "risk_class": ("查看风险分类", "risk class"),
+                "inspection_plan": ("查看抽查计划", "inspection plan")}
 AUDIT_DETAIL = {"as_of": ("评价基准日", "as of"), "endpoint": ("接口", "endpoint"), "institution": ("机构", "institution"),
-                "kind": ("报告类型", "report kind"), "number": ("报告编号", "report number"), "years": ("年数", "years")}
+                "kind": ("报告类型", "report kind"), "number": ("报告编号", "report number"), "years": ("年数", "years"),
+                "month": ("月份", "month"), "plan_no": ("计划编号", "plan number")}
+# an inspection's result against its 20-working-day clock (一公开), and how a plan was drawn
+RESULT_CLOCK = {"on_time": ("按期回传", "on time"), "late": ("超期回传", "late"), "pending": ("待回传", "pending"),
+                "overdue": ("超期未回传", "overdue")}
+STRATEGY = {"classified": ("按风险分类比例抽取", "by risk class"), "uniform": ("统一比例抽取", "uniform")}
 CASE_EVENT = {"filed": ("受理", "filed"), "extended": ("延期", "extended"), "decided": ("决定", "decided"),
               "rerated": ("重新评价", "re-rated")}
 NOT_YET = {"already_repaired": ("已修复", "already repaired"),
@@ -304,7 +342,10 @@ RECORD_VALUES = {
                    "penalty": ("行政处罚", "penalty"), "professional_discipline": ("执业处分", "professional discipline")},
     "gender": {"female": ("女", "female"), "male": ("男", "male")},
     "product": {"credit_card": ("信用卡", "credit card"), "loan": ("贷款", "loan"), "guarantee": ("担保", "guarantee")},
-    "result": {"fail": ("不合格", "fail"), "pass": ("合格", "pass")},
+    "result": {"fail": ("不合格", "fail"), "pass": ("合格", "pass"), "no_problem": ("未发现问题", "no problem found"),
+               "problems_found": ("发现问题", "problems found"), "unreachable": ("无法联系", "could not be reached")},
+    "follow_up": {"none": ("无", "none"), "rectify": ("责令整改", "ordered to rectify"), "case_opened": ("立案查处", "case opened"),
+                  "abnormal_listing": ("列入经营异常名录", "listed for abnormal operations")},
     "colour": {"black": ("黑", "black"), "blue": ("蓝", "blue"), "green": ("绿", "green"), "red": ("红", "red"),
                "yellow": ("黄", "yellow")},
     "misconduct": {"falsified": ("弄虚作假", "falsified"), "late": ("逾期", "late"), "refused": ("拒绝", "refused")},
@@ -374,6 +415,19 @@ def record_value(column: str, value, lang: str = "zh") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     return word(RECORD_VALUES.get(column, {}), value, lang)
+
+
+# columns of a source that hold violation kinds (supervision.yaml `violations`), `;`-separated
+VIOLATION_COLUMNS = {"inspection": ("items", "problems")}
+
+
+def violation_kinds(codes, lang: str = "zh") -> str:
+    """`;`-separated violation kinds (an inspection's items or problems found) in words."""
+    if _missing(codes) or not str(codes).strip():
+        return ""
+    kinds = config.supervision().violations
+    words = [getattr(kinds[c], lang if lang == "zh" else "en") if c in kinds else c for c in str(codes).split(";") if c]
+    return ("；" if lang == "zh" else "; ").join(words)
 
 
 def word(table: dict, key, lang: str = "zh") -> str:

@@ -80,10 +80,22 @@ def snapshot() -> readmodel.Snapshot | None:
     return readmodel.current()
 
 
+def offers(page: str) -> bool:
+    """May the signed-in user open `page`? One of its role's pages; the supervision page only where
+    the role may supervise (a department's user: where its department inspects, `users.may_supervise`)."""
+    r = role()
+    if page not in r.pages:
+        return False
+    if page == "supervision":
+        u = user()
+        return readmodel.may_supervise(r, u.department if u else None)
+    return True
+
+
 def navigation():
     r = role()
     pages = [st.Page(PAGE_FILES[p], title=L(f"page_{p}"), url_path=p, default=(p == r.home_page))
-             for p in users.PAGES if p in r.pages]
+             for p in users.PAGES if offers(p)]
     return st.navigation(pages, position="sidebar")
 
 
@@ -162,7 +174,7 @@ def sidebar() -> None:
 
 def guard(page: str) -> readmodel.Snapshot | None:
     """Stop the page when the role may not open it; the snapshot (None: show a notice)."""
-    if page not in role().pages:
+    if not offers(page):
         st.warning(L("not_allowed"))
         st.stop()
     snap = snapshot()

@@ -16,13 +16,15 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from chengxin import config, identifiers, workspace
 
 PUBLIC = "public"
-PAGES = ("overview", "lookup", "warning", "criteria", "models", "coverage", "publication", "checks", "audit", "cases",
-         "mine", "verify")
+# the role of departments' clerks: what some rights give it depends on its department (`may_supervise`)
+DEPARTMENT = "department"
+PAGES = ("overview", "lookup", "warning", "criteria", "models", "coverage", "publication", "checks", "supervision",
+         "audit", "cases", "mine", "verify")
 REPORT_KINDS = ("public", "certificate", "lender")  # credit reports (chengxin/reports/)
 REPORT_FORMATS = {"pdf": "application/pdf", "html": "text/html; charset=utf-8"}  # and their files' media types
 RATING_PARTS = ("tier", "grade", "pd", "score", "reasons", "contributions", "history", "records", "repair")
 # what a role may call in the credit services API (`chengxin serve`)
-API_SCOPES = ("subjects", "batch", "explanation", "lists", "criteria", "watchlist", "checks", "cases")
+API_SCOPES = ("subjects", "batch", "explanation", "lists", "criteria", "watchlist", "checks", "cases", "supervision")
 # what a role may do with cases (`chengxin.desks.cases`): see every case (`desk`), file on a subject's
 # behalf at the counter (`file`), decide on the records its own department provided
 # (`decide_records`), decide on ratings and reviews (`decide_ratings`), record a department's
@@ -51,6 +53,9 @@ class Role(_Strict):
     refresh: bool = False
     api: tuple[str, ...] = ()
     check_statistics: bool = False  # sees the office's count of credit checks per department and action
+    # sees risk classes and inspection plans (supervision.yaml; a department's role only where its
+    # department inspects: `may_supervise`)
+    supervision: bool = False
     # callers without a key (the public role): API requests per minute per client address, shared by the workers
     api_rate_per_minute: int | None = Field(None, ge=1)
     # callers without a key: credit reports per minute per client address (each costs the server ~0.4 s)
@@ -83,6 +88,8 @@ class Role(_Strict):
             raise ValueError("a role with the API's explanation must see contributions and repair paths")
         if "warning" in self.pages and "records" not in self.rating:
             raise ValueError("a role on the early-warning desk must see records (the alerts' evidence)")
+        if ("supervision" in self.pages or "supervision" in self.api) and not self.supervision:
+            raise ValueError("the supervision page and API scope need the `supervision` right")
         return self
 
     def sees(self, part: str) -> bool:
@@ -138,6 +145,9 @@ class RolesConfig(_Strict):
         public = self.roles[PUBLIC]
         if public.individuals or not public.masked or "individual" in public.lists:
             raise ValueError("the public role may never reach individuals' data")
+        for r in self.roles.values():
+            if r.supervision and (r.name == PUBLIC or r.own_only):
+                raise ValueError(f"the role {r.name!r} may never see risk classes: they are the inspecting departments' own tool")
         for u in self.users.values():
             if u.role not in self.roles:
                 raise ValueError(f"user {u.username!r} has the unknown role {u.role!r}")
@@ -177,6 +187,21 @@ def sign_ins(home=None) -> list[dict]:
 def role(name: str | None, home=None) -> Role:
     cfg = roles_config(home)
     return cfg.roles.get(name or PUBLIC, cfg.roles[PUBLIC])
+
+
+def may_supervise(r: Role, department: str | None = None, home=None) -> bool:
+    """May this caller see risk classes and inspection plans (信用风险分类, an internal tool of the
+    departments that inspect: 不公开)? The role needs the `supervision` right; a department's role
+    (`DEPARTMENT`) has it only for a department that inspects: `department` (a dashboard user's
+    `department:`, an API key's institution) is the Chinese name of a department of
+    departments.yaml with an inspector roster. The one rule every face reads through the read
+    model (`chengxin.readmodel.supervision`)."""
+    if not r.supervision:
+        return False
+    if r.name != DEPARTMENT:
+        return True
+    name = (department or "").strip()
+    return any(d.zh == name and d.inspectors for d in config.departments(home).departments.values())
 
 
 class LockedOut(workspace.UserError):

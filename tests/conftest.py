@@ -104,8 +104,31 @@ def dashboard_home(trained, tmp_path_factory) -> Path:
     publish.publish_criteria("enterprise", effective_date=dt.date(2025, 4, 1), home=home)
     publish.publish_criteria("individual", effective_date=dt.date(2025, 4, 1), home=home)
     coverage.coverage(home)
+    supervised(home, trained[0].parent / "city", day, tmp_path_factory.mktemp("inspections"))
     snapshot.refresh(home)
     return home
+
+
+SUPERVISION_MONTH = "2025-03"  # the month `dashboard_home` has a plan of, drawn with seed 1 and a budget of 30
+
+
+def supervised(home: Path, city: Path, day, work: Path) -> None:
+    """Risk-classified supervision in a rated workspace: the classes of the month end before
+    `SUPERVISION_MONTH`, that month's plan, the city's inspectors' results ingested, and the
+    classes of `day` (after them)."""
+    import datetime as dt
+
+    from chengxin.city import violations
+    from chengxin.pipelines import supervise
+    from chengxin.pipelines.ingest import ingest
+    from chengxin.supervision import draw
+
+    supervise.classify(dt.date(2025, 2, 28), home=home)
+    plan_csv = work / "plan.csv"
+    draw.plan_month(SUPERVISION_MONTH, seed=1, budget=30, home=home, out=plan_csv)
+    played = violations.play(city, plan_csv, work / "results")
+    ingest(Path(played["out"]), source="inspection", home=home)
+    supervise.classify(day, home=home)
 
 
 def free_port() -> int:

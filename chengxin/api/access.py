@@ -28,7 +28,8 @@ BATCH_LIMIT = 10_000
 SCOPE_WORDS = {"subjects": ("look up subjects", "查询主体"), "batch": ("look up subjects in batches", "批量查询"),
                "explanation": ("read explanations", "查看评分解释"), "lists": ("read the lists", "查看红黑名单"),
                "criteria": ("read the criteria", "查看评价标准"), "watchlist": ("keep a watchlist", "使用关注名单"),
-               "checks": ("run credit checks", "进行信用核查"), "cases": ("handle cases", "办理异议、修复和复核案件")}
+               "checks": ("run credit checks", "进行信用核查"), "cases": ("handle cases", "办理异议、修复和复核案件"),
+               "supervision": ("read risk classes and inspection plans", "查看信用风险分类和抽查计划")}
 
 
 class Caller:

@@ -16,6 +16,8 @@ criteria by `publish`). Its rooms:
 - `casework`: cases as a role may see them (masked the same way in every face)
 - `watchlist`: an institution's watchlist and its subjects' changes, as the reader's role may see them
 - `checks`: credit checks inside departments' decisions (judged here, stored by `chengxin.desks.checks`) and their statistics
+- `supervision`: risk classes, the month's inspection plan, its results on their clock and hit rates by class, for the
+  roles with the `supervision` right only (an internal tool: never in cards, reports, lists or the snapshot)
 - `criteria`: the published criteria and the public's comments
 - `alerts`: the early-warning desk
 - `publication`: the public list and the red and black lists
@@ -43,6 +45,9 @@ from chengxin.readmodel.alerts import open_alerts, alerts, alert_queue, filter_a
 from chengxin.readmodel.publication import public_list, red_black, to_csv, to_excel
 from chengxin.readmodel.models import models_summary, METRICS, model_metrics, validation_by_grade, model_file, model_curves, mlflow_link, drift_table
 from chengxin.readmodel.coverage import coverage_matrix, late_publications, missing_months
+from chengxin.readmodel.supervision import (InvalidMonth, NotClassified, UnknownPlan, RESULT_CLOCKS, may_see as may_supervise,
+                                            month_of, class_words, classes_summary, class_distribution, risk_class,
+                                            inspection_plan, plan_months, plan_results, hit_rates, due_days)
 
 __all__ = [
     "SUBJECTS",
@@ -139,4 +144,19 @@ __all__ = [
     "coverage_matrix",
     "late_publications",
     "missing_months",
+    "InvalidMonth",
+    "NotClassified",
+    "UnknownPlan",
+    "RESULT_CLOCKS",
+    "may_supervise",
+    "month_of",
+    "class_words",
+    "classes_summary",
+    "class_distribution",
+    "risk_class",
+    "inspection_plan",
+    "plan_months",
+    "plan_results",
+    "hit_rates",
+    "due_days",
 ]

@@ -168,6 +168,8 @@ def readable_records(frame: pd.DataFrame, source: str, lang: str = "zh") -> pd.D
             shown[col] = values.map(lambda v: "" if pd.isna(v) else i18n.industry(v, lang))
         elif col in ("county", "subject_county"):
             shown[col] = values.map(lambda v: "" if pd.isna(v) else i18n.county(v, lang))
+        elif col in i18n.VIOLATION_COLUMNS.get(source, ()):
+            shown[col] = values.map(lambda v: i18n.violation_kinds(v, lang))
         elif col in i18n.RECORD_VALUES:
             shown[col] = values.map(lambda v: "" if pd.isna(v) else i18n.record_value(col, v, lang))
         elif kinds.get(col) == "month":

@@ -345,8 +345,8 @@ def _who_looked(sid: str, home=None) -> dict:
     keys = institutions.listed(home)
     names |= {f"api:{k}": i for k, i in zip(keys["key_id"], keys["institution"])}  # an API key: its institution
     seen: dict[tuple, int] = {}
-    for a, u, r, p in zip(log["at"], log["user"], log["role"], log["purpose"]):
-        if r == users.PUBLIC:  # the public's look-ups are no institution's
+    for a, u, r, p, action in zip(log["at"], log["user"], log["role"], log["purpose"], log["action"]):
+        if r == users.PUBLIC or action in audit.INTERNAL_ACTIONS:  # the public's are no institution's; a class is not published
             continue
         key = (str(a)[:10], names.get(u, u), r, p or "")
         seen[key] = seen.get(key, 0) + 1

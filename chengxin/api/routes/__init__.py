@@ -11,7 +11,7 @@ Each route names its operation (`operation_id`: the method a generated client ca
 (`problems.implied`). `TAGS` describes the resources the routes are tagged with, in the order
 the document lists them."""
 
-from chengxin.api.routes import cases, checks, lists, reports, service, subjects, watchlist
+from chengxin.api.routes import cases, checks, lists, reports, service, subjects, supervision, watchlist
 
 TAGS = [
     {"name": "subjects", "description": "One subject's card, a batch of them, and a subject's explanation"},
@@ -21,7 +21,9 @@ TAGS = [
     {"name": "checks", "description": "Credit checks inside departments' decisions (联合奖惩) and their feedback"},
     {"name": "reports", "description": "Credit reports (PDF or HTML) and their verification"},
     {"name": "cases", "description": "Objections, credit repairs and reviews, on their legal clocks"},
+    {"name": "supervision", "description": "Risk classes (信用风险分类) and the month's random inspections (双随机): "
+                                           "the inspecting departments' own tool, never published"},
     {"name": "service", "description": "The service's health"},
 ]
 ROUTERS = [service.router, subjects.router, watchlist.router, checks.router, reports.router, cases.router,
-           lists.router]
+           supervision.router, lists.router]

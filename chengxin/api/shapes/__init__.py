@@ -12,6 +12,8 @@ from chengxin.api.shapes.criteria import Criteria
 from chengxin.api.shapes.lists import ListedSubject, ListPage
 from chengxin.api.shapes.reports import Verification
 from chengxin.api.shapes.service import Health, Pong
+from chengxin.api.shapes.supervision import (ClassDraw, ClassReason, InspectionItem, InspectionPlan, PlannedInspection,
+                                             RiskClass, RiskClassCard, SignalValue, Strategy, Stratum)
 from chengxin.api.shapes.subjects import (Batch, BatchAnswer, Explanation, ListEntry, LookupQuery, Objection, Reason,
                                           Repair, SubjectCard, TierRule)
 from chengxin.api.shapes.watchlist import Change, ChangeFeed, Watchlist, WatchlistEdit, WatchlistEdited
@@ -22,4 +24,5 @@ __all__ = ["PAGE_LIMIT", "SUBJECT_ID_MAX", "Answer", "CaseKind", "CaseStatus", "
            "CheckEntry", "CheckRequest", "Criteria", "DecidedCase", "Eligibility", "Explanation", "Feedback",
            "FeedbackTaken", "Health", "ListEntry", "ListPage", "ListedSubject", "LookupQuery", "Measure", "Objection",
            "Page", "Paging", "Pong", "Reason", "Repair", "Request", "Rerating", "SubjectCard", "TierRule",
-           "Verification", "Watchlist", "WatchlistEdit", "WatchlistEdited"]
+           "Verification", "Watchlist", "WatchlistEdit", "WatchlistEdited", "ClassDraw", "ClassReason", "InspectionItem",
+           "InspectionPlan", "PlannedInspection", "RiskClass", "RiskClassCard", "SignalValue", "Strategy", "Stratum"]

@@ -17,14 +17,17 @@ import httpx
 import pytest
 import yaml
 
-from chengxin import identifiers, readmodel, users, warehouse
+import pandas as pd
+
+from chengxin import catalog, identifiers, readmodel, users, warehouse
 from chengxin.api import problems
 from chengxin.desks import institutions
-from conftest import documented, serving
+from conftest import SUPERVISION_MONTH, documented, serving
 
 OPERATIONS = {"get_health", "ping", "get_subject", "batch_subjects", "get_explanation", "list_entries", "get_criteria",
               "get_watchlist", "edit_watchlist", "watchlist_changes", "run_check", "check_feedback", "get_report",
-              "verify_report", "list_cases", "file_case", "get_case", "decide_case"}
+              "verify_report", "list_cases", "file_case", "get_case", "decide_case", "get_inspection_plan",
+              "get_risk_class"}
 # the one free-form member of the answers, and why: a step's record is the step's own (filed: its
 # deadline; decided: the decision and the record written; rerated: the re-rating)
 FREE_FORM = {("CaseEvent", "detail")}
@@ -61,8 +64,9 @@ def _key(home, role: str, rate: int | None = 100_000, institution: str | None = 
 
 @pytest.fixture(scope="module")
 def world(contract_home) -> dict:
-    """What the calls are about: a black-listed firm, a rated person, a firm nobody holds, and a
-    penalty record with the department that provided it."""
+    """What the calls are about: a black-listed firm, a rated person, a firm nobody holds, a
+    penalty record with the department that provided it, the month with an inspection plan, a
+    firm with a risk class and a registered firm without one."""
     snap = readmodel.current(contract_home)
     entries = readmodel.list_entries(snap)
     black = entries[(entries["list"] == "black") & (entries["subject_type"] == "enterprise")
@@ -73,9 +77,14 @@ def world(contract_home) -> dict:
         penalised, decision_no, department = con.execute(
             f"SELECT subject_id, decision_no, deciding_department FROM rec_penalty WHERE {warehouse.CURRENT} "
             "ORDER BY subject_id LIMIT 1").fetchone()
+    classes = pd.read_parquet(catalog.risk_classes_runs(contract_home)[-1], columns=["subject_id"])
+    registered = readmodel.subjects(snap)
+    registered = registered.loc[registered["subject_type"] == "enterprise", "subject_id"]
     return {"firm": firm, "person": person, "nobody": identifiers.make_uscc("9", "1", "610300", "99999999"),
             "penalised": penalised, "record": f"penalty:{decision_no}", "department": department,
-            "asked": {"purpose": "loan application 2025-118", "authorization_ref": "AUTH-10"}}
+            "asked": {"purpose": "loan application 2025-118", "authorization_ref": "AUTH-10"},
+            "month": SUPERVISION_MONTH, "classified": classes["subject_id"].iloc[0],
+            "unclassified": registered[~registered.isin(classes["subject_id"])].iloc[0]}
 
 
 # --- the document ---------------------------------------------------------------------------
@@ -193,13 +202,14 @@ def client_package(base, tmp_path_factory):
 def test_a_generated_client_drives_every_operation_with_typed_answers(client_package, document, base, contract_home,
                                                                       world):
     """Every operation through the generated client: with the public's (no key), a lender's, a
-    department's and an admin's key; each answer parsed as its declared model, and its raw JSON
-    valid against the document (no member the document does not declare)."""
+    department's, an inspecting department's and an admin's key; each answer parsed as its
+    declared model, and its raw JSON valid against the document (no member the document does not
+    declare)."""
     cx = client_package
     api = importlib.import_module("chengxin_client.api")
     models = importlib.import_module("chengxin_client.models")
     ops = {name: importlib.import_module(f"chengxin_client.api.{tag}.{name}")
-           for tag in ("subjects", "lists", "criteria", "watchlist", "checks", "reports", "cases", "service")
+           for tag in ("subjects", "lists", "criteria", "watchlist", "checks", "reports", "cases", "supervision", "service")
            for name in [p.stem for p in (Path(api.__file__).parent / tag).glob("*.py") if p.stem != "__init__"]}
     assert set(ops) == OPERATIONS
     checked = documented(document)  # every raw answer against the document, as it arrives
@@ -209,6 +219,8 @@ def test_a_generated_client_drives_every_operation_with_typed_answers(client_pac
     department = cx.AuthenticatedClient(base_url=base, token=_key(contract_home, "department",
                                                                    institution=world["department"]), **hooked)
     admin = cx.AuthenticatedClient(base_url=base, token=_key(contract_home, "admin"), **hooked)
+    inspecting = cx.AuthenticatedClient(base_url=base, token=_key(contract_home, "department", institution="市场监督管理局"),
+                                        **hooked)
     called: dict[str, set[int]] = {}
 
     def call(name, client, model, status=200, **kwargs):
@@ -286,6 +298,20 @@ def test_a_generated_client_drives_every_operation_with_typed_answers(client_pac
                       body=models.CaseDecision(decision="override", set_=models.CaseDecisionSet.from_dict({"grade": "BB"}),
                                                note="reviewed by hand"))
     assert overridden.rerated.current.grade_override == "BB" and overridden.rerated.cause == f"case:{review.case_no}"
+    # risk-classified supervision: the month's plan and a firm's class, for an inspecting department
+    plan = call("get_inspection_plan", inspecting, models.InspectionPlan, month=world["month"])
+    assert plan.month == world["month"] and plan.seed == 1 and len(plan.input_digest) == 64
+    assert plan.count == len(plan.inspections) and plan.strategy == models.Strategy.CLASSIFIED
+    assert {d.stratum for d in plan.by_class} == set(models.Stratum) - {models.Stratum.ALL}
+    first = plan.inspections[0]
+    assert first.stratum in set(models.Stratum) and len(first.inspectors) == 2 and first.items[0].zh
+    refused = call("get_inspection_plan", lender, models.ProblemDetail, 403, month=world["month"])
+    assert refused.type_ == problems.TYPE_PREFIX + "forbidden"
+    shown = call("get_risk_class", admin, models.RiskClassCard, subject_id=first.subject_id)
+    assert shown.risk_class in set(models.RiskClass) and shown.words.zh and shown.summary.en and shown.signals[0].text_zh
+    tax = cx.AuthenticatedClient(base_url=base, token=_key(contract_home, "department", institution="税务局"), **hooked)
+    refused = call("get_risk_class", tax, models.ProblemDetail, 403, subject_id=first.subject_id)
+    assert refused.type_ == problems.TYPE_PREFIX + "forbidden"  # a department that does not inspect
     assert set(called) == OPERATIONS
 
 
@@ -350,6 +376,8 @@ def test_each_operation_gives_every_problem_it_declares(document, base, contract
         "get_case": ("GET", "/v1/cases/{}", None, None, "admin", objection["case_no"]),
         "decide_case": ("POST", "/v1/cases/{}/decision", None, {"decision": "reject", "note": "stands"}, "provider",
                         objection["case_no"]),
+        "get_inspection_plan": ("GET", "/v1/supervision/plan", {"month": world["month"]}, None, "analyst"),
+        "get_risk_class": ("GET", "/v1/supervision/classes/{}", None, None, "analyst", world["classified"]),
     }
 
     def well(name, *, key="as declared", path_value=None, **changes):
@@ -361,7 +389,8 @@ def test_each_operation_gives_every_problem_it_declares(document, base, contract
     scoped = {"subjects": {"get_subject", "get_report"}, "batch": {"batch_subjects"}, "explanation": {"get_explanation"},
               "lists": {"list_entries"}, "criteria": {"get_criteria"},
               "watchlist": {"get_watchlist", "edit_watchlist", "watchlist_changes"}, "checks": {"run_check", "check_feedback"},
-              "cases": {"list_cases", "file_case", "get_case", "decide_case"}}
+              "cases": {"list_cases", "file_case", "get_case", "decide_case"},
+              "supervision": {"get_inspection_plan", "get_risk_class"}}
 
     def lacking(name):  # a key of a role without the operation's scope
         scope = next(s for s in users.API_SCOPES if name in scoped[s])
@@ -444,6 +473,12 @@ def test_each_operation_gives_every_problem_it_declares(document, base, contract
         ("decide_case", "case-forbidden"): lambda: well("decide_case", key="analyst"),
         ("decide_case", "case-conflict"): lambda: well("decide_case", key="admin", path_value=decided["case_no"]),
         ("decide_case", "unknown-case"): lambda: well("decide_case", path_value="987654321"),
+        ("get_inspection_plan", "invalid-request"): lambda: well("get_inspection_plan", params={"month": "2025-13"}),
+        ("get_inspection_plan", "unknown-plan"): lambda: well("get_inspection_plan", params={"month": "1999-01"}),
+        ("get_risk_class", "invalid-request"): lambda: well("get_risk_class", path_value="9" * 100),
+        ("get_risk_class", "invalid-subject-id"): lambda: well("get_risk_class", path_value="not-a-code"),
+        ("get_risk_class", "unknown-subject"): lambda: well("get_risk_class", path_value=world["nobody"]),
+        ("get_risk_class", "not-classified"): lambda: well("get_risk_class", path_value=world["unclassified"]),
     }
     declared = {(o["operationId"], t.removeprefix(problems.TYPE_PREFIX))
                 for _, _, o in _operations(document) for code, answer in o["responses"].items() if int(code) >= 400

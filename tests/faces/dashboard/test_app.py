@@ -689,6 +689,12 @@ def test_list_rules_end_dates_repair_and_lifting():
                 "('F5', DATE '2024-04-01', 'A', DATE '2024-04-20'), ('F7', DATE '2024-04-01', 'A', DATE '2024-04-20'),"
                 "('F7', DATE '2024-10-01', 'C', DATE '2024-10-20'), ('F5', DATE '2025-02-01', 'C', DATE '2025-02-20')) "
                 "t(subject_id, period, tax_credit_grade, received_date)")
+    # inspectors could not reach F8 (abnormal operations); F9 was reached again later (lifted)
+    con.execute("CREATE TABLE rec_inspection AS SELECT * FROM (VALUES "
+                "('F8', 'I1', DATE '2024-06-03', 'unreachable', DATE '2024-06-20'),"
+                "('F9', 'I2', DATE '2024-03-04', 'unreachable', DATE '2024-03-20'),"
+                "('F9', 'I3', DATE '2024-08-05', 'no_problem', DATE '2024-08-20')) "
+                "t(subject_id, inspection_no, inspection_date, result, received_date)")
     ratings = pd.DataFrame({"subject_id": ["F1", "F5", "F6", "F7"], "subject_type": "enterprise", "tier": ["A", "A", "D", "A"]})
     out = lists.build(con, ratings, dt.date(2024, 12, 31)).set_index(["rule", "subject_id"])
     assert out.loc[("serious_penalty", "F1"), "status"] == "active"
@@ -701,6 +707,10 @@ def test_list_rules_end_dates_repair_and_lifting():
     assert out.loc[("dishonest_debtor", "P1"), "ends"] == dt.date(2024, 9, 1)
     assert out.loc[("dishonest_debtor", "P2"), "status"] == "active"
     assert out.loc[("tier_d", "F6"), "ends"] == dt.date(2025, 12, 31)
+    assert out.loc[("abnormal_unreachable", "F8"), "status"] == "active"
+    assert out.loc[("abnormal_unreachable", "F8"), "ends"] == dt.date(2027, 6, 3)
+    assert out.loc[("abnormal_unreachable", "F9"), "status"] == "lifted"
+    assert out.loc[("abnormal_unreachable", "F9"), "ends"] == dt.date(2024, 8, 5)
     # the red list leaves out a subject with an active black-list entry
     assert ("a_grade_taxpayer", "F5") in out.index and ("a_grade_taxpayer", "F1") not in out.index
     # an honour whose basis is gone (the latest grade known on the day is no longer A) is lifted;
