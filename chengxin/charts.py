@@ -39,27 +39,24 @@ def distribution(frame: pd.DataFrame, column: str, lang: str = "zh", title: str 
 
 def tier_shares(frame: pd.DataFrame, lang: str = "zh", title: str | None = None) -> go.Figure:
     """Horizontal stacked bars of tier shares per county or industry (long frame with label)."""
-    fig = go.Figure()
-    for tier in ("A", "B", "C", "D"):
-        part = frame[frame["tier"] == tier]
-        fig.add_bar(y=part["label"], x=part["share"], name=tier, orientation="h", marker_color=TIER_COLOURS[tier],
-                    customdata=part["count"], hovertemplate="%{y} · " + tier + ": %{x:.1%} (%{customdata:,})<extra></extra>")
-    fig.update_layout(barmode="stack", legend_traceorder="normal")
-    fig.update_xaxes(tickformat=".0%", range=[0, 1])
-    n = frame["label"].nunique() if len(frame) else 1
-    return _layout(fig, title, height=max(260, 28 * n + 80))
+    return _stacked_shares(frame, "tier", {t: t for t in ("A", "B", "C", "D")}, "count", title)
 
 
 def class_shares(frame: pd.DataFrame, words: dict[str, dict[str, str]], lang: str = "zh",
                  title: str | None = None) -> go.Figure:
     """Horizontal stacked bars of risk-class shares per county or industry (`readmodel.class_distribution`:
     long frame with label, class, firms, share); `words`: each class's words, in order."""
+    return _stacked_shares(frame, "class", {k: f"{k} {w[lang]}" for k, w in words.items()}, "firms", title)
+
+
+def _stacked_shares(frame: pd.DataFrame, column: str, names: dict[str, str], count: str, title: str | None) -> go.Figure:
+    """A bar per label, stacked by `column`'s values in the order of `names` (value: its name in
+    the legend), each value's share on the x axis and its count on hover."""
     fig = go.Figure()
-    for k, w in words.items():
-        part = frame[frame["class"] == k]
-        name = f"{k} {w[lang]}"
-        fig.add_bar(y=part["label"], x=part["share"], name=name, orientation="h", marker_color=TIER_COLOURS.get(k, "#888"),
-                    customdata=part["firms"], hovertemplate="%{y} · " + name + ": %{x:.1%} (%{customdata:,})<extra></extra>")
+    for value, name in names.items():
+        part = frame[frame[column] == value]
+        fig.add_bar(y=part["label"], x=part["share"], name=name, orientation="h", marker_color=TIER_COLOURS.get(value, "#888"),
+                    customdata=part[count], hovertemplate="%{y} · " + name + ": %{x:.1%} (%{customdata:,})<extra></extra>")
     fig.update_layout(barmode="stack", legend_traceorder="normal")
     fig.update_xaxes(tickformat=".0%", range=[0, 1])
     n = frame["label"].nunique() if len(frame) else 1
