@@ -1,6 +1,6 @@
 """The README's and docs/reports.md's pictures, taken from the workspace `make demo` built
-(`make screenshots`, after `make demo`): the landing page, a lender's look-up and the analyst's
-warning desk in headless Chromium (the dashboard served on a free port, no request leaving this
+(`make screenshots`, after `make demo`): the landing page, a lender's look-up, the analyst's
+warning desk and the supervision page (docs/supervision.md) in headless Chromium (the dashboard served on a free port, no request leaving this
 machine), and the first page of each kind of credit report (the lender report's second, where
 its rating is) rendered from the PDF.
 
@@ -72,6 +72,9 @@ def pages(firm: str) -> None:
             page.get_by_role("button", name="打开预警").first.click()
             settle(page, "证据记录")
             page.screenshot(path=str(PICTURES / "warning.png"))
+            go(page, "分类监管", "抽查计划")
+            page.wait_for_timeout(1500)
+            page.screenshot(path=str(PICTURES / "supervision.png"))
             browser.close()
     finally:
         proc.terminate()
