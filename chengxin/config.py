@@ -99,6 +99,11 @@ class Source(Strict):
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    def due_working_days(self, coverage: CoverageSettings) -> int:
+        """Working days its decisions or results are due to be published in: its own deadline
+        (inspection results: 20) or the double-publicity default of the coverage settings (7)."""
+        return self.publication_due_working_days or coverage.publication_due_working_days
+
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
 

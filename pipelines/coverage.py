@@ -72,7 +72,7 @@ def _measure(home=None, source: str | None = None) -> tuple[pd.DataFrame, dict]:
                 late_frames.append(con.execute(f"""
                     SELECT '{src.name}' AS source, {_department_expr(src)} AS department, subject_county AS county,
                            CAST({_month_expr(src)} AS DATE) AS month, "{src.event_date}" AS decision_date, publication_date,
-                           {due_days(src, s)} AS due_working_days
+                           {src.due_working_days(s)} AS due_working_days
                     FROM {src.table} WHERE {warehouse.CURRENT} AND publication_date IS NOT NULL""").df())
     cells = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if cells.empty:
@@ -96,12 +96,6 @@ def _measure(home=None, source: str | None = None) -> tuple[pd.DataFrame, dict]:
     summary = _summary(cells, wd, s)
     summary["late_publication"]["by_department"] = _late_by_department(pub) if late_frames else []
     return cells, summary
-
-
-def due_days(source: config.Source, s: config.CoverageSettings) -> int:
-    """Working days a source's decisions or results are due to be published in: its own
-    deadline (inspection results: 20) or the double-publicity default (7)."""
-    return source.publication_due_working_days or s.publication_due_working_days
 
 
 def _late_by_department(pub: pd.DataFrame) -> list[dict]:

@@ -229,8 +229,7 @@ def inspection_plan(r: Role, month: str, *, department: str | None = None, user:
 def due_days(home=None) -> int:
     """Working days a department has to publish an inspection's result (sources.yaml
     `inspection.publication_due_working_days`, else the coverage settings' deadline)."""
-    own = config.sources()["inspection"].publication_due_working_days
-    return own or config.settings(home).coverage.publication_due_working_days
+    return config.sources()["inspection"].due_working_days(config.settings(home).coverage)
 
 
 def _results(snap: Snapshot, inspection_nos: list[str]) -> pd.DataFrame:
