@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 import re
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from chengxin.readmodel.identity import subject_type
 from chengxin.readmodel.lookup import NotAllowed, UnknownSubject
 from chengxin.readmodel.rows import records_of, rows_on_disk
 from chengxin.readmodel.snapshot import Snapshot, _record_tables, records_cursor
+from chengxin.supervision import plans
 from chengxin.users import Role
 from chengxin.workdays import working_days
 
@@ -165,21 +165,9 @@ def risk_class(snap: Snapshot, subject_id: str, r: Role, *, department: str | No
                          "value": None if row.get(s) is None else float(row[s])} for s, sig in cfg.signals.items()]}
 
 
-def _plan_file(month: str, home) -> Path | None:
-    """The month's latest stored plan (`catalog.inspection_plans`: oldest first)."""
-    found = [p for p in catalog.inspection_plans(home) if p.parent.name == month]
-    return found[-1] if found else None
-
-
 def _read_plan(path: Path) -> tuple[pd.DataFrame, dict]:
-    meta = json.loads(path.with_suffix(".json").read_text("utf-8"))
-    rows = pd.read_csv(path, dtype=str, keep_default_na=False)
-    rows["recent"] = rows["recent"].str.lower().eq("true")
-    stamp = path.stem.rsplit("_", 1)[-1].split("-", 1)[0]  # the draw's time (catalog.inspection_plan's stamp)
-    try:
-        meta["drawn_at"] = dt.datetime.strptime(stamp, "%Y%m%dT%H%M%S").isoformat(sep=" ")
-    except ValueError:
-        meta["drawn_at"] = None
+    """A stored plan's rows (each inspection's stratum read as its class) and published facts."""
+    rows, meta = plans.read(path)
     return rows.rename(columns={"stratum": "class"}), meta
 
 
@@ -193,7 +181,7 @@ def _names(snap: Snapshot | None, ids) -> dict[str, str]:
 def plan_months(r: Role, *, department: str | None = None, home=None) -> list[str]:
     """The months with a stored plan, latest first."""
     _allowed(r, department, home)
-    return sorted({p.parent.name for p in catalog.inspection_plans(home)}, reverse=True)
+    return sorted(plans.latest_by_month(home), reverse=True)
 
 
 PLAN_FACTS = ("plan_no", "month", "department", "strategy", "seed", "input_digest", "live_firms", "share", "budget",
@@ -209,7 +197,7 @@ def inspection_plan(r: Role, month: str, *, department: str | None = None, user:
     Audited (who, when, which plan) before it is answered; UnknownPlan when none is stored."""
     _allowed(r, department, home)
     month = month_of(month)
-    path = _plan_file(month, home)
+    path = plans.latest_by_month(home).get(month)
     if path is None:
         raise UnknownPlan(month)
     rows, meta = _read_plan(path)
@@ -232,16 +220,18 @@ def due_days(home=None) -> int:
     return config.sources()["inspection"].due_working_days(config.settings(home).coverage)
 
 
-def _results(snap: Snapshot, inspection_nos: list[str]) -> pd.DataFrame:
-    """The snapshot's inspection records with these numbers (current versions)."""
-    cols = ["inspection_no", "subject_id", "result", "problems_found", "severity", "follow_up", "publication_date",
-            "received_date"]
+def _received(snap: Snapshot, inspection_nos: list[str], today: dt.date) -> pd.DataFrame:
+    """The snapshot's inspection records with these numbers received by `today` (its upload day,
+    else the day it was published), one per number (the latest version)."""
+    cols = ["inspection_no", "subject_id", "result", "problems_found", "severity", "follow_up", "received_date"]
     table = config.sources()["inspection"].table
     if not inspection_nos or table not in _record_tables(snap.path):
         return pd.DataFrame(columns=cols)
     with records_cursor(snap.path) as con:
-        return con.execute(f"SELECT {', '.join(cols)} FROM {table} WHERE inspection_no IN (SELECT unnest(?))",
-                           [list(inspection_nos)]).df()
+        got = con.execute(f"SELECT {', '.join(cols[:-1])}, coalesce(received_date, publication_date) AS received_date "
+                          f"FROM {table} WHERE inspection_no IN (SELECT unnest(?))", [list(inspection_nos)]).df()
+    got["received_date"] = pd.to_datetime(got["received_date"]).dt.date
+    return got[got["received_date"] <= today].drop_duplicates("inspection_no", keep="last")
 
 
 def clock(due: dt.date, received: dt.date | None, today: dt.date) -> str:
@@ -261,10 +251,8 @@ def plan_results(snap: Snapshot, plan: dict, r: Role, *, department: str | None 
     _allowed(r, department, home)
     today = today or clocks.today(snap.as_of())
     rows = plan["rows"]
-    got = _results(snap, rows["inspection_no"].tolist())
-    got = got.assign(received_date=pd.to_datetime(got["received_date"].fillna(got["publication_date"])).dt.date)
-    got = got[got["received_date"] <= today].drop_duplicates("inspection_no", keep="last")
-    out = rows.merge(got.drop(columns=["publication_date"]), on=["inspection_no", "subject_id"], how="left")
+    got = _received(snap, rows["inspection_no"].tolist(), today)
+    out = rows.merge(got, on=["inspection_no", "subject_id"], how="left")
     wd, n = working_days(), due_days(home)
     out["inspection_date"] = pd.to_datetime(out["inspection_date"]).dt.date
     out["due_date"] = [wd.add(d, n)[0] for d in out["inspection_date"]]
@@ -282,17 +270,12 @@ def hit_rates(snap: Snapshot, r: Role, *, department: str | None = None, today: 
     (problems found per result received)."""
     _allowed(r, department, home)
     today = today or clocks.today(snap.as_of())
-    latest: dict[str, Path] = {}
-    for path in catalog.inspection_plans(home or snap.home):
-        latest[path.parent.name] = path  # oldest first: the last of a month is its latest
-    plans = [_read_plan(p)[0] for p in latest.values()]
-    if not plans:
+    drawn = [_read_plan(p)[0] for p in plans.latest_by_month(home or snap.home).values()]
+    if not drawn:
         return pd.DataFrame(columns=HIT_COLUMNS)
-    rows = pd.concat(plans, ignore_index=True)
-    got = _results(snap, rows["inspection_no"].tolist())
-    got = got[pd.to_datetime(got["received_date"].fillna(got["publication_date"])).dt.date <= today]
-    joined = rows.merge(got[["inspection_no", "subject_id", "result"]].drop_duplicates("inspection_no", keep="last"),
-                        on=["inspection_no", "subject_id"], how="left")
+    rows = pd.concat(drawn, ignore_index=True)
+    got = _received(snap, rows["inspection_no"].tolist(), today)
+    joined = rows.merge(got[["inspection_no", "subject_id", "result"]], on=["inspection_no", "subject_id"], how="left")
     out = joined.assign(received=joined["result"].notna(), found=joined["result"].eq("problems_found"),
                         away=joined["result"].eq("unreachable")).groupby(["month", "class"]).agg(
         planned=("inspection_no", "size"), received=("received", "sum"), problems_found=("found", "sum"),

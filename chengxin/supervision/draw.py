@@ -13,23 +13,21 @@ from the department's roster (departments.yaml), never one with a declared confl
 and never one who inspected the firm last time.
 
 Reproducible: the plan depends only on its input list (each firm's class, whether it was
-inspected recently and who inspected it last: stored beside the plan, its SHA-256 digest
-published) and the seed. `draw` on the same list with the same seed gives the same plan.
+inspected recently and who inspected it last: stored beside the plan by `plans.store`, its
+SHA-256 digest published) and the seed. `draw` on the same list with the same seed gives the same plan.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
-import time
-import uuid
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from chengxin import catalog, config, warehouse, workspace
+from chengxin import config, warehouse, workspace
+from chengxin.supervision import plans
 from chengxin.supervision.classes import UNIFORM
 from chengxin.workdays import working_days
 
@@ -184,28 +182,6 @@ def draw(frame: pd.DataFrame, month: str, *, seed: int, share: float | None = No
     return out, meta
 
 
-def store(plan: pd.DataFrame, meta: dict, frame: pd.DataFrame, home=None) -> Path:
-    """Keep the plan, what is published with it and its input list (never overwriting a plan)."""
-    stamp = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    name = f"{meta['department_key']}-{meta['strategy']}"
-    path = catalog.inspection_plan(meta["month"], name, stamp, home)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame[INPUT_COLUMNS].to_csv(path.with_suffix(".inputs.csv"), index=False)
-    path.with_suffix(".json").write_text(json.dumps({**meta, "stored": str(path)}, ensure_ascii=False, indent=2), "utf-8")
-    plan.to_csv(path, index=False)
-    return path
-
-
-def stored(month: str | None = None, home=None) -> list[tuple[pd.DataFrame, dict]]:
-    """The stored plans of a month (every month: None), oldest first, each with its published facts."""
-    out = []
-    for path in catalog.inspection_plans(home):
-        if month is None or path.parent.name == month:
-            meta = json.loads(path.with_suffix(".json").read_text("utf-8"))
-            out.append((pd.read_csv(path, dtype={"subject_id": str}), meta))
-    return out
-
-
 def plan_month(month: str, *, seed: int, share: float | None = None, budget: int | None = None,
                department: str | None = None, strategy: str = "classified", out: Path | None = None,
                home=None) -> dict:
@@ -223,7 +199,7 @@ def plan_month(month: str, *, seed: int, share: float | None = None, budget: int
     plan, meta = draw(frame, month, seed=seed, share=share, budget=budget, department=department,
                       strategy=strategy, home=home)
     meta["classes_as_of"] = str(classes_as_of)
-    path = store(plan, meta, frame, home)
+    path = plans.store(plan, meta, frame[INPUT_COLUMNS], home)
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         plan.to_csv(out, index=False)

@@ -17,7 +17,7 @@ import yaml
 
 from chengxin import config, workspace
 from chengxin.city import generate, violations
-from chengxin.supervision import classes, draw
+from chengxin.supervision import classes, draw, plans
 
 CFG = config.supervision()
 ROSTER = list(config.departments().departments[CFG.lead_department].inspectors)
@@ -321,7 +321,7 @@ def test_a_month_s_plan_from_the_command_line_is_stored_the_same_twice_and_its_r
     assert first["month"] == month and first["classes_as_of"] == "2025-11-30"  # the latest classes before the month
     assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
     assert first["input_digest"] == second["input_digest"] and first["stored"] != second["stored"]  # kept, not overwritten
-    stored = draw.stored(month, home=work / "home")
+    stored = plans.stored(month, home=work / "home")
     assert len(stored) == 2 and stored[-1][1]["seed"] == 9
     inputs = pd.read_csv(Path(first["stored"]).with_suffix(".inputs.csv"), dtype={"subject_id": str}, keep_default_na=False)
     assert draw.digest(inputs) == first["input_digest"]  # anyone can check the published list against the digest
