@@ -18,6 +18,7 @@ yearly share, before any plan) go through the same function.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from chengxin import config
 TRUTH_VIOLATIONS = "violations.csv"
 TRUTH_RISK = "violation_risk.csv"
 TRUTH_INSPECTED = "inspections.csv"  # the city's own inspections' results, as the inspectors wrote them
+FINDINGS = ["subject_id", "inspection_date", "problems"]  # what a later inspection needs of an earlier one
 RESULT_COLUMNS = ["subject_id", "inspection_no", "plan_no", "department", "inspection_date", "inspectors", "items",
                   "result", "problems", "problems_found", "severity", "follow_up", "publication_date"]
 
@@ -190,16 +192,30 @@ def seed_of(*parts: str) -> int:
     return int.from_bytes(hashlib.sha256("|".join(parts).encode()).digest()[:8], "little")
 
 
-def truth(city: Path) -> tuple[pd.DataFrame, dict[str, np.datetime64]]:
-    """The city's hidden violations and, per firm, the last day it was live (for `inspect`)."""
+def truth(city: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The city's hidden violations and the true monthly chance of one per live firm (a row per
+    firm and month it was live: `live_until` reads the last)."""
     folder = Path(city) / "_truth"
     if not (folder / TRUTH_VIOLATIONS).exists():
         raise FileNotFoundError(f"{folder / TRUTH_VIOLATIONS} not found: --city must be a city `chengxin generate` wrote")
     violations = pd.read_csv(folder / TRUTH_VIOLATIONS, dtype={"subject_id": str}, parse_dates=["start", "end"])
-    risk = pd.read_csv(folder / TRUTH_RISK, dtype={"subject_id": str}, usecols=["subject_id", "month"])
+    return violations, pd.read_csv(folder / TRUTH_RISK, dtype={"subject_id": str})
+
+
+def live_until(risk: pd.DataFrame) -> dict[str, np.datetime64]:
+    """Per firm, the last day it was live (the end of the last month `truth`'s risk has it in)."""
     last = risk.groupby("subject_id")["month"].max()
-    live_until = {s: (np.datetime64(m, "M") + 1).astype("datetime64[D]") - 1 for s, m in last.items()}
-    return violations, live_until
+    return {s: (np.datetime64(m, "M") + 1).astype("datetime64[D]") - 1 for s, m in last.items()}
+
+
+def city_findings(city: Path, before: dt.date | None = None) -> pd.DataFrame:
+    """What the city's own inspections found (subject_id, inspection_date, problems), those before
+    `before` when given: found is rectified, so later inspectors do not find it again."""
+    path = Path(city) / "_truth" / TRUTH_INSPECTED
+    if not path.exists():
+        return pd.DataFrame(columns=FINDINGS)
+    found = pd.read_csv(path, dtype=str, keep_default_na=False)[FINDINGS]
+    return found if before is None else found[pd.to_datetime(found["inspection_date"]).dt.date < before]
 
 
 def play(city: Path, plan_file: Path, out: Path) -> dict:
@@ -214,7 +230,7 @@ def play(city: Path, plan_file: Path, out: Path) -> dict:
     if not plan_file.exists():
         raise workspace.UserError(f"{plan_file} not found: give the CSV `chengxin supervise plan --out` wrote")
     try:
-        violations, live_until = truth(city)
+        violations, risk = truth(city)
     except FileNotFoundError as e:
         raise workspace.UserError(str(e)) from None
     plan = pd.read_csv(plan_file, dtype=str, keep_default_na=False)
@@ -223,14 +239,14 @@ def play(city: Path, plan_file: Path, out: Path) -> dict:
         raise workspace.UserError(f"{plan_file} lacks the columns {', '.join(sorted(missing))}: is it a plan?")
     cfg = config.supervision()
     folder = out / "inspection"
-    stem = f"inspection_{plan['month'].iloc[0] if len(plan) else 'empty'}_{hashlib.sha256(plan_file.read_bytes()).hexdigest()[:8]}"
+    text = plan_file.read_bytes()
+    stem = f"inspection_{plan['month'].iloc[0] if len(plan) else 'empty'}_{hashlib.sha256(text).hexdigest()[:8]}"
     target = folder / f"{stem}.csv"
-    prior = [pd.read_csv(Path(city) / "_truth" / TRUTH_INSPECTED, dtype=str, keep_default_na=False)
-             if (Path(city) / "_truth" / TRUTH_INSPECTED).exists() else pd.DataFrame()]
-    prior += [pd.read_csv(f, dtype=str, keep_default_na=False) for f in sorted(folder.glob("inspection_*.csv")) if f != target]
-    prior = pd.concat([p.reindex(columns=["subject_id", "inspection_date", "problems"]) for p in prior], ignore_index=True)
-    rng = np.random.default_rng(seed_of(plan_file.read_bytes().hex()))
-    results = inspect(plan, violations, live_until, prior, rng, cfg)
+    prior = [city_findings(city)]
+    prior += [pd.read_csv(f, dtype=str, keep_default_na=False).reindex(columns=FINDINGS)
+              for f in sorted(folder.glob("inspection_*.csv")) if f != target]
+    rng = np.random.default_rng(seed_of(text.hex()))
+    results = inspect(plan, violations, live_until(risk), pd.concat(prior, ignore_index=True), rng, cfg)
     results["received_date"] = results["publication_date"]
     folder.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".partial")

@@ -120,22 +120,20 @@ def backtest(city: Path, months: int, *, seed: int, share: float | None = None, 
     tick("build the workspace", 2, 3)
     train_stage.promote("enterprise", home=home)
     tick("build the workspace", 3, 3)
-    hidden, live_until = violations.truth(city)
-    risk = pd.read_csv(city / "_truth" / violations.TRUTH_RISK, dtype={"subject_id": str})
+    hidden, risk = violations.truth(city)
+    live_until = violations.live_until(risk)
     risk = risk[risk["month"].isin(run_months)]
     pristine = work / "warehouse.pristine.duckdb"
     shutil.copy2(catalog.warehouse(home), pristine)
     cfg = config.supervision(home)
     first_day = dt.date.fromisoformat(f"{run_months[0]}-01")
-    prior_city = pd.read_csv(city / "_truth" / violations.TRUTH_INSPECTED, dtype=str, keep_default_na=False) \
-        if (city / "_truth" / violations.TRUTH_INSPECTED).exists() else pd.DataFrame(columns=["subject_id", "inspection_date", "problems"])
-    prior_city = prior_city[pd.to_datetime(prior_city["inspection_date"]).dt.date < first_day]
+    prior_city = violations.city_findings(city, before=first_day)
 
     logs, sizes = {}, {}
     steps, done = len(strategies) * len(run_months), 0
     for strategy in strategies:
         shutil.copy2(pristine, catalog.warehouse(home))
-        found = prior_city[["subject_id", "inspection_date", "problems"]].copy()
+        found = prior_city.copy()
         rows, class_rows = [], []
         last_seen: dict[str, dt.date] = {}
         for k, month in enumerate(run_months):
@@ -150,7 +148,7 @@ def backtest(city: Path, months: int, *, seed: int, share: float | None = None, 
             plan, _ = draw.draw(frame, month, seed=seed * 1000 + k, share=share, budget=budget, strategy=strategy, home=home)
             rng = np.random.default_rng([seed, k, 7])  # the same inspectors' luck for every strategy
             results = violations.inspect(plan, hidden, live_until, found, rng, cfg)
-            found = pd.concat([found, results[["subject_id", "inspection_date", "problems"]]], ignore_index=True)
+            found = pd.concat([found, results[violations.FINDINGS]], ignore_index=True)
             target = work / "results" / strategy / "inspection" / f"inspection_{month}.csv"
             target.parent.mkdir(parents=True, exist_ok=True)
             results.assign(received_date=results["publication_date"]).to_csv(target, index=False)
