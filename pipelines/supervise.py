@@ -20,12 +20,12 @@ from chengxin.supervision import classes
 
 
 def stored_ratings(as_of: dt.date, home=None) -> pd.DataFrame:
-    """The enterprises' latest ratings run of `as_of` (subject_id, pd, score, tier)."""
+    """The enterprises' latest ratings run of `as_of` (subject_id, pd, score: what the signals read)."""
     runs = catalog.ratings_runs("enterprise", as_of, home)
     if not runs:
         raise workspace.UserError(f"no enterprise ratings of {as_of}: run `chengxin score --as-of {as_of} "
                                   f"--subject enterprise` first")
-    return pd.read_parquet(runs[-1], columns=["subject_id", "pd", "score", "tier"])
+    return pd.read_parquet(runs[-1], columns=["subject_id", "pd", "score"])
 
 
 def classify(as_of: dt.date, *, strategy: str = "classified", truth: pd.Series | None = None, home=None,

@@ -103,8 +103,7 @@ def backtest(city: Path, months: int, *, seed: int, share: float | None = None, 
     city = Path(city)
     if not (city / "_truth" / "summary.json").exists():
         raise workspace.UserError(f"{city} is not a generated city (no _truth/summary.json): run `chengxin generate` first")
-    if (share is None) == (budget is None):
-        raise workspace.UserError("give exactly one of --share (a yearly share of live firms) and --budget (inspections a month)")
+    draw.check_budget(share, budget)  # before the workspace is built, not a month into the loop
     run_months = _months(city, months)
     work = Path(work) if work else catalog.root() / "backtests" / time.strftime("%Y%m%dT%H%M%S")
     if work.exists() and any(work.iterdir()):

@@ -201,14 +201,6 @@ def store(classes: pd.DataFrame, as_of: dt.date, home=None) -> dict:
             "classes": {k: int(v) for k, v in classes["class"].value_counts().sort_index().items()}}
 
 
-def latest(home=None) -> tuple[dt.date, pd.DataFrame] | None:
-    """The latest stored classification (its date and rows), None before any."""
-    runs = catalog.risk_classes_runs(home)
-    if not runs:
-        return None
-    return catalog.run_date(runs[-1]), pd.read_parquet(runs[-1])
-
-
 def before(day: dt.date, home=None) -> tuple[dt.date, pd.DataFrame]:
     """The latest classification made on a date before `day` (a month's plan draws on the classes
     of the month before), or an error that says what to run."""

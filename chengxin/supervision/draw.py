@@ -116,17 +116,23 @@ def _working_days(first: dt.date, last: dt.date) -> list[dt.date]:
     return [d for d in days if wd.count(d - dt.timedelta(days=1), d) == 1] or days
 
 
-def draw(frame: pd.DataFrame, month: str, *, seed: int, share: float | None = None, budget: int | None = None,
-         department: str | None = None, strategy: str = "classified", home=None) -> tuple[pd.DataFrame, dict]:
-    """The month's plan from its input list (`inputs`) and the seed: the plan's rows and what is
-    published with it (seed, digest, budget, counts per stratum)."""
-    cfg = config.supervision(home)
+def check_budget(share: float | None, budget: int | None) -> None:
+    """A month's budget is one of `share` (a yearly share of live firms) and `budget`
+    (inspections this month), and a sensible one: else an error that says what to give."""
     if (share is None) == (budget is None):
         raise workspace.UserError("give exactly one of --share (a yearly share of live firms) and --budget (inspections this month)")
     if share is not None and not 0 < share <= 1:
         raise workspace.UserError(f"--share {share} must be a yearly share of live firms between 0 and 1 (5% is 0.05)")
     if budget is not None and budget < 1:
         raise workspace.UserError(f"--budget {budget} must be at least one inspection")
+
+
+def draw(frame: pd.DataFrame, month: str, *, seed: int, share: float | None = None, budget: int | None = None,
+         department: str | None = None, strategy: str = "classified", home=None) -> tuple[pd.DataFrame, dict]:
+    """The month's plan from its input list (`inputs`) and the seed: the plan's rows and what is
+    published with it (seed, digest, budget, counts per stratum)."""
+    cfg = config.supervision(home)
+    check_budget(share, budget)
     departments = config.departments(home).departments
     lead_key = department or cfg.lead_department
     if lead_key not in departments:
